@@ -1,0 +1,82 @@
+//! The command line: flags are parsed by clap, then each subcommand turns
+//! them into a validated plan before any work starts. Exit codes: 0 when
+//! everything agrees with the claims, 1 when a claim is broken (or model and
+//! Redis disagree), 2 for bad input or environment, with one line saying
+//! what and how to fix it.
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use crate::commands;
+
+/// A model-checked test lab for distributed locks on Redis.
+#[derive(Debug, Parser)]
+#[command(name = "locklab", version, about, long_about = None)]
+pub struct Cli {
+    /// What to run.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Model-check every protocol under every fault; print the verdict matrix
+    /// and the shortest counterexample of every break.
+    Check(commands::check::CheckArgs),
+}
+
+/// How a run ended, when it ran.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Status {
+    /// Everything agrees with the claims.
+    Agrees,
+    /// A claim is broken, or the model and Redis disagree.
+    Broken,
+}
+
+/// Runs a parsed command line.
+pub fn run(cli: Cli) -> anyhow::Result<Status> {
+    match cli.command {
+        Command::Check(args) => commands::check::run(&args),
+    }
+}
+
+/// The binary's entry point: parse, run, map to an exit code.
+pub fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(err) => {
+            use clap::error::ErrorKind;
+            return match err.kind() {
+                ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => {
+                    let _ = err.print();
+                    ExitCode::SUCCESS
+                }
+                ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
+                    let _ = err.print();
+                    ExitCode::from(2)
+                }
+                _ => {
+                    eprintln!("locklab: {}", one_line(&err.render().to_string()));
+                    ExitCode::from(2)
+                }
+            };
+        }
+    };
+    match run(cli) {
+        Ok(Status::Agrees) => ExitCode::SUCCESS,
+        Ok(Status::Broken) => ExitCode::from(1),
+        Err(err) => {
+            eprintln!("locklab: {}", one_line(&format!("{err:#}")));
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// The first line of a message, without clap's `error: ` prefix.
+fn one_line(message: &str) -> String {
+    let first = message.lines().find(|l| !l.trim().is_empty()).unwrap_or("");
+    first.trim_start_matches("error: ").trim().to_owned()
+}

@@ -1,0 +1,515 @@
+//! `locklab check`: model-check protocols × fault budgets, print the verdict
+//! matrix and the shortest counterexample of every break.
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context};
+use clap::Args;
+use locklab_model::matrix::{self, Progress};
+use locklab_model::{
+    CheckOptions, Faults, Kind, NarratedStep, PropertyName, PropertyVerdict, Protocol, Scenario,
+    ScenarioOutcome, Verdict,
+};
+use serde::Serialize;
+
+use crate::cli::Status;
+use crate::output::{print_json, progress, table::Table};
+
+/// The most states a check may be asked to visit.
+const MAX_STATES_LIMIT: u64 = 2_000_000_000;
+
+/// Flags of `locklab check`.
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// A protocol to check (repeatable): naive, naive-unchecked, token,
+    /// fenced. Default: all.
+    #[arg(long = "protocol", value_name = "P")]
+    pub protocols: Vec<String>,
+    /// A fault budget to check under (repeatable), e.g. `none`, `pause`,
+    /// `pause,crash`, `pause=2`. Default: none, pause, delay, crash.
+    #[arg(long = "faults", value_name = "F,F")]
+    pub faults: Vec<String>,
+    /// Contending clients.
+    #[arg(long, default_value_t = 3)]
+    pub clients: u64,
+    /// Rounds of acquire → write → release per client.
+    #[arg(long, default_value_t = 1)]
+    pub rounds: u64,
+    /// The lease, in ticks.
+    #[arg(long, default_value_t = 3)]
+    pub ttl: u64,
+    /// Print one JSON object instead of tables.
+    #[arg(long)]
+    pub json: bool,
+    /// Check without symmetry reduction.
+    #[arg(long)]
+    pub no_symmetry: bool,
+    /// Also count the states without symmetry reduction (a second run).
+    #[arg(long)]
+    pub compare_symmetry: bool,
+    /// Give up on a scenario (verdict `unknown`) after this many states.
+    #[arg(long, default_value_t = 200_000_000)]
+    pub max_states: u64,
+    /// Give up on a scenario (verdict `unknown`) after this many seconds.
+    #[arg(long, default_value_t = 600)]
+    pub timeout_secs: u64,
+    /// Scenarios checked at once (default: one per core).
+    #[arg(long)]
+    pub workers: Option<usize>,
+    /// Also claim this property in every checked scenario (repeatable), as
+    /// a design review would: exit 1 if it breaks.
+    #[arg(long = "claim", value_name = "PROPERTY")]
+    pub claims: Vec<String>,
+}
+
+/// A validated `check`: what to run and how.
+#[derive(Debug, Clone)]
+pub struct CheckPlan {
+    /// The scenarios, in table order.
+    pub scenarios: Vec<Scenario>,
+    /// Checker options.
+    pub options: CheckOptions,
+    /// Scenarios checked at once.
+    pub workers: usize,
+    /// JSON instead of tables.
+    pub json: bool,
+    /// Properties claimed in every scenario, beyond the protocols' own claims.
+    pub extra_claims: Vec<PropertyName>,
+}
+
+impl CheckArgs {
+    /// Turns the flags into a plan, or says in one line what is wrong.
+    pub fn plan(&self) -> anyhow::Result<CheckPlan> {
+        let protocols = if self.protocols.is_empty() {
+            Protocol::ALL.to_vec()
+        } else {
+            let mut protocols = Vec::new();
+            for name in &self.protocols {
+                let p: Protocol = name.parse()?;
+                if !protocols.contains(&p) {
+                    protocols.push(p);
+                }
+            }
+            protocols
+        };
+        let fault_sets = if self.faults.is_empty() {
+            Faults::default_sets()
+        } else {
+            let mut sets = Vec::new();
+            for text in &self.faults {
+                let f: Faults = text.parse().with_context(|| format!("--faults {text}"))?;
+                if !sets.contains(&f) {
+                    sets.push(f);
+                }
+            }
+            sets
+        };
+        let template = Scenario::new(Protocol::Naive, Faults::NONE).sized(
+            self.clients,
+            self.rounds,
+            self.ttl,
+        )?;
+        if self.max_states == 0 || self.max_states > MAX_STATES_LIMIT {
+            bail!(
+                "--max-states {}: give 1 to {MAX_STATES_LIMIT}",
+                self.max_states
+            );
+        }
+        if self.timeout_secs == 0 || self.timeout_secs > 24 * 3600 {
+            bail!(
+                "--timeout-secs {}: give 1 to 86400 seconds",
+                self.timeout_secs
+            );
+        }
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let workers = match self.workers {
+            Some(0) => bail!("--workers 0: give at least 1"),
+            Some(n) if n > 256 => bail!("--workers {n}: give at most 256"),
+            Some(n) => n,
+            None => cores,
+        };
+        let extra_claims = self
+            .claims
+            .iter()
+            .map(|name| name.parse::<PropertyName>())
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(CheckPlan {
+            extra_claims,
+            scenarios: matrix::default_scenarios(template, &protocols, &fault_sets),
+            options: CheckOptions {
+                symmetry: !self.no_symmetry,
+                compare_symmetry: self.compare_symmetry && !self.no_symmetry,
+                max_states: usize::try_from(self.max_states).unwrap_or(usize::MAX),
+                timeout: Duration::from_secs(self.timeout_secs),
+                threads: 1,
+            },
+            workers,
+            json: self.json,
+        })
+    }
+}
+
+/// Runs `locklab check`.
+pub fn run(args: &CheckArgs) -> anyhow::Result<Status> {
+    let plan = args.plan()?;
+    let started = Instant::now();
+    let outcomes = run_plan(&plan);
+    let secs = started.elapsed().as_secs_f64();
+    let summary = Summary::of(&outcomes);
+    if plan.json {
+        print_json(&JsonReport::new(&plan, &outcomes, &summary, secs))?;
+    } else {
+        print!("{}", render(&plan, &outcomes, &summary, secs));
+    }
+    Ok(if summary.broken.is_empty() {
+        Status::Agrees
+    } else {
+        Status::Broken
+    })
+}
+
+/// Checks every scenario of the plan, with a progress bar on stderr.
+pub fn run_plan(plan: &CheckPlan) -> Vec<ScenarioOutcome> {
+    let bar = progress::bar(plan.scenarios.len() as u64, "scenarios");
+    let states: std::sync::Mutex<HashMap<usize, usize>> = Default::default();
+    let report = |event: Progress| match event {
+        Progress::States { scenario, unique } => {
+            if let Ok(mut states) = states.lock() {
+                states.insert(scenario, unique);
+                let total: usize = states.values().sum();
+                bar.set_message(format!("· {total} states"));
+            }
+        }
+        Progress::Finished { .. } => bar.inc(1),
+    };
+    let mut outcomes = matrix::run(&plan.scenarios, &plan.options, plan.workers, &report);
+    bar.finish_and_clear();
+    for v in outcomes.iter_mut().flat_map(|o| o.verdicts.iter_mut()) {
+        if plan.extra_claims.contains(&v.property) {
+            v.claimed = true;
+        }
+    }
+    outcomes
+}
+
+/// What the run found, against the claims.
+#[derive(Debug, Default, Serialize)]
+pub struct Summary {
+    /// Claimed cells whose verdict is `violated`: `protocol/faults/property`.
+    pub broken: Vec<String>,
+    /// Claimed cells left `unknown` by a budget.
+    pub unknown: Vec<String>,
+    /// Verdicts that are `violated`, claimed or not.
+    pub violations: usize,
+    /// Unique states over all scenarios.
+    pub unique_states: usize,
+}
+
+impl Summary {
+    fn of(outcomes: &[ScenarioOutcome]) -> Summary {
+        let mut summary = Summary::default();
+        for o in outcomes {
+            summary.unique_states += o.unique_states;
+            for v in &o.verdicts {
+                let cell = || format!("{}/{}/{}", o.protocol(), o.scenario.faults, v.property);
+                if v.verdict == Verdict::Violated && v.kind != Kind::Sometimes {
+                    summary.violations += 1;
+                }
+                if v.breaks_claim() {
+                    summary.broken.push(cell());
+                }
+                if v.claimed && v.verdict == Verdict::Unknown {
+                    summary.unknown.push(cell());
+                }
+            }
+        }
+        summary
+    }
+}
+
+#[derive(Serialize)]
+struct JsonReport<'a> {
+    clients: u8,
+    rounds: u8,
+    ttl: u8,
+    symmetry: bool,
+    verdicts: Vec<JsonRow<'a>>,
+    summary: &'a Summary,
+    secs: f64,
+}
+
+#[derive(Serialize)]
+struct JsonRow<'a> {
+    #[serde(flatten)]
+    scenario: &'a Scenario,
+    #[serde(flatten)]
+    verdict: &'a PropertyVerdict,
+    unique_states: usize,
+    unique_states_without_symmetry: Option<usize>,
+    complete: bool,
+    secs: f64,
+}
+
+impl<'a> JsonReport<'a> {
+    fn new(
+        plan: &CheckPlan,
+        outcomes: &'a [ScenarioOutcome],
+        summary: &'a Summary,
+        secs: f64,
+    ) -> JsonReport<'a> {
+        let template = plan.scenarios.first();
+        JsonReport {
+            clients: template.map_or(0, |s| s.clients),
+            rounds: template.map_or(0, |s| s.rounds),
+            ttl: template.map_or(0, |s| s.ttl),
+            symmetry: plan.options.symmetry,
+            verdicts: outcomes
+                .iter()
+                .flat_map(|o| {
+                    o.verdicts.iter().map(move |v| JsonRow {
+                        scenario: &o.scenario,
+                        verdict: v,
+                        unique_states: o.unique_states,
+                        unique_states_without_symmetry: o.unique_states_without_symmetry,
+                        complete: o.complete,
+                        secs: o.secs,
+                    })
+                })
+                .collect(),
+            summary,
+            secs,
+        }
+    }
+}
+
+/// The safety and liveness properties, one column each in the matrix.
+const COLUMNS: [PropertyName; 4] = [
+    PropertyName::MutualExclusion,
+    PropertyName::NoForeignRelease,
+    PropertyName::FencedResource,
+    PropertyName::EventuallyAcquired,
+];
+
+/// A cell: the verdict, marked ✓ where the protocol claims it and it holds,
+/// ✗ where it claims it and it is broken.
+fn cell(v: Option<&PropertyVerdict>) -> String {
+    match v {
+        None => "-".to_owned(),
+        Some(v) => match (v.claimed, v.verdict) {
+            (true, Verdict::Holds) => "holds ✓".to_owned(),
+            (true, Verdict::Violated) => "VIOLATED ✗".to_owned(),
+            (_, verdict) => verdict.word().to_owned(),
+        },
+    }
+}
+
+/// The `sometimes` witnesses: `ok`, or which were never reached (a "holds"
+/// next to a missing witness may be vacuous).
+fn witnesses(o: &ScenarioOutcome) -> String {
+    let missing: Vec<&str> = o
+        .verdicts
+        .iter()
+        .filter(|v| v.kind == Kind::Sometimes && v.verdict != Verdict::Holds)
+        .map(|v| v.property.name())
+        .collect();
+    if missing.is_empty() {
+        "ok".to_owned()
+    } else {
+        format!("MISSING {}", missing.join(", "))
+    }
+}
+
+fn render(plan: &CheckPlan, outcomes: &[ScenarioOutcome], summary: &Summary, secs: f64) -> String {
+    let mut out = String::new();
+    if let Some(s) = plan.scenarios.first() {
+        out.push_str(&format!(
+            "locklab check — {} clients × {} round{}, lease {} ticks, symmetry {}\n\n",
+            s.clients,
+            s.rounds,
+            if s.rounds == 1 { "" } else { "s" },
+            s.ttl,
+            if plan.options.symmetry { "on" } else { "off" },
+        ));
+    }
+    let mut header: Vec<String> = vec!["protocol".into(), "faults".into()];
+    header.extend(COLUMNS.iter().map(|p| p.name().to_owned()));
+    header.extend(["witnesses".into(), "states".into()]);
+    if plan.options.compare_symmetry {
+        header.push("w/o symmetry".into());
+    }
+    header.push("time".into());
+    let mut table = Table::new(header);
+    for o in outcomes {
+        let mut row = vec![o.protocol().to_string(), o.scenario.faults.to_string()];
+        row.extend(COLUMNS.iter().map(|p| cell(o.verdict(*p))));
+        row.push(witnesses(o));
+        row.push(if o.complete {
+            o.unique_states.to_string()
+        } else {
+            format!("{}+", o.unique_states)
+        });
+        if plan.options.compare_symmetry {
+            row.push(
+                o.unique_states_without_symmetry
+                    .map_or("-".into(), |n| n.to_string()),
+            );
+        }
+        row.push(format!("{:.2}s", o.secs));
+        table.row(row);
+    }
+    out.push_str(&table.render());
+    out.push_str(
+        "✓ claimed and holds · ✗ claimed but broken · unmarked: not claimed (the lesson)\n",
+    );
+
+    out.push_str(&render_paths(outcomes));
+
+    out.push_str(&format!(
+        "\n{} scenarios, {} unique states, {} violations found, {:.2}s\n",
+        outcomes.len(),
+        summary.unique_states,
+        summary.violations,
+        secs
+    ));
+    if !summary.unknown.is_empty() {
+        out.push_str(&format!(
+            "unknown (budget ran out) on claimed cells: {} — raise --max-states or --timeout-secs\n",
+            summary.unknown.join(", ")
+        ));
+    }
+    if summary.broken.is_empty() {
+        out.push_str("every claim holds\n");
+    } else {
+        out.push_str(&format!("CLAIMS BROKEN: {}\n", summary.broken.join(", ")));
+    }
+    out
+}
+
+/// The counterexamples (and fencing witnesses), each told once: when a
+/// scenario's paths were all told for an earlier fault budget of the same
+/// protocol, it is referred back to.
+fn render_paths(outcomes: &[ScenarioOutcome]) -> String {
+    let mut out = String::new();
+    let mut seen: HashMap<(Protocol, PropertyName, Vec<NarratedStep>), Faults> = HashMap::new();
+    for o in outcomes {
+        let title = format!("{} under {}", o.protocol(), o.scenario.faults);
+        let broken: Vec<&PropertyVerdict> = o
+            .verdicts
+            .iter()
+            .filter(|v| v.counterexample.is_some())
+            .collect();
+        let told_before: Vec<Faults> = broken
+            .iter()
+            .filter_map(|v| {
+                let steps = v.counterexample.clone()?;
+                seen.get(&(o.protocol(), v.property, steps)).copied()
+            })
+            .collect();
+        if !broken.is_empty() && told_before.len() == broken.len() {
+            let names: Vec<&str> = broken.iter().map(|v| v.property.name()).collect();
+            out.push_str(&format!(
+                "\n{title} — {} violated: the same counterexamples as under {}\n",
+                names.join(", "),
+                told_before[0]
+            ));
+            continue;
+        }
+        for v in &o.verdicts {
+            if let Some(steps) = &v.counterexample {
+                seen.entry((o.protocol(), v.property, steps.clone()))
+                    .or_insert(o.scenario.faults);
+                let shortest = if v.shortest == Some(false) {
+                    " (not known to be shortest: the search ran out of budget)"
+                } else {
+                    ", shortest counterexample"
+                };
+                out.push_str(&format!(
+                    "\n{title} — {} violated{shortest}: {}\n",
+                    v.property,
+                    v.property.statement()
+                ));
+                push_steps(&mut out, steps);
+                if let Some(after) = &v.aftermath {
+                    out.push_str("  and what the release lets happen next:\n");
+                    push_steps(&mut out, after);
+                }
+            }
+            if let Some(steps) = &v.witness {
+                out.push_str(&format!(
+                    "\n{title} — {} holds although mutual-exclusion does not; fencing at work:\n",
+                    v.property
+                ));
+                push_steps(&mut out, steps);
+            }
+        }
+    }
+    out
+}
+
+fn push_steps(out: &mut String, steps: &[NarratedStep]) {
+    for step in steps {
+        out.push_str(&format!("  {}\n", step.line()));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args() -> CheckArgs {
+        CheckArgs {
+            protocols: vec![],
+            faults: vec![],
+            clients: 3,
+            rounds: 1,
+            ttl: 3,
+            json: false,
+            no_symmetry: false,
+            compare_symmetry: false,
+            max_states: 1000,
+            timeout_secs: 10,
+            workers: Some(1),
+            claims: vec![],
+        }
+    }
+
+    #[test]
+    fn the_default_plan_is_every_protocol_under_every_single_fault() {
+        let plan = args().plan().unwrap();
+        assert_eq!(plan.scenarios.len(), 4 * 4);
+    }
+
+    #[test]
+    fn bad_input_is_refused_with_the_reason() {
+        let err = |a: CheckArgs| format!("{:#}", a.plan().unwrap_err());
+        assert_eq!(
+            err(CheckArgs {
+                protocols: vec!["redlok".into()],
+                ..args()
+            }),
+            "unknown protocol `redlok`; known protocols: naive, naive-unchecked, token, fenced"
+        );
+        assert!(err(CheckArgs {
+            faults: vec!["gc".into()],
+            ..args()
+        })
+        .starts_with("--faults gc: unknown fault `gc`"));
+        assert!(err(CheckArgs {
+            clients: 50,
+            ..args()
+        })
+        .starts_with("--clients 50: give 1 to 8"));
+        assert!(err(CheckArgs {
+            rounds: 0,
+            ..args()
+        })
+        .starts_with("--rounds 0"));
+        assert!(err(CheckArgs { ttl: 0, ..args() }).starts_with("--ttl 0"));
+        assert!(err(CheckArgs {
+            max_states: 0,
+            ..args()
+        })
+        .starts_with("--max-states 0"));
+    }
+}

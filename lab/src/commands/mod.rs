@@ -1,0 +1,4 @@
+//! One module per subcommand: each turns its arguments into a plan (or a
+//! one-line error), runs it, and reports.
+
+pub mod check;

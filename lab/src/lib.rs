@@ -1,0 +1,17 @@
+//! locklab: a model-checked reference implementation and test lab for
+//! distributed locks on Redis.
+//!
+//! The lab runs each scenario three ways — exhaustively in the model
+//! checker, step by step against real `redis-server` processes, and as random
+//! chaos schedules — and reports where they agree and where a claim breaks.
+//!
+//! # Layout
+//!
+//! - [`cli`]: the command line: flags parsed, then turned into a validated
+//!   plan before any work starts; exit codes.
+//! - [`commands`]: one module per subcommand.
+//! - [`output`]: tables, JSON and progress bars shared by the subcommands.
+
+pub mod cli;
+pub mod commands;
+pub mod output;

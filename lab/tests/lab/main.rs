@@ -1,0 +1,6 @@
+//! The lab's integration tests, one binary with a module per area (as
+//! ripgrep does): each module drives the real `locklab` binary or the lab's
+//! library the way a user or CI would.
+
+mod check;
+mod support;

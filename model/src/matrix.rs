@@ -1,0 +1,88 @@
+//! The verdict matrix: protocol × fault budget × property, each scenario
+//! checked on its own thread so the rows spread over the machine's cores
+//! while each search stays single-threaded (and so deterministic: the same
+//! state counts and the same counterexamples on every run).
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
+
+use crate::check::{check, CheckOptions};
+use crate::fault::Faults;
+use crate::protocol::Protocol;
+use crate::scenario::Scenario;
+use crate::verdict::ScenarioOutcome;
+
+/// Progress of a matrix run, for a progress bar.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Progress {
+    /// A scenario's checker has visited this many unique states so far.
+    States {
+        /// Which scenario, by index.
+        scenario: usize,
+        /// Unique states so far.
+        unique: usize,
+    },
+    /// A scenario is finished.
+    Finished {
+        /// Which scenario, by index.
+        scenario: usize,
+    },
+}
+
+/// The scenarios of the default matrix: every protocol under no fault and
+/// under each fault alone, for the given sizes.
+pub fn default_scenarios(
+    template: Scenario,
+    protocols: &[Protocol],
+    fault_sets: &[Faults],
+) -> Vec<Scenario> {
+    protocols
+        .iter()
+        .flat_map(|&protocol| {
+            fault_sets.iter().map(move |&faults| Scenario {
+                protocol,
+                faults,
+                ..template
+            })
+        })
+        .collect()
+}
+
+/// Checks every scenario, `workers` at a time, and returns the outcomes in
+/// the order of the scenarios.
+pub fn run(
+    scenarios: &[Scenario],
+    options: &CheckOptions,
+    workers: usize,
+    progress: &(dyn Fn(Progress) + Sync),
+) -> Vec<ScenarioOutcome> {
+    let next = AtomicUsize::new(0);
+    let outcomes: Mutex<Vec<Option<ScenarioOutcome>>> = Mutex::new(vec![None; scenarios.len()]);
+    std::thread::scope(|scope| {
+        for _ in 0..workers.clamp(1, scenarios.len().max(1)) {
+            scope.spawn(|| loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                let Some(&scenario) = scenarios.get(i) else {
+                    return;
+                };
+                let report = |unique| {
+                    progress(Progress::States {
+                        scenario: i,
+                        unique,
+                    })
+                };
+                let outcome = check(scenario, options, &report);
+                if let Ok(mut outcomes) = outcomes.lock() {
+                    outcomes[i] = Some(outcome);
+                }
+                progress(Progress::Finished { scenario: i });
+            });
+        }
+    });
+    outcomes
+        .into_inner()
+        .unwrap_or_default()
+        .into_iter()
+        .flatten()
+        .collect()
+}

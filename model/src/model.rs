@@ -1,0 +1,280 @@
+//! The lock system as a Stateright [`Model`]: every client's possible next
+//! step, time passing, and every fault the budget still allows, from every
+//! state.
+//!
+//! The one timing assumption every lease lock makes is built in: a holder
+//! that is *running* finishes its critical section before its lease runs
+//! out, so time may not expire the lease of a working, unpaused owner. Only a
+//! fault breaks that assumption: a pause, a delayed grant reply, a crash.
+//! That is why "holds with no fault, violated under `pause`" is a meaningful
+//! verdict rather than an artefact of an unfair scheduler.
+//!
+//! The protected resource is modelled for every protocol: with fencing it
+//! refuses tokens lower than the highest it accepted; without fencing it
+//! accepts every write, and the model labels each write with the number of
+//! the grant its writer holds (a ghost), so `fenced-resource` shows what goes
+//! wrong without fencing as well as what fencing prevents.
+
+use stateright::{Model, Property};
+
+use crate::property::{Kind, PropertyName};
+use crate::protocol::{Release, Rules};
+use crate::scenario::Scenario;
+use crate::step::Step;
+use crate::world::{Client, ClientId, ForeignRelease, Lease, Pc, World, MAX_CLIENTS};
+
+/// A scenario, ready for the checker.
+#[derive(Clone, Debug)]
+pub struct LockModel {
+    scenario: Scenario,
+    rules: Rules,
+    properties: Vec<PropertyName>,
+    tracks_grants: bool,
+}
+
+impl LockModel {
+    /// The model of a scenario, checking every property.
+    pub fn new(scenario: Scenario) -> LockModel {
+        LockModel::checking(scenario, &PropertyName::ALL)
+    }
+
+    /// The model of a scenario, checking only the given properties. Without
+    /// `fenced-resource`, a protocol without fencing does not label writes
+    /// with grant numbers, which keeps its state space smaller.
+    pub fn checking(scenario: Scenario, properties: &[PropertyName]) -> LockModel {
+        let rules = scenario.protocol.rules();
+        let properties: Vec<PropertyName> = PropertyName::ALL
+            .into_iter()
+            .filter(|p| properties.contains(p) && p.applies_to(scenario.protocol))
+            .collect();
+        let tracks_grants = rules.fencing || properties.contains(&PropertyName::FencedResource);
+        LockModel {
+            scenario,
+            rules,
+            properties,
+            tracks_grants,
+        }
+    }
+
+    /// The scenario this model checks.
+    pub fn scenario(&self) -> &Scenario {
+        &self.scenario
+    }
+
+    /// The properties this model checks.
+    pub fn checked(&self) -> &[PropertyName] {
+        &self.properties
+    }
+
+    /// The state every run starts from: all clients idle, no key.
+    pub fn initial(&self) -> World {
+        let s = &self.scenario;
+        let mut clients = [Client::default(); MAX_CLIENTS];
+        for c in clients.iter_mut().take(usize::from(s.clients)) {
+            c.rounds_left = s.rounds;
+        }
+        World {
+            clients,
+            n: s.clients,
+            lease: None,
+            fence_counter: 0,
+            resource_max: 0,
+            pauses_left: s.faults.pause,
+            delays_left: s.faults.delay,
+            crashes_left: s.faults.crash,
+            foreign_release: None,
+            stale_accepted: false,
+        }
+    }
+
+    /// Whether a client has had the lock (or believed it had) at least once.
+    fn has_acquired(&self, c: &Client) -> bool {
+        c.rounds_left < self.scenario.rounds || c.believes_it_holds()
+    }
+
+    /// Redis runs the acquire: the key is set when absent. Returns the grant
+    /// number (the fencing token) the client goes on with: the new one when
+    /// granted, 0 when refused.
+    fn run_acquire(&self, w: &mut World, c: ClientId) -> u8 {
+        if w.lease.is_some() {
+            return 0;
+        }
+        let fence = if self.tracks_grants {
+            w.fence_counter += 1;
+            w.fence_counter
+        } else {
+            0
+        };
+        w.lease = Some(Lease {
+            owner: c,
+            ttl: self.scenario.ttl,
+            fence,
+        });
+        fence
+    }
+
+    fn run_write(&self, w: &mut World, c: ClientId) {
+        if !self.tracks_grants {
+            return;
+        }
+        let token = w.client(c).fence;
+        if self.rules.fencing {
+            // The resource's script: refuse a token lower than the highest seen.
+            if token >= w.resource_max {
+                w.resource_max = token;
+            }
+        } else {
+            // A plain resource accepts everything; the ghost notes staleness.
+            if token < w.resource_max {
+                w.stale_accepted = true;
+            }
+            w.resource_max = w.resource_max.max(token);
+        }
+    }
+
+    fn run_release(&self, w: &mut World, c: ClientId) {
+        if let Some(lease) = w.lease {
+            let removes = match self.rules.release {
+                Release::Del => true,
+                Release::CompareAndDelete => lease.owner == c,
+            };
+            if removes {
+                if lease.owner != c && w.foreign_release.is_none() {
+                    w.foreign_release = Some(ForeignRelease {
+                        releaser: c,
+                        victim: lease.owner,
+                    });
+                }
+                w.lease = None;
+            }
+        }
+        let client = w.client_mut(c);
+        client.rounds_left -= 1;
+        client.fence = 0;
+        client.pc = if client.rounds_left == 0 {
+            Pc::Done
+        } else {
+            Pc::Idle
+        };
+    }
+}
+
+impl Model for LockModel {
+    type State = World;
+    type Action = Step;
+
+    fn init_states(&self) -> Vec<World> {
+        vec![self.initial()]
+    }
+
+    fn actions(&self, w: &World, actions: &mut Vec<Step>) {
+        for client in w.ids() {
+            let c = w.client(client);
+            if matches!(c.pc, Pc::Done | Pc::Crashed) {
+                continue;
+            }
+            if c.paused {
+                actions.push(Step::Resume { client });
+            } else {
+                match c.pc {
+                    Pc::Idle => {
+                        let free = w.lease.is_none();
+                        if free || !self.rules.checks_reply {
+                            actions.push(Step::Acquire { client });
+                        }
+                        if free && w.delays_left > 0 {
+                            actions.push(Step::AcquireDelayed { client });
+                        }
+                    }
+                    Pc::Awaiting => actions.push(Step::Deliver { client }),
+                    Pc::Holding => actions.push(Step::Write { client }),
+                    Pc::Wrote => actions.push(Step::Release { client }),
+                    Pc::Done | Pc::Crashed => {}
+                }
+                // A pause matters only while the client believes it holds:
+                // anywhere else the scheduler already lets it idle.
+                if w.pauses_left > 0 && c.believes_it_holds() {
+                    actions.push(Step::Pause { client });
+                }
+            }
+            if w.crashes_left > 0 {
+                actions.push(Step::Crash { client });
+            }
+        }
+        if let Some(lease) = w.lease {
+            if lease.ttl > 1 || !w.owner_is_working() {
+                actions.push(Step::Tick);
+            }
+        }
+    }
+
+    fn next_state(&self, w: &World, step: Step) -> Option<World> {
+        let mut next = w.clone();
+        match step {
+            Step::Acquire { client } => {
+                let fence = self.run_acquire(&mut next, client);
+                let c = next.client_mut(client);
+                c.fence = fence;
+                c.pc = Pc::Holding;
+            }
+            Step::AcquireDelayed { client } => {
+                let fence = self.run_acquire(&mut next, client);
+                next.delays_left -= 1;
+                let c = next.client_mut(client);
+                c.fence = fence;
+                c.pc = Pc::Awaiting;
+            }
+            Step::Deliver { client } => next.client_mut(client).pc = Pc::Holding,
+            Step::Write { client } => {
+                self.run_write(&mut next, client);
+                next.client_mut(client).pc = Pc::Wrote;
+            }
+            Step::Release { client } => self.run_release(&mut next, client),
+            Step::Tick => {
+                let lease = next.lease.as_mut()?;
+                lease.ttl -= 1;
+                if lease.ttl == 0 {
+                    next.lease = None;
+                }
+            }
+            Step::Pause { client } => {
+                next.pauses_left -= 1;
+                next.client_mut(client).paused = true;
+            }
+            Step::Resume { client } => next.client_mut(client).paused = false,
+            Step::Crash { client } => {
+                next.crashes_left -= 1;
+                *next.client_mut(client) = Client {
+                    pc: Pc::Crashed,
+                    ..Client::default()
+                };
+            }
+        }
+        Some(next)
+    }
+
+    fn properties(&self) -> Vec<Property<Self>> {
+        self.properties.iter().map(|p| property(*p)).collect()
+    }
+}
+
+/// The Stateright property behind a property name.
+fn property(name: PropertyName) -> Property<LockModel> {
+    let condition: fn(&LockModel, &World) -> bool = match name {
+        PropertyName::MutualExclusion => |_, w| w.believer_count() <= 1,
+        PropertyName::NoForeignRelease => |_, w| w.foreign_release.is_none(),
+        PropertyName::FencedResource => |_, w| !w.stale_accepted,
+        PropertyName::EventuallyAcquired => |m, w| {
+            w.clients()
+                .iter()
+                .all(|c| c.pc == Pc::Crashed || m.has_acquired(c))
+        },
+        PropertyName::SomeoneAcquires => |_, w| w.believer_count() > 0,
+        PropertyName::EveryoneFinishes => |_, w| w.clients().iter().all(|c| c.pc == Pc::Done),
+    };
+    match name.kind() {
+        Kind::Always => Property::always(name.name(), condition),
+        Kind::Eventually => Property::eventually(name.name(), condition),
+        Kind::Sometimes => Property::sometimes(name.name(), condition),
+    }
+}

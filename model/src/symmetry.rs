@@ -1,0 +1,48 @@
+//! Symmetry reduction: clients are interchangeable, so two states that
+//! differ only by which client is called `c1` and which `c2` behave alike.
+//! The representative of a state sorts its clients and renames every client
+//! id in it accordingly; the checker then visits one state per class.
+
+use stateright::Representative;
+
+use crate::world::{Client, ClientId, World};
+
+impl Representative for World {
+    fn representative(&self) -> Self {
+        let n = usize::from(self.n);
+        let owner = self.lease.map(|l| l.owner);
+        let releaser = self.foreign_release.map(|f| f.releaser);
+        let victim = self.foreign_release.map(|f| f.victim);
+        // Sort by the client's own state, then by the roles ids play
+        // elsewhere in the state, so that the order is fully determined up to
+        // clients that are truly alike.
+        let key = |c: ClientId| -> (Client, bool, bool, bool) {
+            (
+                *self.client(c),
+                owner == Some(c),
+                releaser == Some(c),
+                victim == Some(c),
+            )
+        };
+        let mut order: [ClientId; crate::world::MAX_CLIENTS] =
+            std::array::from_fn(|i| ClientId(i as u8));
+        order[..n].sort_unstable_by_key(|c| key(*c));
+        // order[new] = old; renamed[old] = new.
+        let mut renamed = [ClientId(0); crate::world::MAX_CLIENTS];
+        for (new, old) in order[..n].iter().enumerate() {
+            renamed[old.index()] = ClientId(new as u8);
+        }
+        let mut rep = self.clone();
+        for (new, old) in order[..n].iter().enumerate() {
+            rep.clients[new] = *self.client(*old);
+        }
+        if let Some(lease) = rep.lease.as_mut() {
+            lease.owner = renamed[lease.owner.index()];
+        }
+        if let Some(f) = rep.foreign_release.as_mut() {
+            f.releaser = renamed[f.releaser.index()];
+            f.victim = renamed[f.victim.index()];
+        }
+        rep
+    }
+}

@@ -1,0 +1,245 @@
+//! The verdicts the checker must compute, asserted on what it computed: the
+//! lessons (which cells break, and how) and the claims (which hold).
+
+use locklab_model::{
+    check, CheckOptions, Fault, Faults, NarratedStep, PropertyName, PropertyVerdict, Protocol,
+    Scenario, ScenarioOutcome, Step, Verdict,
+};
+
+fn run(protocol: Protocol, faults: Faults) -> ScenarioOutcome {
+    check(
+        Scenario::new(protocol, faults),
+        &CheckOptions::default(),
+        &|_| {},
+    )
+}
+
+fn verdict(o: &ScenarioOutcome, p: PropertyName) -> &PropertyVerdict {
+    o.verdict(p).expect("every property has a verdict")
+}
+
+fn pause() -> Faults {
+    Faults::one(Fault::Pause)
+}
+
+fn delay() -> Faults {
+    Faults::one(Fault::Delay)
+}
+
+/// Names as the narration gives them.
+fn c(n: u8) -> locklab_model::ClientId {
+    locklab_model::ClientId(n - 1)
+}
+
+fn position(steps: &[NarratedStep], what: impl Fn(&NarratedStep) -> bool) -> usize {
+    steps
+        .iter()
+        .position(what)
+        .unwrap_or_else(|| panic!("step not found in {steps:#?}"))
+}
+
+#[test]
+fn naive_under_pause_is_the_articles_unsafe_release() {
+    let o = run(Protocol::Naive, pause());
+    assert_eq!(
+        verdict(&o, PropertyName::MutualExclusion).verdict,
+        Verdict::Violated
+    );
+    let nfr = verdict(&o, PropertyName::NoForeignRelease);
+    assert_eq!(nfr.verdict, Verdict::Violated);
+    let steps = nfr.counterexample.as_ref().expect("a counterexample");
+
+    // c1's lease runs out while c1 is paused and still believes it holds.
+    let expiry = position(steps, |s| {
+        s.step == Step::Tick && s.key.is_none() && s.holders == ["c1"]
+    });
+    let paused = position(steps, |s| s.step == Step::Pause { client: c(1) });
+    assert!(paused < expiry);
+    // c2 acquires after that.
+    let c2_acquires = position(steps, |s| s.step == Step::Acquire { client: c(2) });
+    assert!(expiry < c2_acquires);
+    assert_eq!(steps[c2_acquires].holders, ["c1", "c2"]);
+    // c1's DEL removes c2's lock: the key was c2's before, gone after.
+    let release = position(steps, |s| s.step == Step::Release { client: c(1) });
+    assert!(c2_acquires < release);
+    assert_eq!(release, steps.len() - 1, "the violation is the last step");
+    let before = steps[release - 1]
+        .key
+        .as_ref()
+        .expect("c2's key before the DEL");
+    assert_eq!(before.owner, "c2");
+    assert_eq!(steps[release].command.as_deref(), Some("DEL lock"));
+    assert_eq!(steps[release].reply.as_deref(), Some("1"));
+    assert!(steps[release].key.is_none());
+    assert_eq!(steps[release].holders, ["c2"]);
+
+    // And then c3 acquires beside c2.
+    let after = nfr.aftermath.as_ref().expect("what the release leads to");
+    assert_eq!(after.len(), 1);
+    assert_eq!(after[0].step, Step::Acquire { client: c(3) });
+    assert_eq!(after[0].n, steps.len() + 1);
+    assert_eq!(after[0].holders, ["c2", "c3"]);
+}
+
+#[test]
+fn naive_under_pause_breaks_mutual_exclusion_in_six_steps() {
+    let o = run(Protocol::Naive, pause());
+    let me = verdict(&o, PropertyName::MutualExclusion);
+    let steps: Vec<Step> = me
+        .counterexample
+        .as_ref()
+        .expect("a counterexample")
+        .iter()
+        .map(|s| s.step)
+        .collect();
+    assert_eq!(
+        steps,
+        [
+            Step::Acquire { client: c(1) },
+            Step::Pause { client: c(1) },
+            Step::Tick,
+            Step::Tick,
+            Step::Tick,
+            Step::Acquire { client: c(2) },
+        ]
+    );
+    assert_eq!(me.shortest, Some(true));
+}
+
+#[test]
+fn naive_unchecked_breaks_mutual_exclusion_with_no_fault() {
+    let o = run(Protocol::NaiveUnchecked, Faults::NONE);
+    let me = verdict(&o, PropertyName::MutualExclusion);
+    assert_eq!(me.verdict, Verdict::Violated);
+    let steps = me.counterexample.as_ref().expect("a counterexample");
+    // Two acquires, no fault: the second SET NX fails and is ignored.
+    assert_eq!(steps.len(), 2);
+    assert_eq!(steps[1].reply.as_deref(), Some("(nil)"));
+    assert_eq!(steps[1].holders, ["c1", "c2"]);
+    assert!(steps.iter().all(|s| matches!(s.step, Step::Acquire { .. })));
+}
+
+#[test]
+fn naive_and_token_keep_mutual_exclusion_with_no_fault_and_under_crash() {
+    for protocol in [Protocol::Naive, Protocol::Token, Protocol::Fenced] {
+        for faults in [Faults::NONE, Faults::one(Fault::Crash)] {
+            let o = run(protocol, faults);
+            for p in [
+                PropertyName::MutualExclusion,
+                PropertyName::NoForeignRelease,
+            ] {
+                let v = verdict(&o, p);
+                assert_eq!(v.verdict, Verdict::Holds, "{protocol} {faults} {p}");
+                assert!(v.claimed);
+            }
+        }
+    }
+}
+
+#[test]
+fn token_never_releases_a_foreign_lock_but_loses_mutual_exclusion_to_pause_and_delay() {
+    for faults in Faults::default_sets() {
+        let o = run(Protocol::Token, faults);
+        assert_eq!(
+            verdict(&o, PropertyName::NoForeignRelease).verdict,
+            Verdict::Holds,
+            "token under {faults}"
+        );
+    }
+    for faults in [pause(), delay()] {
+        let o = run(Protocol::Token, faults);
+        let me = verdict(&o, PropertyName::MutualExclusion);
+        assert_eq!(me.verdict, Verdict::Violated, "token under {faults}");
+        let last = me
+            .counterexample
+            .as_ref()
+            .and_then(|s| s.last())
+            .expect("a path");
+        assert_eq!(last.holders.len(), 2);
+        // Without fencing, the resource takes the stale write.
+        let fr = verdict(&o, PropertyName::FencedResource);
+        assert_eq!(fr.verdict, Verdict::Violated, "token under {faults}");
+    }
+}
+
+#[test]
+fn fencing_protects_the_resource_when_mutual_exclusion_is_lost() {
+    for faults in [pause(), delay()] {
+        let o = run(Protocol::Fenced, faults);
+        assert_eq!(
+            verdict(&o, PropertyName::MutualExclusion).verdict,
+            Verdict::Violated,
+            "fenced under {faults}"
+        );
+        let fr = verdict(&o, PropertyName::FencedResource);
+        assert_eq!(fr.verdict, Verdict::Holds, "fenced under {faults}");
+        assert!(fr.claimed);
+        // The witness ends with the stale holder's write refused.
+        let witness = fr.witness.as_ref().expect("fencing at work");
+        let last = witness.last().expect("steps");
+        assert_eq!(last.step, Step::Write { client: c(1) });
+        assert_eq!(last.reply.as_deref(), Some("refused"));
+        assert_eq!(last.holders, ["c1", "c2"]);
+    }
+}
+
+#[test]
+fn every_claim_holds_and_no_holds_is_vacuous() {
+    for protocol in Protocol::ALL {
+        for faults in Faults::default_sets() {
+            let o = run(protocol, faults);
+            assert!(o.complete);
+            for v in &o.verdicts {
+                assert!(!v.breaks_claim(), "{protocol} {faults} {}", v.property);
+            }
+            for p in [
+                PropertyName::SomeoneAcquires,
+                PropertyName::EveryoneFinishes,
+            ] {
+                assert_eq!(
+                    verdict(&o, p).verdict,
+                    Verdict::Holds,
+                    "{protocol} {faults} {p}"
+                );
+            }
+            assert_eq!(
+                verdict(&o, PropertyName::EventuallyAcquired).verdict,
+                Verdict::Holds
+            );
+        }
+    }
+}
+
+#[test]
+fn symmetry_changes_state_counts_not_verdicts() {
+    let without = CheckOptions {
+        symmetry: false,
+        ..CheckOptions::default()
+    };
+    for protocol in Protocol::ALL {
+        for faults in Faults::default_sets() {
+            let s = Scenario::new(protocol, faults);
+            let a = check(s, &CheckOptions::default(), &|_| {});
+            let b = check(s, &without, &|_| {});
+            let words = |o: &ScenarioOutcome| -> Vec<Verdict> {
+                o.verdicts.iter().map(|v| v.verdict).collect()
+            };
+            assert_eq!(words(&a), words(&b), "{protocol} {faults}");
+            assert!(a.unique_states < b.unique_states);
+        }
+    }
+}
+
+#[test]
+fn a_budget_that_runs_out_gives_unknown_not_holds() {
+    let tiny = CheckOptions {
+        max_states: 10,
+        ..CheckOptions::default()
+    };
+    let o = check(Scenario::new(Protocol::Token, pause()), &tiny, &|_| {});
+    assert!(!o.complete);
+    assert_eq!(
+        verdict(&o, PropertyName::NoForeignRelease).verdict,
+        Verdict::Unknown
+    );
+}
