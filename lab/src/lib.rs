@@ -10,8 +10,11 @@
 //! - [`cli`]: the command line: flags parsed, then turned into a validated
 //!   plan before any work starts; exit codes.
 //! - [`commands`]: one module per subcommand.
+//! - [`history`]: recorded histories of real runs and the checker that
+//!   evaluates the model's properties on them.
 //! - [`output`]: tables, JSON and progress bars shared by the subcommands.
 
 pub mod cli;
 pub mod commands;
+pub mod history;
 pub mod output;
