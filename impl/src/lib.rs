@@ -1,1 +1,91 @@
-//! Redis lock clients (filled in by the real-Redis issue).
+//! Redis lock clients: the naive lock of the popular article, its unchecked
+//! variant, the token lock of the Redis documentation, and the fenced lock
+//! with its protected resource — as a service would use them.
+//!
+//! Each lock leases a single Redis key for a TTL. The naive locks are here to
+//! be measured and shown failing (they are what locklab's verdict matrix
+//! marks *violated*); [`TokenLock`] never deletes another client's lock; and
+//! [`FencedLock`] with a [`FencedResource`] keeps the resource safe even when
+//! a holder is paused past its lease, because stale writes are refused.
+//!
+//! All four locks share one shape: [`try_acquire`](TokenLock::try_acquire)
+//! (one attempt: [`Attempt::Granted`] or [`Attempt::Busy`]),
+//! [`acquire`](TokenLock::acquire) (wait by jittered backoff until a
+//! deadline), and [`release`](TokenLock::release), which always says what it
+//! did ([`ReleaseOutcome`]). [`AnyLock`] holds any of them by protocol name.
+//!
+//! # Example
+//!
+//! ```no_run
+//! use std::time::Duration;
+//! use locklab_impl::{connect, ConnectOptions, FencedLock, FencedResource, LockKey,
+//!     ResourceKey, Ttl, WriteOutcome};
+//!
+//! # async fn run() -> Result<(), locklab_impl::LockError> {
+//! let conn = connect("redis://127.0.0.1:6379/", &ConnectOptions::default()).await?;
+//! let lock = FencedLock::new(conn.clone(), LockKey::new("orders")?, Ttl::from_millis(5_000)?);
+//! let resource = FencedResource::new(conn, ResourceKey::new("orders:data")?);
+//!
+//! let grant = lock.acquire(Duration::from_secs(1)).await?;
+//! let fence = grant.fence().expect("a fenced grant has a fencing token");
+//! match resource.write(fence, "new state").await? {
+//!     WriteOutcome::Accepted => {}
+//!     WriteOutcome::Refused { highest } => {
+//!         eprintln!("our lock went stale: token {highest} has written since");
+//!     }
+//! }
+//! let outcome = lock.release(&grant).await?;
+//! println!("release: {outcome:?}");
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! # Layout
+//!
+//! - [`config`]: validated inputs — [`LockKey`], [`ResourceKey`], [`Ttl`],
+//!   [`ConnectOptions`] — and their documented limits.
+//! - [`connection`]: [`connect`] and [`Conn`], the shared multiplexed
+//!   connection with connect and response timeouts.
+//! - [`error`]: [`LockError`], retryable or final.
+//! - [`token`]: random 128-bit [`Token`]s.
+//! - [`scripts`]: the Lua scripts (one `.lua` file each), run by SHA with a
+//!   reload when the server lost its script cache.
+//! - [`grant`]: what the locks return — [`Attempt`], [`Grant`],
+//!   [`ReleaseOutcome`].
+//! - [`backoff`]: [`Backoff`], how `acquire` waits.
+//! - [`protocol`]: the protocol names, [`Protocol`].
+//! - One module per lock: [`naive`], [`naive_unchecked`], [`token_lock`],
+//!   [`fenced`].
+//! - [`resource`]: the protected resource — [`FencedResource`],
+//!   [`PlainResource`].
+//! - [`any`]: [`AnyLock`], any of the four by protocol name.
+
+pub mod any;
+pub mod backoff;
+mod base;
+pub mod config;
+pub mod connection;
+pub mod error;
+pub mod fenced;
+pub mod grant;
+pub mod naive;
+pub mod naive_unchecked;
+pub mod protocol;
+pub mod resource;
+pub mod scripts;
+pub mod token;
+pub mod token_lock;
+
+pub use any::AnyLock;
+pub use backoff::Backoff;
+pub use config::{ConnectOptions, LockKey, ResourceKey, Ttl, MAX_KEY_BYTES, MAX_TTL};
+pub use connection::{connect, Conn};
+pub use error::LockError;
+pub use fenced::FencedLock;
+pub use grant::{Attempt, Grant, ReleaseOutcome};
+pub use naive::NaiveLock;
+pub use naive_unchecked::NaiveUncheckedLock;
+pub use protocol::Protocol;
+pub use resource::{AcceptedWrite, FencedResource, PlainResource, WriteOutcome};
+pub use token::Token;
+pub use token_lock::TokenLock;

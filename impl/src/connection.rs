@@ -1,0 +1,234 @@
+//! The connection to Redis that every lock and resource shares.
+//!
+//! One multiplexed connection carries the commands of any number of locks
+//! (cloning a [`Conn`] is cheap and shares it), with both timeouts of
+//! [`ConnectOptions`] applied so that no call can hang.
+//!
+//! When the connection breaks (the server was restarted, the socket was
+//! reset), the failing command returns [`LockError::ConnectionLost`] and the
+//! *next* command opens a new connection. The failed command is never
+//! retried behind the caller's back: a `SET NX` or a fenced write that may
+//! or may not have run is for the caller to judge, not for this layer.
+
+use std::sync::Arc;
+
+use redis::aio::MultiplexedConnection;
+use redis::{AsyncConnectionConfig, Client, Cmd, FromRedisValue, ScriptInvocation};
+use tokio::sync::Mutex;
+
+use crate::config::ConnectOptions;
+use crate::error::LockError;
+
+/// A cheap-to-clone handle to one Redis server.
+#[derive(Clone)]
+pub struct Conn {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    client: Client,
+    config: AsyncConnectionConfig,
+    opts: ConnectOptions,
+    /// The URL with any password replaced by `***`, for messages.
+    url: String,
+    /// The current connection, tagged with a generation so that a failure
+    /// on an old connection does not throw away a newer one.
+    current: Mutex<Option<(u64, MultiplexedConnection)>>,
+    generation: std::sync::atomic::AtomicU64,
+}
+
+impl std::fmt::Debug for Conn {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Conn")
+            .field("url", &self.inner.url)
+            .field("opts", &self.inner.opts)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Opens a connection to the Redis server at `url` (any URL the `redis`
+/// crate accepts: `redis://[user:password@]host[:port][/db]`,
+/// `unix:///path`).
+///
+/// Fails with [`LockError::InvalidUrl`] for a malformed URL and with
+/// [`LockError::Connect`] when no connection is made within
+/// `opts.connect_timeout()`.
+pub async fn connect(url: &str, opts: &ConnectOptions) -> Result<Conn, LockError> {
+    let shown = redact(url);
+    let client = Client::open(url).map_err(|e| LockError::InvalidUrl {
+        url: shown.clone(),
+        reason: one_line(&e.to_string()),
+    })?;
+    let config = AsyncConnectionConfig::new()
+        .set_connection_timeout(Some(opts.connect_timeout()))
+        .set_response_timeout(Some(opts.response_timeout()));
+    let conn = Conn {
+        inner: Arc::new(Inner {
+            client,
+            config,
+            opts: *opts,
+            url: shown,
+            current: Mutex::new(None),
+            generation: std::sync::atomic::AtomicU64::new(0),
+        }),
+    };
+    conn.connection().await?;
+    Ok(conn)
+}
+
+impl Conn {
+    /// The server's URL, with any password replaced by `***`.
+    pub fn url(&self) -> &str {
+        &self.inner.url
+    }
+
+    /// The timeouts in force.
+    pub fn options(&self) -> &ConnectOptions {
+        &self.inner.opts
+    }
+
+    /// Sends `PING` and waits for the reply.
+    pub async fn ping(&self) -> Result<(), LockError> {
+        let _: String = self.query(&redis::cmd("PING")).await?;
+        Ok(())
+    }
+
+    /// Runs any command, with the timeouts and error classification of this
+    /// crate. For inspection (`GET`, `PTTL`) and tests; the locks use their
+    /// own methods.
+    pub async fn query<T: FromRedisValue>(&self, cmd: &Cmd) -> Result<T, LockError> {
+        let (generation, mut con) = self.connection().await?;
+        let result = cmd.query_async(&mut con).await;
+        self.settle(generation, result).await
+    }
+
+    /// Runs a script by `EVALSHA`, loading it on `NOSCRIPT` (see
+    /// [`crate::scripts`]).
+    pub(crate) async fn invoke<T: FromRedisValue>(
+        &self,
+        invocation: &ScriptInvocation<'_>,
+    ) -> Result<T, LockError> {
+        let (generation, mut con) = self.connection().await?;
+        let result = invocation.invoke_async(&mut con).await;
+        self.settle(generation, result).await
+    }
+
+    /// The current connection, opening one if there is none.
+    async fn connection(&self) -> Result<(u64, MultiplexedConnection), LockError> {
+        let mut current = self.inner.current.lock().await;
+        if let Some((generation, con)) = current.as_ref() {
+            return Ok((*generation, con.clone()));
+        }
+        let con = self
+            .inner
+            .client
+            .get_multiplexed_async_connection_with_config(&self.inner.config)
+            .await
+            .map_err(|e| {
+                LockError::from_connect(e, &self.inner.url, self.inner.opts.connect_timeout())
+            })?;
+        let generation = self
+            .inner
+            .generation
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        tracing::debug!(url = %self.inner.url, generation, "connected to Redis");
+        *current = Some((generation, con.clone()));
+        Ok((generation, con))
+    }
+
+    /// Classifies a command's error, and forgets a broken connection so the
+    /// next command reconnects.
+    async fn settle<T>(
+        &self,
+        generation: u64,
+        result: redis::RedisResult<T>,
+    ) -> Result<T, LockError> {
+        let err = match result {
+            Ok(v) => return Ok(v),
+            Err(e) => e,
+        };
+        let err = LockError::from_command(err, &self.inner.url, self.inner.opts.response_timeout());
+        if matches!(err, LockError::ConnectionLost { .. }) {
+            let mut current = self.inner.current.lock().await;
+            if current.as_ref().is_some_and(|(g, _)| *g == generation) {
+                tracing::debug!(url = %self.inner.url, generation, "connection lost; will reconnect");
+                *current = None;
+            }
+        }
+        Err(err)
+    }
+}
+
+/// `url` with the password (if any) replaced by `***`.
+pub(crate) fn redact(url: &str) -> String {
+    let Some(scheme_end) = url.find("://") else {
+        return url.to_owned();
+    };
+    let rest = &url[scheme_end + 3..];
+    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let authority = &rest[..authority_end];
+    let Some(at) = authority.rfind('@') else {
+        return url.to_owned();
+    };
+    let userinfo = &authority[..at];
+    let user = match userinfo.find(':') {
+        Some(colon) => &userinfo[..colon],
+        // `redis://secret@host` is a password-only URL for the redis crate.
+        None => "",
+    };
+    format!("{}{}:***@{}", &url[..scheme_end + 3], user, &rest[at + 1..])
+}
+
+fn one_line(s: &str) -> String {
+    s.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passwords_are_redacted() {
+        assert_eq!(redact("redis://127.0.0.1:6380/"), "redis://127.0.0.1:6380/");
+        assert_eq!(
+            redact("redis://user:hunter2@host:1/0"),
+            "redis://user:***@host:1/0"
+        );
+        assert_eq!(redact("redis://:hunter2@host/"), "redis://:***@host/");
+        assert_eq!(redact("redis://hunter2@host"), "redis://:***@host");
+        assert_eq!(redact("rediss://u:p@ss@host/"), "rediss://u:***@host/");
+        assert_eq!(redact("not a url"), "not a url");
+    }
+
+    #[tokio::test]
+    async fn malformed_urls_are_errors_not_panics() {
+        for url in [
+            "",
+            "not a url",
+            "http://127.0.0.1/",
+            "redis://",
+            "redis://127.0.0.1:notaport/",
+            "redis://127.0.0.1:99999/",
+            "redis://127.0.0.1/notadb",
+        ] {
+            let e = connect(url, &ConnectOptions::default()).await.unwrap_err();
+            assert!(
+                matches!(e, LockError::InvalidUrl { .. }),
+                "{url:?} gave {e:?}"
+            );
+            assert!(!e.is_retryable());
+            assert!(!e.to_string().contains('\n'), "{e}");
+        }
+    }
+
+    #[tokio::test]
+    async fn a_malformed_url_never_shows_its_password() {
+        let e = connect(
+            "redis://u:hunter2@127.0.0.1:bad/",
+            &ConnectOptions::default(),
+        )
+        .await
+        .unwrap_err();
+        assert!(!e.to_string().contains("hunter2"), "{e}");
+    }
+}

@@ -1,0 +1,54 @@
+//! The Lua scripts, each in its own `.lua` file under `src/scripts/`.
+//!
+//! Every step that must compare and then change (release only if the token
+//! is ours; issue a fencing token only with a grant; accept a write only if
+//! its token is not stale) is one script, because Redis runs a script
+//! atomically: no other client's command can land between the comparison
+//! and the change.
+//!
+//! Each script is wrapped in a [`redis::Script`], which sends `EVALSHA` (the
+//! script's SHA-1, not its text) and, when the server answers `NOSCRIPT`
+//! (its script cache was flushed, or it restarted), loads the script and
+//! runs it again. Scripts are plain files so they can be read, reviewed and
+//! tried with `redis-cli --eval` on their own.
+
+use std::sync::LazyLock;
+
+use redis::Script;
+
+/// `DEL` the lock only if it holds the caller's token; returns 1 or 0.
+pub static COMPARE_AND_DELETE: LazyLock<Script> =
+    LazyLock::new(|| Script::new(include_str!("scripts/compare_and_delete.lua")));
+
+/// `SET NX PX` the lock and, only if set, `INCR` the fence counter; returns
+/// the fencing token or nil.
+pub static ACQUIRE_FENCED: LazyLock<Script> =
+    LazyLock::new(|| Script::new(include_str!("scripts/acquire_fenced.lua")));
+
+/// Accept a write iff its fencing token is not lower than the highest
+/// accepted; returns `{1, token}` or `{0, highest}`.
+pub static FENCED_WRITE: LazyLock<Script> =
+    LazyLock::new(|| Script::new(include_str!("scripts/fenced_write.lua")));
+
+/// Store a write unconditionally (the unfenced resource); returns 1.
+pub static PLAIN_WRITE: LazyLock<Script> =
+    LazyLock::new(|| Script::new(include_str!("scripts/plain_write.lua")));
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_script_has_a_distinct_sha1() {
+        let hashes = [
+            COMPARE_AND_DELETE.get_hash(),
+            ACQUIRE_FENCED.get_hash(),
+            FENCED_WRITE.get_hash(),
+            PLAIN_WRITE.get_hash(),
+        ];
+        for (i, h) in hashes.iter().enumerate() {
+            assert_eq!(h.len(), 40);
+            assert!(!hashes[i + 1..].contains(h));
+        }
+    }
+}
