@@ -129,11 +129,10 @@ pub fn check(
     };
     let verdict_run = search(builder.spawn_dfs(), options, Instant::now(), progress);
 
-    let unique_states_without_symmetry =
-        (options.compare_symmetry && options.symmetry).then(|| {
-            let builder = budgeted(LockModel::new(scenario).checker(), options);
-            search(builder.spawn_dfs(), options, Instant::now(), &|_| {}).unique_states
-        });
+    let without_symmetry = (options.compare_symmetry && options.symmetry).then(|| {
+        let builder = budgeted(LockModel::new(scenario).checker(), options);
+        search(builder.spawn_dfs(), options, Instant::now(), &|_| {})
+    });
 
     let mut verdicts: Vec<PropertyVerdict> = checked
         .iter()
@@ -180,7 +179,8 @@ pub fn check(
         scenario,
         unique_states: verdict_run.unique_states,
         symmetry: options.symmetry,
-        unique_states_without_symmetry,
+        unique_states_without_symmetry: without_symmetry.as_ref().map(|s| s.unique_states),
+        without_symmetry_complete: without_symmetry.as_ref().map(|s| s.complete),
         complete: verdict_run.complete,
         verdict_secs: verdict_run.secs,
         secs: started.elapsed().as_secs_f64(),

@@ -91,6 +91,8 @@ pub struct ScenarioOutcome {
     pub symmetry: bool,
     /// Unique states without symmetry reduction, when measured.
     pub unique_states_without_symmetry: Option<usize>,
+    /// Whether that second run visited every state (no budget ran out).
+    pub without_symmetry_complete: Option<bool>,
     /// Whether every reachable state was visited (no budget ran out).
     pub complete: bool,
     /// Wall time of the verdict run, in seconds.

@@ -48,7 +48,8 @@ pub struct CheckArgs {
     /// Also count the states without symmetry reduction (a second run).
     #[arg(long)]
     pub compare_symmetry: bool,
-    /// Give up on a scenario (verdict `unknown`) after this many states.
+    /// Give up on a scenario (verdict `unknown`) after generating this many
+    /// states (revisits included).
     #[arg(long, default_value_t = 200_000_000)]
     pub max_states: u64,
     /// Give up on a scenario (verdict `unknown`) after this many seconds.
@@ -247,6 +248,7 @@ struct JsonRow<'a> {
     verdict: &'a PropertyVerdict,
     unique_states: usize,
     unique_states_without_symmetry: Option<usize>,
+    without_symmetry_complete: Option<bool>,
     complete: bool,
     secs: f64,
 }
@@ -272,6 +274,7 @@ impl<'a> JsonReport<'a> {
                         verdict: v,
                         unique_states: o.unique_states,
                         unique_states_without_symmetry: o.unique_states_without_symmetry,
+                        without_symmetry_complete: o.without_symmetry_complete,
                         complete: o.complete,
                         secs: o.secs,
                     })
@@ -350,10 +353,11 @@ fn render(plan: &CheckPlan, outcomes: &[ScenarioOutcome], summary: &Summary, sec
             format!("{}+", o.unique_states)
         });
         if plan.options.compare_symmetry {
-            row.push(
-                o.unique_states_without_symmetry
-                    .map_or("-".into(), |n| n.to_string()),
-            );
+            row.push(match (o.unique_states_without_symmetry, o.without_symmetry_complete) {
+                (Some(n), Some(true)) => n.to_string(),
+                (Some(n), _) => format!("{n}+"),
+                (None, _) => "-".into(),
+            });
         }
         row.push(format!("{:.2}s", o.secs));
         table.row(row);
