@@ -13,8 +13,12 @@
 //! - [`history`]: recorded histories of real runs and the checker that
 //!   evaluates the model's properties on them.
 //! - [`output`]: tables, JSON and progress bars shared by the subcommands.
+//! - [`process`]: guarded child processes, none of which outlives the lab.
+//! - [`server`]: the lab's own `redis-server` processes ([`server::RedisServer`]).
 
 pub mod cli;
 pub mod commands;
 pub mod history;
 pub mod output;
+pub mod process;
+pub mod server;

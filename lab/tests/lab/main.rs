@@ -3,4 +3,5 @@
 //! library the way a user or CI would.
 
 mod check;
+mod server;
 mod support;
