@@ -76,6 +76,10 @@ pub mod scripts;
 pub mod token;
 pub mod token_lock;
 
+/// The `redis` crate this one is built on, for [`Conn::query`] and for
+/// matching on [`LockError::Redis`] with the same version.
+pub use redis;
+
 pub use any::AnyLock;
 pub use backoff::Backoff;
 pub use config::{ConnectOptions, LockKey, ResourceKey, Ttl, MAX_KEY_BYTES, MAX_TTL};
