@@ -6,9 +6,17 @@
 //!
 //! When the connection breaks (the server was restarted, the socket was
 //! reset), the failing command returns [`LockError::ConnectionLost`] and the
-//! *next* command opens a new connection. The failed command is never
-//! retried behind the caller's back: a `SET NX` or a fenced write that may
-//! or may not have run is for the caller to judge, not for this layer.
+//! *next* command opens a new connection. A command that timed out
+//! ([`LockError::Timeout`]) retires its connection the same way: a connection
+//! with an unanswered request is in an unknown state, and if that reply were
+//! ever lost rather than late (a broken middlebox), every later reply on it
+//! would be handed to the wrong command — for a lock, a wrong "released" or
+//! "granted". The failed command is never retried behind the caller's back:
+//! a `SET NX` or a fenced write that may or may not have run is for the
+//! caller to judge, not for this layer.
+//!
+//! So one call takes at most the connect timeout (if it has to reconnect)
+//! plus the response timeout.
 
 use std::sync::Arc;
 
@@ -136,8 +144,8 @@ impl Conn {
         Ok((generation, con))
     }
 
-    /// Classifies a command's error, and forgets a broken connection so the
-    /// next command reconnects.
+    /// Classifies a command's error, and retires a broken or timed-out
+    /// connection so that the next command reconnects.
     async fn settle<T>(
         &self,
         generation: u64,
@@ -148,10 +156,13 @@ impl Conn {
             Err(e) => e,
         };
         let err = LockError::from_command(err, &self.inner.url, self.inner.opts.response_timeout());
-        if matches!(err, LockError::ConnectionLost { .. }) {
+        if matches!(
+            err,
+            LockError::ConnectionLost { .. } | LockError::Timeout { .. }
+        ) {
             let mut current = self.inner.current.lock().await;
             if current.as_ref().is_some_and(|(g, _)| *g == generation) {
-                tracing::debug!(url = %self.inner.url, generation, "connection lost; will reconnect");
+                tracing::debug!(url = %self.inner.url, generation, error = %err, "connection retired; the next command reconnects");
                 *current = None;
             }
         }

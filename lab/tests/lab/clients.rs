@@ -425,6 +425,8 @@ async fn a_paused_server_times_out_a_command_within_the_response_timeout() {
     let server = server();
     let opts = ConnectOptions::new()
         .with_response_timeout(Duration::from_millis(300))
+        .unwrap()
+        .with_connect_timeout(Duration::from_millis(300))
         .unwrap();
     let conn = connect(&server.url(), &opts).await.unwrap();
     let lock = TokenLock::new(conn.clone(), key("paused"), ttl(LONG));
@@ -433,7 +435,14 @@ async fn a_paused_server_times_out_a_command_within_the_response_timeout() {
     let result = tokio::time::timeout(HANG_GUARD, lock.try_acquire())
         .await
         .expect("the response timeout ends the command");
+    // Still paused: the next command's reconnect is bounded too (the kernel
+    // accepts the connection, the stopped server never answers its setup).
+    let second = tokio::time::timeout(HANG_GUARD, conn.ping())
+        .await
+        .expect("the connect timeout ends the reconnect")
+        .unwrap_err();
     server.resume().unwrap();
+    assert!(second.is_retryable(), "{second:?}");
 
     let err = result.unwrap_err();
     assert!(
@@ -442,7 +451,8 @@ async fn a_paused_server_times_out_a_command_within_the_response_timeout() {
     );
     assert!(err.is_retryable());
 
-    // The same connection works again once the server runs...
+    // The handle works again once the server runs (on a new connection:
+    // the timed-out one was retired)...
     conn.ping().await.unwrap();
     // ...and the SET that timed out did run when the server resumed: after a
     // Timeout the lock may be held, by nobody who knows it (as documented).
