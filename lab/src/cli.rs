@@ -25,6 +25,9 @@ pub enum Command {
     /// Model-check every protocol under every fault; print the verdict matrix
     /// and the shortest counterexample of every break.
     Check(commands::check::CheckArgs),
+    /// Replay every counterexample of the matrix on a real redis-server,
+    /// side by side with the model, and the same schedules with the fixes.
+    Reproduce(commands::reproduce::ReproduceArgs),
 }
 
 /// How a run ended, when it ran.
@@ -40,6 +43,7 @@ pub enum Status {
 pub fn run(cli: Cli) -> anyhow::Result<Status> {
     match cli.command {
         Command::Check(args) => commands::check::run(&args),
+        Command::Reproduce(args) => commands::reproduce::run(&args),
     }
 }
 

@@ -12,6 +12,7 @@
 //! - [`commands`]: one module per subcommand.
 //! - [`history`]: recorded histories of real runs and the checker that
 //!   evaluates the model's properties on them.
+//! - [`replay`]: the conductor that plays model paths on real Redis.
 //! - [`output`]: tables, JSON and progress bars shared by the subcommands.
 //! - [`process`]: guarded child processes, none of which outlives the lab.
 //! - [`server`]: the lab's own `redis-server` processes ([`server::RedisServer`]).
@@ -20,5 +21,6 @@ pub mod cli;
 pub mod commands;
 pub mod history;
 pub mod output;
+pub mod replay;
 pub mod process;
 pub mod server;

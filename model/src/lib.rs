@@ -26,6 +26,7 @@
 //! - [`claims`]: what each protocol promises.
 //! - [`check`] and [`matrix`]: running the checker; the verdict matrix.
 //! - [`narrate`]: counterexamples in plain words, with Redis commands.
+//! - [`path`]: following a given path, for replays on other protocols.
 //! - [`verdict`]: verdicts and outcome rows.
 //!
 //! # Example
@@ -46,6 +47,7 @@ pub mod fault;
 pub mod matrix;
 pub mod model;
 pub mod narrate;
+pub mod path;
 pub mod property;
 pub mod protocol;
 pub mod protocols;

@@ -2,3 +2,4 @@
 //! one-line error), runs it, and reports.
 
 pub mod check;
+pub mod reproduce;

@@ -45,13 +45,15 @@ impl Finding {
     }
 }
 
-/// Checks every property on a history.
+/// Checks the safety properties on a history. (`eventually-acquired` is a
+/// statement about complete runs — a replayed prefix in which a client is
+/// still waiting proves nothing — so it is asked for explicitly with
+/// [`finding`] where a run went to its end.)
 pub fn check(history: &History) -> Vec<Finding> {
     vec![
         mutual_exclusion(history),
         no_foreign_release(history),
         fenced_resource(history),
-        eventually_acquired(history),
     ]
 }
 
@@ -82,18 +84,23 @@ fn ms(us: u64) -> String {
     format!("{:.1} ms", us as f64 / 1000.0)
 }
 
+/// A moment in a history: a time, and the index of the event it belongs to,
+/// which orders events recorded within the same microsecond (an event
+/// invoked after another completed has a higher index).
+type Moment = (u64, usize);
+
 /// A span of time during which a client believed it held the lock: from
 /// the moment it learned of its grant to the moment it sent its release (or
 /// crashed, or the history ended).
 #[derive(Clone, Copy, Debug)]
 struct Belief {
     acquire: usize,
-    from: u64,
-    until: u64,
+    from: Moment,
+    until: Moment,
 }
 
 fn beliefs(history: &History) -> Vec<(String, Belief)> {
-    let mut open: Vec<(String, usize, u64)> = Vec::new();
+    let mut open: Vec<(String, usize, Moment)> = Vec::new();
     let mut closed = Vec::new();
     for (i, e) in history.events.iter().enumerate() {
         let ends_belief = matches!(e.op, Op::Release { .. } | Op::Crash);
@@ -105,14 +112,14 @@ fn beliefs(history: &History) -> Vec<(String, Belief)> {
                     Belief {
                         acquire,
                         from,
-                        until: e.start_us,
+                        until: (e.start_us, i),
                     },
                 ));
             }
         }
         if e.gives_belief() {
             if let Some(learned) = e.end_us {
-                open.push((e.client.clone(), i, learned));
+                open.push((e.client.clone(), i, (learned, i)));
             }
         }
     }
@@ -122,7 +129,7 @@ fn beliefs(history: &History) -> Vec<(String, Belief)> {
             Belief {
                 acquire,
                 from,
-                until: u64::MAX,
+                until: (u64::MAX, usize::MAX),
             },
         )
     }));
@@ -133,21 +140,29 @@ fn beliefs(history: &History) -> Vec<(String, Belief)> {
 fn mutual_exclusion(history: &History) -> Finding {
     let property = PropertyName::MutualExclusion;
     let spans = beliefs(history);
+    let mut events = Vec::new();
+    let mut pairs = Vec::new();
     for (j, (cb, b)) in spans.iter().enumerate() {
         for (ca, a) in &spans[..j] {
             if ca != cb && a.until > b.from {
-                return Finding::violated(
-                    property,
-                    vec![a.acquire, b.acquire],
-                    format!(
-                        "{ca} and {cb} both believed they held the lock from {}",
-                        ms(b.from)
-                    ),
-                );
+                for e in [a.acquire, b.acquire] {
+                    if !events.contains(&e) {
+                        events.push(e);
+                    }
+                }
+                pairs.push(format!("{ca} and {cb} from {}", ms(b.from.0)));
             }
         }
     }
-    Finding::holds(property)
+    if pairs.is_empty() {
+        return Finding::holds(property);
+    }
+    events.sort_unstable();
+    Finding::violated(
+        property,
+        events,
+        format!("two clients believed they held the lock at once: {}", pairs.join("; ")),
+    )
 }
 
 fn no_foreign_release(history: &History) -> Finding {

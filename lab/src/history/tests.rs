@@ -69,11 +69,29 @@ fn the_articles_unsafe_release_breaks_both_properties() {
         .done();
     let me = verdict(&h, PropertyName::MutualExclusion);
     assert_eq!(me.verdict, Verdict::Violated);
-    assert_eq!(me.events, [0, 3], "c1's and c2's grants");
+    assert_eq!(me.events, [0, 3, 6], "c1's and c2's grants, then c3's beside c2");
+    let says = me.says.as_deref().unwrap_or_default();
+    assert!(says.contains("c1 and c2 from"), "{says}");
+    assert!(says.contains("c2 and c3 from"), "{says}");
     let nfr = verdict(&h, PropertyName::NoForeignRelease);
     assert_eq!(nfr.verdict, Verdict::Violated);
     assert_eq!(nfr.events, [3, 5], "c2's grant, c1's DEL");
     assert_eq!(nfr.says.as_deref(), Some("c1's release removed c2's lock"));
+}
+
+#[test]
+fn events_in_the_same_microsecond_are_ordered_by_invocation() {
+    let mut h = H::new()
+        .grant("c1")
+        .at("lab", Op::Expired)
+        .grant("c2")
+        .release("c1", ReleaseOutcome::Deleted)
+        .done();
+    for e in &mut h.events {
+        e.start_us = 7;
+        e.end_us = Some(7);
+    }
+    assert_eq!(verdict(&h, PropertyName::MutualExclusion).events, [0, 2]);
 }
 
 #[test]

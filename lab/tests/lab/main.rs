@@ -3,5 +3,7 @@
 //! library the way a user or CI would.
 
 mod check;
+mod clients;
+mod reproduce;
 mod server;
 mod support;

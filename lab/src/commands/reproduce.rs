@@ -1,0 +1,441 @@
+//! `locklab reproduce`: every counterexample of the verdict matrix, played
+//! step by step on a real `redis-server`, side by side with the model — and
+//! the same schedule played with the fixes, so the difference shows.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context};
+use clap::Args;
+use locklab_impl::ConnectOptions;
+use locklab_model::{
+    Faults, LockModel, NarratedStep, PropertyName, Protocol, Scenario, ScenarioOutcome, Step,
+    Verdict,
+};
+use serde::Serialize;
+
+use super::check::{self, CheckArgs};
+use crate::cli::Status;
+use crate::history::{self, timeline, Event, Finding};
+use crate::output::{print_json, progress, table::Table};
+use crate::replay::{self, KeySpace, Played, ReplayError, Stage};
+use crate::server::RedisServer;
+
+/// Flags of `locklab reproduce`.
+#[derive(Debug, Args)]
+pub struct ReproduceArgs {
+    /// A protocol whose counterexamples to replay (repeatable). Default: all.
+    #[arg(long = "protocol", value_name = "P")]
+    pub protocols: Vec<String>,
+    /// Replay against this Redis instead of a server the lab starts (any URL
+    /// the `redis` crate accepts). The lab uses its own key prefix, deletes
+    /// only keys it created, and never flushes the server.
+    #[arg(long = "redis", value_name = "URL")]
+    pub redis: Vec<String>,
+    /// One model tick, in milliseconds of real time (the lease is 3 ticks).
+    #[arg(long, default_value_t = 100)]
+    pub tick_ms: u64,
+    /// Replays played at once.
+    #[arg(long, default_value_t = 8)]
+    pub parallel: usize,
+    /// Print one JSON object instead of tables.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// A validated `reproduce`.
+#[derive(Debug, Clone)]
+pub struct ReproducePlan {
+    /// The model check whose counterexamples are replayed.
+    pub check: check::CheckPlan,
+    /// A user's Redis, or `None` for one the lab starts.
+    pub redis: Option<String>,
+    /// One tick.
+    pub tick: Duration,
+    /// Replays at once.
+    pub parallel: usize,
+    /// JSON output.
+    pub json: bool,
+}
+
+impl ReproduceArgs {
+    /// Turns the flags into a plan, or says in one line what is wrong.
+    pub fn plan(&self) -> anyhow::Result<ReproducePlan> {
+        let check = CheckArgs {
+            protocols: self.protocols.clone(),
+            faults: vec![],
+            clients: 3,
+            rounds: 1,
+            ttl: 3,
+            json: true,
+            no_symmetry: false,
+            compare_symmetry: false,
+            max_states: 200_000_000,
+            timeout_secs: 600,
+            workers: None,
+            claims: vec![],
+        }
+        .plan()?;
+        let redis = match self.redis.as_slice() {
+            [] => None,
+            [url] => {
+                redis::Client::open(url.as_str())
+                    .map_err(|e| anyhow::anyhow!("--redis {url}: not a Redis URL ({e})"))?;
+                Some(url.clone())
+            }
+            _ => bail!("--redis given {} times: these protocols use one server; give one URL", self.redis.len()),
+        };
+        if !(10..=5000).contains(&self.tick_ms) {
+            bail!("--tick-ms {}: give 10 to 5000 (a tick must dwarf a Redis round trip)", self.tick_ms);
+        }
+        if !(1..=64).contains(&self.parallel) {
+            bail!("--parallel {}: give 1 to 64", self.parallel);
+        }
+        Ok(ReproducePlan {
+            check,
+            redis,
+            tick: Duration::from_millis(self.tick_ms),
+            parallel: self.parallel,
+            json: self.json,
+        })
+    }
+}
+
+/// A path to play: a counterexample (or a fencing witness) from the
+/// matrix, with every property it was found for.
+#[derive(Clone, Debug)]
+pub struct Schedule {
+    /// The protocol the checker found it for.
+    pub protocol: Protocol,
+    /// The fault budget it was found under.
+    pub faults: Faults,
+    /// The properties it breaks (or, for a witness, shows holding).
+    pub properties: Vec<PropertyName>,
+    /// The steps.
+    pub steps: Vec<Step>,
+}
+
+/// The schedules of a matrix: each counterexample (with what it leads to,
+/// for a foreign release) and each fencing witness, deduplicated.
+pub fn schedules(outcomes: &[ScenarioOutcome]) -> Vec<Schedule> {
+    let mut out: Vec<Schedule> = Vec::new();
+    for o in outcomes {
+        for v in &o.verdicts {
+            let paths = [
+                v.counterexample.as_ref().map(|steps| {
+                    let mut all: Vec<NarratedStep> = steps.clone();
+                    all.extend(v.aftermath.iter().flatten().cloned());
+                    all
+                }),
+                v.witness.clone(),
+            ];
+            for narrated in paths.into_iter().flatten() {
+                let steps: Vec<Step> = narrated.iter().map(|s| s.step).collect();
+                match out
+                    .iter_mut()
+                    .find(|s| s.protocol == o.protocol() && s.steps == steps)
+                {
+                    Some(s) if !s.properties.contains(&v.property) => s.properties.push(v.property),
+                    Some(_) => {}
+                    None => out.push(Schedule {
+                        protocol: o.protocol(),
+                        faults: o.scenario.faults,
+                        properties: vec![v.property],
+                        steps,
+                    }),
+                }
+            }
+        }
+    }
+    out
+}
+
+/// The protocols that fix what `protocol` gets wrong.
+fn fixes(protocol: Protocol) -> &'static [Protocol] {
+    match protocol {
+        Protocol::Naive | Protocol::NaiveUnchecked => &[Protocol::Token, Protocol::Fenced],
+        Protocol::Token => &[Protocol::Fenced],
+        Protocol::Fenced => &[],
+    }
+}
+
+/// One schedule played on one protocol.
+struct Play {
+    schedule: usize,
+    scenario: Scenario,
+    result: Result<Played, ReplayError>,
+}
+
+/// One row of the report: a property on one play.
+#[derive(Debug, Serialize)]
+struct ReplayRow<'a> {
+    protocol: Protocol,
+    #[serde(with = "faults_names")]
+    faults: Faults,
+    property: PropertyName,
+    schedule_from: Protocol,
+    model: Verdict,
+    real: Verdict,
+    agree: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    divergence: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<String>,
+    steps: usize,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    finding: Option<Finding>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    history: Option<&'a [Event]>,
+}
+
+mod faults_names {
+    use locklab_model::Faults;
+    use serde::Serializer;
+
+    pub fn serialize<S: Serializer>(faults: &Faults, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(faults.kinds().into_iter().flat_map(|k| {
+            std::iter::repeat_n(k, usize::from(faults.budget(k)))
+        }))
+    }
+}
+
+#[derive(Serialize)]
+struct JsonReport<'a> {
+    redis: &'a str,
+    tick_ms: u128,
+    replays: Vec<ReplayRow<'a>>,
+    agreed: usize,
+    disagreed: usize,
+    secs: f64,
+}
+
+/// Runs `locklab reproduce`.
+pub fn run(args: &ReproduceArgs) -> anyhow::Result<Status> {
+    let plan = args.plan()?;
+    let started = Instant::now();
+    let outcomes = check::run_plan(&plan.check);
+    let schedules = schedules(&outcomes);
+
+    let mut server = None;
+    let url = match &plan.redis {
+        Some(url) => url.clone(),
+        None => {
+            let s = RedisServer::start().context("starting redis-server")?;
+            let url = s.url();
+            server = Some(s);
+            url
+        }
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    let stage = Stage {
+        url: url.clone(),
+        tick: plan.tick,
+        connect: ConnectOptions::default(),
+        keys: KeySpace::new(),
+    };
+    let plays = runtime.block_on(play_all(&stage, &schedules, plan.parallel))?;
+    drop(server);
+
+    let rows = rows(&schedules, &plays);
+    let agreed = rows.iter().filter(|r| r.agree).count();
+    let disagreed = rows.len() - agreed;
+    let secs = started.elapsed().as_secs_f64();
+    let redis = if plan.redis.is_some() { url.as_str() } else { "embedded" };
+    if plan.json {
+        print_json(&JsonReport {
+            redis,
+            tick_ms: plan.tick.as_millis(),
+            replays: rows,
+            agreed,
+            disagreed,
+            secs,
+        })?;
+    } else {
+        print!("{}", render(&schedules, &plays, &rows, plan.tick, secs));
+    }
+    Ok(if disagreed == 0 {
+        Status::Agrees
+    } else {
+        Status::Broken
+    })
+}
+
+/// Plays every schedule on its own protocol and on each fix it allows,
+/// `parallel` at a time. An unreachable Redis stops everything (exit 2).
+async fn play_all(
+    stage: &Stage,
+    schedules: &[Schedule],
+    parallel: usize,
+) -> anyhow::Result<Vec<Play>> {
+    // Fail fast, with one line, when Redis cannot be used at all.
+    let probe = locklab_impl::connect(&stage.url, &stage.connect)
+        .await
+        .with_context(|| format!("cannot use Redis at {}", stage.url))?;
+    probe
+        .ping()
+        .await
+        .with_context(|| format!("cannot use Redis at {}", stage.url))?;
+
+    let mut jobs = Vec::new();
+    for (i, s) in schedules.iter().enumerate() {
+        for &protocol in std::iter::once(&s.protocol).chain(fixes(s.protocol)) {
+            jobs.push((i, Scenario::new(protocol, s.faults)));
+        }
+    }
+    let bar = progress::bar(jobs.len() as u64, "replays");
+    let limit = Arc::new(tokio::sync::Semaphore::new(parallel));
+    let stage = Arc::new(stage.clone());
+    let mut set = tokio::task::JoinSet::new();
+    for (n, (schedule, scenario)) in jobs.into_iter().enumerate() {
+        let limit = Arc::clone(&limit);
+        let stage = Arc::clone(&stage);
+        let steps = schedules[schedule].steps.clone();
+        set.spawn(async move {
+            let _permit = limit.acquire_owned().await;
+            let result = replay::play(&stage, n, scenario, &steps).await;
+            (n, Play {
+                schedule,
+                scenario,
+                result,
+            })
+        });
+    }
+    let mut plays = Vec::new();
+    while let Some(done) = set.join_next().await {
+        let (n, play) = done.context("a replay task failed")?;
+        bar.inc(1);
+        if let Err(ReplayError::Redis(e)) = &play.result {
+            bar.finish_and_clear();
+            return Err(anyhow::anyhow!("Redis at {} failed during a replay: {e}", stage.url));
+        }
+        plays.push((n, play));
+    }
+    bar.finish_and_clear();
+    plays.sort_by_key(|(n, _)| *n);
+    Ok(plays.into_iter().map(|(_, p)| p).collect())
+}
+
+fn rows<'a>(schedules: &'a [Schedule], plays: &'a [Play]) -> Vec<ReplayRow<'a>> {
+    let mut rows = Vec::new();
+    for play in plays {
+        let schedule = &schedules[play.schedule];
+        for &property in &schedule.properties {
+            let model = LockModel::new(play.scenario);
+            let (model_verdict, real, divergence, error, finding, history) = match &play.result {
+                Ok(played) => {
+                    let finding = history::finding(&played.history, property);
+                    (
+                        model.verdict_on(&played.states, property),
+                        finding.verdict,
+                        played.divergence.as_deref(),
+                        None,
+                        Some(finding),
+                        Some(played.history.events.as_slice()),
+                    )
+                }
+                Err(e) => {
+                    let model_verdict = model.verdict_on(&model.walk(&schedule.steps).states, property);
+                    (model_verdict, Verdict::Unknown, None, Some(e.to_string()), None, None)
+                }
+            };
+            rows.push(ReplayRow {
+                protocol: play.scenario.protocol,
+                faults: schedule.faults,
+                property,
+                schedule_from: schedule.protocol,
+                model: model_verdict,
+                real,
+                agree: model_verdict == real && divergence.is_none() && error.is_none(),
+                divergence,
+                error,
+                steps: schedule.steps.len(),
+                finding,
+                history,
+            });
+        }
+    }
+    rows
+}
+
+fn render(
+    schedules: &[Schedule],
+    plays: &[Play],
+    rows: &[ReplayRow<'_>],
+    tick: Duration,
+    secs: f64,
+) -> String {
+    let mut out = format!(
+        "locklab reproduce — every counterexample on a real redis-server; 1 tick = {} ms, lease = 3 ticks\n\n",
+        tick.as_millis()
+    );
+    let mut table = Table::new([
+        "schedule (found for)",
+        "property",
+        "played on",
+        "model",
+        "real Redis",
+        "agree",
+    ]);
+    for r in rows {
+        table.row([
+            format!("{} under {}", r.schedule_from, r.faults),
+            r.property.name().to_owned(),
+            r.protocol.name().to_owned(),
+            r.model.word().to_owned(),
+            r.real.word().to_owned(),
+            if r.agree { "yes".to_owned() } else { "NO".to_owned() },
+        ]);
+    }
+    out.push_str(&table.render());
+
+    let mut by_schedule: BTreeMap<usize, Vec<&Play>> = BTreeMap::new();
+    for p in plays {
+        by_schedule.entry(p.schedule).or_default().push(p);
+    }
+    for (i, plays) in by_schedule {
+        let s = &schedules[i];
+        let props: Vec<&str> = s.properties.iter().map(|p| p.name()).collect();
+        out.push_str(&format!(
+            "\n■ {} under {} — the schedule of {} ({} steps)\n",
+            s.protocol,
+            s.faults,
+            props.join(", "),
+            s.steps.len()
+        ));
+        for play in plays {
+            out.push_str(&format!("\n  played on {}:\n", play.scenario.protocol));
+            match &play.result {
+                Ok(played) => {
+                    let findings = history::check(&played.history);
+                    for line in timeline::render(&played.history, &findings).lines() {
+                        out.push_str(&format!("    {line}\n"));
+                    }
+                    for f in findings.iter().filter(|f| f.verdict == Verdict::Violated) {
+                        if let Some(says) = &f.says {
+                            out.push_str(&format!("    ✗ {}: {says}\n", f.property));
+                        }
+                    }
+                    if let Some(d) = &played.divergence {
+                        out.push_str(&format!("    ! Redis diverged from the model at {d}\n"));
+                    }
+                }
+                Err(e) => out.push_str(&format!("    could not play: {e}\n")),
+            }
+        }
+    }
+    let agreed = rows.iter().filter(|r| r.agree).count();
+    out.push_str(&format!(
+        "\n{} replays of {} schedules, {} property checks: {} agree with the model, {} disagree; {:.1}s\n",
+        plays.len(),
+        schedules.len(),
+        rows.len(),
+        agreed,
+        rows.len() - agreed,
+        secs
+    ));
+    out
+}

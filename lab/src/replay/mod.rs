@@ -1,0 +1,12 @@
+//! Replay: a model counterexample played step by step against real Redis.
+//!
+//! The checker's path becomes a schedule; the [`conductor`] plays it, each
+//! client doing exactly the step it is told, records the history, and the
+//! history checker evaluates the same property on it. The same schedule is
+//! played with the fixes too, so the difference shows on real Redis.
+
+pub mod conductor;
+pub mod keys;
+
+pub use conductor::{play, Played, ReplayError, Stage};
+pub use keys::KeySpace;

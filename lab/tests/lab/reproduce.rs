@@ -1,0 +1,229 @@
+//! Replays on a real `redis-server`: the model's counterexamples happen on
+//! Redis, step for step, and the fixes hold under the same schedule.
+
+use std::time::Duration;
+
+use locklab::history::{self, AcquireOutcome, Event, Op, ReleaseOutcome, WriteOutcome};
+use locklab::replay::{play, KeySpace, Played, Stage};
+use locklab::server::RedisServer;
+use locklab_impl::ConnectOptions;
+use locklab_model::{
+    check, CheckOptions, ClientId, Fault, Faults, PropertyName, Protocol, Scenario, Step, Verdict,
+};
+
+use crate::support::locklab;
+
+/// The counterexample the checker finds for `property` of `protocol` under
+/// `faults`, with what it leads to.
+fn schedule(protocol: Protocol, faults: Faults, property: PropertyName) -> Vec<Step> {
+    let o = check(Scenario::new(protocol, faults), &CheckOptions::default(), &|_| {});
+    let v = o.verdict(property).expect("a verdict");
+    let mut steps: Vec<Step> = v
+        .counterexample
+        .as_ref()
+        .expect("a counterexample")
+        .iter()
+        .map(|s| s.step)
+        .collect();
+    steps.extend(v.aftermath.iter().flatten().map(|s| s.step));
+    steps
+}
+
+fn replay(server: &RedisServer, protocol: Protocol, faults: Faults, steps: &[Step]) -> Played {
+    let stage = Stage {
+        url: server.url(),
+        tick: Duration::from_millis(50),
+        connect: ConnectOptions::default(),
+        keys: KeySpace::new(),
+    };
+    let runtime = tokio::runtime::Runtime::new().expect("a runtime");
+    runtime
+        .block_on(play(&stage, 0, Scenario::new(protocol, faults), steps))
+        .unwrap_or_else(|e| panic!("replay failed: {e}\nredis log:\n{}", server.log_tail(20)))
+}
+
+fn find(events: &[Event], what: impl Fn(&Event) -> bool) -> usize {
+    events
+        .iter()
+        .position(what)
+        .unwrap_or_else(|| panic!("no such event in {events:#?}"))
+}
+
+fn is(e: &Event, client: &str, op: &str) -> bool {
+    e.client == client && e.op.name() == op
+}
+
+fn pause() -> Faults {
+    Faults::one(Fault::Pause)
+}
+
+#[test]
+fn the_articles_unsafe_release_happens_on_redis() {
+    let server = RedisServer::start().expect("redis-server");
+    let steps = schedule(Protocol::Naive, pause(), PropertyName::NoForeignRelease);
+    let played = replay(&server, Protocol::Naive, pause(), &steps);
+    assert_eq!(played.divergence, None);
+    let ev = &played.history.events;
+
+    // c1 is granted, paused; Redis expires its key; c2 is granted.
+    let c1_grant = find(ev, |e| is(e, "c1", "acquire"));
+    assert!(ev[c1_grant].is_grant());
+    let expired = find(ev, |e| e.op == Op::Expired);
+    let c2_grant = find(ev, |e| is(e, "c2", "acquire"));
+    assert!(ev[c2_grant].is_grant());
+    assert!(c1_grant < expired && expired < c2_grant);
+    // c1's DEL removes a key — c2's: nobody else held it.
+    let del = find(ev, |e| is(e, "c1", "release"));
+    assert!(c2_grant < del);
+    assert_eq!(
+        ev[del].op,
+        Op::Release {
+            outcome: ReleaseOutcome::Deleted
+        }
+    );
+    // c3 gets in beside c2.
+    let c3_grant = find(ev, |e| is(e, "c3", "acquire"));
+    assert!(del < c3_grant && ev[c3_grant].is_grant());
+
+    let nfr = history::finding(&played.history, PropertyName::NoForeignRelease);
+    assert_eq!(nfr.verdict, Verdict::Violated);
+    assert_eq!(nfr.events, [c2_grant, del]);
+    let me = history::finding(&played.history, PropertyName::MutualExclusion);
+    assert_eq!(me.verdict, Verdict::Violated);
+    assert_eq!(me.events, [c1_grant, c2_grant, c3_grant]);
+}
+
+#[test]
+fn naive_unchecked_lets_every_contender_hold_with_no_fault() {
+    let server = RedisServer::start().expect("redis-server");
+    let steps: Vec<Step> = (0..3).map(|c| Step::Acquire { client: ClientId(c) }).collect();
+    let played = replay(&server, Protocol::NaiveUnchecked, Faults::NONE, &steps);
+    assert_eq!(played.divergence, None);
+    let outcomes: Vec<&Op> = played.history.events.iter().map(|e| &e.op).collect();
+    let acquired = |outcome: AcquireOutcome| Op::Acquire {
+        outcome,
+        token: None,
+        fence: None,
+    };
+    assert_eq!(
+        outcomes,
+        [
+            &acquired(AcquireOutcome::Granted),
+            &acquired(AcquireOutcome::Believed),
+            &acquired(AcquireOutcome::Believed),
+        ]
+    );
+    let me = history::finding(&played.history, PropertyName::MutualExclusion);
+    assert_eq!(me.verdict, Verdict::Violated);
+    assert_eq!(me.events, [0, 1, 2]);
+}
+
+#[test]
+fn token_under_the_same_pause_releases_nothing_foreign_yet_two_believe() {
+    let server = RedisServer::start().expect("redis-server");
+    let steps = schedule(Protocol::Naive, pause(), PropertyName::NoForeignRelease);
+    let played = replay(&server, Protocol::Token, pause(), &steps);
+    assert_eq!(played.divergence, None);
+    let ev = &played.history.events;
+    let release = find(ev, |e| is(e, "c1", "release"));
+    assert_eq!(
+        ev[release].op,
+        Op::Release {
+            outcome: ReleaseOutcome::NotHeld
+        }
+    );
+    // c3, which got in beside c2 on the naive lock, waits here.
+    let c3 = find(ev, |e| is(e, "c3", "acquire"));
+    assert!(matches!(
+        ev[c3].op,
+        Op::Acquire {
+            outcome: AcquireOutcome::Busy,
+            ..
+        }
+    ));
+    assert_eq!(
+        history::finding(&played.history, PropertyName::NoForeignRelease).verdict,
+        Verdict::Holds
+    );
+    let me = history::finding(&played.history, PropertyName::MutualExclusion);
+    assert_eq!(me.verdict, Verdict::Violated, "the model says so too");
+    assert_eq!(me.says.as_deref().map(|s| s.contains("c1 and c2")), Some(true));
+}
+
+#[test]
+fn fenced_resource_refuses_the_stale_write() {
+    let server = RedisServer::start().expect("redis-server");
+    let steps = schedule(Protocol::Token, pause(), PropertyName::FencedResource);
+    let played = replay(&server, Protocol::Fenced, pause(), &steps);
+    assert_eq!(played.divergence, None);
+    let ev = &played.history.events;
+    let c2_write = find(ev, |e| is(e, "c2", "write"));
+    let c1_write = find(ev, |e| is(e, "c1", "write"));
+    assert!(c2_write < c1_write);
+    assert_eq!(
+        ev[c2_write].op,
+        Op::Write {
+            fence: Some(2),
+            outcome: WriteOutcome::Accepted
+        }
+    );
+    assert_eq!(
+        ev[c1_write].op,
+        Op::Write {
+            fence: Some(1),
+            outcome: WriteOutcome::Refused { highest: 2 }
+        }
+    );
+    assert_eq!(
+        history::finding(&played.history, PropertyName::FencedResource).verdict,
+        Verdict::Holds
+    );
+    // And on the token lock, the same schedule lets the stale write in.
+    let unfenced = replay(&server, Protocol::Token, pause(), &steps);
+    let fr = history::finding(&unfenced.history, PropertyName::FencedResource);
+    assert_eq!(fr.verdict, Verdict::Violated);
+}
+
+#[test]
+fn reproduce_agrees_with_the_model_on_every_counterexample() {
+    let run = locklab(&["reproduce", "--json", "--tick-ms", "50"]);
+    assert_eq!(run.code, 0, "stdout: {}\nstderr: {}", run.stdout, run.stderr);
+    let json = run.json();
+    let replays = json["replays"].as_array().expect("replays");
+    assert!(replays.len() >= 29, "{} replays", replays.len());
+    for r in replays {
+        for field in ["protocol", "faults", "property", "model", "real", "agree"] {
+            assert!(r.get(field).is_some(), "{field} missing in {r}");
+        }
+        assert_eq!(r["agree"], true, "{r}");
+        assert_eq!(r["model"], r["real"], "{r}");
+    }
+    assert_eq!(json["disagreed"], 0);
+    // The article's bug is among them, on naive, as the model said.
+    assert!(replays.iter().any(|r| r["protocol"] == "naive"
+        && r["property"] == "no-foreign-release"
+        && r["real"] == "violated"));
+    // And the same schedule on the token lock keeps the release safe.
+    assert!(replays.iter().any(|r| r["protocol"] == "token"
+        && r["schedule_from"] == "naive"
+        && r["property"] == "no-foreign-release"
+        && r["real"] == "holds"));
+}
+
+#[test]
+fn an_unreachable_redis_is_one_line_and_exit_2() {
+    let port = locklab::server::free_port().expect("a free port");
+    let url = format!("redis://127.0.0.1:{port}/");
+    let run = locklab(&["reproduce", "--protocol", "naive", "--redis", &url]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert_eq!(run.stderr.trim().lines().count(), 1, "{}", run.stderr);
+    assert!(run.stderr.contains("cannot use Redis at"), "{}", run.stderr);
+
+    for bad in ["redis//nope", "http://127.0.0.1:1/"] {
+        let run = locklab(&["reproduce", "--redis", bad]);
+        assert_eq!(run.code, 2, "{bad}: {}", run.stderr);
+        assert_eq!(run.stderr.trim().lines().count(), 1, "{}", run.stderr);
+    }
+    let run = locklab(&["reproduce", "--tick-ms", "0"]);
+    assert_eq!(run.code, 2);
+}
