@@ -66,7 +66,7 @@ pub enum ServerError {
     /// The server did not answer `PING` within the readiness deadline (it
     /// has been killed).
     #[error(
-        "redis-server on 127.0.0.1:{port} did not answer PING within {waited:?} \
+        "redis-server on 127.0.0.1:{port} did not answer PING within {waited:.0?} \
          (last attempt: {last_error}){}",
         tail_suffix(.log_tail)
     )]
@@ -157,7 +157,7 @@ fn tail_suffix(tail: &str) -> String {
     } else {
         format!(
             "\n--- last lines of the redis-server log ---\n{}",
-            tail.trim_end()
+            tail.trim_start_matches(['\r', '\n']).trim_end()
         )
     }
 }

@@ -9,11 +9,11 @@
 //! dropped or the lab dies ([`crate::process`]). Every error carries the
 //! tail of the server's log ([`ServerError::log_tail`]).
 //!
-//! - [`config`]: [`ServerConfig`], what a scenario can change.
-//! - [`handle`]: [`RedisServer`], start, stop, pause, restart.
-//! - [`error`]: [`ServerError`].
-//! - [`probe`]: [`ping`], a `PING` over raw RESP with a timeout.
-//! - [`port`]: [`free_port`].
+//! - [`config`]: what a scenario can change, [`ServerConfig`].
+//! - [`handle`]: start, stop, pause and restart, [`RedisServer`].
+//! - [`error`]: what can go wrong, [`ServerError`].
+//! - [`probe`]: a `PING` over raw RESP with a timeout, [`ping`].
+//! - [`port`]: a free loopback port, [`free_port`].
 //! - `binary`: where `redis-server` is found ([`REDIS_SERVER_ENV`]).
 //! - `log`: the log file and its tail.
 

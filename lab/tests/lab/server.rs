@@ -105,12 +105,10 @@ fn started_servers_answer_ping_on_different_ports() {
     for s in &servers {
         ping(s.port(), ANSWER).unwrap_or_else(|e| panic!("PING {}: {e}", s.url()));
         assert_eq!(s.url(), format!("redis://127.0.0.1:{}/", s.port()));
-        assert_eq!(
-            command(s.port(), &["INFO", "server"])
-                .map(|r| matches!(r, Reply::Bulk(Some(info)) if info.contains(&format!("process_id:{}", s.pid()))))
-                .unwrap(),
-            true,
-            "the server on the port is the handle's process"
+        let info = command(s.port(), &["INFO", "server"]).unwrap();
+        assert!(
+            matches!(&info, Reply::Bulk(Some(text)) if text.contains(&format!("process_id:{}\r", s.pid()))),
+            "the server on the port is the handle's process: {info:?}"
         );
         // Persistence is off and the server listens on loopback only.
         assert_eq!(config_get(s.port(), "save"), "");
@@ -249,8 +247,48 @@ fn a_bad_config_fails_with_redis_complaint_and_log_tail() {
     assert!(tail.contains("FATAL CONFIG FILE ERROR"), "{tail}");
     assert!(tail.contains("no-such-directive"), "{tail}");
     assert!(
-        msg.contains(tail.trim_end()),
+        msg.contains(tail.trim()),
         "the message includes the tail: {msg}"
+    );
+}
+
+#[test]
+fn a_server_that_never_answers_fails_at_the_deadline_and_is_killed() {
+    use std::os::unix::fs::PermissionsExt;
+    // A stand-in "redis-server" that says something and never listens.
+    let dir = tempfile::tempdir().unwrap();
+    let fake = dir.path().join("redis-server");
+    std::fs::write(
+        &fake,
+        "#!/bin/sh\necho \"fake redis pid $$\"\nexec sleep 60\n",
+    )
+    .unwrap();
+    std::fs::set_permissions(&fake, std::fs::Permissions::from_mode(0o755)).unwrap();
+
+    let err = RedisServer::start_with(
+        ServerConfig::new()
+            .binary(&fake)
+            .ready_timeout(Duration::from_millis(300)),
+    )
+    .expect_err("nothing answers PING");
+    assert!(matches!(err, ServerError::NotReady { .. }), "{err:?}");
+    assert!(
+        err.to_string()
+            .lines()
+            .next()
+            .unwrap()
+            .contains("did not answer PING"),
+        "{err}"
+    );
+    let tail = err.log_tail().expect("the error carries the log tail");
+    let pid: u32 = tail
+        .lines()
+        .find_map(|l| l.strip_prefix("fake redis pid "))
+        .and_then(|p| p.trim().parse().ok())
+        .unwrap_or_else(|| panic!("the fake's output is in the tail: {tail}"));
+    assert!(
+        std::fs::metadata(format!("/proc/{pid}")).is_err(),
+        "the unready process was killed and reaped"
     );
 }
 
@@ -298,6 +336,7 @@ fn orphan_helper() {
         return;
     };
     let server = RedisServer::start().unwrap_or_else(|e| panic!("{e}"));
+    println!("DIR={}", server.dir().display());
     println!("PID={}", server.pid());
     io::stdout().flush().unwrap();
     let mut line = String::new();
@@ -316,7 +355,19 @@ fn orphan_helper() {
 struct Helper {
     child: GuardedChild,
     redis_pid: u32,
+    /// The server's temporary directory: a helper that dies without running
+    /// destructors leaves it behind, so the test removes it.
+    redis_dir: Option<std::path::PathBuf>,
     output: mpsc::Receiver<String>,
+}
+
+impl Drop for Helper {
+    fn drop(&mut self) {
+        let _ = self.child.kill_and_wait();
+        if let Some(dir) = &self.redis_dir {
+            let _ = std::fs::remove_dir_all(dir);
+        }
+    }
 }
 
 fn start_helper(action: &str) -> Helper {
@@ -338,12 +389,16 @@ fn start_helper(action: &str) -> Helper {
     forward_lines(child.take_stdout().unwrap(), tx.clone());
     forward_lines(child.take_stderr().unwrap(), tx);
     let mut seen = Vec::new();
+    let mut redis_dir = None;
     let deadline = Instant::now() + Duration::from_secs(60);
     let redis_pid = loop {
         let left = deadline.saturating_duration_since(Instant::now());
         match output.recv_timeout(left) {
             Ok(line) => {
-                // libtest's "test … ..." may precede it on the same line.
+                // libtest's "test … ..." may precede them on the same line.
+                if let Some((_, dir)) = line.split_once("DIR=") {
+                    redis_dir = Some(dir.into());
+                }
                 if let Some((_, pid)) = line.split_once("PID=") {
                     break pid.trim().parse().unwrap();
                 }
@@ -362,6 +417,7 @@ fn start_helper(action: &str) -> Helper {
     Helper {
         child,
         redis_pid,
+        redis_dir,
         output,
     }
 }
