@@ -19,8 +19,11 @@ pub struct Claim {
     pub under: &'static [Fault],
 }
 
-const ALL: &[Fault] = &[Fault::Pause, Fault::Delay, Fault::Crash];
+const ALL: &[Fault] = &[Fault::Pause, Fault::Delay, Fault::Crash, Fault::Restart];
 const CRASH: &[Fault] = &[Fault::Crash];
+/// Every client fault: the fencing counter lives in Redis, so a restart
+/// that forgets it is the one fault fencing cannot absorb.
+const CLIENT_FAULTS: &[Fault] = &[Fault::Pause, Fault::Delay, Fault::Crash];
 
 /// The claims of a protocol (the `sometimes` witnesses are claimed by every
 /// protocol and are not listed).
@@ -71,7 +74,7 @@ pub fn claims(protocol: Protocol) -> &'static [Claim] {
             },
             Claim {
                 property: FencedResource,
-                under: ALL,
+                under: CLIENT_FAULTS,
             },
             Claim {
                 property: EventuallyAcquired,

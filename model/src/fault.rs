@@ -21,11 +21,15 @@ pub enum Fault {
     Delay,
     /// A client stops for good, holding the lock or not.
     Crash,
+    /// Redis crashes and restarts without persistence: it forgets its keys
+    /// (the lock and the fencing counter). The protected resource is
+    /// another system and keeps its state.
+    Restart,
 }
 
 impl Fault {
     /// Every fault this model knows, in the order tables list them.
-    pub const ALL: [Fault; 3] = [Fault::Pause, Fault::Delay, Fault::Crash];
+    pub const ALL: [Fault; 4] = [Fault::Pause, Fault::Delay, Fault::Crash, Fault::Restart];
 
     /// The fault's name on the command line and in JSON.
     pub fn name(self) -> &'static str {
@@ -33,6 +37,7 @@ impl Fault {
             Fault::Pause => "pause",
             Fault::Delay => "delay",
             Fault::Crash => "crash",
+            Fault::Restart => "restart",
         }
     }
 }
@@ -51,7 +56,7 @@ pub const MAX_BUDGET: u8 = 3;
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum FaultError {
     /// A name that is not a fault.
-    #[error("unknown fault `{0}`; known faults: pause, delay, crash (or `none`), each optionally `=N` for a budget of N")]
+    #[error("unknown fault `{0}`; known faults: pause, delay, crash, restart (or `none`), each optionally `=N` for a budget of N")]
     Unknown(String),
     /// A budget that is not a number in range.
     #[error("bad budget in `{0}`: give a number from 1 to {MAX_BUDGET}, e.g. `pause=2`")]
@@ -67,6 +72,8 @@ pub struct Faults {
     pub delay: u8,
     /// Client crashes allowed.
     pub crash: u8,
+    /// Redis crash-restarts allowed.
+    pub restart: u8,
 }
 
 impl Faults {
@@ -75,6 +82,7 @@ impl Faults {
         pause: 0,
         delay: 0,
         crash: 0,
+        restart: 0,
     };
 
     /// A budget of one fault of the given kind.
@@ -94,6 +102,7 @@ impl Faults {
             Fault::Pause => self.pause,
             Fault::Delay => self.delay,
             Fault::Crash => self.crash,
+            Fault::Restart => self.restart,
         }
     }
 
@@ -102,6 +111,7 @@ impl Faults {
             Fault::Pause => &mut self.pause,
             Fault::Delay => &mut self.delay,
             Fault::Crash => &mut self.crash,
+            Fault::Restart => &mut self.restart,
         }
     }
 

@@ -11,9 +11,12 @@
 //!
 //! The protected resource is modelled for every protocol: with fencing it
 //! refuses tokens lower than the highest it accepted; without fencing it
-//! accepts every write, and the model labels each write with the number of
-//! the grant its writer holds (a ghost), so `fenced-resource` shows what goes
-//! wrong without fencing as well as what fencing prevents.
+//! accepts every write. The model labels each write with the number of the
+//! grant its writer holds (a ghost that, unlike Redis's fencing counter,
+//! survives a restart), so `fenced-resource` judges the resource's history
+//! by real grant order: it shows what goes wrong without fencing, what
+//! fencing prevents, and what a fencing counter that Redis forgot lets
+//! through.
 
 use stateright::{Model, Property};
 
@@ -39,15 +42,15 @@ impl LockModel {
     }
 
     /// The model of a scenario, checking only the given properties. Without
-    /// `fenced-resource`, a protocol without fencing does not label writes
-    /// with grant numbers, which keeps its state space smaller.
+    /// `fenced-resource`, writes are not labelled with grant numbers (a
+    /// ghost), which keeps the state space smaller.
     pub fn checking(scenario: Scenario, properties: &[PropertyName]) -> LockModel {
         let rules = scenario.protocol.rules();
         let properties: Vec<PropertyName> = PropertyName::ALL
             .into_iter()
             .filter(|p| properties.contains(p) && p.applies_to(scenario.protocol))
             .collect();
-        let tracks_grants = rules.fencing || properties.contains(&PropertyName::FencedResource);
+        let tracks_grants = properties.contains(&PropertyName::FencedResource);
         LockModel {
             scenario,
             rules,
@@ -78,10 +81,13 @@ impl LockModel {
             n: s.clients,
             lease: None,
             fence_counter: 0,
+            grants: 0,
             resource_max: 0,
+            resource_grant: 0,
             pauses_left: s.faults.pause,
             delays_left: s.faults.delay,
             crashes_left: s.faults.crash,
+            restarts_left: s.faults.restart,
             foreign_release: None,
             stale_accepted: false,
         }
@@ -92,16 +98,22 @@ impl LockModel {
         c.rounds_left < self.scenario.rounds || c.believes_it_holds()
     }
 
-    /// Redis runs the acquire: the key is set when absent. Returns the grant
-    /// number (the fencing token) the client goes on with: the new one when
-    /// granted, 0 when refused.
-    fn run_acquire(&self, w: &mut World, c: ClientId) -> u8 {
+    /// Redis runs the acquire: the key is set when absent. Returns the
+    /// fencing token and grant number the client goes on with: the new ones
+    /// when granted, zeros when refused.
+    fn run_acquire(&self, w: &mut World, c: ClientId) -> (u8, u8) {
         if w.lease.is_some() {
-            return 0;
+            return (0, 0);
         }
-        let fence = if self.tracks_grants {
+        let fence = if self.rules.fencing {
             w.fence_counter += 1;
             w.fence_counter
+        } else {
+            0
+        };
+        let grant = if self.tracks_grants {
+            w.grants += 1;
+            w.grants
         } else {
             0
         };
@@ -109,26 +121,27 @@ impl LockModel {
             owner: c,
             ttl: self.scenario.ttl,
             fence,
+            grant,
         });
-        fence
+        (fence, grant)
     }
 
+    /// The client writes to the resource. With fencing, the resource's
+    /// script refuses a token lower than the highest it accepted; without,
+    /// it accepts everything. Either way the ghost notes an accepted write
+    /// made under an older grant than one already accepted.
     fn run_write(&self, w: &mut World, c: ClientId) {
         if !self.tracks_grants {
             return;
         }
-        let token = w.client(c).fence;
-        if self.rules.fencing {
-            // The resource's script: refuse a token lower than the highest seen.
-            if token >= w.resource_max {
-                w.resource_max = token;
-            }
-        } else {
-            // A plain resource accepts everything; the ghost notes staleness.
-            if token < w.resource_max {
+        let Client { fence, grant, .. } = *w.client(c);
+        let accepted = !self.rules.fencing || fence >= w.resource_max;
+        if accepted {
+            w.resource_max = w.resource_max.max(fence);
+            if grant < w.resource_grant {
                 w.stale_accepted = true;
             }
-            w.resource_max = w.resource_max.max(token);
+            w.resource_grant = w.resource_grant.max(grant);
         }
     }
 
@@ -151,6 +164,7 @@ impl LockModel {
         let client = w.client_mut(c);
         client.rounds_left -= 1;
         client.fence = 0;
+        client.grant = 0;
         client.pc = if client.rounds_left == 0 {
             Pc::Done
         } else {
@@ -206,22 +220,28 @@ impl Model for LockModel {
                 actions.push(Step::Tick);
             }
         }
+        // A restart matters only when Redis has something to forget.
+        if w.restarts_left > 0 && (w.lease.is_some() || w.fence_counter > 0) {
+            actions.push(Step::Restart);
+        }
     }
 
     fn next_state(&self, w: &World, step: Step) -> Option<World> {
         let mut next = w.clone();
         match step {
             Step::Acquire { client } => {
-                let fence = self.run_acquire(&mut next, client);
+                let (fence, grant) = self.run_acquire(&mut next, client);
                 let c = next.client_mut(client);
                 c.fence = fence;
+                c.grant = grant;
                 c.pc = Pc::Holding;
             }
             Step::AcquireDelayed { client } => {
-                let fence = self.run_acquire(&mut next, client);
+                let (fence, grant) = self.run_acquire(&mut next, client);
                 next.delays_left -= 1;
                 let c = next.client_mut(client);
                 c.fence = fence;
+                c.grant = grant;
                 c.pc = Pc::Awaiting;
             }
             Step::Deliver { client } => next.client_mut(client).pc = Pc::Holding,
@@ -248,6 +268,13 @@ impl Model for LockModel {
                     pc: Pc::Crashed,
                     ..Client::default()
                 };
+            }
+            Step::Restart => {
+                // Without persistence Redis comes back empty: the lock and
+                // the fencing counter are gone. Clients keep their beliefs.
+                next.restarts_left -= 1;
+                next.lease = None;
+                next.fence_counter = 0;
             }
         }
         Some(next)

@@ -116,6 +116,7 @@ impl Narrator {
             ),
             Step::Resume { client } => (None, None, resume(after, client)),
             Step::Crash { client } => (None, None, crash(before, client)),
+            Step::Restart => (None, None, restart(before, self.rules.fencing)),
         };
         let holders_before = before.believer_count();
         let holders = after.believers();
@@ -202,15 +203,28 @@ impl Narrator {
         after: &World,
         c: ClientId,
     ) -> (Option<String>, Option<String>, String) {
-        let token = before.client(c).fence;
+        let client = before.client(c);
+        let stale = if after.stale_accepted && !before.stale_accepted {
+            let made = if client.grant == 0 {
+                "without any grant".to_owned()
+            } else {
+                format!("under grant {}", client.grant)
+            };
+            format!(
+                " — a stale write, made {made} yet accepted after grant {}'s",
+                before.resource_grant
+            )
+        } else {
+            String::new()
+        };
         if self.rules.fencing {
-            let accepted = after.resource_max == token && token >= before.resource_max;
-            let command = format!("EVALSHA fenced-write 1 resource {token} <{c}'s data>");
-            if accepted {
+            let token = client.fence;
+            let command = format!("EVALSHA fenced-write 3 resource resource:highest resource:log {token} <{c}'s data>");
+            if token >= before.resource_max {
                 (
                     Some(command),
                     Some("accepted".to_owned()),
-                    format!("{c} writes to the resource with token {token}: accepted"),
+                    format!("{c} writes to the resource with token {token}: accepted{stale}"),
                 )
             } else {
                 (
@@ -223,22 +237,10 @@ impl Narrator {
                 )
             }
         } else {
-            let mut says = format!("{c} writes to the resource");
-            if after.stale_accepted && !before.stale_accepted {
-                let made = if token == 0 {
-                    "without any grant".to_owned()
-                } else {
-                    format!("under grant {token}")
-                };
-                says.push_str(&format!(
-                    " — a stale write, made {made} yet accepted after grant {}'s",
-                    before.resource_max
-                ));
-            }
             (
                 Some(format!("SET resource <{c}'s data>")),
                 Some("OK".to_owned()),
-                says,
+                format!("{c} writes to the resource{stale}"),
             )
         }
     }
@@ -302,6 +304,19 @@ fn crash(before: &World, c: ClientId) -> String {
         }
         _ => format!("{c} crashes (stops for good)"),
     }
+}
+
+fn restart(before: &World, fencing: bool) -> String {
+    let lost = match before.lease {
+        Some(l) => format!("{}'s lock", l.owner),
+        None => "no lock".to_owned(),
+    };
+    let counter = if fencing {
+        format!(" and the fencing counter (at {})", before.fence_counter)
+    } else {
+        String::new()
+    };
+    format!("Redis crashes and restarts without persistence: {lost}{counter} gone with it")
 }
 
 fn names(clients: &[ClientId]) -> String {

@@ -56,6 +56,8 @@ pub enum Step {
         /// Who.
         client: ClientId,
     },
+    /// Redis crashes and restarts empty (the `restart` fault).
+    Restart,
 }
 
 impl Step {
@@ -70,7 +72,7 @@ impl Step {
             | Step::Pause { client }
             | Step::Resume { client }
             | Step::Crash { client } => Some(client),
-            Step::Tick => None,
+            Step::Tick | Step::Restart => None,
         }
     }
 
@@ -86,6 +88,7 @@ impl Step {
             Step::Pause { .. } => "pause",
             Step::Resume { .. } => "resume",
             Step::Crash { .. } => "crash",
+            Step::Restart => "restart",
         }
     }
 }

@@ -61,6 +61,9 @@ pub struct Client {
     pub rounds_left: u8,
     /// The fencing token of its current grant (0 when none).
     pub fence: u8,
+    /// The number of its current grant among all grants (a ghost: 0 when it
+    /// believes without a grant, or holds none).
+    pub grant: u8,
     /// Paused: takes no step until resumed.
     pub paused: bool,
 }
@@ -74,8 +77,9 @@ impl Client {
     fn packed(&self) -> u32 {
         u32::from(self.pc as u8)
             | u32::from(self.rounds_left) << 8
-            | u32::from(self.fence) << 16
-            | u32::from(self.paused) << 24
+            | u32::from(self.fence) << 12
+            | u32::from(self.grant) << 20
+            | u32::from(self.paused) << 28
     }
 }
 
@@ -89,6 +93,8 @@ pub struct Lease {
     pub ttl: u8,
     /// The fencing token issued with the grant (0 when the protocol has none).
     pub fence: u8,
+    /// The grant's number among all grants (a ghost).
+    pub grant: u8,
 }
 
 /// A release that removed a lock another client held: the ghost fact behind
@@ -112,14 +118,21 @@ pub struct World {
     pub lease: Option<Lease>,
     /// The fencing counter in Redis: the last token issued.
     pub fence_counter: u8,
+    /// Grants so far (a ghost: Redis forgets its counter, this does not).
+    pub grants: u8,
     /// The highest fencing token the protected resource has accepted.
     pub resource_max: u8,
+    /// The highest grant number among the writes the resource accepted (a
+    /// ghost: what `fenced-resource` is judged by).
+    pub resource_grant: u8,
     /// Pauses still allowed.
     pub pauses_left: u8,
     /// Delayed replies still allowed.
     pub delays_left: u8,
     /// Crashes still allowed.
     pub crashes_left: u8,
+    /// Redis crash-restarts still allowed.
+    pub restarts_left: u8,
     /// The first foreign release, if one happened.
     pub foreign_release: Option<ForeignRelease>,
     /// The resource accepted a write with a token lower than one it had
@@ -181,19 +194,25 @@ impl Hash for World {
         for (slot, c) in clients.iter_mut().zip(self.clients()) {
             *slot = c.packed();
         }
-        let lease = self.lease.map_or(0u32, |l| {
-            1 | u32::from(l.owner.0) << 8 | u32::from(l.ttl) << 16 | u32::from(l.fence) << 24
+        let lease = self.lease.map_or(0u64, |l| {
+            1 | u64::from(l.owner.0) << 8
+                | u64::from(l.ttl) << 16
+                | u64::from(l.fence) << 24
+                | u64::from(l.grant) << 32
         });
         let foreign = self.foreign_release.map_or(0u16, |f| {
             1 | u16::from(f.releaser.0) << 4 | u16::from(f.victim.0) << 10
         });
         let misc = u64::from(self.n)
-            | u64::from(self.fence_counter) << 8
-            | u64::from(self.resource_max) << 16
-            | u64::from(self.pauses_left) << 24
-            | u64::from(self.delays_left) << 32
-            | u64::from(self.crashes_left) << 40
-            | u64::from(self.stale_accepted) << 48;
+            | u64::from(self.fence_counter) << 4
+            | u64::from(self.grants) << 12
+            | u64::from(self.resource_max) << 20
+            | u64::from(self.resource_grant) << 28
+            | u64::from(self.pauses_left) << 36
+            | u64::from(self.delays_left) << 40
+            | u64::from(self.crashes_left) << 44
+            | u64::from(self.restarts_left) << 48
+            | u64::from(self.stale_accepted) << 52;
         clients.hash(state);
         lease.hash(state);
         foreign.hash(state);

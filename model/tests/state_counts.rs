@@ -7,23 +7,27 @@ use locklab_model::{check, CheckOptions, Faults, Protocol, Scenario};
 
 /// (protocol, faults, with symmetry, without symmetry) for 3 clients × 1
 /// round, lease 3 ticks: the default matrix.
-const DEFAULT_MATRIX: [(Protocol, &str, usize, usize); 16] = [
+const DEFAULT_MATRIX: [(Protocol, &str, usize, usize); 20] = [
     (Protocol::Naive, "none", 22, 80),
     (Protocol::Naive, "pause", 228, 1153),
     (Protocol::Naive, "delay", 195, 985),
     (Protocol::Naive, "crash", 79, 368),
+    (Protocol::Naive, "restart", 156, 799),
     (Protocol::NaiveUnchecked, "none", 175, 861),
     (Protocol::NaiveUnchecked, "pause", 1009, 5364),
     (Protocol::NaiveUnchecked, "delay", 738, 3861),
     (Protocol::NaiveUnchecked, "crash", 469, 2457),
+    (Protocol::NaiveUnchecked, "restart", 502, 2595),
     (Protocol::Token, "none", 22, 80),
     (Protocol::Token, "pause", 183, 883),
     (Protocol::Token, "delay", 150, 715),
     (Protocol::Token, "crash", 79, 368),
+    (Protocol::Token, "restart", 111, 529),
     (Protocol::Fenced, "none", 22, 80),
     (Protocol::Fenced, "pause", 157, 759),
     (Protocol::Fenced, "delay", 124, 591),
     (Protocol::Fenced, "crash", 79, 368),
+    (Protocol::Fenced, "restart", 124, 562),
 ];
 
 /// The same for 2 clients × 2 rounds.

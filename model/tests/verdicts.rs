@@ -184,6 +184,41 @@ fn fencing_protects_the_resource_when_mutual_exclusion_is_lost() {
 }
 
 #[test]
+fn a_restart_forgets_the_lock_and_the_fencing_counter() {
+    let restart = Faults::one(Fault::Restart);
+    for protocol in [Protocol::Naive, Protocol::Token, Protocol::Fenced] {
+        let o = run(protocol, restart);
+        let me = verdict(&o, PropertyName::MutualExclusion);
+        assert_eq!(me.verdict, Verdict::Violated, "{protocol}");
+        let steps = me.counterexample.as_ref().expect("a path");
+        assert!(steps.iter().any(|s| s.step == Step::Restart));
+    }
+    for protocol in [Protocol::Token, Protocol::Fenced] {
+        let o = run(protocol, restart);
+        assert_eq!(
+            verdict(&o, PropertyName::NoForeignRelease).verdict,
+            Verdict::Holds
+        );
+    }
+    // Fencing cannot absorb a counter Redis forgot: c2 is issued token 1
+    // again, and the resource takes c1's stale write with the same token.
+    let o = run(Protocol::Fenced, restart);
+    let fr = verdict(&o, PropertyName::FencedResource);
+    assert_eq!(fr.verdict, Verdict::Violated);
+    assert!(!fr.claimed);
+    let steps = fr.counterexample.as_ref().expect("a path");
+    let tokens: Vec<&str> = steps
+        .iter()
+        .filter(|s| matches!(s.step, Step::Acquire { .. }))
+        .filter_map(|s| s.reply.as_deref())
+        .collect();
+    assert_eq!(tokens, ["1", "1"]);
+    let last = steps.last().expect("steps");
+    assert_eq!(last.step, Step::Write { client: c(1) });
+    assert_eq!(last.reply.as_deref(), Some("accepted"));
+}
+
+#[test]
 fn every_claim_holds_and_no_holds_is_vacuous() {
     for protocol in Protocol::ALL {
         for faults in Faults::default_sets() {

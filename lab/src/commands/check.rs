@@ -481,7 +481,7 @@ mod tests {
     #[test]
     fn the_default_plan_is_every_protocol_under_every_single_fault() {
         let plan = args().plan().unwrap();
-        assert_eq!(plan.scenarios.len(), 4 * 4);
+        assert_eq!(plan.scenarios.len(), 4 * 5);
     }
 
     #[test]

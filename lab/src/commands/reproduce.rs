@@ -233,6 +233,7 @@ pub fn run(args: &ReproduceArgs) -> anyhow::Result<Status> {
         .context("starting the async runtime")?;
     let stage = Stage {
         url: url.clone(),
+        embedded: plan.redis.is_none(),
         tick: plan.tick,
         connect: ConnectOptions::default(),
         keys: KeySpace::new(),
@@ -282,6 +283,9 @@ async fn play_all(
 
     let mut jobs = Vec::new();
     for (i, s) in schedules.iter().enumerate() {
+        if !stage.embedded && s.steps.contains(&Step::Restart) {
+            continue;
+        }
         for &protocol in std::iter::once(&s.protocol).chain(fixes(s.protocol)) {
             jobs.push((i, Scenario::new(protocol, s.faults)));
         }

@@ -200,15 +200,14 @@ fn no_foreign_release(history: &History) -> Finding {
     Finding::holds(property)
 }
 
-/// The number of the grant a client was acting under at event `at`: its
-/// fencing token when the write carries one; otherwise the rank of its
-/// latest grant among all grants (0 when it believes without a grant).
+/// The number of the grant a client was acting under at event `at`: the
+/// rank of its latest grant among all grants, 0 when it believes without a
+/// grant. Grant order, not the fencing token, is what the resource's history
+/// is judged by: a fencing counter that Redis forgot in a restart hands out
+/// low tokens again, and the judgement must see through that.
 fn grant_number(history: &History, at: usize) -> u64 {
     let events = &history.events;
     let e = &events[at];
-    if let Op::Write { fence: Some(f), .. } = e.op {
-        return f;
-    }
     let latest = events[..at]
         .iter()
         .rposition(|x| x.client == e.client && x.gives_belief());

@@ -97,6 +97,8 @@ pub enum Op {
     Resume,
     /// The client was crashed (it takes no steps ever again).
     Crash,
+    /// The lab killed Redis and restarted it empty.
+    Restart,
 }
 
 impl Op {
@@ -110,6 +112,7 @@ impl Op {
             Op::Pause => "pause",
             Op::Resume => "resume",
             Op::Crash => "crash",
+            Op::Restart => "restart",
         }
     }
 }

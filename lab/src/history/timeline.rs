@@ -39,6 +39,7 @@ pub fn outcome(op: &Op) -> String {
         Op::Pause => "paused".into(),
         Op::Resume => "resumed".into(),
         Op::Crash => "crashed".into(),
+        Op::Restart => "redis-server killed, restarted empty".into(),
     }
 }
 

@@ -18,6 +18,7 @@
 //! removal, an accepted write); the first difference is reported as a
 //! divergence.
 
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use locklab_impl::{
@@ -30,12 +31,18 @@ use tokio::task::JoinHandle;
 
 use super::keys::{KeySpace, ReplayKeys};
 use crate::history::{self, AcquireOutcome, History, Op, Recorder, ReleaseOutcome, WriteOutcome};
+use crate::server::RedisServer;
 
 /// Where and how replays play.
 #[derive(Clone, Debug)]
 pub struct Stage {
     /// The Redis server.
     pub url: String,
+    /// Whether the lab started that server (and may start more): a schedule
+    /// that restarts Redis then gets a server of its own for the lock, so
+    /// the restart touches nothing else; the resource stays on `url`, as
+    /// another system would.
+    pub embedded: bool,
     /// One model tick, in real time.
     pub tick: Duration,
     /// Timeouts of the clients' connections.
@@ -51,6 +58,15 @@ pub enum ReplayError {
     /// Redis was unusable.
     #[error("redis: {0}")]
     Redis(#[from] LockError),
+    /// The lab could not set the replay up.
+    #[error("replay set-up: {0}")]
+    Setup(String),
+    /// The schedule restarts Redis, and the server is not the lab's.
+    #[error("the schedule restarts Redis, which the lab does only to servers it started (drop --redis)")]
+    CannotRestart,
+    /// A server the lab needed could not be started or restarted.
+    #[error("redis-server: {0}")]
+    Server(#[from] crate::server::ServerError),
     /// Redis did not expire a lease in time.
     #[error("the lease of {key} did not run out on Redis within {waited:?}")]
     LeaseStuck {
@@ -79,11 +95,15 @@ pub struct Played {
     pub divergence: Option<String>,
 }
 
+/// An acquire whose reply is still in flight: its event, when it was sent,
+/// and the task that will read the reply.
+type InFlight = (usize, Instant, JoinHandle<Result<Attempt, LockError>>);
+
 struct Client {
     name: String,
     lock: AnyLock,
     grant: Option<Grant>,
-    in_flight: Option<(usize, Instant, JoinHandle<Result<Attempt, LockError>>)>,
+    in_flight: Option<InFlight>,
     writes: u32,
 }
 
@@ -105,7 +125,12 @@ enum Resource {
 struct Conductor<'a> {
     stage: &'a Stage,
     keys: ReplayKeys,
+    /// The lock's own server, when the schedule restarts Redis.
+    server: Option<Arc<Mutex<RedisServer>>>,
+    /// The lab's connection to the lock's server (to observe the key).
     lab: Conn,
+    /// The lab's connection to the resource's server.
+    resource_conn: Conn,
     clients: Vec<Client>,
     resource: Resource,
     rec: Recorder,
@@ -124,11 +149,28 @@ pub async fn play(
     let model = LockModel::new(scenario);
     let walk = model.walk(steps);
     let keys = stage.keys.replay(n)?;
-    let lab = connect(&stage.url, &stage.connect).await?;
+    // A private server for the lock when the schedule restarts Redis.
+    let private = if steps.contains(&Step::Restart) {
+        if !stage.embedded {
+            return Err(ReplayError::CannotRestart);
+        }
+        let server = tokio::task::spawn_blocking(RedisServer::start)
+            .await
+            .map_err(|e| ReplayError::Setup(e.to_string()))??;
+        Some(Arc::new(Mutex::new(server)))
+    } else {
+        None
+    };
+    let lock_url = match &private {
+        Some(server) => server.lock().map_err(|e| ReplayError::Setup(e.to_string()))?.url(),
+        None => stage.url.clone(),
+    };
+    let lab = connect(&lock_url, &stage.connect).await?;
+    let resource_conn = connect(&stage.url, &stage.connect).await?;
     let ttl = Ttl::new(stage.tick * u32::from(scenario.ttl))?;
     let mut clients = Vec::new();
     for i in 0..scenario.clients {
-        let conn = connect(&stage.url, &stage.connect).await?;
+        let conn = connect(&lock_url, &stage.connect).await?;
         clients.push(Client {
             name: format!("c{}", i + 1),
             lock: AnyLock::new(impl_protocol(&scenario), conn, keys.lock.clone(), ttl),
@@ -138,14 +180,16 @@ pub async fn play(
         });
     }
     let resource = if scenario.protocol.rules().fencing {
-        Resource::Fenced(FencedResource::new(lab.clone(), keys.resource.clone()))
+        Resource::Fenced(FencedResource::new(resource_conn.clone(), keys.resource.clone()))
     } else {
-        Resource::Plain(PlainResource::new(lab.clone(), keys.resource.clone()))
+        Resource::Plain(PlainResource::new(resource_conn.clone(), keys.resource.clone()))
     };
     let mut conductor = Conductor {
         stage,
         keys,
+        server: private,
         lab,
+        resource_conn,
         clients,
         resource,
         rec: Recorder::new(),
@@ -155,7 +199,7 @@ pub async fn play(
     let played = conductor.run(&model, steps, &walk.states, &walk.taken).await;
     let cleanup = stage
         .keys
-        .delete(&conductor.lab, &conductor.keys.pattern)
+        .delete(&conductor.resource_conn, &conductor.keys.pattern)
         .await;
     for c in &mut conductor.clients {
         if let Some((_, _, task)) = c.in_flight.take() {
@@ -276,6 +320,7 @@ impl Conductor<'_> {
                     let name = c.name.clone();
                     self.rec.instant(&name, Op::Crash);
                 }
+                Step::Restart => self.restart().await?,
             }
         }
         Ok(())
@@ -404,6 +449,38 @@ impl Conductor<'_> {
                 tokio::time::sleep_until(until.into()).await;
             }
             (None, None) => {}
+        }
+        Ok(())
+    }
+
+    /// Kills the lock's server (SIGKILL) and starts it again on the same
+    /// port, empty; then waits until every client's connection works again,
+    /// so the next step is not spent reconnecting.
+    async fn restart(&mut self) -> Result<(), ReplayError> {
+        let server = self.server.clone().ok_or(ReplayError::CannotRestart)?;
+        tokio::task::spawn_blocking(move || -> Result<(), ReplayError> {
+            let mut server = server
+                .lock()
+                .map_err(|e| ReplayError::Setup(e.to_string()))?;
+            server.kill()?;
+            server.restart()?;
+            Ok(())
+        })
+        .await
+        .map_err(|e| ReplayError::Setup(e.to_string()))??;
+        self.lease_granted = None;
+        self.rec.instant("lab", Op::Restart);
+        let conns: Vec<Conn> = std::iter::once(self.lab.clone())
+            .chain(self.clients.iter().map(|c| c.lock.conn().clone()))
+            .collect();
+        for conn in conns {
+            // The first command on a broken connection fails and replaces
+            // it; the next one goes through.
+            for _ in 0..5 {
+                if conn.ping().await.is_ok() {
+                    break;
+                }
+            }
         }
         Ok(())
     }

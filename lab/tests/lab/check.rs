@@ -28,7 +28,7 @@ fn default_matrix_agrees_with_the_claims_and_exits_0() {
     assert_eq!(run.code, 0, "stderr: {}", run.stderr);
     let json = run.json();
     let rows = json["verdicts"].as_array().expect("verdicts");
-    assert_eq!(rows.len(), 4 * 4 * 6, "protocols × fault sets × properties");
+    assert_eq!(rows.len(), 4 * 5 * 6, "protocols × fault sets × properties");
     for r in rows {
         for field in [
             "protocol",

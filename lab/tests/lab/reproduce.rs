@@ -32,6 +32,7 @@ fn schedule(protocol: Protocol, faults: Faults, property: PropertyName) -> Vec<S
 fn replay(server: &RedisServer, protocol: Protocol, faults: Faults, steps: &[Step]) -> Played {
     let stage = Stage {
         url: server.url(),
+        embedded: true,
         tick: Duration::from_millis(50),
         connect: ConnectOptions::default(),
         keys: KeySpace::new(),
