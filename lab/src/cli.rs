@@ -28,6 +28,9 @@ pub enum Command {
     /// Replay every counterexample of the matrix on a real redis-server,
     /// side by side with the model, and the same schedules with the fixes.
     Reproduce(commands::reproduce::ReproduceArgs),
+    /// Random fault schedules against real Redis, each checked against the
+    /// model; every break shrunk to the smallest schedule that shows it.
+    Chaos(commands::chaos::ChaosArgs),
 }
 
 /// How a run ended, when it ran.
@@ -44,6 +47,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Status> {
     match cli.command {
         Command::Check(args) => commands::check::run(&args),
         Command::Reproduce(args) => commands::reproduce::run(&args),
+        Command::Chaos(args) => commands::chaos::run(&args),
     }
 }
 

@@ -7,6 +7,8 @@
 //!
 //! # Layout
 //!
+//! - [`chaos`]: random fault schedules from the model, played on real
+//!   Redis, checked, and shrunk.
 //! - [`cli`]: the command line: flags parsed, then turned into a validated
 //!   plan before any work starts; exit codes.
 //! - [`commands`]: one module per subcommand.
@@ -17,6 +19,7 @@
 //! - [`process`]: guarded child processes, none of which outlives the lab.
 //! - [`server`]: the lab's own `redis-server` processes ([`server::RedisServer`]).
 
+pub mod chaos;
 pub mod cli;
 pub mod commands;
 pub mod history;

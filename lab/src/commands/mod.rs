@@ -1,5 +1,6 @@
 //! One module per subcommand: each turns its arguments into a plan (or a
 //! one-line error), runs it, and reports.
 
+pub mod chaos;
 pub mod check;
 pub mod reproduce;

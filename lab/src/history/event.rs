@@ -145,7 +145,8 @@ impl Event {
         )
     }
 
-    /// True for an acquire Redis granted.
+    /// True for an acquire Redis granted (whether or not the client has
+    /// read the reply yet).
     pub fn is_grant(&self) -> bool {
         matches!(
             self.op,
@@ -203,6 +204,15 @@ impl Recorder {
         if let Some(e) = self.events.get_mut(index) {
             e.op = op;
             e.end_us = Some(now);
+        }
+    }
+
+    /// Records what the lab saw an invocation do on Redis before the client
+    /// read the reply (a delayed grant: the key exists), leaving it
+    /// incomplete: the client does not know yet.
+    pub fn observe(&mut self, index: usize, op: Op) {
+        if let Some(e) = self.events.get_mut(index) {
+            e.op = op;
         }
     }
 

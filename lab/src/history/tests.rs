@@ -185,6 +185,28 @@ fn a_reply_never_read_gives_no_belief() {
 }
 
 #[test]
+fn a_grant_whose_reply_is_still_in_flight_is_still_a_grant() {
+    // Found by chaos: c1's delayed grant is on Redis, c1 has not read the
+    // reply, and c2 (unchecked) deletes c1's lock.
+    let mut h = H::new()
+        .grant("c2")
+        .release("c2", ReleaseOutcome::Released)
+        .grant("c1")
+        .at("c2", acquire(AcquireOutcome::Believed, None))
+        .release("c2", ReleaseOutcome::Deleted)
+        .done();
+    h.events[2].end_us = None;
+    let nfr = verdict(&h, PropertyName::NoForeignRelease);
+    assert_eq!(nfr.verdict, Verdict::Violated);
+    assert_eq!(nfr.says.as_deref(), Some("c2's release removed c1's lock"));
+    // c1 never learned it held the lock: no overlap of beliefs.
+    assert_eq!(
+        verdict(&h, PropertyName::MutualExclusion).verdict,
+        Verdict::Holds
+    );
+}
+
+#[test]
 fn a_client_that_never_gets_the_lock_breaks_eventually_acquired() {
     let h = H::new()
         .grant("c1")

@@ -271,6 +271,17 @@ impl Conductor<'_> {
                     self.expect(i, step, present, || {
                         "the delayed acquire never set the key".to_owned()
                     });
+                    if present {
+                        // Granted on Redis; the client does not know yet.
+                        self.rec.observe(
+                            idx,
+                            Op::Acquire {
+                                outcome: AcquireOutcome::Granted,
+                                token: None,
+                                fence: None,
+                            },
+                        );
+                    }
                     self.lease_granted = Some(started);
                 }
                 Step::Deliver { client } => {
