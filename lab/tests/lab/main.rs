@@ -4,6 +4,8 @@
 
 mod check;
 mod clients;
+mod proxy;
 mod reproduce;
 mod server;
 mod support;
+mod worker;
