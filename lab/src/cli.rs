@@ -31,6 +31,10 @@ pub enum Command {
     /// Random fault schedules against real Redis, each checked against the
     /// model; every break shrunk to the smallest schedule that shows it.
     Chaos(commands::chaos::ChaosArgs),
+    /// A lab client as a worker process, driven by the lab over stdin and
+    /// stdout (see `locklab::worker`). Not for people.
+    #[command(hide = true)]
+    Worker(crate::worker::WorkerArgs),
 }
 
 /// How a run ended, when it ran.
@@ -47,6 +51,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Status> {
     match cli.command {
         Command::Check(args) => commands::check::run(&args),
         Command::Reproduce(args) => commands::reproduce::run(&args),
+        Command::Worker(args) => crate::worker::serve::run(&args),
         Command::Chaos(args) => commands::chaos::run(&args),
     }
 }

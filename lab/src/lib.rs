@@ -18,6 +18,11 @@
 //! - [`output`]: tables, JSON and progress bars shared by the subcommands.
 //! - [`process`]: guarded child processes, none of which outlives the lab.
 //! - [`server`]: the lab's own `redis-server` processes ([`server::RedisServer`]).
+//! - [`proxy`]: the lab's TCP proxy between a client and Redis, which holds,
+//!   delays or drops bytes ([`proxy::Proxy`]).
+//! - [`worker`]: lab clients as worker processes that can be paused and
+//!   killed ([`worker::WorkerHandle`]), and [`worker::LabLock`], the trait
+//!   any lock implements to be driven by the lab.
 
 pub mod chaos;
 pub mod cli;
@@ -27,3 +32,5 @@ pub mod output;
 pub mod replay;
 pub mod process;
 pub mod server;
+pub mod proxy;
+pub mod worker;
