@@ -16,6 +16,7 @@ use crate::naive::NaiveLock;
 use crate::naive_unchecked::NaiveUncheckedLock;
 use crate::protocol::Protocol;
 use crate::token_lock::TokenLock;
+use crate::watchdog::{LeaseGuard, WatchdogOptions};
 
 /// One of the four locks.
 #[derive(Debug, Clone)]
@@ -110,5 +111,40 @@ impl AnyLock {
     /// Releases a grant of this lock and says what happened.
     pub async fn release(&self, grant: &Grant) -> Result<ReleaseOutcome, LockError> {
         each!(self, l => l.release(grant).await)
+    }
+
+    /// Takes the lock and keeps it with a watchdog (`token` and `fenced`
+    /// only; see [`TokenLock::acquire_kept`]). For the naive locks:
+    /// [`LockError::WrongGrant`], before anything is sent.
+    pub async fn acquire_kept(
+        &self,
+        deadline: Duration,
+        options: &WatchdogOptions,
+    ) -> Result<LeaseGuard, LockError> {
+        match self {
+            AnyLock::Token(l) => l.acquire_kept(deadline, options).await,
+            AnyLock::Fenced(l) => l.acquire_kept(deadline, options).await,
+            AnyLock::Naive(_) | AnyLock::NaiveUnchecked(_) => Err(self.not_keepable()),
+        }
+    }
+
+    /// Keeps a grant of this lock alive with a watchdog (`token` and
+    /// `fenced` only; see [`TokenLock::keep`]).
+    pub fn keep(&self, grant: Grant, options: &WatchdogOptions) -> Result<LeaseGuard, LockError> {
+        match self {
+            AnyLock::Token(l) => l.keep(grant, options),
+            AnyLock::Fenced(l) => l.keep(grant, options),
+            AnyLock::Naive(_) | AnyLock::NaiveUnchecked(_) => Err(self.not_keepable()),
+        }
+    }
+
+    fn not_keepable(&self) -> LockError {
+        LockError::WrongGrant {
+            reason: format!(
+                "{} grants have no token, so a watchdog cannot renew them safely; \
+                 keep a token or fenced lock",
+                self.protocol()
+            ),
+        }
     }
 }

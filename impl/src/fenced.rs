@@ -86,4 +86,28 @@ impl FencedLock {
         let token = self.base.token_of(grant)?;
         compare_and_delete(&self.base, token).await
     }
+
+    /// Takes the lock as [`acquire`](Self::acquire) does and keeps it with
+    /// a watchdog that renews its lease until the guard is released or
+    /// dropped (see [`LeaseGuard`](crate::LeaseGuard)). The options, and the
+    /// tokio runtime the watchdog needs, are checked before the lock is
+    /// taken.
+    pub async fn acquire_kept(
+        &self,
+        deadline: std::time::Duration,
+        options: &crate::WatchdogOptions,
+    ) -> Result<crate::LeaseGuard, LockError> {
+        crate::watchdog::acquire_kept(&self.base, options, self.acquire(deadline)).await
+    }
+
+    /// Keeps a grant of this lock alive with a watchdog (see
+    /// [`LeaseGuard`](crate::LeaseGuard)); refused for a grant of another
+    /// lock, or options that do not fit the TTL.
+    pub fn keep(
+        &self,
+        grant: Grant,
+        options: &crate::WatchdogOptions,
+    ) -> Result<crate::LeaseGuard, LockError> {
+        crate::watchdog::keep(&self.base, grant, options)
+    }
 }

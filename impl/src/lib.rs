@@ -59,6 +59,11 @@
 //! - [`resource`]: the protected resource — [`FencedResource`],
 //!   [`PlainResource`].
 //! - [`any`]: [`AnyLock`], any of the four by protocol name.
+//! - [`watchdog`]: lease renewal — [`LeaseGuard`] keeps a token or fenced
+//!   grant alive (`acquire_kept`, `keep`), tells the holder the moment the
+//!   lease is lost ([`LostReason`]), and never renews after release; its
+//!   concurrency core [`LeaseState`](watchdog::LeaseState) is checked with
+//!   loom (`impl/tests/loom_watchdog.rs`).
 
 pub mod any;
 pub mod backoff;
@@ -75,6 +80,7 @@ pub mod resource;
 pub mod scripts;
 pub mod token;
 pub mod token_lock;
+pub mod watchdog;
 
 /// The `redis` crate this one is built on, for [`Conn::query`] and for
 /// matching on [`LockError::Redis`] with the same version.
@@ -93,3 +99,4 @@ pub use protocol::Protocol;
 pub use resource::{AcceptedWrite, FencedResource, PlainResource, WriteOutcome};
 pub use token::Token;
 pub use token_lock::TokenLock;
+pub use watchdog::{LeaseGuard, LostReason, WatchdogOptions};

@@ -1,10 +1,10 @@
 //! The Lua scripts, each in its own `.lua` file under `src/scripts/`.
 //!
-//! Every step that must compare and then change (release only if the token
-//! is ours; issue a fencing token only with a grant; accept a write only if
-//! its token is not stale) is one script, because Redis runs a script
-//! atomically: no other client's command can land between the comparison
-//! and the change.
+//! Every step that must compare and then change (release or renew only if
+//! the token is ours; issue a fencing token only with a grant; accept a
+//! write only if its token is not stale) is one script, because Redis runs
+//! a script atomically: no other client's command can land between the
+//! comparison and the change.
 //!
 //! Each script is wrapped in a [`redis::Script`], which sends `EVALSHA` (the
 //! script's SHA-1, not its text) and, when the server answers `NOSCRIPT`
@@ -19,6 +19,12 @@ use redis::Script;
 /// `DEL` the lock only if it holds the caller's token; returns 1 or 0.
 pub static COMPARE_AND_DELETE: LazyLock<Script> =
     LazyLock::new(|| Script::new(include_str!("scripts/compare_and_delete.lua")));
+
+/// `PEXPIRE` the lock only if it holds the caller's token (a watchdog's
+/// renewal); returns 1 (extended), 0 (gone) or -1 (another's token). Never
+/// creates a key.
+pub static RENEW: LazyLock<Script> =
+    LazyLock::new(|| Script::new(include_str!("scripts/renew.lua")));
 
 /// `SET NX PX` the lock and, only if set, `INCR` the fence counter; returns
 /// the fencing token or nil.
@@ -42,6 +48,7 @@ mod tests {
     fn every_script_has_a_distinct_sha1() {
         let hashes = [
             COMPARE_AND_DELETE.get_hash(),
+            RENEW.get_hash(),
             ACQUIRE_FENCED.get_hash(),
             FENCED_WRITE.get_hash(),
             PLAIN_WRITE.get_hash(),

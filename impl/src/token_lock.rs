@@ -10,9 +10,10 @@
 //! client cannot see time pass while it is stopped. When the protected
 //! resource can check a number, use [`FencedLock`](crate::FencedLock).
 //!
-//! Renewal (extending a held lease, e.g. by a watchdog) would be a
-//! compare-and-`PEXPIRE` script taking the same [`Grant`]; it is not built
-//! yet.
+//! Renewal: [`TokenLock::keep`] and [`TokenLock::acquire_kept`] keep a
+//! grant alive with a watchdog (compare-and-`PEXPIRE`, see
+//! [`watchdog`](crate::watchdog)), which also tells the holder the moment
+//! the lease is lost.
 
 use std::time::Instant;
 
@@ -71,6 +72,30 @@ impl TokenLock {
     pub async fn release(&self, grant: &Grant) -> Result<ReleaseOutcome, LockError> {
         let token = self.base.token_of(grant)?;
         compare_and_delete(&self.base, token).await
+    }
+
+    /// Takes the lock as [`acquire`](Self::acquire) does and keeps it with
+    /// a watchdog that renews its lease until the guard is released or
+    /// dropped (see [`LeaseGuard`](crate::LeaseGuard)). The options, and the
+    /// tokio runtime the watchdog needs, are checked before the lock is
+    /// taken.
+    pub async fn acquire_kept(
+        &self,
+        deadline: std::time::Duration,
+        options: &crate::WatchdogOptions,
+    ) -> Result<crate::LeaseGuard, LockError> {
+        crate::watchdog::acquire_kept(&self.base, options, self.acquire(deadline)).await
+    }
+
+    /// Keeps a grant of this lock alive with a watchdog (see
+    /// [`LeaseGuard`](crate::LeaseGuard)); refused for a grant of another
+    /// lock, or options that do not fit the TTL.
+    pub fn keep(
+        &self,
+        grant: Grant,
+        options: &crate::WatchdogOptions,
+    ) -> Result<crate::LeaseGuard, LockError> {
+        crate::watchdog::keep(&self.base, grant, options)
     }
 }
 
