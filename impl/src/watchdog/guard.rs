@@ -170,7 +170,9 @@ impl<S: LeaseStore> LeaseGuard<S> {
     ///
     /// On an error the key may or may not be deleted; renewal is stopped
     /// either way, so the lease runs out by itself. To retry, keep a clone
-    /// of [`grant`](Self::grant) and pass it to the lock's `release`.
+    /// of [`grant`](Self::grant) and pass it to the lock's `release`. The
+    /// same holds if this future is dropped before it completes (e.g. by a
+    /// caller's timeout): renewal stays stopped.
     pub async fn release(self) -> Result<ReleaseOutcome, LockError> {
         self.lease.release(self.store.as_ref()).await
     }

@@ -2,10 +2,12 @@
 //! ripgrep does): each module drives the real `locklab` binary or the lab's
 //! library the way a user or CI would.
 
+mod chaos;
 mod check;
 mod clients;
 mod proxy;
 mod reproduce;
 mod server;
 mod support;
+mod watchdog;
 mod worker;
