@@ -29,9 +29,21 @@
 //! - **No fencing token**: writes go to a [`PlainResource`], which accepts
 //!   every write.
 //!
-//! Its validity time is advice to the caller; nothing stops a holder that
-//! was paused past it. So under a pause two rslock clients hold the lock at
-//! once, and both writes are accepted — the same verdict as `token`.
+//! # What the lab sees (tests in `lab/tests/lab/worker.rs`)
+//!
+//! - **Pause past the lease** (SIGSTOP of the worker): its validity time is
+//!   advice to the caller; nothing stops a holder that was paused past it.
+//!   Two rslock workers hold the lock at once and both writes are accepted
+//!   — the same verdict as `token`. The late release is harmless (not-held:
+//!   compare-and-delete spares the new holder's key).
+//! - **A reply held past 500 ms** (the proxy's `hold(ToClient)`): rslock's
+//!   `SET` times out, so it counts "not granted", sends its unlock and
+//!   answers busy. The unlock is an `EVALSHA`; if Redis has the script
+//!   cached, the unlock runs and deletes the key rslock's own `SET` had just
+//!   set (safe and live). If not, the `NOSCRIPT` reply is held too, the
+//!   unlock never runs, and the key stays — held by nobody, rslock included
+//!   — until its TTL ends (safe, but the lock is lost for a whole lease).
+//!   Late replies released afterwards are not taken for later ones.
 
 use std::time::Duration;
 

@@ -499,34 +499,69 @@ async fn rslock_under_a_pause_two_workers_hold_at_once() {
     assert_eq!(release(&mut b).await, LabRelease::Released);
 }
 
+/// rslock's connection has the redis crate's fixed 500 ms response timeout,
+/// so a reply the proxy holds for longer counts as "not granted": rslock
+/// then sends its unlock (compare-and-delete with its own value) and
+/// reports the lock unavailable. Whether that unlock runs depends on
+/// Redis's script cache, because rslock calls it by `EVALSHA` and loads the
+/// script only after a `NOSCRIPT` reply — which is held too. Returns the
+/// worker's reply, whether the key stayed, and what the next acquire (after
+/// the hold ends) got.
 #[cfg(feature = "rslock")]
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn rslock_gives_up_on_a_held_reply_and_unlocks_behind_it() {
-    // rslock's connection has the redis crate's fixed 500 ms response
-    // timeout. A reply held longer than that counts as "not granted": rslock
-    // sends its unlock (compare-and-delete with its own value), which
-    // removes the key its own SET had just created, and reports the lock
-    // unavailable.
-    let server = server();
+async fn rslock_with_a_held_reply(
+    server: &RedisServer,
+    proxy: &Proxy,
+    key: &str,
+    script_cached: bool,
+) -> (LabAttempt, bool, LabAttempt) {
     let direct = conn(&server.url()).await;
-    let proxy = Proxy::start(server.addr()).await.unwrap();
-    let key = "locklab:held:rslock";
     let mut w = spawn("c1", "rslock", &proxy.url(), key, LONG_TTL).await;
+    // Connect rslock (lazily, on its first lock) and load its unlock script.
+    assert!(granted(&acquire(&mut w).await));
+    assert_eq!(release(&mut w).await, LabRelease::Released);
+    if !script_cached {
+        let _: () = direct
+            .query(redis::cmd("SCRIPT").arg("FLUSH"))
+            .await
+            .unwrap();
+    }
     proxy.hold(Direction::ToClient);
     w.send(&Request::Acquire).await.unwrap();
-    until_exists(&direct, key, true).await;
-    // rslock answers on its own, without the held reply.
-    let reply = w.recv().await.unwrap();
-    assert_eq!(
-        reply.clone().into_attempt(),
-        Ok(LabAttempt::Busy),
-        "{reply:?}"
-    );
-    until_exists(&direct, key, false).await;
+    until_exists(&direct, key, true).await; // Redis ran rslock's SET NX
+                                            // rslock answers without the held reply.
+    let reply = w.recv().await.unwrap().into_attempt().unwrap();
+    let stayed = exists(&direct, key).await;
     proxy.release(Direction::ToClient);
-    // The connection stays usable after the late replies arrive.
-    let after = w.request(&Request::Acquire).await.unwrap();
-    assert!(after.into_attempt().is_ok());
+    let next = acquire(&mut w).await;
+    (reply, stayed, next)
+}
+
+#[cfg(feature = "rslock")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rslock_gives_up_on_a_held_reply_and_its_unlock_cleans_up() {
+    let server = server();
+    let proxy = Proxy::start(server.addr()).await.unwrap();
+    let (reply, stayed, next) =
+        rslock_with_a_held_reply(&server, &proxy, "locklab:held:rslock:warm", true).await;
+    assert_eq!(reply, LabAttempt::Busy);
+    assert!(!stayed, "its unlock removed the key its own SET had set");
+    // The late replies, once released, are not taken for later ones.
+    assert!(granted(&next), "{next:?}");
+}
+
+#[cfg(feature = "rslock")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rslock_gives_up_on_a_held_reply_and_leaves_a_phantom_lock_without_its_script() {
+    let server = server();
+    let proxy = Proxy::start(server.addr()).await.unwrap();
+    let key = "locklab:held:rslock:cold";
+    let (reply, stayed, next) = rslock_with_a_held_reply(&server, &proxy, key, false).await;
+    assert_eq!(reply, LabAttempt::Busy);
+    assert!(
+        stayed,
+        "the unlock never ran: the key is held, by no one, until its TTL"
+    );
+    assert_eq!(next, LabAttempt::Busy, "not even rslock itself gets in");
 }
 
 // ---------------------------------------------------------------------------
