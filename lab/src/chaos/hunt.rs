@@ -10,9 +10,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Instant;
 
-use locklab_model::{
-    LockModel, NarratedStep, Narrator, PropertyName, Scenario, Step, Verdict,
-};
+use locklab_model::{LockModel, NarratedStep, Narrator, PropertyName, Scenario, Step, Verdict};
 use proptest::strategy::{Strategy, ValueTree};
 use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
 use serde::Serialize;
@@ -84,8 +82,14 @@ pub struct CellReport {
     /// The scenario.
     #[serde(flatten)]
     pub scenario: Scenario,
-    /// Schedules played (not counting shrinking).
+    /// Schedules played and judged (not counting shrinking).
     pub schedules: usize,
+    /// Schedules played too late to judge: the machine did not keep up with
+    /// the ticks (raise `--tick-ms`).
+    pub late: usize,
+    /// A few of them, with the step that ran late.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub late_examples: Vec<String>,
     /// Per property: schedules whose history broke it.
     pub violations: BTreeMap<PropertyName, usize>,
     /// Per property: the 1-based number of the first schedule that broke it.
@@ -111,6 +115,7 @@ struct Judged {
     model: BTreeMap<PropertyName, Verdict>,
     divergence: Option<String>,
     error: Option<String>,
+    overrun: Option<String>,
 }
 
 impl Judged {
@@ -160,12 +165,14 @@ async fn judge(stage: &Stage, n: usize, scenario: Scenario, steps: &[Step]) -> J
             model: model_verdicts,
             divergence: played.divergence,
             error: None,
+            overrun: played.overrun,
         },
         Err(e) => Judged {
             real: CHECKED.iter().map(|&p| (p, Verdict::Unknown)).collect(),
             model: model_verdicts,
             divergence: None,
             error: Some(e.to_string()),
+            overrun: None,
         },
     }
 }
@@ -188,6 +195,7 @@ pub fn run_cell(
     let mut first_violation = BTreeMap::new();
     let mut first_trees = Vec::new();
     let mut disagreements = Vec::new();
+    let mut late = Vec::new();
     for i in 0..plan.schedules {
         // The runner before this schedule: enough to generate it again for
         // shrinking (value trees cannot be cloned).
@@ -199,6 +207,14 @@ pub fn run_cell(
         let steps = schedule::steps(&generated);
         mark_seen(&generated);
         let judged = runtime.block_on(judge(stage, next_key(), plan.scenario, &steps));
+        tick();
+        if let Some(why) = judged.overrun {
+            late.push(format!(
+                "{why}: {}",
+                locklab_model::step::format_schedule(&steps)
+            ));
+            continue;
+        }
         for p in CHECKED {
             if judged.breaks(p) {
                 *violations.entry(p).or_default() += 1;
@@ -219,7 +235,6 @@ pub fn run_cell(
                 });
             }
         }
-        tick();
     }
     let mut shrunk = BTreeMap::new();
     for (p, mut again) in first_trees {
@@ -228,7 +243,15 @@ pub fn run_cell(
             .map_err(|e| ReplayError::Setup(format!("generating a schedule: {e}")))?;
         let generated = tree.current();
         mark_seen(&generated);
-        let s = shrink(plan, stage, runtime, next_key, tree, schedule::steps(&generated), p);
+        let s = shrink(
+            plan,
+            stage,
+            runtime,
+            next_key,
+            tree,
+            schedule::steps(&generated),
+            p,
+        );
         shrunk.insert(p, s);
     }
     let found_where_model_breaks = CHECKED.iter().all(|p| {
@@ -237,9 +260,13 @@ pub fn run_cell(
         model_breaks == chaos_breaks
     });
     disagreements.truncate(20);
+    let late_count = late.len();
+    late.truncate(5);
     Ok(CellReport {
         scenario: plan.scenario,
-        schedules: plan.schedules,
+        schedules: plan.schedules - late_count,
+        late: late_count,
+        late_examples: late,
         violations: CHECKED
             .iter()
             .map(|&p| (p, violations.get(&p).copied().unwrap_or(0)))
@@ -288,7 +315,7 @@ where
         shrink_steps += 1;
         let steps = schedule::steps(&tree.current());
         let judged = runtime.block_on(judge(stage, next_key(), plan.scenario, &steps));
-        if judged.breaks(property) {
+        if judged.overrun.is_none() && judged.breaks(property) {
             best = steps;
         } else if !tree.complicate() {
             break;
@@ -325,5 +352,8 @@ pub fn run_one(
         .iter()
         .map(|&p| (p, (judged.model[&p], judged.real[&p])))
         .collect();
-    (verdicts, judged.divergence.or(judged.error))
+    (
+        verdicts,
+        judged.divergence.or(judged.error).or(judged.overrun),
+    )
 }

@@ -14,7 +14,11 @@ use stateright::Model;
 
 /// A generated schedule: the model's initial state, the steps (`None` once
 /// nothing is left to do), and proptest's counter of steps the run used.
-pub type Generated = (World, Vec<Option<Step>>, Option<Arc<std::sync::atomic::AtomicUsize>>);
+pub type Generated = (
+    World,
+    Vec<Option<Step>>,
+    Option<Arc<std::sync::atomic::AtomicUsize>>,
+);
 
 /// The strategy behind the schedules of one scenario.
 pub type ScheduleStrategy =
@@ -95,7 +99,13 @@ mod tests {
             let tree = strategy.new_tree(&mut runner).unwrap();
             let steps = steps(&tree.current());
             assert!(model.follow(&steps).is_ok(), "{steps:?}");
-            assert!(steps.iter().filter(|s| matches!(s, Step::Pause { .. })).count() <= 1);
+            assert!(
+                steps
+                    .iter()
+                    .filter(|s| matches!(s, Step::Pause { .. }))
+                    .count()
+                    <= 1
+            );
         }
     }
 }

@@ -84,10 +84,16 @@ impl ReproduceArgs {
                     .map_err(|e| anyhow::anyhow!("--redis {url}: not a Redis URL ({e})"))?;
                 Some(url.clone())
             }
-            _ => bail!("--redis given {} times: these protocols use one server; give one URL", self.redis.len()),
+            _ => bail!(
+                "--redis given {} times: these protocols use one server; give one URL",
+                self.redis.len()
+            ),
         };
         if !(10..=5000).contains(&self.tick_ms) {
-            bail!("--tick-ms {}: give 10 to 5000 (a tick must dwarf a Redis round trip)", self.tick_ms);
+            bail!(
+                "--tick-ms {}: give 10 to 5000 (a tick must dwarf a Redis round trip)",
+                self.tick_ms
+            );
         }
         if !(1..=64).contains(&self.parallel) {
             bail!("--parallel {}: give 1 to 64", self.parallel);
@@ -194,9 +200,12 @@ mod faults_names {
     use serde::Serializer;
 
     pub fn serialize<S: Serializer>(faults: &Faults, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_seq(faults.kinds().into_iter().flat_map(|k| {
-            std::iter::repeat_n(k, usize::from(faults.budget(k)))
-        }))
+        s.collect_seq(
+            faults
+                .kinds()
+                .into_iter()
+                .flat_map(|k| std::iter::repeat_n(k, usize::from(faults.budget(k)))),
+        )
     }
 }
 
@@ -245,7 +254,11 @@ pub fn run(args: &ReproduceArgs) -> anyhow::Result<Status> {
     let agreed = rows.iter().filter(|r| r.agree).count();
     let disagreed = rows.len() - agreed;
     let secs = started.elapsed().as_secs_f64();
-    let redis = if plan.redis.is_some() { url.as_str() } else { "embedded" };
+    let redis = if plan.redis.is_some() {
+        url.as_str()
+    } else {
+        "embedded"
+    };
     if plan.json {
         print_json(&JsonReport {
             redis,
@@ -301,11 +314,14 @@ async fn play_all(
         set.spawn(async move {
             let _permit = limit.acquire_owned().await;
             let result = replay::play(&stage, n, scenario, &steps).await;
-            (n, Play {
-                schedule,
-                scenario,
-                result,
-            })
+            (
+                n,
+                Play {
+                    schedule,
+                    scenario,
+                    result,
+                },
+            )
         });
     }
     let mut plays = Vec::new();
@@ -314,7 +330,10 @@ async fn play_all(
         bar.inc(1);
         if let Err(ReplayError::Redis(e)) = &play.result {
             bar.finish_and_clear();
-            return Err(anyhow::anyhow!("Redis at {} failed during a replay: {e}", stage.url));
+            return Err(anyhow::anyhow!(
+                "Redis at {} failed during a replay: {e}",
+                stage.url
+            ));
         }
         plays.push((n, play));
     }
@@ -332,18 +351,31 @@ fn rows<'a>(schedules: &'a [Schedule], plays: &'a [Play]) -> Vec<ReplayRow<'a>> 
             let (model_verdict, real, divergence, error, finding, history) = match &play.result {
                 Ok(played) => {
                     let finding = history::finding(&played.history, property);
+                    let late = played.overrun.as_ref().map(|o| format!("not judged: {o}"));
                     (
                         model.verdict_on(&played.states, property),
-                        finding.verdict,
+                        if late.is_some() {
+                            Verdict::Unknown
+                        } else {
+                            finding.verdict
+                        },
                         played.divergence.as_deref(),
-                        None,
+                        late,
                         Some(finding),
                         Some(played.history.events.as_slice()),
                     )
                 }
                 Err(e) => {
-                    let model_verdict = model.verdict_on(&model.walk(&schedule.steps).states, property);
-                    (model_verdict, Verdict::Unknown, None, Some(e.to_string()), None, None)
+                    let model_verdict =
+                        model.verdict_on(&model.walk(&schedule.steps).states, property);
+                    (
+                        model_verdict,
+                        Verdict::Unknown,
+                        None,
+                        Some(e.to_string()),
+                        None,
+                        None,
+                    )
                 }
             };
             rows.push(ReplayRow {
@@ -391,7 +423,11 @@ fn render(
             r.protocol.name().to_owned(),
             r.model.word().to_owned(),
             r.real.word().to_owned(),
-            if r.agree { "yes".to_owned() } else { "NO".to_owned() },
+            if r.agree {
+                "yes".to_owned()
+            } else {
+                "NO".to_owned()
+            },
         ]);
     }
     out.push_str(&table.render());

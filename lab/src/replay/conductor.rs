@@ -22,7 +22,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use locklab_impl::{
-    connect, AnyLock, Attempt, ConnectOptions, Conn, FencedResource, Grant, LockError,
+    connect, AnyLock, Attempt, Conn, ConnectOptions, FencedResource, Grant, LockError,
     PlainResource, Protocol as ImplProtocol, Ttl,
 };
 use locklab_model::path::Taken;
@@ -62,7 +62,9 @@ pub enum ReplayError {
     #[error("replay set-up: {0}")]
     Setup(String),
     /// The schedule restarts Redis, and the server is not the lab's.
-    #[error("the schedule restarts Redis, which the lab does only to servers it started (drop --redis)")]
+    #[error(
+        "the schedule restarts Redis, which the lab does only to servers it started (drop --redis)"
+    )]
     CannotRestart,
     /// A server the lab needed could not be started or restarted.
     #[error("redis-server: {0}")]
@@ -93,11 +95,14 @@ pub struct Played {
     pub history: History,
     /// The first step where Redis did not do what the model expected.
     pub divergence: Option<String>,
+    /// The first step the conductor played later than its tick allows: the
+    /// run's timing no longer matches the model's, so it is not judged.
+    pub overrun: Option<String>,
 }
 
-/// An acquire whose reply is still in flight: its event, when it was sent,
-/// and the task that will read the reply.
-type InFlight = (usize, Instant, JoinHandle<Result<Attempt, LockError>>);
+/// An acquire whose reply is still in flight: its event, and the task that
+/// will read the reply.
+type InFlight = (usize, JoinHandle<Result<Attempt, LockError>>);
 
 struct Client {
     name: String,
@@ -136,6 +141,7 @@ struct Conductor<'a> {
     rec: Recorder,
     lease_granted: Option<Instant>,
     divergence: Option<String>,
+    overrun: Option<String>,
 }
 
 /// Plays `steps` of `scenario` against the stage's Redis as replay number
@@ -162,7 +168,10 @@ pub async fn play(
         None
     };
     let lock_url = match &private {
-        Some(server) => server.lock().map_err(|e| ReplayError::Setup(e.to_string()))?.url(),
+        Some(server) => server
+            .lock()
+            .map_err(|e| ReplayError::Setup(e.to_string()))?
+            .url(),
         None => stage.url.clone(),
     };
     let lab = connect(&lock_url, &stage.connect).await?;
@@ -180,9 +189,15 @@ pub async fn play(
         });
     }
     let resource = if scenario.protocol.rules().fencing {
-        Resource::Fenced(FencedResource::new(resource_conn.clone(), keys.resource.clone()))
+        Resource::Fenced(FencedResource::new(
+            resource_conn.clone(),
+            keys.resource.clone(),
+        ))
     } else {
-        Resource::Plain(PlainResource::new(resource_conn.clone(), keys.resource.clone()))
+        Resource::Plain(PlainResource::new(
+            resource_conn.clone(),
+            keys.resource.clone(),
+        ))
     };
     let mut conductor = Conductor {
         stage,
@@ -195,14 +210,17 @@ pub async fn play(
         rec: Recorder::new(),
         lease_granted: None,
         divergence: None,
+        overrun: None,
     };
-    let played = conductor.run(&model, steps, &walk.states, &walk.taken).await;
+    let played = conductor
+        .run(&model, steps, &walk.states, &walk.taken)
+        .await;
     let cleanup = stage
         .keys
         .delete(&conductor.resource_conn, &conductor.keys.pattern)
         .await;
     for c in &mut conductor.clients {
-        if let Some((_, _, task)) = c.in_flight.take() {
+        if let Some((_, task)) = c.in_flight.take() {
             task.abort();
         }
     }
@@ -215,6 +233,7 @@ pub async fn play(
         taken: walk.taken,
         history: conductor.rec.finish(),
         divergence: conductor.divergence,
+        overrun: conductor.overrun,
     })
 }
 
@@ -230,6 +249,9 @@ impl Conductor<'_> {
         let ttl = model.scenario().ttl;
         for (i, &step) in steps.iter().enumerate() {
             let (before, after) = (&states[i], &states[i + 1]);
+            if taken[i] != Taken::Skipped && step != Step::Tick {
+                self.check_on_time(i, step, before, ttl);
+            }
             match (taken[i], step) {
                 (Taken::Skipped, _) => continue,
                 (Taken::Waits, Step::Acquire { client }) => {
@@ -238,7 +260,7 @@ impl Conductor<'_> {
                     let idx = self.rec.invoke(&self.clients[c].name, pending_acquire());
                     let attempt = self.clients[c].lock.try_acquire().await;
                     let attempt = attempt.map_err(|e| e.to_string());
-                    let granted = self.settle_acquire(c, idx, started, attempt);
+                    let granted = self.settle_acquire(c, idx, Some(started), attempt);
                     self.expect(i, step, !granted, || {
                         "model expected the lock to be busy".to_owned()
                     });
@@ -253,7 +275,7 @@ impl Conductor<'_> {
                     let idx = self.rec.invoke(&self.clients[c].name, pending_acquire());
                     let attempt = self.clients[c].lock.try_acquire().await;
                     let attempt = attempt.map_err(|e| e.to_string());
-                    let granted = self.settle_acquire(c, idx, started, attempt);
+                    let granted = self.settle_acquire(c, idx, Some(started), attempt);
                     let expected = before.lease.is_none();
                     self.expect(i, step, expected == granted, || {
                         format!("model expected the SET NX to {}", grant_word(expected))
@@ -265,7 +287,7 @@ impl Conductor<'_> {
                     let idx = self.rec.invoke(&self.clients[c].name, pending_acquire());
                     let lock = self.clients[c].lock.clone();
                     let task = tokio::spawn(async move { lock.try_acquire().await });
-                    self.clients[c].in_flight = Some((idx, started, task));
+                    self.clients[c].in_flight = Some((idx, task));
                     // Redis must have run it before anything else happens.
                     let present = self.wait_for_key(true, self.stage.tick * 10).await?;
                     self.expect(i, step, present, || {
@@ -286,12 +308,12 @@ impl Conductor<'_> {
                 }
                 Step::Deliver { client } => {
                     let c = client.index();
-                    if let Some((idx, started, task)) = self.clients[c].in_flight.take() {
+                    if let Some((idx, task)) = self.clients[c].in_flight.take() {
                         let attempt = match task.await {
                             Ok(attempt) => attempt.map_err(|e| e.to_string()),
                             Err(join) => Err(join.to_string()),
                         };
-                        let _ = self.settle_acquire(c, idx, started, attempt);
+                        self.settle_acquire(c, idx, None, attempt);
                     }
                 }
                 Step::Write { client } => {
@@ -313,18 +335,24 @@ impl Conductor<'_> {
                     self.expect(i, step, removed == Some(expected), || {
                         format!(
                             "model expected the release to {}",
-                            if expected { "remove the key" } else { "leave Redis as it was" }
+                            if expected {
+                                "remove the key"
+                            } else {
+                                "leave Redis as it was"
+                            }
                         )
                     });
                 }
                 Step::Tick => self.tick(before, after, ttl).await?,
-                Step::Pause { client } => self.rec.instant(&self.clients[client.index()].name, Op::Pause),
-                Step::Resume { client } => {
-                    self.rec.instant(&self.clients[client.index()].name, Op::Resume)
-                }
+                Step::Pause { client } => self
+                    .rec
+                    .instant(&self.clients[client.index()].name, Op::Pause),
+                Step::Resume { client } => self
+                    .rec
+                    .instant(&self.clients[client.index()].name, Op::Resume),
                 Step::Crash { client } => {
                     let c = &mut self.clients[client.index()];
-                    if let Some((_, _, task)) = c.in_flight.take() {
+                    if let Some((_, task)) = c.in_flight.take() {
                         task.abort();
                     }
                     c.grant = None;
@@ -338,11 +366,14 @@ impl Conductor<'_> {
     }
 
     /// Records an acquire's outcome; returns whether Redis set the key.
+    /// `started` is when the request was sent, which starts the lease's
+    /// clock for an acquire read at once (`Some`); a delayed reply's lease
+    /// clock started when Redis ran it (`None` here).
     fn settle_acquire(
         &mut self,
         c: usize,
         idx: usize,
-        started: Instant,
+        started: Option<Instant>,
         attempt: Result<Attempt, String>,
     ) -> bool {
         let (outcome, token, fence, server_granted) = match attempt {
@@ -361,7 +392,7 @@ impl Conductor<'_> {
             Ok(Attempt::Busy) => (AcquireOutcome::Busy, None, None, false),
             Err(e) => (AcquireOutcome::Failed(e), None, None, false),
         };
-        if server_granted {
+        if let (true, Some(started)) = (server_granted, started) {
             self.lease_granted = Some(started);
         }
         self.rec.complete(
@@ -512,6 +543,27 @@ impl Conductor<'_> {
                 return Ok(false);
             }
             tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+    }
+
+    /// A step must happen within the tick the model is in: with `L` ticks
+    /// of the lease left, that is before `ttl - L + 1` ticks have passed
+    /// since the grant. A machine too busy to keep up (a CPU-starved CI
+    /// runner) makes the run late, and a late run proves nothing either way:
+    /// it is marked, not judged.
+    fn check_on_time(&mut self, i: usize, step: Step, before: &World, ttl: u8) {
+        let (Some(granted), Some(lease)) = (self.lease_granted, before.lease) else {
+            return;
+        };
+        let window_ends = granted + self.stage.tick * u32::from(ttl - lease.ttl + 1);
+        let now = Instant::now();
+        if now >= window_ends && self.overrun.is_none() {
+            self.overrun = Some(format!(
+                "step {} ({step}) ran {:.1} ms past its tick (1 tick = {} ms): the machine did not keep up",
+                i + 1,
+                (now - window_ends).as_secs_f64() * 1000.0,
+                self.stage.tick.as_millis()
+            ));
         }
     }
 

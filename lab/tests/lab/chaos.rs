@@ -1,0 +1,198 @@
+//! `locklab chaos`: random schedules on real Redis agree with the model on
+//! every protocol × fault, breaks shrink to about the model's shortest
+//! counterexample, and nothing the lab started outlives it.
+
+use std::time::{Duration, Instant};
+
+use locklab_model::{check, CheckOptions, Fault, Faults, PropertyName, Protocol, Scenario};
+use serde_json::Value;
+
+use crate::support::{descendants, locklab, locklab_child};
+
+/// Schedules per cell in CI (the `#[ignore]`d test runs 2000).
+const CI_SCHEDULES: &str = "200";
+
+fn assert_agrees(json: &Value) {
+    let runs = json["runs"].as_array().expect("runs");
+    for r in runs {
+        for field in ["protocol", "faults", "schedules", "violations", "agree"] {
+            assert!(r.get(field).is_some(), "{field} missing in {r}");
+        }
+        assert_eq!(
+            r["agree"],
+            true,
+            "{}",
+            serde_json::to_string_pretty(r).unwrap_or_default()
+        );
+    }
+    assert_eq!(json["disagreements"], 0);
+}
+
+#[test]
+fn chaos_agrees_with_the_model_on_every_protocol_and_fault() {
+    let run = locklab(&["chaos", "--json", "--schedules", CI_SCHEDULES]);
+    assert_eq!(
+        run.code, 0,
+        "stderr: {}\nstdout: {}",
+        run.stderr, run.stdout
+    );
+    let json = run.json();
+    assert_agrees(&json);
+    let runs = json["runs"].as_array().expect("runs");
+    assert_eq!(runs.len(), 4 * 5, "protocols × fault budgets");
+    // Where the model says a property holds, not one history broke it.
+    let token_pause = runs
+        .iter()
+        .find(|r| r["protocol"] == "token" && r["faults"] == serde_json::json!(["pause"]))
+        .expect("token under pause");
+    assert_eq!(token_pause["violations"]["no-foreign-release"], 0);
+    assert!(token_pause["violations"]["mutual-exclusion"].as_u64() > Some(0));
+}
+
+#[test]
+#[ignore = "a long chaos run: 2000 schedules per cell"]
+fn long_chaos_agrees_with_the_model() {
+    let run = locklab(&["chaos", "--json", "--schedules", "2000"]);
+    assert_eq!(run.code, 0, "stderr: {}", run.stderr);
+    assert_agrees(&run.json());
+}
+
+#[test]
+fn the_articles_bug_shrinks_to_about_the_models_shortest_counterexample() {
+    let run = locklab(&[
+        "chaos",
+        "--json",
+        "--protocol",
+        "naive",
+        "--faults",
+        "pause",
+        "--schedules",
+        "60",
+    ]);
+    assert_eq!(run.code, 0, "stderr: {}", run.stderr);
+    let json = run.json();
+    let cell = &json["runs"][0];
+    let model = check(
+        Scenario::new(Protocol::Naive, Faults::one(Fault::Pause)),
+        &CheckOptions::default(),
+        &|_| {},
+    );
+    for property in [
+        PropertyName::MutualExclusion,
+        PropertyName::NoForeignRelease,
+    ] {
+        let shortest = model
+            .verdict(property)
+            .and_then(|v| v.counterexample.as_ref())
+            .map(Vec::len)
+            .expect("the model's counterexample");
+        let shrunk = &cell["shrunk"][property.name()];
+        let len = shrunk["len"].as_u64().expect("a shrunk schedule") as usize;
+        assert!(
+            len <= shortest + 3,
+            "{property}: shrunk to {len} steps, the model's shortest is {shortest}: {shrunk}"
+        );
+        // The shrunk schedule replays on its own, and still breaks.
+        let schedule = shrunk["schedule"].as_str().expect("schedule text");
+        let replay = locklab(&[
+            "chaos",
+            "--protocol",
+            "naive",
+            "--faults",
+            "pause",
+            "--schedule",
+            schedule,
+        ]);
+        assert_eq!(replay.code, 0, "{}", replay.stderr);
+        let line = replay
+            .stdout
+            .lines()
+            .find(|l| l.starts_with(property.name()))
+            .expect("a row for the property");
+        assert!(line.contains("violated  violated"), "{}", replay.stdout);
+    }
+}
+
+#[test]
+fn bad_chaos_input_is_one_line_and_exit_2() {
+    for args in [
+        vec!["chaos", "--schedules", "0"],
+        vec!["chaos", "--tick-ms", "1"],
+        vec![
+            "chaos",
+            "--protocol",
+            "naive",
+            "--faults",
+            "pause",
+            "--schedule",
+            "fly c1",
+        ],
+        vec!["chaos", "--schedule", "acquire c1"],
+        vec![
+            "chaos",
+            "--protocol",
+            "token",
+            "--faults",
+            "none",
+            "--schedule",
+            "acquire c1; acquire c2",
+        ],
+        vec!["chaos", "--redis", "nope://x"],
+    ] {
+        let run = locklab(&args);
+        assert_eq!(run.code, 2, "{args:?}: {}", run.stderr);
+        assert_eq!(
+            run.stderr.trim().lines().count(),
+            1,
+            "{args:?}: {}",
+            run.stderr
+        );
+    }
+}
+
+/// Waits (bounded) until `pid` is gone: no such process, or a zombie
+/// nobody reaps (it holds no port and runs no code).
+fn gone(pid: u32) -> bool {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while Instant::now() < deadline {
+        match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+            Err(_) => return true,
+            Ok(stat) if stat.split_whitespace().nth(2) == Some("Z") => return true,
+            Ok(_) => std::thread::sleep(Duration::from_millis(20)),
+        }
+    }
+    false
+}
+
+fn interrupted_run_leaves_nothing(signal: nix::sys::signal::Signal) {
+    let mut lab = locklab_child(&["chaos", "--schedules", "100000", "--protocol", "token"]);
+    let lab_pid = lab.id();
+    // Wait (bounded) until the lab has started its redis-server(s).
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let children = loop {
+        let children = descendants(lab_pid);
+        if !children.is_empty() || Instant::now() > deadline {
+            break children;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(!children.is_empty(), "the lab started no process");
+    std::thread::sleep(Duration::from_millis(300));
+    let children = descendants(lab_pid);
+    nix::sys::signal::kill(nix::unistd::Pid::from_raw(lab_pid as i32), signal)
+        .expect("signal the lab");
+    let _ = lab.wait();
+    for pid in children {
+        assert!(gone(pid), "process {pid} outlived the lab after {signal:?}");
+    }
+}
+
+#[test]
+fn ctrl_c_leaves_no_process_behind() {
+    interrupted_run_leaves_nothing(nix::sys::signal::Signal::SIGINT);
+}
+
+#[test]
+fn sigkill_leaves_no_process_behind() {
+    interrupted_run_leaves_nothing(nix::sys::signal::Signal::SIGKILL);
+}
