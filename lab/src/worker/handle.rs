@@ -349,7 +349,6 @@ impl WorkerHandle {
     {
         let mut cmd = Command::new(binary);
         cmd.args(args)
-            .env_remove("RUST_LOG")
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
@@ -675,7 +674,15 @@ impl WorkerHandle {
         }
     }
 
+    /// One request and its reply, for [`LabLock`]: refused while replies
+    /// are pending, which would be taken for this one's.
     async fn op(&mut self, request: Request) -> Result<Reply, String> {
+        if self.pending > 0 {
+            return Err(format!(
+                "worker {}: {} earlier replies are pending; receive them first",
+                self.name, self.pending
+            ));
+        }
         self.request(&request).await.map_err(|e| e.to_string())
     }
 }

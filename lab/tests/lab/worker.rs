@@ -189,6 +189,8 @@ async fn the_line_protocol_answers_bad_lines_and_ends_with_stdin() {
     w.send(&Request::Acquire).await.unwrap();
     w.send(&Request::Write { data: "x".into() }).await.unwrap();
     assert_eq!(w.pending(), 2);
+    let err = w.try_acquire().await.expect_err("replies are pending");
+    assert!(err.contains("pending"), "{err}");
     assert!(granted(&w.recv().await.unwrap().into_attempt().unwrap()));
     assert_eq!(
         w.recv().await.unwrap().into_write().unwrap(),
@@ -200,31 +202,35 @@ async fn the_line_protocol_answers_bad_lines_and_ends_with_stdin() {
 
     // Straight to the binary: a bad line gets an `err` line and the worker
     // goes on; closing stdin ends it with 0.
-    let mut child = Command::new(binary())
-        .args(
-            WorkerSpec::new(
-                "c9",
-                "token",
-                server.url(),
-                "locklab:raw",
-                "locklab:raw:d",
-                LONG_TTL,
-            )
-            .args(),
+    let mut cmd = Command::new(binary());
+    cmd.args(
+        WorkerSpec::new(
+            "c9",
+            "token",
+            server.url(),
+            "locklab:raw",
+            "locklab:raw:d",
+            LONG_TTL,
         )
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stdin = child.stdin.take().unwrap();
+        .args(),
+    )
+    .stdin(Stdio::piped())
+    .stdout(Stdio::piped())
+    .stderr(Stdio::null());
+    let mut child = spawn_guarded(cmd).unwrap();
+    let mut stdin = child.take_stdin().unwrap();
     stdin
         .write_all(b"not json\n{\"op\":\"acquire\"}\n")
         .unwrap();
     drop(stdin);
-    let out = child.wait_with_output().unwrap();
-    assert!(out.status.success(), "{out:?}");
-    let stdout = String::from_utf8(out.stdout).unwrap();
+    let mut stdout = String::new();
+    child
+        .take_stdout()
+        .unwrap()
+        .read_to_string(&mut stdout)
+        .unwrap();
+    let status = child.wait_timeout(HANG_GUARD).unwrap();
+    assert!(status.is_some_and(|s| s.success()), "{status:?}");
     let lines: Vec<&str> = stdout.lines().collect();
     assert_eq!(lines.len(), 3, "{stdout}");
     assert!(
