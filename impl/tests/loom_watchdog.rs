@@ -52,26 +52,50 @@ fn theirs() -> Token {
 /// Runs `model` in every interleaving loom explores with at most `bound`
 /// preemptions each (`None`: no bound, every interleaving), unless
 /// `LOOM_MAX_PREEMPTIONS` says otherwise; returns how many interleavings
-/// that was, and prints it.
+/// that was, and prints it (also when the model fails: then the count is
+/// how many interleavings it took loom to find the failure).
 fn explore(name: &str, bound: Option<usize>, model: impl Fn() + Sync + Send + 'static) -> usize {
-    let count = std::sync::Arc::new(AtomicUsize::new(0));
-    let counter = std::sync::Arc::clone(&count);
     let mut builder = loom::model::Builder::new();
     if builder.preemption_bound.is_none() {
         builder.preemption_bound = bound;
     }
-    let bound = builder.preemption_bound;
-    let started = std::time::Instant::now();
+    let report = Report {
+        name: name.to_owned(),
+        bound: builder.preemption_bound,
+        count: std::sync::Arc::new(AtomicUsize::new(0)),
+        started: std::time::Instant::now(),
+    };
+    let counter = std::sync::Arc::clone(&report.count);
     builder.check(move || {
         counter.fetch_add(1, Ordering::Relaxed);
         model();
     });
-    let n = count.load(Ordering::Relaxed);
-    println!(
-        "loom {name}: {n} interleavings explored (preemption bound {bound:?}) in {:.1?}",
-        started.elapsed()
-    );
-    n
+    report.count.load(Ordering::Relaxed)
+}
+
+/// Prints a model's interleaving count when it ends, passed or failed.
+struct Report {
+    name: String,
+    bound: Option<usize>,
+    count: std::sync::Arc<AtomicUsize>,
+    started: std::time::Instant,
+}
+
+impl Drop for Report {
+    fn drop(&mut self) {
+        let n = self.count.load(Ordering::Relaxed);
+        let what = if std::thread::panicking() {
+            "failed at interleaving"
+        } else {
+            "interleavings explored:"
+        };
+        println!(
+            "loom {}: {what} {n} (preemption bound {:?}) in {:.1?}",
+            self.name,
+            self.bound,
+            self.started.elapsed()
+        );
+    }
 }
 
 /// One step of the renewal task: ask for a permit at `at`, renew, record
