@@ -18,7 +18,7 @@ use super::check::{self, CheckArgs};
 use crate::chaos::{run_cell, run_one, CellPlan, CellReport, CHECKED};
 use crate::cli::Status;
 use crate::output::{print_json, progress, table::Table};
-use crate::replay::{KeySpace, Stage};
+use crate::replay::{Clients, KeySpace, Stage};
 use crate::server::RedisServer;
 
 /// Flags of `locklab chaos`.
@@ -61,6 +61,11 @@ pub struct ChaosArgs {
     /// Redis need the lab's own).
     #[arg(long = "redis", value_name = "URL")]
     pub redis: Option<String>,
+    /// Run the clients inside the lab's process instead of one worker
+    /// process each (a pause is then the lab withholding steps, not
+    /// SIGSTOP; a delayed reply is read late instead of held by a proxy).
+    #[arg(long)]
+    pub in_process: bool,
     /// Print one JSON object instead of tables.
     #[arg(long)]
     pub json: bool,
@@ -85,6 +90,8 @@ pub struct ChaosPlan {
     pub schedule: Option<Vec<Step>>,
     /// A user's Redis.
     pub redis: Option<String>,
+    /// Where the clients run.
+    pub clients: Clients,
     /// JSON output.
     pub json: bool,
 }
@@ -154,6 +161,13 @@ impl ChaosArgs {
             parallel: self.parallel,
             schedule,
             redis: self.redis.clone(),
+            clients: if self.in_process {
+                Clients::InProcess
+            } else {
+                Clients::Workers {
+                    binary: crate::worker::locklab_binary(),
+                }
+            },
             json: self.json,
         })
     }
@@ -192,6 +206,7 @@ pub fn run(args: &ChaosArgs) -> anyhow::Result<Status> {
         tick: plan.tick,
         connect: ConnectOptions::default(),
         keys: KeySpace::new(),
+        clients: plan.clients.clone(),
     };
     runtime
         .block_on(async {
@@ -338,8 +353,12 @@ fn count(r: &CellReport, p: PropertyName) -> String {
 }
 
 fn render(plan: &ChaosPlan, reports: &[CellReport], secs: f64) -> String {
+    let clients = match plan.clients {
+        Clients::InProcess => "clients in the lab's process",
+        Clients::Workers { .. } => "one worker process per client",
+    };
     let mut out = format!(
-        "locklab chaos — {} random schedules per cell (seed {}), real redis-server; 1 tick = {} ms\n\n",
+        "locklab chaos — {} random schedules per cell (seed {}), real redis-server, {clients}; 1 tick = {} ms\n\n",
         plan.schedules,
         plan.seed,
         plan.tick.as_millis()

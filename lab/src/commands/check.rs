@@ -353,11 +353,16 @@ fn render(plan: &CheckPlan, outcomes: &[ScenarioOutcome], summary: &Summary, sec
             format!("{}+", o.unique_states)
         });
         if plan.options.compare_symmetry {
-            row.push(match (o.unique_states_without_symmetry, o.without_symmetry_complete) {
-                (Some(n), Some(true)) => n.to_string(),
-                (Some(n), _) => format!("{n}+"),
-                (None, _) => "-".into(),
-            });
+            row.push(
+                match (
+                    o.unique_states_without_symmetry,
+                    o.without_symmetry_complete,
+                ) {
+                    (Some(n), Some(true)) => n.to_string(),
+                    (Some(n), _) => format!("{n}+"),
+                    (None, _) => "-".into(),
+                },
+            );
         }
         row.push(format!("{:.2}s", o.secs));
         table.row(row);

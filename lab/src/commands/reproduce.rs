@@ -19,7 +19,7 @@ use super::check::{self, CheckArgs};
 use crate::cli::Status;
 use crate::history::{self, timeline, Event, Finding};
 use crate::output::{print_json, progress, table::Table};
-use crate::replay::{self, KeySpace, Played, ReplayError, Stage};
+use crate::replay::{self, Clients, KeySpace, Played, ReplayError, Stage};
 use crate::server::RedisServer;
 
 /// Flags of `locklab reproduce`.
@@ -246,6 +246,7 @@ pub fn run(args: &ReproduceArgs) -> anyhow::Result<Status> {
         tick: plan.tick,
         connect: ConnectOptions::default(),
         keys: KeySpace::new(),
+        clients: Clients::InProcess,
     };
     let plays = runtime.block_on(play_all(&stage, &schedules, plan.parallel))?;
     drop(server);

@@ -4,14 +4,17 @@
 //!
 //! - A tick is a fixed real duration; the lease is `ttl` ticks. Time is kept
 //!   relative to the moment the current lease was granted, so after `k`
-//!   ticks the conductor has waited `k` ticks since the grant.
+//!   ticks the conductor has waited `k` ticks since the grant, and every
+//!   step must happen within the tick the model is in (a run that falls
+//!   behind is marked late and not judged).
 //! - "The lease runs out" is observed on Redis (the key is gone), not
 //!   assumed from a sleep: the tick that ends a lease waits until Redis has
 //!   expired the key.
-//! - A pause is the conductor withholding the client's next step.
-//! - A delayed reply is a request sent whose reply is not read until the
-//!   `deliver` step; the conductor waits until Redis has executed it (the
-//!   key exists) before going on.
+//! - Clients sit in the lab's process or in worker processes
+//!   ([`super::seat`]): a pause is withholding steps, or SIGSTOP; a delayed
+//!   reply is read late, or held by the proxy; a crash drops the client, or
+//!   SIGKILLs it. The conductor waits until Redis has run a delayed acquire
+//!   (the key exists) before going on.
 //!
 //! Alongside, the conductor follows the same path in the model and compares
 //! what Redis did at each step with what the model expected (a grant, a
@@ -21,17 +24,16 @@
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use locklab_impl::{
-    connect, AnyLock, Attempt, Conn, ConnectOptions, FencedResource, Grant, LockError,
-    PlainResource, Protocol as ImplProtocol, Ttl,
-};
+use locklab_impl::{connect, Conn, ConnectOptions, LockError, Protocol as ImplProtocol, Ttl};
 use locklab_model::path::Taken;
+use locklab_model::protocol::Release;
 use locklab_model::{LockModel, Scenario, Step, World};
-use tokio::task::JoinHandle;
 
 use super::keys::{KeySpace, ReplayKeys};
+use super::seat::{preload_scripts, Clients, Seat, SeatSpec};
 use crate::history::{self, AcquireOutcome, History, Op, Recorder, ReleaseOutcome, WriteOutcome};
 use crate::server::RedisServer;
+use crate::worker::{LabAttempt, LabRelease, LabWrite};
 
 /// Where and how replays play.
 #[derive(Clone, Debug)]
@@ -49,6 +51,8 @@ pub struct Stage {
     pub connect: ConnectOptions,
     /// The run's key prefix.
     pub keys: KeySpace,
+    /// Where the clients run.
+    pub clients: Clients,
 }
 
 /// A replay that could not be played.
@@ -100,15 +104,15 @@ pub struct Played {
     pub overrun: Option<String>,
 }
 
-/// An acquire whose reply is still in flight: its event, and the task that
-/// will read the reply.
-type InFlight = (usize, JoinHandle<Result<Attempt, LockError>>);
-
+/// A client of the replay: its seat, and what the conductor remembers of
+/// it for the history.
 struct Client {
     name: String,
-    lock: AnyLock,
-    grant: Option<Grant>,
-    in_flight: Option<InFlight>,
+    seat: Seat,
+    /// The fencing token of its current grant, for the history.
+    fence: Option<u64>,
+    /// The event of its delayed acquire, while the reply is in flight.
+    in_flight: Option<usize>,
     writes: u32,
 }
 
@@ -121,15 +125,11 @@ fn impl_protocol(scenario: &Scenario) -> ImplProtocol {
     }
 }
 
-enum Resource {
-    Fenced(FencedResource),
-    Plain(PlainResource),
-}
-
 /// The conductor of one replay.
 struct Conductor<'a> {
     stage: &'a Stage,
     keys: ReplayKeys,
+    protocol: ImplProtocol,
     /// The lock's own server, when the schedule restarts Redis.
     server: Option<Arc<Mutex<RedisServer>>>,
     /// The lab's connection to the lock's server (to observe the key).
@@ -137,7 +137,6 @@ struct Conductor<'a> {
     /// The lab's connection to the resource's server.
     resource_conn: Conn,
     clients: Vec<Client>,
-    resource: Resource,
     rec: Recorder,
     lease_granted: Option<Instant>,
     divergence: Option<String>,
@@ -176,37 +175,45 @@ pub async fn play(
     };
     let lab = connect(&lock_url, &stage.connect).await?;
     let resource_conn = connect(&stage.url, &stage.connect).await?;
+    let protocol = impl_protocol(&scenario);
+    preload_scripts(&lab, &keys.scratch, protocol).await;
+    let lock_addr = lock_addr(&lock_url)?;
     let ttl = Ttl::new(stage.tick * u32::from(scenario.ttl))?;
     let mut clients = Vec::new();
     for i in 0..scenario.clients {
-        let conn = connect(&lock_url, &stage.connect).await?;
+        let name = format!("c{}", i + 1);
+        let seat = Seat::open(
+            &stage.clients,
+            SeatSpec {
+                name: name.clone(),
+                protocol,
+                lock_url: &lock_url,
+                lock_addr,
+                resource_url: &stage.url,
+                lock_key: &keys.lock,
+                resource_key: &keys.resource,
+                ttl,
+                connect: &stage.connect,
+            },
+        )
+        .await
+        .map_err(ReplayError::Setup)?;
         clients.push(Client {
-            name: format!("c{}", i + 1),
-            lock: AnyLock::new(impl_protocol(&scenario), conn, keys.lock.clone(), ttl),
-            grant: None,
+            name,
+            seat,
+            fence: None,
             in_flight: None,
             writes: 0,
         });
     }
-    let resource = if scenario.protocol.rules().fencing {
-        Resource::Fenced(FencedResource::new(
-            resource_conn.clone(),
-            keys.resource.clone(),
-        ))
-    } else {
-        Resource::Plain(PlainResource::new(
-            resource_conn.clone(),
-            keys.resource.clone(),
-        ))
-    };
     let mut conductor = Conductor {
         stage,
         keys,
+        protocol,
         server: private,
         lab,
         resource_conn,
         clients,
-        resource,
         rec: Recorder::new(),
         lease_granted: None,
         divergence: None,
@@ -215,15 +222,13 @@ pub async fn play(
     let played = conductor
         .run(&model, steps, &walk.states, &walk.taken)
         .await;
+    for client in std::mem::take(&mut conductor.clients) {
+        client.seat.close().await;
+    }
     let cleanup = stage
         .keys
         .delete(&conductor.resource_conn, &conductor.keys.pattern)
         .await;
-    for c in &mut conductor.clients {
-        if let Some((_, task)) = c.in_flight.take() {
-            task.abort();
-        }
-    }
     played?;
     cleanup?;
     Ok(Played {
@@ -235,6 +240,24 @@ pub async fn play(
         divergence: conductor.divergence,
         overrun: conductor.overrun,
     })
+}
+
+/// The socket address of a `redis://host:port/…` URL (the proxy's upstream).
+fn lock_addr(url: &str) -> Result<std::net::SocketAddr, ReplayError> {
+    let info: redis::ConnectionInfo = redis::IntoConnectionInfo::into_connection_info(url)
+        .map_err(|e| ReplayError::Setup(format!("{url}: {e}")))?;
+    let (host, port) = match info.addr() {
+        redis::ConnectionAddr::Tcp(host, port) => (host.clone(), *port),
+        other => {
+            return Err(ReplayError::Setup(format!(
+                "{url}: not a TCP address ({other})"
+            )))
+        }
+    };
+    std::net::ToSocketAddrs::to_socket_addrs(&(host.as_str(), port))
+        .map_err(|e| ReplayError::Setup(format!("{url}: {e}")))?
+        .next()
+        .ok_or_else(|| ReplayError::Setup(format!("{url}: no address")))
 }
 
 impl Conductor<'_> {
@@ -255,12 +278,7 @@ impl Conductor<'_> {
             match (taken[i], step) {
                 (Taken::Skipped, _) => continue,
                 (Taken::Waits, Step::Acquire { client }) => {
-                    let c = client.index();
-                    let started = Instant::now();
-                    let idx = self.rec.invoke(&self.clients[c].name, pending_acquire());
-                    let attempt = self.clients[c].lock.try_acquire().await;
-                    let attempt = attempt.map_err(|e| e.to_string());
-                    let granted = self.settle_acquire(c, idx, Some(started), attempt);
+                    let granted = self.acquire(client.index()).await;
                     self.expect(i, step, !granted, || {
                         "model expected the lock to be busy".to_owned()
                     });
@@ -270,52 +288,22 @@ impl Conductor<'_> {
             }
             match step {
                 Step::Acquire { client } => {
-                    let c = client.index();
-                    let started = Instant::now();
-                    let idx = self.rec.invoke(&self.clients[c].name, pending_acquire());
-                    let attempt = self.clients[c].lock.try_acquire().await;
-                    let attempt = attempt.map_err(|e| e.to_string());
-                    let granted = self.settle_acquire(c, idx, Some(started), attempt);
+                    let granted = self.acquire(client.index()).await;
                     let expected = before.lease.is_none();
                     self.expect(i, step, expected == granted, || {
-                        format!("model expected the SET NX to {}", grant_word(expected))
+                        format!(
+                            "model expected the SET NX to {}",
+                            if expected { "succeed" } else { "fail" }
+                        )
                     });
                 }
                 Step::AcquireDelayed { client } => {
-                    let c = client.index();
-                    let started = Instant::now();
-                    let idx = self.rec.invoke(&self.clients[c].name, pending_acquire());
-                    let lock = self.clients[c].lock.clone();
-                    let task = tokio::spawn(async move { lock.try_acquire().await });
-                    self.clients[c].in_flight = Some((idx, task));
-                    // Redis must have run it before anything else happens.
-                    let present = self.wait_for_key(true, self.stage.tick * 10).await?;
+                    let present = self.send_delayed_acquire(client.index()).await?;
                     self.expect(i, step, present, || {
                         "the delayed acquire never set the key".to_owned()
                     });
-                    if present {
-                        // Granted on Redis; the client does not know yet.
-                        self.rec.observe(
-                            idx,
-                            Op::Acquire {
-                                outcome: AcquireOutcome::Granted,
-                                token: None,
-                                fence: None,
-                            },
-                        );
-                    }
-                    self.lease_granted = Some(started);
                 }
-                Step::Deliver { client } => {
-                    let c = client.index();
-                    if let Some((idx, task)) = self.clients[c].in_flight.take() {
-                        let attempt = match task.await {
-                            Ok(attempt) => attempt.map_err(|e| e.to_string()),
-                            Err(join) => Err(join.to_string()),
-                        };
-                        self.settle_acquire(c, idx, None, attempt);
-                    }
-                }
+                Step::Deliver { client } => self.deliver(client.index()).await,
                 Step::Write { client } => {
                     let accepted = self.write(client.index()).await;
                     let expected =
@@ -329,9 +317,9 @@ impl Conductor<'_> {
                 }
                 Step::Release { client } => {
                     let removed = self.release(client.index()).await;
-                    let expected = before.lease.is_some()
-                        && (rules.release == locklab_model::protocol::Release::Del
-                            || before.lease.is_some_and(|l| l.owner == client));
+                    let expected = before
+                        .lease
+                        .is_some_and(|l| rules.release == Release::Del || l.owner == client);
                     self.expect(i, step, removed == Some(expected), || {
                         format!(
                             "model expected the release to {}",
@@ -344,18 +332,29 @@ impl Conductor<'_> {
                     });
                 }
                 Step::Tick => self.tick(before, after, ttl).await?,
-                Step::Pause { client } => self
-                    .rec
-                    .instant(&self.clients[client.index()].name, Op::Pause),
-                Step::Resume { client } => self
-                    .rec
-                    .instant(&self.clients[client.index()].name, Op::Resume),
+                Step::Pause { client } => {
+                    let c = &mut self.clients[client.index()];
+                    let paused = c.seat.pause().await;
+                    let name = c.name.clone();
+                    self.rec.instant(&name, Op::Pause);
+                    self.expect(i, step, paused.is_ok(), || {
+                        format!("could not pause: {}", paused.err().unwrap_or_default())
+                    });
+                }
+                Step::Resume { client } => {
+                    let c = &mut self.clients[client.index()];
+                    let resumed = c.seat.resume().await;
+                    let name = c.name.clone();
+                    self.rec.instant(&name, Op::Resume);
+                    self.expect(i, step, resumed.is_ok(), || {
+                        format!("could not resume: {}", resumed.err().unwrap_or_default())
+                    });
+                }
                 Step::Crash { client } => {
                     let c = &mut self.clients[client.index()];
-                    if let Some((_, task)) = c.in_flight.take() {
-                        task.abort();
-                    }
-                    c.grant = None;
+                    c.seat.crash();
+                    c.in_flight = None;
+                    c.fence = None;
                     let name = c.name.clone();
                     self.rec.instant(&name, Op::Crash);
                 }
@@ -365,44 +364,107 @@ impl Conductor<'_> {
         Ok(())
     }
 
+    /// One acquire, its reply read at once; returns whether Redis set the
+    /// key.
+    async fn acquire(&mut self, c: usize) -> bool {
+        let started = Instant::now();
+        let idx = self.rec.invoke(&self.clients[c].name, pending_acquire());
+        let attempt = self.clients[c].seat.acquire().await;
+        let granted = self.settle_acquire(c, idx, attempt);
+        if granted {
+            self.lease_granted = Some(started);
+        }
+        granted
+    }
+
+    /// Sends an acquire whose reply stays in flight, and waits until Redis
+    /// has run it; returns whether the key appeared.
+    async fn send_delayed_acquire(&mut self, c: usize) -> Result<bool, ReplayError> {
+        let started = Instant::now();
+        let idx = self.rec.invoke(&self.clients[c].name, pending_acquire());
+        if let Err(e) = self.clients[c].seat.send_acquire().await {
+            self.rec.complete(idx, failed_acquire(e));
+            return Ok(false);
+        }
+        self.clients[c].in_flight = Some(idx);
+        let present = wait_for_key(
+            &self.lab,
+            self.keys.lock.as_str(),
+            true,
+            self.stage.tick * 10,
+        )
+        .await?;
+        if present {
+            // Granted on Redis; the client does not know yet.
+            self.rec.observe(
+                idx,
+                Op::Acquire {
+                    outcome: AcquireOutcome::Granted,
+                    token: None,
+                    fence: None,
+                },
+            );
+            self.lease_granted = Some(started);
+        }
+        Ok(present)
+    }
+
+    /// The delayed reply reaches the client. (The lease's clock started
+    /// when Redis ran the acquire, not now.)
+    async fn deliver(&mut self, c: usize) {
+        if let Some(idx) = self.clients[c].in_flight.take() {
+            let attempt = self.clients[c].seat.deliver().await;
+            self.settle_acquire(c, idx, attempt);
+        }
+    }
+
     /// Records an acquire's outcome; returns whether Redis set the key.
-    /// `started` is when the request was sent, which starts the lease's
-    /// clock for an acquire read at once (`Some`); a delayed reply's lease
-    /// clock started when Redis ran it (`None` here).
     fn settle_acquire(
         &mut self,
         c: usize,
         idx: usize,
-        started: Option<Instant>,
-        attempt: Result<Attempt, String>,
+        attempt: Result<LabAttempt, String>,
     ) -> bool {
-        let (outcome, token, fence, server_granted) = match attempt {
-            Ok(Attempt::Granted(grant)) => {
-                let server = grant.server_granted();
-                let outcome = if server {
-                    AcquireOutcome::Granted
-                } else {
-                    AcquireOutcome::Believed
-                };
-                let token = grant.token().map(|t| t.to_string());
-                let fence = grant.fence();
-                self.clients[c].grant = Some(grant);
-                (outcome, token, fence, server)
-            }
-            Ok(Attempt::Busy) => (AcquireOutcome::Busy, None, None, false),
-            Err(e) => (AcquireOutcome::Failed(e), None, None, false),
-        };
-        if let (true, Some(started)) = (server_granted, started) {
-            self.lease_granted = Some(started);
-        }
-        self.rec.complete(
-            idx,
-            Op::Acquire {
-                outcome,
-                token,
+        let (op, server_granted, fence) = match attempt {
+            Ok(LabAttempt::Granted { token, fence }) => (
+                Op::Acquire {
+                    outcome: AcquireOutcome::Granted,
+                    token,
+                    fence,
+                },
+                true,
                 fence,
-            },
-        );
+            ),
+            Ok(LabAttempt::Believed) => (
+                Op::Acquire {
+                    outcome: AcquireOutcome::Believed,
+                    token: None,
+                    fence: None,
+                },
+                false,
+                None,
+            ),
+            Ok(LabAttempt::Busy) => (
+                Op::Acquire {
+                    outcome: AcquireOutcome::Busy,
+                    token: None,
+                    fence: None,
+                },
+                false,
+                None,
+            ),
+            Err(e) => (failed_acquire(e), false, None),
+        };
+        if matches!(
+            op,
+            Op::Acquire {
+                outcome: AcquireOutcome::Granted | AcquireOutcome::Believed,
+                ..
+            }
+        ) {
+            self.clients[c].fence = fence;
+        }
+        self.rec.complete(idx, op);
         server_granted
     }
 
@@ -412,7 +474,11 @@ impl Conductor<'_> {
         let client = &mut self.clients[c];
         client.writes += 1;
         let data = format!("{} write {}", client.name, client.writes);
-        let fence = client.grant.as_ref().and_then(Grant::fence);
+        let fence = if self.protocol == ImplProtocol::Fenced {
+            Some(client.fence.unwrap_or(0))
+        } else {
+            None
+        };
         let name = client.name.clone();
         let idx = self.rec.invoke(
             &name,
@@ -421,24 +487,16 @@ impl Conductor<'_> {
                 outcome: WriteOutcome::Failed("no reply".into()),
             },
         );
-        let result = match (&self.resource, fence) {
-            (Resource::Fenced(r), Some(f)) => r.write(f, &data).await,
-            (Resource::Fenced(r), None) => r.write(0, &data).await,
-            (Resource::Plain(r), _) => r.write(&data).await,
-        };
-        let (outcome, accepted) = match result {
-            Ok(locklab_impl::WriteOutcome::Accepted) => (WriteOutcome::Accepted, Some(true)),
-            Ok(locklab_impl::WriteOutcome::Refused { highest }) => {
-                (WriteOutcome::Refused { highest }, Some(false))
-            }
-            Err(e) => (WriteOutcome::Failed(e.to_string()), None),
+        let (outcome, accepted) = match self.clients[c].seat.write(&data).await {
+            Ok(LabWrite::Accepted) => (WriteOutcome::Accepted, Some(true)),
+            Ok(LabWrite::Refused { highest }) => (WriteOutcome::Refused { highest }, Some(false)),
+            Err(e) => (WriteOutcome::Failed(e), None),
         };
         self.rec.complete(idx, Op::Write { fence, outcome });
         accepted
     }
 
-    /// Releases; returns whether a key was removed (`None`: failed or no
-    /// grant to release).
+    /// Releases; returns whether a key was removed (`None`: failed).
     async fn release(&mut self, c: usize) -> Option<bool> {
         let name = self.clients[c].name.clone();
         let idx = self.rec.invoke(
@@ -447,22 +505,19 @@ impl Conductor<'_> {
                 outcome: ReleaseOutcome::Failed("no reply".into()),
             },
         );
-        let grant = self.clients[c].grant.take()?;
-        let (outcome, removed) = match self.clients[c].lock.release(&grant).await {
+        let (outcome, removed) = match self.clients[c].seat.release().await {
             Ok(o) => {
-                let removed = o.removed_a_key();
                 let outcome = match o {
-                    locklab_impl::ReleaseOutcome::Released => ReleaseOutcome::Released,
-                    locklab_impl::ReleaseOutcome::NotHeld => ReleaseOutcome::NotHeld,
-                    locklab_impl::ReleaseOutcome::Deleted => ReleaseOutcome::Deleted,
-                    locklab_impl::ReleaseOutcome::NothingToDelete => {
-                        ReleaseOutcome::NothingToDelete
-                    }
+                    LabRelease::Released => ReleaseOutcome::Released,
+                    LabRelease::NotHeld => ReleaseOutcome::NotHeld,
+                    LabRelease::Deleted => ReleaseOutcome::Deleted,
+                    LabRelease::NothingToDelete => ReleaseOutcome::NothingToDelete,
                 };
-                (outcome, Some(removed))
+                (outcome, Some(o.removed_a_key()))
             }
-            Err(e) => (ReleaseOutcome::Failed(e.to_string()), None),
+            Err(e) => (ReleaseOutcome::Failed(e), None),
         };
+        self.clients[c].fence = None;
         self.rec.complete(idx, Op::Release { outcome });
         removed
     }
@@ -476,7 +531,7 @@ impl Conductor<'_> {
             (Some(_), None) => {
                 let budget = self.stage.tick * (u32::from(ttl) + 10);
                 let waited_from = Instant::now();
-                if !self.wait_for_key(false, budget).await? {
+                if !wait_for_key(&self.lab, self.keys.lock.as_str(), false, budget).await? {
                     return Err(ReplayError::LeaseStuck {
                         key: self.keys.lock.as_str().to_owned(),
                         waited: waited_from.elapsed(),
@@ -496,8 +551,8 @@ impl Conductor<'_> {
     }
 
     /// Kills the lock's server (SIGKILL) and starts it again on the same
-    /// port, empty; then waits until every client's connection works again,
-    /// so the next step is not spent reconnecting.
+    /// port, empty; then has every client make sure its connection works
+    /// again, so the next step is not spent reconnecting.
     async fn restart(&mut self) -> Result<(), ReplayError> {
         let server = self.server.clone().ok_or(ReplayError::CannotRestart)?;
         tokio::task::spawn_blocking(move || -> Result<(), ReplayError> {
@@ -512,38 +567,16 @@ impl Conductor<'_> {
         .map_err(|e| ReplayError::Setup(e.to_string()))??;
         self.lease_granted = None;
         self.rec.instant("lab", Op::Restart);
-        let conns: Vec<Conn> = std::iter::once(self.lab.clone())
-            .chain(self.clients.iter().map(|c| c.lock.conn().clone()))
-            .collect();
-        for conn in conns {
-            // The first command on a broken connection fails and replaces
-            // it; the next one goes through.
-            for _ in 0..5 {
-                if conn.ping().await.is_ok() {
-                    break;
-                }
+        for _ in 0..5 {
+            if self.lab.ping().await.is_ok() {
+                break;
             }
+        }
+        preload_scripts(&self.lab, &self.keys.scratch, self.protocol).await;
+        for c in &mut self.clients {
+            c.seat.reconnect().await;
         }
         Ok(())
-    }
-
-    /// Polls Redis until the lock key is (or is not) there, up to `budget`;
-    /// returns whether it got there.
-    async fn wait_for_key(&self, present: bool, budget: Duration) -> Result<bool, ReplayError> {
-        let deadline = Instant::now() + budget;
-        loop {
-            let exists: bool = self
-                .lab
-                .query(redis::cmd("EXISTS").arg(self.keys.lock.as_str()))
-                .await?;
-            if exists == present {
-                return Ok(true);
-            }
-            if Instant::now() >= deadline {
-                return Ok(false);
-            }
-            tokio::time::sleep(Duration::from_millis(1)).await;
-        }
     }
 
     /// A step must happen within the tick the model is in: with `L` ticks
@@ -574,19 +607,37 @@ impl Conductor<'_> {
     }
 }
 
-fn pending_acquire() -> Op {
-    Op::Acquire {
-        outcome: AcquireOutcome::Failed("no reply read".into()),
-        token: None,
-        fence: None,
+/// Polls Redis until `key` is (or is not) there, up to `budget`; returns
+/// whether it got there. (A free function: the conductor holds clients that
+/// are `Send` but not `Sync`, so it cannot be borrowed across an await.)
+async fn wait_for_key(
+    lab: &Conn,
+    key: &str,
+    present: bool,
+    budget: Duration,
+) -> Result<bool, ReplayError> {
+    let deadline = Instant::now() + budget;
+    loop {
+        let exists: bool = lab.query(redis::cmd("EXISTS").arg(key)).await?;
+        if exists == present {
+            return Ok(true);
+        }
+        if Instant::now() >= deadline {
+            return Ok(false);
+        }
+        tokio::time::sleep(Duration::from_millis(1)).await;
     }
 }
 
-fn grant_word(granted: bool) -> &'static str {
-    if granted {
-        "succeed"
-    } else {
-        "fail"
+fn pending_acquire() -> Op {
+    failed_acquire("no reply read".into())
+}
+
+fn failed_acquire(why: String) -> Op {
+    Op::Acquire {
+        outcome: AcquireOutcome::Failed(why),
+        token: None,
+        fence: None,
     }
 }
 

@@ -7,6 +7,8 @@
 
 pub mod conductor;
 pub mod keys;
+pub mod seat;
 
 pub use conductor::{play, Played, ReplayError, Stage};
 pub use keys::KeySpace;
+pub use seat::Clients;

@@ -717,6 +717,10 @@ impl LabLock for WorkerHandle {
             .into_reset()
         })
     }
+
+    fn ping(&mut self) -> LabFuture<'_, ()> {
+        Box::pin(async move { self.op(Request::Ping).await?.into_pong() })
+    }
 }
 
 /// The state letter of `/proc/<pid>/stat` (`R`, `S`, `T`, `Z`, …); `None`

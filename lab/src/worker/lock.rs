@@ -145,6 +145,14 @@ pub trait LabLock: Send {
     /// so one client (and one worker process) serves schedule after
     /// schedule.
     fn reset<'a>(&'a mut self, lock_key: &'a str, resource_key: &'a str) -> LabFuture<'a, ()>;
+
+    /// Makes sure the client's connection works: after Redis restarted, the
+    /// first command on an old connection fails (and replaces it), and the
+    /// lab would rather spend that on a ping than on a client's step. The
+    /// default does nothing.
+    fn ping(&mut self) -> LabFuture<'_, ()> {
+        Box::pin(async { Ok(()) })
+    }
 }
 
 impl<T: LabLock + ?Sized> LabLock for Box<T> {
@@ -162,6 +170,9 @@ impl<T: LabLock + ?Sized> LabLock for Box<T> {
     }
     fn reset<'a>(&'a mut self, lock_key: &'a str, resource_key: &'a str) -> LabFuture<'a, ()> {
         (**self).reset(lock_key, resource_key)
+    }
+    fn ping(&mut self) -> LabFuture<'_, ()> {
+        (**self).ping()
     }
 }
 
@@ -381,6 +392,17 @@ impl LabLock for ImplLock {
             self.resource = Resource::new(protocol, self.resource_conn.clone(), resource_key);
             self.grant = None;
             Ok(())
+        })
+    }
+
+    fn ping(&mut self) -> LabFuture<'_, ()> {
+        Box::pin(async move {
+            // The first ping on a broken connection fails and replaces it.
+            let conn = self.lock.conn();
+            if conn.ping().await.is_ok() {
+                return Ok(());
+            }
+            conn.ping().await.map_err(|e| error_line(&e))
         })
     }
 }

@@ -151,6 +151,10 @@ pub async fn handle(client: &mut dyn LabLock, request: Request) -> Reply {
             Ok(()) => Reply::Ok(Done::Reset),
             Err(err) => Reply::Err { err },
         },
+        Request::Ping => match client.ping().await {
+            Ok(()) => Reply::Ok(Done::Pong),
+            Err(err) => Reply::Err { err },
+        },
         Request::Quit => Reply::Ok(Done::Bye),
     }
 }

@@ -9,6 +9,7 @@
 //! ← {"op":"release"}                    → {"ok":"released"}  {"ok":"not-held"}
 //!                                         {"ok":"deleted"}  {"ok":"nothing-to-delete"}
 //! ← {"op":"reset","lock_key":"k2","resource_key":"r2"} → {"ok":"reset"}
+//! ← {"op":"ping"}                       → {"ok":"pong"}
 //! ← {"op":"quit"}                       → {"ok":"bye"}, and the worker exits 0
 //! any failure                           → {"err":"one line"}
 //! ```
@@ -45,6 +46,8 @@ pub enum Request {
         /// The new resource key.
         resource_key: String,
     },
+    /// Make sure the client's connection works (after a Redis restart).
+    Ping,
     /// Reply `bye` and exit 0.
     Quit,
 }
@@ -90,6 +93,8 @@ pub enum Done {
     },
     /// Reset: done.
     Reset,
+    /// Ping: the connection works.
+    Pong,
     /// Quit: the worker exits.
     Bye,
 }
@@ -203,6 +208,14 @@ impl Reply {
         match self.done()? {
             Done::Reset => Ok(()),
             other => Err(unexpected("reset", &other)),
+        }
+    }
+
+    /// The reply to a ping.
+    pub fn into_pong(self) -> Result<(), String> {
+        match self.done()? {
+            Done::Pong => Ok(()),
+            other => Err(unexpected("ping", &other)),
         }
     }
 

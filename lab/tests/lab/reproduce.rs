@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use locklab::history::{self, AcquireOutcome, Event, Op, ReleaseOutcome, WriteOutcome};
-use locklab::replay::{play, KeySpace, Played, Stage};
+use locklab::replay::{play, Clients, KeySpace, Played, Stage};
 use locklab::server::RedisServer;
 use locklab_impl::ConnectOptions;
 use locklab_model::{
@@ -16,7 +16,11 @@ use crate::support::locklab;
 /// The counterexample the checker finds for `property` of `protocol` under
 /// `faults`, with what it leads to.
 fn schedule(protocol: Protocol, faults: Faults, property: PropertyName) -> Vec<Step> {
-    let o = check(Scenario::new(protocol, faults), &CheckOptions::default(), &|_| {});
+    let o = check(
+        Scenario::new(protocol, faults),
+        &CheckOptions::default(),
+        &|_| {},
+    );
     let v = o.verdict(property).expect("a verdict");
     let mut steps: Vec<Step> = v
         .counterexample
@@ -36,6 +40,7 @@ fn replay(server: &RedisServer, protocol: Protocol, faults: Faults, steps: &[Ste
         tick: Duration::from_millis(50),
         connect: ConnectOptions::default(),
         keys: KeySpace::new(),
+        clients: Clients::InProcess,
     };
     let runtime = tokio::runtime::Runtime::new().expect("a runtime");
     runtime
@@ -97,7 +102,11 @@ fn the_articles_unsafe_release_happens_on_redis() {
 #[test]
 fn naive_unchecked_lets_every_contender_hold_with_no_fault() {
     let server = RedisServer::start().expect("redis-server");
-    let steps: Vec<Step> = (0..3).map(|c| Step::Acquire { client: ClientId(c) }).collect();
+    let steps: Vec<Step> = (0..3)
+        .map(|c| Step::Acquire {
+            client: ClientId(c),
+        })
+        .collect();
     let played = replay(&server, Protocol::NaiveUnchecked, Faults::NONE, &steps);
     assert_eq!(played.divergence, None);
     let outcomes: Vec<&Op> = played.history.events.iter().map(|e| &e.op).collect();
@@ -148,7 +157,10 @@ fn token_under_the_same_pause_releases_nothing_foreign_yet_two_believe() {
     );
     let me = history::finding(&played.history, PropertyName::MutualExclusion);
     assert_eq!(me.verdict, Verdict::Violated, "the model says so too");
-    assert_eq!(me.says.as_deref().map(|s| s.contains("c1 and c2")), Some(true));
+    assert_eq!(
+        me.says.as_deref().map(|s| s.contains("c1 and c2")),
+        Some(true)
+    );
 }
 
 #[test]
@@ -188,7 +200,11 @@ fn fenced_resource_refuses_the_stale_write() {
 #[test]
 fn reproduce_agrees_with_the_model_on_every_counterexample() {
     let run = locklab(&["reproduce", "--json", "--tick-ms", "50"]);
-    assert_eq!(run.code, 0, "stdout: {}\nstderr: {}", run.stdout, run.stderr);
+    assert_eq!(
+        run.code, 0,
+        "stdout: {}\nstderr: {}",
+        run.stdout, run.stderr
+    );
     let json = run.json();
     let replays = json["replays"].as_array().expect("replays");
     assert!(replays.len() >= 29, "{} replays", replays.len());
