@@ -42,6 +42,12 @@ pub struct CellPlan {
     pub max_len: usize,
     /// The most shrink steps per failure.
     pub max_shrink: usize,
+    /// The clients are a lock of the user's (`--lock`), judged against the
+    /// model of the protocol it claims to follow: where it does something
+    /// else than that model at some step (it refuses a grant the model
+    /// gives, say), the rest of the schedule no longer describes it, so the
+    /// schedule is counted as diverged and not judged.
+    pub own_lock: bool,
 }
 
 /// A schedule on which Redis and the model disagree.
@@ -90,6 +96,12 @@ pub struct CellReport {
     /// A few of them, with the step that ran late.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub late_examples: Vec<String>,
+    /// With `--lock`: schedules on which the lock did something else than
+    /// the model of its protocol at some step (not judged).
+    pub diverged: usize,
+    /// A few of them, with the step.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub diverged_examples: Vec<String>,
     /// Per property: schedules whose history broke it.
     pub violations: BTreeMap<PropertyName, usize>,
     /// Per property: the 1-based number of the first schedule that broke it.
@@ -196,6 +208,7 @@ pub fn run_cell(
     let mut first_trees = Vec::new();
     let mut disagreements = Vec::new();
     let mut late = Vec::new();
+    let mut diverged = Vec::new();
     for i in 0..plan.schedules {
         // The runner before this schedule: enough to generate it again for
         // shrinking (value trees cannot be cloned).
@@ -210,6 +223,13 @@ pub fn run_cell(
         tick();
         if let Some(why) = judged.overrun {
             late.push(format!(
+                "{why}: {}",
+                locklab_model::step::format_schedule(&steps)
+            ));
+            continue;
+        }
+        if let (true, Some(why)) = (plan.own_lock, &judged.divergence) {
+            diverged.push(format!(
                 "{why}: {}",
                 locklab_model::step::format_schedule(&steps)
             ));
@@ -260,13 +280,16 @@ pub fn run_cell(
         model_breaks == chaos_breaks
     });
     disagreements.truncate(20);
-    let late_count = late.len();
+    let (late_count, diverged_count) = (late.len(), diverged.len());
     late.truncate(5);
+    diverged.truncate(5);
     Ok(CellReport {
         scenario: plan.scenario,
-        schedules: plan.schedules - late_count,
+        schedules: plan.schedules - late_count - diverged_count,
         late: late_count,
         late_examples: late,
+        diverged: diverged_count,
+        diverged_examples: diverged,
         violations: CHECKED
             .iter()
             .map(|&p| (p, violations.get(&p).copied().unwrap_or(0)))
@@ -315,7 +338,9 @@ where
         shrink_steps += 1;
         let steps = schedule::steps(&tree.current());
         let judged = runtime.block_on(judge(stage, next_key(), plan.scenario, &steps));
-        if judged.overrun.is_none() && judged.breaks(property) {
+        let judged_fully =
+            judged.overrun.is_none() && !(plan.own_lock && judged.divergence.is_some());
+        if judged_fully && judged.breaks(property) {
             best = steps;
         } else if !tree.complicate() {
             break;

@@ -61,6 +61,12 @@ pub struct ChaosArgs {
     /// Redis need the lab's own).
     #[arg(long = "redis", value_name = "URL")]
     pub redis: Option<String>,
+    /// Bring your own lock: play this lock client (any `LabLock` the lab
+    /// knows, e.g. `rslock` in a build with `--features rslock`) in place of
+    /// each protocol's own, judged against the model of `--protocol`
+    /// (default: `token`, the single-server algorithm such locks follow).
+    #[arg(long, value_name = "NAME")]
+    pub lock: Option<String>,
     /// Run the clients inside the lab's process instead of one worker
     /// process each (a pause is then the lab withholding steps, not
     /// SIGSTOP; a delayed reply is read late instead of held by a proxy).
@@ -92,6 +98,8 @@ pub struct ChaosPlan {
     pub redis: Option<String>,
     /// Where the clients run.
     pub clients: Clients,
+    /// A lock played in place of the protocols' own clients.
+    pub lock: Option<String>,
     /// JSON output.
     pub json: bool,
 }
@@ -99,8 +107,23 @@ pub struct ChaosPlan {
 impl ChaosArgs {
     /// Turns the flags into a plan, or says in one line what is wrong.
     pub fn plan(&self) -> anyhow::Result<ChaosPlan> {
+        if let Some(lock) = &self.lock {
+            let known = crate::worker::known_protocols();
+            if !known.contains(&lock.as_str()) {
+                let hint = if lock == "rslock" {
+                    " (rslock needs a build with --features rslock)"
+                } else {
+                    ""
+                };
+                bail!("--lock {lock}: known locks are {}{hint}", known.join(", "));
+            }
+        }
+        let protocols = match (&self.lock, self.protocols.is_empty()) {
+            (Some(_), true) => vec!["token".to_owned()],
+            _ => self.protocols.clone(),
+        };
         let check = CheckArgs {
-            protocols: self.protocols.clone(),
+            protocols,
             faults: self.faults.clone(),
             clients: self.clients,
             rounds: self.rounds,
@@ -168,6 +191,7 @@ impl ChaosArgs {
                     binary: crate::worker::locklab_binary(),
                 }
             },
+            lock: self.lock.clone(),
             json: self.json,
         })
     }
@@ -207,6 +231,7 @@ pub fn run(args: &ChaosArgs) -> anyhow::Result<Status> {
         connect: ConnectOptions::default(),
         keys: KeySpace::new(),
         clients: plan.clients.clone(),
+        lock: plan.lock.clone(),
     };
     runtime
         .block_on(async {
@@ -235,6 +260,7 @@ pub fn run(args: &ChaosArgs) -> anyhow::Result<Status> {
             seed: plan.seed,
             max_len: plan.max_len,
             max_shrink: 200,
+            own_lock: plan.lock.is_some(),
         })
         .filter(|c| stage.embedded || c.scenario.faults.restart == 0)
         .collect();
@@ -375,10 +401,17 @@ fn render(plan: &ChaosPlan, reports: &[CellReport], secs: f64) -> String {
         "sched/min".to_owned(),
         "late".to_owned(),
     ]);
+    if plan.lock.is_some() {
+        header.push("diverged".to_owned());
+    }
     let mut table = Table::new(header);
     for r in reports {
+        let protocol = match &plan.lock {
+            Some(lock) => format!("{lock} (as {})", r.scenario.protocol),
+            None => r.scenario.protocol.to_string(),
+        };
         let mut row = vec![
-            r.scenario.protocol.to_string(),
+            protocol,
             r.scenario.faults.to_string(),
             r.schedules.to_string(),
         ];
@@ -396,37 +429,57 @@ fn render(plan: &ChaosPlan, reports: &[CellReport], secs: f64) -> String {
         row.push(if r.agree { "yes" } else { "NO" }.to_owned());
         row.push(format!(
             "{:.0}",
-            (r.schedules + r.late) as f64 / r.secs.max(1e-9) * 60.0
+            (r.schedules + r.late + r.diverged) as f64 / r.secs.max(1e-9) * 60.0
         ));
         row.push(if r.late == 0 {
             "-".to_owned()
         } else {
             r.late.to_string()
         });
+        if plan.lock.is_some() {
+            row.push(r.diverged.to_string());
+        }
         table.row(row);
     }
     out.push_str(&table.render());
     out.push_str("counts: schedules whose history broke the property · ✓ none, as the model says · ✗ differs from the model\n");
     out.push_str("late: schedules the machine played later than their ticks allow, not judged (raise --tick-ms if many)\n");
+    if plan.lock.is_some() {
+        out.push_str("diverged: schedules on which the lock did something else than the model of its protocol at some step; not judged (examples below)\n");
+    }
 
+    let lock_flag = plan
+        .lock
+        .as_ref()
+        .map(|l| format!(" --lock {l}"))
+        .unwrap_or_default();
     for r in reports {
+        let who = match &plan.lock {
+            Some(lock) => format!("{lock} (as {})", r.scenario.protocol),
+            None => r.scenario.protocol.to_string(),
+        };
         for (p, s) in &r.shrunk {
             out.push_str(&format!(
-                "\n{} under {} — {} broken, shrunk from {} to {} steps in {} replays:\n",
-                r.scenario.protocol, r.scenario.faults, p, s.from_len, s.len, s.shrink_steps
+                "\n{who} under {} — {} broken, shrunk from {} to {} steps in {} replays:\n",
+                r.scenario.faults, p, s.from_len, s.len, s.shrink_steps
             ));
             for step in &s.steps {
                 out.push_str(&format!("  {}\n", step.line()));
             }
             out.push_str(&format!(
-                "  replay: locklab chaos --protocol {} --faults {} --clients {} --rounds {} --schedule '{}'\n",
+                "  replay: locklab chaos{lock_flag} --protocol {} --faults {} --clients {} --rounds {} --schedule '{}'\n",
                 r.scenario.protocol, r.scenario.faults, r.scenario.clients, r.scenario.rounds, s.schedule
+            ));
+        }
+        for example in r.diverged_examples.iter().take(2) {
+            out.push_str(&format!(
+                "\n{who} under {} diverged: {example}\n",
+                r.scenario.faults
             ));
         }
         for d in &r.disagreements {
             out.push_str(&format!(
-                "\nDISAGREEMENT {} under {} — {}: model {}, Redis {}{}{}\n  schedule: {}\n",
-                r.scenario.protocol,
+                "\nDISAGREEMENT {who} under {} — {}: model {}, Redis {}{}{}\n  schedule: {}\n",
                 r.scenario.faults,
                 d.property,
                 d.model,

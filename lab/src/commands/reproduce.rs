@@ -247,6 +247,7 @@ pub fn run(args: &ReproduceArgs) -> anyhow::Result<Status> {
         connect: ConnectOptions::default(),
         keys: KeySpace::new(),
         clients: Clients::InProcess,
+        lock: None,
     };
     let plays = runtime.block_on(play_all(&stage, &schedules, plan.parallel))?;
     drop(server);

@@ -53,6 +53,10 @@ pub struct Stage {
     pub keys: KeySpace,
     /// Where the clients run.
     pub clients: Clients,
+    /// Play this lock instead of the scenario's protocol (a peer such as
+    /// `rslock`, judged against the model of the protocol it claims to
+    /// follow); `None`: the scenario's own.
+    pub lock: Option<String>,
 }
 
 /// A replay that could not be played.
@@ -176,7 +180,13 @@ pub async fn play(
     let lab = connect(&lock_url, &stage.connect).await?;
     let resource_conn = connect(&stage.url, &stage.connect).await?;
     let protocol = impl_protocol(&scenario);
-    preload_scripts(&lab, &keys.scratch, protocol).await;
+    let lock_name = stage
+        .lock
+        .clone()
+        .unwrap_or_else(|| scenario.protocol.name().to_owned());
+    if stage.lock.is_none() {
+        preload_scripts(&lab, &keys.scratch, protocol).await;
+    }
     let lock_addr = lock_addr(&lock_url)?;
     let ttl = Ttl::new(stage.tick * u32::from(scenario.ttl))?;
     let mut clients = Vec::new();
@@ -186,7 +196,7 @@ pub async fn play(
             &stage.clients,
             SeatSpec {
                 name: name.clone(),
-                protocol,
+                lock: &lock_name,
                 lock_url: &lock_url,
                 lock_addr,
                 resource_url: &stage.url,
@@ -198,6 +208,8 @@ pub async fn play(
         )
         .await
         .map_err(ReplayError::Setup)?;
+        let mut seat = seat;
+        seat.warm().await;
         clients.push(Client {
             name,
             seat,
@@ -303,7 +315,20 @@ impl Conductor<'_> {
                         "the delayed acquire never set the key".to_owned()
                     });
                 }
-                Step::Deliver { client } => self.deliver(client.index()).await,
+                Step::Deliver { client } => {
+                    let believes = self.deliver(client.index()).await;
+                    let expected = after.client(client).believes_it_holds();
+                    self.expect(i, step, believes == expected, || {
+                        format!(
+                            "model expected the client to {} the delayed reply",
+                            if expected {
+                                "take the lock on"
+                            } else {
+                                "refuse"
+                            }
+                        )
+                    });
+                }
                 Step::Write { client } => {
                     let accepted = self.write(client.index()).await;
                     let expected =
@@ -411,11 +436,18 @@ impl Conductor<'_> {
 
     /// The delayed reply reaches the client. (The lease's clock started
     /// when Redis ran the acquire, not now.)
-    async fn deliver(&mut self, c: usize) {
-        if let Some(idx) = self.clients[c].in_flight.take() {
-            let attempt = self.clients[c].seat.deliver().await;
-            self.settle_acquire(c, idx, attempt);
-        }
+    /// Returns whether the client now believes it holds the lock.
+    async fn deliver(&mut self, c: usize) -> bool {
+        let Some(idx) = self.clients[c].in_flight.take() else {
+            return false;
+        };
+        let attempt = self.clients[c].seat.deliver().await;
+        let believes = matches!(
+            attempt,
+            Ok(LabAttempt::Granted { .. } | LabAttempt::Believed)
+        );
+        self.settle_acquire(c, idx, attempt);
+        believes
     }
 
     /// Records an acquire's outcome; returns whether Redis set the key.
@@ -572,9 +604,11 @@ impl Conductor<'_> {
                 break;
             }
         }
-        preload_scripts(&self.lab, &self.keys.scratch, self.protocol).await;
+        if self.stage.lock.is_none() {
+            preload_scripts(&self.lab, &self.keys.scratch, self.protocol).await;
+        }
         for c in &mut self.clients {
-            c.seat.reconnect().await;
+            c.seat.warm().await;
         }
         Ok(())
     }

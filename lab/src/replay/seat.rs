@@ -15,7 +15,7 @@ use tokio::task::JoinHandle;
 
 use crate::proxy::{Direction, Proxy};
 use crate::worker::{
-    ImplLock, LabAttempt, LabLock, LabRelease, LabWrite, Request, WorkerHandle, WorkerSpec,
+    open, ClientSpec, LabAttempt, LabLock, LabRelease, LabWrite, Request, WorkerHandle, WorkerSpec,
 };
 
 /// How the clients of a replay are run.
@@ -34,8 +34,9 @@ pub enum Clients {
 pub struct SeatSpec<'a> {
     /// `c1`, …
     pub name: String,
-    /// The protocol.
-    pub protocol: ImplProtocol,
+    /// The lock's name: one of `locklab-impl`'s protocols, or a peer such
+    /// as `rslock` (any [`LabLock`] the worker knows).
+    pub lock: &'a str,
     /// The lock's Redis.
     pub lock_url: &'a str,
     /// The lock's server address (the proxy's upstream).
@@ -63,8 +64,6 @@ pub enum Seat {
         lock: Option<Box<dyn LabLock>>,
         /// A delayed acquire in flight.
         in_flight: Option<Delayed>,
-        /// The client's connection to the lock's Redis.
-        conn: Conn,
     },
     /// In a worker process.
     Worker {
@@ -86,24 +85,20 @@ impl Seat {
     pub async fn open(clients: &Clients, spec: SeatSpec<'_>) -> Result<Seat, String> {
         match clients {
             Clients::InProcess => {
-                let conn = locklab_impl::connect(spec.lock_url, spec.connect)
-                    .await
-                    .map_err(|e| e.to_string())?;
-                let resource_conn = locklab_impl::connect(spec.resource_url, spec.connect)
-                    .await
-                    .map_err(|e| e.to_string())?;
-                let lock = ImplLock::new(
-                    spec.protocol,
-                    conn.clone(),
-                    resource_conn,
-                    spec.lock_key.clone(),
-                    spec.resource_key.clone(),
-                    spec.ttl,
-                );
+                let lock = open(&ClientSpec {
+                    protocol: spec.lock.to_owned(),
+                    redis: spec.lock_url.to_owned(),
+                    resource_redis: Some(spec.resource_url.to_owned()),
+                    lock_key: spec.lock_key.as_str().to_owned(),
+                    resource_key: spec.resource_key.as_str().to_owned(),
+                    ttl: spec.ttl.as_duration(),
+                    connect: spec.connect.clone(),
+                })
+                .await
+                .map_err(|e| e.to_string())?;
                 Ok(Seat::Local {
-                    lock: Some(Box::new(lock)),
+                    lock: Some(lock),
                     in_flight: None,
-                    conn,
                 })
             }
             Clients::Workers { binary } => {
@@ -112,7 +107,7 @@ impl Seat {
                     .map_err(|e| format!("starting a proxy: {e}"))?;
                 let mut worker_spec = WorkerSpec::new(
                     spec.name,
-                    spec.protocol.name(),
+                    spec.lock,
                     proxy.url(),
                     spec.lock_key.as_str(),
                     spec.resource_key.as_str(),
@@ -241,15 +236,16 @@ impl Seat {
         }
     }
 
-    /// After Redis restarted: makes the client's connection usable again,
-    /// so that its next step is not spent finding out the old one broke.
-    pub async fn reconnect(&mut self) {
+    /// Makes sure the client's connection is up and usable: before the
+    /// first step (a lazily connecting client would otherwise spend its
+    /// first step — perhaps a held one — connecting), and after Redis
+    /// restarted (so its next step is not spent finding out the old
+    /// connection broke).
+    pub async fn warm(&mut self) {
         match self {
-            Seat::Local { conn, .. } => {
-                for _ in 0..5 {
-                    if conn.ping().await.is_ok() {
-                        break;
-                    }
+            Seat::Local { lock, .. } => {
+                if let Some(lock) = lock {
+                    let _ = lock.ping().await;
                 }
             }
             Seat::Worker {

@@ -188,4 +188,22 @@ impl LabLock for RslockLock {
             Ok(())
         })
     }
+
+    /// rslock connects lazily, on its first command: a read of the lock
+    /// key through rslock itself makes it connect now (so that a reply the
+    /// lab holds later is the grant's, not the connection handshake's), and
+    /// after a restart makes it notice the broken connection.
+    fn ping(&mut self) -> LabFuture<'_, ()> {
+        Box::pin(async move {
+            let key = self.lock_key.as_str().as_bytes();
+            if self.manager.query_redis_for_key_value(key).await.is_ok() {
+                return Ok(());
+            }
+            self.manager
+                .query_redis_for_key_value(key)
+                .await
+                .map(|_| ())
+                .map_err(|e| error_line(&e))
+        })
+    }
 }

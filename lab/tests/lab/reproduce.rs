@@ -41,6 +41,7 @@ fn replay(server: &RedisServer, protocol: Protocol, faults: Faults, steps: &[Ste
         connect: ConnectOptions::default(),
         keys: KeySpace::new(),
         clients: Clients::InProcess,
+        lock: None,
     };
     let runtime = tokio::runtime::Runtime::new().expect("a runtime");
     runtime
