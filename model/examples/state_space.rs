@@ -1,23 +1,28 @@
 //! Model-checker throughput and state counts, for docs/performance.md.
 //!
-//! Measures, for 2–6 clients (rounds 3, lease 3 ticks, no fault, one
-//! thread), the unique states, time and states/s of:
+//! Two tables, for 2–6 clients:
 //!
-//! - a **bare** Stateright model of the same shape, written the plain way
-//!   (a `Vec` of clients, derived `Hash`), as the reference;
-//! - locklab's `LockModel` for the same protocol, BFS and DFS, with and
-//!   without symmetry reduction.
+//! 1. Throughput (states/s, one thread, BFS and DFS) of locklab's
+//!    `LockModel` against a **bare** Stateright model of the same shape —
+//!    the token lock, rounds 3, lease 3 ticks, no fault — written the plain
+//!    way (a `Vec` of clients, derived `Hash`). Both explore exactly the same
+//!    number of states (asserted).
+//! 2. Symmetry reduction: unique states and time with and without it, every
+//!    property checked, under pause + delay + crash.
 //!
-//! Run: `cargo run --release -p locklab-model --example state_space [-- MAX_CLIENTS]`
+//! Run: `cargo run --release -p locklab-model --example state_space [-- MAX_CLIENTS]`;
+//! `-- one bare|locklab bfs|dfs CLIENTS ROUNDS TTL` runs a single search
+//! (for `valgrind --tool=callgrind`, whose instruction counts do not depend
+//! on what else the machine is doing).
 
 use std::time::Instant;
 
 use locklab_model::{Faults, LockModel, PropertyName, Protocol, Scenario};
 use stateright::{Checker, Model, Property};
 
-/// The bare reference: SET NX to acquire, DEL (or compare-and-delete) to
-/// release, a lease of `ttl` ticks that time may not expire under a running
-/// holder.
+/// The bare reference: SET NX to acquire, a write, DEL (or
+/// compare-and-delete) to release, a lease of `ttl` ticks that time may not
+/// expire under a running holder.
 #[derive(Clone)]
 struct Bare {
     clients: usize,
@@ -28,8 +33,8 @@ struct Bare {
 
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 struct BareState {
-    /// (holding, rounds left) per client.
-    clients: Vec<(bool, u8)>,
+    /// (0 idle / 1 holding / 2 has written, rounds left) per client.
+    clients: Vec<(u8, u8)>,
     /// (owner, ticks left).
     lease: Option<(usize, u8)>,
 }
@@ -37,6 +42,7 @@ struct BareState {
 #[derive(Clone, Debug, PartialEq, Eq)]
 enum BareAction {
     Acquire(usize),
+    Write(usize),
     Release(usize),
     Tick,
 }
@@ -47,21 +53,22 @@ impl Model for Bare {
 
     fn init_states(&self) -> Vec<BareState> {
         vec![BareState {
-            clients: vec![(false, self.rounds); self.clients],
+            clients: vec![(0, self.rounds); self.clients],
             lease: None,
         }]
     }
 
     fn actions(&self, s: &BareState, actions: &mut Vec<BareAction>) {
-        for (i, (holding, left)) in s.clients.iter().enumerate() {
-            if *holding {
-                actions.push(BareAction::Release(i));
-            } else if *left > 0 && s.lease.is_none() {
-                actions.push(BareAction::Acquire(i));
+        for (i, (pc, left)) in s.clients.iter().enumerate() {
+            match pc {
+                1 => actions.push(BareAction::Write(i)),
+                2 => actions.push(BareAction::Release(i)),
+                _ if *left > 0 && s.lease.is_none() => actions.push(BareAction::Acquire(i)),
+                _ => {}
             }
         }
         if let Some((owner, ttl)) = s.lease {
-            if ttl > 1 || !s.clients[owner].0 {
+            if ttl > 1 || s.clients[owner].0 == 0 {
                 actions.push(BareAction::Tick);
             }
         }
@@ -72,13 +79,14 @@ impl Model for Bare {
         match a {
             BareAction::Acquire(i) => {
                 n.lease = Some((i, self.ttl));
-                n.clients[i].0 = true;
+                n.clients[i].0 = 1;
             }
+            BareAction::Write(i) => n.clients[i].0 = 2,
             BareAction::Release(i) => {
                 if !self.compare_and_delete || n.lease.is_some_and(|(o, _)| o == i) {
                     n.lease = None;
                 }
-                n.clients[i] = (false, n.clients[i].1 - 1);
+                n.clients[i] = (0, n.clients[i].1 - 1);
             }
             BareAction::Tick => {
                 let (owner, ttl) = n.lease?;
@@ -90,7 +98,7 @@ impl Model for Bare {
 
     fn properties(&self) -> Vec<Property<Self>> {
         vec![Property::always("mutual-exclusion", |_, s: &BareState| {
-            s.clients.iter().filter(|c| c.0).count() <= 1
+            s.clients.iter().filter(|c| c.0 > 0).count() <= 1
         })]
     }
 }
@@ -118,67 +126,100 @@ where
     }
 }
 
-fn row(label: &str, clients: usize, f: &Figure) {
-    println!(
-        "| {label} | {clients} | {} | {:.2} | {:.2} |",
-        f.unique,
-        f.secs,
-        f.rate() / 1e6
-    );
+/// `one bare|locklab bfs|dfs CLIENTS ROUNDS TTL`: runs one search, for
+/// counting instructions per state with `valgrind --tool=callgrind`, which
+/// counts the same on a busy machine as on an idle one.
+fn one(args: &[String]) {
+    let num = |i: usize| -> u8 { args.get(i).and_then(|a| a.parse().ok()).unwrap_or(3) };
+    let (clients, rounds, ttl) = (usize::from(num(3)), num(4), num(5));
+    let dfs = args.get(2).map(String::as_str) == Some("dfs");
+    let figure = if args.get(1).map(String::as_str) == Some("bare") {
+        let bare = Bare {
+            clients,
+            rounds,
+            ttl,
+            compare_and_delete: true,
+        };
+        if dfs {
+            measure(bare.checker().spawn_dfs())
+        } else {
+            measure(bare.checker().spawn_bfs())
+        }
+    } else {
+        let scenario = Scenario::new(Protocol::Token, Faults::NONE)
+            .sized(clients as u64, u64::from(rounds), u64::from(ttl))
+            .expect("a valid size");
+        // One property, as the bare model checks one: Stateright looks every
+        // property up by name in every state, so the per-state cost grows
+        // with the number of properties checked.
+        let model = LockModel::checking(scenario, &[PropertyName::MutualExclusion]);
+        if dfs {
+            measure(model.checker().spawn_dfs())
+        } else {
+            measure(model.checker().spawn_bfs())
+        }
+    };
+    println!("{}", figure.unique);
 }
 
 fn main() {
-    let max_clients: usize = std::env::args()
-        .nth(1)
-        .and_then(|a| a.parse().ok())
-        .unwrap_or(6);
-    println!("| model | clients | unique states | secs | M states/s |");
-    println!("|---|---|---|---|---|");
-    for (protocol, cad) in [(Protocol::Naive, false), (Protocol::Token, true)] {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first().map(String::as_str) == Some("one") {
+        return one(&args);
+    }
+    let max_clients: usize = args.first().and_then(|a| a.parse().ok()).unwrap_or(6);
+
+    println!("## Throughput against a bare model (token lock, no fault, one thread)\n");
+    println!("| clients | rounds | lease | unique states | bare BFS M/s | locklab BFS M/s | bare DFS M/s | locklab DFS M/s |");
+    println!("|---|---|---|---|---|---|---|---|");
+    let sizes = (2..=max_clients)
+        .map(|c| (c, 3u8, 3u8))
+        .chain([(8, 3, 3), (8, 4, 8)])
+        .filter(|(c, _, _)| *c <= max_clients.max(8) && (*c <= max_clients || max_clients >= 6));
+    for (clients, rounds, ttl) in sizes {
+        let bare = Bare {
+            clients,
+            rounds,
+            ttl,
+            compare_and_delete: true,
+        };
+        let scenario = Scenario::new(Protocol::Token, Faults::NONE)
+            .sized(clients as u64, u64::from(rounds), u64::from(ttl))
+            .expect("a valid size");
+        let model = || LockModel::checking(scenario, &[PropertyName::MutualExclusion]);
+        let bare_bfs = measure(bare.clone().checker().spawn_bfs());
+        let bare_dfs = measure(bare.checker().spawn_dfs());
+        let ours_bfs = measure(model().checker().spawn_bfs());
+        let ours_dfs = measure(model().checker().spawn_dfs());
+        assert_eq!(bare_bfs.unique, ours_bfs.unique, "the same state space");
+        println!(
+            "| {clients} | {rounds} | {ttl} | {} | {:.2} | {:.2} | {:.2} | {:.2} |",
+            ours_bfs.unique,
+            bare_bfs.rate() / 1e6,
+            ours_bfs.rate() / 1e6,
+            bare_dfs.rate() / 1e6,
+            ours_dfs.rate() / 1e6
+        );
+    }
+
+    println!("\n## Symmetry reduction (every property, DFS, one thread)\n");
+    println!("| scenario | clients | unique states | with symmetry | reduction | secs | secs with symmetry |");
+    println!("|---|---|---|---|---|---|---|");
+    let faults: Faults = "pause,delay,crash".parse().expect("faults");
+    for (protocol, rounds) in [(Protocol::Token, 2u64), (Protocol::Fenced, 2)] {
         for clients in 2..=max_clients {
-            let bare = Bare {
-                clients,
-                rounds: 3,
-                ttl: 3,
-                compare_and_delete: cad,
-            };
-            let name = protocol.name();
-            row(
-                &format!("bare {name}, BFS"),
-                clients,
-                &measure(bare.clone().checker().spawn_bfs()),
-            );
-            row(
-                &format!("bare {name}, DFS"),
-                clients,
-                &measure(bare.checker().spawn_dfs()),
-            );
-            let scenario = Scenario::new(protocol, Faults::NONE)
-                .sized(clients as u64, 3, 3)
+            let scenario = Scenario::new(protocol, faults)
+                .sized(clients as u64, rounds, 3)
                 .expect("a valid size");
-            let model = || {
-                LockModel::checking(
-                    scenario,
-                    &[
-                        PropertyName::MutualExclusion,
-                        PropertyName::NoForeignRelease,
-                    ],
-                )
-            };
-            row(
-                &format!("locklab {name}, BFS"),
-                clients,
-                &measure(model().checker().spawn_bfs()),
-            );
-            row(
-                &format!("locklab {name}, DFS"),
-                clients,
-                &measure(model().checker().spawn_dfs()),
-            );
-            row(
-                &format!("locklab {name}, DFS + symmetry"),
-                clients,
-                &measure(model().checker().symmetry().spawn_dfs()),
+            let full = measure(LockModel::new(scenario).checker().spawn_dfs());
+            let sym = measure(LockModel::new(scenario).checker().symmetry().spawn_dfs());
+            println!(
+                "| {protocol} under {faults}, {rounds} rounds | {clients} | {} | {} | {:.1}× | {:.2} | {:.2} |",
+                full.unique,
+                sym.unique,
+                full.unique as f64 / sym.unique.max(1) as f64,
+                full.secs,
+                sym.secs
             );
         }
     }
