@@ -245,3 +245,44 @@ fn an_unreachable_redis_is_one_line_and_exit_2() {
     let run = locklab(&["reproduce", "--tick-ms", "0"]);
     assert_eq!(run.code, 2);
 }
+
+#[test]
+fn a_users_redis_keeps_its_own_keys_password_and_db_number_included() {
+    let server = RedisServer::start().expect("redis-server");
+    let port = server.port();
+    let runtime = tokio::runtime::Runtime::new().expect("a runtime");
+    let opts = ConnectOptions::default();
+    // The user's server: a key of theirs in db 3, then a password.
+    runtime.block_on(async {
+        let conn = locklab_impl::connect(&format!("redis://127.0.0.1:{port}/3"), &opts)
+            .await
+            .expect("connect");
+        let _: () = conn
+            .query(redis::cmd("SET").arg("orders:42").arg("paid"))
+            .await
+            .expect("SET");
+        let _: () = conn
+            .query(redis::cmd("CONFIG").arg("SET").arg("requirepass").arg("s3cret"))
+            .await
+            .expect("CONFIG SET");
+    });
+    let url = format!("redis://:s3cret@127.0.0.1:{port}/3");
+    let run = locklab(&["reproduce", "--protocol", "naive", "--redis", &url, "--json"]);
+    assert_eq!(run.code, 0, "stderr: {}", run.stderr);
+    assert_eq!(run.json()["disagreed"], 0);
+    runtime.block_on(async {
+        let conn = locklab_impl::connect(&url, &opts).await.expect("connect");
+        let value: Option<String> = conn
+            .query(redis::cmd("GET").arg("orders:42"))
+            .await
+            .expect("GET");
+        assert_eq!(value.as_deref(), Some("paid"));
+        let size: u64 = conn.query(&redis::cmd("DBSIZE")).await.expect("DBSIZE");
+        assert_eq!(size, 1, "the lab left keys of its own behind");
+    });
+    // Without the password: one line, exit 2.
+    let denied = format!("redis://127.0.0.1:{port}/3");
+    let run = locklab(&["reproduce", "--protocol", "naive", "--redis", &denied]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert_eq!(run.stderr.trim().lines().count(), 1, "{}", run.stderr);
+}
