@@ -21,7 +21,7 @@ REGION = re.compile(r"(<!-- locklab: (.*?) -->\n)(.*?)(<!-- /locklab -->)", re.S
 
 
 def main() -> int:
-    subprocess.run(["cargo", "build", "--release", "-q", "-p", "locklab"], cwd=ROOT, check=True)
+    subprocess.run(["cargo", "build", "--release", "-q", "-p", "locklab", "--all-features"], cwd=ROOT, check=True)
     binary = ROOT / "target" / "release" / "locklab"
     files = [pathlib.Path(f) for f in sys.argv[1:]] or sorted((ROOT / "docs").glob("*.md"))
     for path in files:
