@@ -15,11 +15,11 @@ use locklab_model::{PropertyName, Scenario, Step, Verdict};
 use serde::Serialize;
 
 use super::check::{self, CheckArgs};
+use super::target::{self, Target};
 use crate::chaos::{run_cell, run_one, CellPlan, CellReport, CHECKED};
 use crate::cli::Status;
 use crate::output::{print_json, progress, table::Table};
 use crate::replay::{Clients, KeySpace, Stage};
-use crate::server::RedisServer;
 
 /// Flags of `locklab chaos`.
 #[derive(Debug, Args)]
@@ -122,40 +122,18 @@ impl ChaosArgs {
             (Some(_), true) => vec!["token".to_owned()],
             _ => self.protocols.clone(),
         };
-        let check = CheckArgs {
-            protocols,
-            faults: self.faults.clone(),
-            clients: self.clients,
-            rounds: self.rounds,
-            ttl: 3,
-            json: true,
-            no_symmetry: false,
-            compare_symmetry: false,
-            max_states: 200_000_000,
-            timeout_secs: 600,
-            workers: None,
-            claims: vec![],
-        }
-        .plan()?;
-        if !(1..=100_000).contains(&self.schedules) {
-            bail!("--schedules {}: give 1 to 100000", self.schedules);
-        }
-        if !(1..=200).contains(&self.max_len) {
-            bail!("--max-len {}: give 1 to 200 steps", self.max_len);
-        }
-        if !(5..=5000).contains(&self.tick_ms) {
-            bail!(
-                "--tick-ms {}: give 5 to 5000 (a tick must dwarf a Redis round trip)",
-                self.tick_ms
-            );
-        }
-        if !(1..=64).contains(&self.parallel) {
-            bail!("--parallel {}: give 1 to 64", self.parallel);
-        }
-        if let Some(url) = &self.redis {
-            redis::Client::open(url.as_str())
-                .map_err(|e| anyhow::anyhow!("--redis {url}: not a Redis URL ({e})"))?;
-        }
+        let check = CheckArgs::scenarios(protocols, self.faults.clone(), self.clients, self.rounds)
+            .plan()?;
+        let schedules = target::in_range("--schedules", self.schedules, 1..=100_000, "")?;
+        let max_len = target::in_range("--max-len", self.max_len, 1..=200, " steps")?;
+        let tick_ms = target::in_range(
+            "--tick-ms",
+            self.tick_ms,
+            5..=5000,
+            " (a tick must dwarf a Redis round trip)",
+        )?;
+        let parallel = target::in_range("--parallel", self.parallel, 1..=64, "")?;
+        let redis = self.redis.as_deref().map(target::redis_url).transpose()?;
         let schedule = match &self.schedule {
             None => None,
             Some(text) => {
@@ -177,13 +155,13 @@ impl ChaosArgs {
         };
         Ok(ChaosPlan {
             check,
-            schedules: self.schedules,
+            schedules,
             seed: self.seed,
-            max_len: self.max_len,
-            tick: Duration::from_millis(self.tick_ms),
-            parallel: self.parallel,
+            max_len,
+            tick: Duration::from_millis(tick_ms),
+            parallel,
             schedule,
-            redis: self.redis.clone(),
+            redis,
             clients: if self.in_process {
                 Clients::InProcess
             } else {
@@ -214,36 +192,21 @@ pub fn run(args: &ChaosArgs) -> anyhow::Result<Status> {
         .enable_all()
         .build()
         .context("starting the async runtime")?;
-    let mut server = None;
-    let url = match &plan.redis {
-        Some(url) => url.clone(),
-        None => {
-            let s = RedisServer::start().context("starting redis-server")?;
-            let url = s.url();
-            server = Some(s);
-            url
-        }
-    };
+    let connect = ConnectOptions::default();
+    let target = Target::open(plan.redis.as_deref(), &runtime, &connect)?;
     let stage = Stage {
-        url: url.clone(),
-        embedded: plan.redis.is_none(),
+        url: target.url.clone(),
+        embedded: target.embedded(),
         tick: plan.tick,
-        connect: ConnectOptions::default(),
+        connect,
         keys: KeySpace::new(),
         clients: plan.clients.clone(),
         lock: plan.lock.clone(),
     };
-    runtime
-        .block_on(async {
-            let conn = locklab_impl::connect(&url, &stage.connect).await?;
-            conn.ping().await
-        })
-        .with_context(|| format!("cannot use Redis at {url}"))?;
 
     if let Some(steps) = &plan.schedule {
         let scenario = plan.check.scenarios[0];
         let (verdicts, trouble) = run_one(scenario, steps, &stage, runtime.handle());
-        drop(server);
         return Ok(report_one(scenario, &verdicts, trouble.as_deref()));
     }
 
@@ -265,7 +228,7 @@ pub fn run(args: &ChaosArgs) -> anyhow::Result<Status> {
         .filter(|c| stage.embedded || c.scenario.faults.restart == 0)
         .collect();
     let reports = run_cells(&cells, &stage, runtime.handle(), plan.parallel)?;
-    drop(server);
+    drop(target);
     let secs = started.elapsed().as_secs_f64();
     let disagreements = reports.iter().filter(|r| !r.agree).count();
     if plan.json {

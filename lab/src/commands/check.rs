@@ -80,6 +80,31 @@ pub struct CheckPlan {
 }
 
 impl CheckArgs {
+    /// The flags of a check of these protocols and fault budgets at these
+    /// sizes, every other flag at its default: the check behind `reproduce`
+    /// and `chaos`.
+    pub fn scenarios(
+        protocols: Vec<String>,
+        faults: Vec<String>,
+        clients: u64,
+        rounds: u64,
+    ) -> CheckArgs {
+        CheckArgs {
+            protocols,
+            faults,
+            clients,
+            rounds,
+            ttl: 3,
+            json: true,
+            no_symmetry: false,
+            compare_symmetry: false,
+            max_states: 200_000_000,
+            timeout_secs: 600,
+            workers: None,
+            claims: vec![],
+        }
+    }
+
     /// Turns the flags into a plan, or says in one line what is wrong.
     pub fn plan(&self) -> anyhow::Result<CheckPlan> {
         let protocols = if self.protocols.is_empty() {

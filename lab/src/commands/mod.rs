@@ -1,6 +1,8 @@
 //! One module per subcommand: each turns its arguments into a plan (or a
 //! one-line error), runs it, and reports.
 
+pub mod bench;
 pub mod chaos;
 pub mod check;
 pub mod reproduce;
+pub mod target;

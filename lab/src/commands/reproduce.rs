@@ -16,11 +16,11 @@ use locklab_model::{
 use serde::Serialize;
 
 use super::check::{self, CheckArgs};
+use super::target::{self, Target};
 use crate::cli::Status;
 use crate::history::{self, timeline, Event, Finding};
 use crate::output::{print_json, progress, table::Table};
 use crate::replay::{self, Clients, KeySpace, Played, ReplayError, Stage};
-use crate::server::RedisServer;
 
 /// Flags of `locklab reproduce`.
 #[derive(Debug, Args)]
@@ -62,47 +62,26 @@ pub struct ReproducePlan {
 impl ReproduceArgs {
     /// Turns the flags into a plan, or says in one line what is wrong.
     pub fn plan(&self) -> anyhow::Result<ReproducePlan> {
-        let check = CheckArgs {
-            protocols: self.protocols.clone(),
-            faults: vec![],
-            clients: 3,
-            rounds: 1,
-            ttl: 3,
-            json: true,
-            no_symmetry: false,
-            compare_symmetry: false,
-            max_states: 200_000_000,
-            timeout_secs: 600,
-            workers: None,
-            claims: vec![],
-        }
-        .plan()?;
+        let check = CheckArgs::scenarios(self.protocols.clone(), vec![], 3, 1).plan()?;
         let redis = match self.redis.as_slice() {
             [] => None,
-            [url] => {
-                redis::Client::open(url.as_str())
-                    .map_err(|e| anyhow::anyhow!("--redis {url}: not a Redis URL ({e})"))?;
-                Some(url.clone())
-            }
+            [url] => Some(target::redis_url(url)?),
             _ => bail!(
                 "--redis given {} times: these protocols use one server; give one URL",
                 self.redis.len()
             ),
         };
-        if !(10..=5000).contains(&self.tick_ms) {
-            bail!(
-                "--tick-ms {}: give 10 to 5000 (a tick must dwarf a Redis round trip)",
-                self.tick_ms
-            );
-        }
-        if !(1..=64).contains(&self.parallel) {
-            bail!("--parallel {}: give 1 to 64", self.parallel);
-        }
+        let tick_ms = target::in_range(
+            "--tick-ms",
+            self.tick_ms,
+            10..=5000,
+            " (a tick must dwarf a Redis round trip)",
+        )?;
         Ok(ReproducePlan {
             check,
             redis,
-            tick: Duration::from_millis(self.tick_ms),
-            parallel: self.parallel,
+            tick: Duration::from_millis(tick_ms),
+            parallel: target::in_range("--parallel", self.parallel, 1..=64, "")?,
             json: self.json,
         })
     }
@@ -226,41 +205,28 @@ pub fn run(args: &ReproduceArgs) -> anyhow::Result<Status> {
     let outcomes = check::run_plan(&plan.check);
     let schedules = schedules(&outcomes);
 
-    let mut server = None;
-    let url = match &plan.redis {
-        Some(url) => url.clone(),
-        None => {
-            let s = RedisServer::start().context("starting redis-server")?;
-            let url = s.url();
-            server = Some(s);
-            url
-        }
-    };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .context("starting the async runtime")?;
+    let connect = ConnectOptions::default();
+    let target = Target::open(plan.redis.as_deref(), &runtime, &connect)?;
     let stage = Stage {
-        url: url.clone(),
-        embedded: plan.redis.is_none(),
+        url: target.url.clone(),
+        embedded: target.embedded(),
         tick: plan.tick,
-        connect: ConnectOptions::default(),
+        connect,
         keys: KeySpace::new(),
         clients: Clients::InProcess,
         lock: None,
     };
     let plays = runtime.block_on(play_all(&stage, &schedules, plan.parallel))?;
-    drop(server);
 
     let rows = rows(&schedules, &plays);
     let agreed = rows.iter().filter(|r| r.agree).count();
     let disagreed = rows.len() - agreed;
     let secs = started.elapsed().as_secs_f64();
-    let redis = if plan.redis.is_some() {
-        url.as_str()
-    } else {
-        "embedded"
-    };
+    let redis = target.name();
     if plan.json {
         print_json(&JsonReport {
             redis,
@@ -287,15 +253,6 @@ async fn play_all(
     schedules: &[Schedule],
     parallel: usize,
 ) -> anyhow::Result<Vec<Play>> {
-    // Fail fast, with one line, when Redis cannot be used at all.
-    let probe = locklab_impl::connect(&stage.url, &stage.connect)
-        .await
-        .with_context(|| format!("cannot use Redis at {}", stage.url))?;
-    probe
-        .ping()
-        .await
-        .with_context(|| format!("cannot use Redis at {}", stage.url))?;
-
     let mut jobs = Vec::new();
     for (i, s) in schedules.iter().enumerate() {
         if !stage.embedded && s.steps.contains(&Step::Restart) {
