@@ -95,6 +95,14 @@ impl Conn {
         &self.inner.opts
     }
 
+    /// The `redis` client behind this handle, for connections a lock opens
+    /// of its own (a FIFO waiter's `BLPOP`, a pub/sub subscription: see
+    /// [`crate::wait`]) so that a blocking command never holds up the
+    /// shared connection.
+    pub(crate) fn client(&self) -> &Client {
+        &self.inner.client
+    }
+
     /// Sends `PING` and waits for the reply.
     pub async fn ping(&self) -> Result<(), LockError> {
         let _: String = self.query(&redis::cmd("PING")).await?;

@@ -64,6 +64,9 @@
 //!   lease is lost ([`LostReason`]), and never renews after release; its
 //!   concurrency core [`LeaseState`](watchdog::LeaseState) is checked with
 //!   loom (`impl/tests/loom_watchdog.rs`).
+//! - [`wait`]: how a lock waits while busy — jittered polling, wake-up on
+//!   release (pub/sub), or a fair FIFO hand-off — chosen per lock
+//!   ([`Wait`]) by [`WaitingLock`].
 
 pub mod any;
 pub mod backoff;
@@ -80,6 +83,7 @@ pub mod resource;
 pub mod scripts;
 pub mod token;
 pub mod token_lock;
+pub mod wait;
 pub mod watchdog;
 
 /// The `redis` crate this one is built on, for [`Conn::query`] and for
@@ -99,4 +103,5 @@ pub use protocol::Protocol;
 pub use resource::{AcceptedWrite, FencedResource, PlainResource, WriteOutcome};
 pub use token::Token;
 pub use token_lock::TokenLock;
+pub use wait::{Wait, WaitingLock};
 pub use watchdog::{LeaseGuard, LostReason, WatchdogOptions};

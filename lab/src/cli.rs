@@ -31,6 +31,9 @@ pub enum Command {
     /// Random fault schedules against real Redis, each checked against the
     /// model; every break shrunk to the smallest schedule that shows it.
     Chaos(commands::chaos::ChaosArgs),
+    /// Every lock variant and the peer crates side by side: latency,
+    /// grants/s, fairness and hand-off time against the Redis round trip.
+    Bench(commands::bench::BenchArgs),
     /// A lab client as a worker process, driven by the lab over stdin and
     /// stdout (see `locklab::worker`). Not for people.
     #[command(hide = true)]
@@ -53,6 +56,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Status> {
         Command::Reproduce(args) => commands::reproduce::run(&args),
         Command::Worker(args) => crate::worker::serve::run(&args),
         Command::Chaos(args) => commands::chaos::run(&args),
+        Command::Bench(args) => commands::bench::run(&args),
     }
 }
 

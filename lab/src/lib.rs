@@ -7,6 +7,8 @@
 //!
 //! # Layout
 //!
+//! - [`bench`]: `locklab bench` — every lock variant and the peer crates
+//!   side by side, against the Redis round trip.
 //! - [`chaos`]: random fault schedules from the model, played on real
 //!   Redis, checked, and shrunk.
 //! - [`cli`]: the command line: flags parsed, then turned into a validated
@@ -24,6 +26,7 @@
 //!   killed ([`worker::WorkerHandle`]), and [`worker::LabLock`], the trait
 //!   any lock implements to be driven by the lab.
 
+pub mod bench;
 pub mod chaos;
 pub mod cli;
 pub mod commands;

@@ -2,6 +2,7 @@
 //! ripgrep does): each module drives the real `locklab` binary or the lab's
 //! library the way a user or CI would.
 
+mod bench;
 mod chaos;
 mod check;
 mod clients;

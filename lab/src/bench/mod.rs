@@ -1,0 +1,46 @@
+//! `locklab bench`: every lock variant and the peer crates side by side,
+//! each latency also as a ratio to the Redis round trip measured first.
+//!
+//! One run starts its own `redis-server`s (or uses `--redis` URLs),
+//! measures the round trip (`PING`), then, per variant — a protocol of
+//! `locklab-impl` (`naive`, `token`, `fenced`) with a waiting strategy
+//! (`poll`, `notify`, `fifo`), or a peer crate (`rslock`, `redlock`, each
+//! behind its cargo feature) with a retry setting — and per number of
+//! masters the variant supports, runs `clients` tokio tasks (each with its
+//! own connections) that acquire and release one key as fast as they can
+//! for a fixed time. Every acquire and release is recorded in a history
+//! ([`crate::history::Recorder`]); the figures are read from it, and the
+//! history checker runs on it, so a row that broke mutual exclusion says so.
+//!
+//! # Layout
+//!
+//! - [`variant`]: what is measured — [`Variant`], its name and how to open
+//!   a client of it.
+//! - [`client`]: [`BenchLock`], the one trait the runs drive (acquire with
+//!   the variant's own waiting, release), and its implementation for
+//!   `locklab-impl`'s [`WaitingLock`](locklab_impl::WaitingLock).
+//! - `peers`: `rslock` and `redlock` as [`BenchLock`]s (features).
+//! - [`latency`]: percentiles from an `hdrhistogram`, [`Latency`].
+//! - [`analysis`]: what a history says — grants per client, fairness,
+//!   hand-offs, overlaps ([`Analysis`]).
+//! - [`rtt`]: the `PING` round trip.
+//! - [`run`]: one measured run of one variant ([`run::measure`]).
+//! - [`report`]: the rows, the table and the JSON ([`Report`]).
+//! - [`svg`]: the plots.
+
+pub mod analysis;
+pub mod client;
+pub mod latency;
+#[cfg(any(feature = "rslock", feature = "redlock"))]
+mod peers;
+pub mod report;
+pub mod rtt;
+pub mod run;
+pub mod svg;
+pub mod variant;
+
+pub use analysis::Analysis;
+pub use client::{Acquired, BenchLock};
+pub use latency::Latency;
+pub use report::{Report, Row};
+pub use variant::{Peer, Variant};

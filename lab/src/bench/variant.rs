@@ -1,0 +1,218 @@
+//! What the bench measures: a protocol of `locklab-impl` with a waiting
+//! strategy, or a peer crate with a retry setting.
+
+use std::fmt;
+use std::time::Duration;
+
+use locklab_impl::{connect, ConnectOptions, LockKey, Protocol, Ttl, Wait, WaitingLock};
+
+use super::client::{BenchLock, ImplBench};
+
+/// A peer lock crate the bench can drive (each behind its cargo feature).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Peer {
+    /// `rslock` 0.10 (async, Redlock on `redis` 1.8): feature `rslock`.
+    Rslock,
+    /// `redlock` 2.0 (blocking, Redlock on `redis` 0.23, a new connection
+    /// per command): feature `redlock`.
+    Redlock,
+}
+
+impl Peer {
+    /// Every peer, compiled in or not.
+    pub const ALL: [Peer; 2] = [Peer::Rslock, Peer::Redlock];
+
+    /// The crate's name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Peer::Rslock => "rslock",
+            Peer::Redlock => "redlock",
+        }
+    }
+
+    /// Whether this build has it.
+    pub fn compiled(self) -> bool {
+        match self {
+            Peer::Rslock => cfg!(feature = "rslock"),
+            Peer::Redlock => cfg!(feature = "redlock"),
+        }
+    }
+
+    /// The peers this build has.
+    pub fn available() -> Vec<Peer> {
+        Peer::ALL.into_iter().filter(|p| p.compiled()).collect()
+    }
+
+    /// The retry delays measured: the crate's default (200 ms for both,
+    /// with 3 tries per call) and, for rslock, a fast 2 ms. (redlock opens
+    /// a new TCP connection per command, so a fast retry loop would churn
+    /// through the machine's ephemeral ports; it runs at its default only.)
+    pub fn retries(self) -> &'static [Duration] {
+        const DEFAULT: Duration = Duration::from_millis(200);
+        const BOTH: [Duration; 2] = [DEFAULT, Duration::from_millis(2)];
+        const ONE: [Duration; 1] = [DEFAULT];
+        match self {
+            Peer::Rslock => &BOTH,
+            Peer::Redlock => &ONE,
+        }
+    }
+
+    /// Parses a name, saying what is known (and which feature a known but
+    /// absent peer needs).
+    pub fn parse(name: &str) -> Result<Peer, String> {
+        let peer = Peer::ALL
+            .into_iter()
+            .find(|p| p.name() == name)
+            .ok_or_else(|| format!("unknown peer {name:?}: known peers are rslock, redlock"))?;
+        if !peer.compiled() {
+            return Err(format!(
+                "peer {name} is not in this build; rebuild with `--features {name}`"
+            ));
+        }
+        Ok(peer)
+    }
+}
+
+/// One row family of the bench.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Variant {
+    /// A lock of `locklab-impl` with a waiting strategy.
+    Impl {
+        /// The protocol.
+        protocol: Protocol,
+        /// The waiting strategy.
+        wait: Wait,
+    },
+    /// A peer crate with a retry delay.
+    Peer {
+        /// The crate.
+        peer: Peer,
+        /// Its retry delay (a random sleep up to this between tries).
+        retry: Duration,
+    },
+}
+
+impl fmt::Display for Variant {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}", self.name(), self.wait_name())
+    }
+}
+
+impl Variant {
+    /// The protocol's or the peer's name (`token`, `rslock`).
+    pub fn name(&self) -> &'static str {
+        match self {
+            Variant::Impl { protocol, .. } => protocol.name(),
+            Variant::Peer { peer, .. } => peer.name(),
+        }
+    }
+
+    /// How it waits: `poll`, `notify`, `fifo`, or `retry=200ms`.
+    pub fn wait_name(&self) -> String {
+        match self {
+            Variant::Impl { wait, .. } => wait.name().to_owned(),
+            Variant::Peer { retry, .. } => format!("retry={}ms", retry.as_millis()),
+        }
+    }
+
+    /// Whether it is a peer crate.
+    pub fn is_peer(&self) -> bool {
+        matches!(self, Variant::Peer { .. })
+    }
+
+    /// Whether it runs on `masters` servers: the single-server locks of
+    /// `locklab-impl` on one; the Redlock peers on any number (quorum
+    /// N/2+1).
+    pub fn supports_masters(&self, masters: usize) -> bool {
+        self.is_peer() || masters == 1
+    }
+
+    /// Whether a fault-free run must keep mutual exclusion: every variant
+    /// but `naive-unchecked`, which believes it holds without a grant.
+    pub fn keeps_mutual_exclusion(&self) -> bool {
+        !matches!(
+            self,
+            Variant::Impl {
+                protocol: Protocol::NaiveUnchecked,
+                ..
+            }
+        )
+    }
+
+    /// Opens one client on the servers `urls` (one per master) for `key`.
+    pub async fn open(
+        &self,
+        urls: &[String],
+        key: &str,
+        ttl: Ttl,
+        options: &ConnectOptions,
+    ) -> Result<Box<dyn BenchLock>, String> {
+        let line = |e: &locklab_impl::LockError| crate::worker::lock::error_line(e);
+        match *self {
+            Variant::Impl { protocol, wait } => {
+                let url = urls.first().ok_or("no server to connect to")?;
+                let conn = connect(url, options).await.map_err(|e| line(&e))?;
+                let key = LockKey::new(key).map_err(|e| line(&e))?;
+                let lock =
+                    WaitingLock::new(protocol, conn, key, ttl, wait).map_err(|e| line(&e))?;
+                Ok(Box::new(ImplBench::new(lock)))
+            }
+            Variant::Peer { peer, retry } => open_peer(peer, retry, urls, key, ttl).await,
+        }
+    }
+}
+
+#[cfg(any(feature = "rslock", feature = "redlock"))]
+async fn open_peer(
+    peer: Peer,
+    retry: Duration,
+    urls: &[String],
+    key: &str,
+    ttl: Ttl,
+) -> Result<Box<dyn BenchLock>, String> {
+    super::peers::open(peer, retry, urls, key, ttl.as_duration()).await
+}
+
+#[cfg(not(any(feature = "rslock", feature = "redlock")))]
+async fn open_peer(
+    peer: Peer,
+    _retry: Duration,
+    _urls: &[String],
+    _key: &str,
+    _ttl: Ttl,
+) -> Result<Box<dyn BenchLock>, String> {
+    Err(format!("peer {} is not in this build", peer.name()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_and_labels() {
+        let v = Variant::Impl {
+            protocol: Protocol::Token,
+            wait: Wait::default(),
+        };
+        assert_eq!(v.to_string(), "token/fifo");
+        assert!(v.supports_masters(1) && !v.supports_masters(3));
+        let p = Variant::Peer {
+            peer: Peer::Rslock,
+            retry: Duration::from_millis(2),
+        };
+        assert_eq!(p.to_string(), "rslock/retry=2ms");
+        assert!(p.supports_masters(5) && p.is_peer());
+    }
+
+    #[test]
+    fn unknown_and_absent_peers_say_so_in_one_line() {
+        let e = Peer::parse("zookeeper").unwrap_err();
+        assert!(e.contains("rslock, redlock") && !e.contains('\n'), "{e}");
+        for p in Peer::ALL {
+            match Peer::parse(p.name()) {
+                Ok(_) => assert!(p.compiled()),
+                Err(e) => assert!(e.contains("--features"), "{e}"),
+            }
+        }
+    }
+}

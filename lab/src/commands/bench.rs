@@ -1,0 +1,437 @@
+//! `locklab bench`: every lock variant and the peer crates side by side —
+//! latency, throughput, fairness and hand-off time, each latency also as a
+//! ratio to the Redis round trip measured in the same run (see
+//! [`crate::bench`]).
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::{bail, Context};
+use clap::Args;
+use locklab_impl::{connect, ConnectOptions, Protocol, Ttl, Wait};
+
+use crate::bench::report::{Report, Row};
+use crate::bench::run::{measure, RunSpec};
+use crate::bench::{rtt, svg, Peer, Variant};
+use crate::cli::Status;
+use crate::output::{print_json, progress};
+use crate::server::RedisServer;
+
+/// The most clients one run may have (each holds one or two connections).
+pub const MAX_CLIENTS: usize = 512;
+
+/// The most masters a run may have.
+pub const MAX_MASTERS: usize = 9;
+
+/// The longest run accepted, seconds.
+pub const MAX_DURATION_SECS: f64 = 600.0;
+
+/// Flags of `locklab bench`.
+#[derive(Debug, Args)]
+pub struct BenchArgs {
+    /// A protocol to measure (repeatable): naive, token, fenced (also
+    /// naive-unchecked, with `--wait poll` only). Default: naive, token,
+    /// fenced.
+    #[arg(long = "protocol", value_name = "P")]
+    pub protocols: Vec<String>,
+    /// A waiting strategy to measure the protocols with (repeatable): poll,
+    /// notify, fifo. Default: all three.
+    #[arg(long = "wait", value_name = "W")]
+    pub waits: Vec<String>,
+    /// A peer crate to measure (repeatable): rslock, redlock (each needs its
+    /// cargo feature), or `none`. Default: every peer in this build.
+    #[arg(long = "peer", value_name = "NAME")]
+    pub peers: Vec<String>,
+    /// Client counts for the contended runs.
+    #[arg(long, value_delimiter = ',', value_name = "N,N", default_values_t = [1u64, 8, 64])]
+    pub clients: Vec<u64>,
+    /// Master counts (more than one: the Redlock peers only).
+    #[arg(long, value_delimiter = ',', value_name = "N,N", default_values_t = [1u64])]
+    pub masters: Vec<u64>,
+    /// Seconds each run contends (default 2; 0.3 with --quick).
+    #[arg(long, value_name = "S")]
+    pub duration_secs: Option<f64>,
+    /// The lease of every grant, in milliseconds.
+    #[arg(long, default_value_t = 10_000)]
+    pub ttl_ms: u64,
+    /// A short run for CI: 0.3 s per run, fewer PINGs.
+    #[arg(long)]
+    pub quick: bool,
+    /// Print one JSON object instead of tables.
+    #[arg(long)]
+    pub json: bool,
+    /// Write SVG plots (latency.svg, handoff.svg, grants.svg) into DIR.
+    #[arg(long, value_name = "DIR")]
+    pub svg: Option<PathBuf>,
+    /// Worker threads of the clients' tokio runtime (default: one per
+    /// core).
+    #[arg(long, value_name = "N")]
+    pub threads: Option<usize>,
+    /// Use these Redis servers (repeatable: one per master) instead of
+    /// starting them.
+    #[arg(long = "redis", value_name = "URL")]
+    pub redis: Vec<String>,
+}
+
+/// A validated bench: what to run and how.
+#[derive(Clone, Debug)]
+pub struct BenchPlan {
+    /// The variants, in table order.
+    pub variants: Vec<Variant>,
+    /// Client counts of the contended runs.
+    pub clients: Vec<usize>,
+    /// Master counts.
+    pub masters: Vec<usize>,
+    /// Seconds per run.
+    pub duration: Duration,
+    /// The lease.
+    pub ttl: Ttl,
+    /// `--quick`.
+    pub quick: bool,
+    /// JSON instead of tables.
+    pub json: bool,
+    /// Where to write the plots.
+    pub svg: Option<PathBuf>,
+    /// Servers given by the user (empty: start them).
+    pub redis: Vec<String>,
+    /// `PING`s for the RTT.
+    pub pings: u32,
+    /// Worker threads of the clients' runtime.
+    pub threads: usize,
+}
+
+impl BenchPlan {
+    /// The runs, in order: (variant, masters, clients). The one-client run
+    /// of each variant and master count is the uncontended one, always run.
+    pub fn runs(&self) -> Vec<(Variant, usize, usize)> {
+        let mut clients = vec![1];
+        clients.extend(self.clients.iter().copied().filter(|&c| c != 1));
+        let mut runs = Vec::new();
+        for v in &self.variants {
+            for &m in &self.masters {
+                if v.supports_masters(m) {
+                    runs.extend(clients.iter().map(|&c| (*v, m, c)));
+                }
+            }
+        }
+        runs
+    }
+}
+
+fn dedup<T: PartialEq>(items: impl IntoIterator<Item = T>) -> Vec<T> {
+    let mut out = Vec::new();
+    for i in items {
+        if !out.contains(&i) {
+            out.push(i);
+        }
+    }
+    out
+}
+
+impl BenchArgs {
+    /// Turns the flags into a plan, or says in one line what is wrong.
+    pub fn plan(&self) -> anyhow::Result<BenchPlan> {
+        let protocols = if self.protocols.is_empty() {
+            vec![Protocol::Naive, Protocol::Token, Protocol::Fenced]
+        } else {
+            dedup(
+                self.protocols
+                    .iter()
+                    .map(|p| p.parse::<Protocol>())
+                    .collect::<Result<Vec<_>, _>>()?,
+            )
+        };
+        let waits = if self.waits.is_empty() {
+            vec![
+                Wait::named("poll")?,
+                Wait::named("notify")?,
+                Wait::named("fifo")?,
+            ]
+        } else {
+            dedup(
+                self.waits
+                    .iter()
+                    .map(|w| Wait::named(w))
+                    .collect::<Result<Vec<_>, _>>()?,
+            )
+        };
+        let peers = if self.peers.is_empty() {
+            Peer::available()
+        } else if self.peers.iter().all(|p| p == "none") {
+            Vec::new()
+        } else {
+            dedup(
+                self.peers
+                    .iter()
+                    .filter(|p| *p != "none")
+                    .map(|p| Peer::parse(p))
+                    .collect::<Result<Vec<_>, _>>()
+                    .map_err(anyhow::Error::msg)?,
+            )
+        };
+        let mut variants = Vec::new();
+        for &protocol in &protocols {
+            for &wait in &waits {
+                if protocol == Protocol::NaiveUnchecked && !matches!(wait, Wait::Poll(_)) {
+                    continue;
+                }
+                variants.push(Variant::Impl { protocol, wait });
+            }
+        }
+        if protocols.contains(&Protocol::NaiveUnchecked)
+            && !waits.iter().any(|w| matches!(w, Wait::Poll(_)))
+        {
+            bail!("--protocol naive-unchecked never waits; measure it with --wait poll");
+        }
+        for peer in peers {
+            for &retry in peer.retries() {
+                variants.push(Variant::Peer { peer, retry });
+            }
+        }
+        let clients = dedup(self.clients.iter().copied());
+        for &c in &clients {
+            if c == 0 || c > MAX_CLIENTS as u64 {
+                bail!("--clients {c}: give 1 to {MAX_CLIENTS} clients per run");
+            }
+        }
+        if clients.is_empty() {
+            bail!("--clients: give at least one count, e.g. 1,8,64");
+        }
+        let masters = dedup(self.masters.iter().copied());
+        for &m in &masters {
+            if m == 0 || m > MAX_MASTERS as u64 {
+                bail!("--masters {m}: give 1 to {MAX_MASTERS} masters");
+            }
+            if !self.redis.is_empty() && m as usize > self.redis.len() {
+                bail!(
+                    "--masters {m}: only {} --redis server(s) given; give one --redis URL per master",
+                    self.redis.len()
+                );
+            }
+        }
+        if masters.is_empty() {
+            bail!("--masters: give at least one count, e.g. 1,3,5");
+        }
+        let secs = self
+            .duration_secs
+            .unwrap_or(if self.quick { 0.3 } else { 2.0 });
+        if !(0.05..=MAX_DURATION_SECS).contains(&secs) {
+            bail!("--duration-secs {secs}: give 0.05 to {MAX_DURATION_SECS} seconds");
+        }
+        let ttl = Ttl::from_millis(self.ttl_ms).context("--ttl-ms")?;
+        if self.ttl_ms < 100 {
+            bail!("--ttl-ms {}: give at least 100 ms (a lease shorter than a scheduling hiccup makes every figure noise)", self.ttl_ms);
+        }
+        for url in &self.redis {
+            redis::Client::open(url.as_str())
+                .map_err(|e| anyhow::anyhow!("--redis {url}: not a Redis URL ({e})"))?;
+        }
+        let threads = match self.threads {
+            Some(n) if n == 0 || n > 64 => bail!("--threads {n}: give 1 to 64"),
+            Some(n) => n,
+            None => std::thread::available_parallelism().map_or(2, |n| n.get()),
+        };
+        let plan = BenchPlan {
+            threads,
+            variants,
+            clients: clients.into_iter().map(|c| c as usize).collect(),
+            masters: masters.into_iter().map(|m| m as usize).collect(),
+            duration: Duration::from_secs_f64(secs),
+            ttl,
+            quick: self.quick,
+            json: self.json,
+            svg: self.svg.clone(),
+            redis: self.redis.clone(),
+            pings: if self.quick { 300 } else { 2000 },
+        };
+        if plan.runs().is_empty() {
+            bail!(
+                "nothing to run: more than one master needs a peer crate (--peer rslock or redlock); add --masters 1"
+            );
+        }
+        Ok(plan)
+    }
+}
+
+/// Runs `locklab bench`.
+pub fn run(args: &BenchArgs) -> anyhow::Result<Status> {
+    let plan = args.plan()?;
+    let most = plan.masters.iter().copied().max().unwrap_or(1);
+    let (_servers, urls) = if plan.redis.is_empty() {
+        let servers = RedisServer::start_many(most).context("starting redis-server")?;
+        let urls = servers.iter().map(RedisServer::url).collect();
+        (servers, urls)
+    } else {
+        (Vec::new(), plan.redis.clone())
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(plan.threads)
+        .enable_all()
+        .build()
+        .context("starting the tokio runtime")?;
+    let report = runtime.block_on(run_plan(&plan, &urls))?;
+    if plan.json {
+        print_json(&report)?;
+    } else {
+        print!("{}", report.render());
+    }
+    if let Some(dir) = &plan.svg {
+        let written = svg::write(&report, dir)
+            .with_context(|| format!("--svg {}: cannot write the plots", dir.display()))?;
+        if !plan.json {
+            for path in written {
+                println!("wrote {}", path.display());
+            }
+        }
+    }
+    Ok(if report.broken.is_empty() {
+        Status::Agrees
+    } else {
+        Status::Broken
+    })
+}
+
+/// Measures the RTT, then every run of the plan, with a progress bar.
+pub async fn run_plan(plan: &BenchPlan, urls: &[String]) -> anyhow::Result<Report> {
+    let options = ConnectOptions::default();
+    let mut first = None;
+    for url in urls {
+        let conn = connect(url, &options).await.map_err(|e| {
+            anyhow::anyhow!("--redis {url}: {}", crate::worker::lock::error_line(&e))
+        })?;
+        first.get_or_insert(conn);
+    }
+    let Some(conn) = first else {
+        bail!("no Redis server to measure");
+    };
+    // On a worker thread, as the clients run: measured from the runtime's
+    // own thread, every reply would cost a cross-thread wake-up more.
+    let pings = plan.pings;
+    let rtt = tokio::spawn(async move { rtt::measure(&conn, pings).await })
+        .await
+        .map_err(|e| anyhow::anyhow!("measuring the RTT: {e}"))?
+        .map_err(|e| anyhow::anyhow!("measuring the RTT: {e}"))?;
+    let runs = plan.runs();
+    let bar = progress::bar(runs.len() as u64, "runs");
+    let mut report = Report {
+        rtt_us: rtt.p50_us,
+        rtt_p99_us: rtt.p99_us,
+        servers: if plan.redis.is_empty() {
+            "embedded"
+        } else {
+            "given"
+        },
+        ttl_ms: plan.ttl.as_millis(),
+        duration_secs: plan.duration.as_secs_f64(),
+        quick: plan.quick,
+        uncontended: Vec::new(),
+        contended: Vec::new(),
+        broken: Vec::new(),
+    };
+    let stamp = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis());
+    for (n, (variant, masters, clients)) in runs.into_iter().enumerate() {
+        bar.set_message(format!("{variant} ×{masters}, {clients} clients"));
+        let spec = RunSpec {
+            variant,
+            urls: urls[..masters].to_vec(),
+            clients,
+            duration: plan.duration,
+            ttl: plan.ttl,
+            key: format!("locklab:bench:{stamp}:{n}:{variant}"),
+            connect: options,
+        };
+        let measured = measure(&spec)
+            .await
+            .map_err(|e| anyhow::anyhow!("{variant} with {clients} clients: {e}"))?;
+        tracing::debug!(
+            %variant, clients, events = measured.events,
+            checked_in = ?measured.checked_in, "history checked"
+        );
+        if clients == 1 {
+            let row = Row::new(&variant, 1, masters, &measured, rtt.p50_us, true);
+            report.uncontended.push(row);
+        }
+        if plan.clients.contains(&clients) {
+            let row = Row::new(&variant, clients, masters, &measured, rtt.p50_us, false);
+            report.contended.push(row);
+        }
+        bar.inc(1);
+    }
+    bar.finish_and_clear();
+    let mut broken: Vec<String> = Vec::new();
+    for row in report.uncontended.iter().chain(&report.contended) {
+        if row.is_broken() && !broken.contains(&row.label()) {
+            broken.push(row.label());
+        }
+    }
+    report.broken = broken;
+    Ok(report)
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::*;
+
+    fn plan(args: &[&str]) -> anyhow::Result<BenchPlan> {
+        let mut argv = vec!["locklab", "bench"];
+        argv.extend_from_slice(args);
+        match crate::cli::Cli::try_parse_from(argv)?.command {
+            crate::cli::Command::Bench(a) => a.plan(),
+            _ => unreachable!(),
+        }
+    }
+
+    #[test]
+    fn the_default_plan_is_three_protocols_by_three_strategies_plus_the_peers() {
+        let p = plan(&[]).unwrap();
+        let impl_rows = p.variants.iter().filter(|v| !v.is_peer()).count();
+        assert_eq!(impl_rows, 9);
+        assert_eq!(p.clients, [1, 8, 64]);
+        assert_eq!(p.masters, [1]);
+        assert_eq!(p.duration, Duration::from_secs(2));
+        // Uncontended (1 client) is shared with the 1-client contended run.
+        assert_eq!(p.runs().len(), p.variants.len() * 3);
+    }
+
+    #[test]
+    fn masters_beyond_one_only_run_peers_and_the_one_client_run_is_always_there() {
+        let p = plan(&["--clients", "8", "--masters", "1,3", "--peer", "none"]).unwrap();
+        assert!(p.runs().iter().all(|(_, m, _)| *m == 1));
+        assert_eq!(p.runs().len(), 9 * 2, "1 (uncontended) and 8 clients");
+        let e = plan(&["--masters", "3", "--peer", "none"]).unwrap_err();
+        assert!(e.to_string().contains("nothing to run"), "{e}");
+    }
+
+    #[test]
+    fn bad_input_is_one_line() {
+        for args in [
+            &["--clients", "0"][..],
+            &["--clients", "100000"],
+            &["--protocol", "paxos"],
+            &["--peer", "zookeeper"],
+            &["--wait", "spin"],
+            &["--masters", "0"],
+            &["--duration-secs", "0"],
+            &["--ttl-ms", "5"],
+            &["--redis", "not a url"],
+            &["--redis", "redis://127.0.0.1:1/", "--masters", "3"],
+            &["--protocol", "naive-unchecked", "--wait", "fifo"],
+        ] {
+            let e = plan(args).unwrap_err();
+            let s = format!("{e:#}");
+            assert!(!s.contains('\n'), "{args:?}: {s}");
+        }
+    }
+
+    #[test]
+    fn quick_is_short() {
+        let p = plan(&["--quick"]).unwrap();
+        assert_eq!(p.duration, Duration::from_millis(300));
+        let p = plan(&["--quick", "--duration-secs", "0.1"]).unwrap();
+        assert_eq!(p.duration, Duration::from_millis(100));
+    }
+}
