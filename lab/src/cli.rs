@@ -31,6 +31,9 @@ pub enum Command {
     /// Random fault schedules against real Redis, each checked against the
     /// model; every break shrunk to the smallest schedule that shows it.
     Chaos(commands::chaos::ChaosArgs),
+    /// Step through one scenario's model by hand in the Stateright Explorer
+    /// (a web page on a loopback port).
+    Explore(commands::explore::ExploreArgs),
     /// Every lock variant and the peer crates side by side: latency,
     /// grants/s, fairness and hand-off time against the Redis round trip.
     Bench(commands::bench::BenchArgs),
@@ -56,6 +59,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Status> {
         Command::Reproduce(args) => commands::reproduce::run(&args),
         Command::Worker(args) => crate::worker::serve::run(&args),
         Command::Chaos(args) => commands::chaos::run(&args),
+        Command::Explore(args) => commands::explore::run(&args),
         Command::Bench(args) => commands::bench::run(&args),
     }
 }

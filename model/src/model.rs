@@ -283,6 +283,19 @@ impl Model for LockModel {
     fn properties(&self) -> Vec<Property<Self>> {
         self.properties.iter().map(|p| property(*p)).collect()
     }
+
+    /// `acquire c1`, `tick`: how the Explorer lists the steps.
+    fn format_action(&self, step: &Step) -> String {
+        step.to_string()
+    }
+
+    /// The step told, as in a counterexample (for the Explorer).
+    fn format_step(&self, last: &World, step: Step) -> Option<String> {
+        let next = self.next_state(last, step)?;
+        let path = [(last.clone(), Some(step)), (next, None)];
+        let told = crate::narrate::Narrator::new(&self.scenario).tell(&path, 1);
+        told.first().map(crate::narrate::NarratedStep::line)
+    }
 }
 
 /// The Stateright property behind a property name.

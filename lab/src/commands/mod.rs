@@ -4,5 +4,6 @@
 pub mod bench;
 pub mod chaos;
 pub mod check;
+pub mod explore;
 pub mod reproduce;
 pub mod target;

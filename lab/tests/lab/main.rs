@@ -6,6 +6,7 @@ mod bench;
 mod chaos;
 mod check;
 mod clients;
+mod explore;
 mod proxy;
 mod reproduce;
 mod server;
