@@ -169,8 +169,12 @@ mod tests {
     #[test]
     fn a_fix_makes_the_third_client_wait() {
         let mut steps = unsafe_release();
-        steps.push(Step::Acquire { client: ClientId(2) });
-        steps.push(Step::Write { client: ClientId(2) });
+        steps.push(Step::Acquire {
+            client: ClientId(2),
+        });
+        steps.push(Step::Write {
+            client: ClientId(2),
+        });
         let token = LockModel::new(Scenario::new(Protocol::Token, Faults::one(Fault::Pause)));
         let walk = token.walk(&steps);
         assert_eq!(walk.taken[..9], [Taken::Step; 9]);
@@ -181,8 +185,12 @@ mod tests {
     #[test]
     fn a_step_the_protocol_does_not_allow_is_named() {
         let unchecked_overlap = [
-            Step::Acquire { client: ClientId(0) },
-            Step::Acquire { client: ClientId(1) },
+            Step::Acquire {
+                client: ClientId(0),
+            },
+            Step::Acquire {
+                client: ClientId(1),
+            },
         ];
         let token = LockModel::new(Scenario::new(Protocol::Token, Faults::NONE));
         let err = token.follow(&unchecked_overlap).unwrap_err();

@@ -172,20 +172,36 @@ mod tests {
     #[test]
     fn schedules_round_trip_through_text() {
         let steps = vec![
-            Step::Acquire { client: ClientId(0) },
-            Step::AcquireDelayed { client: ClientId(1) },
+            Step::Acquire {
+                client: ClientId(0),
+            },
+            Step::AcquireDelayed {
+                client: ClientId(1),
+            },
             Step::Tick,
             Step::Restart,
-            Step::Crash { client: ClientId(7) },
+            Step::Crash {
+                client: ClientId(7),
+            },
         ];
         let text = format_schedule(&steps);
-        assert_eq!(text, "acquire c1; acquire-delayed c2; tick; restart; crash c8");
+        assert_eq!(
+            text,
+            "acquire c1; acquire-delayed c2; tick; restart; crash c8"
+        );
         assert_eq!(parse_schedule(&text), Ok(steps));
     }
 
     #[test]
     fn bad_steps_are_named() {
-        for bad in ["acquire", "tick c1", "acquire c0", "acquire c9", "fly c1", "acquire c1 c2"] {
+        for bad in [
+            "acquire",
+            "tick c1",
+            "acquire c0",
+            "acquire c9",
+            "fly c1",
+            "acquire c1 c2",
+        ] {
             assert_eq!(parse_schedule(bad), Err(BadStep(bad.to_owned())), "{bad}");
         }
     }

@@ -161,7 +161,10 @@ fn mutual_exclusion(history: &History) -> Finding {
     Finding::violated(
         property,
         events,
-        format!("two clients believed they held the lock at once: {}", pairs.join("; ")),
+        format!(
+            "two clients believed they held the lock at once: {}",
+            pairs.join("; ")
+        ),
     )
 }
 

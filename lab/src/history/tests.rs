@@ -69,7 +69,11 @@ fn the_articles_unsafe_release_breaks_both_properties() {
         .done();
     let me = verdict(&h, PropertyName::MutualExclusion);
     assert_eq!(me.verdict, Verdict::Violated);
-    assert_eq!(me.events, [0, 3, 6], "c1's and c2's grants, then c3's beside c2");
+    assert_eq!(
+        me.events,
+        [0, 3, 6],
+        "c1's and c2's grants, then c3's beside c2"
+    );
     let says = me.says.as_deref().unwrap_or_default();
     assert!(says.contains("c1 and c2 from"), "{says}");
     assert!(says.contains("c2 and c3 from"), "{says}");
@@ -235,6 +239,9 @@ fn the_timeline_marks_the_breaking_events() {
         .release("c1", ReleaseOutcome::Deleted)
         .done();
     let text = timeline::render(&h, &check(&h));
-    let del_line = text.lines().find(|l| l.contains("DEL removed a key")).unwrap();
+    let del_line = text
+        .lines()
+        .find(|l| l.contains("DEL removed a key"))
+        .unwrap();
     assert!(del_line.contains("no-foreign-release"), "{text}");
 }

@@ -26,7 +26,9 @@ pub fn outcome(op: &Op) -> String {
             ReleaseOutcome::Failed(e) => format!("failed: {e}"),
         },
         Op::Write { fence, outcome } => {
-            let fence = fence.map(|f| format!(" with token {f}")).unwrap_or_default();
+            let fence = fence
+                .map(|f| format!(" with token {f}"))
+                .unwrap_or_default();
             match outcome {
                 WriteOutcome::Accepted => format!("accepted{fence}"),
                 WriteOutcome::Refused { highest } => {

@@ -262,12 +262,24 @@ fn a_users_redis_keeps_its_own_keys_password_and_db_number_included() {
             .await
             .expect("SET");
         let _: () = conn
-            .query(redis::cmd("CONFIG").arg("SET").arg("requirepass").arg("s3cret"))
+            .query(
+                redis::cmd("CONFIG")
+                    .arg("SET")
+                    .arg("requirepass")
+                    .arg("s3cret"),
+            )
             .await
             .expect("CONFIG SET");
     });
     let url = format!("redis://:s3cret@127.0.0.1:{port}/3");
-    let run = locklab(&["reproduce", "--protocol", "naive", "--redis", &url, "--json"]);
+    let run = locklab(&[
+        "reproduce",
+        "--protocol",
+        "naive",
+        "--redis",
+        &url,
+        "--json",
+    ]);
     assert_eq!(run.code, 0, "stderr: {}", run.stderr);
     assert_eq!(run.json()["disagreed"], 0);
     runtime.block_on(async {
