@@ -30,10 +30,10 @@ fn model_check(c: &mut Criterion) {
     };
     for protocol in [Protocol::Naive, Protocol::Token, Protocol::Fenced] {
         let scenario = Scenario::new(protocol, Faults::one(Fault::Pause));
-        let states = check(scenario.clone(), &options, &|_| {}).unique_states;
+        let states = check(scenario, &options, &|_| {}).unique_states;
         group.throughput(Throughput::Elements(states as u64));
         group.bench_function(BenchmarkId::new(protocol.name(), "pause"), |b| {
-            b.iter(|| black_box(check(scenario.clone(), &options, &|_| {}).unique_states))
+            b.iter(|| black_box(check(scenario, &options, &|_| {}).unique_states))
         });
     }
     group.finish();

@@ -238,8 +238,9 @@ pub fn run_cell(
         for p in CHECKED {
             if judged.breaks(p) {
                 *violations.entry(p).or_default() += 1;
-                if !first_violation.contains_key(&p) {
-                    first_violation.insert(p, i + 1);
+                if let std::collections::btree_map::Entry::Vacant(first) = first_violation.entry(p)
+                {
+                    first.insert(i + 1);
                     first_trees.push((p, before.clone()));
                 }
             }

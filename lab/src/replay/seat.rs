@@ -92,7 +92,7 @@ impl Seat {
                     lock_key: spec.lock_key.as_str().to_owned(),
                     resource_key: spec.resource_key.as_str().to_owned(),
                     ttl: spec.ttl.as_duration(),
-                    connect: spec.connect.clone(),
+                    connect: *spec.connect,
                 })
                 .await
                 .map_err(|e| e.to_string())?;
