@@ -31,7 +31,7 @@ use locklab_model::{LockModel, Scenario, Step, World};
 
 use super::keys::{KeySpace, ReplayKeys};
 use super::seat::{preload_scripts, Clients, Seat, SeatSpec};
-use crate::history::{self, AcquireOutcome, History, Op, Recorder, ReleaseOutcome, WriteOutcome};
+use crate::history::{AcquireOutcome, History, Op, Recorder, ReleaseOutcome, WriteOutcome};
 use crate::server::RedisServer;
 use crate::worker::{LabAttempt, LabRelease, LabWrite};
 
@@ -673,9 +673,4 @@ fn failed_acquire(why: String) -> Op {
         token: None,
         fence: None,
     }
-}
-
-/// The history checker's findings on a played replay.
-pub fn findings(played: &Played) -> Vec<history::Finding> {
-    history::check(&played.history)
 }
