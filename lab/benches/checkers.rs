@@ -1,8 +1,8 @@
 //! criterion benches of the lab's hot paths that need no Redis:
 //!
 //! - `model_check/<protocol>-pause`: the model checker on a fixed
-//!   configuration (3 clients, 1 round, a lease of 3 ticks, one pause; with
-//!   symmetry reduction, one thread) — throughput in unique states per
+//!   configuration (3 clients, 2 rounds, a lease of 3 ticks, one pause;
+//!   with symmetry reduction, one thread) — throughput in unique states per
 //!   second;
 //! - `history_check/mutual-exclusion/<n>`: the history checker on a bench
 //!   history of `n` grants by 64 clients, built by hand — throughput in
@@ -29,7 +29,11 @@ fn model_check(c: &mut Criterion) {
         ..CheckOptions::default()
     };
     for protocol in [Protocol::Naive, Protocol::Token, Protocol::Fenced] {
-        let scenario = Scenario::new(protocol, Faults::one(Fault::Pause));
+        // Large enough (tens of thousands of states) that criterion needs
+        // few iterations: each check spawns its own checker thread.
+        let scenario = Scenario::new(protocol, Faults::one(Fault::Pause))
+            .sized(3, 2, 3)
+            .expect("3 clients, 2 rounds, a lease of 3 ticks is a valid scenario");
         let states = check(scenario, &options, &|_| {}).unique_states;
         group.throughput(Throughput::Elements(states as u64));
         group.bench_function(BenchmarkId::new(protocol.name(), "pause"), |b| {
