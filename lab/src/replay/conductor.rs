@@ -280,21 +280,40 @@ impl Conductor<'_> {
         states: &[World],
         taken: &[Taken],
     ) -> Result<(), ReplayError> {
-        let rules = model.scenario().protocol.rules();
         let ttl = model.scenario().ttl;
         for (i, &step) in steps.iter().enumerate() {
             let (before, after) = (&states[i], &states[i + 1]);
+            let clock = self.lease_granted;
+            self.step(model, i, step, taken[i], before, after).await?;
             if taken[i] != Taken::Skipped && step != Step::Tick {
-                self.check_on_time(i, step, before, ttl);
+                self.check_on_time(i, step, before, ttl, clock);
             }
-            match (taken[i], step) {
-                (Taken::Skipped, _) => continue,
+        }
+        Ok(())
+    }
+
+    /// Plays one step and compares what Redis did with what the model
+    /// expected.
+    async fn step(
+        &mut self,
+        model: &LockModel,
+        i: usize,
+        step: Step,
+        taken: Taken,
+        before: &World,
+        after: &World,
+    ) -> Result<(), ReplayError> {
+        let rules = model.scenario().protocol.rules();
+        let ttl = model.scenario().ttl;
+        {
+            match (taken, step) {
+                (Taken::Skipped, _) => return Ok(()),
                 (Taken::Waits, Step::Acquire { client }) => {
                     let granted = self.acquire(client.index()).await;
                     self.expect(i, step, !granted, || {
                         "model expected the lock to be busy".to_owned()
                     });
-                    continue;
+                    return Ok(());
                 }
                 _ => {}
             }
@@ -613,22 +632,30 @@ impl Conductor<'_> {
         Ok(())
     }
 
-    /// A step must happen within the tick the model is in: with `L` ticks
-    /// of the lease left, that is before `ttl - L + 1` ticks have passed
-    /// since the grant. A machine too busy to keep up (a CPU-starved CI
-    /// runner) makes the run late, and a late run proves nothing either way:
-    /// it is marked, not judged.
-    fn check_on_time(&mut self, i: usize, step: Step, before: &World, ttl: u8) {
-        let (Some(granted), Some(lease)) = (self.lease_granted, before.lease) else {
+    /// A step must be over within the tick the model is in: with `L` ticks
+    /// of the lease left, before `ttl - L + 1` ticks have passed since the
+    /// grant (`clock`, as it was before the step) — then Redis ran it before
+    /// the lease could have run out. A machine too busy to keep up (a
+    /// CPU-starved CI runner) makes the run late, and a late run proves
+    /// nothing either way: it is marked, not judged.
+    fn check_on_time(
+        &mut self,
+        i: usize,
+        step: Step,
+        before: &World,
+        ttl: u8,
+        clock: Option<Instant>,
+    ) {
+        let (Some(granted), Some(lease)) = (clock, before.lease) else {
             return;
         };
         let window_ends = granted + self.stage.tick * u32::from(ttl - lease.ttl + 1);
-        let now = Instant::now();
-        if now >= window_ends && self.overrun.is_none() {
+        let done = Instant::now();
+        if done >= window_ends && self.overrun.is_none() {
             self.overrun = Some(format!(
-                "step {} ({step}) ran {:.1} ms past its tick (1 tick = {} ms): the machine did not keep up",
+                "step {} ({step}) ended {:.1} ms past its tick (1 tick = {} ms): the machine did not keep up",
                 i + 1,
-                (now - window_ends).as_secs_f64() * 1000.0,
+                (done - window_ends).as_secs_f64() * 1000.0,
                 self.stage.tick.as_millis()
             ));
         }
