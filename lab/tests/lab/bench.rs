@@ -33,20 +33,34 @@ async fn conn(server: &RedisServer) -> Conn {
         .unwrap_or_else(|e| panic!("connect to {}: {e}", server.url()))
 }
 
-fn fifo() -> Wait {
-    Wait::Fifo(FifoOptions::new(Duration::from_millis(20), Duration::from_millis(200)).unwrap())
+/// Waiters poll every 20 ms and count as dead after `waiter_lease`.
+fn fifo_with(waiter_lease: Duration) -> Wait {
+    Wait::Fifo(FifoOptions::new(Duration::from_millis(20), waiter_lease).unwrap())
 }
 
-async fn fifo_lock(server: &RedisServer, name: &str, lease: Duration) -> WaitingLock {
+fn fifo() -> Wait {
+    fifo_with(Duration::from_millis(200))
+}
+
+async fn fifo_lock_with(
+    server: &RedisServer,
+    name: &str,
+    lease: Duration,
+    wait: Wait,
+) -> WaitingLock {
     let key = LockKey::new(name).unwrap();
     WaitingLock::new(
         Protocol::Token,
         conn(server).await,
         key,
         Ttl::new(lease).unwrap(),
-        fifo(),
+        wait,
     )
     .unwrap()
+}
+
+async fn fifo_lock(server: &RedisServer, name: &str, lease: Duration) -> WaitingLock {
+    fifo_lock_with(server, name, lease, fifo()).await
 }
 
 async fn queue(conn: &Conn, lock: &WaitingLock) -> Vec<String> {
@@ -74,8 +88,13 @@ where
 /// Starts a waiter that queues behind the holder, waits until it is queued,
 /// then kills it (its task is aborted: it never leaves the queue, never
 /// polls again, never reads a hand-off). Returns its waiter id.
-async fn queued_then_killed(server: &RedisServer, name: &str, lease: Duration) -> String {
-    let doomed = fifo_lock(server, name, lease).await;
+async fn queued_then_killed(
+    server: &RedisServer,
+    name: &str,
+    lease: Duration,
+    waiter_lease: Duration,
+) -> String {
+    let doomed = fifo_lock_with(server, name, lease, fifo_with(waiter_lease)).await;
     let probe = conn(server).await;
     let before = queue(&probe, &doomed).await.len();
     let waiting = {
@@ -131,7 +150,7 @@ async fn a_waiter_that_dies_in_the_queue_is_skipped_once_its_liveness_runs_out()
     let lease = Duration::from_secs(30);
     let holder = fifo_lock(&s, "skip", lease).await;
     let grant = holder.acquire(HANG_GUARD).await.unwrap();
-    let dead = queued_then_killed(&s, "skip", lease).await;
+    let dead = queued_then_killed(&s, "skip", lease, Duration::from_millis(200)).await;
     let probe = conn(&s).await;
     let alive = format!("skip:w:{dead}");
     until("the dead waiter's liveness runs out", || async {
@@ -163,7 +182,9 @@ async fn a_waiter_handed_the_lock_as_it_dies_costs_the_next_one_lease() {
     let lease = Duration::from_millis(500);
     let holder = fifo_lock(&s, "dead-heir", lease).await;
     let grant = holder.acquire(HANG_GUARD).await.unwrap();
-    let dead = queued_then_killed(&s, "dead-heir", lease).await;
+    // Its liveness outlasts the test's steps however slow the machine, so
+    // the release surely finds it alive.
+    let dead = queued_then_killed(&s, "dead-heir", lease, HANG_GUARD).await;
     let probe = conn(&s).await;
     let next = fifo_lock(&s, "dead-heir", lease).await;
     let waiting = {
