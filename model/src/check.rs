@@ -36,8 +36,12 @@ pub struct CheckOptions {
     pub compare_symmetry: bool,
     /// Give up (verdict `unknown`) after generating this many states.
     pub max_states: usize,
-    /// Give up (verdict `unknown`) after this long, per search.
-    pub timeout: Duration,
+    /// Give up (verdict `unknown`) after this long, per search. `None`: no
+    /// time limit (the state budget still applies). Stateright keeps a
+    /// thread asleep for the whole of a timeout even when the search ends
+    /// sooner, so a caller that runs many checks in one process (a bench, a
+    /// test suite) should leave it unset.
+    pub timeout: Option<Duration>,
     /// Checker threads per search.
     pub threads: usize,
 }
@@ -48,7 +52,7 @@ impl Default for CheckOptions {
             symmetry: true,
             compare_symmetry: false,
             max_states: 200_000_000,
-            timeout: Duration::from_secs(600),
+            timeout: None,
             threads: 1,
         }
     }
@@ -84,8 +88,8 @@ fn search<C: Checker<M>, M: Model<State = World, Action = Step>>(
     }
     progress(checker.unique_state_count());
     let secs = started.elapsed().as_secs_f64();
-    let out_of_budget =
-        checker.state_count() >= options.max_states || started.elapsed() >= options.timeout;
+    let out_of_budget = checker.state_count() >= options.max_states
+        || options.timeout.is_some_and(|t| started.elapsed() >= t);
     Search {
         discoveries: checker
             .discoveries()
@@ -105,10 +109,13 @@ fn budgeted<M>(
 where
     M: Model,
 {
-    builder
+    let builder = builder
         .target_state_count(options.max_states)
-        .timeout(options.timeout)
-        .threads(options.threads.max(1))
+        .threads(options.threads.max(1));
+    match options.timeout {
+        Some(timeout) => builder.timeout(timeout),
+        None => builder,
+    }
 }
 
 /// Checks one scenario: every property, with counterexamples.

@@ -167,7 +167,7 @@ impl CheckArgs {
                 symmetry: !self.no_symmetry,
                 compare_symmetry: self.compare_symmetry && !self.no_symmetry,
                 max_states: usize::try_from(self.max_states).unwrap_or(usize::MAX),
-                timeout: Duration::from_secs(self.timeout_secs),
+                timeout: Some(Duration::from_secs(self.timeout_secs)),
                 threads: 1,
             },
             workers,
