@@ -14,24 +14,11 @@ use locklab::server::RedisServer;
 use locklab_impl::redis;
 use locklab_impl::wait::{FifoOptions, NotifyOptions};
 use locklab_impl::{
-    connect, Attempt, Conn, ConnectOptions, LockError, LockKey, Protocol, ReleaseOutcome, Ttl,
-    Wait, WaitingLock,
+    Attempt, Conn, LockError, LockKey, Protocol, ReleaseOutcome, Ttl, Wait, WaitingLock,
 };
 
 use crate::support::locklab;
-
-/// A bound on anything a test waits for. Not an assertion about speed.
-const HANG_GUARD: Duration = Duration::from_secs(20);
-
-fn server() -> RedisServer {
-    RedisServer::start().unwrap_or_else(|e| panic!("start redis-server: {e}"))
-}
-
-async fn conn(server: &RedisServer) -> Conn {
-    connect(&server.url(), &ConnectOptions::default())
-        .await
-        .unwrap_or_else(|e| panic!("connect to {}: {e}", server.url()))
-}
+use crate::support::{conn, server, HANG_GUARD};
 
 /// Waiters poll every 20 ms and count as dead after `waiter_lease`.
 fn fifo_with(waiter_lease: Duration) -> Wait {

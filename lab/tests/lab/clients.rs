@@ -9,7 +9,8 @@
 
 use std::time::Duration;
 
-use locklab::server::{free_port, RedisServer};
+use crate::support::{conn, server, HANG_GUARD};
+use locklab::server::free_port;
 use locklab_impl::redis;
 use locklab_impl::{
     connect, AnyLock, Attempt, Conn, ConnectOptions, FencedLock, FencedResource, LockError,
@@ -20,19 +21,6 @@ use locklab_impl::{
 const SHORT: Duration = Duration::from_millis(150);
 /// A lease that never runs out during a test.
 const LONG: Duration = Duration::from_secs(30);
-/// A bound on anything a test waits for, so that a bug fails the test
-/// instead of hanging it. Not an assertion about speed.
-const HANG_GUARD: Duration = Duration::from_secs(20);
-
-fn server() -> RedisServer {
-    RedisServer::start().unwrap_or_else(|e| panic!("start redis-server: {e}"))
-}
-
-async fn conn(server: &RedisServer) -> Conn {
-    connect(&server.url(), &ConnectOptions::default())
-        .await
-        .unwrap_or_else(|e| panic!("connect to {}: {e}", server.url()))
-}
 
 fn key(name: &str) -> LockKey {
     LockKey::new(name).unwrap()

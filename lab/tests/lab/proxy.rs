@@ -11,33 +11,21 @@
 use std::net::{Ipv4Addr, SocketAddr};
 use std::time::Duration;
 
+use crate::support::{conn_to as conn, server, HANG_GUARD};
 use locklab::proxy::{Direction, Proxy, MAX_QUEUED_BYTES};
 use locklab::server::RedisServer;
 use locklab_impl::redis;
-use locklab_impl::{connect, Conn, ConnectOptions};
+use locklab_impl::Conn;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
 /// How long a client waits before calling a reply "not arrived".
 const SHORT: Duration = Duration::from_millis(200);
-/// A bound on anything a test waits for, so that a bug fails the test
-/// instead of hanging it. Not an assertion about speed.
-const HANG_GUARD: Duration = Duration::from_secs(20);
-
-fn server() -> RedisServer {
-    RedisServer::start().unwrap_or_else(|e| panic!("start redis-server: {e}"))
-}
 
 async fn proxy(server: &RedisServer) -> Proxy {
     Proxy::start(server.addr())
         .await
         .unwrap_or_else(|e| panic!("start the proxy: {e}"))
-}
-
-async fn conn(url: &str) -> Conn {
-    connect(url, &ConnectOptions::default())
-        .await
-        .unwrap_or_else(|e| panic!("connect to {url}: {e}"))
 }
 
 async fn get(conn: &Conn, key: &str) -> Option<String> {

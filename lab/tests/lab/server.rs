@@ -2,13 +2,14 @@
 //! kill, restart, bad configs, and no server left behind when the process
 //! that started it fails, is interrupted or is killed.
 
-use std::io::{self, BufRead, BufReader, Read, Write};
+use std::io::{self, BufRead, BufReader, Write};
 use std::net::{Ipv4Addr, SocketAddr, TcpStream};
 use std::process::{Command, Stdio};
 use std::sync::mpsc;
 use std::thread;
 use std::time::{Duration, Instant};
 
+use crate::support::forward_lines;
 use locklab::process::{spawn_guarded, GuardedChild, Signal};
 use locklab::server::{ping, RedisServer, ServerConfig, ServerError};
 
@@ -420,18 +421,6 @@ fn start_helper(action: &str) -> Helper {
         redis_dir,
         output,
     }
-}
-
-/// Sends each line `from` prints to `to`, from a thread of its own.
-fn forward_lines(from: impl Read + Send + 'static, to: mpsc::Sender<String>) {
-    thread::spawn(move || {
-        for line in BufReader::new(from).lines() {
-            let Ok(line) = line else { break };
-            if to.send(line).is_err() {
-                break;
-            }
-        }
-    });
 }
 
 impl Helper {

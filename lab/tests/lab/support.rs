@@ -1,6 +1,46 @@
 //! Running the `locklab` binary from tests.
 
+use std::io::{BufRead, BufReader, Read};
 use std::process::{Command, Output};
+use std::sync::mpsc;
+use std::time::Duration;
+
+use locklab::server::RedisServer;
+use locklab_impl::{connect, Conn, ConnectOptions};
+
+/// A bound on anything a test waits for, so that a bug fails the test
+/// instead of hanging it. Not an assertion about speed.
+pub const HANG_GUARD: Duration = Duration::from_secs(20);
+
+/// A `redis-server` of the test's own.
+pub fn server() -> RedisServer {
+    RedisServer::start().unwrap_or_else(|e| panic!("start redis-server: {e}"))
+}
+
+/// A connection to a test's server.
+pub async fn conn(server: &RedisServer) -> Conn {
+    conn_to(&server.url()).await
+}
+
+/// A connection to a URL (a proxy's, say).
+pub async fn conn_to(url: &str) -> Conn {
+    connect(url, &ConnectOptions::default())
+        .await
+        .unwrap_or_else(|e| panic!("connect to {url}: {e}"))
+}
+
+/// Sends each line read from `from` to `to`, on a thread of its own, until
+/// either side closes.
+pub fn forward_lines(from: impl Read + Send + 'static, to: mpsc::Sender<String>) {
+    std::thread::spawn(move || {
+        for line in BufReader::new(from).lines() {
+            let Ok(line) = line else { break };
+            if to.send(line).is_err() {
+                break;
+            }
+        }
+    });
+}
 
 /// The result of one `locklab` run.
 pub struct Run {

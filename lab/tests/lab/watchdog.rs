@@ -11,30 +11,16 @@
 
 use std::time::Duration;
 
-use locklab::server::RedisServer;
+use crate::support::{conn, server, HANG_GUARD};
 use locklab_impl::redis;
 use locklab_impl::{
-    connect, AnyLock, Attempt, Conn, ConnectOptions, FencedLock, FencedResource, LeaseGuard,
-    LockError, LockKey, LostReason, Protocol, ReleaseOutcome, ResourceKey, TokenLock, Ttl,
-    WatchdogOptions, WriteOutcome,
+    AnyLock, Attempt, Conn, FencedLock, FencedResource, LeaseGuard, LockError, LockKey, LostReason,
+    Protocol, ReleaseOutcome, ResourceKey, TokenLock, Ttl, WatchdogOptions, WriteOutcome,
 };
 
 /// A short lease: renewed every 100 ms, it would run out within a test
 /// many times over without the watchdog.
 const LEASE: Duration = Duration::from_millis(300);
-/// A bound on anything a test waits for, so that a bug fails the test
-/// instead of hanging it. Not an assertion about speed.
-const HANG_GUARD: Duration = Duration::from_secs(20);
-
-fn server() -> RedisServer {
-    RedisServer::start().unwrap_or_else(|e| panic!("start redis-server: {e}"))
-}
-
-async fn conn(server: &RedisServer) -> Conn {
-    connect(&server.url(), &ConnectOptions::default())
-        .await
-        .unwrap_or_else(|e| panic!("connect to {}: {e}", server.url()))
-}
 
 fn key(name: &str) -> LockKey {
     LockKey::new(name).unwrap()

@@ -11,7 +11,7 @@
 //! A lease "running out" is observed on Redis (the key is gone), never
 //! assumed from a sleep, and no test asserts how long anything took.
 
-use std::io::{self, BufRead, BufReader, Read, Write};
+use std::io::{self, Read, Write};
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -27,9 +27,10 @@ use locklab::worker::{
     WorkerSpec,
 };
 use locklab_impl::redis;
-use locklab_impl::{connect, Conn, ConnectOptions};
+use locklab_impl::Conn;
 
 use crate::support::locklab;
+use crate::support::{conn_to as conn, forward_lines, server, HANG_GUARD};
 
 /// A lease short enough to run out during a test.
 const SHORT_TTL: Duration = Duration::from_millis(200);
@@ -37,22 +38,9 @@ const SHORT_TTL: Duration = Duration::from_millis(200);
 const LONG_TTL: Duration = Duration::from_secs(30);
 /// How long a reply gets before the test calls it "not arrived".
 const SHORT: Duration = Duration::from_millis(200);
-/// A bound on anything a test waits for, so that a bug fails the test
-/// instead of hanging it. Not an assertion about speed.
-const HANG_GUARD: Duration = Duration::from_secs(20);
 
 fn binary() -> &'static Path {
     Path::new(env!("CARGO_BIN_EXE_locklab"))
-}
-
-fn server() -> RedisServer {
-    RedisServer::start().unwrap_or_else(|e| panic!("start redis-server: {e}"))
-}
-
-async fn conn(url: &str) -> Conn {
-    connect(url, &ConnectOptions::default())
-        .await
-        .unwrap_or_else(|e| panic!("connect to {url}: {e}"))
 }
 
 async fn spawn(name: &str, protocol: &str, url: &str, key: &str, ttl: Duration) -> WorkerHandle {
@@ -691,17 +679,6 @@ fn start_helper(action: &str) -> Helper {
         proxy_port,
         redis_dir,
     }
-}
-
-fn forward_lines(from: impl Read + Send + 'static, to: mpsc::Sender<String>) {
-    thread::spawn(move || {
-        for line in BufReader::new(from).lines() {
-            let Ok(line) = line else { break };
-            if to.send(line).is_err() {
-                break;
-            }
-        }
-    });
 }
 
 impl Helper {
