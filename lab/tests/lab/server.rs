@@ -4,13 +4,12 @@
 
 use std::io::{self, BufRead, BufReader, Write};
 use std::net::{Ipv4Addr, SocketAddr, TcpStream};
-use std::process::{Command, Stdio};
 use std::sync::mpsc;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use crate::support::forward_lines;
-use locklab::process::{spawn_guarded, GuardedChild, Signal};
+use crate::support::rerun_on_helper;
+use locklab::process::{GuardedChild, Signal};
 use locklab::server::{ping, RedisServer, ServerConfig, ServerError};
 
 /// Generous: a PING to a running local server answers in well under this.
@@ -372,23 +371,7 @@ impl Drop for Helper {
 }
 
 fn start_helper(action: &str) -> Helper {
-    let mut cmd = Command::new(std::env::current_exe().unwrap());
-    cmd.args([
-        "--exact",
-        "server::orphan_helper",
-        "--ignored",
-        "--nocapture",
-        "--test-threads=1",
-    ])
-    .env(HELPER_ENV, action)
-    .env("RUST_BACKTRACE", "0")
-    .stdin(Stdio::piped())
-    .stdout(Stdio::piped())
-    .stderr(Stdio::piped());
-    let mut child = spawn_guarded(cmd).unwrap();
-    let (tx, output) = mpsc::channel();
-    forward_lines(child.take_stdout().unwrap(), tx.clone());
-    forward_lines(child.take_stderr().unwrap(), tx);
+    let (child, output) = rerun_on_helper("server::orphan_helper", HELPER_ENV, action);
     let mut seen = Vec::new();
     let mut redis_dir = None;
     let deadline = Instant::now() + Duration::from_secs(60);

@@ -126,3 +126,33 @@ pub fn descendants(pid: u32) -> Vec<u32> {
     found.remove(0);
     found
 }
+
+/// Runs this test binary again, on the `#[ignore]`d helper test `test`
+/// only, with `env` set to `action` (the helper does nothing without it):
+/// how a test watches a process that panics, exits or is killed without
+/// taking the test itself down. Returns the helper and its output lines
+/// (stdout and stderr).
+pub fn rerun_on_helper(
+    test: &str,
+    env: &str,
+    action: &str,
+) -> (locklab::process::GuardedChild, mpsc::Receiver<String>) {
+    let mut cmd = Command::new(std::env::current_exe().expect("the test binary"));
+    cmd.args([
+        "--exact",
+        test,
+        "--ignored",
+        "--nocapture",
+        "--test-threads=1",
+    ])
+    .env(env, action)
+    .env("RUST_BACKTRACE", "0")
+    .stdin(std::process::Stdio::piped())
+    .stdout(std::process::Stdio::piped())
+    .stderr(std::process::Stdio::piped());
+    let mut child = locklab::process::spawn_guarded(cmd).expect("rerun the test binary");
+    let (tx, output) = mpsc::channel();
+    forward_lines(child.take_stdout().expect("stdout"), tx.clone());
+    forward_lines(child.take_stderr().expect("stderr"), tx);
+    (child, output)
+}

@@ -15,7 +15,6 @@ use std::io::{self, Read, Write};
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::Path;
 use std::process::{Command, Stdio};
-use std::sync::mpsc;
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -30,7 +29,7 @@ use locklab_impl::redis;
 use locklab_impl::Conn;
 
 use crate::support::locklab;
-use crate::support::{conn_to as conn, forward_lines, server, HANG_GUARD};
+use crate::support::{conn_to as conn, rerun_on_helper, server, HANG_GUARD};
 
 /// A lease short enough to run out during a test.
 const SHORT_TTL: Duration = Duration::from_millis(200);
@@ -621,23 +620,7 @@ impl Drop for Helper {
 }
 
 fn start_helper(action: &str) -> Helper {
-    let mut cmd = Command::new(std::env::current_exe().unwrap());
-    cmd.args([
-        "--exact",
-        "worker::orphan_helper",
-        "--ignored",
-        "--nocapture",
-        "--test-threads=1",
-    ])
-    .env(HELPER_ENV, action)
-    .env("RUST_BACKTRACE", "0")
-    .stdin(Stdio::piped())
-    .stdout(Stdio::piped())
-    .stderr(Stdio::piped());
-    let mut child = spawn_guarded(cmd).unwrap();
-    let (tx, output) = mpsc::channel();
-    forward_lines(child.take_stdout().unwrap(), tx.clone());
-    forward_lines(child.take_stderr().unwrap(), tx);
+    let (child, output) = rerun_on_helper("worker::orphan_helper", HELPER_ENV, action);
     let mut seen = Vec::new();
     let mut redis_dir = None;
     let deadline = Instant::now() + Duration::from_secs(60);
