@@ -7,6 +7,16 @@ use std::time::Duration;
 
 use crate::support::locklab;
 
+/// Kills the explorer when the test ends, passed or failed.
+struct Killed(std::process::Child);
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 #[test]
 fn the_explorer_serves_the_model_on_a_loopback_port() {
     let mut child = Command::new(env!("CARGO_BIN_EXE_locklab"))
@@ -15,7 +25,9 @@ fn the_explorer_serves_the_model_on_a_loopback_port() {
         .stderr(Stdio::piped())
         .spawn()
         .expect("start locklab explore");
-    let mut stderr = BufReader::new(child.stderr.take().expect("stderr"));
+    let stderr = child.stderr.take().expect("stderr");
+    let _explorer = Killed(child);
+    let mut stderr = BufReader::new(stderr);
     let mut line = String::new();
     stderr.read_line(&mut line).expect("the banner");
     let addr = line
@@ -39,8 +51,6 @@ fn the_explorer_serves_the_model_on_a_loopback_port() {
     write!(stream, "GET /.states/0 HTTP/1.0\r\nHost: {addr}\r\n\r\n").expect("request");
     let mut response = String::new();
     let _ = stream.read_to_string(&mut response);
-    let _ = child.kill();
-    let _ = child.wait();
     assert!(
         response.starts_with("HTTP/1.0 200") || response.starts_with("HTTP/1.1 200"),
         "{response}"
