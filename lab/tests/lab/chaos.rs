@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use locklab_model::{check, CheckOptions, Fault, Faults, PropertyName, Protocol, Scenario};
 use serde_json::Value;
 
-use crate::support::{descendants, locklab, locklab_child};
+use crate::support::{assert_gone, descendants, locklab, locklab_child, proc_stat};
 
 /// Schedules per cell in CI (the `#[ignore]`d test runs 2000).
 const CI_SCHEDULES: &str = "200";
@@ -150,20 +150,6 @@ fn bad_chaos_input_is_one_line_and_exit_2() {
     }
 }
 
-/// Waits (bounded) until `pid` is gone: no such process, or a zombie
-/// nobody reaps (it holds no port and runs no code).
-fn gone(pid: u32) -> bool {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while Instant::now() < deadline {
-        match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
-            Err(_) => return true,
-            Ok(stat) if stat.split_whitespace().nth(2) == Some("Z") => return true,
-            Ok(_) => std::thread::sleep(Duration::from_millis(20)),
-        }
-    }
-    false
-}
-
 fn interrupted_run_leaves_nothing(signal: nix::sys::signal::Signal) {
     let mut lab = locklab_child(&["chaos", "--schedules", "100000", "--protocol", "token"]);
     let lab_pid = lab.id();
@@ -178,12 +164,15 @@ fn interrupted_run_leaves_nothing(signal: nix::sys::signal::Signal) {
     };
     assert!(!children.is_empty(), "the lab started no process");
     std::thread::sleep(Duration::from_millis(300));
-    let children = descendants(lab_pid);
+    let children: Vec<(u32, String)> = descendants(lab_pid)
+        .into_iter()
+        .filter_map(|pid| proc_stat(pid).map(|p| (pid, p.comm)))
+        .collect();
     nix::sys::signal::kill(nix::unistd::Pid::from_raw(lab_pid as i32), signal)
         .expect("signal the lab");
     let _ = lab.wait();
-    for pid in children {
-        assert!(gone(pid), "process {pid} outlived the lab after {signal:?}");
+    for (pid, comm) in children {
+        assert_gone(pid, &comm, &format!("after {signal:?} of the lab"));
     }
 }
 

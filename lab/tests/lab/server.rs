@@ -8,7 +8,7 @@ use std::sync::mpsc;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use crate::support::rerun_on_helper;
+use crate::support::{assert_gone, is_live, proc_stat, rerun_on_helper};
 use locklab::process::{GuardedChild, Signal};
 use locklab::server::{ping, RedisServer, ServerConfig, ServerError};
 
@@ -395,7 +395,7 @@ fn start_helper(action: &str) -> Helper {
         }
     };
     assert!(
-        is_redis(redis_pid),
+        is_live(redis_pid, "redis-server"),
         "pid {redis_pid} should be a live redis-server"
     );
     Helper {
@@ -425,44 +425,12 @@ impl Helper {
     }
 }
 
-/// What `/proc/<pid>/stat` says: (command name, state, process group).
-fn proc_stat(pid: u32) -> Option<(String, char, i32)> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    let open = stat.find('(')?;
-    let close = stat.rfind(')')?;
-    let comm = stat[open + 1..close].to_string();
-    let mut rest = stat[close + 1..].split_whitespace();
-    let state = rest.next()?.chars().next()?;
-    let _ppid = rest.next()?;
-    let pgrp = rest.next()?.parse().ok()?;
-    Some((comm, state, pgrp))
-}
-
-fn is_redis(pid: u32) -> bool {
-    proc_stat(pid).is_some_and(|(comm, state, _)| comm.starts_with("redis-server") && state != 'Z')
-}
-
-/// Waits up to 5 s for `pid` to stop being a live redis-server: gone, a
-/// zombie (dead, waiting for its new parent to reap it), or the pid reused.
-fn assert_gone(pid: u32, case: &str) {
-    let deadline = Instant::now() + Duration::from_secs(5);
-    while is_redis(pid) {
-        if Instant::now() >= deadline {
-            let stat = proc_stat(pid);
-            // Clean up after the failure; the pid is still that server.
-            let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid as i32), Signal::SIGKILL);
-            panic!("{case}: redis-server {pid} outlived the process that started it: {stat:?}");
-        }
-        thread::sleep(Duration::from_millis(20));
-    }
-}
-
 #[test]
 fn no_server_outlives_a_failing_test() {
     let mut helper = start_helper("panic");
     helper.go();
     assert_eq!(helper.exit_code(), Some(101), "the helper test fails");
-    assert_gone(helper.redis_pid, "panic");
+    assert_gone(helper.redis_pid, "redis-server", "panic");
 }
 
 #[test]
@@ -470,7 +438,7 @@ fn no_server_outlives_an_exit_without_destructors() {
     let mut helper = start_helper("exit");
     helper.go();
     assert_eq!(helper.exit_code(), Some(0));
-    assert_gone(helper.redis_pid, "exit without Drop");
+    assert_gone(helper.redis_pid, "redis-server", "exit without Drop");
 }
 
 #[test]
@@ -478,7 +446,7 @@ fn no_server_outlives_a_sigkilled_lab() {
     let mut helper = start_helper("wait");
     helper.child.signal(Signal::SIGKILL).unwrap();
     assert_eq!(helper.exit_code(), None, "killed by a signal");
-    assert_gone(helper.redis_pid, "SIGKILL");
+    assert_gone(helper.redis_pid, "redis-server", "SIGKILL");
 }
 
 #[test]
@@ -486,12 +454,9 @@ fn no_server_outlives_ctrl_c() {
     let mut helper = start_helper("wait");
     // The server has its own process group, so a terminal's Ctrl-C (SIGINT
     // to the lab's group) reaches only the lab.
-    let (_, _, pgrp) = proc_stat(helper.redis_pid).unwrap();
-    assert_eq!(
-        pgrp as u32, helper.redis_pid,
-        "redis-server leads its own group"
-    );
+    let pgrp = proc_stat(helper.redis_pid).unwrap().pgrp;
+    assert_eq!(pgrp, helper.redis_pid, "redis-server leads its own group");
     helper.child.signal_group(Signal::SIGINT).unwrap();
     assert_eq!(helper.exit_code(), None, "killed by SIGINT");
-    assert_gone(helper.redis_pid, "Ctrl-C");
+    assert_gone(helper.redis_pid, "redis-server", "Ctrl-C");
 }

@@ -101,18 +101,8 @@ pub fn descendants(pid: u32) -> Vec<u32> {
             else {
                 continue;
             };
-            let Ok(stat) = std::fs::read_to_string(format!("/proc/{child}/stat")) else {
-                continue;
-            };
-            // The command name is in parentheses and may hold spaces.
-            let after = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
-            let mut fields = after.split_whitespace();
-            let state = fields.next();
-            let ppid = fields.next().and_then(|p| p.parse::<u32>().ok());
-            if let (Some(ppid), Some(state)) = (ppid, state) {
-                if state != "Z" {
-                    parent_of.push((child, ppid));
-                }
+            if let Some(stat) = proc_stat(child).filter(|p| p.state != 'Z') {
+                parent_of.push((child, stat.ppid));
             }
         }
     }
@@ -155,4 +145,56 @@ pub fn rerun_on_helper(
     forward_lines(child.take_stdout().expect("stdout"), tx.clone());
     forward_lines(child.take_stderr().expect("stderr"), tx);
     (child, output)
+}
+
+/// A process as `/proc/<pid>/stat` shows it.
+#[derive(Clone, Debug)]
+pub struct ProcStat {
+    /// The command name.
+    pub comm: String,
+    /// The state letter (`R`, `S`, `T`, `Z`, …).
+    pub state: char,
+    /// The parent's pid.
+    pub ppid: u32,
+    /// The process group.
+    pub pgrp: u32,
+}
+
+/// `/proc/<pid>/stat`, read; `None` if there is no such process.
+pub fn proc_stat(pid: u32) -> Option<ProcStat> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The command name is in parentheses and may hold spaces.
+    let open = stat.find('(')?;
+    let close = stat.rfind(')')?;
+    let mut rest = stat[close + 1..].split_whitespace();
+    Some(ProcStat {
+        comm: stat[open + 1..close].to_owned(),
+        state: rest.next()?.chars().next()?,
+        ppid: rest.next()?.parse().ok()?,
+        pgrp: rest.next()?.parse().ok()?,
+    })
+}
+
+/// True while `pid` runs a command whose name starts with `comm`: not gone,
+/// not a zombie (dead, waiting for a parent to reap it — it holds no port
+/// and runs no code), and not reused by another command.
+pub fn is_live(pid: u32, comm: &str) -> bool {
+    proc_stat(pid).is_some_and(|p| p.comm.starts_with(comm) && p.state != 'Z')
+}
+
+/// Waits (at most 5 s) until `pid` no longer runs `comm`; otherwise kills
+/// it, so the failure leaves nothing behind, and fails the test.
+pub fn assert_gone(pid: u32, comm: &str, case: &str) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    while is_live(pid, comm) {
+        if std::time::Instant::now() >= deadline {
+            let stat = proc_stat(pid);
+            let _ = nix::sys::signal::kill(
+                nix::unistd::Pid::from_raw(pid as i32),
+                nix::sys::signal::Signal::SIGKILL,
+            );
+            panic!("{case}: {comm} {pid} outlived the process that started it: {stat:?}");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
 }

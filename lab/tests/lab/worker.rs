@@ -29,7 +29,7 @@ use locklab_impl::redis;
 use locklab_impl::Conn;
 
 use crate::support::locklab;
-use crate::support::{conn_to as conn, rerun_on_helper, server, HANG_GUARD};
+use crate::support::{assert_gone, conn_to as conn, is_live, rerun_on_helper, server, HANG_GUARD};
 
 /// A lease short enough to run out during a test.
 const SHORT_TTL: Duration = Duration::from_millis(200);
@@ -443,7 +443,7 @@ async fn a_sigkilled_worker_is_gone() {
     let server = server();
     let mut w = spawn("c1", "token", &server.url(), "locklab:kill", LONG_TTL).await;
     let pid = w.pid();
-    assert!(is_worker(pid));
+    assert!(is_live(pid, "locklab"));
     w.pause().await.unwrap(); // SIGKILL ends a stopped process too
     w.send(&Request::Acquire).await.unwrap();
     let status = w.kill().unwrap();
@@ -452,7 +452,7 @@ async fn a_sigkilled_worker_is_gone() {
         Some(9)
     );
     assert!(!w.is_running());
-    assert!(!is_worker(pid), "pid {pid} is reaped");
+    assert!(!is_live(pid, "locklab"), "pid {pid} is reaped");
     let err = w.request(&Request::Acquire).await.unwrap_err();
     assert!(matches!(err, WorkerError::Exited { .. }), "{err}");
     assert!(w.kill().is_ok(), "kill is idempotent");
@@ -647,10 +647,13 @@ fn start_helper(action: &str) -> Helper {
         }
     };
     assert!(
-        is_redis(redis_pid),
+        is_live(redis_pid, "redis-server"),
         "pid {redis_pid} is a live redis-server"
     );
-    assert!(is_worker(worker_pid), "pid {worker_pid} is a live worker");
+    assert!(
+        is_live(worker_pid, "locklab"),
+        "pid {worker_pid} is a live worker"
+    );
     assert!(
         proxy_listens(proxy_port),
         "the proxy listens on {proxy_port}"
@@ -681,8 +684,8 @@ impl Helper {
     /// Nothing the helper started is left: the server and the worker are
     /// gone (or zombies awaiting their reaper), the proxy's port is closed.
     fn assert_nothing_left(&self, case: &str) {
-        assert_gone(self.redis_pid, is_redis, "redis-server", case);
-        assert_gone(self.worker_pid, is_worker, "worker", case);
+        assert_gone(self.redis_pid, "redis-server", case);
+        assert_gone(self.worker_pid, "locklab", case);
         assert!(
             !proxy_listens(self.proxy_port),
             "{case}: the proxy's port {} still accepts connections",
@@ -691,43 +694,9 @@ impl Helper {
     }
 }
 
-/// `/proc/<pid>/stat`: (command name, state).
-fn proc_stat(pid: u32) -> Option<(String, char)> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    let open = stat.find('(')?;
-    let close = stat.rfind(')')?;
-    let comm = stat[open + 1..close].to_string();
-    let state = stat[close + 1..]
-        .split_whitespace()
-        .next()?
-        .chars()
-        .next()?;
-    Some((comm, state))
-}
-
-fn is_redis(pid: u32) -> bool {
-    proc_stat(pid).is_some_and(|(comm, state)| comm.starts_with("redis-server") && state != 'Z')
-}
-
-fn is_worker(pid: u32) -> bool {
-    proc_stat(pid).is_some_and(|(comm, state)| comm == "locklab" && state != 'Z')
-}
-
 fn proxy_listens(port: u16) -> bool {
     let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
     std::net::TcpStream::connect_timeout(&addr, Duration::from_secs(2)).is_ok()
-}
-
-fn assert_gone(pid: u32, alive: fn(u32) -> bool, what: &str, case: &str) {
-    let deadline = Instant::now() + Duration::from_secs(5);
-    while alive(pid) {
-        if Instant::now() >= deadline {
-            let stat = proc_stat(pid);
-            let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid as i32), Signal::SIGKILL);
-            panic!("{case}: {what} {pid} outlived the process that started it: {stat:?}");
-        }
-        thread::sleep(Duration::from_millis(20));
-    }
 }
 
 #[test]
