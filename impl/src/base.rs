@@ -135,3 +135,36 @@ macro_rules! common_lock_methods {
     };
 }
 pub(crate) use common_lock_methods;
+
+/// The methods of the locks whose grants carry a token, and so can be
+/// renewed by compare-and-`PEXPIRE`: keeping a lease alive with a watchdog.
+macro_rules! kept_lock_methods {
+    ($lock:ty) => {
+        impl $lock {
+            /// Takes the lock as [`acquire`](Self::acquire) does and keeps it
+            /// with a watchdog that renews its lease until the guard is
+            /// released or dropped (see [`LeaseGuard`](crate::LeaseGuard)).
+            /// The options, and the tokio runtime the watchdog needs, are
+            /// checked before the lock is taken.
+            pub async fn acquire_kept(
+                &self,
+                deadline: std::time::Duration,
+                options: &$crate::WatchdogOptions,
+            ) -> Result<$crate::LeaseGuard, $crate::LockError> {
+                $crate::watchdog::acquire_kept(&self.base, options, self.acquire(deadline)).await
+            }
+
+            /// Keeps a grant of this lock alive with a watchdog (see
+            /// [`LeaseGuard`](crate::LeaseGuard)); refused for a grant of
+            /// another lock, or options that do not fit the TTL.
+            pub fn keep(
+                &self,
+                grant: $crate::Grant,
+                options: &$crate::WatchdogOptions,
+            ) -> Result<$crate::LeaseGuard, $crate::LockError> {
+                $crate::watchdog::keep(&self.base, grant, options)
+            }
+        }
+    };
+}
+pub(crate) use kept_lock_methods;

@@ -17,7 +17,7 @@
 
 use std::time::Instant;
 
-use crate::base::{common_lock_methods, LockBase};
+use crate::base::{common_lock_methods, kept_lock_methods, LockBase};
 use crate::config::{LockKey, Ttl};
 use crate::connection::Conn;
 use crate::error::LockError;
@@ -33,6 +33,7 @@ pub struct TokenLock {
 }
 
 common_lock_methods!(TokenLock);
+kept_lock_methods!(TokenLock);
 
 impl TokenLock {
     /// A token lock on `key` with leases of `ttl`.
@@ -72,30 +73,6 @@ impl TokenLock {
     pub async fn release(&self, grant: &Grant) -> Result<ReleaseOutcome, LockError> {
         let token = self.base.token_of(grant)?;
         compare_and_delete(&self.base, token).await
-    }
-
-    /// Takes the lock as [`acquire`](Self::acquire) does and keeps it with
-    /// a watchdog that renews its lease until the guard is released or
-    /// dropped (see [`LeaseGuard`](crate::LeaseGuard)). The options, and the
-    /// tokio runtime the watchdog needs, are checked before the lock is
-    /// taken.
-    pub async fn acquire_kept(
-        &self,
-        deadline: std::time::Duration,
-        options: &crate::WatchdogOptions,
-    ) -> Result<crate::LeaseGuard, LockError> {
-        crate::watchdog::acquire_kept(&self.base, options, self.acquire(deadline)).await
-    }
-
-    /// Keeps a grant of this lock alive with a watchdog (see
-    /// [`LeaseGuard`](crate::LeaseGuard)); refused for a grant of another
-    /// lock, or options that do not fit the TTL.
-    pub fn keep(
-        &self,
-        grant: Grant,
-        options: &crate::WatchdogOptions,
-    ) -> Result<crate::LeaseGuard, LockError> {
-        crate::watchdog::keep(&self.base, grant, options)
     }
 }
 
