@@ -45,70 +45,54 @@ fn check_key(key: &str) -> Result<(), LockError> {
     Ok(())
 }
 
-/// The name of a lock: a non-empty Redis key of at most [`MAX_KEY_BYTES`].
-///
-/// Locks derive further keys from it by appending a suffix (the fenced
-/// lock's counter is `<key>:fence`). On Redis Cluster, wrap the name in a
-/// hash tag (`{orders}`) so that the derived keys land in the same slot.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct LockKey(String);
+/// A checked Redis key of one kind: a newtype each, so that a resource
+/// name and a lock name cannot be swapped by mistake.
+macro_rules! key_type {
+    ($(#[$doc:meta])* $name:ident) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+        pub struct $name(String);
 
-impl LockKey {
-    /// Checks and wraps a key.
-    pub fn new(key: impl Into<String>) -> Result<Self, LockError> {
-        let key = key.into();
-        check_key(&key)?;
-        Ok(Self(key))
-    }
+        impl $name {
+            /// Checks and wraps a key.
+            pub fn new(key: impl Into<String>) -> Result<Self, LockError> {
+                let key = key.into();
+                check_key(&key)?;
+                Ok(Self(key))
+            }
 
-    /// The key as sent to Redis.
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
+            /// The key as sent to Redis.
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
 
-    /// A key derived from this one (`<key>:<suffix>`).
-    pub(crate) fn derived(&self, suffix: &str) -> String {
-        format!("{}:{suffix}", self.0)
-    }
+            /// A key derived from this one (`<key>:<suffix>`).
+            pub(crate) fn derived(&self, suffix: &str) -> String {
+                format!("{}:{suffix}", self.0)
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+    };
 }
 
-impl fmt::Display for LockKey {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
+key_type!(
+    /// The name of a lock: a non-empty Redis key of at most [`MAX_KEY_BYTES`].
+    ///
+    /// Locks derive further keys from it by appending a suffix (the fenced
+    /// lock's counter is `<key>:fence`). On Redis Cluster, wrap the name in a
+    /// hash tag (`{orders}`) so that the derived keys land in the same slot.
+    LockKey
+);
 
-/// The name of a protected resource: the same rules as [`LockKey`].
-///
-/// A separate type so that a resource name and a lock name cannot be
-/// swapped by mistake.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct ResourceKey(String);
-
-impl ResourceKey {
-    /// Checks and wraps a key.
-    pub fn new(key: impl Into<String>) -> Result<Self, LockError> {
-        let key = key.into();
-        check_key(&key)?;
-        Ok(Self(key))
-    }
-
-    /// The key as sent to Redis.
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-
-    /// A key derived from this one (`<key>:<suffix>`).
-    pub(crate) fn derived(&self, suffix: &str) -> String {
-        format!("{}:{suffix}", self.0)
-    }
-}
-
-impl fmt::Display for ResourceKey {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
+key_type!(
+    /// The name of a protected resource: the same rules as [`LockKey`].
+    ResourceKey
+);
 
 /// A lease length: between [`MIN_TTL`] and [`MAX_TTL`], in whole
 /// milliseconds (the resolution of `PX`; any sub-millisecond part is
