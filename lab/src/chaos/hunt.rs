@@ -163,25 +163,27 @@ fn rng(seed: u64) -> TestRng {
 /// same path.
 async fn judge(stage: &Stage, n: usize, scenario: Scenario, steps: &[Step]) -> Judged {
     let model = LockModel::new(scenario);
-    let path = model.walk(steps);
-    let model_verdicts = CHECKED
-        .iter()
-        .map(|&p| (p, model.verdict_on(&path.states, p)))
-        .collect();
+    let verdicts_on = |states: &[locklab_model::World]| -> BTreeMap<PropertyName, Verdict> {
+        CHECKED
+            .iter()
+            .map(|&p| (p, model.verdict_on(states, p)))
+            .collect()
+    };
     match replay::play(stage, n, scenario, steps).await {
         Ok(played) => Judged {
             real: CHECKED
                 .iter()
                 .map(|&p| (p, history::finding(&played.history, p).verdict))
                 .collect(),
-            model: model_verdicts,
+            // The conductor walked the same path through the model.
+            model: verdicts_on(&played.states),
             divergence: played.divergence,
             error: None,
             overrun: played.overrun,
         },
         Err(e) => Judged {
             real: CHECKED.iter().map(|&p| (p, Verdict::Unknown)).collect(),
-            model: model_verdicts,
+            model: verdicts_on(&model.walk(steps).states),
             divergence: None,
             error: Some(e.to_string()),
             overrun: None,
