@@ -16,29 +16,49 @@ use std::sync::LazyLock;
 
 use redis::Script;
 
+use crate::connection::Conn;
+use crate::error::LockError;
+
+/// Every script's source, in the order [`preload`] loads them.
+const SOURCES: [&str; 5] = [
+    include_str!("scripts/compare_and_delete.lua"),
+    include_str!("scripts/renew.lua"),
+    include_str!("scripts/acquire_fenced.lua"),
+    include_str!("scripts/fenced_write.lua"),
+    include_str!("scripts/plain_write.lua"),
+];
+
 /// `DEL` the lock only if it holds the caller's token; returns 1 or 0.
-pub static COMPARE_AND_DELETE: LazyLock<Script> =
-    LazyLock::new(|| Script::new(include_str!("scripts/compare_and_delete.lua")));
+pub static COMPARE_AND_DELETE: LazyLock<Script> = LazyLock::new(|| Script::new(SOURCES[0]));
 
 /// `PEXPIRE` the lock only if it holds the caller's token (a watchdog's
 /// renewal); returns 1 (extended), 0 (gone) or -1 (another's token). Never
 /// creates a key.
-pub static RENEW: LazyLock<Script> =
-    LazyLock::new(|| Script::new(include_str!("scripts/renew.lua")));
+pub static RENEW: LazyLock<Script> = LazyLock::new(|| Script::new(SOURCES[1]));
 
 /// `SET NX PX` the lock and, only if set, `INCR` the fence counter; returns
 /// the fencing token or nil.
-pub static ACQUIRE_FENCED: LazyLock<Script> =
-    LazyLock::new(|| Script::new(include_str!("scripts/acquire_fenced.lua")));
+pub static ACQUIRE_FENCED: LazyLock<Script> = LazyLock::new(|| Script::new(SOURCES[2]));
 
 /// Accept a write iff its fencing token is not lower than the highest
 /// accepted; returns `{1, token}` or `{0, highest}`.
-pub static FENCED_WRITE: LazyLock<Script> =
-    LazyLock::new(|| Script::new(include_str!("scripts/fenced_write.lua")));
+pub static FENCED_WRITE: LazyLock<Script> = LazyLock::new(|| Script::new(SOURCES[3]));
 
 /// Store a write unconditionally (the unfenced resource); returns 1.
-pub static PLAIN_WRITE: LazyLock<Script> =
-    LazyLock::new(|| Script::new(include_str!("scripts/plain_write.lua")));
+pub static PLAIN_WRITE: LazyLock<Script> = LazyLock::new(|| Script::new(SOURCES[4]));
+
+/// Loads every script into the server's cache (`SCRIPT LOAD`), so that the
+/// next call of each is one `EVALSHA` round trip, not a `NOSCRIPT` and a
+/// second trip — for a caller that must know what a command will cost
+/// before it sends it (the lab, before it holds a reply in flight).
+pub async fn preload(conn: &Conn) -> Result<(), LockError> {
+    for source in SOURCES {
+        let _sha: String = conn
+            .query(redis::cmd("SCRIPT").arg("LOAD").arg(source))
+            .await?;
+    }
+    Ok(())
+}
 
 #[cfg(test)]
 mod tests {

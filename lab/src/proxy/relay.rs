@@ -76,8 +76,9 @@ impl Drop for Active<'_> {
     }
 }
 
-/// Relays one client connection until both ends are done, either end
-/// breaks, or the proxy closes every connection.
+/// Relays one client connection until both directions are done (each ends
+/// when its sender is done or an end breaks, after delivering what it
+/// queued), or the proxy closes every connection.
 async fn serve(client: TcpStream, shared: Arc<Shared>, mut kill: watch::Receiver<u64>) {
     let _active = Active::new(&shared);
     // The epoch this connection lives in; a partition (or the proxy's drop)
@@ -117,13 +118,19 @@ async fn serve(client: TcpStream, shared: Arc<Shared>, mut kill: watch::Receiver
     let killed = {
         let (mut client_r, mut client_w) = client.split();
         let (mut server_r, mut server_w) = server.split();
+        // Each direction lives on its own: an end that breaks (a server
+        // killed by SIGKILL resets its socket) stops what reads from or
+        // writes to it, but bytes already queued the other way are still
+        // delivered — a reply the server sent before it died reaches the
+        // client, held or not, as it would over a real network.
         let relay = async {
-            tokio::try_join!(
+            let (a, b, c, d) = tokio::join!(
                 up.read_from(&mut client_r, &shared, born),
                 up.write_to(&mut server_w, &shared, born),
                 down.read_from(&mut server_r, &shared, born),
                 down.write_to(&mut client_w, &shared, born),
-            )
+            );
+            a.and(b).and(c).and(d)
         };
         tokio::select! {
             r = relay => {

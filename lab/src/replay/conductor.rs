@@ -30,7 +30,7 @@ use locklab_model::protocol::Release;
 use locklab_model::{LockModel, Scenario, Step, World};
 
 use super::keys::{KeySpace, ReplayKeys};
-use super::seat::{preload_scripts, Clients, Seat, SeatSpec};
+use super::seat::{Clients, Seat, SeatSpec};
 use crate::history::{AcquireOutcome, History, Op, Recorder, ReleaseOutcome, WriteOutcome};
 use crate::server::RedisServer;
 use crate::worker::{LabAttempt, LabRelease, LabWrite};
@@ -117,6 +117,10 @@ struct Client {
     fence: Option<u64>,
     /// The event of its delayed acquire, while the reply is in flight.
     in_flight: Option<usize>,
+    /// Redis restarted while the client waited for a reply, so its
+    /// connection could not be made usable then: it is, once the reply is
+    /// read.
+    warm_after_reply: bool,
     writes: u32,
 }
 
@@ -184,9 +188,9 @@ pub async fn play(
         .lock
         .clone()
         .unwrap_or_else(|| scenario.protocol.name().to_owned());
-    if stage.lock.is_none() {
-        preload_scripts(&lab, &keys.scratch, protocol).await;
-    }
+    // A held reply must be the command's, never a NOSCRIPT that keeps the
+    // real command from running.
+    locklab_impl::scripts::preload(&lab).await?;
     let lock_addr = lock_addr(&lock_url)?;
     let ttl = Ttl::new(stage.tick * u32::from(scenario.ttl))?;
     let mut clients = Vec::new();
@@ -215,6 +219,7 @@ pub async fn play(
             seat,
             fence: None,
             in_flight: None,
+            warm_after_reply: false,
             writes: 0,
         });
     }
@@ -356,8 +361,9 @@ impl Conductor<'_> {
                         !rules.fencing || before.client(client).fence >= before.resource_max;
                     self.expect(i, step, accepted == Some(expected), || {
                         format!(
-                            "model expected the resource to {} the write",
-                            if expected { "accept" } else { "refuse" }
+                            "model expected the resource to {} the write{}",
+                            if expected { "accept" } else { "refuse" },
+                            failed_note(accepted)
                         )
                     });
                 }
@@ -368,12 +374,13 @@ impl Conductor<'_> {
                         .is_some_and(|l| rules.release == Release::Del || l.owner == client);
                     self.expect(i, step, removed == Some(expected), || {
                         format!(
-                            "model expected the release to {}",
+                            "model expected the release to {}{}",
                             if expected {
                                 "remove the key"
                             } else {
                                 "leave Redis as it was"
-                            }
+                            },
+                            failed_note(removed)
                         )
                     });
                 }
@@ -468,6 +475,9 @@ impl Conductor<'_> {
             Ok(LabAttempt::Granted { .. } | LabAttempt::Believed)
         );
         self.settle_acquire(c, idx, attempt);
+        if std::mem::take(&mut self.clients[c].warm_after_reply) {
+            self.clients[c].seat.warm().await;
+        }
         believes
     }
 
@@ -625,11 +635,13 @@ impl Conductor<'_> {
                 break;
             }
         }
-        if self.stage.lock.is_none() {
-            preload_scripts(&self.lab, &self.keys.scratch, self.protocol).await;
-        }
+        locklab_impl::scripts::preload(&self.lab).await?;
         for c in &mut self.clients {
-            c.seat.warm().await;
+            if c.in_flight.is_some() {
+                c.warm_after_reply = true;
+            } else {
+                c.seat.warm().await;
+            }
         }
         Ok(())
     }
@@ -689,6 +701,15 @@ async fn wait_for_key(
             return Ok(false);
         }
         tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+}
+
+/// What to add to a divergence when the command did not even complete.
+fn failed_note(outcome: Option<bool>) -> &'static str {
+    if outcome.is_none() {
+        ", but the command failed (the history has the error)"
+    } else {
+        ""
     }
 }
 

@@ -19,9 +19,6 @@ pub struct ReplayKeys {
     pub lock: LockKey,
     /// The protected resource's key.
     pub resource: ResourceKey,
-    /// A key the lab uses to load the protocol's scripts into the server's
-    /// cache before a reply is held.
-    pub scratch: LockKey,
     /// The pattern matching every key of this replay.
     pub pattern: String,
 }
@@ -52,7 +49,6 @@ impl KeySpace {
         Ok(ReplayKeys {
             lock: LockKey::new(format!("{base}:lock"))?,
             resource: ResourceKey::new(format!("{base}:resource"))?,
-            scratch: LockKey::new(format!("{base}:scratch"))?,
             pattern: format!("{base}:*"),
         })
     }

@@ -10,7 +10,7 @@
 
 use std::path::PathBuf;
 
-use locklab_impl::{AnyLock, Conn, LockKey, Protocol as ImplProtocol, ResourceKey, Ttl};
+use locklab_impl::{LockKey, ResourceKey, Ttl};
 use tokio::task::JoinHandle;
 
 use crate::proxy::{Direction, Proxy};
@@ -281,21 +281,6 @@ impl Seat {
                     let _ = worker.kill();
                 }
             }
-        }
-    }
-}
-
-/// A lock used only to load the protocol's scripts into a server's cache,
-/// so that a held reply is never a `NOSCRIPT` that keeps the real command
-/// from running.
-pub async fn preload_scripts(conn: &Conn, key: &LockKey, protocol: ImplProtocol) {
-    let Ok(ttl) = Ttl::from_millis(1000) else {
-        return;
-    };
-    let lock = AnyLock::new(protocol, conn.clone(), key.clone(), ttl);
-    if let Ok(attempt) = lock.try_acquire().await {
-        if let Some(grant) = attempt.granted() {
-            let _ = lock.release(&grant).await;
         }
     }
 }
