@@ -117,10 +117,12 @@ struct Client {
     fence: Option<u64>,
     /// The event of its delayed acquire, while the reply is in flight.
     in_flight: Option<usize>,
-    /// Redis restarted while the client waited for a reply, so its
-    /// connection could not be made usable then: it is, once the reply is
-    /// read.
-    warm_after_reply: bool,
+    /// Paused (a worker is SIGSTOPped: it answers nothing until resumed).
+    paused: bool,
+    /// Redis restarted while the client could not answer (paused, or
+    /// waiting for a reply), so its connection could not be made usable
+    /// then: it is, as soon as the client can act again.
+    needs_warm: bool,
     writes: u32,
 }
 
@@ -219,7 +221,8 @@ pub async fn play(
             seat,
             fence: None,
             in_flight: None,
-            warm_after_reply: false,
+            paused: false,
+            needs_warm: false,
             writes: 0,
         });
     }
@@ -387,6 +390,7 @@ impl Conductor<'_> {
                 Step::Tick => self.tick(before, after, ttl).await?,
                 Step::Pause { client } => {
                     let c = &mut self.clients[client.index()];
+                    c.paused = true;
                     let paused = c.seat.pause().await;
                     let name = c.name.clone();
                     self.rec.instant(&name, Op::Pause);
@@ -396,9 +400,11 @@ impl Conductor<'_> {
                 }
                 Step::Resume { client } => {
                     let c = &mut self.clients[client.index()];
+                    c.paused = false;
                     let resumed = c.seat.resume().await;
                     let name = c.name.clone();
                     self.rec.instant(&name, Op::Resume);
+                    self.warm_if_needed(client.index()).await;
                     self.expect(i, step, resumed.is_ok(), || {
                         format!("could not resume: {}", resumed.err().unwrap_or_default())
                     });
@@ -475,9 +481,7 @@ impl Conductor<'_> {
             Ok(LabAttempt::Granted { .. } | LabAttempt::Believed)
         );
         self.settle_acquire(c, idx, attempt);
-        if std::mem::take(&mut self.clients[c].warm_after_reply) {
-            self.clients[c].seat.warm().await;
-        }
+        self.warm_if_needed(c).await;
         believes
     }
 
@@ -637,13 +641,21 @@ impl Conductor<'_> {
         }
         locklab_impl::scripts::preload(&self.lab).await?;
         for c in &mut self.clients {
-            if c.in_flight.is_some() {
-                c.warm_after_reply = true;
+            if c.in_flight.is_some() || c.paused {
+                c.needs_warm = true;
             } else {
                 c.seat.warm().await;
             }
         }
         Ok(())
+    }
+
+    /// Makes the client's connection usable if a restart could not.
+    async fn warm_if_needed(&mut self, c: usize) {
+        let client = &mut self.clients[c];
+        if !client.paused && client.in_flight.is_none() && std::mem::take(&mut client.needs_warm) {
+            client.seat.warm().await;
+        }
     }
 
     /// A step must be over within the tick the model is in: with `L` ticks
