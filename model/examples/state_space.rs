@@ -3,7 +3,7 @@
 //! Two tables, for 2–6 clients:
 //!
 //! 1. Throughput (states/s, one thread, BFS and DFS) of locklab's
-//!    `LockModel` against a **bare** Stateright model of the same shape —
+//!    `LeaseModel` against a **bare** Stateright model of the same shape —
 //!    the token lock, rounds 3, lease 3 ticks, no fault — written the plain
 //!    way (a `Vec` of clients, derived `Hash`). Both explore exactly the same
 //!    number of states (asserted).
@@ -17,7 +17,11 @@
 
 use std::time::Instant;
 
-use locklab_model::{Faults, LockModel, PropertyName, Protocol, Scenario};
+use locklab_model::{Faults, LeaseModel, PropertyName, Protocol, Scenario, System};
+
+fn p(name: &str) -> Protocol {
+    name.parse().expect("a protocol")
+}
 use stateright::{Checker, Model, Property};
 
 /// The bare reference: SET NX to acquire, a write, DEL (or
@@ -146,13 +150,13 @@ fn one(args: &[String]) {
             measure(bare.checker().spawn_bfs())
         }
     } else {
-        let scenario = Scenario::new(Protocol::Token, Faults::NONE)
+        let scenario = Scenario::new(p("token"), Faults::NONE)
             .sized(clients as u64, u64::from(rounds), u64::from(ttl))
             .expect("a valid size");
         // One property, as the bare model checks one: Stateright looks every
         // property up by name in every state, so the per-state cost grows
         // with the number of properties checked.
-        let model = LockModel::checking(scenario, &[PropertyName::MutualExclusion]);
+        let model = LeaseModel::of(scenario, &[PropertyName::MutualExclusion]);
         if dfs {
             measure(model.checker().spawn_dfs())
         } else {
@@ -183,10 +187,10 @@ fn main() {
             ttl,
             compare_and_delete: true,
         };
-        let scenario = Scenario::new(Protocol::Token, Faults::NONE)
+        let scenario = Scenario::new(p("token"), Faults::NONE)
             .sized(clients as u64, u64::from(rounds), u64::from(ttl))
             .expect("a valid size");
-        let model = || LockModel::checking(scenario, &[PropertyName::MutualExclusion]);
+        let model = || LeaseModel::of(scenario, &[PropertyName::MutualExclusion]);
         let bare_bfs = measure(bare.clone().checker().spawn_bfs());
         let bare_dfs = measure(bare.checker().spawn_dfs());
         let ours_bfs = measure(model().checker().spawn_bfs());
@@ -206,13 +210,13 @@ fn main() {
     println!("| scenario | clients | unique states | with symmetry | reduction | secs | secs with symmetry |");
     println!("|---|---|---|---|---|---|---|");
     let faults: Faults = "pause,delay,crash".parse().expect("faults");
-    for (protocol, rounds) in [(Protocol::Token, 2u64), (Protocol::Fenced, 2)] {
+    for (protocol, rounds) in [(p("token"), 2u64), (p("fenced"), 2)] {
         for clients in 2..=max_clients {
             let scenario = Scenario::new(protocol, faults)
                 .sized(clients as u64, rounds, 3)
                 .expect("a valid size");
-            let full = measure(LockModel::new(scenario).checker().spawn_dfs());
-            let sym = measure(LockModel::new(scenario).checker().symmetry().spawn_dfs());
+            let full = measure(LeaseModel::of(scenario, &PropertyName::ALL).checker().spawn_dfs());
+            let sym = measure(LeaseModel::of(scenario, &PropertyName::ALL).checker().symmetry().spawn_dfs());
             println!(
                 "| {protocol} under {faults}, {rounds} rounds | {clients} | {} | {} | {:.1}× | {:.2} | {:.2} |",
                 full.unique,

@@ -1,5 +1,6 @@
 //! Running the checker on a scenario: verdicts, state counts, timings, and
-//! the shortest counterexample of each broken property.
+//! the shortest counterexample of each broken property — for any model
+//! family.
 //!
 //! Two searches per scenario, each the right tool for its job:
 //!
@@ -11,21 +12,27 @@
 //!    so that it stops at the deepest first violation; breadth-first order
 //!    makes each counterexample a shortest one, with the client names as
 //!    they were.
+//!
+//! Budgets are enforced while the search runs: the state budget by
+//! Stateright, the time budget by a [`Halt`] the search loop sets at the
+//! deadline, after which the model offers no more steps and the search ends
+//! within moments. A search that ran out of budget decides nothing it did
+//! not find: its `always` and `eventually` verdicts are `unknown`.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use stateright::{Checker, CheckerVisitor, Expectation, Model, Path, Property};
 
-use crate::claims::is_claimed;
-use crate::model::LockModel;
-use crate::narrate::{NarratedStep, Narrator};
+use crate::narrate::NarratedStep;
+use crate::path::tell;
 use crate::property::{Kind, PropertyName};
 use crate::scenario::Scenario;
 use crate::step::Step;
+use crate::system::{visit, Goal, System, Visit};
 use crate::verdict::{PropertyVerdict, ScenarioOutcome, Verdict};
-use crate::world::{ClientId, Pc, World};
 
 /// How to run the checker.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -37,10 +44,7 @@ pub struct CheckOptions {
     /// Give up (verdict `unknown`) after generating this many states.
     pub max_states: usize,
     /// Give up (verdict `unknown`) after this long, per search. `None`: no
-    /// time limit (the state budget still applies). Stateright keeps a
-    /// thread asleep for the whole of a timeout even when the search ends
-    /// sooner, so a caller that runs many checks in one process (a bench, a
-    /// test suite) should leave it unset.
+    /// time limit (the state budget still applies).
     pub timeout: Option<Duration>,
     /// Checker threads per search.
     pub threads: usize,
@@ -58,26 +62,50 @@ impl Default for CheckOptions {
     }
 }
 
+/// A stop flag a model reads before offering steps: once set, it offers
+/// none, so a running search drains and ends.
+#[derive(Clone, Debug, Default)]
+pub struct Halt(Arc<AtomicBool>);
+
+impl Halt {
+    /// Stops the search that owns this flag.
+    pub fn set(&self) {
+        self.0.store(true, Ordering::Relaxed);
+    }
+
+    /// Whether the search was stopped.
+    pub fn is_set(&self) -> bool {
+        self.0.load(Ordering::Relaxed)
+    }
+}
+
+type Trace<W> = Vec<(W, Option<Step>)>;
+
 /// The result of one search.
-struct Search {
-    discoveries: HashMap<&'static str, Trace>,
+struct Search<W> {
+    discoveries: HashMap<&'static str, Trace<W>>,
     unique_states: usize,
     complete: bool,
     secs: f64,
 }
 
-/// Runs a search to its end, calling `progress` with the unique state count
-/// a few times a second.
-fn search<C: Checker<M>, M: Model<State = World, Action = Step>>(
+/// Runs a search to its end, or to its budget, calling `progress` with the
+/// unique state count a few times a second.
+fn search<S: System, C: Checker<S>>(
     mut checker: C,
+    halt: &Halt,
     options: &CheckOptions,
-    started: Instant,
     progress: &dyn Fn(usize),
-) -> Search {
+) -> Search<S::World> {
+    let started = Instant::now();
+    let deadline = options.timeout.map(|t| started + t);
     let handles = checker.handles();
     let mut nap = Duration::from_micros(200);
     while handles.iter().any(|h| !h.is_finished()) {
         progress(checker.unique_state_count());
+        if deadline.is_some_and(|d| Instant::now() >= d) {
+            halt.set();
+        }
         std::thread::sleep(nap);
         nap = (nap * 2).min(Duration::from_millis(50));
     }
@@ -87,9 +115,7 @@ fn search<C: Checker<M>, M: Model<State = World, Action = Step>>(
         }
     }
     progress(checker.unique_state_count());
-    let secs = started.elapsed().as_secs_f64();
-    let out_of_budget = checker.state_count() >= options.max_states
-        || options.timeout.is_some_and(|t| started.elapsed() >= t);
+    let out_of_budget = halt.is_set() || checker.state_count() >= options.max_states;
     Search {
         discoveries: checker
             .discoveries()
@@ -98,24 +124,17 @@ fn search<C: Checker<M>, M: Model<State = World, Action = Step>>(
             .collect(),
         unique_states: checker.unique_state_count(),
         complete: !out_of_budget,
-        secs,
+        secs: started.elapsed().as_secs_f64(),
     }
 }
 
-fn budgeted<M>(
+fn budgeted<M: Model>(
     builder: stateright::CheckerBuilder<M>,
     options: &CheckOptions,
-) -> stateright::CheckerBuilder<M>
-where
-    M: Model,
-{
-    let builder = builder
+) -> stateright::CheckerBuilder<M> {
+    builder
         .target_state_count(options.max_states)
-        .threads(options.threads.max(1));
-    match options.timeout {
-        Some(timeout) => builder.timeout(timeout),
-        None => builder,
-    }
+        .threads(options.threads.max(1))
 }
 
 /// Checks one scenario: every property, with counterexamples.
@@ -124,39 +143,76 @@ pub fn check(
     options: &CheckOptions,
     progress: &dyn Fn(usize),
 ) -> ScenarioOutcome {
+    struct Checking<'a> {
+        options: &'a CheckOptions,
+        progress: &'a dyn Fn(usize),
+    }
+    impl Visit for Checking<'_> {
+        type Out = ScenarioOutcome;
+        fn visit<S: System>(self, model: S) -> ScenarioOutcome {
+            check_model(model, self.options, self.progress)
+        }
+    }
+    visit(
+        scenario,
+        &PropertyName::ALL,
+        Checking { options, progress },
+    )
+}
+
+/// The verdict a search gives a property.
+fn verdict_of(kind: Kind, found: bool, complete: bool) -> Verdict {
+    match (kind, found, complete) {
+        (Kind::Sometimes, true, _) => Verdict::Holds,
+        (Kind::Sometimes, false, true) => Verdict::Violated,
+        (Kind::Always, true, _) => Verdict::Violated,
+        // A halted search leaves states without successors: an `eventually`
+        // found there may be an artefact of the budget.
+        (Kind::Eventually, true, true) => Verdict::Violated,
+        (_, false, true) => Verdict::Holds,
+        _ => Verdict::Unknown,
+    }
+}
+
+fn check_model<S: System>(
+    model: S,
+    options: &CheckOptions,
+    progress: &dyn Fn(usize),
+) -> ScenarioOutcome {
     let started = Instant::now();
-    let model = LockModel::new(scenario);
+    let scenario = *model.scenario();
     let checked = model.checked().to_vec();
 
-    let builder = budgeted(model.checker(), options);
+    let halt = model.halt().clone();
+    let builder = budgeted(model.clone().checker(), options);
     let builder = if options.symmetry {
         builder.symmetry()
     } else {
         builder
     };
-    let verdict_run = search(builder.spawn_dfs(), options, Instant::now(), progress);
+    let verdict_run = search::<S, _>(builder.spawn_dfs(), &halt, options, progress);
 
     let without_symmetry = (options.compare_symmetry && options.symmetry).then(|| {
-        let builder = budgeted(LockModel::new(scenario).checker(), options);
-        search(builder.spawn_dfs(), options, Instant::now(), &|_| {})
+        let fresh = S::of(scenario, &checked);
+        let halt = fresh.halt().clone();
+        let builder = budgeted(fresh.checker(), options);
+        search::<S, _>(builder.spawn_dfs(), &halt, options, &|_| {})
     });
 
-    let mut verdicts: Vec<PropertyVerdict> = checked
-        .iter()
-        .map(|&property| {
-            let found = verdict_run.discoveries.contains_key(property.name());
-            let verdict = match (property.kind(), found, verdict_run.complete) {
-                (Kind::Sometimes, true, _) => Verdict::Holds,
-                (Kind::Sometimes, false, true) => Verdict::Violated,
-                (_, true, _) => Verdict::Violated,
-                (_, false, true) => Verdict::Holds,
-                (_, false, false) => Verdict::Unknown,
+    let mut verdicts: Vec<PropertyVerdict> = PropertyName::ALL
+        .into_iter()
+        .map(|property| {
+            let verdict = if checked.contains(&property) {
+                let found = verdict_run.discoveries.contains_key(property.name());
+                verdict_of(property.kind(), found, verdict_run.complete)
+            } else {
+                Verdict::NotApplicable
             };
             PropertyVerdict {
                 property,
                 kind: property.kind(),
                 verdict,
-                claimed: is_claimed(scenario.protocol, property, scenario.faults),
+                claimed: verdict != Verdict::NotApplicable && scenario.claims(property),
                 counterexample: None,
                 aftermath: None,
                 witness: None,
@@ -164,23 +220,8 @@ pub fn check(
             }
         })
         .collect();
-    for property in PropertyName::ALL {
-        if !property.applies_to(scenario.protocol) {
-            verdicts.push(PropertyVerdict {
-                property,
-                kind: property.kind(),
-                verdict: Verdict::NotApplicable,
-                claimed: false,
-                counterexample: None,
-                aftermath: None,
-                witness: None,
-                shortest: None,
-            });
-        }
-    }
-    verdicts.sort_by_key(|v| v.property);
 
-    attach_counterexamples(scenario, options, &verdict_run, &mut verdicts);
+    attach_evidence(&model, options, &verdict_run, &mut verdicts);
 
     ScenarioOutcome {
         scenario,
@@ -196,11 +237,12 @@ pub fn check(
 }
 
 /// Finds the shortest counterexample of every broken safety or liveness
-/// property, and tells it.
-fn attach_counterexamples(
-    scenario: Scenario,
+/// property, tells it, and adds what the model offers as further evidence
+/// (what a break leads to; a property holding for the right reason).
+fn attach_evidence<S: System>(
+    model: &S,
     options: &CheckOptions,
-    verdict_run: &Search,
+    verdict_run: &Search<S::World>,
     verdicts: &mut [PropertyVerdict],
 ) {
     let broken: Vec<PropertyName> = verdicts
@@ -208,59 +250,76 @@ fn attach_counterexamples(
         .filter(|v| v.verdict == Verdict::Violated && v.kind != Kind::Sometimes)
         .map(|v| v.property)
         .collect();
-    if broken.is_empty() {
-        return;
-    }
-    let model = LockModel::checking(scenario, &broken);
-    let shortest = first_breaks(model.clone(), options);
-    let narrator = Narrator::new(&scenario);
-    for v in verdicts.iter_mut().filter(|v| broken.contains(&v.property)) {
-        let name = v.property.name();
-        let (path, is_shortest) = match shortest.get(name) {
-            Some(path) => (path, true),
-            None => match verdict_run.discoveries.get(name) {
-                Some(path) => (path, false),
-                None => continue,
-            },
-        };
-        v.counterexample = Some(narrator.tell(path, 1));
-        v.shortest = Some(is_shortest);
-        if v.property == PropertyName::NoForeignRelease {
-            v.aftermath = aftermath(model.clone(), options, path, &narrator);
+    let holding: Vec<PropertyName> = verdicts
+        .iter()
+        .filter(|v| v.verdict == Verdict::Holds)
+        .map(|v| v.property)
+        .collect();
+    if !broken.is_empty() {
+        let scenario = *model.scenario();
+        let breaking = S::of(scenario, &broken);
+        let halt = breaking.halt().clone();
+        let shortest = first_breaks(breaking, &halt, options);
+        for v in verdicts.iter_mut().filter(|v| broken.contains(&v.property)) {
+            let name = v.property.name();
+            let (path, is_shortest) = match shortest.get(name) {
+                Some(path) => (path, true),
+                None => match verdict_run.discoveries.get(name) {
+                    Some(path) => (path, false),
+                    None => continue,
+                },
+            };
+            v.counterexample = Some(tell(model, path, 1));
+            v.shortest = Some(is_shortest);
+            if let Some(goal) = path
+                .last()
+                .and_then(|(at, _)| model.aftermath(v.property, at))
+            {
+                let start = path.last().map(|(w, _)| w.clone());
+                v.aftermath = start.and_then(|start| {
+                    let continuation = reach(model, start, goal, options)?;
+                    Some(tell(model, &continuation, path.len()))
+                });
+            }
         }
     }
-    let verdict_of = |p: PropertyName| verdicts.iter().find(|v| v.property == p).map(|v| v.verdict);
-    let fencing_at_work = scenario.protocol.rules().fencing
-        && verdict_of(PropertyName::FencedResource) == Some(Verdict::Holds)
-        && verdict_of(PropertyName::MutualExclusion) == Some(Verdict::Violated);
-    if fencing_at_work {
-        let witness = fencing_witness(scenario, options);
-        if let Some(v) = verdicts
-            .iter_mut()
-            .find(|v| v.property == PropertyName::FencedResource)
-        {
-            v.witness = witness;
+    if let Some(probe) = model.witness(&broken, &holding) {
+        let found = reach(model, model.initial(), probe.goal, options).and_then(|mut path| {
+            if let Some(then) = probe.then {
+                let (last, _) = path.pop()?;
+                let step = then(model, &last)?;
+                let (after, _) = model.play(&last, step)?;
+                path.push((last, Some(step)));
+                path.push((after, None));
+            }
+            Some(tell(model, &path, 1))
+        });
+        if let Some(v) = verdicts.iter_mut().find(|v| v.property == probe.property) {
+            v.witness = found;
         }
     }
 }
-
-type Trace = Vec<(World, Option<Step>)>;
 
 /// A breadth-first search that records, for each safety property, the path
 /// to the first state that breaks it. Stateright records a discovery too,
 /// but later violating states in the same batch overwrite it, so the
 /// checker's own discovery is not always a shortest one; the visitor sees
 /// states in breadth-first order and keeps the first.
-fn first_breaks<M>(model: M, options: &CheckOptions) -> HashMap<&'static str, Trace>
+fn first_breaks<M>(
+    model: M,
+    halt: &Halt,
+    options: &CheckOptions,
+) -> HashMap<&'static str, Trace<M::State>>
 where
-    M: Model<State = World, Action = Step> + Send + Sync + 'static,
+    M: Model<Action = Step> + Send + Sync + 'static,
+    M::State: Clone + PartialEq + std::fmt::Debug + std::hash::Hash + Send + Sync + 'static,
 {
     let always: Vec<Property<M>> = model
         .properties()
         .into_iter()
         .filter(|p| p.expectation == Expectation::Always)
         .collect();
-    let found: Arc<Mutex<HashMap<&'static str, Trace>>> = Arc::default();
+    let found: Arc<Mutex<HashMap<&'static str, Trace<M::State>>>> = Arc::default();
     let visitor = FirstBreaks {
         always,
         found: Arc::clone(&found),
@@ -273,18 +332,36 @@ where
         },
     )
     .visitor(visitor);
-    let _ = search(builder.spawn_bfs(), options, Instant::now(), &|_| {});
+    let mut checker = builder.spawn_bfs();
+    let deadline = options.timeout.map(|t| Instant::now() + t);
+    let handles = checker.handles();
+    let mut nap = Duration::from_micros(200);
+    while handles.iter().any(|h| !h.is_finished()) {
+        if deadline.is_some_and(|d| Instant::now() >= d) {
+            halt.set();
+        }
+        std::thread::sleep(nap);
+        nap = (nap * 2).min(Duration::from_millis(50));
+    }
+    for handle in handles {
+        if let Err(panic) = handle.join() {
+            std::panic::resume_unwind(panic);
+        }
+    }
     let found = std::mem::take(&mut *found.lock().unwrap_or_else(|e| e.into_inner()));
     found
 }
 
 struct FirstBreaks<M: Model> {
     always: Vec<Property<M>>,
-    found: Arc<Mutex<HashMap<&'static str, Trace>>>,
+    found: Arc<Mutex<HashMap<&'static str, Trace<M::State>>>>,
 }
 
-impl<M: Model<State = World, Action = Step>> CheckerVisitor<M> for FirstBreaks<M> {
-    fn visit(&self, model: &M, path: Path<World, Step>) {
+impl<M: Model<Action = Step>> CheckerVisitor<M> for FirstBreaks<M>
+where
+    M::State: Clone,
+{
+    fn visit(&self, model: &M, path: Path<M::State, Step>) {
         let Ok(mut found) = self.found.lock() else {
             return;
         };
@@ -296,85 +373,64 @@ impl<M: Model<State = World, Action = Step>> CheckerVisitor<M> for FirstBreaks<M
     }
 }
 
-/// After a foreign release, the shortest continuation in which two clients
-/// other than the releaser hold the lock at once: the harm the release did.
-fn aftermath(
-    inner: LockModel,
-    options: &CheckOptions,
-    path: &[(World, Option<Step>)],
-    narrator: &Narrator,
-) -> Option<Vec<NarratedStep>> {
-    let start = path.last()?.0.clone();
-    let releaser = start.foreign_release?.releaser;
-    let probe = Probe {
-        inner,
-        start,
-        focus: releaser,
-        until: |p, w| w.believers().iter().filter(|c| **c != p.focus).count() > 1,
-    };
-    let continuation = first_breaks(probe, options).remove(PROBE)?;
-    Some(narrator.tell(&continuation, path.len()))
-}
-
-/// Fencing at work: the shortest path to a write the resource refuses
-/// because a newer holder already wrote with a higher token.
-fn fencing_witness(scenario: Scenario, options: &CheckOptions) -> Option<Vec<NarratedStep>> {
-    let inner = LockModel::new(scenario);
-    let probe = Probe {
-        start: inner.initial(),
-        inner: inner.clone(),
-        focus: ClientId(0),
-        until: |_, w| w.ids().any(|c| about_to_write_stale(w, c)),
-    };
-    let mut path = first_breaks(probe, options).remove(PROBE)?;
-    // The stale holder is about to write; play that write too.
-    let (last, _) = path.pop()?;
-    let stale = last.ids().find(|c| about_to_write_stale(&last, *c))?;
-    let write = Step::Write { client: stale };
-    let after = inner.next_state(&last, write)?;
-    path.push((last, Some(write)));
-    path.push((after, None));
-    Some(Narrator::new(&scenario).tell(&path, 1))
-}
-
-/// The client runs, believes it holds, and its next write carries a token
-/// lower than one the resource accepted.
-fn about_to_write_stale(w: &World, c: ClientId) -> bool {
-    let client = w.client(c);
-    client.pc == Pc::Holding && !client.paused && client.fence < w.resource_max
-}
-
 const PROBE: &str = "probe";
 
-/// The lock model, started from a given state, searching for the first
-/// state where `until` is true (reported as a break of the property
-/// [`PROBE`]).
-struct Probe {
-    inner: LockModel,
-    start: World,
-    focus: ClientId,
-    until: fn(&Probe, &World) -> bool,
+/// A model, started from a given state, searching for the first state
+/// where a goal is true (reported as a break of the property [`PROBE`]).
+struct Reach<S: System> {
+    inner: S,
+    start: S::World,
+    goal: Goal<S>,
 }
 
-impl Model for Probe {
-    type State = World;
+impl<S: System> Clone for Reach<S> {
+    fn clone(&self) -> Self {
+        Reach {
+            inner: self.inner.clone(),
+            start: self.start.clone(),
+            goal: Arc::clone(&self.goal),
+        }
+    }
+}
+
+impl<S: System> Model for Reach<S> {
+    type State = S::World;
     type Action = Step;
 
-    fn init_states(&self) -> Vec<World> {
+    fn init_states(&self) -> Vec<S::World> {
         vec![self.start.clone()]
     }
 
-    fn actions(&self, state: &World, actions: &mut Vec<Step>) {
+    fn actions(&self, state: &S::World, actions: &mut Vec<Step>) {
         self.inner.actions(state, actions);
     }
 
-    fn next_state(&self, state: &World, step: Step) -> Option<World> {
+    fn next_state(&self, state: &S::World, step: Step) -> Option<S::World> {
         self.inner.next_state(state, step)
     }
 
     fn properties(&self) -> Vec<Property<Self>> {
-        vec![Property::always(PROBE, |p: &Probe, w: &World| {
-            !(p.until)(p, w)
+        vec![Property::always(PROBE, |r: &Reach<S>, w: &S::World| {
+            !(r.goal)(&r.inner, w)
         })]
     }
+}
+
+/// The shortest path from `start` to a state where `goal` holds.
+fn reach<S: System>(
+    model: &S,
+    start: S::World,
+    goal: Goal<S>,
+    options: &CheckOptions,
+) -> Option<Trace<S::World>> {
+    // A model of its own: the verdict run's may have been halted.
+    let inner = S::of(*model.scenario(), model.checked());
+    let halt = inner.halt().clone();
+    let probe = Reach { inner, start, goal };
+    first_breaks(probe, &halt, options).remove(PROBE)
+}
+
+/// The counterexample of a property in a verdict, as steps (for replays).
+pub fn steps_of(told: &[NarratedStep]) -> Vec<Step> {
+    told.iter().map(|s| s.step).collect()
 }

@@ -2,7 +2,8 @@
 //!
 //! A scenario does not say *when* a fault strikes — the checker tries every
 //! moment — only how many of each kind may strike. Budgets keep the state
-//! space finite and make "holds under one pause" a precise statement.
+//! space finite and make "holds under one pause" a precise statement. Which
+//! faults a protocol's model can take is part of its declaration.
 
 use std::fmt;
 use std::str::FromStr;
@@ -21,15 +22,37 @@ pub enum Fault {
     Delay,
     /// A client stops for good, holding the lock or not.
     Crash,
-    /// Redis crashes and restarts without persistence: it forgets its keys
-    /// (the lock and the fencing counter). The protected resource is
+    /// A Redis node crashes and restarts without persistence: it forgets its
+    /// keys (the lock and the fencing counter). The protected resource is
     /// another system and keeps its state.
     Restart,
+    /// A node crashes and comes back empty only after every lease it held
+    /// has ended (the Redis distlock page's fix for `restart`).
+    DelayedRestart,
+    /// A request sent again: a client whose reply was lost re-sends the
+    /// same acquire, and Redis runs it twice.
+    Retry,
+    /// One node's clock jumps ahead: its leases end early.
+    ClockJump,
+    /// A replica is promoted with whatever it has replicated so far.
+    Failover,
 }
 
+/// How many kinds of fault there are.
+pub const KINDS: usize = 8;
+
 impl Fault {
-    /// Every fault this model knows, in the order tables list them.
-    pub const ALL: [Fault; 4] = [Fault::Pause, Fault::Delay, Fault::Crash, Fault::Restart];
+    /// Every fault, in the order tables list them.
+    pub const ALL: [Fault; KINDS] = [
+        Fault::Pause,
+        Fault::Delay,
+        Fault::Crash,
+        Fault::Restart,
+        Fault::DelayedRestart,
+        Fault::Retry,
+        Fault::ClockJump,
+        Fault::Failover,
+    ];
 
     /// The fault's name on the command line and in JSON.
     pub fn name(self) -> &'static str {
@@ -38,7 +61,15 @@ impl Fault {
             Fault::Delay => "delay",
             Fault::Crash => "crash",
             Fault::Restart => "restart",
+            Fault::DelayedRestart => "delayed-restart",
+            Fault::Retry => "retry",
+            Fault::ClockJump => "clock-jump",
+            Fault::Failover => "failover",
         }
+    }
+
+    fn index(self) -> usize {
+        self as usize
     }
 }
 
@@ -56,33 +87,33 @@ pub const MAX_BUDGET: u8 = 3;
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum FaultError {
     /// A name that is not a fault.
-    #[error("unknown fault `{0}`; known faults: pause, delay, crash, restart (or `none`), each optionally `=N` for a budget of N")]
+    #[error("unknown fault `{0}`; known faults: {known} (or `none`), each optionally `=N` for a budget of N", known = known_names())]
     Unknown(String),
     /// A budget that is not a number in range.
     #[error("bad budget in `{0}`: give a number from 1 to {MAX_BUDGET}, e.g. `pause=2`")]
     BadBudget(String),
+    /// The same fault twice in one set.
+    #[error("`{0}` is given twice in one fault set; write `{0}=2` for a budget of two")]
+    Twice(String),
+    /// `none` beside a fault.
+    #[error("`none` cannot be combined with other faults in one set (`{0}`)")]
+    NoneAndSome(String),
+}
+
+fn known_names() -> String {
+    Fault::ALL.map(Fault::name).join(", ")
 }
 
 /// How many faults of each kind a scenario allows. The default allows none.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Faults {
-    /// Client pauses allowed.
-    pub pause: u8,
-    /// Delayed grant replies allowed.
-    pub delay: u8,
-    /// Client crashes allowed.
-    pub crash: u8,
-    /// Redis crash-restarts allowed.
-    pub restart: u8,
+    budgets: [u8; KINDS],
 }
 
 impl Faults {
     /// No faults at all.
     pub const NONE: Faults = Faults {
-        pause: 0,
-        delay: 0,
-        crash: 0,
-        restart: 0,
+        budgets: [0; KINDS],
     };
 
     /// A budget of one fault of the given kind.
@@ -92,27 +123,13 @@ impl Faults {
 
     /// This budget, with `fault` allowed `n` times.
     pub fn with(mut self, fault: Fault, n: u8) -> Faults {
-        *self.slot(fault) = n;
+        self.budgets[fault.index()] = n;
         self
     }
 
     /// How many faults of this kind are allowed.
     pub fn budget(self, fault: Fault) -> u8 {
-        match fault {
-            Fault::Pause => self.pause,
-            Fault::Delay => self.delay,
-            Fault::Crash => self.crash,
-            Fault::Restart => self.restart,
-        }
-    }
-
-    fn slot(&mut self, fault: Fault) -> &mut u8 {
-        match fault {
-            Fault::Pause => &mut self.pause,
-            Fault::Delay => &mut self.delay,
-            Fault::Crash => &mut self.crash,
-            Fault::Restart => &mut self.restart,
-        }
+        self.budgets[fault.index()]
     }
 
     /// The kinds of fault this budget allows at least once.
@@ -128,11 +145,16 @@ impl Faults {
         self.kinds().iter().all(|f| allowed.contains(f))
     }
 
-    /// The fault sets of the default verdict matrix: none, then each fault
-    /// alone with a budget of one.
-    pub fn default_sets() -> Vec<Faults> {
+    /// True when no fault is allowed.
+    pub fn is_none(self) -> bool {
+        self == Faults::NONE
+    }
+
+    /// The fault sets of a default verdict matrix over `menu`: none, then
+    /// each fault alone with a budget of one.
+    pub fn default_sets(menu: &[Fault]) -> Vec<Faults> {
         std::iter::once(Faults::NONE)
-            .chain(Fault::ALL.into_iter().map(Faults::one))
+            .chain(menu.iter().copied().map(Faults::one))
             .collect()
     }
 }
@@ -163,11 +185,16 @@ impl FromStr for Faults {
     /// Reads `none`, or a list of faults separated by `,` or `+`, each
     /// optionally with a budget: `pause`, `pause,crash`, `pause=2`.
     fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let parts: Vec<&str> = s.split([',', '+']).map(str::trim).collect();
+        if parts.contains(&"none") {
+            return if parts.len() == 1 {
+                Ok(Faults::NONE)
+            } else {
+                Err(FaultError::NoneAndSome(s.to_owned()))
+            };
+        }
         let mut faults = Faults::NONE;
-        for part in s.split([',', '+']).map(str::trim) {
-            if part == "none" {
-                continue;
-            }
+        for part in parts {
             let (name, budget) = match part.split_once('=') {
                 Some((name, n)) => {
                     let n: u8 = n
@@ -183,7 +210,33 @@ impl FromStr for Faults {
                 .into_iter()
                 .find(|f| f.name() == name)
                 .ok_or_else(|| FaultError::Unknown(name.to_owned()))?;
+            if faults.budget(fault) > 0 {
+                return Err(FaultError::Twice(name.to_owned()));
+            }
             faults = faults.with(fault, budget);
+        }
+        Ok(faults)
+    }
+}
+
+/// Faults serialize as an array of fault names, one entry per fault the
+/// budget allows: `[]`, `["pause"]`, `["pause", "pause", "crash"]`.
+impl Serialize for Faults {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(
+            self.kinds()
+                .into_iter()
+                .flat_map(|k| std::iter::repeat_n(k, usize::from(self.budget(k)))),
+        )
+    }
+}
+
+impl<'de> Deserialize<'de> for Faults {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Faults, D::Error> {
+        let names = Vec::<Fault>::deserialize(d)?;
+        let mut faults = Faults::NONE;
+        for kind in names {
+            faults = faults.with(kind, faults.budget(kind).saturating_add(1));
         }
         Ok(faults)
     }
@@ -205,10 +258,14 @@ mod tests {
             "pause=2,crash".parse::<Faults>().unwrap().to_string(),
             "pause=2+crash"
         );
+        assert_eq!(
+            "clock-jump+delayed-restart".parse::<Faults>().unwrap().kinds(),
+            [Fault::DelayedRestart, Fault::ClockJump]
+        );
     }
 
     #[test]
-    fn refuses_unknown_names_and_bad_budgets() {
+    fn refuses_unknown_names_bad_budgets_and_doubles() {
         assert_eq!(
             "paws".parse::<Faults>(),
             Err(FaultError::Unknown("paws".into()))
@@ -222,5 +279,21 @@ mod tests {
             Err(FaultError::BadBudget("pause=99".into()))
         );
         assert_eq!("".parse::<Faults>(), Err(FaultError::Unknown("".into())));
+        assert_eq!(
+            "pause,pause".parse::<Faults>(),
+            Err(FaultError::Twice("pause".into()))
+        );
+        assert_eq!(
+            "none,pause".parse::<Faults>(),
+            Err(FaultError::NoneAndSome("none,pause".into()))
+        );
+    }
+
+    #[test]
+    fn serializes_as_a_list_of_names() {
+        let f = Faults::NONE.with(Fault::Pause, 2).with(Fault::Retry, 1);
+        let json = serde_json::to_string(&f).unwrap();
+        assert_eq!(json, r#"["pause","pause","retry"]"#);
+        assert_eq!(serde_json::from_str::<Faults>(&json).unwrap(), f);
     }
 }

@@ -1,32 +1,36 @@
-//! Stateright models of Redis lock protocols, checked exhaustively against
-//! mutual exclusion and the other properties locklab names.
+//! Stateright models of Redis lock protocols and the patterns around them,
+//! checked exhaustively against mutual exclusion and the other properties
+//! locklab names.
 //!
 //! A popular article presents a Redis lock — `SET key 1 NX PX ttl`, released
-//! by `DEL key` — whose release can delete another client's lock and whose
-//! `SET NX` reply is never read. This crate models that lock, the token lock
-//! that fixes the release, and the fenced lock that keeps the protected
-//! resource safe even when mutual exclusion is lost, and computes on every
-//! run which property holds under which fault, with the shortest
-//! counterexample of every break, told step by step.
+//! by `DEL key` — whose release can delete another client's lock, whose
+//! `SET NX` reply is never read, and which it claims is re-entrant. This
+//! crate models that lock, its fixes (the token lock, the fenced lock, the
+//! re-entrant lock done right) and computes on every run which property
+//! holds under which fault, with the shortest counterexample of every break,
+//! told step by step.
 //!
 //! The crate does no I/O: the lab (`locklab`) prints, serializes, and plays
 //! the counterexamples against real Redis.
 //!
 //! # Layout
 //!
-//! - [`protocol`] and [`protocols`]: the protocols and the rules that tell
-//!   them apart, one module per protocol with its source.
+//! - [`declaration`], [`protocol`] and [`protocols`]: what each protocol is,
+//!   declared once in its own module; the one list of them.
 //! - [`fault`]: the fault menu and fault budgets.
-//! - [`property`]: property names and kinds.
-//! - [`scenario`]: protocol, clients, rounds, lease, faults; input checks.
-//! - [`world`] and [`step`]: the state and the step vocabulary shared with
-//!   the lab's replay.
-//! - [`model`]: the transitions, as a Stateright [`stateright::Model`].
-//! - [`symmetry`]: the representative used for symmetry reduction.
-//! - [`claims`]: what each protocol promises.
+//! - [`property`]: property names, kinds, and where each applies.
+//! - [`scenario`]: protocol, clients, rounds, lease, depth, faults; input
+//!   checks; which cells a protocol claims.
+//! - [`world`], [`step`] and [`outcome`]: the vocabulary every model shares
+//!   with the lab — clients and nodes, steps, and what an operation did.
+//! - [`system`]: what every model family provides ([`System`]), and the
+//!   choice of family by protocol ([`system::visit`]).
+//! - [`lease`]: the lease family — one key on one Redis — as a Stateright
+//!   [`stateright::Model`], its narration and its symmetry.
 //! - [`check`] and [`matrix`]: running the checker; the verdict matrix.
-//! - [`narrate`]: counterexamples in plain words, with Redis commands.
-//! - [`path`]: following a given path, for replays on other protocols.
+//! - [`narrate`]: the shapes of a counterexample told in words.
+//! - [`path`]: a given path walked through a model: the [`Script`] the
+//!   lab's conductor plays, and the [`path::Walker`] chaos draws from.
 //! - [`verdict`]: verdicts and outcome rows.
 //!
 //! # Example
@@ -34,7 +38,8 @@
 //! ```
 //! use locklab_model::{check, CheckOptions, Fault, Faults, PropertyName, Protocol, Scenario, Verdict};
 //!
-//! let scenario = Scenario::new(Protocol::Naive, Faults::one(Fault::Pause));
+//! let naive: Protocol = "naive".parse().unwrap();
+//! let scenario = Scenario::new(naive, Faults::one(Fault::Pause));
 //! let outcome = check(scenario, &CheckOptions::default(), &|_| {});
 //! let me = outcome.verdict(PropertyName::MutualExclusion).unwrap();
 //! assert_eq!(me.verdict, Verdict::Violated);
@@ -42,28 +47,33 @@
 //! ```
 
 pub mod check;
-pub mod claims;
+pub mod declaration;
 pub mod fault;
+pub mod lease;
 pub mod matrix;
-pub mod model;
 pub mod narrate;
+pub mod outcome;
 pub mod path;
 pub mod property;
 pub mod protocol;
 pub mod protocols;
 pub mod scenario;
 pub mod step;
-pub mod symmetry;
+pub mod system;
 pub mod verdict;
 pub mod world;
 
 pub use check::{check, CheckOptions};
+pub use declaration::{Capabilities, Declaration, Family};
 pub use fault::{Fault, Faults};
-pub use model::LockModel;
-pub use narrate::{NarratedStep, Narrator};
+pub use lease::LeaseModel;
+pub use narrate::{KeyRole, LeaseClock, NarratedStep};
+pub use outcome::{ClientOp, Outcome};
+pub use path::{Script, Scripted, Taken};
 pub use property::{Kind, PropertyName};
 pub use protocol::Protocol;
 pub use scenario::Scenario;
 pub use step::Step;
+pub use system::System;
 pub use verdict::{PropertyVerdict, ScenarioOutcome, Verdict};
-pub use world::{ClientId, World};
+pub use world::{ClientId, NodeId};

@@ -29,23 +29,26 @@ pub enum Progress {
     },
 }
 
-/// The scenarios of the default matrix: every protocol under no fault and
-/// under each fault alone, for the given sizes.
-pub fn default_scenarios(
-    template: Scenario,
-    protocols: &[Protocol],
-    fault_sets: &[Faults],
-) -> Vec<Scenario> {
-    protocols
-        .iter()
-        .flat_map(|&protocol| {
-            fault_sets.iter().map(move |&faults| Scenario {
-                protocol,
-                faults,
-                ..template
-            })
-        })
-        .collect()
+/// The rows of the default matrix for `protocols`: each protocol in its own
+/// shape under no fault and under each fault of its menu alone; and, where
+/// a protocol that fixes it has another shape (a lock used re-entrantly),
+/// the protocol once more in that shape, with no fault — the break the fix
+/// is there for.
+pub fn default_scenarios(protocols: &[Protocol]) -> Vec<Scenario> {
+    let mut out = Vec::new();
+    for &protocol in protocols {
+        for faults in Faults::default_sets(protocol.faults()) {
+            out.push(Scenario::new(protocol, faults));
+        }
+        let own = Scenario::new(protocol, Faults::NONE);
+        for fix in protocol.fixed_by() {
+            let there = Scenario::new(fix, Faults::NONE).on(protocol);
+            if there != own && !out.contains(&there) {
+                out.push(there);
+            }
+        }
+    }
+    out
 }
 
 /// Checks every scenario, `workers` at a time, and returns the outcomes in

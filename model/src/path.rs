@@ -1,15 +1,27 @@
-//! Following a given path through a model: the lab replays a counterexample
-//! found for one protocol against the others ("the same schedule, with the
-//! fix"), and needs to know whether the schedule is possible there, what the
-//! model expects after each step, and whether the property breaks on it.
+//! Following a given path through a model, for the lab: a counterexample
+//! (or a chaos schedule) becomes a [`Script`] — every step with what the
+//! model says it does: the outcome the client must read, the leases before
+//! and after (the lab's clock), the step told in words, and the model's
+//! verdict on the whole path. The conductor plays a script and asks nothing
+//! else of the model: it never re-derives a transition.
+//!
+//! A path found for one protocol can be walked through another ("the same
+//! schedule, played with the fix"): steps the other protocol allows are
+//! taken; an acquire it makes wait is a busy attempt; other steps of a
+//! client still waiting are skipped.
 
-use stateright::{Expectation, Model};
+use std::collections::BTreeMap;
+use std::sync::Arc;
 
-use crate::model::LockModel;
-use crate::property::PropertyName;
+use serde::{Deserialize, Serialize};
+
+use crate::narrate::{LeaseClock, NarratedStep};
+use crate::outcome::Outcome;
+use crate::property::{Kind, PropertyName};
+use crate::scenario::Scenario;
 use crate::step::Step;
+use crate::system::{visit, System, Visit};
 use crate::verdict::Verdict;
-use crate::world::World;
 
 /// A step the model does not allow where the path takes it.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -24,7 +36,8 @@ pub struct Impossible {
 }
 
 /// How a step of a walk went in the model.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
 pub enum Taken {
     /// The model allows the step and took it.
     Step,
@@ -36,168 +49,225 @@ pub enum Taken {
     Skipped,
 }
 
-/// A path walked through a model that may not allow all of it.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Walk {
-    /// The states, initial state first; one more than the steps.
-    pub states: Vec<World>,
-    /// How each step went.
-    pub taken: Vec<Taken>,
+/// One step of a script: what the model says it does.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Scripted {
+    /// The step.
+    pub step: Step,
+    /// How the model took it.
+    pub taken: Taken,
+    /// The outcome the client must read, for a step that reads a reply.
+    pub expect: Option<Outcome>,
+    /// The leases before the step.
+    pub before: Vec<LeaseClock>,
+    /// The leases after it.
+    pub after: Vec<LeaseClock>,
+    /// The step, told.
+    pub told: NarratedStep,
 }
 
-impl LockModel {
-    /// Walks a path found for another protocol: steps this protocol allows
-    /// are taken; an acquire it makes wait is a busy attempt; other steps of
-    /// a client still waiting are skipped. This is "the same schedule,
-    /// played with the fix".
-    pub fn walk(&self, steps: &[Step]) -> Walk {
-        let mut states = vec![self.initial()];
-        let mut taken = Vec::with_capacity(steps.len());
-        let mut enabled = Vec::new();
-        for &step in steps {
-            let here = states.last().cloned().unwrap_or_else(|| self.initial());
-            enabled.clear();
-            self.actions(&here, &mut enabled);
-            let next = enabled
-                .contains(&step)
-                .then(|| self.next_state(&here, step))
-                .flatten();
-            match next {
-                Some(next) => {
-                    taken.push(Taken::Step);
-                    states.push(next);
-                }
-                None => {
-                    taken.push(match step {
-                        Step::Acquire { .. } => Taken::Waits,
-                        _ => Taken::Skipped,
-                    });
-                    states.push(here);
-                }
-            }
-        }
-        Walk { states, taken }
+/// A path, walked through a scenario's model.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Script {
+    /// The scenario it was walked through.
+    pub scenario: Scenario,
+    /// The steps.
+    pub steps: Vec<Scripted>,
+    /// The model's verdict on this very path, for each safety property the
+    /// scenario checks.
+    pub verdicts: BTreeMap<PropertyName, Verdict>,
+    /// For each property the path breaks: the 1-based step that first
+    /// breaks it.
+    pub first_break: BTreeMap<PropertyName, usize>,
+}
+
+impl Script {
+    /// The steps, as a schedule.
+    pub fn schedule(&self) -> Vec<Step> {
+        self.steps.iter().map(|s| s.step).collect()
     }
 
-    /// The states a path goes through, starting with the initial state, or
-    /// the first step the model does not allow.
-    pub fn follow(&self, steps: &[Step]) -> Result<Vec<World>, Impossible> {
-        let mut states = vec![self.initial()];
-        let mut enabled = Vec::new();
-        for (i, &step) in steps.iter().enumerate() {
-            let here = states.last().cloned().unwrap_or_else(|| self.initial());
-            enabled.clear();
-            self.actions(&here, &mut enabled);
-            let next = enabled
-                .contains(&step)
-                .then(|| self.next_state(&here, step))
-                .flatten()
-                .ok_or(Impossible {
+    /// The steps as told (skipped steps left out).
+    pub fn told(&self) -> Vec<NarratedStep> {
+        self.steps
+            .iter()
+            .filter(|s| s.taken != Taken::Skipped)
+            .map(|s| s.told.clone())
+            .collect()
+    }
+
+    /// The model's verdict on the path for `property` (`n/a` when the
+    /// scenario does not check it, or it is not a safety property).
+    pub fn verdict(&self, property: PropertyName) -> Verdict {
+        self.verdicts
+            .get(&property)
+            .copied()
+            .unwrap_or(Verdict::NotApplicable)
+    }
+}
+
+/// Walks a path, taking what the protocol allows (see the module docs).
+pub fn script(scenario: Scenario, steps: &[Step]) -> Script {
+    visit(scenario, &PropertyName::ALL, Walking { steps, strict: false })
+        .expect("a lenient walk takes every step one way or another")
+}
+
+/// Follows a path that must be possible step by step in the scenario's
+/// model, or names the first step that is not.
+pub fn follow(scenario: Scenario, steps: &[Step]) -> Result<Script, Impossible> {
+    visit(scenario, &PropertyName::ALL, Walking { steps, strict: true })
+}
+
+struct Walking<'a> {
+    steps: &'a [Step],
+    strict: bool,
+}
+
+impl Visit for Walking<'_> {
+    type Out = Result<Script, Impossible>;
+
+    fn visit<S: System>(self, model: S) -> Self::Out {
+        walk(&model, self.steps, self.strict)
+    }
+}
+
+fn walk<S: System>(model: &S, steps: &[Step], strict: bool) -> Result<Script, Impossible> {
+    let safety: Vec<PropertyName> = model
+        .checked()
+        .iter()
+        .copied()
+        .filter(|p| p.kind() == Kind::Always)
+        .collect();
+    let mut here = model.initial();
+    let mut first_break = BTreeMap::new();
+    let mut scripted = Vec::with_capacity(steps.len());
+    let mut enabled = Vec::new();
+    for (i, &step) in steps.iter().enumerate() {
+        enabled.clear();
+        model.actions(&here, &mut enabled);
+        let played = enabled
+            .contains(&step)
+            .then(|| model.play(&here, step))
+            .flatten();
+        let before = model.clocks(&here);
+        let (taken, expect, next, told) = match played {
+            Some((next, outcome)) => {
+                let told = model.tell(i + 1, &here, step, outcome.as_ref(), &next);
+                (Taken::Step, outcome, next, told)
+            }
+            None if strict => {
+                return Err(Impossible {
                     n: i + 1,
                     step,
-                    protocol: self.scenario().protocol.name(),
-                })?;
-            states.push(next);
+                    protocol: model.scenario().protocol.name(),
+                })
+            }
+            None => {
+                let (taken, outcome) = model.refused(&here, step);
+                let mut told = model.tell(i + 1, &here, step, outcome.as_ref(), &here);
+                if taken == Taken::Skipped {
+                    told.says = format!("{step} is skipped: the client is not where the schedule assumes (it is still waiting)");
+                    told.command = None;
+                    told.reply = None;
+                }
+                (taken, outcome, here.clone(), told)
+            }
+        };
+        for &p in &safety {
+            if !first_break.contains_key(&p) && !model.holds(p, &next) {
+                first_break.insert(p, i + 1);
+            }
         }
-        Ok(states)
+        scripted.push(Scripted {
+            step,
+            taken,
+            expect,
+            before,
+            after: model.clocks(&next),
+            told,
+        });
+        here = next;
+    }
+    let verdicts = safety
+        .iter()
+        .map(|&p| {
+            let v = if first_break.contains_key(&p) {
+                Verdict::Violated
+            } else {
+                Verdict::Holds
+            };
+            (p, v)
+        })
+        .collect();
+    Ok(Script {
+        scenario: *model.scenario(),
+        steps: scripted,
+        verdicts,
+        first_break,
+    })
+}
+
+/// Tells a path as the checker returned it: `(state, Some(step))` pairs
+/// followed by the last state. Numbering starts at `first`.
+pub fn tell<S: System>(
+    model: &S,
+    path: &[(S::World, Option<Step>)],
+    first: usize,
+) -> Vec<NarratedStep> {
+    path.windows(2)
+        .enumerate()
+        .filter_map(|(i, pair)| {
+            let (before, step) = &pair[0];
+            let (after, _) = &pair[1];
+            let step = (*step)?;
+            let outcome = model.play(before, step).and_then(|(_, o)| o);
+            Some(model.tell(first + i, before, step, outcome.as_ref(), after))
+        })
+        .collect()
+}
+
+/// The steps a scenario's model allows after a path, whatever its family:
+/// what chaos draws its schedules from.
+pub trait Walker: Send + Sync {
+    /// The scenario.
+    fn scenario(&self) -> &Scenario;
+    /// The steps enabled after `path` (which must be possible), or `None`
+    /// when it is not.
+    fn enabled(&self, path: &[Step]) -> Option<Vec<Step>>;
+}
+
+struct SystemWalker<S>(S);
+
+impl<S: System> Walker for SystemWalker<S> {
+    fn scenario(&self) -> &Scenario {
+        self.0.scenario()
     }
 
-    /// The verdict of a safety property on one path: `violated` when some
-    /// state along it breaks the property, `holds` otherwise (`n/a` for
-    /// properties that are not about single states).
-    pub fn verdict_on(&self, states: &[World], property: PropertyName) -> Verdict {
-        let checking = LockModel::checking(*self.scenario(), &[property]);
-        let Some(p) = checking.properties().into_iter().next() else {
-            return Verdict::NotApplicable;
-        };
-        if p.expectation != Expectation::Always {
-            return Verdict::NotApplicable;
+    fn enabled(&self, path: &[Step]) -> Option<Vec<Step>> {
+        let mut here = self.0.initial();
+        let mut enabled = Vec::new();
+        for &step in path {
+            enabled.clear();
+            self.0.actions(&here, &mut enabled);
+            if !enabled.contains(&step) {
+                return None;
+            }
+            here = self.0.play(&here, step)?.0;
         }
-        if states.iter().all(|s| (p.condition)(&checking, s)) {
-            Verdict::Holds
-        } else {
-            Verdict::Violated
-        }
+        enabled.clear();
+        self.0.actions(&here, &mut enabled);
+        Some(enabled)
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::fault::{Fault, Faults};
-    use crate::protocol::Protocol;
-    use crate::scenario::Scenario;
-    use crate::world::ClientId;
-
-    fn unsafe_release() -> Vec<Step> {
-        let c1 = ClientId(0);
-        let c2 = ClientId(1);
-        vec![
-            Step::Acquire { client: c1 },
-            Step::Pause { client: c1 },
-            Step::Tick,
-            Step::Tick,
-            Step::Tick,
-            Step::Resume { client: c1 },
-            Step::Acquire { client: c2 },
-            Step::Write { client: c1 },
-            Step::Release { client: c1 },
-        ]
+/// A [`Walker`] for a scenario's model.
+pub fn walker(scenario: Scenario) -> Arc<dyn Walker> {
+    struct Make;
+    impl Visit for Make {
+        type Out = Arc<dyn Walker>;
+        fn visit<S: System>(self, model: S) -> Self::Out {
+            Arc::new(SystemWalker(model))
+        }
     }
-
-    #[test]
-    fn the_naive_schedule_breaks_naive_but_not_token() {
-        let faults = Faults::one(Fault::Pause);
-        let naive = LockModel::new(Scenario::new(Protocol::Naive, faults));
-        let states = naive.follow(&unsafe_release()).unwrap();
-        assert_eq!(
-            naive.verdict_on(&states, PropertyName::NoForeignRelease),
-            Verdict::Violated
-        );
-        let token = LockModel::new(Scenario::new(Protocol::Token, faults));
-        let states = token.follow(&unsafe_release()).unwrap();
-        assert_eq!(
-            token.verdict_on(&states, PropertyName::NoForeignRelease),
-            Verdict::Holds
-        );
-        assert_eq!(
-            token.verdict_on(&states, PropertyName::MutualExclusion),
-            Verdict::Violated
-        );
-    }
-
-    #[test]
-    fn a_fix_makes_the_third_client_wait() {
-        let mut steps = unsafe_release();
-        steps.push(Step::Acquire {
-            client: ClientId(2),
-        });
-        steps.push(Step::Write {
-            client: ClientId(2),
-        });
-        let token = LockModel::new(Scenario::new(Protocol::Token, Faults::one(Fault::Pause)));
-        let walk = token.walk(&steps);
-        assert_eq!(walk.taken[..9], [Taken::Step; 9]);
-        assert_eq!(walk.taken[9..], [Taken::Waits, Taken::Skipped]);
-        assert_eq!(walk.states.len(), steps.len() + 1);
-    }
-
-    #[test]
-    fn a_step_the_protocol_does_not_allow_is_named() {
-        let unchecked_overlap = [
-            Step::Acquire {
-                client: ClientId(0),
-            },
-            Step::Acquire {
-                client: ClientId(1),
-            },
-        ];
-        let token = LockModel::new(Scenario::new(Protocol::Token, Faults::NONE));
-        let err = token.follow(&unchecked_overlap).unwrap_err();
-        assert_eq!(err.n, 2);
-        assert_eq!(
-            err.to_string(),
-            "step 2 (`acquire c2`) is not possible for token at that point"
-        );
-    }
+    visit(scenario, &PropertyName::ALL, Make)
 }

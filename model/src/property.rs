@@ -1,12 +1,13 @@
-//! Property names, one each, shared by the model, the history checker and
-//! the docs, and what kind of claim each one is.
+//! Property names, one each, shared by the models, the history checker and
+//! the docs; what kind of claim each one is; and which scenarios each one
+//! means something for.
 
 use std::fmt;
 use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
-use crate::protocol::Protocol;
+use crate::scenario::Scenario;
 
 /// A property the lab checks.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -23,8 +24,19 @@ pub enum PropertyName {
     /// Every client that does not crash gets the lock at least once: a
     /// crashed holder does not block the others forever.
     EventuallyAcquired,
+    /// A holder's re-acquire never waits for its own lock.
+    ReentryNoSelfWait,
+    /// A release never frees a lock its owner still holds at a deeper level.
+    NoEarlyRelease,
+    /// Redis never holds the lock, or a level of it, for a client that does
+    /// not believe it holds it (a re-sent acquire counted twice, or granted
+    /// and then refused to its own sender).
+    NoLeakedHold,
     /// Some client gets the lock (so "holds" is never vacuous).
     SomeoneAcquires,
+    /// Some holder re-enters its lock (so the re-entry verdicts are never
+    /// vacuous).
+    SomeoneReenters,
     /// Every client finishes all its rounds.
     EveryoneFinishes,
 }
@@ -45,12 +57,16 @@ pub enum Kind {
 
 impl PropertyName {
     /// Every property, in table order.
-    pub const ALL: [PropertyName; 6] = [
+    pub const ALL: [PropertyName; 10] = [
         PropertyName::MutualExclusion,
         PropertyName::NoForeignRelease,
         PropertyName::FencedResource,
         PropertyName::EventuallyAcquired,
+        PropertyName::ReentryNoSelfWait,
+        PropertyName::NoEarlyRelease,
+        PropertyName::NoLeakedHold,
         PropertyName::SomeoneAcquires,
+        PropertyName::SomeoneReenters,
         PropertyName::EveryoneFinishes,
     ];
 
@@ -61,7 +77,11 @@ impl PropertyName {
             PropertyName::NoForeignRelease => "no-foreign-release",
             PropertyName::FencedResource => "fenced-resource",
             PropertyName::EventuallyAcquired => "eventually-acquired",
+            PropertyName::ReentryNoSelfWait => "reentry-no-self-wait",
+            PropertyName::NoEarlyRelease => "no-early-release",
+            PropertyName::NoLeakedHold => "no-leaked-hold",
             PropertyName::SomeoneAcquires => "someone-acquires",
+            PropertyName::SomeoneReenters => "someone-reenters",
             PropertyName::EveryoneFinishes => "everyone-finishes",
         }
     }
@@ -71,18 +91,34 @@ impl PropertyName {
         match self {
             PropertyName::MutualExclusion
             | PropertyName::NoForeignRelease
-            | PropertyName::FencedResource => Kind::Always,
+            | PropertyName::FencedResource
+            | PropertyName::ReentryNoSelfWait
+            | PropertyName::NoEarlyRelease
+            | PropertyName::NoLeakedHold => Kind::Always,
             PropertyName::EventuallyAcquired => Kind::Eventually,
-            PropertyName::SomeoneAcquires | PropertyName::EveryoneFinishes => Kind::Sometimes,
+            PropertyName::SomeoneAcquires
+            | PropertyName::SomeoneReenters
+            | PropertyName::EveryoneFinishes => Kind::Sometimes,
         }
     }
 
-    /// Whether the property means anything for the protocol. Every property
-    /// here does for every lock protocol: `fenced-resource` too, since a
-    /// resource without fencing still has a history that grant order can
-    /// judge (that is how the matrix shows what fencing buys).
-    pub fn applies_to(self, _protocol: Protocol) -> bool {
-        true
+    /// Whether the property means anything in the scenario. The re-entry
+    /// properties need clients that re-enter (depth 2 or more); a leaked
+    /// hold needs re-entry or a re-sent acquire. Every other property means
+    /// something for every lock: `fenced-resource` too, since a resource
+    /// without fencing still has a history that grant order can judge (that
+    /// is how the matrix shows what fencing buys).
+    pub fn applies_to(self, scenario: &Scenario) -> bool {
+        let reenters = scenario.depth > 1;
+        match self {
+            PropertyName::ReentryNoSelfWait
+            | PropertyName::NoEarlyRelease
+            | PropertyName::SomeoneReenters => reenters,
+            PropertyName::NoLeakedHold => {
+                reenters || scenario.faults.budget(crate::fault::Fault::Retry) > 0
+            }
+            _ => true,
+        }
     }
 
     /// The one-line statement of the property.
@@ -96,7 +132,15 @@ impl PropertyName {
             PropertyName::EventuallyAcquired => {
                 "every client that does not crash gets the lock at least once"
             }
+            PropertyName::ReentryNoSelfWait => "a holder's re-acquire never waits for its own lock",
+            PropertyName::NoEarlyRelease => {
+                "a release never frees a lock its owner still holds at a deeper level"
+            }
+            PropertyName::NoLeakedHold => {
+                "Redis never holds the lock, or a level of it, for a client that does not believe it holds it"
+            }
             PropertyName::SomeoneAcquires => "some client gets the lock",
+            PropertyName::SomeoneReenters => "some holder re-enters its lock",
             PropertyName::EveryoneFinishes => "every client finishes all its rounds",
         }
     }
@@ -110,8 +154,12 @@ impl fmt::Display for PropertyName {
 
 /// An unknown property name.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown property `{0}`; known properties: mutual-exclusion, no-foreign-release, fenced-resource, eventually-acquired, someone-acquires, everyone-finishes")]
+#[error("unknown property `{0}`; known properties: {known}", known = known_names())]
 pub struct UnknownProperty(pub String);
+
+fn known_names() -> String {
+    PropertyName::ALL.map(PropertyName::name).join(", ")
+}
 
 impl FromStr for PropertyName {
     type Err = UnknownProperty;

@@ -1,76 +1,155 @@
-//! The lock protocols locklab models, and the names every part of the lab
-//! uses for them.
+//! The protocols locklab knows: a handle on each one's [`Declaration`], and
+//! the one list of them.
 //!
-//! A protocol differs from the others only in its [`Rules`]: whether the
-//! client reads the `SET NX` reply, how it releases, and whether a fencing
-//! token comes with the grant. Each protocol's module states its rules and
-//! the source it follows.
+//! [`Protocol`] compares, hashes and orders by its place in [`Protocol::all`]
+//! and serializes as its name. What a protocol can do is asked of its
+//! declaration ([`Protocol::caps`], [`Protocol::family`], …).
 
 use std::fmt;
 use std::str::FromStr;
 
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-use crate::protocols::{fenced, naive, naive_unchecked, token};
+use crate::declaration::{Capabilities, Declaration, Family, Shape};
+use crate::fault::{Fault, Faults};
+use crate::property::PropertyName;
+use crate::protocols;
 
-/// A lock protocol, named as in DESIGN.md.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Protocol {
-    /// `SET key 1 NX PX ttl`, released by `DEL key`: the article's lock.
-    Naive,
-    /// As `naive`, but the reply of `SET NX` is never read.
-    NaiveUnchecked,
-    /// `SET key <token> NX PX ttl`, released by a compare-and-delete script.
-    Token,
-    /// `token`, plus a fencing token issued with the grant and checked by the
-    /// protected resource.
-    Fenced,
-}
+/// Every protocol, in the order tables list them. Adding a protocol adds
+/// one line here.
+static ALL: [Protocol; 6] = [
+    Protocol(&protocols::naive::DECLARATION),
+    Protocol(&protocols::naive_unchecked::DECLARATION),
+    Protocol(&protocols::token::DECLARATION),
+    Protocol(&protocols::fenced::DECLARATION),
+    Protocol(&protocols::reentrant::DECLARATION),
+    Protocol(&protocols::reentrant_redisson::DECLARATION),
+];
+
+/// A protocol: a handle on its declaration.
+#[derive(Clone, Copy)]
+pub struct Protocol(&'static Declaration);
 
 impl Protocol {
-    /// Every protocol, in the order tables list them.
-    pub const ALL: [Protocol; 4] = [
-        Protocol::Naive,
-        Protocol::NaiveUnchecked,
-        Protocol::Token,
-        Protocol::Fenced,
-    ];
+    /// Every protocol, in table order.
+    pub fn all() -> &'static [Protocol] {
+        &ALL
+    }
+
+    /// The protocol of this name.
+    pub fn named(name: &str) -> Result<Protocol, UnknownProtocol> {
+        ALL.iter()
+            .copied()
+            .find(|p| p.name() == name)
+            .ok_or_else(|| UnknownProtocol {
+                given: name.to_owned(),
+            })
+    }
+
+    /// Its declaration.
+    pub fn declaration(self) -> &'static Declaration {
+        self.0
+    }
 
     /// The protocol's name on the command line, in JSON and in the docs.
     pub fn name(self) -> &'static str {
-        match self {
-            Protocol::Naive => "naive",
-            Protocol::NaiveUnchecked => "naive-unchecked",
-            Protocol::Token => "token",
-            Protocol::Fenced => "fenced",
-        }
-    }
-
-    /// How the protocol acquires, releases and fences.
-    pub fn rules(self) -> Rules {
-        match self {
-            Protocol::Naive => naive::RULES,
-            Protocol::NaiveUnchecked => naive_unchecked::RULES,
-            Protocol::Token => token::RULES,
-            Protocol::Fenced => fenced::RULES,
-        }
+        self.0.name
     }
 
     /// One line on what the protocol is there to show.
     pub fn lesson(self) -> &'static str {
-        match self {
-            Protocol::Naive => naive::LESSON,
-            Protocol::NaiveUnchecked => naive_unchecked::LESSON,
-            Protocol::Token => token::LESSON,
-            Protocol::Fenced => fenced::LESSON,
-        }
+        self.0.lesson
+    }
+
+    /// What its client does.
+    pub fn caps(self) -> Capabilities {
+        self.0.caps
+    }
+
+    /// The model family that checks it.
+    pub fn family(self) -> Family {
+        self.0.family
+    }
+
+    /// The scenario its default matrix rows check.
+    pub fn shape(self) -> Shape {
+        self.0.shape
+    }
+
+    /// The faults its model can take.
+    pub fn faults(self) -> &'static [Fault] {
+        self.0.faults
+    }
+
+    /// Whether it promises `property` under `faults`.
+    pub fn claims(self, property: PropertyName, faults: Faults) -> bool {
+        self.0.claims(property, faults)
+    }
+
+    /// The protocols that fix what this one gets wrong.
+    pub fn fixed_by(self) -> Vec<Protocol> {
+        self.0
+            .fixed_by
+            .iter()
+            .filter_map(|name| Protocol::named(name).ok())
+            .collect()
+    }
+
+    fn index(self) -> usize {
+        ALL.iter()
+            .position(|p| std::ptr::eq(p.0, self.0))
+            .unwrap_or(usize::MAX)
+    }
+}
+
+impl PartialEq for Protocol {
+    fn eq(&self, other: &Self) -> bool {
+        std::ptr::eq(self.0, other.0) || self.name() == other.name()
+    }
+}
+
+impl Eq for Protocol {}
+
+impl std::hash::Hash for Protocol {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.name().hash(state);
+    }
+}
+
+impl PartialOrd for Protocol {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Protocol {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.index().cmp(&other.index())
+    }
+}
+
+impl fmt::Debug for Protocol {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
     }
 }
 
 impl fmt::Display for Protocol {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.name())
+    }
+}
+
+impl Serialize for Protocol {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.name())
+    }
+}
+
+impl<'de> Deserialize<'de> for Protocol {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Protocol, D::Error> {
+        let name = String::deserialize(d)?;
+        Protocol::named(&name).map_err(serde::de::Error::custom)
     }
 }
 
@@ -83,46 +162,15 @@ pub struct UnknownProtocol {
 }
 
 fn known_names() -> String {
-    Protocol::ALL.map(Protocol::name).join(", ")
+    ALL.iter().map(|p| p.name()).collect::<Vec<_>>().join(", ")
 }
 
 impl FromStr for Protocol {
     type Err = UnknownProtocol;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Protocol::ALL
-            .into_iter()
-            .find(|p| p.name() == s)
-            .ok_or_else(|| UnknownProtocol {
-                given: s.to_owned(),
-            })
+        Protocol::named(s)
     }
-}
-
-/// How a release removes the key.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Release {
-    /// `DEL key`: removes whatever lock is there, whoever holds it.
-    Del,
-    /// A Lua script that deletes the key only when it still holds the
-    /// caller's token.
-    CompareAndDelete,
-}
-
-/// What distinguishes one protocol from another, as data: the model's
-/// transitions read these and nothing else protocol-specific.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Rules {
-    /// The client reads the `SET NX` reply and waits when it says nil. When
-    /// false, every acquire "succeeds" in the client's mind.
-    pub checks_reply: bool,
-    /// The value stored is a random token unique to the grant (otherwise `1`).
-    pub unique_token: bool,
-    /// How the lock is released.
-    pub release: Release,
-    /// A fencing token, strictly increasing, is issued atomically with each
-    /// grant, and the protected resource refuses writes carrying a lower one.
-    pub fencing: bool,
 }
 
 #[cfg(test)]
@@ -130,18 +178,38 @@ mod tests {
     use super::*;
 
     #[test]
-    fn names_round_trip() {
-        for p in Protocol::ALL {
-            assert_eq!(p.name().parse::<Protocol>(), Ok(p));
+    fn names_round_trip_and_are_unique() {
+        for p in Protocol::all() {
+            assert_eq!(p.name().parse::<Protocol>(), Ok(*p));
+            assert_eq!(
+                Protocol::all()
+                    .iter()
+                    .filter(|q| q.name() == p.name())
+                    .count(),
+                1
+            );
+        }
+    }
+
+    #[test]
+    fn every_fix_is_a_known_protocol() {
+        for p in Protocol::all() {
+            assert_eq!(p.fixed_by().len(), p.declaration().fixed_by.len(), "{p}");
         }
     }
 
     #[test]
     fn unknown_name_lists_the_known_ones() {
         let err = "redlockk".parse::<Protocol>().unwrap_err();
-        assert_eq!(
-            err.to_string(),
-            "unknown protocol `redlockk`; known protocols: naive, naive-unchecked, token, fenced"
-        );
+        assert!(err
+            .to_string()
+            .starts_with("unknown protocol `redlockk`; known protocols: naive, naive-unchecked, token, fenced"));
+    }
+
+    #[test]
+    fn serializes_as_its_name() {
+        let p: Protocol = "fenced".parse().unwrap();
+        assert_eq!(serde_json::to_string(&p).unwrap(), r#""fenced""#);
+        assert!(serde_json::from_str::<Protocol>(r#""nope""#).is_err());
     }
 }

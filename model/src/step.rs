@@ -1,13 +1,16 @@
-//! The step vocabulary shared by the model and the lab: a counterexample is
-//! a list of these, and the lab's conductor plays the same list against real
-//! Redis.
+//! The step vocabulary shared by every model and the lab: a counterexample
+//! is a list of these, and the lab's conductor plays the same list against
+//! real Redis. A step is either a client's action (it names the
+//! [`ClientOp`] the client performs), time passing, or a fault; which steps
+//! a model takes, and what each one does, is the model's to say.
 
 use std::fmt;
 use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
-use crate::world::ClientId;
+use crate::outcome::ClientOp;
+use crate::world::{ClientId, NodeId, MAX_CLIENTS, MAX_NODES};
 
 /// One step of the system: a client's action, time passing, or a fault.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -18,7 +21,7 @@ pub enum Step {
         /// Who.
         client: ClientId,
     },
-    /// Redis grants the client's acquire, but the reply is held in flight
+    /// Redis runs the client's acquire, but the reply is held in flight
     /// (the `delay` fault).
     AcquireDelayed {
         /// Who.
@@ -29,18 +32,25 @@ pub enum Step {
         /// Who.
         client: ClientId,
     },
+    /// The client's acquire reply is lost and it sends the same request
+    /// again: Redis runs it twice, the client reads the second reply (the
+    /// `retry` fault).
+    Retry {
+        /// Who.
+        client: ClientId,
+    },
     /// The client writes to the protected resource (its critical section),
     /// carrying its fencing token where the protocol has one.
     Write {
         /// Who.
         client: ClientId,
     },
-    /// The client releases the lock.
+    /// The client releases the lock (one level, for a re-entrant lock).
     Release {
         /// Who.
         client: ClientId,
     },
-    /// One tick of time passes: the lease loses a tick, and is gone at zero.
+    /// One tick of time passes: every lease loses a tick, and is gone at zero.
     Tick,
     /// The client stops taking steps (the `pause` fault).
     Pause {
@@ -57,23 +67,54 @@ pub enum Step {
         /// Who.
         client: ClientId,
     },
-    /// Redis crashes and restarts empty (the `restart` fault).
-    Restart,
+    /// A Redis node crashes and restarts empty (the `restart` fault).
+    Restart {
+        /// Which node (`n1` for a single server).
+        node: NodeId,
+    },
 }
 
 impl Step {
-    /// The client taking or suffering the step (none for a tick).
+    /// The client taking or suffering the step (none for time and for
+    /// faults of a node).
     pub fn client(self) -> Option<ClientId> {
         match self {
             Step::Acquire { client }
             | Step::AcquireDelayed { client }
             | Step::Deliver { client }
+            | Step::Retry { client }
             | Step::Write { client }
             | Step::Release { client }
             | Step::Pause { client }
             | Step::Resume { client }
             | Step::Crash { client } => Some(client),
-            Step::Tick | Step::Restart => None,
+            Step::Tick | Step::Restart { .. } => None,
+        }
+    }
+
+    /// The node a step of a node is about.
+    pub fn node(self) -> Option<NodeId> {
+        match self {
+            Step::Restart { node } => Some(node),
+            _ => None,
+        }
+    }
+
+    /// The operation the client performs on this step, if it performs one
+    /// (a fault done *to* a client, such as a pause, is not an operation).
+    pub fn op(self) -> Option<ClientOp> {
+        match self {
+            Step::Acquire { .. } | Step::AcquireDelayed { .. } | Step::Deliver { .. } => {
+                Some(ClientOp::Acquire)
+            }
+            Step::Retry { .. } => Some(ClientOp::AcquireResent),
+            Step::Write { .. } => Some(ClientOp::Write),
+            Step::Release { .. } => Some(ClientOp::Release),
+            Step::Tick
+            | Step::Pause { .. }
+            | Step::Resume { .. }
+            | Step::Crash { .. }
+            | Step::Restart { .. } => None,
         }
     }
 
@@ -83,65 +124,122 @@ impl Step {
             Step::Acquire { .. } => "acquire",
             Step::AcquireDelayed { .. } => "acquire-delayed",
             Step::Deliver { .. } => "deliver",
+            Step::Retry { .. } => "retry",
             Step::Write { .. } => "write",
             Step::Release { .. } => "release",
             Step::Tick => "tick",
             Step::Pause { .. } => "pause",
             Step::Resume { .. } => "resume",
             Step::Crash { .. } => "crash",
-            Step::Restart => "restart",
+            Step::Restart { .. } => "restart",
         }
     }
 }
 
 impl fmt::Display for Step {
+    /// `acquire c1`, `tick`; a step of a node names it unless it is the
+    /// only one a single server has (`restart`, `restart n2`).
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.client() {
-            Some(c) => write!(f, "{} {c}", self.kind()),
-            None => f.write_str(self.kind()),
+        match (self.client(), self.node()) {
+            (Some(c), _) => write!(f, "{} {c}", self.kind()),
+            (None, Some(n)) if n != NodeId::FIRST => write!(f, "{} {n}", self.kind()),
+            _ => f.write_str(self.kind()),
         }
     }
 }
 
 /// A step that could not be read.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("cannot read step `{0}`: write e.g. `acquire c1`, `acquire-delayed c2`, `deliver c2`, `write c1`, `release c1`, `pause c1`, `resume c1`, `crash c3`, `tick`, `restart`")]
-pub struct BadStep(pub String);
+#[error("cannot read step `{given}`: {why}; write e.g. `acquire c1`, `acquire-delayed c2`, `deliver c2`, `retry c1`, `write c1`, `release c1`, `pause c1`, `resume c1`, `crash c3`, `tick`, `restart`, `restart n2`")]
+pub struct BadStep {
+    /// What was given.
+    pub given: String,
+    /// What is wrong with it.
+    pub why: String,
+}
+
+fn index(word: &str, prefix: char, max: usize, what: &str) -> Result<u8, String> {
+    let n: usize = word
+        .strip_prefix(prefix)
+        .and_then(|n| n.parse().ok())
+        .ok_or_else(|| format!("`{word}` is not a {what} (`{prefix}1`, `{prefix}2`, …)"))?;
+    if (1..=max).contains(&n) {
+        Ok((n - 1) as u8)
+    } else {
+        Err(format!(
+            "`{word}`: {what}s are numbered {prefix}1 to {prefix}{max}"
+        ))
+    }
+}
 
 impl FromStr for Step {
     type Err = BadStep;
 
     /// Reads a step as [`Display`](fmt::Display) writes it: `acquire c1`, `tick`.
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let bad = || BadStep(s.to_owned());
-        let mut words = s.split_whitespace();
-        let kind = words.next().ok_or_else(bad)?;
-        let client = match words.next() {
-            None => None,
-            Some(name) => {
-                let n: u8 = name
-                    .strip_prefix('c')
-                    .and_then(|n| n.parse().ok())
-                    .filter(|n| (1..=crate::world::MAX_CLIENTS as u8).contains(n))
-                    .ok_or_else(bad)?;
-                Some(ClientId(n - 1))
+        let bad = |why: String| BadStep {
+            given: s.to_owned(),
+            why,
+        };
+        let words: Vec<&str> = s.split_whitespace().collect();
+        let (kind, arg) = match words.as_slice() {
+            [kind] => (*kind, None),
+            [kind, arg] => (*kind, Some(*arg)),
+            [] => return Err(bad("the step is empty".into())),
+            _ => return Err(bad("a step has at most two words".into())),
+        };
+        let client = |arg: Option<&str>| -> Result<ClientId, BadStep> {
+            let arg = arg.ok_or_else(|| bad(format!("`{kind}` needs a client")))?;
+            index(arg, 'c', MAX_CLIENTS, "client")
+                .map(ClientId)
+                .map_err(bad)
+        };
+        let node = |arg: Option<&str>| -> Result<NodeId, BadStep> {
+            match arg {
+                None => Ok(NodeId::FIRST),
+                Some(arg) => index(arg, 'n', MAX_NODES, "node").map(NodeId).map_err(bad),
             }
         };
-        if words.next().is_some() {
-            return Err(bad());
-        }
-        let step = match (kind, client) {
-            ("tick", None) => Step::Tick,
-            ("restart", None) => Step::Restart,
-            ("acquire", Some(client)) => Step::Acquire { client },
-            ("acquire-delayed", Some(client)) => Step::AcquireDelayed { client },
-            ("deliver", Some(client)) => Step::Deliver { client },
-            ("write", Some(client)) => Step::Write { client },
-            ("release", Some(client)) => Step::Release { client },
-            ("pause", Some(client)) => Step::Pause { client },
-            ("resume", Some(client)) => Step::Resume { client },
-            ("crash", Some(client)) => Step::Crash { client },
-            _ => return Err(bad()),
+        let none = |arg: Option<&str>| -> Result<(), BadStep> {
+            match arg {
+                None => Ok(()),
+                Some(_) => Err(bad(format!("`{kind}` takes no client"))),
+            }
+        };
+        let step = match kind {
+            "tick" => {
+                none(arg)?;
+                Step::Tick
+            }
+            "restart" => Step::Restart { node: node(arg)? },
+            "acquire" => Step::Acquire {
+                client: client(arg)?,
+            },
+            "acquire-delayed" => Step::AcquireDelayed {
+                client: client(arg)?,
+            },
+            "deliver" => Step::Deliver {
+                client: client(arg)?,
+            },
+            "retry" => Step::Retry {
+                client: client(arg)?,
+            },
+            "write" => Step::Write {
+                client: client(arg)?,
+            },
+            "release" => Step::Release {
+                client: client(arg)?,
+            },
+            "pause" => Step::Pause {
+                client: client(arg)?,
+            },
+            "resume" => Step::Resume {
+                client: client(arg)?,
+            },
+            "crash" => Step::Crash {
+                client: client(arg)?,
+            },
+            other => return Err(bad(format!("`{other}` is not a step"))),
         };
         Ok(step)
     }
@@ -179,30 +277,36 @@ mod tests {
                 client: ClientId(1),
             },
             Step::Tick,
-            Step::Restart,
-            Step::Crash {
+            Step::Restart {
+                node: NodeId::FIRST,
+            },
+            Step::Restart { node: NodeId(2) },
+            Step::Retry {
                 client: ClientId(7),
             },
         ];
         let text = format_schedule(&steps);
         assert_eq!(
             text,
-            "acquire c1; acquire-delayed c2; tick; restart; crash c8"
+            "acquire c1; acquire-delayed c2; tick; restart; restart n3; retry c8"
         );
         assert_eq!(parse_schedule(&text), Ok(steps));
     }
 
     #[test]
-    fn bad_steps_are_named() {
-        for bad in [
-            "acquire",
-            "tick c1",
-            "acquire c0",
-            "acquire c9",
-            "fly c1",
-            "acquire c1 c2",
+    fn bad_steps_say_what_is_wrong() {
+        for (bad, why) in [
+            ("acquire", "`acquire` needs a client"),
+            ("tick c1", "`tick` takes no client"),
+            ("acquire c0", "clients are numbered c1 to c8"),
+            ("acquire c9", "clients are numbered c1 to c8"),
+            ("fly c1", "`fly` is not a step"),
+            ("acquire c1 c2", "a step has at most two words"),
+            ("acquire x", "`x` is not a client"),
         ] {
-            assert_eq!(parse_schedule(bad), Err(BadStep(bad.to_owned())), "{bad}");
+            let err = parse_schedule(bad).unwrap_err();
+            assert_eq!(err.given, bad);
+            assert!(err.why.contains(why), "{bad}: {}", err.why);
         }
     }
 }

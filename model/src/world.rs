@@ -1,13 +1,6 @@
-//! The model's state: the clients, the lock key in Redis, the fencing
-//! counter, the protected resource, what is left of the fault budget, and
-//! two ghost facts the properties need.
-//!
-//! Time lives here as the lease's remaining ticks, so the state space stays
-//! finite. The state is kept small and fixed-size (no heap): the checker
-//! clones and hashes it millions of times a second.
+//! Names every model shares: clients and Redis nodes, by index.
 
 use std::fmt;
-use std::hash::{Hash, Hasher};
 
 use serde::{Deserialize, Serialize};
 
@@ -16,13 +9,16 @@ use serde::{Deserialize, Serialize};
 /// the right tool (chaos is).
 pub const MAX_CLIENTS: usize = 8;
 
+/// The most Redis nodes a scenario can name.
+pub const MAX_NODES: usize = 9;
+
 /// A client, by index: shown as `c1`, `c2`, … .
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(transparent)]
 pub struct ClientId(pub u8);
 
 impl ClientId {
-    /// The index into [`World::clients`].
+    /// The index into a model's clients.
     pub fn index(self) -> usize {
         usize::from(self.0)
     }
@@ -34,211 +30,23 @@ impl fmt::Display for ClientId {
     }
 }
 
-/// Where a client is in its loop of acquire → write → release.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Pc {
-    /// Wants the lock (or is done waiting for it).
-    #[default]
-    Idle,
-    /// Redis granted the lock, but the reply is still in flight.
-    Awaiting,
-    /// Believes it holds the lock; its write is next.
-    Holding,
-    /// Believes it holds the lock and has written; its release is next.
-    Wrote,
-    /// Has finished all its rounds.
-    Done,
-    /// Stopped for good.
-    Crashed,
-}
+/// A Redis node, by index: shown as `n1`, `n2`, … . A single server is `n1`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct NodeId(pub u8);
 
-/// One client's state.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct Client {
-    /// Where it is in its loop.
-    pub pc: Pc,
-    /// Rounds (acquire → write → release) still to do.
-    pub rounds_left: u8,
-    /// The fencing token of its current grant (0 when none).
-    pub fence: u8,
-    /// The number of its current grant among all grants (a ghost: 0 when it
-    /// believes without a grant, or holds none).
-    pub grant: u8,
-    /// Paused: takes no step until resumed.
-    pub paused: bool,
-}
+impl NodeId {
+    /// The first node: the only one of a single server.
+    pub const FIRST: NodeId = NodeId(0);
 
-impl Client {
-    /// The client believes it holds the lock, paused or not.
-    pub fn believes_it_holds(&self) -> bool {
-        matches!(self.pc, Pc::Holding | Pc::Wrote)
-    }
-
-    fn packed(&self) -> u32 {
-        u32::from(self.pc as u8)
-            | u32::from(self.rounds_left) << 8
-            | u32::from(self.fence) << 12
-            | u32::from(self.grant) << 20
-            | u32::from(self.paused) << 28
+    /// The index into a model's nodes.
+    pub fn index(self) -> usize {
+        usize::from(self.0)
     }
 }
 
-/// The lock key as Redis holds it. The owner is ghost information for the
-/// properties (for `naive` the value in Redis is just `1`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct Lease {
-    /// Which client's grant created the key.
-    pub owner: ClientId,
-    /// Ticks left before Redis expires the key (at least 1).
-    pub ttl: u8,
-    /// The fencing token issued with the grant (0 when the protocol has none).
-    pub fence: u8,
-    /// The grant's number among all grants (a ghost).
-    pub grant: u8,
-}
-
-/// A release that removed a lock another client held: the ghost fact behind
-/// `no-foreign-release`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct ForeignRelease {
-    /// The client whose release removed the key.
-    pub releaser: ClientId,
-    /// The client whose lock it removed.
-    pub victim: ClientId,
-}
-
-/// The whole system's state.
-#[derive(Clone, PartialEq, Eq)]
-pub struct World {
-    /// The clients; only the first `n` are in use.
-    pub clients: [Client; MAX_CLIENTS],
-    /// How many clients are in use.
-    pub n: u8,
-    /// The lock key, when present.
-    pub lease: Option<Lease>,
-    /// The fencing counter in Redis: the last token issued.
-    pub fence_counter: u8,
-    /// Grants so far (a ghost: Redis forgets its counter, this does not).
-    pub grants: u8,
-    /// The highest fencing token the protected resource has accepted.
-    pub resource_max: u8,
-    /// The highest grant number among the writes the resource accepted (a
-    /// ghost: what `fenced-resource` is judged by).
-    pub resource_grant: u8,
-    /// Pauses still allowed.
-    pub pauses_left: u8,
-    /// Delayed replies still allowed.
-    pub delays_left: u8,
-    /// Crashes still allowed.
-    pub crashes_left: u8,
-    /// Redis crash-restarts still allowed.
-    pub restarts_left: u8,
-    /// The first foreign release, if one happened.
-    pub foreign_release: Option<ForeignRelease>,
-    /// The resource accepted a write with a token lower than one it had
-    /// accepted before.
-    pub stale_accepted: bool,
-}
-
-impl World {
-    /// The clients in use.
-    pub fn clients(&self) -> &[Client] {
-        &self.clients[..usize::from(self.n)]
-    }
-
-    /// One client's state.
-    pub fn client(&self, c: ClientId) -> &Client {
-        &self.clients[c.index()]
-    }
-
-    /// One client's state, to change.
-    pub fn client_mut(&mut self, c: ClientId) -> &mut Client {
-        &mut self.clients[c.index()]
-    }
-
-    /// The ids of the clients in use.
-    pub fn ids(&self) -> impl Iterator<Item = ClientId> + use<> {
-        (0..self.n).map(ClientId)
-    }
-
-    /// The clients that believe they hold the lock right now.
-    pub fn believers(&self) -> Vec<ClientId> {
-        self.ids()
-            .filter(|c| self.client(*c).believes_it_holds())
-            .collect()
-    }
-
-    /// How many clients believe they hold the lock right now.
-    pub fn believer_count(&self) -> usize {
-        self.clients()
-            .iter()
-            .filter(|c| c.believes_it_holds())
-            .count()
-    }
-
-    /// True when the lease's owner is running its critical section, not
-    /// paused: the model's timing assumption is that such a holder finishes
-    /// before its lease runs out, so time may not expire that lease.
-    pub fn owner_is_working(&self) -> bool {
-        self.lease.is_some_and(|l| {
-            let owner = self.client(l.owner);
-            owner.believes_it_holds() && !owner.paused
-        })
-    }
-}
-
-impl fmt::Debug for World {
-    /// Only the clients in use (the Explorer and test failures show this).
+impl fmt::Display for NodeId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("World")
-            .field("clients", &self.clients())
-            .field("lease", &self.lease)
-            .field("fence_counter", &self.fence_counter)
-            .field("grants", &self.grants)
-            .field("resource_max", &self.resource_max)
-            .field("resource_grant", &self.resource_grant)
-            .field("pauses_left", &self.pauses_left)
-            .field("delays_left", &self.delays_left)
-            .field("crashes_left", &self.crashes_left)
-            .field("restarts_left", &self.restarts_left)
-            .field("foreign_release", &self.foreign_release)
-            .field("stale_accepted", &self.stale_accepted)
-            .finish()
-    }
-}
-
-impl Hash for World {
-    /// Hashes a packed form, in one write: four bytes per client in use and
-    /// a few words for the rest, instead of dozens of small writes.
-    fn hash<H: Hasher>(&self, state: &mut H) {
-        let mut buf = [0u8; 4 * MAX_CLIENTS + 18];
-        let mut len = 0;
-        for c in self.clients() {
-            buf[len..len + 4].copy_from_slice(&c.packed().to_le_bytes());
-            len += 4;
-        }
-        let lease = self.lease.map_or(0u64, |l| {
-            1 | u64::from(l.owner.0) << 8
-                | u64::from(l.ttl) << 16
-                | u64::from(l.fence) << 24
-                | u64::from(l.grant) << 32
-        });
-        let foreign = self.foreign_release.map_or(0u16, |f| {
-            1 | u16::from(f.releaser.0) << 4 | u16::from(f.victim.0) << 10
-        });
-        let misc = u64::from(self.n)
-            | u64::from(self.fence_counter) << 4
-            | u64::from(self.grants) << 12
-            | u64::from(self.resource_max) << 20
-            | u64::from(self.resource_grant) << 28
-            | u64::from(self.pauses_left) << 36
-            | u64::from(self.delays_left) << 40
-            | u64::from(self.crashes_left) << 44
-            | u64::from(self.restarts_left) << 48
-            | u64::from(self.stale_accepted) << 52;
-        buf[len..len + 8].copy_from_slice(&lease.to_le_bytes());
-        buf[len + 8..len + 10].copy_from_slice(&foreign.to_le_bytes());
-        buf[len + 10..len + 18].copy_from_slice(&misc.to_le_bytes());
-        state.write(&buf[..len + 18]);
+        write!(f, "n{}", self.0 + 1)
     }
 }

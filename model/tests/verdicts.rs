@@ -2,9 +2,13 @@
 //! lessons (which cells break, and how) and the claims (which hold).
 
 use locklab_model::{
-    check, CheckOptions, Fault, Faults, NarratedStep, PropertyName, PropertyVerdict, Protocol,
-    Scenario, ScenarioOutcome, Step, Verdict,
+    check, CheckOptions, Fault, Faults, NarratedStep, NodeId, PropertyName, PropertyVerdict,
+    Protocol, Scenario, ScenarioOutcome, Step, Verdict,
 };
+
+fn p(name: &str) -> Protocol {
+    name.parse().expect("a protocol")
+}
 
 fn run(protocol: Protocol, faults: Faults) -> ScenarioOutcome {
     check(
@@ -40,7 +44,7 @@ fn position(steps: &[NarratedStep], what: impl Fn(&NarratedStep) -> bool) -> usi
 
 #[test]
 fn naive_under_pause_is_the_articles_unsafe_release() {
-    let o = run(Protocol::Naive, pause());
+    let o = run(p("naive"), pause());
     assert_eq!(
         verdict(&o, PropertyName::MutualExclusion).verdict,
         Verdict::Violated
@@ -83,7 +87,7 @@ fn naive_under_pause_is_the_articles_unsafe_release() {
 
 #[test]
 fn naive_under_pause_breaks_mutual_exclusion_in_six_steps() {
-    let o = run(Protocol::Naive, pause());
+    let o = run(p("naive"), pause());
     let me = verdict(&o, PropertyName::MutualExclusion);
     let steps: Vec<Step> = me
         .counterexample
@@ -108,7 +112,7 @@ fn naive_under_pause_breaks_mutual_exclusion_in_six_steps() {
 
 #[test]
 fn naive_unchecked_breaks_mutual_exclusion_with_no_fault() {
-    let o = run(Protocol::NaiveUnchecked, Faults::NONE);
+    let o = run(p("naive-unchecked"), Faults::NONE);
     let me = verdict(&o, PropertyName::MutualExclusion);
     assert_eq!(me.verdict, Verdict::Violated);
     let steps = me.counterexample.as_ref().expect("a counterexample");
@@ -121,7 +125,7 @@ fn naive_unchecked_breaks_mutual_exclusion_with_no_fault() {
 
 #[test]
 fn naive_and_token_keep_mutual_exclusion_with_no_fault_and_under_crash() {
-    for protocol in [Protocol::Naive, Protocol::Token, Protocol::Fenced] {
+    for protocol in [p("naive"), p("token"), p("fenced")] {
         for faults in [Faults::NONE, Faults::one(Fault::Crash)] {
             let o = run(protocol, faults);
             for p in [
@@ -138,8 +142,8 @@ fn naive_and_token_keep_mutual_exclusion_with_no_fault_and_under_crash() {
 
 #[test]
 fn token_never_releases_a_foreign_lock_but_loses_mutual_exclusion_to_pause_and_delay() {
-    for faults in Faults::default_sets() {
-        let o = run(Protocol::Token, faults);
+    for faults in Faults::default_sets(p("token").faults()) {
+        let o = run(p("token"), faults);
         assert_eq!(
             verdict(&o, PropertyName::NoForeignRelease).verdict,
             Verdict::Holds,
@@ -147,7 +151,7 @@ fn token_never_releases_a_foreign_lock_but_loses_mutual_exclusion_to_pause_and_d
         );
     }
     for faults in [pause(), delay()] {
-        let o = run(Protocol::Token, faults);
+        let o = run(p("token"), faults);
         let me = verdict(&o, PropertyName::MutualExclusion);
         assert_eq!(me.verdict, Verdict::Violated, "token under {faults}");
         let last = me
@@ -165,7 +169,7 @@ fn token_never_releases_a_foreign_lock_but_loses_mutual_exclusion_to_pause_and_d
 #[test]
 fn fencing_protects_the_resource_when_mutual_exclusion_is_lost() {
     for faults in [pause(), delay()] {
-        let o = run(Protocol::Fenced, faults);
+        let o = run(p("fenced"), faults);
         assert_eq!(
             verdict(&o, PropertyName::MutualExclusion).verdict,
             Verdict::Violated,
@@ -186,14 +190,14 @@ fn fencing_protects_the_resource_when_mutual_exclusion_is_lost() {
 #[test]
 fn a_restart_forgets_the_lock_and_the_fencing_counter() {
     let restart = Faults::one(Fault::Restart);
-    for protocol in [Protocol::Naive, Protocol::Token, Protocol::Fenced] {
+    for protocol in [p("naive"), p("token"), p("fenced")] {
         let o = run(protocol, restart);
         let me = verdict(&o, PropertyName::MutualExclusion);
         assert_eq!(me.verdict, Verdict::Violated, "{protocol}");
         let steps = me.counterexample.as_ref().expect("a path");
-        assert!(steps.iter().any(|s| s.step == Step::Restart));
+        assert!(steps.iter().any(|s| s.step == Step::Restart { node: NodeId::FIRST }));
     }
-    for protocol in [Protocol::Token, Protocol::Fenced] {
+    for protocol in [p("token"), p("fenced")] {
         let o = run(protocol, restart);
         assert_eq!(
             verdict(&o, PropertyName::NoForeignRelease).verdict,
@@ -202,7 +206,7 @@ fn a_restart_forgets_the_lock_and_the_fencing_counter() {
     }
     // Fencing cannot absorb a counter Redis forgot: c2 is issued token 1
     // again, and the resource takes c1's stale write with the same token.
-    let o = run(Protocol::Fenced, restart);
+    let o = run(p("fenced"), restart);
     let fr = verdict(&o, PropertyName::FencedResource);
     assert_eq!(fr.verdict, Verdict::Violated);
     assert!(!fr.claimed);
@@ -220,8 +224,8 @@ fn a_restart_forgets_the_lock_and_the_fencing_counter() {
 
 #[test]
 fn every_claim_holds_and_no_holds_is_vacuous() {
-    for protocol in Protocol::ALL {
-        for faults in Faults::default_sets() {
+    for protocol in Protocol::all().iter().copied() {
+        for faults in Faults::default_sets(protocol.faults()) {
             let o = run(protocol, faults);
             assert!(o.complete);
             for v in &o.verdicts {
@@ -251,8 +255,8 @@ fn symmetry_changes_state_counts_not_verdicts() {
         symmetry: false,
         ..CheckOptions::default()
     };
-    for protocol in Protocol::ALL {
-        for faults in Faults::default_sets() {
+    for protocol in Protocol::all().iter().copied() {
+        for faults in Faults::default_sets(protocol.faults()) {
             let s = Scenario::new(protocol, faults);
             let a = check(s, &CheckOptions::default(), &|_| {});
             let b = check(s, &without, &|_| {});
@@ -271,7 +275,7 @@ fn a_budget_that_runs_out_gives_unknown_not_holds() {
         max_states: 10,
         ..CheckOptions::default()
     };
-    let o = check(Scenario::new(Protocol::Token, pause()), &tiny, &|_| {});
+    let o = check(Scenario::new(p("token"), pause()), &tiny, &|_| {});
     assert!(!o.complete);
     assert_eq!(
         verdict(&o, PropertyName::NoForeignRelease).verdict,

@@ -9,16 +9,42 @@
 //! holds — but it makes that belief harmless: the stale holder's write is
 //! refused. Belief is not effect.
 
-use crate::protocol::{Release, Rules};
+use super::{CLIENT_FAULTS, CRASH, LEASE_FAULTS};
+use crate::declaration::{Capabilities, Claim, Declaration, Family, Reentry, Release, Shape};
+use crate::property::PropertyName::*;
 
-/// The fenced lock's rules.
-pub const RULES: Rules = Rules {
-    checks_reply: true,
-    unique_token: true,
-    release: Release::CompareAndDelete,
-    fencing: true,
+/// The fenced lock's declaration.
+pub static DECLARATION: Declaration = Declaration {
+    name: "fenced",
+    summary: "token, plus a fencing token from a counter bumped in the grant's script",
+    lesson: "mutual exclusion is lost under pauses, but the resource refuses every stale write",
+    family: Family::Lease,
+    caps: Capabilities {
+        checks_reply: true,
+        unique_token: true,
+        release: Release::CompareAndDelete,
+        fencing: true,
+        reentry: Reentry::None,
+    },
+    claims: &[
+        Claim {
+            property: MutualExclusion,
+            under: CRASH,
+        },
+        Claim {
+            property: NoForeignRelease,
+            under: LEASE_FAULTS,
+        },
+        Claim {
+            property: FencedResource,
+            under: CLIENT_FAULTS,
+        },
+        Claim {
+            property: EventuallyAcquired,
+            under: LEASE_FAULTS,
+        },
+    ],
+    fixed_by: &["reentrant"],
+    shape: Shape::LOCK,
+    faults: LEASE_FAULTS,
 };
-
-/// What the fenced lock is there to show.
-pub const LESSON: &str =
-    "mutual exclusion is lost under pauses, but the resource refuses every stale write";

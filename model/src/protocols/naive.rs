@@ -7,18 +7,43 @@
 //! acquires, and the first client's `DEL` removes the second client's lock —
 //! so a third client gets in beside the second. Redis's own documentation of
 //! `SET` warns against this pattern ("Patterns" section of
-//! <https://redis.io/commands/set/>).
+//! <https://redis.io/commands/set/>). Used re-entrantly, as the article
+//! claims it can be, the holder's second `SET NX` fails on its own lock: it
+//! waits for itself until its lease runs out, and its first `DEL` frees the
+//! lock while it is still inside.
 
-use crate::protocol::{Release, Rules};
+use super::{CRASH, LEASE_FAULTS};
+use crate::declaration::{Capabilities, Claim, Declaration, Family, Reentry, Release, Shape};
+use crate::property::PropertyName::*;
 
-/// The naive lock's rules.
-pub const RULES: Rules = Rules {
-    checks_reply: true,
-    unique_token: false,
-    release: Release::Del,
-    fencing: false,
+/// The naive lock's declaration.
+pub static DECLARATION: Declaration = Declaration {
+    name: "naive",
+    summary: "SET key 1 NX PX ttl; release by DEL key",
+    lesson: "the unsafe release: a late DEL removes the next holder's lock and lets a third client in",
+    family: Family::Lease,
+    caps: Capabilities {
+        checks_reply: true,
+        unique_token: false,
+        release: Release::Del,
+        fencing: false,
+        reentry: Reentry::None,
+    },
+    claims: &[
+        Claim {
+            property: MutualExclusion,
+            under: CRASH,
+        },
+        Claim {
+            property: NoForeignRelease,
+            under: CRASH,
+        },
+        Claim {
+            property: EventuallyAcquired,
+            under: LEASE_FAULTS,
+        },
+    ],
+    fixed_by: &["token", "fenced", "reentrant"],
+    shape: Shape::LOCK,
+    faults: LEASE_FAULTS,
 };
-
-/// What the naive lock is there to show.
-pub const LESSON: &str =
-    "the unsafe release: a late DEL removes the next holder's lock and lets a third client in";

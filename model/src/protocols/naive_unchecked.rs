@@ -5,15 +5,29 @@
 //! lock. No fault is needed: two contenders are enough to break mutual
 //! exclusion, and the loser's `DEL` then removes the winner's lock.
 
-use crate::protocol::{Release, Rules};
+use super::LEASE_FAULTS;
+use crate::declaration::{Capabilities, Claim, Declaration, Family, Reentry, Release, Shape};
+use crate::property::PropertyName::*;
 
-/// The unchecked naive lock's rules.
-pub const RULES: Rules = Rules {
-    checks_reply: false,
-    unique_token: false,
-    release: Release::Del,
-    fencing: false,
+/// The unchecked naive lock's declaration. As written it promises nothing
+/// beyond liveness.
+pub static DECLARATION: Declaration = Declaration {
+    name: "naive-unchecked",
+    summary: "SET key 1 NX PX ttl, its reply never read; release by DEL key",
+    lesson: "every contender \"gets\" the lock, with no fault at all",
+    family: Family::Lease,
+    caps: Capabilities {
+        checks_reply: false,
+        unique_token: false,
+        release: Release::Del,
+        fencing: false,
+        reentry: Reentry::None,
+    },
+    claims: &[Claim {
+        property: EventuallyAcquired,
+        under: LEASE_FAULTS,
+    }],
+    fixed_by: &["token", "fenced", "reentrant"],
+    shape: Shape::LOCK,
+    faults: LEASE_FAULTS,
 };
-
-/// What the unchecked lock is there to show.
-pub const LESSON: &str = "every contender \"gets\" the lock, with no fault at all";

@@ -8,16 +8,38 @@
 //! from *believing* it still holds: a lease is a promise about time, and the
 //! client cannot see time pass while it is stopped.
 
-use crate::protocol::{Release, Rules};
+use super::{CRASH, LEASE_FAULTS};
+use crate::declaration::{Capabilities, Claim, Declaration, Family, Reentry, Release, Shape};
+use crate::property::PropertyName::*;
 
-/// The token lock's rules.
-pub const RULES: Rules = Rules {
-    checks_reply: true,
-    unique_token: true,
-    release: Release::CompareAndDelete,
-    fencing: false,
+/// The token lock's declaration.
+pub static DECLARATION: Declaration = Declaration {
+    name: "token",
+    summary: "SET key <token> NX PX ttl; release by compare-and-delete (Lua)",
+    lesson: "no foreign release, yet still two holders when a client pauses past its lease",
+    family: Family::Lease,
+    caps: Capabilities {
+        checks_reply: true,
+        unique_token: true,
+        release: Release::CompareAndDelete,
+        fencing: false,
+        reentry: Reentry::None,
+    },
+    claims: &[
+        Claim {
+            property: MutualExclusion,
+            under: CRASH,
+        },
+        Claim {
+            property: NoForeignRelease,
+            under: LEASE_FAULTS,
+        },
+        Claim {
+            property: EventuallyAcquired,
+            under: LEASE_FAULTS,
+        },
+    ],
+    fixed_by: &["fenced", "reentrant"],
+    shape: Shape::LOCK,
+    faults: LEASE_FAULTS,
 };
-
-/// What the token lock is there to show.
-pub const LESSON: &str =
-    "no foreign release, yet still two holders when a client pauses past its lease";

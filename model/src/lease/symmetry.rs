@@ -5,7 +5,8 @@
 
 use stateright::Representative;
 
-use crate::world::{Client, ClientId, World};
+use super::world::{Client, World};
+use crate::world::{ClientId, MAX_CLIENTS};
 
 impl Representative for World {
     fn representative(&self) -> Self {
@@ -24,11 +25,11 @@ impl Representative for World {
                 victim == Some(c),
             )
         };
-        let mut order: [ClientId; crate::world::MAX_CLIENTS] =
+        let mut order: [ClientId; MAX_CLIENTS] =
             std::array::from_fn(|i| ClientId(i as u8));
         order[..n].sort_unstable_by_key(|c| key(*c));
         // order[new] = old; renamed[old] = new.
-        let mut renamed = [ClientId(0); crate::world::MAX_CLIENTS];
+        let mut renamed = [ClientId(0); MAX_CLIENTS];
         for (new, old) in order[..n].iter().enumerate() {
             renamed[old.index()] = ClientId(new as u8);
         }

@@ -1,0 +1,148 @@
+//! What a protocol *is*, declared once: its name, what it is there to show,
+//! its capabilities, the model family that checks it, its claims, its
+//! default scenario and fault menu, and the protocols that fix its breaks.
+//!
+//! Every part of the lab asks a protocol's declaration what it can do —
+//! never which protocol it is. A declaration lives in the protocol's own
+//! module under [`crate::protocols`]; [`crate::protocol`] lists them.
+
+use crate::fault::{Fault, Faults};
+use crate::property::{Kind, PropertyName};
+
+/// One protocol's declaration.
+#[derive(Debug)]
+pub struct Declaration {
+    /// The name on the command line, in JSON and in the docs.
+    pub name: &'static str,
+    /// How it acquires and releases, in Redis commands, on one line.
+    pub summary: &'static str,
+    /// What it is there to show, on one line.
+    pub lesson: &'static str,
+    /// The model family that checks it.
+    pub family: Family,
+    /// What its client does, as data the model's transitions read.
+    pub caps: Capabilities,
+    /// What it promises.
+    pub claims: &'static [Claim],
+    /// The protocols that fix its breaks (by name): replays of its
+    /// counterexamples are played on them too.
+    pub fixed_by: &'static [&'static str],
+    /// The scenario its rows of the default matrix check.
+    pub shape: Shape,
+    /// The faults its model can take, in the order of its matrix rows.
+    pub faults: &'static [Fault],
+}
+
+/// Which model checks a protocol. A family is a state shape and a set of
+/// transitions; the protocols of one family differ only in their
+/// [`Capabilities`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Family {
+    /// One lock key on one Redis: the single-instance lease locks.
+    Lease,
+}
+
+/// How a release removes the key.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Release {
+    /// `DEL key`: removes whatever lock is there, whoever holds it.
+    Del,
+    /// A Lua script that deletes the key only when it still holds the
+    /// caller's token.
+    CompareAndDelete,
+}
+
+/// How a lock treats an acquire by its own holder.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Reentry {
+    /// Not at all: to `SET NX`, the holder is just another contender.
+    None,
+    /// A hold count per owner: the owner's acquire adds one and renews the
+    /// lease, its release takes one off and deletes at zero.
+    Counted {
+        /// A re-sent acquire (same attempt) is recognised and counted once.
+        idempotent: bool,
+        /// A re-entry adds a level only to a hold that is still there; when
+        /// the owner's lease ran out under it, the client learns it lost the
+        /// lock instead of silently taking a fresh one at count 1.
+        guarded: bool,
+    },
+}
+
+/// What a protocol's client does, as data.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Capabilities {
+    /// The client reads the acquire's reply and waits when it says busy.
+    /// When false, every acquire "succeeds" in the client's mind.
+    pub checks_reply: bool,
+    /// The value stored is unique to the holder (otherwise `1`).
+    pub unique_token: bool,
+    /// How the lock is released.
+    pub release: Release,
+    /// A fencing token, strictly increasing, is issued atomically with each
+    /// grant of a free lock, and the protected resource refuses writes
+    /// carrying a lower one.
+    pub fencing: bool,
+    /// How an acquire by the holder itself is treated.
+    pub reentry: Reentry,
+}
+
+impl Capabilities {
+    /// Whether the owner's own acquire adds a level instead of waiting.
+    pub fn reentrant(&self) -> bool {
+        matches!(self.reentry, Reentry::Counted { .. })
+    }
+}
+
+/// The default scenario of a protocol's matrix rows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Shape {
+    /// Contending clients.
+    pub clients: u8,
+    /// Rounds per client.
+    pub rounds: u8,
+    /// The lease, in ticks.
+    pub ttl: u8,
+    /// Acquires before the write (and releases after it): 1, or more for a
+    /// lock used re-entrantly.
+    pub depth: u8,
+}
+
+impl Shape {
+    /// Three clients (the article's bug needs three), one round, a lease of
+    /// three ticks, no re-entry.
+    pub const LOCK: Shape = Shape {
+        clients: 3,
+        rounds: 1,
+        ttl: 3,
+        depth: 1,
+    };
+}
+
+/// A promise: `property` holds under any budget of these faults (and with
+/// none at all).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Claim {
+    /// The promised property.
+    pub property: PropertyName,
+    /// The faults under which it is promised.
+    pub under: &'static [Fault],
+}
+
+impl Declaration {
+    /// Whether the protocol promises `property` under `faults`. Witnesses
+    /// (`sometimes` properties) are never claims: they make "holds" mean
+    /// something, and are reported apart.
+    pub fn claims(&self, property: PropertyName, faults: Faults) -> bool {
+        property.kind() != Kind::Sometimes
+            && self
+                .claims
+                .iter()
+                .any(|c| c.property == property && faults.only(c.under))
+    }
+
+    /// Whether the protocol's model can take every fault of `faults`.
+    pub fn takes(&self, faults: Faults) -> bool {
+        faults.only(self.faults)
+    }
+}

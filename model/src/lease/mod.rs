@@ -1,0 +1,589 @@
+//! The lease family: one lock key on one Redis, leased for a TTL — every
+//! single-instance lock locklab checks (`naive`, `naive-unchecked`,
+//! `token`, `fenced`, `reentrant`, `reentrant-redisson`). The protocols
+//! differ only in their [`Capabilities`]; the transitions here read those
+//! and nothing else.
+//!
+//! Every client's possible next step, time passing, and every fault the
+//! budget still allows are enabled from every state. The one timing
+//! assumption every lease lock makes is built in: a holder that is *running*
+//! finishes its critical section before its lease runs out, so time may not
+//! expire the lease of a working, unpaused owner. Only a fault breaks that
+//! assumption (a pause, a delayed grant reply, a crash) — or a client that
+//! waits for its own lock, which is not working either. That is why "holds
+//! with no fault, violated under `pause`" is a meaningful verdict rather
+//! than an artefact of an unfair scheduler.
+//!
+//! The protected resource is modelled for every protocol: with fencing it
+//! refuses tokens lower than the highest it accepted; without fencing it
+//! accepts every write. The model labels each write with the number of the
+//! grant its writer holds (a ghost that, unlike Redis's fencing counter,
+//! survives a restart), so `fenced-resource` judges the resource's history
+//! by real grant order.
+//!
+//! A re-sent acquire (`retry`) is one step: Redis runs the request twice
+//! and the client reads the second reply. (Between the two runs nothing
+//! else happens: the lost reply and the resend are taken as immediate.)
+
+mod narrate;
+mod symmetry;
+pub mod world;
+
+use stateright::{Model, Property};
+
+use crate::check::Halt;
+use crate::declaration::{Capabilities, Reentry, Release};
+use crate::fault::Fault;
+use crate::narrate::{KeyRole, LeaseClock, NarratedStep};
+use crate::outcome::Outcome;
+use crate::property::PropertyName;
+use crate::scenario::Scenario;
+use crate::step::Step;
+use crate::system::{self, Condition, Goal, Probe, System};
+use crate::world::{ClientId, NodeId, MAX_CLIENTS};
+pub use world::{Client, ForeignRelease, Lease, Pc, World};
+
+/// A lease-family scenario, ready for the checker.
+#[derive(Clone, Debug)]
+pub struct LeaseModel {
+    scenario: Scenario,
+    caps: Capabilities,
+    properties: Vec<PropertyName>,
+    tracks_grants: bool,
+    halt: Halt,
+}
+
+/// What one run of the acquire request did on Redis, as the client reads it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Ran {
+    /// Granted (a new lease, or one more level of the caller's).
+    Granted,
+    /// Busy with another client's lock.
+    Busy,
+    /// Busy with the caller's own lock (a lock that cannot tell its owner).
+    SelfBusy,
+    /// Refused, but the client does not read the reply.
+    Believed,
+    /// A re-entry whose own hold was gone: the client learns it lost it.
+    Lost,
+}
+
+impl LeaseModel {
+    /// Whether a client has had the lock (or believed it had) at least once.
+    fn has_acquired(&self, c: &Client) -> bool {
+        c.rounds_left < self.scenario.rounds || c.believes_it_holds()
+    }
+
+    fn counted(&self) -> bool {
+        self.caps.reentrant()
+    }
+
+    /// Redis runs one acquire request of `c`.
+    fn run_acquire(&self, w: &mut World, c: ClientId) -> Ran {
+        let reentering = w.client(c).depth > 0;
+        let guarded = matches!(
+            self.caps.reentry,
+            Reentry::Counted {
+                guarded: true,
+                ..
+            }
+        );
+        match w.lease {
+            Some(mut l) if l.owner == c && self.counted() => {
+                l.count += 1;
+                l.ttl = self.scenario.ttl;
+                w.lease = Some(l);
+                Ran::Granted
+            }
+            Some(_) if reentering && guarded => Ran::Lost,
+            None if reentering && guarded => Ran::Lost,
+            Some(_) if !self.caps.checks_reply => Ran::Believed,
+            Some(l) if l.owner == c => Ran::SelfBusy,
+            Some(_) => Ran::Busy,
+            None => {
+                let fence = if self.caps.fencing {
+                    w.fence_counter += 1;
+                    w.fence_counter
+                } else {
+                    0
+                };
+                let grant = if self.tracks_grants {
+                    w.grants += 1;
+                    w.grants
+                } else {
+                    0
+                };
+                w.lease = Some(Lease {
+                    owner: c,
+                    ttl: self.scenario.ttl,
+                    fence,
+                    grant,
+                    count: 1,
+                });
+                Ran::Granted
+            }
+        }
+    }
+
+    /// The client takes in what it read; returns the outcome in the lab's
+    /// words.
+    fn settle(&self, w: &mut World, c: ClientId, ran: Ran) -> Outcome {
+        let lease = w.lease;
+        let client = w.client_mut(c);
+        match ran {
+            Ran::Granted => {
+                let l = lease.expect("a grant leaves a lease");
+                client.depth += 1;
+                client.fence = l.fence;
+                client.grant = l.grant;
+                client.waiting = false;
+                client.pc = Pc::Holding;
+                Outcome::Granted {
+                    token: None,
+                    fence: self.caps.fencing.then_some(u64::from(l.fence)),
+                    count: self.counted().then_some(u32::from(l.count)),
+                }
+            }
+            Ran::Believed => {
+                client.depth += 1;
+                client.pc = Pc::Holding;
+                Outcome::Believed
+            }
+            Ran::Busy => {
+                client.waiting = true;
+                Outcome::Busy
+            }
+            Ran::SelfBusy => {
+                client.waiting = true;
+                if client.depth > 0 {
+                    w.self_wait = true;
+                }
+                Outcome::Busy
+            }
+            Ran::Lost => {
+                *client = Client {
+                    rounds_left: client.rounds_left,
+                    paused: client.paused,
+                    ..Client::default()
+                };
+                Outcome::Lost
+            }
+        }
+    }
+
+    /// The client writes to the resource. With fencing, the resource's
+    /// script refuses a token lower than the highest it accepted; without,
+    /// it accepts everything. The ghost notes an accepted write made under
+    /// an older grant than one already accepted.
+    fn run_write(&self, w: &mut World, c: ClientId) -> Outcome {
+        let Client { fence, grant, .. } = *w.client(c);
+        let accepted = !self.caps.fencing || fence >= w.resource_max;
+        if !accepted {
+            return Outcome::Refused {
+                highest: u64::from(w.resource_max),
+            };
+        }
+        w.resource_max = w.resource_max.max(fence);
+        if self.tracks_grants {
+            if grant < w.resource_grant {
+                w.stale_accepted = true;
+            }
+            w.resource_grant = w.resource_grant.max(grant);
+        }
+        Outcome::Accepted
+    }
+
+    fn run_release(&self, w: &mut World, c: ClientId) -> Outcome {
+        let depth_after = w.client(c).depth.saturating_sub(1);
+        let outcome = match (w.lease, self.caps.release) {
+            (None, Release::Del) => Outcome::NothingToDelete,
+            (None, Release::CompareAndDelete) => Outcome::NotHeld,
+            (Some(l), Release::Del) => {
+                if l.owner != c {
+                    w.foreign_release.get_or_insert(ForeignRelease {
+                        releaser: c,
+                        victim: l.owner,
+                    });
+                } else if depth_after > 0 {
+                    w.early_release = true;
+                }
+                w.lease = None;
+                Outcome::Deleted
+            }
+            (Some(l), Release::CompareAndDelete) if l.owner != c => Outcome::NotHeld,
+            (Some(mut l), Release::CompareAndDelete) => {
+                l.count -= 1;
+                if self.counted() && l.count > 0 {
+                    w.lease = Some(l);
+                    Outcome::StillHeld {
+                        count: u32::from(l.count),
+                    }
+                } else {
+                    if depth_after > 0 {
+                        w.early_release = true;
+                    }
+                    w.lease = None;
+                    Outcome::Released
+                }
+            }
+        };
+        let client = w.client_mut(c);
+        client.depth = depth_after;
+        if depth_after == 0 {
+            client.rounds_left -= 1;
+            client.fence = 0;
+            client.grant = 0;
+            client.pc = if client.rounds_left == 0 {
+                Pc::Done
+            } else {
+                Pc::Idle
+            };
+        }
+        outcome
+    }
+
+    /// Whether an acquire of `c` would do anything but wait: a client that
+    /// reads the reply takes no step while another client holds the lock
+    /// (the scheduler simply lets it wait), but it does try once against
+    /// its own lock — that is the self-wait the re-entry properties catch.
+    fn acquire_enabled(&self, w: &World, c: ClientId) -> bool {
+        let client = w.client(c);
+        match w.lease {
+            None => true,
+            Some(_) if !self.caps.checks_reply => true,
+            Some(l) if l.owner == c => self.counted() || !client.waiting,
+            Some(_) => {
+                // A guarded re-entry learns at once that its hold is gone.
+                client.depth > 0
+                    && matches!(
+                        self.caps.reentry,
+                        Reentry::Counted {
+                            guarded: true,
+                            ..
+                        }
+                    )
+            }
+        }
+    }
+
+    /// Applies a step: the outcome the client reads, if it reads one now.
+    fn apply(&self, w: &mut World, step: Step) -> Option<Option<Outcome>> {
+        let outcome = match step {
+            Step::Acquire { client } => {
+                let ran = self.run_acquire(w, client);
+                Some(self.settle(w, client, ran))
+            }
+            Step::AcquireDelayed { client } => {
+                w.spend(Fault::Delay);
+                let ran = self.run_acquire(w, client);
+                if ran != Ran::Granted {
+                    return None;
+                }
+                let l = w.lease?;
+                let c = w.client_mut(client);
+                c.fence = l.fence;
+                c.grant = l.grant;
+                c.pc = Pc::Awaiting;
+                None
+            }
+            Step::Deliver { client } => {
+                let c = w.client_mut(client);
+                c.depth += 1;
+                c.pc = Pc::Holding;
+                let fence = c.fence;
+                Some(Outcome::Granted {
+                    token: None,
+                    fence: self.caps.fencing.then_some(u64::from(fence)),
+                    count: self.counted().then_some(1),
+                })
+            }
+            Step::Retry { client } => {
+                w.spend(Fault::Retry);
+                let idempotent = matches!(
+                    self.caps.reentry,
+                    Reentry::Counted {
+                        idempotent: true,
+                        ..
+                    }
+                );
+                let first = self.run_acquire(w, client);
+                let ran = if idempotent {
+                    first
+                } else {
+                    self.run_acquire(w, client)
+                };
+                Some(self.settle(w, client, ran))
+            }
+            Step::Write { client } => {
+                let outcome = self.run_write(w, client);
+                w.client_mut(client).pc = Pc::Wrote;
+                Some(outcome)
+            }
+            Step::Release { client } => Some(self.run_release(w, client)),
+            Step::Tick => {
+                let lease = w.lease.as_mut()?;
+                lease.ttl -= 1;
+                if lease.ttl == 0 {
+                    w.lease = None;
+                }
+                None
+            }
+            Step::Pause { client } => {
+                w.spend(Fault::Pause);
+                w.client_mut(client).paused = true;
+                None
+            }
+            Step::Resume { client } => {
+                w.client_mut(client).paused = false;
+                None
+            }
+            Step::Crash { client } => {
+                w.spend(Fault::Crash);
+                *w.client_mut(client) = Client {
+                    pc: Pc::Crashed,
+                    ..Client::default()
+                };
+                None
+            }
+            Step::Restart { .. } => {
+                // Without persistence Redis comes back empty: the lock and
+                // the fencing counter are gone. Clients keep their beliefs.
+                w.spend(Fault::Restart);
+                w.lease = None;
+                w.fence_counter = 0;
+                None
+            }
+        };
+        Some(outcome)
+    }
+
+    /// The client runs, believes it holds, and its next write carries a
+    /// token lower than one the resource accepted.
+    fn about_to_write_stale(&self, w: &World, c: ClientId) -> bool {
+        let client = w.client(c);
+        client.pc == Pc::Holding
+            && client.depth == self.scenario.depth
+            && !client.paused
+            && client.fence < w.resource_max
+    }
+}
+
+impl System for LeaseModel {
+    type World = World;
+
+    fn of(scenario: Scenario, checking: &[PropertyName]) -> Self {
+        let properties = system::applicable(&scenario, checking);
+        let tracks_grants = properties.contains(&PropertyName::FencedResource);
+        LeaseModel {
+            caps: scenario.protocol.caps(),
+            scenario,
+            properties,
+            tracks_grants,
+            halt: Halt::default(),
+        }
+    }
+
+    fn scenario(&self) -> &Scenario {
+        &self.scenario
+    }
+
+    fn checked(&self) -> &[PropertyName] {
+        &self.properties
+    }
+
+    fn halt(&self) -> &Halt {
+        &self.halt
+    }
+
+    fn initial(&self) -> World {
+        let s = &self.scenario;
+        let mut clients = [Client::default(); MAX_CLIENTS];
+        for c in clients.iter_mut().take(usize::from(s.clients)) {
+            c.rounds_left = s.rounds;
+        }
+        World {
+            clients,
+            n: s.clients,
+            lease: None,
+            fence_counter: 0,
+            grants: 0,
+            resource_max: 0,
+            resource_grant: 0,
+            left: s.faults,
+            foreign_release: None,
+            stale_accepted: false,
+            self_wait: false,
+            early_release: false,
+        }
+    }
+
+    fn condition(property: PropertyName) -> Condition<Self> {
+        match property {
+            PropertyName::MutualExclusion => |_, w| w.believer_count() <= 1,
+            PropertyName::NoForeignRelease => |_, w| w.foreign_release.is_none(),
+            PropertyName::FencedResource => |_, w| !w.stale_accepted,
+            PropertyName::EventuallyAcquired => |m, w| {
+                w.clients()
+                    .iter()
+                    .all(|c| c.pc == Pc::Crashed || m.has_acquired(c))
+            },
+            PropertyName::ReentryNoSelfWait => |_, w| !w.self_wait,
+            PropertyName::NoEarlyRelease => |_, w| !w.early_release,
+            PropertyName::NoLeakedHold => |_, w| !w.leaked_hold(),
+            PropertyName::SomeoneAcquires => |_, w| w.believer_count() > 0,
+            PropertyName::SomeoneReenters => {
+                |_, w| w.clients().iter().any(|c| c.believes_it_holds() && c.depth > 1)
+            }
+            PropertyName::EveryoneFinishes => |_, w| w.clients().iter().all(|c| c.pc == Pc::Done),
+        }
+    }
+
+    fn play(&self, w: &World, step: Step) -> Option<(World, Option<Outcome>)> {
+        let mut next = w.clone();
+        let outcome = self.apply(&mut next, step)?;
+        Some((next, outcome))
+    }
+
+    fn clocks(&self, w: &World) -> Vec<LeaseClock> {
+        w.lease
+            .map(|l| LeaseClock {
+                node: NodeId::FIRST,
+                key: KeyRole::Lock,
+                ticks_left: l.ttl,
+                ttl: self.scenario.ttl,
+            })
+            .into_iter()
+            .collect()
+    }
+
+    fn tell(
+        &self,
+        n: usize,
+        before: &World,
+        step: Step,
+        outcome: Option<&Outcome>,
+        after: &World,
+    ) -> NarratedStep {
+        narrate::Narrator::new(self).tell(n, before, step, outcome, after)
+    }
+
+    /// After a foreign release: the shortest continuation in which two
+    /// clients other than the releaser hold the lock at once — the harm the
+    /// release did.
+    fn aftermath(&self, property: PropertyName, at: &World) -> Option<Goal<Self>> {
+        if property != PropertyName::NoForeignRelease {
+            return None;
+        }
+        let releaser = at.foreign_release?.releaser;
+        Some(std::sync::Arc::new(move |_, w: &World| {
+            w.believers().iter().filter(|c| **c != releaser).count() > 1
+        }))
+    }
+
+    /// Fencing at work: where `fenced-resource` holds but mutual exclusion
+    /// does not, the shortest path to a write the resource refuses because a
+    /// newer holder already wrote with a higher token.
+    fn witness(&self, broken: &[PropertyName], holding: &[PropertyName]) -> Option<Probe<Self>> {
+        let at_work = self.caps.fencing
+            && holding.contains(&PropertyName::FencedResource)
+            && broken.contains(&PropertyName::MutualExclusion);
+        at_work.then(|| Probe {
+            property: PropertyName::FencedResource,
+            goal: std::sync::Arc::new(|m: &LeaseModel, w: &World| {
+                w.ids().any(|c| m.about_to_write_stale(w, c))
+            }),
+            then: Some(|m, w| {
+                w.ids()
+                    .find(|c| m.about_to_write_stale(w, *c))
+                    .map(|client| Step::Write { client })
+            }),
+        })
+    }
+}
+
+impl Model for LeaseModel {
+    type State = World;
+    type Action = Step;
+
+    fn init_states(&self) -> Vec<World> {
+        vec![self.initial()]
+    }
+
+    fn actions(&self, w: &World, actions: &mut Vec<Step>) {
+        if self.halt.is_set() {
+            return;
+        }
+        let depth = self.scenario.depth;
+        for client in w.ids() {
+            let c = w.client(client);
+            if matches!(c.pc, Pc::Done | Pc::Crashed) {
+                continue;
+            }
+            if c.paused {
+                actions.push(Step::Resume { client });
+            } else {
+                let wants_a_level = match c.pc {
+                    Pc::Idle => true,
+                    Pc::Holding => c.depth < depth,
+                    _ => false,
+                };
+                if wants_a_level && self.acquire_enabled(w, client) {
+                    actions.push(Step::Acquire { client });
+                    if w.left(Fault::Retry) > 0 {
+                        actions.push(Step::Retry { client });
+                    }
+                }
+                match c.pc {
+                    Pc::Idle if w.lease.is_none() && w.left(Fault::Delay) > 0 => {
+                        actions.push(Step::AcquireDelayed { client });
+                    }
+                    Pc::Awaiting => actions.push(Step::Deliver { client }),
+                    Pc::Holding if c.depth == depth => actions.push(Step::Write { client }),
+                    Pc::Wrote => actions.push(Step::Release { client }),
+                    _ => {}
+                }
+                // A pause matters only while the client believes it holds:
+                // anywhere else the scheduler already lets it idle.
+                if w.left(Fault::Pause) > 0 && c.believes_it_holds() {
+                    actions.push(Step::Pause { client });
+                }
+            }
+            if w.left(Fault::Crash) > 0 {
+                actions.push(Step::Crash { client });
+            }
+        }
+        if let Some(lease) = w.lease {
+            if lease.ttl > 1 || !w.owner_is_working() {
+                actions.push(Step::Tick);
+            }
+        }
+        // A restart matters only when Redis has something to forget.
+        if w.left(Fault::Restart) > 0 && (w.lease.is_some() || w.fence_counter > 0) {
+            actions.push(Step::Restart {
+                node: NodeId::FIRST,
+            });
+        }
+    }
+
+    fn next_state(&self, w: &World, step: Step) -> Option<World> {
+        self.play(w, step).map(|(next, _)| next)
+    }
+
+    fn properties(&self) -> Vec<Property<Self>> {
+        system::properties(self)
+    }
+
+    /// `acquire c1`, `tick`: how the Explorer lists the steps.
+    fn format_action(&self, step: &Step) -> String {
+        step.to_string()
+    }
+
+    /// The step told, as in a counterexample (for the Explorer).
+    fn format_step(&self, last: &World, step: Step) -> Option<String> {
+        let (next, outcome) = self.play(last, step)?;
+        Some(self.tell(1, last, step, outcome.as_ref(), &next).says)
+    }
+}
+
+#[cfg(test)]
+mod tests;

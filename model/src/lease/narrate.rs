@@ -1,0 +1,372 @@
+//! The lease family's steps in plain words, with the Redis command each one
+//! stands for as the protocol's capabilities make it.
+
+use crate::declaration::Release;
+use crate::narrate::{KeyView, NarratedStep};
+use crate::outcome::Outcome;
+use crate::step::Step;
+use crate::world::ClientId;
+
+use super::{LeaseModel, World};
+
+/// Tells the steps of one lease-family scenario.
+pub(super) struct Narrator<'a> {
+    model: &'a LeaseModel,
+}
+
+impl<'a> Narrator<'a> {
+    pub(super) fn new(model: &'a LeaseModel) -> Self {
+        Narrator { model }
+    }
+
+    pub(super) fn tell(
+        &self,
+        n: usize,
+        before: &World,
+        step: Step,
+        outcome: Option<&Outcome>,
+        after: &World,
+    ) -> NarratedStep {
+        let (command, reply, mut says) = match step {
+            Step::Acquire { client } => self.acquire(before, after, client, outcome),
+            Step::AcquireDelayed { client } => {
+                let (command, _, _) = self.acquire(before, after, client, None);
+                (
+                    command,
+                    Some(self.grant_reply(after, client)),
+                    format!(
+                        "Redis grants {client}'s acquire, but the reply is delayed in flight: {client} does not know yet"
+                    ),
+                )
+            }
+            Step::Retry { client } => {
+                let (command, reply, says) = self.acquire(before, after, client, outcome);
+                (
+                    command,
+                    reply,
+                    format!(
+                        "{client}'s acquire runs, its reply is lost, and {client} sends the same request again: {says}"
+                    ),
+                )
+            }
+            Step::Deliver { client } => (None, None, self.deliver(after, client)),
+            Step::Write { client } => self.write(before, after, client),
+            Step::Release { client } => self.release(before, after, client, outcome),
+            Step::Tick => (None, None, tick(before, after)),
+            Step::Pause { client } => (
+                None,
+                None,
+                format!("{client} pauses (GC, swap, SIGSTOP): it takes no steps while time passes"),
+            ),
+            Step::Resume { client } => (None, None, resume(after, client)),
+            Step::Crash { client } => (None, None, crash(before, client)),
+            Step::Restart { .. } => (None, None, self.restart(before)),
+        };
+        let holders = after.believers();
+        if holders.len() > 1 && holders.len() > before.believer_count() {
+            let all = if holders.len() == 2 { "both" } else { "all" };
+            says.push_str(&format!(
+                " — {} {all} believe they hold the lock",
+                names(&holders)
+            ));
+        }
+        let caps = self.model.caps;
+        NarratedStep {
+            n,
+            step,
+            command,
+            reply,
+            outcome: outcome.cloned(),
+            says,
+            key: after.lease.map(|l| KeyView {
+                owner: l.owner.to_string(),
+                ticks_left: l.ttl,
+                fence: caps.fencing.then_some(l.fence),
+                count: caps.reentrant().then_some(l.count),
+            }),
+            holders: holders.iter().map(ToString::to_string).collect(),
+        }
+    }
+
+    fn ttl(&self) -> u8 {
+        self.model.scenario.ttl
+    }
+
+    fn acquire_command(&self, c: ClientId) -> String {
+        let caps = self.model.caps;
+        let ttl = self.ttl();
+        if caps.reentrant() {
+            let attempt = match caps.reentry {
+                crate::declaration::Reentry::Counted {
+                    idempotent: true, ..
+                } => format!(" <{c}'s attempt id>"),
+                _ => String::new(),
+            };
+            format!("EVALSHA reentrant-acquire 2 lock lock:fence <{c}'s id>{attempt} <{ttl} ticks>")
+        } else if caps.fencing {
+            format!("EVALSHA acquire-fenced 2 lock lock:fence <{c}'s token> <{ttl} ticks>")
+        } else if caps.unique_token {
+            format!("SET lock <{c}'s token> NX PX <{ttl} ticks>")
+        } else {
+            format!("SET lock 1 NX PX <{ttl} ticks>")
+        }
+    }
+
+    fn grant_reply(&self, after: &World, c: ClientId) -> String {
+        let caps = self.model.caps;
+        match after.lease {
+            Some(l) if caps.reentrant() => format!("fence {}, count {}", l.fence, l.count),
+            _ if caps.fencing => after.client(c).fence.to_string(),
+            _ => "OK".to_owned(),
+        }
+    }
+
+    fn acquire(
+        &self,
+        before: &World,
+        after: &World,
+        c: ClientId,
+        outcome: Option<&Outcome>,
+    ) -> (Option<String>, Option<String>, String) {
+        let command = self.acquire_command(c);
+        let fencing = self.model.caps.fencing;
+        let reentering = before.client(c).depth > 0;
+        let mine_before = before.lease.filter(|l| l.owner == c);
+        let (reply, says) = match outcome {
+            Some(Outcome::Granted { .. }) => {
+                let reply = self.grant_reply(after, c);
+                let fence = after.client(c).fence;
+                let with_fence = if fencing {
+                    format!(" with fencing token {fence}")
+                } else {
+                    String::new()
+                };
+                let says = match (reentering, mine_before) {
+                    (true, Some(_)) => {
+                        let count = after.lease.map_or(0, |l| l.count);
+                        format!("{c} re-enters its lock: count {count}, lease renewed, same fencing token")
+                    }
+                    (true, None) => format!(
+                        "{c} re-acquires: the lock is free — its own lease ran out under it — so it takes a fresh one{with_fence}, believing it re-entered"
+                    ),
+                    (false, Some(_)) => {
+                        let count = after.lease.map_or(0, |l| l.count);
+                        format!("{c} acquires the lock, which is its own already: count {count}")
+                    }
+                    (false, None) => format!("{c} acquires the lock{with_fence}"),
+                };
+                (reply, says)
+            }
+            Some(Outcome::Believed) => {
+                let owner = before.lease.map(|l| l.owner.to_string()).unwrap_or_default();
+                let whose = if owner == c.to_string() {
+                    "its own lock".to_owned()
+                } else {
+                    format!("{owner} holds the lock")
+                };
+                (
+                    "(nil)".to_owned(),
+                    format!(
+                        "{c}'s SET NX fails ({whose}), but {c} never reads the reply and goes on as the holder"
+                    ),
+                )
+            }
+            Some(Outcome::Lost) => (
+                "lost".to_owned(),
+                format!(
+                    "{c}'s re-entry finds its hold gone (its lease ran out): it learns it lost the lock and starts its round over"
+                ),
+            ),
+            _ => {
+                let own = after.lease.is_some_and(|l| l.owner == c);
+                let says = if own && reentering {
+                    format!(
+                        "{c}'s re-acquire fails on its own lock: SET NX cannot tell the owner, so {c} waits for itself until its lease runs out"
+                    )
+                } else if own {
+                    format!(
+                        "{c} is refused by its own lock: Redis holds it for {c}, but {c} believes it does not"
+                    )
+                } else {
+                    let owner = after.lease.map(|l| l.owner.to_string()).unwrap_or_default();
+                    format!("{c}'s acquire is refused: {owner} holds the lock")
+                };
+                ("(nil)".to_owned(), says)
+            }
+        };
+        (Some(command), Some(reply), says)
+    }
+
+    fn deliver(&self, after: &World, c: ClientId) -> String {
+        let tail = match after.lease {
+            Some(l) if l.owner == c => String::new(),
+            Some(l) => format!(", though `lock` is now {}'s", l.owner),
+            None => ", though its lease has run out".to_owned(),
+        };
+        format!("the delayed reply reaches {c}: it believes it holds the lock{tail}")
+    }
+
+    fn write(
+        &self,
+        before: &World,
+        after: &World,
+        c: ClientId,
+    ) -> (Option<String>, Option<String>, String) {
+        let client = before.client(c);
+        let stale = if after.stale_accepted && !before.stale_accepted {
+            let made = if client.grant == 0 {
+                "without any grant".to_owned()
+            } else {
+                format!("under grant {}", client.grant)
+            };
+            format!(
+                " — a stale write, made {made} yet accepted after grant {}'s",
+                before.resource_grant
+            )
+        } else {
+            String::new()
+        };
+        if !self.model.caps.fencing {
+            return (
+                Some(format!("SET resource <{c}'s data>")),
+                Some("OK".to_owned()),
+                format!("{c} writes to the resource{stale}"),
+            );
+        }
+        let token = client.fence;
+        let command = format!(
+            "EVALSHA fenced-write 3 resource resource:highest resource:log {token} <{c}'s data>"
+        );
+        if token >= before.resource_max {
+            (
+                Some(command),
+                Some("accepted".to_owned()),
+                format!("{c} writes to the resource with token {token}: accepted{stale}"),
+            )
+        } else {
+            (
+                Some(command),
+                Some("refused".to_owned()),
+                format!(
+                    "{c} writes with token {token}: the resource refuses it, having accepted token {}",
+                    before.resource_max
+                ),
+            )
+        }
+    }
+
+    fn release(
+        &self,
+        before: &World,
+        after: &World,
+        c: ClientId,
+        outcome: Option<&Outcome>,
+    ) -> (Option<String>, Option<String>, String) {
+        let caps = self.model.caps;
+        let command = match caps.release {
+            Release::Del => "DEL lock".to_owned(),
+            Release::CompareAndDelete if caps.reentrant() => {
+                format!("EVALSHA reentrant-release 1 lock <{c}'s id>")
+            }
+            Release::CompareAndDelete => {
+                format!("EVALSHA compare-and-delete 1 lock <{c}'s token>")
+            }
+        };
+        let inside = after.client(c).depth;
+        let still_inside = if inside > 0 {
+            format!(" — while {c} is still inside, at depth {inside}")
+        } else {
+            String::new()
+        };
+        let (reply, says) = match (outcome, before.lease) {
+            (Some(Outcome::StillHeld { count }), _) => (
+                format!("count {count}"),
+                format!("{c} releases one level: still held, count {count}"),
+            ),
+            (Some(Outcome::Released), _) => (
+                "1".to_owned(),
+                format!("{c} releases its own lock{still_inside}"),
+            ),
+            (Some(Outcome::Deleted), Some(l)) if l.owner != c => (
+                "1".to_owned(),
+                format!("{c} releases: its DEL removes {}'s lock", l.owner),
+            ),
+            (Some(Outcome::Deleted), _) => (
+                "1".to_owned(),
+                format!("{c} releases: its DEL removes its own lock{still_inside}"),
+            ),
+            (_, None) => (
+                "0".to_owned(),
+                format!("{c} releases: `lock` is already gone, nothing to remove"),
+            ),
+            (_, Some(l)) => (
+                "0".to_owned(),
+                format!(
+                    "{c} releases: `lock` holds {}'s token, so the script leaves it alone",
+                    l.owner
+                ),
+            ),
+        };
+        (Some(command), Some(reply), says)
+    }
+
+    fn restart(&self, before: &World) -> String {
+        let lost = match before.lease {
+            Some(l) => format!("{}'s lock", l.owner),
+            None => "no lock".to_owned(),
+        };
+        let counter = if self.model.caps.fencing {
+            format!(" and the fencing counter (at {})", before.fence_counter)
+        } else {
+            String::new()
+        };
+        format!("Redis crashes and restarts without persistence: {lost}{counter} gone with it")
+    }
+}
+
+fn tick(before: &World, after: &World) -> String {
+    match (before.lease, after.lease) {
+        (Some(l), None) => format!(
+            "a tick passes; the lease of {} runs out: `lock` is gone",
+            l.owner
+        ),
+        (_, Some(l)) => format!(
+            "a tick passes; {}'s lease has {} tick{} left",
+            l.owner,
+            l.ttl,
+            if l.ttl == 1 { "" } else { "s" }
+        ),
+        (None, None) => "a tick passes".to_owned(),
+    }
+}
+
+fn resume(after: &World, c: ClientId) -> String {
+    if !after.client(c).believes_it_holds() {
+        return format!("{c} resumes");
+    }
+    match after.lease {
+        Some(l) if l.owner == c => format!("{c} resumes, still holding the lock"),
+        Some(l) => format!(
+            "{c} resumes, still believing it holds the lock — but `lock` is {}'s now",
+            l.owner
+        ),
+        None => format!("{c} resumes, still believing it holds the lock — but its lease ran out"),
+    }
+}
+
+fn crash(before: &World, c: ClientId) -> String {
+    match before.lease {
+        Some(l) if l.owner == c => {
+            format!("{c} crashes holding the lock: the others must wait for its lease to run out")
+        }
+        _ => format!("{c} crashes (stops for good)"),
+    }
+}
+
+fn names(clients: &[ClientId]) -> String {
+    let names: Vec<String> = clients.iter().map(ToString::to_string).collect();
+    match names.as_slice() {
+        [a, b] => format!("{a} and {b}"),
+        _ => names.join(", "),
+    }
+}

@@ -1,0 +1,116 @@
+use super::*;
+use crate::fault::Faults;
+use crate::path::{follow, script, Taken};
+use crate::protocol::Protocol;
+use crate::verdict::Verdict;
+
+fn p(name: &str) -> Protocol {
+    name.parse().unwrap()
+}
+
+fn c(n: u8) -> ClientId {
+    ClientId(n - 1)
+}
+
+fn unsafe_release() -> Vec<Step> {
+    vec![
+        Step::Acquire { client: c(1) },
+        Step::Pause { client: c(1) },
+        Step::Tick,
+        Step::Tick,
+        Step::Tick,
+        Step::Resume { client: c(1) },
+        Step::Acquire { client: c(2) },
+        Step::Write { client: c(1) },
+        Step::Release { client: c(1) },
+    ]
+}
+
+#[test]
+fn the_naive_schedule_breaks_naive_but_not_token() {
+    let faults = Faults::one(Fault::Pause);
+    let naive = follow(Scenario::new(p("naive"), faults), &unsafe_release()).unwrap();
+    assert_eq!(
+        naive.verdict(PropertyName::NoForeignRelease),
+        Verdict::Violated
+    );
+    assert_eq!(naive.first_break[&PropertyName::NoForeignRelease], 9);
+    assert_eq!(naive.steps[8].expect, Some(Outcome::Deleted));
+    let token = follow(Scenario::new(p("token"), faults), &unsafe_release()).unwrap();
+    assert_eq!(token.verdict(PropertyName::NoForeignRelease), Verdict::Holds);
+    assert_eq!(token.verdict(PropertyName::MutualExclusion), Verdict::Violated);
+    assert_eq!(token.steps[8].expect, Some(Outcome::NotHeld));
+}
+
+#[test]
+fn a_fix_makes_the_third_client_wait() {
+    let mut steps = unsafe_release();
+    steps.push(Step::Acquire { client: c(3) });
+    steps.push(Step::Write { client: c(3) });
+    let token = script(Scenario::new(p("token"), Faults::one(Fault::Pause)), &steps);
+    let taken: Vec<Taken> = token.steps.iter().map(|s| s.taken).collect();
+    assert_eq!(taken[..9], [Taken::Step; 9]);
+    assert_eq!(taken[9..], [Taken::Waits, Taken::Skipped]);
+    assert_eq!(token.steps[9].expect, Some(Outcome::Busy));
+}
+
+#[test]
+fn a_step_the_protocol_does_not_allow_is_named() {
+    let unchecked_overlap = [Step::Acquire { client: c(1) }, Step::Acquire { client: c(2) }];
+    let err = follow(Scenario::new(p("token"), Faults::NONE), &unchecked_overlap).unwrap_err();
+    assert_eq!(err.n, 2);
+    assert_eq!(
+        err.to_string(),
+        "step 2 (`acquire c2`) is not possible for token at that point"
+    );
+}
+
+#[test]
+fn the_model_says_what_each_reentrant_step_returns() {
+    let steps = [
+        Step::Acquire { client: c(1) },
+        Step::Acquire { client: c(1) },
+        Step::Write { client: c(1) },
+        Step::Release { client: c(1) },
+        Step::Release { client: c(1) },
+    ];
+    let s = follow(Scenario::new(p("reentrant"), Faults::NONE), &steps).unwrap();
+    let expected: Vec<Option<Outcome>> = s.steps.iter().map(|s| s.expect.clone()).collect();
+    assert_eq!(
+        expected,
+        [
+            Some(Outcome::Granted {
+                token: None,
+                fence: Some(1),
+                count: Some(1)
+            }),
+            Some(Outcome::Granted {
+                token: None,
+                fence: Some(1),
+                count: Some(2)
+            }),
+            Some(Outcome::Accepted),
+            Some(Outcome::StillHeld { count: 1 }),
+            Some(Outcome::Released),
+        ]
+    );
+    assert!(s.verdicts.values().all(|v| *v == Verdict::Holds), "{:?}", s.verdicts);
+}
+
+#[test]
+fn a_retried_acquire_counts_twice_without_attempt_ids() {
+    let steps = [Step::Retry { client: c(1) }];
+    let retry = Faults::one(Fault::Retry);
+    let redisson = follow(Scenario::new(p("reentrant-redisson"), retry), &steps).unwrap();
+    assert_eq!(
+        redisson.steps[0].expect,
+        Some(Outcome::Granted {
+            token: None,
+            fence: Some(1),
+            count: Some(2)
+        })
+    );
+    assert_eq!(redisson.verdict(PropertyName::NoLeakedHold), Verdict::Violated);
+    let fixed = follow(Scenario::new(p("reentrant"), retry), &steps).unwrap();
+    assert_eq!(fixed.verdict(PropertyName::NoLeakedHold), Verdict::Holds);
+}
