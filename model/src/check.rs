@@ -28,7 +28,7 @@ use stateright::{Checker, CheckerVisitor, Expectation, Model, Path, Property};
 
 use crate::narrate::NarratedStep;
 use crate::path::tell;
-use crate::property::{Kind, PropertyName};
+use locklab_spec::property::{Kind, PropertyName};
 use crate::scenario::Scenario;
 use crate::step::Step;
 use crate::system::{visit, Goal, System, Visit};

@@ -15,10 +15,8 @@
 //!
 //! # Layout
 //!
-//! - [`declaration`], [`protocol`] and [`protocols`]: what each protocol is,
-//!   declared once in its own module; the one list of them.
-//! - [`fault`]: the fault menu and fault budgets.
-//! - [`property`]: property names, kinds, and where each applies.
+//! - [`declaration`], [`protocol`], [`protocols`], [`fault`], [`property`]:
+//!   re-exported from `locklab-spec`, where each protocol is declared once.
 //! - [`scenario`]: protocol, clients, rounds, lease, depth, faults; input
 //!   checks; which cells a protocol claims.
 //! - [`world`], [`step`] and [`outcome`]: the vocabulary every model shares
@@ -47,16 +45,11 @@
 //! ```
 
 pub mod check;
-pub mod declaration;
-pub mod fault;
 pub mod lease;
 pub mod matrix;
 pub mod narrate;
 pub mod outcome;
 pub mod path;
-pub mod property;
-pub mod protocol;
-pub mod protocols;
 pub mod scenario;
 pub mod step;
 pub mod system;
@@ -64,14 +57,14 @@ pub mod verdict;
 pub mod world;
 
 pub use check::{check, CheckOptions};
-pub use declaration::{Capabilities, Declaration, Family};
-pub use fault::{Fault, Faults};
+pub use locklab_spec::{
+    declaration, fault, property, protocol, protocols, Capabilities, Declaration, Family, Fault,
+    Faults, Kind, PropertyName, Protocol,
+};
 pub use lease::LeaseModel;
 pub use narrate::{KeyRole, LeaseClock, NarratedStep};
 pub use outcome::{ClientOp, Outcome};
 pub use path::{Script, Scripted, Taken};
-pub use property::{Kind, PropertyName};
-pub use protocol::Protocol;
 pub use scenario::Scenario;
 pub use step::Step;
 pub use system::System;

@@ -7,8 +7,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 
 use crate::check::{check, CheckOptions};
-use crate::fault::Faults;
-use crate::protocol::Protocol;
+use locklab_spec::fault::Faults;
+use locklab_spec::protocol::Protocol;
 use crate::scenario::Scenario;
 use crate::verdict::ScenarioOutcome;
 

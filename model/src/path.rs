@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::narrate::{LeaseClock, NarratedStep};
 use crate::outcome::Outcome;
-use crate::property::{Kind, PropertyName};
+use locklab_spec::property::{Kind, PropertyName};
 use crate::scenario::Scenario;
 use crate::step::Step;
 use crate::system::{visit, System, Visit};

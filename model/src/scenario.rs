@@ -5,9 +5,9 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::fault::Faults;
-use crate::property::PropertyName;
-use crate::protocol::Protocol;
+use locklab_spec::fault::Faults;
+use locklab_spec::property::PropertyName;
+use locklab_spec::protocol::Protocol;
 use crate::world::MAX_CLIENTS;
 
 /// The most rounds per client a scenario may ask for.

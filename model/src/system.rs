@@ -15,12 +15,12 @@ use std::sync::Arc;
 use stateright::{Model, Property, Representative};
 
 use crate::check::Halt;
-use crate::declaration::Family;
+use locklab_spec::declaration::Family;
 use crate::lease::LeaseModel;
 use crate::narrate::{LeaseClock, NarratedStep};
 use crate::outcome::Outcome;
 use crate::path::Taken;
-use crate::property::{Kind, PropertyName};
+use locklab_spec::property::{Kind, PropertyName};
 use crate::scenario::Scenario;
 use crate::step::Step;
 
@@ -140,7 +140,7 @@ pub fn properties<S: System>(model: &S) -> Vec<Property<S>> {
 pub fn applicable(scenario: &Scenario, asked: &[PropertyName]) -> Vec<PropertyName> {
     PropertyName::ALL
         .into_iter()
-        .filter(|p| asked.contains(p) && p.applies_to(scenario))
+        .filter(|p| asked.contains(p) && p.applies(scenario.depth, scenario.faults))
         .collect()
 }
 

@@ -6,8 +6,8 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 
 use crate::narrate::NarratedStep;
-use crate::property::{Kind, PropertyName};
-use crate::protocol::Protocol;
+use locklab_spec::property::{Kind, PropertyName};
+use locklab_spec::protocol::Protocol;
 use crate::scenario::Scenario;
 
 /// What the checker concluded about one property in one scenario.

@@ -32,11 +32,11 @@ pub mod world;
 use stateright::{Model, Property};
 
 use crate::check::Halt;
-use crate::declaration::{Capabilities, Reentry, Release};
-use crate::fault::Fault;
+use locklab_spec::declaration::{Capabilities, Reentry, Release};
+use locklab_spec::fault::Fault;
 use crate::narrate::{KeyRole, LeaseClock, NarratedStep};
 use crate::outcome::Outcome;
-use crate::property::PropertyName;
+use locklab_spec::property::PropertyName;
 use crate::scenario::Scenario;
 use crate::step::Step;
 use crate::system::{self, Condition, Goal, Probe, System};

@@ -1,7 +1,7 @@
 //! The lease family's steps in plain words, with the Redis command each one
 //! stands for as the protocol's capabilities make it.
 
-use crate::declaration::Release;
+use locklab_spec::declaration::Release;
 use crate::narrate::{KeyView, NarratedStep};
 use crate::outcome::Outcome;
 use crate::step::Step;
@@ -97,7 +97,7 @@ impl<'a> Narrator<'a> {
         let ttl = self.ttl();
         if caps.reentrant() {
             let attempt = match caps.reentry {
-                crate::declaration::Reentry::Counted {
+                locklab_spec::declaration::Reentry::Counted {
                     idempotent: true, ..
                 } => format!(" <{c}'s attempt id>"),
                 _ => String::new(),

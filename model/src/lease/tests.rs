@@ -1,7 +1,7 @@
 use super::*;
-use crate::fault::Faults;
+use locklab_spec::fault::Faults;
 use crate::path::{follow, script, Taken};
-use crate::protocol::Protocol;
+use locklab_spec::protocol::Protocol;
 use crate::verdict::Verdict;
 
 fn p(name: &str) -> Protocol {

@@ -1,7 +1,7 @@
 //! One module per protocol: its declaration — what it is, the source it
 //! follows, the lesson it teaches, its capabilities and its claims. The
-//! transitions its capabilities drive live in its family's model (for the
-//! lease locks, [`crate::lease`]).
+//! transitions its capabilities drive live in its family's model in
+//! `locklab-model`; its Redis client in `locklab-impl`.
 
 pub mod fenced;
 pub mod naive;

@@ -7,7 +7,7 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
-use crate::scenario::Scenario;
+use crate::fault::{Fault, Faults};
 
 /// A property the lab checks.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -102,20 +102,21 @@ impl PropertyName {
         }
     }
 
-    /// Whether the property means anything in the scenario. The re-entry
+    /// Whether the property means anything in a scenario whose clients
+    /// acquire `depth` times under `faults`. The re-entry
     /// properties need clients that re-enter (depth 2 or more); a leaked
     /// hold needs re-entry or a re-sent acquire. Every other property means
     /// something for every lock: `fenced-resource` too, since a resource
     /// without fencing still has a history that grant order can judge (that
     /// is how the matrix shows what fencing buys).
-    pub fn applies_to(self, scenario: &Scenario) -> bool {
-        let reenters = scenario.depth > 1;
+    pub fn applies(self, depth: u8, faults: Faults) -> bool {
+        let reenters = depth > 1;
         match self {
             PropertyName::ReentryNoSelfWait
             | PropertyName::NoEarlyRelease
             | PropertyName::SomeoneReenters => reenters,
             PropertyName::NoLeakedHold => {
-                reenters || scenario.faults.budget(crate::fault::Fault::Retry) > 0
+                reenters || faults.budget(Fault::Retry) > 0
             }
             _ => true,
         }

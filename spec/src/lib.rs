@@ -1,0 +1,34 @@
+//! What each locklab protocol is, declared once: its name, what it is there
+//! to show, its capabilities, the model family that checks it, its claims,
+//! its default scenario and fault menu, and the protocols that fix its
+//! breaks — with the fault and property names every part of locklab
+//! shares.
+//!
+//! The models (`locklab-model`), the Redis clients (`locklab-impl`) and the
+//! lab (`locklab`) all read the same declarations, so that none of them
+//! asks which protocol it has, only what it can do; and the models and the
+//! clients need not depend on each other.
+//!
+//! # Layout
+//!
+//! - [`declaration`]: [`Declaration`], [`Capabilities`], [`Family`],
+//!   [`Shape`], [`Claim`].
+//! - [`protocol`]: [`Protocol`], a handle on a declaration, and the one
+//!   list of them.
+//! - [`protocols`]: one module per protocol, holding its declaration and
+//!   the source it follows.
+//! - [`fault`]: the fault menu and fault budgets.
+//! - [`property`]: property names and kinds.
+//!
+//! Adding a protocol: see `docs/adding-a-protocol.md`.
+
+pub mod declaration;
+pub mod fault;
+pub mod property;
+pub mod protocol;
+pub mod protocols;
+
+pub use declaration::{Capabilities, Claim, Declaration, Family, Reentry, Release, Shape};
+pub use fault::{Fault, FaultError, Faults};
+pub use property::{Kind, PropertyName, UnknownProperty};
+pub use protocol::{Protocol, UnknownProtocol};
