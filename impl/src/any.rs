@@ -1,4 +1,5 @@
-//! Any of the four locks, chosen by protocol name at run time.
+//! Any of the lease locks, chosen at run time from a protocol's
+//! capabilities — never from its name.
 //!
 //! The lab stores locks of different protocols side by side and drives them
 //! with the same steps; an enum (rather than a trait object) keeps that
@@ -6,19 +7,22 @@
 
 use std::time::Duration;
 
+use locklab_spec::{Family, Protocol};
+
 use crate::backoff::Backoff;
 use crate::config::{LockKey, Ttl};
 use crate::connection::Conn;
 use crate::error::LockError;
 use crate::fenced::FencedLock;
-use crate::grant::{Attempt, Grant, ReleaseOutcome};
+use crate::grant::{AcquireRequest, Attempt, Grant, ReleaseOutcome};
 use crate::naive::NaiveLock;
 use crate::naive_unchecked::NaiveUncheckedLock;
-use crate::protocol::Protocol;
+use crate::reentrant::{OwnerId, ReentrantLock};
+use crate::token::Token;
 use crate::token_lock::TokenLock;
 use crate::watchdog::{LeaseGuard, WatchdogOptions};
 
-/// One of the four locks.
+/// One of the lease locks.
 #[derive(Debug, Clone)]
 pub enum AnyLock {
     /// See [`NaiveLock`].
@@ -29,6 +33,8 @@ pub enum AnyLock {
     Token(TokenLock),
     /// See [`FencedLock`].
     Fenced(FencedLock),
+    /// See [`ReentrantLock`].
+    Reentrant(ReentrantLock),
 }
 
 /// Calls the same method on whichever lock it is.
@@ -39,28 +45,65 @@ macro_rules! each {
             AnyLock::NaiveUnchecked($lock) => $body,
             AnyLock::Token($lock) => $body,
             AnyLock::Fenced($lock) => $body,
+            AnyLock::Reentrant($lock) => $body,
+        }
+    };
+}
+
+/// Rebuilds the same variant around a changed lock.
+macro_rules! map {
+    ($self:expr, $lock:ident => $body:expr) => {
+        match $self {
+            AnyLock::Naive($lock) => AnyLock::Naive($body),
+            AnyLock::NaiveUnchecked($lock) => AnyLock::NaiveUnchecked($body),
+            AnyLock::Token($lock) => AnyLock::Token($body),
+            AnyLock::Fenced($lock) => AnyLock::Fenced($body),
+            AnyLock::Reentrant($lock) => AnyLock::Reentrant($body),
         }
     };
 }
 
 impl AnyLock {
-    /// A lock of `protocol` on `key` with leases of `ttl`.
-    pub fn new(protocol: Protocol, conn: Conn, key: LockKey, ttl: Ttl) -> Self {
-        match protocol {
-            Protocol::Naive => AnyLock::Naive(NaiveLock::new(conn, key, ttl)),
-            Protocol::NaiveUnchecked => {
-                AnyLock::NaiveUnchecked(NaiveUncheckedLock::new(conn, key, ttl))
-            }
-            Protocol::Token => AnyLock::Token(TokenLock::new(conn, key, ttl)),
-            Protocol::Fenced => AnyLock::Fenced(FencedLock::new(conn, key, ttl)),
-        }
+    /// The lock `protocol`'s capabilities call for, on `key` with leases of
+    /// `ttl`; a re-entrant one is held by a fresh random owner (see
+    /// [`AnyLock::with_owner`]). A protocol of another family than the
+    /// single-instance lease locks is [`LockError::UnknownProtocol`].
+    pub fn new(protocol: Protocol, conn: Conn, key: LockKey, ttl: Ttl) -> Result<Self, LockError> {
+        let owner = OwnerId::new(Token::random().to_string())?;
+        Self::with_owner(protocol, conn, key, ttl, owner)
     }
 
-    /// A lock of the protocol named `name` (`naive`, `naive-unchecked`,
-    /// `token`, `fenced`); an unknown name is
+    /// As [`AnyLock::new`], with the owner a re-entrant lock is held by.
+    pub fn with_owner(
+        protocol: Protocol,
+        conn: Conn,
+        key: LockKey,
+        ttl: Ttl,
+        owner: OwnerId,
+    ) -> Result<Self, LockError> {
+        if protocol.family() != Family::Lease {
+            return Err(unknown(protocol.name()));
+        }
+        let caps = protocol.caps();
+        let lock = if caps.reentrant() {
+            AnyLock::Reentrant(ReentrantLock::new(conn, key, ttl, owner))
+        } else if caps.fencing {
+            AnyLock::Fenced(FencedLock::new(conn, key, ttl))
+        } else if caps.unique_token {
+            AnyLock::Token(TokenLock::new(conn, key, ttl))
+        } else if caps.checks_reply {
+            AnyLock::Naive(NaiveLock::new(conn, key, ttl))
+        } else {
+            AnyLock::NaiveUnchecked(NaiveUncheckedLock::new(conn, key, ttl))
+        };
+        Ok(map!(lock, l => l.declared_as(protocol)))
+    }
+
+    /// A lock of the protocol named `name`; an unknown name is
     /// [`LockError::UnknownProtocol`].
     pub fn from_name(name: &str, conn: Conn, key: LockKey, ttl: Ttl) -> Result<Self, LockError> {
-        Ok(Self::new(name.parse()?, conn, key, ttl))
+        let protocol = Protocol::named(name).map_err(|_| unknown(name))?;
+        Self::new(protocol, conn, key, ttl)
     }
 
     /// The lock's protocol.
@@ -68,7 +111,7 @@ impl AnyLock {
         each!(self, l => l.protocol())
     }
 
-    /// The protocol's name: `naive`, `naive-unchecked`, `token` or `fenced`.
+    /// The protocol's name.
     pub fn protocol_name(&self) -> &'static str {
         self.protocol().name()
     }
@@ -88,14 +131,17 @@ impl AnyLock {
         each!(self, l => l.conn())
     }
 
+    /// The owner id of a re-entrant lock.
+    pub fn owner(&self) -> Option<&OwnerId> {
+        match self {
+            AnyLock::Reentrant(l) => Some(l.owner()),
+            _ => None,
+        }
+    }
+
     /// Sets how `acquire` waits between attempts.
     pub fn with_backoff(self, backoff: Backoff) -> Self {
-        match self {
-            AnyLock::Naive(l) => AnyLock::Naive(l.with_backoff(backoff)),
-            AnyLock::NaiveUnchecked(l) => AnyLock::NaiveUnchecked(l.with_backoff(backoff)),
-            AnyLock::Token(l) => AnyLock::Token(l.with_backoff(backoff)),
-            AnyLock::Fenced(l) => AnyLock::Fenced(l.with_backoff(backoff)),
-        }
+        map!(self, l => l.with_backoff(backoff))
     }
 
     /// One acquire attempt, without waiting.
@@ -103,18 +149,25 @@ impl AnyLock {
         each!(self, l => l.try_acquire().await)
     }
 
+    /// One acquire attempt with a given request: sending the same request
+    /// twice is what a client library's retry after a lost reply does.
+    pub async fn try_acquire_as(&self, request: &AcquireRequest) -> Result<Attempt, LockError> {
+        each!(self, l => l.try_acquire_as(request).await)
+    }
+
     /// Takes the lock, waiting at most `deadline`.
     pub async fn acquire(&self, deadline: Duration) -> Result<Grant, LockError> {
         each!(self, l => l.acquire(deadline).await)
     }
 
-    /// Releases a grant of this lock and says what happened.
+    /// Releases a grant of this lock (one level of a re-entrant one) and
+    /// says what happened.
     pub async fn release(&self, grant: &Grant) -> Result<ReleaseOutcome, LockError> {
         each!(self, l => l.release(grant).await)
     }
 
-    /// Takes the lock and keeps it with a watchdog (`token` and `fenced`
-    /// only; see [`TokenLock::acquire_kept`]). For the naive locks:
+    /// Takes the lock and keeps it with a watchdog (the locks whose value
+    /// is a token only; see [`TokenLock::acquire_kept`]). For the others:
     /// [`LockError::WrongGrant`], before anything is sent.
     pub async fn acquire_kept(
         &self,
@@ -124,27 +177,39 @@ impl AnyLock {
         match self {
             AnyLock::Token(l) => l.acquire_kept(deadline, options).await,
             AnyLock::Fenced(l) => l.acquire_kept(deadline, options).await,
-            AnyLock::Naive(_) | AnyLock::NaiveUnchecked(_) => Err(self.not_keepable()),
+            _ => Err(self.not_keepable()),
         }
     }
 
-    /// Keeps a grant of this lock alive with a watchdog (`token` and
-    /// `fenced` only; see [`TokenLock::keep`]).
+    /// Keeps a grant of this lock alive with a watchdog (the locks whose
+    /// value is a token only; see [`TokenLock::keep`]).
     pub fn keep(&self, grant: Grant, options: &WatchdogOptions) -> Result<LeaseGuard, LockError> {
         match self {
             AnyLock::Token(l) => l.keep(grant, options),
             AnyLock::Fenced(l) => l.keep(grant, options),
-            AnyLock::Naive(_) | AnyLock::NaiveUnchecked(_) => Err(self.not_keepable()),
+            _ => Err(self.not_keepable()),
         }
     }
 
     fn not_keepable(&self) -> LockError {
         LockError::WrongGrant {
             reason: format!(
-                "{} grants have no token, so a watchdog cannot renew them safely; \
-                 keep a token or fenced lock",
+                "{} grants are not a token in a string key, so the watchdog's \
+                 compare-and-PEXPIRE cannot renew them; keep a token or fenced lock",
                 self.protocol()
             ),
         }
+    }
+}
+
+fn unknown(name: &str) -> LockError {
+    let known: Vec<&str> = Protocol::all()
+        .iter()
+        .filter(|p| p.family() == Family::Lease)
+        .map(|p| p.name())
+        .collect();
+    LockError::UnknownProtocol {
+        name: name.to_owned(),
+        known: known.join(", "),
     }
 }

@@ -109,8 +109,14 @@ where
     let start = Instant::now();
     let mut busy: u32 = 0;
     loop {
-        if let Attempt::Granted(grant) = attempt().await? {
-            return Ok(grant);
+        match attempt().await? {
+            Attempt::Granted(grant) => return Ok(grant),
+            Attempt::Lost => {
+                return Err(LockError::NotHeld {
+                    reason: "a re-entry found this owner's hold gone (its lease ran out)".into(),
+                })
+            }
+            Attempt::Busy => {}
         }
         let waited = start.elapsed();
         let remaining = deadline.saturating_sub(waited);
@@ -138,13 +144,14 @@ mod tests {
 
     fn grant() -> Grant {
         Grant {
-            protocol: Protocol::Token,
+            protocol: Protocol::named("token").unwrap(),
             key: LockKey::new("k").unwrap(),
             token: None,
             fence: None,
             ttl: Ttl::from_millis(100).unwrap(),
             granted_at: StdInstant::now(),
             server_granted: true,
+            count: None,
         }
     }
 

@@ -50,6 +50,7 @@ impl LockBase {
             ttl: self.ttl,
             granted_at: sent,
             server_granted,
+            count: None,
         }
     }
 
@@ -115,6 +116,13 @@ macro_rules! common_lock_methods {
                 self.base.protocol
             }
 
+            /// The same lock under another protocol's declaration with the
+            /// same capabilities (its grants then name that protocol).
+            pub fn declared_as(mut self, protocol: $crate::Protocol) -> Self {
+                self.base.protocol = protocol;
+                self
+            }
+
             /// Takes the lock, waiting by jittered backoff while it is busy,
             /// for at most `deadline` (at most [`MAX_WAIT`](crate::backoff::MAX_WAIT)).
             ///
@@ -130,6 +138,12 @@ macro_rules! common_lock_methods {
                     self.try_acquire()
                 })
                 .await
+            }
+
+            /// One acquire attempt, without waiting: [`try_acquire_as`](Self::try_acquire_as)
+            /// with a fresh request.
+            pub async fn try_acquire(&self) -> Result<$crate::Attempt, $crate::LockError> {
+                self.try_acquire_as(&$crate::AcquireRequest::fresh()).await
             }
         }
     };

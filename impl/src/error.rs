@@ -82,7 +82,7 @@ pub enum LockError {
 
     /// The server answered with an error, or with a reply of the wrong
     /// shape.
-    #[error("Redis returned an error")]
+    #[error("Redis returned an error: {}", server_says(.0))]
     Redis(#[source] RedisError),
 
     /// `acquire` gave up: the lock was still held when its deadline passed.
@@ -114,8 +114,29 @@ pub enum LockError {
         /// The name that was asked for.
         name: String,
         /// The known names, comma-separated.
-        known: &'static str,
+        known: String,
     },
+
+    /// A re-entrant lock's owner id was refused before anything was sent.
+    #[error("invalid owner id: {reason}")]
+    InvalidOwner {
+        /// What is wrong and what is accepted.
+        reason: String,
+    },
+
+    /// A release with nothing to release (a re-entrant lock held at depth 0).
+    #[error("nothing to release: {reason}")]
+    NotHeld {
+        /// What was asked.
+        reason: String,
+    },
+}
+
+/// What the server said, on one line (the source's own message without
+/// the crate's prefix).
+fn server_says(e: &RedisError) -> String {
+    let text = e.to_string();
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 impl LockError {
@@ -151,7 +172,9 @@ impl LockError {
             | Self::NotAcquired { .. }
             | Self::WrongGrant { .. }
             | Self::InvalidFence { .. }
-            | Self::UnknownProtocol { .. } => false,
+            | Self::UnknownProtocol { .. }
+            | Self::InvalidOwner { .. }
+            | Self::NotHeld { .. } => false,
         }
     }
 

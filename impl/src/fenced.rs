@@ -21,10 +21,9 @@ use crate::base::{common_lock_methods, kept_lock_methods, LockBase};
 use crate::config::{LockKey, Ttl};
 use crate::connection::Conn;
 use crate::error::LockError;
-use crate::grant::{Attempt, Grant, ReleaseOutcome};
-use crate::protocol::Protocol;
+use crate::grant::{AcquireRequest, Attempt, Grant, ReleaseOutcome};
+use crate::protocol::declared;
 use crate::scripts;
-use crate::token::Token;
 use crate::token_lock::compare_and_delete;
 
 /// The suffix of the fence counter's key: `<lock key>:fence`.
@@ -46,7 +45,7 @@ impl FencedLock {
     pub fn new(conn: Conn, key: LockKey, ttl: Ttl) -> Self {
         let counter = key.derived(FENCE_SUFFIX);
         Self {
-            base: LockBase::new(Protocol::Fenced, conn, key, ttl),
+            base: LockBase::new(declared("fenced"), conn, key, ttl),
             counter,
         }
     }
@@ -59,8 +58,8 @@ impl FencedLock {
     /// One run of the acquire script (`SET key <fresh token> NX PX ttl`
     /// and, only if set, `INCR <key>:fence`): granted with the new fencing
     /// token, or busy.
-    pub async fn try_acquire(&self) -> Result<Attempt, LockError> {
-        let token = Token::random();
+    pub async fn try_acquire_as(&self, request: &AcquireRequest) -> Result<Attempt, LockError> {
+        let token = request.token;
         let sent = Instant::now();
         let fence: Option<u64> = self
             .base

@@ -1,6 +1,6 @@
 //! What the locks hand back: attempts, grants, and release outcomes.
 //!
-//! All four locks speak these types, so a caller (or the lab) can drive them
+//! All the locks speak these types, so a caller (or the lab) can drive them
 //! uniformly and record exactly what happened: who was granted what, with
 //! which token and fencing token, and what a release really did.
 
@@ -18,6 +18,9 @@ pub enum Attempt {
     Granted(Grant),
     /// Another client holds the lock.
     Busy,
+    /// (`reentrant`) A re-entry found the caller's own hold gone: its lease
+    /// ran out under it. The caller no longer holds the lock at any level.
+    Lost,
 }
 
 impl Attempt {
@@ -25,7 +28,27 @@ impl Attempt {
     pub fn granted(self) -> Option<Grant> {
         match self {
             Attempt::Granted(g) => Some(g),
-            Attempt::Busy => None,
+            Attempt::Busy | Attempt::Lost => None,
+        }
+    }
+}
+
+/// One acquire request, as it goes on the wire: sending the same request
+/// twice (a client library's retry after a lost reply) sends the same token
+/// and attempt id, so a lock that recognises its own attempts can count it
+/// once ([`crate::ReentrantLock`]); the others cannot, and show what a
+/// retry does to them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AcquireRequest {
+    pub(crate) token: Token,
+}
+
+impl AcquireRequest {
+    /// A new request, with a fresh random token (which is also its attempt
+    /// id).
+    pub fn fresh() -> Self {
+        AcquireRequest {
+            token: Token::random(),
         }
     }
 }
@@ -51,6 +74,7 @@ pub struct Grant {
     pub(crate) ttl: Ttl,
     pub(crate) granted_at: Instant,
     pub(crate) server_granted: bool,
+    pub(crate) count: Option<u32>,
 }
 
 impl Grant {
@@ -96,6 +120,12 @@ impl Grant {
         self.server_granted
     }
 
+    /// (`reentrant`) The hold count after this grant: 1 for a first
+    /// acquire, one more for each re-entry.
+    pub fn count(&self) -> Option<u32> {
+        self.count
+    }
+
     /// How much of the lease is left at the latest, by this process's clock
     /// (zero once it may have run out).
     pub fn remaining(&self) -> Duration {
@@ -123,6 +153,12 @@ pub enum ReleaseOutcome {
     /// (`naive`, `naive-unchecked`) `DEL` found no key: the lease had run
     /// out and nobody had taken the lock since.
     NothingToDelete,
+    /// (`reentrant`) One level given back; the lock is still held, at
+    /// `count` levels.
+    StillHeld {
+        /// The hold count left.
+        count: u32,
+    },
 }
 
 impl ReleaseOutcome {

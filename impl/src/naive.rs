@@ -18,8 +18,8 @@ use crate::base::{common_lock_methods, LockBase};
 use crate::config::{LockKey, Ttl};
 use crate::connection::Conn;
 use crate::error::LockError;
-use crate::grant::{Attempt, Grant, ReleaseOutcome};
-use crate::protocol::Protocol;
+use crate::grant::{AcquireRequest, Attempt, Grant, ReleaseOutcome};
+use crate::protocol::declared;
 
 /// The naive lock (see the [module docs](self) for why it is unsafe).
 #[derive(Debug, Clone)]
@@ -33,12 +33,12 @@ impl NaiveLock {
     /// A naive lock on `key` with leases of `ttl`.
     pub fn new(conn: Conn, key: LockKey, ttl: Ttl) -> Self {
         Self {
-            base: LockBase::new(Protocol::Naive, conn, key, ttl),
+            base: LockBase::new(declared("naive"), conn, key, ttl),
         }
     }
 
     /// One `SET key 1 NX PX ttl`: granted if it set the key, busy if not.
-    pub async fn try_acquire(&self) -> Result<Attempt, LockError> {
+    pub async fn try_acquire_as(&self, _request: &AcquireRequest) -> Result<Attempt, LockError> {
         let sent = Instant::now();
         let set = set_nx(&self.base).await?;
         tracing::debug!(key = %self.base.key, set, "naive SET NX");

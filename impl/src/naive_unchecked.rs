@@ -16,9 +16,9 @@ use crate::base::{common_lock_methods, LockBase};
 use crate::config::{LockKey, Ttl};
 use crate::connection::Conn;
 use crate::error::LockError;
-use crate::grant::{Attempt, Grant, ReleaseOutcome};
+use crate::grant::{AcquireRequest, Attempt, Grant, ReleaseOutcome};
 use crate::naive::{del, set_nx};
-use crate::protocol::Protocol;
+use crate::protocol::declared;
 
 /// The naive lock that ignores `SET NX`'s reply (see the [module docs](self)).
 #[derive(Debug, Clone)]
@@ -32,14 +32,14 @@ impl NaiveUncheckedLock {
     /// An unchecked naive lock on `key` with leases of `ttl`.
     pub fn new(conn: Conn, key: LockKey, ttl: Ttl) -> Self {
         Self {
-            base: LockBase::new(Protocol::NaiveUnchecked, conn, key, ttl),
+            base: LockBase::new(declared("naive-unchecked"), conn, key, ttl),
         }
     }
 
     /// One `SET key 1 NX PX ttl`, then — the bug — `Granted` whatever it
     /// answered. Only errors (no connection, no reply) are reported.
     /// [`Grant::server_granted`] says whether the key was really set.
-    pub async fn try_acquire(&self) -> Result<Attempt, LockError> {
+    pub async fn try_acquire_as(&self, _request: &AcquireRequest) -> Result<Attempt, LockError> {
         let sent = Instant::now();
         let set = set_nx(&self.base).await?;
         tracing::debug!(key = %self.base.key, set, "naive-unchecked SET NX (reply ignored)");

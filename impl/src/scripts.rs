@@ -20,12 +20,14 @@ use crate::connection::Conn;
 use crate::error::LockError;
 
 /// Every script's source, in the order [`preload`] loads them.
-const SOURCES: [&str; 5] = [
+const SOURCES: [&str; 7] = [
     include_str!("scripts/compare_and_delete.lua"),
     include_str!("scripts/renew.lua"),
     include_str!("scripts/acquire_fenced.lua"),
     include_str!("scripts/fenced_write.lua"),
     include_str!("scripts/plain_write.lua"),
+    include_str!("scripts/reentrant_acquire.lua"),
+    include_str!("scripts/reentrant_release.lua"),
 ];
 
 /// `DEL` the lock only if it holds the caller's token; returns 1 or 0.
@@ -46,6 +48,15 @@ pub static FENCED_WRITE: LazyLock<Script> = LazyLock::new(|| Script::new(SOURCES
 
 /// Store a write unconditionally (the unfenced resource); returns 1.
 pub static PLAIN_WRITE: LazyLock<Script> = LazyLock::new(|| Script::new(SOURCES[4]));
+
+/// One acquire of a re-entrant lock (a hash `{owner, count, fence,
+/// attempt}`); returns `{'granted', fence, count}`, `{'busy'}` or
+/// `{'lost'}`.
+pub static REENTRANT_ACQUIRE: LazyLock<Script> = LazyLock::new(|| Script::new(SOURCES[5]));
+
+/// One release of a re-entrant lock; returns -1 (not the owner's), 0
+/// (deleted) or the count left.
+pub static REENTRANT_RELEASE: LazyLock<Script> = LazyLock::new(|| Script::new(SOURCES[6]));
 
 /// Loads every script into the server's cache (`SCRIPT LOAD`), so that the
 /// next call of each is one `EVALSHA` round trip, not a `NOSCRIPT` and a
@@ -72,6 +83,8 @@ mod tests {
             ACQUIRE_FENCED.get_hash(),
             FENCED_WRITE.get_hash(),
             PLAIN_WRITE.get_hash(),
+            REENTRANT_ACQUIRE.get_hash(),
+            REENTRANT_RELEASE.get_hash(),
         ];
         for (i, h) in hashes.iter().enumerate() {
             assert_eq!(h.len(), 40);

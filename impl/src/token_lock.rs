@@ -21,8 +21,8 @@ use crate::base::{common_lock_methods, kept_lock_methods, LockBase};
 use crate::config::{LockKey, Ttl};
 use crate::connection::Conn;
 use crate::error::LockError;
-use crate::grant::{Attempt, Grant, ReleaseOutcome};
-use crate::protocol::Protocol;
+use crate::grant::{AcquireRequest, Attempt, Grant, ReleaseOutcome};
+use crate::protocol::declared;
 use crate::scripts;
 use crate::token::Token;
 
@@ -39,14 +39,14 @@ impl TokenLock {
     /// A token lock on `key` with leases of `ttl`.
     pub fn new(conn: Conn, key: LockKey, ttl: Ttl) -> Self {
         Self {
-            base: LockBase::new(Protocol::Token, conn, key, ttl),
+            base: LockBase::new(declared("token"), conn, key, ttl),
         }
     }
 
     /// One `SET key <fresh token> NX PX ttl`: granted if it set the key,
     /// busy if not.
-    pub async fn try_acquire(&self) -> Result<Attempt, LockError> {
-        let token = Token::random();
+    pub async fn try_acquire_as(&self, request: &AcquireRequest) -> Result<Attempt, LockError> {
+        let token = request.token;
         let sent = Instant::now();
         let reply: Option<String> = self
             .base

@@ -32,7 +32,6 @@ use crate::backoff::MAX_WAIT;
 use crate::base::LockBase;
 use crate::error::LockError;
 use crate::grant::{Attempt, Grant};
-use crate::protocol::Protocol;
 use crate::token::Token;
 
 /// The suffix of the queue's key: `<key>:q`.
@@ -101,7 +100,7 @@ impl Waiter {
         Self {
             wake: base.key.derived(&format!("g:{id}")),
             alive: base.key.derived(&format!("w:{id}")),
-            token: (base.protocol != Protocol::Naive).then_some(token),
+            token: base.protocol.caps().unique_token.then_some(token),
             id,
         }
     }
@@ -114,7 +113,7 @@ impl Waiter {
 
 impl Queue<'_> {
     fn fenced(&self) -> &'static str {
-        if self.base.protocol == Protocol::Fenced {
+        if self.base.protocol.caps().fencing {
             "1"
         } else {
             "0"
@@ -148,7 +147,7 @@ impl Queue<'_> {
     }
 
     fn grant(&self, w: &Waiter, sent: Instant, fence: u64) -> Grant {
-        let fence = (self.base.protocol == Protocol::Fenced).then_some(fence);
+        let fence = self.base.protocol.caps().fencing.then_some(fence);
         self.base.grant(sent, w.token, fence, true)
     }
 

@@ -36,7 +36,7 @@ use crate::protocol::Protocol;
 /// # async fn run() -> Result<(), locklab_impl::LockError> {
 /// let conn = connect("redis://127.0.0.1:6379/", &ConnectOptions::default()).await?;
 /// let key = LockKey::new("orders")?;
-/// let lock = WaitingLock::new(Protocol::Token, conn, key, Ttl::from_millis(5_000)?, Wait::default())?;
+/// let lock = WaitingLock::new(Protocol::named("token").unwrap(), conn, key, Ttl::from_millis(5_000)?, Wait::default())?;
 /// let grant = lock.acquire(Duration::from_secs(1)).await?; // queued, handed over in turn
 /// lock.release(&grant).await?; // hands it to the oldest live waiter
 /// # Ok(())
@@ -70,15 +70,24 @@ impl WaitingLock {
         ttl: Ttl,
         wait: Wait,
     ) -> Result<Self, LockError> {
-        if protocol == Protocol::NaiveUnchecked && !matches!(wait, Wait::Poll(_)) {
+        let caps = protocol.caps();
+        if !caps.checks_reply && !matches!(wait, Wait::Poll(_)) {
             return Err(LockError::InvalidOption {
                 reason: format!(
-                    "naive-unchecked never waits (it ignores the SET NX reply); \
-                     the {wait} strategy needs naive, token or fenced"
+                    "{protocol} never waits (it ignores the acquire's reply); \
+                     the {wait} strategy needs a lock that reads it"
                 ),
             });
         }
-        let mut plain = AnyLock::new(protocol, conn.clone(), key.clone(), ttl);
+        if caps.reentrant() && !matches!(wait, Wait::Poll(_)) {
+            return Err(LockError::InvalidOption {
+                reason: format!(
+                    "{protocol} keeps a hash, not a token string, so the {wait} strategy's \
+                     scripts cannot hand it on; use poll"
+                ),
+            });
+        }
+        let mut plain = AnyLock::new(protocol, conn.clone(), key.clone(), ttl)?;
         let mut base = LockBase::new(protocol, conn, key.clone(), ttl);
         if let Wait::Poll(backoff) = wait {
             plain = plain.with_backoff(backoff);
@@ -205,7 +214,7 @@ impl WaitingLock {
     /// [`Wait::Fifo`] hands it to the oldest live waiter in the same script.
     pub async fn release(&self, grant: &Grant) -> Result<ReleaseOutcome, LockError> {
         self.base.check(grant)?;
-        let naive = self.base.protocol == Protocol::Naive;
+        let blind = !self.base.protocol.caps().unique_token;
         let removed = match self.wait {
             Wait::Poll(_) => return self.plain.release(grant).await,
             Wait::Notify(_) => {
@@ -227,7 +236,7 @@ impl WaitingLock {
                 None => unreachable!("a fifo lock has a queue"),
             },
         };
-        Ok(match (naive, removed) {
+        Ok(match (blind, removed) {
             (true, true) => ReleaseOutcome::Deleted,
             (true, false) => ReleaseOutcome::NothingToDelete,
             (false, true) => ReleaseOutcome::Released,

@@ -124,13 +124,14 @@ impl LeaseStore for Shared {
 
 fn grant(token: Token) -> Grant {
     Grant {
-        protocol: Protocol::Token,
+        protocol: Protocol::named("token").unwrap(),
         key: LockKey::new("kept").unwrap(),
         token: Some(token),
         fence: None,
         ttl: Ttl::new(TTL).unwrap(),
         granted_at: now(),
         server_granted: true,
+        count: None,
     }
 }
 
@@ -272,7 +273,7 @@ async fn a_task_first_run_after_release_renews_nothing() {
 async fn a_grant_without_a_token_cannot_be_kept() {
     let mut g = grant(Token::random());
     g.token = None;
-    g.protocol = Protocol::Naive;
+    g.protocol = Protocol::named("naive").unwrap();
     let store = Shared(MemStore::holding(Token::random()));
     let e = LeaseGuard::start(store, g, &WatchdogOptions::default()).unwrap_err();
     assert!(matches!(e, crate::LockError::WrongGrant { .. }), "{e:?}");
@@ -296,13 +297,14 @@ fn a_watchdog_needs_a_tokio_runtime() {
 
 fn grant_outside_runtime(token: Token) -> Grant {
     Grant {
-        protocol: Protocol::Token,
+        protocol: Protocol::named("token").unwrap(),
         key: LockKey::new("kept").unwrap(),
         token: Some(token),
         fence: None,
         ttl: Ttl::new(TTL).unwrap(),
         granted_at: Instant::now(),
         server_granted: true,
+        count: None,
     }
 }
 
