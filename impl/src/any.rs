@@ -155,6 +155,16 @@ impl AnyLock {
         each!(self, l => l.try_acquire_as(request).await)
     }
 
+    /// Runs an acquire request and drops its reply unread, as a reply lost
+    /// on its way back: nothing of it reaches the lock's state (for fault
+    /// injection; a client's retry then sends the same request again).
+    pub async fn send_unread(&self, request: &AcquireRequest) -> Result<(), LockError> {
+        match self {
+            AnyLock::Reentrant(l) => l.send_unread(request).await,
+            other => each!(other, l => l.try_acquire_as(request).await.map(|_| ())),
+        }
+    }
+
     /// Takes the lock, waiting at most `deadline`.
     pub async fn acquire(&self, deadline: Duration) -> Result<Grant, LockError> {
         each!(self, l => l.acquire(deadline).await)

@@ -127,8 +127,38 @@ impl ReentrantLock {
     /// One run of the acquire script with `request` (the same request sent
     /// twice carries the same attempt id).
     pub async fn try_acquire_as(&self, request: &AcquireRequest) -> Result<Attempt, LockError> {
-        let (idempotent, guarded) = self.reentry();
         let believes = self.depth() > 0;
+        let (sent, reply) = self.run_acquire(request, believes).await?;
+        let mut depth = self.depth.lock().unwrap_or_else(|e| e.into_inner());
+        Ok(match reply {
+            Reply::Granted { fence, count } => {
+                *depth += 1;
+                let mut grant = self.base.grant(sent, None, Some(fence), true);
+                grant.count = Some(count);
+                Attempt::Granted(grant)
+            }
+            Reply::Busy => Attempt::Busy,
+            Reply::Lost => {
+                *depth = 0;
+                Attempt::Lost
+            }
+        })
+    }
+
+    /// Runs the acquire script with `request` and drops the reply unread,
+    /// as a reply lost on its way back: nothing of it reaches this lock's
+    /// state. (For fault injection: what a client's retry then sends is
+    /// the same request again.)
+    pub async fn send_unread(&self, request: &AcquireRequest) -> Result<(), LockError> {
+        self.run_acquire(request, self.depth() > 0).await.map(|_| ())
+    }
+
+    async fn run_acquire(
+        &self,
+        request: &AcquireRequest,
+        believes: bool,
+    ) -> Result<(Instant, Reply), LockError> {
+        let (idempotent, guarded) = self.reentry();
         let attempt = if idempotent {
             request.token.to_string()
         } else {
@@ -149,22 +179,8 @@ impl ReentrantLock {
                     .arg(if guarded { "1" } else { "0" }),
             )
             .await?;
-        let reply = parse_acquire(&reply)?;
         tracing::debug!(key = %self.base.key, owner = self.owner.as_str(), believes, "reentrant acquire");
-        let mut depth = self.depth.lock().unwrap_or_else(|e| e.into_inner());
-        Ok(match reply {
-            Reply::Granted { fence, count } => {
-                *depth += 1;
-                let mut grant = self.base.grant(sent, None, Some(fence), true);
-                grant.count = Some(count);
-                Attempt::Granted(grant)
-            }
-            Reply::Busy => Attempt::Busy,
-            Reply::Lost => {
-                *depth = 0;
-                Attempt::Lost
-            }
-        })
+        Ok((sent, parse_acquire(&reply)?))
     }
 
     /// Gives one level back: [`ReleaseOutcome::StillHeld`] with the count

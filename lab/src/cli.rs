@@ -2,7 +2,9 @@
 //! them into a validated plan before any work starts. Exit codes: 0 when
 //! everything agrees with the claims, 1 when a claim is broken (or model and
 //! Redis disagree), 2 for bad input or environment, with one line saying
-//! what and how to fix it.
+//! what and how to fix it, 3 when a budget ran out before a claim was
+//! settled (nothing proven either way), 130/143 when interrupted (after a
+//! partial summary).
 
 use std::process::ExitCode;
 
@@ -50,6 +52,11 @@ pub enum Status {
     Agrees,
     /// A claim is broken, or the model and Redis disagree.
     Broken,
+    /// Nothing is broken, but a budget ran out before a claim was settled:
+    /// nothing was proven either way.
+    Inconclusive,
+    /// Stopped by this signal, after a partial summary.
+    Interrupted(i32),
 }
 
 /// Runs a parsed command line.
@@ -89,6 +96,8 @@ pub fn main() -> ExitCode {
     match run(cli) {
         Ok(Status::Agrees) => ExitCode::SUCCESS,
         Ok(Status::Broken) => ExitCode::from(1),
+        Ok(Status::Inconclusive) => ExitCode::from(3),
+        Ok(Status::Interrupted(signal)) => ExitCode::from(128 + signal.clamp(1, 127) as u8),
         Err(err) => {
             eprintln!("locklab: {}", one_line(&format!("{err:#}")));
             ExitCode::from(2)

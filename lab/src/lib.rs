@@ -22,13 +22,17 @@
 //! - [`server`]: the lab's own `redis-server` processes ([`server::RedisServer`]).
 //! - [`proxy`]: the lab's TCP proxy between a client and Redis, which holds,
 //!   delays or drops bytes ([`proxy::Proxy`]).
+//! - [`client`]: [`client::LabClient`], the one trait the lab drives every
+//!   client through (replays, chaos, bench, workers) — the extension point
+//!   for bringing your own lock — and its implementations for
+//!   `locklab-impl`'s locks and the peer crates.
 //! - [`worker`]: lab clients as worker processes that can be paused and
-//!   killed ([`worker::WorkerHandle`]), and [`worker::LabLock`], the trait
-//!   any lock implements to be driven by the lab.
+//!   killed ([`worker::WorkerHandle`]).
 
 pub mod bench;
 pub mod chaos;
 pub mod cli;
+pub mod client;
 pub mod commands;
 pub mod history;
 pub mod output;

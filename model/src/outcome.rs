@@ -35,6 +35,17 @@ impl ClientOp {
     }
 }
 
+impl ClientOp {
+    /// The operation whose outcomes answer this one (a re-sent acquire is
+    /// answered as an acquire).
+    pub fn answered_as(self) -> ClientOp {
+        match self {
+            ClientOp::AcquireResent => ClientOp::Acquire,
+            op => op,
+        }
+    }
+}
+
 impl fmt::Display for ClientOp {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.name())

@@ -59,6 +59,36 @@ struct Shared {
     pool: fifo::Pool,
 }
 
+impl Wait {
+    /// Whether this strategy can wait for a lock of `protocol`: every
+    /// strategy needs a lock that reads the acquire's reply, and the
+    /// wake-up and hand-off scripts need a lock whose value is a token
+    /// string (not a re-entrant lock's hash). Polling fits every lock.
+    pub fn fits(&self, protocol: Protocol) -> Result<(), LockError> {
+        let caps = protocol.caps();
+        if matches!(self, Wait::Poll(_)) {
+            return Ok(());
+        }
+        if !caps.checks_reply {
+            return Err(LockError::InvalidOption {
+                reason: format!(
+                    "{protocol} never waits (it ignores the acquire's reply); \
+                     the {self} strategy needs a lock that reads it"
+                ),
+            });
+        }
+        if caps.reentrant() {
+            return Err(LockError::InvalidOption {
+                reason: format!(
+                    "{protocol} keeps a hash, not a token string, so the {self} strategy's \
+                     scripts cannot hand it on; use poll"
+                ),
+            });
+        }
+        Ok(())
+    }
+}
+
 impl WaitingLock {
     /// A lock of `protocol` on `key` with leases of `ttl`, waiting by
     /// `wait`. `naive-unchecked` ignores the reply of its `SET NX`, so it
@@ -70,23 +100,7 @@ impl WaitingLock {
         ttl: Ttl,
         wait: Wait,
     ) -> Result<Self, LockError> {
-        let caps = protocol.caps();
-        if !caps.checks_reply && !matches!(wait, Wait::Poll(_)) {
-            return Err(LockError::InvalidOption {
-                reason: format!(
-                    "{protocol} never waits (it ignores the acquire's reply); \
-                     the {wait} strategy needs a lock that reads it"
-                ),
-            });
-        }
-        if caps.reentrant() && !matches!(wait, Wait::Poll(_)) {
-            return Err(LockError::InvalidOption {
-                reason: format!(
-                    "{protocol} keeps a hash, not a token string, so the {wait} strategy's \
-                     scripts cannot hand it on; use poll"
-                ),
-            });
-        }
+        wait.fits(protocol)?;
         let mut plain = AnyLock::new(protocol, conn.clone(), key.clone(), ttl)?;
         let mut base = LockBase::new(protocol, conn, key.clone(), ttl);
         if let Wait::Poll(backoff) = wait {
@@ -149,6 +163,11 @@ impl WaitingLock {
             }),
             _ => None,
         }
+    }
+
+    /// The lock without its waiting strategy.
+    pub fn plain(&self) -> &AnyLock {
+        &self.plain
     }
 
     /// One attempt, without waiting or queueing: the protocol's own

@@ -16,7 +16,9 @@
 
 use std::collections::BTreeMap;
 
-use crate::history::{AcquireOutcome, Event, History, Op};
+use locklab_model::{ClientOp, Outcome};
+
+use crate::history::{Event, History, Op};
 
 use super::latency::Recording;
 
@@ -45,6 +47,9 @@ pub struct Analysis {
     pub overlaps: u64,
     /// Durations of granted acquires, µs (call to grant, waiting included).
     pub acquire: Recording,
+    /// Durations of re-entries (an acquire by the holder, of a re-entrant
+    /// lock), µs.
+    pub reentry: Recording,
     /// Durations of releases, µs.
     pub release: Recording,
     /// Operations that failed (connection, timeout, …).
@@ -57,28 +62,31 @@ impl Analysis {
         let mut per_client: BTreeMap<String, u64> =
             clients.iter().map(|c| (c.clone(), 0)).collect();
         let mut acquire = Recording::new();
+        let mut reentry = Recording::new();
         let mut release = Recording::new();
         let mut errors = 0;
         for e in &history.events {
             let took = e.end_us.map(|end| end.saturating_sub(e.start_us));
-            match &e.op {
-                Op::Acquire {
-                    outcome: AcquireOutcome::Granted,
-                    ..
-                } => {
+            if e.error.is_some() {
+                errors += 1;
+                continue;
+            }
+            match (&e.op, &e.outcome) {
+                (Op::Call(ClientOp::Acquire), Some(Outcome::Granted { count: Some(n), .. }))
+                    if *n > 1 =>
+                {
+                    if let Some(us) = took {
+                        reentry.record(us);
+                    }
+                }
+                (Op::Call(ClientOp::Acquire), Some(o)) if o.gives_belief() => {
                     *per_client.entry(e.client.clone()).or_default() += 1;
                     if let Some(us) = took {
                         acquire.record(us);
                     }
                 }
-                Op::Acquire {
-                    outcome: AcquireOutcome::Failed(_),
-                    ..
-                } => errors += 1,
-                Op::Release { outcome } => {
-                    if matches!(outcome, crate::history::ReleaseOutcome::Failed(_)) {
-                        errors += 1;
-                    } else if let Some(us) = took {
+                (Op::Call(ClientOp::Release), Some(_)) => {
+                    if let Some(us) = took {
                         release.record(us);
                     }
                 }
@@ -92,6 +100,7 @@ impl Analysis {
             handoffs: handoffs(&tenures),
             overlaps: overlaps(&tenures),
             acquire,
+            reentry,
             release,
             errors,
         }
@@ -114,15 +123,18 @@ impl Analysis {
     }
 }
 
-/// Every grant with the release that ended it, in grant order.
+/// Every grant with the release that ended it, in grant order (for a
+/// re-entrant lock: from the first level to the release of the last).
 fn tenures(events: &[Event]) -> Vec<Tenure> {
-    let mut open: BTreeMap<&str, usize> = BTreeMap::new();
+    let mut open: BTreeMap<&str, (usize, u32)> = BTreeMap::new();
     let mut out: Vec<Tenure> = Vec::new();
     for e in events {
         match &e.op {
-            Op::Acquire { .. } if e.gives_belief() => {
-                if let Some(from) = e.end_us {
-                    open.insert(&e.client, out.len());
+            Op::Call(ClientOp::Acquire) if e.gives_belief() => {
+                if let Some((_, levels)) = open.get_mut(e.client.as_str()) {
+                    *levels += 1;
+                } else if let Some(from) = e.end_us {
+                    open.insert(&e.client, (out.len(), 1));
                     out.push(Tenure {
                         client: e.client.clone(),
                         from,
@@ -131,14 +143,25 @@ fn tenures(events: &[Event]) -> Vec<Tenure> {
                     });
                 }
             }
-            Op::Release { outcome } => {
-                if let Some(i) = open.remove(e.client.as_str()) {
-                    out[i].until = Some(e.start_us);
-                    out[i].removed = outcome.removed_a_key();
+            Op::Call(ClientOp::Release) => {
+                let last = match open.get_mut(e.client.as_str()) {
+                    Some((_, levels)) if *levels > 1 => {
+                        *levels -= 1;
+                        false
+                    }
+                    Some(_) => true,
+                    None => false,
+                };
+                if last {
+                    if let Some((i, _)) = open.remove(e.client.as_str()) {
+                        out[i].until = Some(e.start_us);
+                        out[i].removed =
+                            e.outcome.as_ref().is_some_and(Outcome::removed_a_key);
+                    }
                 }
             }
             Op::Crash => {
-                if let Some(i) = open.remove(e.client.as_str()) {
+                if let Some((i, _)) = open.remove(e.client.as_str()) {
                     out[i].until = Some(e.start_us);
                 }
             }
@@ -186,35 +209,28 @@ fn overlaps(tenures: &[Tenure]) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::history::ReleaseOutcome;
 
-    /// A history of (client, op, start µs, end µs).
-    fn history(events: &[(&str, Op, u64, u64)]) -> History {
+    /// A history of (client, op and outcome, start µs, end µs).
+    fn history(events: &[(&str, (Op, Outcome), u64, u64)]) -> History {
         History {
             events: events
                 .iter()
-                .map(|(c, op, s, e)| Event {
-                    client: (*c).into(),
-                    op: op.clone(),
-                    start_us: *s,
-                    end_us: Some(*e),
+                .map(|(c, (op, outcome), s, e)| {
+                    let mut event = Event::new(c, *op, *s);
+                    event.outcome = Some(outcome.clone());
+                    event.end_us = Some(*e);
+                    event
                 })
                 .collect(),
         }
     }
 
-    fn granted() -> Op {
-        Op::Acquire {
-            outcome: AcquireOutcome::Granted,
-            token: None,
-            fence: None,
-        }
+    fn granted() -> (Op, Outcome) {
+        (Op::Call(ClientOp::Acquire), Outcome::GRANTED)
     }
 
-    fn released() -> Op {
-        Op::Release {
-            outcome: ReleaseOutcome::Released,
-        }
+    fn released() -> (Op, Outcome) {
+        (Op::Call(ClientOp::Release), Outcome::Released)
     }
 
     fn names(n: usize) -> Vec<String> {
@@ -283,9 +299,7 @@ mod tests {
             ("c2", granted(), 5, 20),
             (
                 "c2",
-                Op::Release {
-                    outcome: ReleaseOutcome::NotHeld,
-                },
+                (Op::Call(ClientOp::Release), Outcome::NotHeld),
                 30,
                 31,
             ),
@@ -299,16 +313,12 @@ mod tests {
 
     #[test]
     fn failures_are_counted_and_nothing_granted_has_no_fairness() {
-        let h = history(&[(
-            "c1",
-            Op::Acquire {
-                outcome: AcquireOutcome::Failed("reset".into()),
-                token: None,
-                fence: None,
-            },
-            0,
-            1,
-        )]);
+        let mut failed = Event::new("c1", Op::Call(ClientOp::Acquire), 0);
+        failed.error = Some(crate::client::OpError::indefinite("reset"));
+        failed.end_us = Some(1);
+        let h = History {
+            events: vec![failed],
+        };
         let a = Analysis::of(&h, &names(1));
         assert_eq!((a.errors, a.grants, a.starved()), (1, 0, 1));
         assert_eq!(a.fairness(), None);

@@ -15,11 +15,8 @@
 //! # Layout
 //!
 //! - [`variant`]: what is measured — [`Variant`], its name and how to open
-//!   a client of it.
-//! - [`client`]: [`BenchLock`], the one trait the runs drive (acquire with
-//!   the variant's own waiting, release), and its implementation for
-//!   `locklab-impl`'s [`WaitingLock`](locklab_impl::WaitingLock).
-//! - `peers`: `rslock` and `redlock` as [`BenchLock`]s (features).
+//!   a client of it: a [`LabClient`](crate::client::LabClient), the one
+//!   client trait of the lab, waiting by its own strategy.
 //! - [`latency`]: percentiles from an `hdrhistogram`, [`Latency`].
 //! - [`analysis`]: what a history says — grants per client, fairness,
 //!   hand-offs, overlaps ([`Analysis`]).
@@ -29,10 +26,7 @@
 //! - [`svg`]: the plots.
 
 pub mod analysis;
-pub mod client;
 pub mod latency;
-#[cfg(any(feature = "rslock", feature = "redlock"))]
-mod peers;
 pub mod report;
 pub mod rtt;
 pub mod run;
@@ -40,7 +34,6 @@ pub mod svg;
 pub mod variant;
 
 pub use analysis::Analysis;
-pub use client::{Acquired, BenchLock};
 pub use latency::Latency;
 pub use report::{Report, Row};
 pub use variant::{Peer, Variant};

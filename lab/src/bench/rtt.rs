@@ -8,7 +8,7 @@ use super::latency::{Latency, Recording};
 /// `pings` sequential `PING`s on `conn` (after a few unmeasured ones that
 /// warm the connection up); their round-trip times.
 pub async fn measure(conn: &Conn, pings: u32) -> Result<Latency, String> {
-    let line = |e: &locklab_impl::LockError| crate::worker::lock::error_line(e);
+    let line = |e: &locklab_impl::LockError| crate::client::error_line(e);
     for _ in 0..pings.min(50) {
         conn.ping().await.map_err(|e| line(&e))?;
     }

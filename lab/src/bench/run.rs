@@ -8,11 +8,12 @@ use std::time::{Duration, Instant};
 use locklab_impl::{ConnectOptions, Ttl};
 use locklab_model::{PropertyName, Verdict};
 
-use crate::history::{self, AcquireOutcome, History, Op, Recorder, ReleaseOutcome};
-use crate::worker::LabRelease;
+use locklab_model::{ClientOp, Outcome};
+
+use crate::client::{LabClient, OpError};
+use crate::history::{self, History, Op, Recorder};
 
 use super::analysis::Analysis;
-use super::client::{Acquired, BenchLock};
 use super::variant::Variant;
 
 /// A client stops after this many failed operations in one run.
@@ -70,9 +71,9 @@ fn invoke(rec: &Shared, client: &str, op: Op) -> usize {
         .unwrap_or(usize::MAX)
 }
 
-fn complete(rec: &Shared, index: usize, op: Op) {
+fn complete(rec: &Shared, index: usize, result: Result<Outcome, OpError>) {
     if let Ok(mut r) = rec.lock() {
-        r.complete(index, op);
+        r.complete(index, result);
     }
 }
 
@@ -95,9 +96,10 @@ pub async fn measure(spec: &RunSpec) -> Result<Measured, String> {
     let mut tasks = Vec::with_capacity(spec.clients);
     for (lock, name) in locks.into_iter().zip(&names) {
         let (rec, name) = (recorder.clone(), name.clone());
+        let reenters = spec.variant.reenters();
         tasks.push(tokio::spawn(async move {
             tokio::time::sleep_until(start).await;
-            client_loop(lock, &name, &rec, end).await
+            client_loop(lock, &name, &rec, end, reenters).await
         }));
     }
     // A waiter may overrun the end by one poll and one response timeout;
@@ -131,12 +133,15 @@ pub async fn measure(spec: &RunSpec) -> Result<Measured, String> {
     })
 }
 
-/// One client: acquire, release, again, until the end of the run.
+/// One client: acquire (waiting by the variant's own strategy), re-enter
+/// once if the lock is re-entrant, release as many times, again, until the
+/// end of the run.
 async fn client_loop(
-    mut lock: Box<dyn BenchLock>,
+    mut lock: Box<dyn LabClient>,
     name: &str,
     rec: &Shared,
     end: tokio::time::Instant,
+    reenters: bool,
 ) {
     let mut errors = 0;
     for _ in 0..MAX_ACQUIRES {
@@ -144,67 +149,40 @@ async fn client_loop(
         if now >= end || errors >= MAX_ERRORS {
             break;
         }
-        let busy = Op::Acquire {
-            outcome: AcquireOutcome::Busy,
-            token: None,
-            fence: None,
-        };
-        let at = invoke(rec, name, busy.clone());
-        match lock.acquire(end - now).await {
-            Ok(Acquired::Granted { token, fence }) => {
-                let outcome = AcquireOutcome::Granted;
-                complete(
-                    rec,
-                    at,
-                    Op::Acquire {
-                        outcome,
-                        token,
-                        fence,
-                    },
-                );
-                let at = invoke(
-                    rec,
-                    name,
-                    Op::Release {
-                        outcome: ReleaseOutcome::NotHeld,
-                    },
-                );
-                let outcome = match lock.release().await {
-                    Ok(r) => release_outcome(r),
-                    Err(e) => {
-                        errors += 1;
-                        ReleaseOutcome::Failed(e)
-                    }
-                };
-                complete(rec, at, Op::Release { outcome });
-            }
-            Ok(Acquired::TimedOut) => {
-                complete(rec, at, busy);
+        let at = invoke(rec, name, Op::Call(ClientOp::Acquire));
+        let result = lock.acquire_within(end - now).await;
+        let held = match &result {
+            Ok(o) if o.gives_belief() => 1,
+            Ok(_) => {
+                complete(rec, at, result);
                 break;
             }
-            Err(e) => {
+            Err(_) => {
                 errors += 1;
-                let outcome = AcquireOutcome::Failed(e);
-                complete(
-                    rec,
-                    at,
-                    Op::Acquire {
-                        outcome,
-                        token: None,
-                        fence: None,
-                    },
-                );
+                complete(rec, at, result);
                 tokio::time::sleep(Duration::from_millis(1)).await;
+                continue;
             }
+        };
+        complete(rec, at, result);
+        let mut levels = held;
+        if reenters {
+            let at = invoke(rec, name, Op::Call(ClientOp::Acquire));
+            let again = lock.perform(ClientOp::Acquire, "").await;
+            if again.as_ref().is_ok_and(Outcome::gives_belief) {
+                levels += 1;
+            } else if again.is_err() {
+                errors += 1;
+            }
+            complete(rec, at, again);
         }
-    }
-}
-
-fn release_outcome(r: LabRelease) -> ReleaseOutcome {
-    match r {
-        LabRelease::Released => ReleaseOutcome::Released,
-        LabRelease::NotHeld => ReleaseOutcome::NotHeld,
-        LabRelease::Deleted => ReleaseOutcome::Deleted,
-        LabRelease::NothingToDelete => ReleaseOutcome::NothingToDelete,
+        for _ in 0..levels {
+            let at = invoke(rec, name, Op::Call(ClientOp::Release));
+            let released = lock.perform(ClientOp::Release, "").await;
+            if released.is_err() {
+                errors += 1;
+            }
+            complete(rec, at, released);
+        }
     }
 }

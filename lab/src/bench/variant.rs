@@ -4,9 +4,9 @@
 use std::fmt;
 use std::time::Duration;
 
-use locklab_impl::{connect, ConnectOptions, LockKey, Protocol, Ttl, Wait, WaitingLock};
+use locklab_impl::{ConnectOptions, Protocol, Ttl, Wait};
 
-use super::client::{BenchLock, ImplBench};
+use crate::client::{open, ClientSpec, Keys, LabClient, Strategy};
 
 /// A peer lock crate the bench can drive (each behind its cargo feature).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -128,15 +128,22 @@ impl Variant {
     }
 
     /// Whether a fault-free run must keep mutual exclusion: every variant
-    /// but `naive-unchecked`, which believes it holds without a grant.
+    /// whose client reads the acquire's reply (not `naive-unchecked`, which
+    /// believes it holds without a grant).
     pub fn keeps_mutual_exclusion(&self) -> bool {
-        !matches!(
-            self,
-            Variant::Impl {
-                protocol: Protocol::NaiveUnchecked,
-                ..
-            }
-        )
+        match self {
+            Variant::Impl { protocol, .. } => protocol.caps().checks_reply,
+            Variant::Peer { .. } => true,
+        }
+    }
+
+    /// Whether its clients re-enter the lock once per round (a re-entrant
+    /// lock: the bench measures the re-entry too).
+    pub fn reenters(&self) -> bool {
+        match self {
+            Variant::Impl { protocol, .. } => protocol.caps().reentrant(),
+            Variant::Peer { .. } => false,
+        }
     }
 
     /// Opens one client on the servers `urls` (one per master) for `key`.
@@ -146,42 +153,25 @@ impl Variant {
         key: &str,
         ttl: Ttl,
         options: &ConnectOptions,
-    ) -> Result<Box<dyn BenchLock>, String> {
-        let line = |e: &locklab_impl::LockError| crate::worker::lock::error_line(e);
-        match *self {
-            Variant::Impl { protocol, wait } => {
-                let url = urls.first().ok_or("no server to connect to")?;
-                let conn = connect(url, options).await.map_err(|e| line(&e))?;
-                let key = LockKey::new(key).map_err(|e| line(&e))?;
-                let lock =
-                    WaitingLock::new(protocol, conn, key, ttl, wait).map_err(|e| line(&e))?;
-                Ok(Box::new(ImplBench::new(lock)))
-            }
-            Variant::Peer { peer, retry } => open_peer(peer, retry, urls, key, ttl).await,
-        }
+    ) -> Result<Box<dyn LabClient>, String> {
+        let (lock, strategy) = match *self {
+            Variant::Impl { protocol, wait } => (protocol.name(), Strategy::Wait(wait)),
+            Variant::Peer { peer, retry } => (peer.name(), Strategy::Retry(retry)),
+        };
+        let spec = ClientSpec {
+            lock: lock.to_owned(),
+            redis: urls.to_vec(),
+            resource_redis: None,
+            keys: Keys {
+                lock: key.to_owned(),
+                resource: format!("{key}:resource"),
+            },
+            ttl: ttl.as_duration(),
+            connect: *options,
+            strategy,
+        };
+        open(&spec).await.map_err(|e| e.to_string())
     }
-}
-
-#[cfg(any(feature = "rslock", feature = "redlock"))]
-async fn open_peer(
-    peer: Peer,
-    retry: Duration,
-    urls: &[String],
-    key: &str,
-    ttl: Ttl,
-) -> Result<Box<dyn BenchLock>, String> {
-    super::peers::open(peer, retry, urls, key, ttl.as_duration()).await
-}
-
-#[cfg(not(any(feature = "rslock", feature = "redlock")))]
-async fn open_peer(
-    peer: Peer,
-    _retry: Duration,
-    _urls: &[String],
-    _key: &str,
-    _ttl: Ttl,
-) -> Result<Box<dyn BenchLock>, String> {
-    Err(format!("peer {} is not in this build", peer.name()))
 }
 
 #[cfg(test)]
@@ -191,7 +181,7 @@ mod tests {
     #[test]
     fn names_and_labels() {
         let v = Variant::Impl {
-            protocol: Protocol::Token,
+            protocol: Protocol::named("token").unwrap(),
             wait: Wait::default(),
         };
         assert_eq!(v.to_string(), "token/fifo");

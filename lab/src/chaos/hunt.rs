@@ -4,13 +4,34 @@
 //!
 //! Each schedule is a path the model allows, so the model's verdict on that
 //! very path is known; a real history that disagrees with it is a bug in one
-//! of them and is reported as such, with the schedule.
+//! of them and is reported as such, with the schedule. What chaos can and
+//! cannot conclude is kept apart:
+//!
+//! - a **disagreement** is one schedule whose real verdict differs from the
+//!   model's on that very path (or on which Redis did something else than
+//!   the model said);
+//! - a break the model knows that no schedule of the sample happened to
+//!   reach is **unreached** — a sample too small, not a disagreement;
+//! - a schedule played too late to judge is counted as **late**;
+//! - an environment failure (the server refusing the lab's commands, a
+//!   worker that cannot start) is no verdict at all: the cell stops with
+//!   the error.
+//!
+//! Shrinking is guided by the model, so it does not depend on how busy the
+//! machine is: proptest simplifies the schedule while the *model* still
+//! breaks the property on it, the result is cut at the step that first
+//! breaks it, and that schedule is then played on Redis to confirm. For a
+//! lock of the user's (`--lock`), which may not follow its model step for
+//! step, the real run decides each shrink step instead.
 
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
 
-use locklab_model::{LockModel, NarratedStep, Narrator, PropertyName, Scenario, Step, Verdict};
+use locklab_model::path::{script, walker};
+use locklab_model::step::format_schedule;
+use locklab_model::{NarratedStep, PropertyName, Scenario, Script, Step, Verdict};
 use proptest::strategy::{Strategy, ValueTree};
 use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
 use serde::Serialize;
@@ -18,14 +39,6 @@ use serde::Serialize;
 use super::schedule::{self, Generated, ScheduleStrategy};
 use crate::history;
 use crate::replay::{self, ReplayError, Stage};
-
-/// The properties chaos checks on every history (liveness needs complete
-/// runs; schedules are prefixes).
-pub const CHECKED: [PropertyName; 3] = [
-    PropertyName::MutualExclusion,
-    PropertyName::NoForeignRelease,
-    PropertyName::FencedResource,
-];
 
 /// What to run for one cell.
 #[derive(Clone, Debug)]
@@ -59,10 +72,8 @@ pub struct Disagreement {
     pub model: Verdict,
     /// What Redis did.
     pub real: Verdict,
-    /// Where Redis first did something the model did not expect.
+    /// Where Redis first did something the model did not say.
     pub divergence: Option<String>,
-    /// An error that stopped the replay.
-    pub error: Option<String>,
     /// The schedule.
     pub schedule: String,
 }
@@ -74,12 +85,14 @@ pub struct Shrunk {
     pub from_len: usize,
     /// Steps after shrinking.
     pub len: usize,
-    /// Schedules played while shrinking.
+    /// Candidate schedules tried while shrinking.
     pub shrink_steps: usize,
     /// The shrunk schedule, as `--schedule` reads it.
     pub schedule: String,
     /// The shrunk schedule, told.
     pub steps: Vec<NarratedStep>,
+    /// What the shrunk schedule did on Redis: `violated` confirms it.
+    pub confirmed: Verdict,
 }
 
 /// What chaos found in one cell.
@@ -108,13 +121,19 @@ pub struct CellReport {
     pub first_violation: BTreeMap<PropertyName, usize>,
     /// The model's verdict per property.
     pub model: BTreeMap<PropertyName, Verdict>,
-    /// Chaos agrees with the model: every violated cell found, no violation
-    /// where the model says holds, no schedule on which they differ.
+    /// Properties the model breaks in this scenario that no schedule of
+    /// the sample reached: a warning (more schedules), not a disagreement.
+    pub unreached: Vec<PropertyName>,
+    /// Every judged schedule agrees with the model on every property.
     pub agree: bool,
-    /// Schedules on which Redis and the model differ.
+    /// Schedules on which Redis and the model differ (the first 20).
     pub disagreements: Vec<Disagreement>,
+    /// How many there were in all.
+    pub disagreement_count: usize,
     /// Per property: its first violation, shrunk.
     pub shrunk: BTreeMap<PropertyName, Shrunk>,
+    /// The cell stopped early (interrupted); its figures are partial.
+    pub partial: bool,
     /// The cell's seed.
     pub seed: u64,
     /// Wall time, seconds.
@@ -122,24 +141,35 @@ pub struct CellReport {
 }
 
 /// One schedule, played and judged.
-struct Judged {
-    real: BTreeMap<PropertyName, Verdict>,
-    model: BTreeMap<PropertyName, Verdict>,
-    divergence: Option<String>,
-    error: Option<String>,
-    overrun: Option<String>,
+#[derive(Debug)]
+pub struct Judged {
+    /// Redis's verdict per property.
+    pub real: BTreeMap<PropertyName, Verdict>,
+    /// The model's verdict per property on the same path.
+    pub model: BTreeMap<PropertyName, Verdict>,
+    /// Where Redis first did something else than the model said.
+    pub divergence: Option<String>,
+    /// Why the run is too late to judge.
+    pub overrun: Option<String>,
+    /// The script played.
+    pub script: Script,
 }
 
 impl Judged {
     fn breaks(&self, p: PropertyName) -> bool {
         self.real.get(&p) == Some(&Verdict::Violated)
     }
+
+    /// Whether the run can be judged at all.
+    fn judged(&self, own_lock: bool) -> bool {
+        self.overrun.is_none() && !(own_lock && self.divergence.is_some())
+    }
 }
 
 /// The cell's own seed: the run's seed mixed with the cell's name, so a
 /// cell's schedules do not depend on which other cells run.
 pub fn cell_seed(seed: u64, scenario: &Scenario) -> u64 {
-    let name = format!("{}/{}", scenario.protocol, scenario.faults);
+    let name = format!("{}/{}/d{}", scenario.protocol, scenario.faults, scenario.depth);
     name.bytes().fold(seed ^ 0x9e37_79b9_7f4a_7c15, |h, b| {
         (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
     })
@@ -160,58 +190,56 @@ fn rng(seed: u64) -> TestRng {
 }
 
 /// Plays one schedule and judges it against the model's verdict on the
-/// same path.
-async fn judge(stage: &Stage, n: usize, scenario: Scenario, steps: &[Step]) -> Judged {
-    let model = LockModel::new(scenario);
-    let verdicts_on = |states: &[locklab_model::World]| -> BTreeMap<PropertyName, Verdict> {
-        CHECKED
-            .iter()
-            .map(|&p| (p, model.verdict_on(states, p)))
-            .collect()
-    };
-    match replay::play(stage, n, scenario, steps).await {
-        Ok(played) => Judged {
-            real: CHECKED
-                .iter()
-                .map(|&p| (p, history::finding(&played.history, p).verdict))
-                .collect(),
-            // The conductor walked the same path through the model.
-            model: verdicts_on(&played.states),
-            divergence: played.divergence,
-            error: None,
-            overrun: played.overrun,
-        },
-        Err(e) => Judged {
-            real: CHECKED.iter().map(|&p| (p, Verdict::Unknown)).collect(),
-            model: verdicts_on(&model.walk(steps).states),
-            divergence: None,
-            error: Some(e.to_string()),
-            overrun: None,
-        },
-    }
+/// same path. An environment failure is an error, never a verdict.
+pub async fn judge(
+    stage: &Stage,
+    n: usize,
+    scenario: Scenario,
+    steps: &[Step],
+) -> Result<Judged, ReplayError> {
+    let walked = script(scenario, steps);
+    let model = walked.verdicts.clone();
+    let played = replay::play(stage, n, walked).await?;
+    Ok(Judged {
+        real: model
+            .keys()
+            .map(|&p| (p, history::finding(&played.history, p).verdict))
+            .collect(),
+        model,
+        divergence: played.divergence,
+        overrun: played.overrun,
+        script: played.script,
+    })
 }
 
 /// Runs one cell. `next_key` hands out replay numbers (so concurrent cells
-/// never share keys); `tick` is called after each schedule.
+/// never share keys); `tick` is called after each schedule; `stop`, once
+/// set, ends the cell after the schedule in hand (its report is partial).
 pub fn run_cell(
     plan: &CellPlan,
     stage: &Stage,
     runtime: &tokio::runtime::Handle,
     next_key: &(dyn Fn() -> usize + Sync),
     tick: &(dyn Fn() + Sync),
+    stop: &AtomicBool,
 ) -> Result<CellReport, ReplayError> {
     let started = Instant::now();
     let seed = cell_seed(plan.seed, &plan.scenario);
-    let model = Arc::new(LockModel::new(plan.scenario));
-    let strategy: ScheduleStrategy = schedule::strategy(Arc::clone(&model), plan.max_len);
+    let strategy: ScheduleStrategy = schedule::strategy(walker(plan.scenario), plan.max_len);
     let mut runner = TestRunner::new_with_rng(Config::default(), rng(seed));
+    let checked: Vec<PropertyName> = plan.model.keys().copied().collect();
     let mut violations: BTreeMap<PropertyName, usize> = BTreeMap::new();
     let mut first_violation = BTreeMap::new();
     let mut first_trees = Vec::new();
     let mut disagreements = Vec::new();
     let mut late = Vec::new();
     let mut diverged = Vec::new();
+    let mut played = 0;
     for i in 0..plan.schedules {
+        if stop.load(Ordering::Relaxed) {
+            break;
+        }
+        played += 1;
         // The runner before this schedule: enough to generate it again for
         // shrinking (value trees cannot be cloned).
         let before = runner.clone();
@@ -221,23 +249,17 @@ pub fn run_cell(
         let generated: Generated = tree.current();
         let steps = schedule::steps(&generated);
         mark_seen(&generated);
-        let judged = runtime.block_on(judge(stage, next_key(), plan.scenario, &steps));
+        let judged = runtime.block_on(judge(stage, next_key(), plan.scenario, &steps))?;
         tick();
-        if let Some(why) = judged.overrun {
-            late.push(format!(
-                "{why}: {}",
-                locklab_model::step::format_schedule(&steps)
-            ));
+        if let Some(why) = &judged.overrun {
+            late.push(format!("{why}: {}", format_schedule(&steps)));
             continue;
         }
         if let (true, Some(why)) = (plan.own_lock, &judged.divergence) {
-            diverged.push(format!(
-                "{why}: {}",
-                locklab_model::step::format_schedule(&steps)
-            ));
+            diverged.push(format!("{why}: {}", format_schedule(&steps)));
             continue;
         }
-        for p in CHECKED {
+        for &p in &checked {
             if judged.breaks(p) {
                 *violations.entry(p).or_default() += 1;
                 if let std::collections::btree_map::Entry::Vacant(first) = first_violation.entry(p)
@@ -247,20 +269,22 @@ pub fn run_cell(
                 }
             }
             let (m, r) = (judged.model[&p], judged.real[&p]);
-            if m != r || judged.divergence.is_some() || judged.error.is_some() {
+            if m != r || judged.divergence.is_some() {
                 disagreements.push(Disagreement {
                     property: p,
                     model: m,
                     real: r,
                     divergence: judged.divergence.clone(),
-                    error: judged.error.clone(),
-                    schedule: locklab_model::step::format_schedule(&steps),
+                    schedule: format_schedule(&steps),
                 });
             }
         }
     }
     let mut shrunk = BTreeMap::new();
     for (p, mut again) in first_trees {
+        if stop.load(Ordering::Relaxed) {
+            break;
+        }
         let tree = strategy
             .new_tree(&mut again)
             .map_err(|e| ReplayError::Setup(format!("generating a schedule: {e}")))?;
@@ -274,34 +298,47 @@ pub fn run_cell(
             tree,
             schedule::steps(&generated),
             p,
-        );
+        )?;
+        if s.confirmed != Verdict::Violated && s.confirmed != Verdict::Unknown {
+            disagreements.push(Disagreement {
+                property: p,
+                model: Verdict::Violated,
+                real: s.confirmed,
+                divergence: None,
+                schedule: s.schedule.clone(),
+            });
+        }
         shrunk.insert(p, s);
     }
-    let found_where_model_breaks = CHECKED.iter().all(|p| {
-        let model_breaks = plan.model.get(p) == Some(&Verdict::Violated);
-        let chaos_breaks = violations.get(p).copied().unwrap_or(0) > 0;
-        model_breaks == chaos_breaks
-    });
+    let unreached: Vec<PropertyName> = checked
+        .iter()
+        .copied()
+        .filter(|p| plan.model.get(p) == Some(&Verdict::Violated) && !violations.contains_key(p))
+        .collect();
+    let disagreement_count = disagreements.len();
     disagreements.truncate(20);
     let (late_count, diverged_count) = (late.len(), diverged.len());
     late.truncate(5);
     diverged.truncate(5);
     Ok(CellReport {
         scenario: plan.scenario,
-        schedules: plan.schedules - late_count - diverged_count,
+        schedules: played - late_count - diverged_count,
         late: late_count,
         late_examples: late,
         diverged: diverged_count,
         diverged_examples: diverged,
-        violations: CHECKED
+        violations: checked
             .iter()
             .map(|&p| (p, violations.get(&p).copied().unwrap_or(0)))
             .collect(),
         first_violation,
         model: plan.model.clone(),
-        agree: found_where_model_breaks && disagreements.is_empty(),
+        unreached,
+        agree: disagreement_count == 0,
         disagreements,
+        disagreement_count,
         shrunk,
+        partial: played < plan.schedules || stop.load(Ordering::Relaxed),
         seed,
         secs: started.elapsed().as_secs_f64(),
     })
@@ -315,9 +352,20 @@ fn mark_seen(generated: &Generated) {
     }
 }
 
+/// The schedule cut right after the step that first breaks `property` in
+/// the model.
+fn cut(scenario: Scenario, steps: &[Step], property: PropertyName) -> Vec<Step> {
+    let walked = script(scenario, steps);
+    match walked.first_break.get(&property) {
+        Some(&n) => steps[..n].to_vec(),
+        None => steps.to_vec(),
+    }
+}
+
 /// proptest's shrinking loop: simplify while the schedule still breaks the
-/// property, step back when it no longer does. `first` is the schedule as
-/// first played (the tree's current value, already marked seen).
+/// property, step back when it no longer does; then cut it at its first
+/// breaking step and play it on Redis to confirm. `first` is the schedule
+/// as first played (the tree's current value, already marked seen).
 #[allow(clippy::too_many_arguments)]
 fn shrink<T>(
     plan: &CellPlan,
@@ -327,12 +375,12 @@ fn shrink<T>(
     mut tree: T,
     first: Vec<Step>,
     property: PropertyName,
-) -> Shrunk
+) -> Result<Shrunk, ReplayError>
 where
     T: ValueTree<Value = Generated>,
 {
     let from_len = first.len();
-    let mut best = first;
+    let mut best = cut(plan.scenario, &first, property);
     let mut shrink_steps = 0;
     while shrink_steps < plan.max_shrink {
         if !tree.simplify() {
@@ -340,48 +388,68 @@ where
         }
         shrink_steps += 1;
         let steps = schedule::steps(&tree.current());
-        let judged = runtime.block_on(judge(stage, next_key(), plan.scenario, &steps));
-        let judged_fully =
-            judged.overrun.is_none() && !(plan.own_lock && judged.divergence.is_some());
-        if judged_fully && judged.breaks(property) {
-            best = steps;
+        let breaks = if plan.own_lock {
+            let judged = runtime.block_on(judge(stage, next_key(), plan.scenario, &steps))?;
+            judged.judged(true) && judged.breaks(property)
+        } else {
+            script(plan.scenario, &steps).verdict(property) == Verdict::Violated
+        };
+        if breaks {
+            let candidate = cut(plan.scenario, &steps, property);
+            if candidate.len() <= best.len() {
+                best = candidate;
+            }
         } else if !tree.complicate() {
             break;
         }
     }
-    let model = LockModel::new(plan.scenario);
-    let walk = model.walk(&best);
-    let path: Vec<(locklab_model::World, Option<Step>)> = walk
-        .states
-        .iter()
-        .cloned()
-        .zip(best.iter().copied().map(Some).chain(std::iter::once(None)))
-        .collect();
-    Shrunk {
+    let confirmation = runtime.block_on(judge(stage, next_key(), plan.scenario, &best))?;
+    let confirmed = if confirmation.judged(plan.own_lock) {
+        confirmation.real.get(&property).copied().unwrap_or(Verdict::Unknown)
+    } else {
+        Verdict::Unknown
+    };
+    Ok(Shrunk {
         from_len,
         len: best.len(),
         shrink_steps,
-        schedule: locklab_model::step::format_schedule(&best),
-        steps: Narrator::new(&plan.scenario).tell(&path, 1),
-    }
+        schedule: format_schedule(&best),
+        steps: confirmation.script.told(),
+        confirmed,
+    })
 }
 
-/// Plays one given schedule (the `--schedule` replay of a shrunk failure):
-/// the model's and Redis's verdict per property, and what went wrong on the
-/// way, if anything.
+/// Plays one given schedule (the `--schedule` replay of a shrunk failure).
 pub fn run_one(
     scenario: Scenario,
     steps: &[Step],
     stage: &Stage,
     runtime: &tokio::runtime::Handle,
-) -> (BTreeMap<PropertyName, (Verdict, Verdict)>, Option<String>) {
-    let judged = runtime.block_on(judge(stage, 0, scenario, steps));
-    let verdicts = CHECKED
-        .iter()
-        .map(|&p| (p, (judged.model[&p], judged.real[&p])))
+) -> Result<(Judged, history::History), ReplayError> {
+    let walked = script(scenario, steps);
+    let model = walked.verdicts.clone();
+    let played = runtime.block_on(replay::play(stage, 0, walked))?;
+    let real = model
+        .keys()
+        .map(|&p| (p, history::finding(&played.history, p).verdict))
         .collect();
-    (
-        verdicts,
-        judged.divergence.or(judged.error).or(judged.overrun),
-    )
+    Ok((
+        Judged {
+            real,
+            model,
+            divergence: played.divergence,
+            overrun: played.overrun,
+            script: played.script,
+        },
+        played.history,
+    ))
 }
+
+/// The safety properties a scenario's chaos checks: those its model checks
+/// on single paths.
+pub fn checked(scenario: Scenario) -> Vec<PropertyName> {
+    script(scenario, &[]).verdicts.keys().copied().collect()
+}
+
+/// A cell's stop flag shared by every cell of a run.
+pub type Stop = Arc<AtomicBool>;

@@ -12,4 +12,4 @@
 pub mod hunt;
 pub mod schedule;
 
-pub use hunt::{run_cell, run_one, CellPlan, CellReport, CHECKED};
+pub use hunt::{checked, judge, run_cell, run_one, CellPlan, CellReport, Judged};

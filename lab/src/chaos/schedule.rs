@@ -1,44 +1,44 @@
 //! Random schedules as data: proptest strategies over the model's own step
 //! vocabulary. The model is the reference state machine
-//! (`proptest-state-machine`): every generated schedule is a path the model
-//! allows, fault budgets included, and shrinking deletes steps only where
-//! the rest stays a valid path.
+//! (`proptest-state-machine`), reached through a [`Walker`] so that any
+//! model family serves: the reference state is the path so far, every
+//! generated schedule is a path the model allows, fault budgets included,
+//! and shrinking deletes steps only where the rest stays a valid path.
 
 use std::sync::Arc;
 
-use locklab_model::{LockModel, Step, World};
+use locklab_model::path::Walker;
+use locklab_model::Step;
 use proptest::prelude::*;
 use proptest::strategy::Union;
 use proptest_state_machine::strategy::Sequential;
-use stateright::Model;
 
-/// A generated schedule: the model's initial state, the steps (`None` once
-/// nothing is left to do), and proptest's counter of steps the run used.
+/// A generated schedule: the reference state (the path), the steps (`None`
+/// once nothing is left to do), and proptest's counter of steps the run
+/// used.
 pub type Generated = (
-    World,
+    Vec<Step>,
     Vec<Option<Step>>,
     Option<Arc<std::sync::atomic::AtomicUsize>>,
 );
 
 /// The strategy behind the schedules of one scenario.
 pub type ScheduleStrategy =
-    Sequential<World, Option<Step>, BoxedStrategy<World>, BoxedStrategy<Option<Step>>>;
+    Sequential<Vec<Step>, Option<Step>, BoxedStrategy<Vec<Step>>, BoxedStrategy<Option<Step>>>;
 
-/// Schedules of up to `max_len` steps through `model`.
-pub fn strategy(model: Arc<LockModel>, max_len: usize) -> ScheduleStrategy {
-    let init = Arc::clone(&model);
-    let pre = Arc::clone(&model);
-    let options = Arc::clone(&model);
-    let next = model;
+/// Schedules of up to `max_len` steps through the walker's model.
+pub fn strategy(walker: Arc<dyn Walker>, max_len: usize) -> ScheduleStrategy {
+    let pre = Arc::clone(&walker);
+    let options = walker;
     Sequential::new(
         (1..=max_len.max(1)).into(),
-        move || Just(init.initial()).boxed(),
-        move |w: &World, step: &Option<Step>| match step {
+        || Just(Vec::new()).boxed(),
+        move |path: &Vec<Step>, step: &Option<Step>| match step {
             None => true,
-            Some(step) => enabled(&pre, w).contains(step),
+            Some(step) => pre.enabled(path).is_some_and(|e| e.contains(step)),
         },
-        move |w: &World| {
-            let steps = enabled(&options, w);
+        move |path: &Vec<Step>| {
+            let steps = options.enabled(path).unwrap_or_default();
             if steps.is_empty() {
                 Just(None).boxed()
             } else {
@@ -51,9 +51,11 @@ pub fn strategy(model: Arc<LockModel>, max_len: usize) -> ScheduleStrategy {
                 .boxed()
             }
         },
-        move |w: World, step: &Option<Step>| match step {
-            Some(step) => next.next_state(&w, *step).unwrap_or(w),
-            None => w,
+        |mut path: Vec<Step>, step: &Option<Step>| {
+            if let Some(step) = step {
+                path.push(*step);
+            }
+            path
         },
     )
 }
@@ -68,12 +70,6 @@ fn weight(step: Step) -> u32 {
     }
 }
 
-fn enabled(model: &LockModel, w: &World) -> Vec<Step> {
-    let mut steps = Vec::new();
-    model.actions(w, &mut steps);
-    steps
-}
-
 /// The steps of a generated schedule.
 pub fn steps(generated: &Generated) -> Vec<Step> {
     generated.1.iter().flatten().copied().collect()
@@ -82,23 +78,22 @@ pub fn steps(generated: &Generated) -> Vec<Step> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use locklab_model::{Fault, Faults, Protocol, Scenario};
+    use locklab_model::path::{follow, walker};
+    use locklab_model::{Fault, Faults, Scenario};
     use proptest::strategy::ValueTree;
     use proptest::test_runner::TestRunner;
 
     #[test]
     fn every_schedule_is_a_path_the_model_allows() {
-        let model = Arc::new(LockModel::new(
-            Scenario::new(Protocol::Naive, Faults::one(Fault::Pause))
-                .sized(3, 2, 3)
-                .unwrap(),
-        ));
-        let strategy = strategy(Arc::clone(&model), 30);
+        let scenario = Scenario::new("naive".parse().unwrap(), Faults::one(Fault::Pause))
+            .sized(3, 2, 3)
+            .unwrap();
+        let strategy = strategy(walker(scenario), 30);
         let mut runner = TestRunner::deterministic();
         for _ in 0..200 {
             let tree = strategy.new_tree(&mut runner).unwrap();
             let steps = steps(&tree.current());
-            assert!(model.follow(&steps).is_ok(), "{steps:?}");
+            assert!(follow(scenario, &steps).is_ok(), "{steps:?}");
             assert!(
                 steps
                     .iter()

@@ -135,7 +135,10 @@ impl BenchArgs {
     /// Turns the flags into a plan, or says in one line what is wrong.
     pub fn plan(&self) -> anyhow::Result<BenchPlan> {
         let protocols = if self.protocols.is_empty() {
-            vec![Protocol::Naive, Protocol::Token, Protocol::Fenced]
+            ["naive", "token", "fenced", "reentrant"]
+                .into_iter()
+                .filter_map(|name| Protocol::named(name).ok())
+                .collect()
         } else {
             dedup(
                 self.protocols
@@ -174,17 +177,20 @@ impl BenchArgs {
         };
         let mut variants = Vec::new();
         for &protocol in &protocols {
-            for &wait in &waits {
-                if protocol == Protocol::NaiveUnchecked && !matches!(wait, Wait::Poll(_)) {
-                    continue;
-                }
-                variants.push(Variant::Impl { protocol, wait });
+            let fitting: Vec<Wait> = waits
+                .iter()
+                .copied()
+                .filter(|w| w.fits(protocol).is_ok())
+                .collect();
+            if fitting.is_empty() {
+                let why = waits
+                    .first()
+                    .and_then(|w| w.fits(protocol).err())
+                    .map(|e| e.to_string())
+                    .unwrap_or_default();
+                bail!("--protocol {protocol}: no --wait given fits it ({why})");
             }
-        }
-        if protocols.contains(&Protocol::NaiveUnchecked)
-            && !waits.iter().any(|w| matches!(w, Wait::Poll(_)))
-        {
-            bail!("--protocol naive-unchecked never waits; measure it with --wait poll");
+            variants.extend(fitting.into_iter().map(|wait| Variant::Impl { protocol, wait }));
         }
         for peer in peers {
             for &retry in peer.retries() {
@@ -298,7 +304,7 @@ pub async fn run_plan(plan: &BenchPlan, urls: &[String]) -> anyhow::Result<Repor
     let mut first = None;
     for url in urls {
         let conn = connect(url, &options).await.map_err(|e| {
-            anyhow::anyhow!("--redis {url}: {}", crate::worker::lock::error_line(&e))
+            anyhow::anyhow!("--redis {url}: {}", crate::client::error_line(&e))
         })?;
         first.get_or_insert(conn);
     }
@@ -387,10 +393,10 @@ mod tests {
     }
 
     #[test]
-    fn the_default_plan_is_three_protocols_by_three_strategies_plus_the_peers() {
+    fn the_default_plan_is_three_locks_by_three_strategies_reentrant_polling_and_the_peers() {
         let p = plan(&[]).unwrap();
         let impl_rows = p.variants.iter().filter(|v| !v.is_peer()).count();
-        assert_eq!(impl_rows, 9);
+        assert_eq!(impl_rows, 3 * 3 + 1);
         assert_eq!(p.clients, [1, 8, 64]);
         assert_eq!(p.masters, [1]);
         assert_eq!(p.duration, Duration::from_secs(2));
@@ -402,7 +408,7 @@ mod tests {
     fn masters_beyond_one_only_run_peers_and_the_one_client_run_is_always_there() {
         let p = plan(&["--clients", "8", "--masters", "1,3", "--peer", "none"]).unwrap();
         assert!(p.runs().iter().all(|(_, m, _)| *m == 1));
-        assert_eq!(p.runs().len(), 9 * 2, "1 (uncontended) and 8 clients");
+        assert_eq!(p.runs().len(), 10 * 2, "1 (uncontended) and 8 clients");
         let e = plan(&["--masters", "3", "--peer", "none"]).unwrap_err();
         assert!(e.to_string().contains("nothing to run"), "{e}");
     }

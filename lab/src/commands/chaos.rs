@@ -2,22 +2,23 @@
 //! against the model, the first break of each property shrunk to the
 //! smallest schedule that still shows it.
 
-use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, AtomicI32, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context};
 use clap::Args;
 use locklab_impl::ConnectOptions;
+use locklab_model::path::follow;
 use locklab_model::step::parse_schedule;
-use locklab_model::{PropertyName, Scenario, Step, Verdict};
+use locklab_model::{Fault, PropertyName, Scenario, Step, Verdict};
 use serde::Serialize;
 
-use super::check::{self, CheckArgs};
+use super::check::{self, row_name, CheckArgs};
 use super::target::{self, Target};
-use crate::chaos::{run_cell, run_one, CellPlan, CellReport, CHECKED};
+use crate::chaos::{checked, run_cell, run_one, CellPlan, CellReport, Judged};
 use crate::cli::Status;
+use crate::history::{self, timeline};
 use crate::output::{print_json, progress, table::Table};
 use crate::replay::{Clients, KeySpace, Stage};
 
@@ -28,7 +29,7 @@ pub struct ChaosArgs {
     #[arg(long = "protocol", value_name = "P")]
     pub protocols: Vec<String>,
     /// A fault budget (repeatable), e.g. `pause`, `pause,crash`, `none`.
-    /// Default: none, pause, delay, crash, restart.
+    /// Default: none, then each fault of the protocol's menu alone.
     #[arg(long = "faults", value_name = "F,F")]
     pub faults: Vec<String>,
     /// Random schedules per protocol × fault budget.
@@ -61,10 +62,10 @@ pub struct ChaosArgs {
     /// Redis need the lab's own).
     #[arg(long = "redis", value_name = "URL")]
     pub redis: Option<String>,
-    /// Bring your own lock: play this lock client (any `LabLock` the lab
-    /// knows, e.g. `rslock` in a build with `--features rslock`) in place of
-    /// each protocol's own, judged against the model of `--protocol`
-    /// (default: `token`, the single-server algorithm such locks follow).
+    /// Bring your own lock: play this lock client (any the lab knows, e.g.
+    /// `rslock`) in place of each protocol's own, judged against the model
+    /// of `--protocol` (default: `token`, the single-server algorithm such
+    /// locks follow).
     #[arg(long, value_name = "NAME")]
     pub lock: Option<String>,
     /// Run the clients inside the lab's process instead of one worker
@@ -108,22 +109,25 @@ impl ChaosArgs {
     /// Turns the flags into a plan, or says in one line what is wrong.
     pub fn plan(&self) -> anyhow::Result<ChaosPlan> {
         if let Some(lock) = &self.lock {
-            let known = crate::worker::known_protocols();
+            let known = crate::client::known_clients();
             if !known.contains(&lock.as_str()) {
-                let hint = if lock == "rslock" {
-                    " (rslock needs a build with --features rslock)"
-                } else {
-                    ""
-                };
-                bail!("--lock {lock}: known locks are {}{hint}", known.join(", "));
+                bail!(
+                    "--lock {lock}: {}",
+                    crate::client::OpenError::Unknown { name: lock.clone() }
+                );
             }
         }
         let protocols = match (&self.lock, self.protocols.is_empty()) {
             (Some(_), true) => vec!["token".to_owned()],
             _ => self.protocols.clone(),
         };
-        let check = CheckArgs::scenarios(protocols, self.faults.clone(), self.clients, self.rounds)
-            .plan()?;
+        let check = CheckArgs::scenarios(
+            protocols,
+            self.faults.clone(),
+            Some(self.clients),
+            Some(self.rounds),
+        )
+        .plan()?;
         let schedules = target::in_range("--schedules", self.schedules, 1..=100_000, "")?;
         let max_len = target::in_range("--max-len", self.max_len, 1..=200, " steps")?;
         let tick_ms = target::in_range(
@@ -140,11 +144,9 @@ impl ChaosArgs {
                 if check.scenarios.len() != 1 {
                     bail!("--schedule plays one scenario: give exactly one --protocol and one --faults");
                 }
-                let steps = parse_schedule(text)?;
+                let steps = parse_schedule(text).context("--schedule")?;
                 let scenario = check.scenarios[0];
-                locklab_model::LockModel::new(scenario)
-                    .follow(&steps)
-                    .with_context(|| {
+                follow(scenario, &steps).with_context(|| {
                         format!(
                             "--schedule for {} under {}",
                             scenario.protocol, scenario.faults
@@ -180,8 +182,39 @@ struct JsonReport<'a> {
     seed: u64,
     tick_ms: u128,
     runs: &'a [CellReport],
+    /// Schedules on which Redis and the model differ, over every cell.
     disagreements: usize,
+    /// Cells with a break the model knows that no schedule reached.
+    unreached: usize,
+    /// Cells not run, and why.
+    skipped: &'a [String],
+    /// Interrupted: the figures are partial.
+    partial: bool,
     secs: f64,
+}
+
+/// Sets `stop` (and remembers the signal) on SIGINT or SIGTERM, so that the
+/// cells end after the schedule in hand and a partial summary is printed.
+fn stop_on_signals(runtime: &tokio::runtime::Runtime, stop: &Arc<AtomicBool>) -> Arc<AtomicI32> {
+    let signal = Arc::new(AtomicI32::new(0));
+    let (stop, caught) = (Arc::clone(stop), Arc::clone(&signal));
+    runtime.spawn(async move {
+        use tokio::signal::unix::{signal, SignalKind};
+        let (Ok(mut int), Ok(mut term)) = (
+            signal(SignalKind::interrupt()),
+            signal(SignalKind::terminate()),
+        ) else {
+            return;
+        };
+        let number = tokio::select! {
+            _ = int.recv() => 2,
+            _ = term.recv() => 15,
+        };
+        caught.store(number, Ordering::Relaxed);
+        stop.store(true, Ordering::Relaxed);
+        eprintln!("locklab: interrupted; finishing the schedules in hand for a partial summary");
+    });
+    signal
 }
 
 /// Runs `locklab chaos`.
@@ -206,18 +239,30 @@ pub fn run(args: &ChaosArgs) -> anyhow::Result<Status> {
 
     if let Some(steps) = &plan.schedule {
         let scenario = plan.check.scenarios[0];
-        let (verdicts, trouble) = run_one(scenario, steps, &stage, runtime.handle());
-        return Ok(report_one(scenario, &verdicts, trouble.as_deref()));
+        let (judged, history) = run_one(scenario, steps, &stage, runtime.handle())?;
+        return Ok(report_one(scenario, &judged, &history));
     }
 
     let outcomes = check::run_plan(&plan.check);
+    let mut skipped = Vec::new();
     let cells: Vec<CellPlan> = outcomes
         .iter()
+        .filter(|o| {
+            let restarts = o.scenario.faults.budget(Fault::Restart) > 0;
+            if restarts && !stage.embedded {
+                skipped.push(format!(
+                    "{} under {}: it restarts Redis, which the lab does only to servers it starts (drop --redis)",
+                    row_name(&o.scenario),
+                    o.scenario.faults
+                ));
+            }
+            stage.embedded || !restarts
+        })
         .map(|o| CellPlan {
             scenario: o.scenario,
-            model: CHECKED
-                .iter()
-                .filter_map(|&p| o.verdict(p).map(|v| (p, v.verdict)))
+            model: checked(o.scenario)
+                .into_iter()
+                .filter_map(|p| o.verdict(p).map(|v| (p, v.verdict)))
                 .collect(),
             schedules: plan.schedules,
             seed: plan.seed,
@@ -225,24 +270,35 @@ pub fn run(args: &ChaosArgs) -> anyhow::Result<Status> {
             max_shrink: 200,
             own_lock: plan.lock.is_some(),
         })
-        .filter(|c| stage.embedded || c.scenario.faults.restart == 0)
         .collect();
-    let reports = run_cells(&cells, &stage, runtime.handle(), plan.parallel)?;
+    if cells.is_empty() {
+        bail!("no cell left to run: {}", skipped.join("; "));
+    }
+    let stop = Arc::new(AtomicBool::new(false));
+    let signal = stop_on_signals(&runtime, &stop);
+    let reports = run_cells(&cells, &stage, runtime.handle(), plan.parallel, &stop)?;
     drop(target);
     let secs = started.elapsed().as_secs_f64();
-    let disagreements = reports.iter().filter(|r| !r.agree).count();
+    let disagreements: usize = reports.iter().map(|r| r.disagreement_count).sum();
+    let unreached = reports.iter().filter(|r| !r.unreached.is_empty()).count();
+    let interrupted = signal.load(Ordering::Relaxed);
     if plan.json {
         print_json(&JsonReport {
             seed: plan.seed,
             tick_ms: plan.tick.as_millis(),
             runs: &reports,
             disagreements,
+            unreached,
+            skipped: &skipped,
+            partial: interrupted != 0,
             secs,
         })?;
     } else {
-        print!("{}", render(&plan, &reports, secs));
+        print!("{}", render(&plan, &reports, &skipped, interrupted != 0, secs));
     }
-    Ok(if disagreements == 0 {
+    Ok(if interrupted != 0 {
+        Status::Interrupted(interrupted)
+    } else if disagreements == 0 {
         Status::Agrees
     } else {
         Status::Broken
@@ -254,6 +310,7 @@ fn run_cells(
     stage: &Stage,
     runtime: &tokio::runtime::Handle,
     parallel: usize,
+    stop: &AtomicBool,
 ) -> anyhow::Result<Vec<CellReport>> {
     let total: usize = cells.iter().map(|c| c.schedules).sum();
     let bar = progress::bar(total as u64, "schedules");
@@ -266,9 +323,12 @@ fn run_cells(
             scope.spawn(|| loop {
                 let i = next_cell.fetch_add(1, Ordering::Relaxed);
                 let Some(cell) = cells.get(i) else { return };
+                if stop.load(Ordering::Relaxed) {
+                    return;
+                }
                 let key = || next_key.fetch_add(1, Ordering::Relaxed);
                 let tick = || bar.inc(1);
-                match run_cell(cell, stage, runtime, &key, &tick) {
+                match run_cell(cell, stage, runtime, &key, &tick, stop) {
                     Ok(report) => {
                         if let Ok(mut r) = reports.lock() {
                             r.push((i, report));
@@ -278,6 +338,8 @@ fn run_cells(
                         if let Ok(mut f) = failure.lock() {
                             f.get_or_insert(e.to_string());
                         }
+                        // One environment failure stops every cell.
+                        stop.store(true, Ordering::Relaxed);
                         return;
                     }
                 }
@@ -286,37 +348,48 @@ fn run_cells(
     });
     bar.finish_and_clear();
     if let Some(e) = failure.into_inner().ok().flatten() {
-        bail!("chaos stopped: {e}");
+        bail!("chaos stopped, nothing judged: {e}");
     }
     let mut reports = reports.into_inner().unwrap_or_default();
     reports.sort_by_key(|(i, _)| *i);
     Ok(reports.into_iter().map(|(_, r)| r).collect())
 }
 
-fn report_one(
-    scenario: Scenario,
-    verdicts: &BTreeMap<PropertyName, (Verdict, Verdict)>,
-    trouble: Option<&str>,
-) -> Status {
+fn report_one(scenario: Scenario, judged: &Judged, history: &history::History) -> Status {
     let mut table = Table::new(["property", "model", "real Redis", "agree"]);
-    let mut agree = trouble.is_none();
-    for (p, (m, r)) in verdicts {
-        agree &= m == r;
+    let judgeable = judged.overrun.is_none();
+    let mut agree = judged.divergence.is_none();
+    for (p, m) in &judged.model {
+        let r = judged.real.get(p).copied().unwrap_or(Verdict::Unknown);
+        agree &= !judgeable || *m == r;
         table.row([
             p.name().to_owned(),
             m.word().to_owned(),
-            r.word().to_owned(),
-            if m == r { "yes" } else { "NO" }.to_owned(),
+            if judgeable { r.word() } else { "not judged" }.to_owned(),
+            if !judgeable {
+                "-"
+            } else if *m == r {
+                "yes"
+            } else {
+                "NO"
+            }
+            .to_owned(),
         ]);
     }
+    let checked: Vec<PropertyName> = judged.model.keys().copied().collect();
+    let findings = history::check(history, &checked);
     print!(
-        "one schedule, {} under {}\n\n{}",
-        scenario.protocol,
+        "one schedule, {} under {}\n\n{}\n{}",
+        row_name(&scenario),
         scenario.faults,
-        table.render()
+        table.render(),
+        timeline::render(history, &findings)
     );
-    if let Some(t) = trouble {
-        println!("! {t}");
+    if let Some(d) = &judged.divergence {
+        println!("! Redis diverged from the model at {d}");
+    }
+    if let Some(late) = &judged.overrun {
+        println!("~ not judged: {late}");
     }
     if agree {
         Status::Agrees
@@ -335,13 +408,20 @@ fn count(r: &CellReport, p: PropertyName) -> String {
         .unwrap_or_default();
     match (n, model) {
         (0, Verdict::Holds) => "0 ✓".to_owned(),
-        (0, _) => "0 ✗ not found".to_owned(),
+        (0, Verdict::Violated) => "0 (not reached)".to_owned(),
+        (0, _) => "0".to_owned(),
         (n, Verdict::Violated) => format!("{n}{first}"),
         (n, _) => format!("{n} ✗{first}"),
     }
 }
 
-fn render(plan: &ChaosPlan, reports: &[CellReport], secs: f64) -> String {
+fn render(
+    plan: &ChaosPlan,
+    reports: &[CellReport],
+    skipped: &[String],
+    partial: bool,
+    secs: f64,
+) -> String {
     let clients = match plan.clients {
         Clients::InProcess => "clients in the lab's process",
         Clients::Workers { .. } => "one worker process per client",
@@ -352,12 +432,16 @@ fn render(plan: &ChaosPlan, reports: &[CellReport], secs: f64) -> String {
         plan.seed,
         plan.tick.as_millis()
     );
+    let columns: Vec<PropertyName> = PropertyName::ALL
+        .into_iter()
+        .filter(|p| reports.iter().any(|r| r.model.contains_key(p)))
+        .collect();
     let mut header = vec![
         "protocol".to_owned(),
         "faults".to_owned(),
         "schedules".to_owned(),
     ];
-    header.extend(CHECKED.iter().map(|p| p.name().to_owned()));
+    header.extend(columns.iter().map(|p| p.name().to_owned()));
     header.extend([
         "shrunk to".to_owned(),
         "agree".to_owned(),
@@ -370,15 +454,21 @@ fn render(plan: &ChaosPlan, reports: &[CellReport], secs: f64) -> String {
     let mut table = Table::new(header);
     for r in reports {
         let protocol = match &plan.lock {
-            Some(lock) => format!("{lock} (as {})", r.scenario.protocol),
-            None => r.scenario.protocol.to_string(),
+            Some(lock) => format!("{lock} (as {})", row_name(&r.scenario)),
+            None => row_name(&r.scenario),
         };
         let mut row = vec![
             protocol,
             r.scenario.faults.to_string(),
             r.schedules.to_string(),
         ];
-        row.extend(CHECKED.iter().map(|&p| count(r, p)));
+        row.extend(columns.iter().map(|&p| {
+            if r.model.contains_key(&p) {
+                count(r, p)
+            } else {
+                "·".to_owned()
+            }
+        }));
         let shrunk: Vec<String> = r
             .shrunk
             .values()
@@ -405,7 +495,7 @@ fn render(plan: &ChaosPlan, reports: &[CellReport], secs: f64) -> String {
         table.row(row);
     }
     out.push_str(&table.render());
-    out.push_str("counts: schedules whose history broke the property · ✓ none, as the model says · ✗ differs from the model\n");
+    out.push_str("counts: schedules whose history broke the property · ✓ none, as the model says · ✗ a break the model does not have · not reached: the model breaks it, no schedule of the sample did (a warning: more --schedules)\n");
     out.push_str("late: schedules the machine played later than their ticks allow, not judged (raise --tick-ms if many)\n");
     if plan.lock.is_some() {
         out.push_str("diverged: schedules on which the lock did something else than the model of its protocol at some step; not judged (examples below)\n");
@@ -418,19 +508,29 @@ fn render(plan: &ChaosPlan, reports: &[CellReport], secs: f64) -> String {
         .unwrap_or_default();
     for r in reports {
         let who = match &plan.lock {
-            Some(lock) => format!("{lock} (as {})", r.scenario.protocol),
-            None => r.scenario.protocol.to_string(),
+            Some(lock) => format!("{lock} (as {})", row_name(&r.scenario)),
+            None => row_name(&r.scenario),
         };
         for (p, s) in &r.shrunk {
+            let confirmed = match s.confirmed {
+                Verdict::Violated => "confirmed on Redis",
+                Verdict::Unknown => "its confirmation ran late, not judged",
+                _ => "NOT confirmed on Redis",
+            };
             out.push_str(&format!(
-                "\n{who} under {} — {} broken, shrunk from {} to {} steps in {} replays:\n",
+                "\n{who} under {} — {} broken, shrunk from {} to {} steps ({} candidates, {confirmed}):\n",
                 r.scenario.faults, p, s.from_len, s.len, s.shrink_steps
             ));
             for step in &s.steps {
                 out.push_str(&format!("  {}\n", step.line()));
             }
+            let depth = if r.scenario.depth > 1 {
+                format!(" --depth {}", r.scenario.depth)
+            } else {
+                String::new()
+            };
             out.push_str(&format!(
-                "  replay: locklab chaos{lock_flag} --protocol {} --faults {} --clients {} --rounds {} --schedule '{}'\n",
+                "  replay: locklab chaos{lock_flag} --protocol {} --faults {} --clients {} --rounds {}{depth} --schedule '{}'\n",
                 r.scenario.protocol, r.scenario.faults, r.scenario.clients, r.scenario.rounds, s.schedule
             ));
         }
@@ -442,7 +542,7 @@ fn render(plan: &ChaosPlan, reports: &[CellReport], secs: f64) -> String {
         }
         for d in &r.disagreements {
             out.push_str(&format!(
-                "\nDISAGREEMENT {who} under {} — {}: model {}, Redis {}{}{}\n  schedule: {}\n",
+                "\nDISAGREEMENT {who} under {} — {}: model {}, Redis {}{}\n  schedule: {}\n",
                 r.scenario.faults,
                 d.property,
                 d.model,
@@ -451,23 +551,34 @@ fn render(plan: &ChaosPlan, reports: &[CellReport], secs: f64) -> String {
                     .as_deref()
                     .map(|x| format!("; diverged at {x}"))
                     .unwrap_or_default(),
-                d.error
-                    .as_deref()
-                    .map(|x| format!("; error: {x}"))
-                    .unwrap_or_default(),
                 d.schedule
             ));
         }
+        if !r.unreached.is_empty() {
+            let names: Vec<&str> = r.unreached.iter().map(|p| p.name()).collect();
+            out.push_str(&format!(
+                "\nnot reached: {who} under {} — the model breaks {}, but none of {} schedules did (raise --schedules)\n",
+                r.scenario.faults,
+                names.join(", "),
+                r.schedules
+            ));
+        }
+    }
+    for why in skipped {
+        out.push_str(&format!("\nskipped: {why}\n"));
     }
     let schedules: usize = reports.iter().map(|r| r.schedules).sum();
     let disagree = reports.iter().filter(|r| !r.agree).count();
+    let unreached = reports.iter().filter(|r| !r.unreached.is_empty()).count();
     out.push_str(&format!(
-        "\n{} cells, {} schedules in {:.1}s; {} cells agree with the model, {} disagree\n",
+        "\n{}{} cells, {} schedules in {:.1}s; {} cells agree with the model, {} disagree, {} with a break not reached\n",
+        if partial { "PARTIAL (interrupted): " } else { "" },
         reports.len(),
         schedules,
         secs,
         reports.len() - disagree,
-        disagree
+        disagree,
+        unreached
     ));
     out
 }

@@ -22,23 +22,30 @@ const MAX_STATES_LIMIT: u64 = 2_000_000_000;
 /// Flags of `locklab check`.
 #[derive(Debug, Args)]
 pub struct CheckArgs {
-    /// A protocol to check (repeatable): naive, naive-unchecked, token,
-    /// fenced. Default: all.
+    /// A protocol to check (repeatable); `locklab check --help` lists them
+    /// with `--list`. Default: all.
     #[arg(long = "protocol", value_name = "P")]
     pub protocols: Vec<String>,
     /// A fault budget to check under (repeatable), e.g. `none`, `pause`,
-    /// `pause,crash`, `pause=2`. Default: none, pause, delay, crash.
+    /// `pause,crash`, `pause=2`. Default: none, then each fault of the
+    /// protocol's menu alone (for the lease locks: pause, delay, crash,
+    /// restart, retry).
     #[arg(long = "faults", value_name = "F,F")]
     pub faults: Vec<String>,
-    /// Contending clients.
-    #[arg(long, default_value_t = 3)]
-    pub clients: u64,
-    /// Rounds of acquire → write → release per client.
-    #[arg(long, default_value_t = 1)]
-    pub rounds: u64,
-    /// The lease, in ticks.
-    #[arg(long, default_value_t = 3)]
-    pub ttl: u64,
+    /// Contending clients. Default: the protocol's own scenario (3).
+    #[arg(long)]
+    pub clients: Option<u64>,
+    /// Rounds per client. Default: the protocol's own scenario (1).
+    #[arg(long)]
+    pub rounds: Option<u64>,
+    /// The lease, in ticks. Default: the protocol's own scenario (3).
+    #[arg(long)]
+    pub ttl: Option<u64>,
+    /// Acquires before the write, and releases after it (2 or more: the
+    /// lock used re-entrantly). Default: the protocol's own scenario (2 for
+    /// a re-entrant lock, 1 otherwise).
+    #[arg(long)]
+    pub depth: Option<u64>,
     /// Print one JSON object instead of tables.
     #[arg(long)]
     pub json: bool,
@@ -86,15 +93,16 @@ impl CheckArgs {
     pub fn scenarios(
         protocols: Vec<String>,
         faults: Vec<String>,
-        clients: u64,
-        rounds: u64,
+        clients: Option<u64>,
+        rounds: Option<u64>,
     ) -> CheckArgs {
         CheckArgs {
             protocols,
             faults,
             clients,
             rounds,
-            ttl: 3,
+            ttl: None,
+            depth: None,
             json: true,
             no_symmetry: false,
             compare_symmetry: false,
@@ -105,22 +113,24 @@ impl CheckArgs {
         }
     }
 
+    /// A scenario with the sizes the flags override.
+    fn resize(&self, s: Scenario) -> anyhow::Result<Scenario> {
+        let s = s.sized(
+            self.clients.unwrap_or(u64::from(s.clients)),
+            self.rounds.unwrap_or(u64::from(s.rounds)),
+            self.ttl.unwrap_or(u64::from(s.ttl)),
+        )?;
+        Ok(match self.depth {
+            Some(depth) => s.deep(depth)?,
+            None => s,
+        })
+    }
+
     /// Turns the flags into a plan, or says in one line what is wrong.
     pub fn plan(&self) -> anyhow::Result<CheckPlan> {
-        let protocols = if self.protocols.is_empty() {
-            Protocol::ALL.to_vec()
-        } else {
-            let mut protocols = Vec::new();
-            for name in &self.protocols {
-                let p: Protocol = name.parse()?;
-                if !protocols.contains(&p) {
-                    protocols.push(p);
-                }
-            }
-            protocols
-        };
-        let fault_sets = if self.faults.is_empty() {
-            Faults::default_sets()
+        let protocols = protocols(&self.protocols)?;
+        let scenarios = if self.faults.is_empty() {
+            matrix::default_scenarios(&protocols)
         } else {
             let mut sets = Vec::new();
             for text in &self.faults {
@@ -129,13 +139,28 @@ impl CheckArgs {
                     sets.push(f);
                 }
             }
-            sets
+            let mut scenarios = Vec::new();
+            for &p in &protocols {
+                for &f in &sets {
+                    let s = Scenario::new(p, f);
+                    match s.check_faults() {
+                        Ok(()) => scenarios.push(s),
+                        // A protocol named on purpose must take every fault
+                        // asked for; the default list skips what it cannot.
+                        Err(e) if !self.protocols.is_empty() => return Err(e.into()),
+                        Err(_) => {}
+                    }
+                }
+            }
+            if scenarios.is_empty() {
+                bail!("no protocol can be checked under {}", self.faults.join(" and "));
+            }
+            scenarios
         };
-        let template = Scenario::new(Protocol::Naive, Faults::NONE).sized(
-            self.clients,
-            self.rounds,
-            self.ttl,
-        )?;
+        let scenarios = scenarios
+            .into_iter()
+            .map(|s| self.resize(s))
+            .collect::<anyhow::Result<Vec<_>>>()?;
         if self.max_states == 0 || self.max_states > MAX_STATES_LIMIT {
             bail!(
                 "--max-states {}: give 1 to {MAX_STATES_LIMIT}",
@@ -162,7 +187,7 @@ impl CheckArgs {
             .collect::<Result<Vec<_>, _>>()?;
         Ok(CheckPlan {
             extra_claims,
-            scenarios: matrix::default_scenarios(template, &protocols, &fault_sets),
+            scenarios,
             options: CheckOptions {
                 symmetry: !self.no_symmetry,
                 compare_symmetry: self.compare_symmetry && !self.no_symmetry,
@@ -188,11 +213,22 @@ pub fn run(args: &CheckArgs) -> anyhow::Result<Status> {
     } else {
         print!("{}", render(&plan, &outcomes, &summary, secs));
     }
-    Ok(if summary.broken.is_empty() {
-        Status::Agrees
-    } else {
-        Status::Broken
-    })
+    Ok(summary.status())
+}
+
+/// The protocols named (in table order, each once), or all of them.
+pub fn protocols(names: &[String]) -> anyhow::Result<Vec<Protocol>> {
+    if names.is_empty() {
+        return Ok(Protocol::all().to_vec());
+    }
+    let mut protocols = Vec::new();
+    for name in names {
+        let p: Protocol = name.parse()?;
+        if !protocols.contains(&p) {
+            protocols.push(p);
+        }
+    }
+    Ok(protocols)
 }
 
 /// Checks every scenario of the plan, with a progress bar on stderr.
@@ -233,12 +269,24 @@ pub struct Summary {
 }
 
 impl Summary {
+    /// The exit status: a broken claim is 1; a claim a budget left
+    /// unsettled, 3 (inconclusive); otherwise 0.
+    pub fn status(&self) -> Status {
+        if !self.broken.is_empty() {
+            Status::Broken
+        } else if !self.unknown.is_empty() {
+            Status::Inconclusive
+        } else {
+            Status::Agrees
+        }
+    }
+
     fn of(outcomes: &[ScenarioOutcome]) -> Summary {
         let mut summary = Summary::default();
         for o in outcomes {
             summary.unique_states += o.unique_states;
             for v in &o.verdicts {
-                let cell = || format!("{}/{}/{}", o.protocol(), o.scenario.faults, v.property);
+                let cell = || format!("{}/{}/{}", row_name(&o.scenario), o.scenario.faults, v.property);
                 if v.verdict == Verdict::Violated && v.kind != Kind::Sometimes {
                     summary.violations += 1;
                 }
@@ -256,9 +304,6 @@ impl Summary {
 
 #[derive(Serialize)]
 struct JsonReport<'a> {
-    clients: u8,
-    rounds: u8,
-    ttl: u8,
     symmetry: bool,
     verdicts: Vec<JsonRow<'a>>,
     summary: &'a Summary,
@@ -285,11 +330,7 @@ impl<'a> JsonReport<'a> {
         summary: &'a Summary,
         secs: f64,
     ) -> JsonReport<'a> {
-        let template = plan.scenarios.first();
         JsonReport {
-            clients: template.map_or(0, |s| s.clients),
-            rounds: template.map_or(0, |s| s.rounds),
-            ttl: template.map_or(0, |s| s.ttl),
             symmetry: plan.options.symmetry,
             verdicts: outcomes
                 .iter()
@@ -311,22 +352,40 @@ impl<'a> JsonReport<'a> {
     }
 }
 
-/// The safety and liveness properties, one column each in the matrix.
-const COLUMNS: [PropertyName; 4] = [
-    PropertyName::MutualExclusion,
-    PropertyName::NoForeignRelease,
-    PropertyName::FencedResource,
-    PropertyName::EventuallyAcquired,
-];
+/// The safety and liveness properties some row checks, one column each.
+fn columns(outcomes: &[ScenarioOutcome]) -> Vec<PropertyName> {
+    PropertyName::ALL
+        .into_iter()
+        .filter(|p| p.kind() != Kind::Sometimes)
+        .filter(|p| {
+            outcomes
+                .iter()
+                .any(|o| o.verdict(*p).is_some_and(|v| v.verdict != Verdict::NotApplicable))
+        })
+        .collect()
+}
+
+/// A row's protocol, marked `×2` when its clients acquire twice before
+/// writing (a lock used re-entrantly).
+pub fn row_name(s: &Scenario) -> String {
+    if s.depth > 1 {
+        format!("{} ×{}", s.protocol, s.depth)
+    } else {
+        s.protocol.to_string()
+    }
+}
 
 /// A cell: the verdict, marked ✓ where the protocol claims it and it holds,
-/// ✗ where it claims it and it is broken.
+/// ✗ where it claims it and it is broken, ? where it claims it and a budget
+/// left it unsettled.
 fn cell(v: Option<&PropertyVerdict>) -> String {
     match v {
         None => "-".to_owned(),
         Some(v) => match (v.claimed, v.verdict) {
+            (_, Verdict::NotApplicable) => "·".to_owned(),
             (true, Verdict::Holds) => "holds ✓".to_owned(),
             (true, Verdict::Violated) => "VIOLATED ✗".to_owned(),
+            (true, Verdict::Unknown) => "unknown ?".to_owned(),
             (_, verdict) => verdict.word().to_owned(),
         },
     }
@@ -360,8 +419,9 @@ fn render(plan: &CheckPlan, outcomes: &[ScenarioOutcome], summary: &Summary, sec
             if plan.options.symmetry { "on" } else { "off" },
         ));
     }
+    let columns = columns(outcomes);
     let mut header: Vec<String> = vec!["protocol".into(), "faults".into()];
-    header.extend(COLUMNS.iter().map(|p| p.name().to_owned()));
+    header.extend(columns.iter().map(|p| p.name().to_owned()));
     header.extend(["witnesses".into(), "states".into()]);
     if plan.options.compare_symmetry {
         header.push("w/o symmetry".into());
@@ -369,8 +429,8 @@ fn render(plan: &CheckPlan, outcomes: &[ScenarioOutcome], summary: &Summary, sec
     header.push("time".into());
     let mut table = Table::new(header);
     for o in outcomes {
-        let mut row = vec![o.protocol().to_string(), o.scenario.faults.to_string()];
-        row.extend(COLUMNS.iter().map(|p| cell(o.verdict(*p))));
+        let mut row = vec![row_name(&o.scenario), o.scenario.faults.to_string()];
+        row.extend(columns.iter().map(|p| cell(o.verdict(*p))));
         row.push(witnesses(o));
         row.push(if o.complete {
             o.unique_states.to_string()
@@ -394,8 +454,11 @@ fn render(plan: &CheckPlan, outcomes: &[ScenarioOutcome], summary: &Summary, sec
     }
     out.push_str(&table.render());
     out.push_str(
-        "✓ claimed and holds · ✗ claimed but broken · unmarked: not claimed (the lesson)\n",
+        "✓ claimed and holds · ✗ claimed but broken · ? claimed, budget ran out · unmarked: not claimed (the lesson) · ·: does not apply\n",
     );
+    if outcomes.iter().any(|o| o.scenario.depth > 1) {
+        out.push_str("×2: each client acquires twice before it writes, and releases twice (the lock used re-entrantly)\n");
+    }
 
     out.push_str(&render_paths(outcomes));
 
@@ -406,16 +469,17 @@ fn render(plan: &CheckPlan, outcomes: &[ScenarioOutcome], summary: &Summary, sec
         summary.violations,
         secs
     ));
+    if !summary.broken.is_empty() {
+        out.push_str(&format!("CLAIMS BROKEN: {}\n", summary.broken.join(", ")));
+    }
     if !summary.unknown.is_empty() {
         out.push_str(&format!(
-            "unknown (budget ran out) on claimed cells: {} — raise --max-states or --timeout-secs\n",
+            "NOT PROVEN: a budget ran out before these claimed cells were settled: {} — raise --max-states or --timeout-secs (exit 3)\n",
             summary.unknown.join(", ")
         ));
     }
-    if summary.broken.is_empty() {
+    if summary.broken.is_empty() && summary.unknown.is_empty() {
         out.push_str("every claim holds\n");
-    } else {
-        out.push_str(&format!("CLAIMS BROKEN: {}\n", summary.broken.join(", ")));
     }
     out
 }
@@ -425,9 +489,10 @@ fn render(plan: &CheckPlan, outcomes: &[ScenarioOutcome], summary: &Summary, sec
 /// protocol, it is referred back to.
 fn render_paths(outcomes: &[ScenarioOutcome]) -> String {
     let mut out = String::new();
-    let mut seen: HashMap<(Protocol, PropertyName, Vec<NarratedStep>), Faults> = HashMap::new();
+    let mut seen: HashMap<(String, PropertyName, Vec<NarratedStep>), Faults> = HashMap::new();
     for o in outcomes {
-        let title = format!("{} under {}", o.protocol(), o.scenario.faults);
+        let row = row_name(&o.scenario);
+        let title = format!("{row} under {}", o.scenario.faults);
         let broken: Vec<&PropertyVerdict> = o
             .verdicts
             .iter()
@@ -437,7 +502,7 @@ fn render_paths(outcomes: &[ScenarioOutcome]) -> String {
             .iter()
             .filter_map(|v| {
                 let steps = v.counterexample.clone()?;
-                seen.get(&(o.protocol(), v.property, steps)).copied()
+                seen.get(&(row.clone(), v.property, steps)).copied()
             })
             .collect();
         if !broken.is_empty() && told_before.len() == broken.len() {
@@ -451,7 +516,7 @@ fn render_paths(outcomes: &[ScenarioOutcome]) -> String {
         }
         for v in &o.verdicts {
             if let Some(steps) = &v.counterexample {
-                seen.entry((o.protocol(), v.property, steps.clone()))
+                seen.entry((row.clone(), v.property, steps.clone()))
                     .or_insert(o.scenario.faults);
                 let shortest = if v.shortest == Some(false) {
                     " (not known to be shortest: the search ran out of budget)"
@@ -459,7 +524,7 @@ fn render_paths(outcomes: &[ScenarioOutcome]) -> String {
                     ", shortest counterexample"
                 };
                 out.push_str(&format!(
-                    "\n{title} — {} violated{shortest}: {}\n",
+                    "\n{title} — {} violated{shortest} (the property: {})\n",
                     v.property,
                     v.property.statement()
                 ));
@@ -495,9 +560,10 @@ mod tests {
         CheckArgs {
             protocols: vec![],
             faults: vec![],
-            clients: 3,
-            rounds: 1,
-            ttl: 3,
+            clients: None,
+            rounds: None,
+            ttl: None,
+            depth: None,
             json: false,
             no_symmetry: false,
             compare_symmetry: false,
@@ -511,7 +577,9 @@ mod tests {
     #[test]
     fn the_default_plan_is_every_protocol_under_every_single_fault() {
         let plan = args().plan().unwrap();
-        assert_eq!(plan.scenarios.len(), 4 * 5);
+        // 6 lease protocols × (none + 5 faults), and the four locks that a
+        // re-entrant lock fixes, used re-entrantly.
+        assert_eq!(plan.scenarios.len(), 6 * 6 + 4);
     }
 
     #[test]
@@ -522,7 +590,7 @@ mod tests {
                 protocols: vec!["redlok".into()],
                 ..args()
             }),
-            "unknown protocol `redlok`; known protocols: naive, naive-unchecked, token, fenced"
+            format!("unknown protocol `redlok`; known protocols: {}", Protocol::all().iter().map(|p| p.name()).collect::<Vec<_>>().join(", "))
         );
         assert!(err(CheckArgs {
             faults: vec!["gc".into()],
@@ -530,16 +598,30 @@ mod tests {
         })
         .starts_with("--faults gc: unknown fault `gc`"));
         assert!(err(CheckArgs {
-            clients: 50,
+            clients: Some(50),
             ..args()
         })
         .starts_with("--clients 50: give 1 to 8"));
         assert!(err(CheckArgs {
-            rounds: 0,
+            rounds: Some(0),
             ..args()
         })
         .starts_with("--rounds 0"));
-        assert!(err(CheckArgs { ttl: 0, ..args() }).starts_with("--ttl 0"));
+        assert!(err(CheckArgs {
+            ttl: Some(0),
+            ..args()
+        })
+        .starts_with("--ttl 0"));
+        assert!(err(CheckArgs {
+            depth: Some(0),
+            ..args()
+        })
+        .starts_with("--depth 0"));
+        assert!(err(CheckArgs {
+            depth: Some(40),
+            ..args()
+        })
+        .starts_with("--depth 40"));
         assert!(err(CheckArgs {
             max_states: 0,
             ..args()

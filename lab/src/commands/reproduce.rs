@@ -9,10 +9,8 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Context};
 use clap::Args;
 use locklab_impl::ConnectOptions;
-use locklab_model::{
-    Faults, LockModel, NarratedStep, PropertyName, Protocol, Scenario, ScenarioOutcome, Step,
-    Verdict,
-};
+use locklab_model::path::script;
+use locklab_model::{Faults, NarratedStep, PropertyName, Protocol, Scenario, ScenarioOutcome, Step, Verdict};
 use serde::Serialize;
 
 use super::check::{self, CheckArgs};
@@ -62,7 +60,7 @@ pub struct ReproducePlan {
 impl ReproduceArgs {
     /// Turns the flags into a plan, or says in one line what is wrong.
     pub fn plan(&self) -> anyhow::Result<ReproducePlan> {
-        let check = CheckArgs::scenarios(self.protocols.clone(), vec![], 3, 1).plan()?;
+        let check = CheckArgs::scenarios(self.protocols.clone(), vec![], None, None).plan()?;
         let redis = match self.redis.as_slice() {
             [] => None,
             [url] => Some(target::redis_url(url)?),
@@ -91,10 +89,8 @@ impl ReproduceArgs {
 /// matrix, with every property it was found for.
 #[derive(Clone, Debug)]
 pub struct Schedule {
-    /// The protocol the checker found it for.
-    pub protocol: Protocol,
-    /// The fault budget it was found under.
-    pub faults: Faults,
+    /// The scenario the checker found it in.
+    pub scenario: Scenario,
     /// The properties it breaks (or, for a witness, shows holding).
     pub properties: Vec<PropertyName>,
     /// The steps.
@@ -119,13 +115,12 @@ pub fn schedules(outcomes: &[ScenarioOutcome]) -> Vec<Schedule> {
                 let steps: Vec<Step> = narrated.iter().map(|s| s.step).collect();
                 match out
                     .iter_mut()
-                    .find(|s| s.protocol == o.protocol() && s.steps == steps)
+                    .find(|s| s.scenario == o.scenario && s.steps == steps)
                 {
                     Some(s) if !s.properties.contains(&v.property) => s.properties.push(v.property),
                     Some(_) => {}
                     None => out.push(Schedule {
-                        protocol: o.protocol(),
-                        faults: o.scenario.faults,
+                        scenario: o.scenario,
                         properties: vec![v.property],
                         steps,
                     }),
@@ -136,13 +131,21 @@ pub fn schedules(outcomes: &[ScenarioOutcome]) -> Vec<Schedule> {
     out
 }
 
-/// The protocols that fix what `protocol` gets wrong.
-fn fixes(protocol: Protocol) -> &'static [Protocol] {
-    match protocol {
-        Protocol::Naive | Protocol::NaiveUnchecked => &[Protocol::Token, Protocol::Fenced],
-        Protocol::Token => &[Protocol::Fenced],
-        Protocol::Fenced => &[],
-    }
+/// The scenarios a schedule is played in: its own, and the same with each
+/// protocol that fixes its protocol's breaks (as the declarations say), of
+/// the same model family and able to take the same faults.
+fn played_in(s: &Schedule) -> Vec<Scenario> {
+    let own = s.scenario;
+    std::iter::once(own)
+        .chain(
+            own.protocol
+                .fixed_by()
+                .into_iter()
+                .filter(|fix| fix.family() == own.protocol.family())
+                .map(|fix| own.on(fix))
+                .filter(|s| s.check_faults().is_ok()),
+        )
+        .collect()
 }
 
 /// One schedule played on one protocol.
@@ -156,10 +159,13 @@ struct Play {
 #[derive(Debug, Serialize)]
 struct ReplayRow<'a> {
     protocol: Protocol,
-    #[serde(with = "faults_names")]
     faults: Faults,
+    depth: u8,
     property: PropertyName,
     schedule_from: Protocol,
+    /// The matrix row the schedule was found in (`naive ×2` for a lock used
+    /// re-entrantly).
+    found_in: String,
     model: Verdict,
     real: Verdict,
     agree: bool,
@@ -174,20 +180,6 @@ struct ReplayRow<'a> {
     history: Option<&'a [Event]>,
 }
 
-mod faults_names {
-    use locklab_model::Faults;
-    use serde::Serializer;
-
-    pub fn serialize<S: Serializer>(faults: &Faults, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_seq(
-            faults
-                .kinds()
-                .into_iter()
-                .flat_map(|k| std::iter::repeat_n(k, usize::from(faults.budget(k)))),
-        )
-    }
-}
-
 #[derive(Serialize)]
 struct JsonReport<'a> {
     redis: &'a str,
@@ -195,6 +187,8 @@ struct JsonReport<'a> {
     replays: Vec<ReplayRow<'a>>,
     agreed: usize,
     disagreed: usize,
+    /// Replays not played, and why.
+    skipped: Vec<String>,
     secs: f64,
 }
 
@@ -220,7 +214,14 @@ pub fn run(args: &ReproduceArgs) -> anyhow::Result<Status> {
         clients: Clients::InProcess,
         lock: None,
     };
-    let plays = runtime.block_on(play_all(&stage, &schedules, plan.parallel))?;
+    let (plays, skipped) = runtime.block_on(play_all(&stage, &schedules, plan.parallel))?;
+    if plays.is_empty() {
+        bail!(
+            "nothing left to replay on {}: {}",
+            target.name(),
+            skipped.join("; ")
+        );
+    }
 
     let rows = rows(&schedules, &plays);
     let agreed = rows.iter().filter(|r| r.agree).count();
@@ -234,10 +235,14 @@ pub fn run(args: &ReproduceArgs) -> anyhow::Result<Status> {
             replays: rows,
             agreed,
             disagreed,
+            skipped,
             secs,
         })?;
     } else {
         print!("{}", render(&schedules, &plays, &rows, plan.tick, secs));
+        for why in &skipped {
+            println!("skipped: {why}");
+        }
     }
     Ok(if disagreed == 0 {
         Status::Agrees
@@ -247,21 +252,33 @@ pub fn run(args: &ReproduceArgs) -> anyhow::Result<Status> {
 }
 
 /// Plays every schedule on its own protocol and on each fix it allows,
-/// `parallel` at a time. An unreachable Redis stops everything (exit 2).
+/// `parallel` at a time; says which it could not play, and why. A Redis
+/// that is unreachable or refuses the lab's commands stops everything: an
+/// environment failure is never a verdict (exit 2).
 async fn play_all(
     stage: &Stage,
     schedules: &[Schedule],
     parallel: usize,
-) -> anyhow::Result<Vec<Play>> {
+) -> anyhow::Result<(Vec<Play>, Vec<String>)> {
     let mut jobs = Vec::new();
+    let mut restarts = 0;
     for (i, s) in schedules.iter().enumerate() {
-        if !stage.embedded && s.steps.contains(&Step::Restart) {
+        let scenarios = played_in(s);
+        if !stage.embedded && s.steps.iter().any(|s| matches!(s, Step::Restart { .. })) {
+            restarts += scenarios.len();
             continue;
         }
-        for &protocol in std::iter::once(&s.protocol).chain(fixes(s.protocol)) {
-            jobs.push((i, Scenario::new(protocol, s.faults)));
+        for scenario in scenarios {
+            jobs.push((i, scenario));
         }
     }
+    let skipped = if restarts > 0 {
+        vec![format!(
+            "{restarts} replays restart Redis, which the lab does only to servers it starts (drop --redis to play them)"
+        )]
+    } else {
+        vec![]
+    };
     let bar = progress::bar(jobs.len() as u64, "replays");
     let limit = Arc::new(tokio::sync::Semaphore::new(parallel));
     let stage = Arc::new(stage.clone());
@@ -272,7 +289,7 @@ async fn play_all(
         let steps = schedules[schedule].steps.clone();
         set.spawn(async move {
             let _permit = limit.acquire_owned().await;
-            let result = replay::play(&stage, n, scenario, &steps).await;
+            let result = replay::play(&stage, n, script(scenario, &steps)).await;
             (
                 n,
                 Play {
@@ -287,18 +304,21 @@ async fn play_all(
     while let Some(done) = set.join_next().await {
         let (n, play) = done.context("a replay task failed")?;
         bar.inc(1);
-        if let Err(ReplayError::Redis(e)) = &play.result {
-            bar.finish_and_clear();
-            return Err(anyhow::anyhow!(
-                "Redis at {} failed during a replay: {e}",
-                stage.url
-            ));
+        if let Err(e) = &play.result {
+            if e.is_environment() {
+                bar.finish_and_clear();
+                set.abort_all();
+                return Err(anyhow::anyhow!(
+                    "Redis at {} failed during a replay: {e}",
+                    crate::output::masked(&stage.url)
+                ));
+            }
         }
         plays.push((n, play));
     }
     bar.finish_and_clear();
     plays.sort_by_key(|(n, _)| *n);
-    Ok(plays.into_iter().map(|(_, p)| p).collect())
+    Ok((plays.into_iter().map(|(_, p)| p).collect(), skipped))
 }
 
 fn rows<'a>(schedules: &'a [Schedule], plays: &'a [Play]) -> Vec<ReplayRow<'a>> {
@@ -306,13 +326,12 @@ fn rows<'a>(schedules: &'a [Schedule], plays: &'a [Play]) -> Vec<ReplayRow<'a>> 
     for play in plays {
         let schedule = &schedules[play.schedule];
         for &property in &schedule.properties {
-            let model = LockModel::new(play.scenario);
             let (model_verdict, real, divergence, error, finding, history) = match &play.result {
                 Ok(played) => {
                     let finding = history::finding(&played.history, property);
                     let late = played.overrun.as_ref().map(|o| format!("not judged: {o}"));
                     (
-                        model.verdict_on(&played.states, property),
+                        played.script.verdict(property),
                         if late.is_some() {
                             Verdict::Unknown
                         } else {
@@ -324,24 +343,22 @@ fn rows<'a>(schedules: &'a [Schedule], plays: &'a [Play]) -> Vec<ReplayRow<'a>> 
                         Some(played.history.events.as_slice()),
                     )
                 }
-                Err(e) => {
-                    let model_verdict =
-                        model.verdict_on(&model.walk(&schedule.steps).states, property);
-                    (
-                        model_verdict,
-                        Verdict::Unknown,
-                        None,
-                        Some(e.to_string()),
-                        None,
-                        None,
-                    )
-                }
+                Err(e) => (
+                    script(play.scenario, &schedule.steps).verdict(property),
+                    Verdict::Unknown,
+                    None,
+                    Some(e.to_string()),
+                    None,
+                    None,
+                ),
             };
             rows.push(ReplayRow {
                 protocol: play.scenario.protocol,
-                faults: schedule.faults,
+                faults: play.scenario.faults,
+                depth: play.scenario.depth,
                 property,
-                schedule_from: schedule.protocol,
+                schedule_from: schedule.scenario.protocol,
+                found_in: super::check::row_name(&schedule.scenario),
                 model: model_verdict,
                 real,
                 agree: model_verdict == real && divergence.is_none() && error.is_none(),
@@ -364,7 +381,7 @@ fn render(
     secs: f64,
 ) -> String {
     let mut out = format!(
-        "locklab reproduce — every counterexample on a real redis-server; 1 tick = {} ms, lease = 3 ticks\n\n",
+        "locklab reproduce — every counterexample on a real redis-server; 1 tick = {} ms\n\n",
         tick.as_millis()
     );
     let mut table = Table::new([
@@ -377,7 +394,7 @@ fn render(
     ]);
     for r in rows {
         table.row([
-            format!("{} under {}", r.schedule_from, r.faults),
+            format!("{} under {}", r.found_in, r.faults),
             r.property.name().to_owned(),
             r.protocol.name().to_owned(),
             r.model.word().to_owned(),
@@ -400,8 +417,8 @@ fn render(
         let props: Vec<&str> = s.properties.iter().map(|p| p.name()).collect();
         out.push_str(&format!(
             "\n■ {} under {} — the schedule of {} ({} steps)\n",
-            s.protocol,
-            s.faults,
+            super::check::row_name(&s.scenario),
+            s.scenario.faults,
             props.join(", "),
             s.steps.len()
         ));
@@ -409,7 +426,8 @@ fn render(
             out.push_str(&format!("\n  played on {}:\n", play.scenario.protocol));
             match &play.result {
                 Ok(played) => {
-                    let findings = history::check(&played.history);
+                    let checked: Vec<PropertyName> = played.script.verdicts.keys().copied().collect();
+                    let findings = history::check(&played.history, &checked);
                     for line in timeline::render(&played.history, &findings).lines() {
                         out.push_str(&format!("    {line}\n"));
                     }
@@ -420,6 +438,9 @@ fn render(
                     }
                     if let Some(d) = &played.divergence {
                         out.push_str(&format!("    ! Redis diverged from the model at {d}\n"));
+                    }
+                    if let Some(late) = &played.overrun {
+                        out.push_str(&format!("    ~ not judged: {late}\n"));
                     }
                 }
                 Err(e) => out.push_str(&format!("    could not play: {e}\n")),

@@ -4,20 +4,28 @@
 //! Order of execution in Redis is read from the order of invocations: the
 //! conductor and the chaos runner issue one step at a time and wait for its
 //! effect before the next, so invocation order is execution order. (For
-//! concurrent histories, as in the bench, only `mutual-exclusion` is read,
-//! from belief intervals, which needs no such order.)
+//! concurrent histories, as in the bench, only `mutual-exclusion` and what a
+//! reply itself shows are read, from belief intervals and outcomes, which
+//! need no such order.)
+//!
+//! A client's belief is counted in levels: each acquire it reads as granted
+//! (or ignores, believing) adds one, each release it sends takes one off,
+//! and it believes it holds the lock from its first level to its last.
 
-use locklab_model::{PropertyName, Verdict};
+use std::collections::{BTreeSet, HashMap};
+
+use locklab_model::{ClientOp, Outcome, PropertyName, Verdict};
 use serde::{Deserialize, Serialize};
 
-use super::event::{Event, History, Op, WriteOutcome};
+use super::event::{Event, History, Op};
 
 /// What the checker found for one property.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Finding {
     /// The property.
     pub property: PropertyName,
-    /// `holds` or `violated` on this history.
+    /// `holds` or `violated` on this history (`n/a` when a history cannot
+    /// say).
     pub verdict: Verdict,
     /// The indices of the events that break it (empty when it holds).
     pub events: Vec<usize>,
@@ -43,18 +51,23 @@ impl Finding {
             says: Some(says),
         }
     }
+
+    fn unknowable(property: PropertyName) -> Finding {
+        Finding {
+            property,
+            verdict: Verdict::NotApplicable,
+            events: Vec::new(),
+            says: None,
+        }
+    }
 }
 
-/// Checks the safety properties on a history. (`eventually-acquired` is a
-/// statement about complete runs — a replayed prefix in which a client is
-/// still waiting proves nothing — so it is asked for explicitly with
+/// Checks the given safety properties on a history. (`eventually-acquired`
+/// is a statement about complete runs — a replayed prefix in which a client
+/// is still waiting proves nothing — so it is asked for explicitly with
 /// [`finding`] where a run went to its end.)
-pub fn check(history: &History) -> Vec<Finding> {
-    vec![
-        mutual_exclusion(history),
-        no_foreign_release(history),
-        fenced_resource(history),
-    ]
+pub fn check(history: &History, properties: &[PropertyName]) -> Vec<Finding> {
+    properties.iter().map(|&p| finding(history, p)).collect()
 }
 
 /// The finding for one property.
@@ -64,6 +77,9 @@ pub fn finding(history: &History, property: PropertyName) -> Finding {
         PropertyName::NoForeignRelease => no_foreign_release(history),
         PropertyName::FencedResource => fenced_resource(history),
         PropertyName::EventuallyAcquired => eventually_acquired(history),
+        PropertyName::ReentryNoSelfWait => reentry_no_self_wait(history),
+        PropertyName::NoEarlyRelease => no_early_release(history),
+        PropertyName::NoLeakedHold => no_leaked_hold(history),
         PropertyName::SomeoneAcquires => {
             if history.events.iter().any(Event::gives_belief) {
                 Finding::holds(property)
@@ -71,12 +87,14 @@ pub fn finding(history: &History, property: PropertyName) -> Finding {
                 Finding::violated(property, vec![], "no client ever held the lock".into())
             }
         }
-        PropertyName::EveryoneFinishes => Finding {
-            property,
-            verdict: Verdict::NotApplicable,
-            events: vec![],
-            says: None,
-        },
+        PropertyName::SomeoneReenters => {
+            if walk(history).reentered {
+                Finding::holds(property)
+            } else {
+                Finding::violated(property, vec![], "no holder ever re-entered".into())
+            }
+        }
+        PropertyName::EveryoneFinishes => Finding::unknowable(property),
     }
 }
 
@@ -90,8 +108,8 @@ fn ms(us: u64) -> String {
 type Moment = (u64, usize);
 
 /// A span of time during which a client believed it held the lock: from
-/// the moment it learned of its grant to the moment it sent its release (or
-/// crashed, or the history ended).
+/// the moment it learned of its first level to the moment it sent the
+/// release of its last (or crashed, lost it, or the history ended).
 #[derive(Clone, Copy, Debug)]
 struct Belief {
     acquire: usize,
@@ -99,42 +117,86 @@ struct Belief {
     until: Moment,
 }
 
-fn beliefs(history: &History) -> Vec<(String, Belief)> {
-    let mut open: Vec<(String, usize, Moment)> = Vec::new();
+/// What a pass over a history in invocation order sees: belief spans, and
+/// each client's level count before and after every event.
+struct Walked {
+    spans: Vec<(String, Belief)>,
+    /// Levels the event's client believed it held before the event.
+    before: Vec<u32>,
+    /// And after it.
+    after: Vec<u32>,
+    reentered: bool,
+}
+
+fn walk(history: &History) -> Walked {
+    struct Open {
+        acquire: usize,
+        from: Moment,
+        levels: u32,
+    }
+    let mut open: HashMap<&str, Open> = HashMap::new();
     let mut closed = Vec::new();
+    let mut before = Vec::with_capacity(history.events.len());
+    let mut after = Vec::with_capacity(history.events.len());
+    let mut reentered = false;
     for (i, e) in history.events.iter().enumerate() {
-        let ends_belief = matches!(e.op, Op::Release { .. } | Op::Crash);
-        if ends_belief {
-            if let Some(pos) = open.iter().position(|(c, _, _)| *c == e.client) {
-                let (client, acquire, from) = open.remove(pos);
+        let had = open.get(e.client.as_str()).map_or(0, |o| o.levels);
+        before.push(had);
+        let close = |open: &mut HashMap<&str, Open>, closed: &mut Vec<_>, at: Moment| {
+            if let Some(o) = open.remove(e.client.as_str()) {
                 closed.push((
-                    client,
+                    e.client.clone(),
                     Belief {
-                        acquire,
-                        from,
-                        until: (e.start_us, i),
+                        acquire: o.acquire,
+                        from: o.from,
+                        until: at,
                     },
                 ));
             }
-        }
-        if e.gives_belief() {
-            if let Some(learned) = e.end_us {
-                open.push((e.client.clone(), i, (learned, i)));
+        };
+        match e.op {
+            Op::Call(ClientOp::Release) if had > 0 => {
+                if had == 1 {
+                    close(&mut open, &mut closed, (e.start_us, i));
+                } else if let Some(o) = open.get_mut(e.client.as_str()) {
+                    o.levels -= 1;
+                }
             }
+            Op::Crash => close(&mut open, &mut closed, (e.start_us, i)),
+            _ if e.op.is_acquire() && e.outcome == Some(Outcome::Lost) && e.end_us.is_some() => {
+                close(&mut open, &mut closed, (e.end_us.unwrap_or(e.start_us), i));
+            }
+            _ if e.gives_belief() => {
+                let learned = (e.end_us.unwrap_or(e.start_us), i);
+                let o = open.entry(&e.client).or_insert(Open {
+                    acquire: i,
+                    from: learned,
+                    levels: 0,
+                });
+                o.levels += 1;
+                reentered |= o.levels > 1;
+            }
+            _ => {}
         }
+        after.push(open.get(e.client.as_str()).map_or(0, |o| o.levels));
     }
-    closed.extend(open.into_iter().map(|(client, acquire, from)| {
+    closed.extend(open.into_iter().map(|(client, o)| {
         (
-            client,
+            client.to_owned(),
             Belief {
-                acquire,
-                from,
+                acquire: o.acquire,
+                from: o.from,
                 until: (u64::MAX, usize::MAX),
             },
         )
     }));
     closed.sort_by_key(|(_, b)| b.from);
-    closed
+    Walked {
+        spans: closed,
+        before,
+        after,
+        reentered,
+    }
 }
 
 /// The most overlapping pairs told in words (all are counted).
@@ -145,9 +207,9 @@ fn mutual_exclusion(history: &History) -> Finding {
     // A sweep over belief spans sorted by start, keeping those still open:
     // linear in the history for a lock that works (few spans open at once),
     // so a bench's long history is checked in one pass.
-    let spans = beliefs(history);
+    let spans = walk(history).spans;
     let mut open: Vec<&(String, Belief)> = Vec::new();
-    let mut events = std::collections::BTreeSet::new();
+    let mut events = BTreeSet::new();
     let mut pairs = Vec::new();
     let mut overlaps = 0usize;
     for span in &spans {
@@ -183,14 +245,31 @@ fn mutual_exclusion(history: &History) -> Finding {
     )
 }
 
+/// The latest grant before event `at`, by anyone.
+fn latest_grant(events: &[Event], at: usize) -> Option<usize> {
+    events[..at].iter().rposition(Event::is_grant)
+}
+
+/// Whether `client`'s own latest grant before `at` is still the lock on
+/// Redis as far as the history shows: nobody was granted since, and the lab
+/// saw no expiry or restart since.
+fn still_own(events: &[Event], at: usize, client: &str) -> Option<usize> {
+    let own = latest_grant(events, at).filter(|g| events[*g].client == client)?;
+    let gone = events[own + 1..at].iter().any(|e| {
+        e.op == Op::Restart
+            || (e.op == Op::Observed && e.present == Some(false))
+            || (e.client == client && e.op == Op::Call(ClientOp::Release) && e.outcome.as_ref().is_some_and(Outcome::removed_a_key))
+    });
+    (!gone).then_some(own)
+}
+
 fn no_foreign_release(history: &History) -> Finding {
     let property = PropertyName::NoForeignRelease;
     let events = &history.events;
     for (r, release) in events.iter().enumerate() {
-        let Op::Release { outcome } = &release.op else {
-            continue;
-        };
-        if !outcome.removed_a_key() {
+        if release.op != Op::Call(ClientOp::Release)
+            || !release.outcome.as_ref().is_some_and(Outcome::removed_a_key)
+        {
             continue;
         }
         // The releaser's own latest grant before the release, if any.
@@ -228,9 +307,13 @@ fn grant_number(history: &History, at: usize) -> u64 {
     let e = &events[at];
     let latest = events[..at]
         .iter()
-        .rposition(|x| x.client == e.client && x.gives_belief());
+        .rposition(|x| x.client == e.client && x.gives_belief() && x.is_grant());
+    let believed_since = latest.map_or(0, |g| g + 1);
+    let believes_without = events[believed_since..at].iter().any(|x| {
+        x.client == e.client && x.gives_belief() && x.outcome == Some(Outcome::Believed)
+    });
     match latest {
-        Some(g) if events[g].is_grant() => {
+        Some(g) if !believes_without => {
             events[..=g].iter().filter(|x| x.is_grant()).count() as u64
         }
         _ => 0,
@@ -241,13 +324,7 @@ fn fenced_resource(history: &History) -> Finding {
     let property = PropertyName::FencedResource;
     let mut highest: Option<(u64, usize)> = None;
     for (i, e) in history.events.iter().enumerate() {
-        if !matches!(
-            e.op,
-            Op::Write {
-                outcome: WriteOutcome::Accepted,
-                ..
-            }
-        ) {
+        if e.op != Op::Call(ClientOp::Write) || e.outcome != Some(Outcome::Accepted) {
             continue;
         }
         let grant = grant_number(history, i);
@@ -274,24 +351,124 @@ fn fenced_resource(history: &History) -> Finding {
     Finding::holds(property)
 }
 
+fn reentry_no_self_wait(history: &History) -> Finding {
+    let property = PropertyName::ReentryNoSelfWait;
+    let walked = walk(history);
+    let events = &history.events;
+    for (i, e) in events.iter().enumerate() {
+        let refused = e.op.is_acquire() && e.outcome == Some(Outcome::Busy);
+        if refused && walked.before[i] > 0 {
+            if let Some(own) = still_own(events, i, &e.client) {
+                return Finding::violated(
+                    property,
+                    vec![own, i],
+                    format!(
+                        "{}'s re-acquire was refused by its own lock, which it still held",
+                        e.client
+                    ),
+                );
+            }
+        }
+    }
+    Finding::holds(property)
+}
+
+fn no_early_release(history: &History) -> Finding {
+    let property = PropertyName::NoEarlyRelease;
+    let walked = walk(history);
+    let events = &history.events;
+    for (i, e) in events.iter().enumerate() {
+        let removed = e.op == Op::Call(ClientOp::Release)
+            && e.outcome.as_ref().is_some_and(Outcome::removed_a_key);
+        if removed && walked.after[i] > 0 {
+            if let Some(own) = still_own(events, i, &e.client) {
+                return Finding::violated(
+                    property,
+                    vec![own, i],
+                    format!(
+                        "{}'s release freed its lock while it still believed it held {} level{}",
+                        e.client,
+                        walked.after[i],
+                        if walked.after[i] == 1 { "" } else { "s" }
+                    ),
+                );
+            }
+        }
+    }
+    Finding::holds(property)
+}
+
+fn no_leaked_hold(history: &History) -> Finding {
+    let property = PropertyName::NoLeakedHold;
+    let walked = walk(history);
+    let events = &history.events;
+    for (i, e) in events.iter().enumerate() {
+        // A reply that says Redis counts more levels than the client holds.
+        if let (true, Some(Outcome::Granted { count: Some(n), .. })) =
+            (e.gives_belief(), &e.outcome)
+        {
+            if *n > walked.after[i] {
+                return Finding::violated(
+                    property,
+                    vec![i],
+                    format!(
+                        "Redis counts {n} levels for {}, which believes it holds {}",
+                        e.client, walked.after[i]
+                    ),
+                );
+            }
+        }
+        // The lab sees the key while nobody believes they hold it, nobody's
+        // acquire is in flight, and its last grantee did not crash.
+        if e.op == Op::Observed && e.present == Some(true) {
+            let believers = walked
+                .spans
+                .iter()
+                .any(|(_, b)| b.from < (e.start_us, i) && b.until > (e.start_us, i));
+            let in_flight = events[..i]
+                .iter()
+                .any(|x| x.op.is_acquire() && x.end_us.is_none());
+            let crashed_holder = latest_grant(events, i).is_some_and(|g| {
+                events[g + 1..i]
+                    .iter()
+                    .any(|x| x.client == events[g].client && x.op == Op::Crash)
+            });
+            if !believers && !in_flight && !crashed_holder {
+                let last = events[..i]
+                    .iter()
+                    .rposition(|x| x.op.is_acquire())
+                    .into_iter()
+                    .chain([i])
+                    .collect();
+                return Finding::violated(
+                    property,
+                    last,
+                    "the lock key is held on Redis while no client believes it holds it".into(),
+                );
+            }
+        }
+    }
+    Finding::holds(property)
+}
+
 fn eventually_acquired(history: &History) -> Finding {
     let property = PropertyName::EventuallyAcquired;
     let mut clients: Vec<&str> = Vec::new();
     for e in &history.events {
-        if matches!(e.op, Op::Acquire { .. }) && !clients.contains(&e.client.as_str()) {
+        if e.op.is_acquire() && !clients.contains(&e.client.as_str()) {
             clients.push(&e.client);
         }
     }
     for client in clients {
         let mine = || history.events.iter().filter(|e| e.client == client);
         let crashed = mine().any(|e| e.op == Op::Crash);
-        let held = mine().any(|e| e.gives_belief() && e.end_us.is_some());
+        let held = mine().any(Event::gives_belief);
         if !crashed && !held {
             let attempts: Vec<usize> = history
                 .events
                 .iter()
                 .enumerate()
-                .filter(|(_, e)| e.client == client && matches!(e.op, Op::Acquire { .. }))
+                .filter(|(_, e)| e.client == client && e.op.is_acquire())
                 .map(|(i, _)| i)
                 .collect();
             return Finding::violated(

@@ -1,103 +1,30 @@
-//! One event per operation a client invoked, with its outcome and its start
-//! and end on the lab's monotonic clock, plus what the lab observed and the
-//! faults it injected. Replays, chaos schedules and bench runs all record
-//! histories in this one form, so one checker reads them all.
+//! One event per operation a client invoked, with its outcome (in the lab's
+//! one [`Outcome`] vocabulary) and its start and end on the lab's monotonic
+//! clock, plus what the lab observed and the faults it injected. Replays,
+//! chaos schedules and bench runs all record histories in this one form, so
+//! one checker reads them all.
 
 use std::time::Instant;
 
+use locklab_model::{ClientOp, NodeId, Outcome};
 use serde::{Deserialize, Serialize};
 
-/// What Redis (or the client) said to an acquire.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum AcquireOutcome {
-    /// Redis set the key for this client.
-    Granted,
-    /// The key was held by someone else.
-    Busy,
-    /// Redis refused, but the client ignored the reply and believes it
-    /// holds the lock (`naive-unchecked`).
-    Believed,
-    /// The command failed (connection, timeout, …).
-    Failed(String),
-}
+use crate::client::OpError;
 
-/// What a release did.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum ReleaseOutcome {
-    /// Removed the client's own lock (compare-and-delete matched).
-    Released,
-    /// `DEL` removed a key; the client cannot know whose.
-    Deleted,
-    /// Nothing of the client's was there (expired, or another holds it).
-    NotHeld,
-    /// `DEL` found no key.
-    NothingToDelete,
-    /// The command failed.
-    Failed(String),
-}
-
-impl ReleaseOutcome {
-    /// True when the release removed a key from Redis.
-    pub fn removed_a_key(&self) -> bool {
-        matches!(self, ReleaseOutcome::Released | ReleaseOutcome::Deleted)
-    }
-}
-
-/// What the protected resource did with a write.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum WriteOutcome {
-    /// The resource took the write.
-    Accepted,
-    /// The resource refused it: it had accepted a higher fencing token.
-    Refused {
-        /// The highest token it had accepted.
-        highest: u64,
-    },
-    /// The command failed.
-    Failed(String),
-}
-
-/// The operation an event records.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "op", rename_all = "kebab-case")]
+/// What an event records; in JSON, its name (`"acquire"`, `"pause"`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Op {
-    /// An acquire attempt.
-    Acquire {
-        /// The outcome.
-        outcome: AcquireOutcome,
-        /// The lock's token, for protocols that have one.
-        #[serde(skip_serializing_if = "Option::is_none", default)]
-        token: Option<String>,
-        /// The fencing token issued with the grant.
-        #[serde(skip_serializing_if = "Option::is_none", default)]
-        fence: Option<u64>,
-    },
-    /// A release.
-    Release {
-        /// The outcome.
-        outcome: ReleaseOutcome,
-    },
-    /// A write to the protected resource.
-    Write {
-        /// The fencing token carried, for a fenced lock.
-        #[serde(skip_serializing_if = "Option::is_none", default)]
-        fence: Option<u64>,
-        /// The outcome.
-        outcome: WriteOutcome,
-    },
-    /// The lab observed that the lock key is gone from Redis (the lease ran
-    /// out).
-    Expired,
+    /// A client's operation.
+    Call(ClientOp),
+    /// The lab looked at the lock key on Redis.
+    Observed,
     /// The client was paused (it takes no steps).
     Pause,
     /// The client was resumed.
     Resume,
     /// The client was crashed (it takes no steps ever again).
     Crash,
-    /// The lab killed Redis and restarted it empty.
+    /// The lab killed a Redis node and restarted it empty.
     Restart,
 }
 
@@ -105,15 +32,50 @@ impl Op {
     /// The operation's name in tables.
     pub fn name(&self) -> &'static str {
         match self {
-            Op::Acquire { .. } => "acquire",
-            Op::Release { .. } => "release",
-            Op::Write { .. } => "write",
-            Op::Expired => "expired",
+            Op::Call(op) => op.name(),
+            Op::Observed => "observed",
             Op::Pause => "pause",
             Op::Resume => "resume",
             Op::Crash => "crash",
             Op::Restart => "restart",
         }
+    }
+
+    /// Every operation, for reading names.
+    pub const ALL: [Op; 9] = [
+        Op::Call(ClientOp::Acquire),
+        Op::Call(ClientOp::AcquireResent),
+        Op::Call(ClientOp::Write),
+        Op::Call(ClientOp::Release),
+        Op::Observed,
+        Op::Pause,
+        Op::Resume,
+        Op::Crash,
+        Op::Restart,
+    ];
+
+    /// An acquire, sent once or again.
+    pub fn is_acquire(&self) -> bool {
+        matches!(
+            self,
+            Op::Call(ClientOp::Acquire | ClientOp::AcquireResent)
+        )
+    }
+}
+
+impl Serialize for Op {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.name())
+    }
+}
+
+impl<'de> Deserialize<'de> for Op {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Op, D::Error> {
+        let name = String::deserialize(d)?;
+        Op::ALL
+            .into_iter()
+            .find(|op| op.name() == name)
+            .ok_or_else(|| serde::de::Error::custom(format!("unknown operation {name:?}")))
     }
 }
 
@@ -123,8 +85,25 @@ pub struct Event {
     /// The client (`c1`, …), or `lab` for the lab's own observations.
     pub client: String,
     /// What happened.
-    #[serde(flatten)]
     pub op: Op,
+    /// The node it happened on (a restart, an observation), when there are
+    /// several.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub node: Option<NodeId>,
+    /// What the operation did: the reply the client read — or, for an
+    /// acquire whose reply is still in flight (`end_us` is `None`), what
+    /// the lab saw it do on Redis.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub outcome: Option<Outcome>,
+    /// Why it failed, if it did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<OpError>,
+    /// The fencing token a write carried.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fence: Option<u64>,
+    /// For an observation: whether the lock key was there.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub present: Option<bool>,
     /// When it was invoked, in µs since the history began.
     pub start_us: u64,
     /// When the client learned the outcome (`None`: never — the reply was
@@ -133,28 +112,51 @@ pub struct Event {
 }
 
 impl Event {
-    /// True for an acquire after which the client believes it holds the
-    /// lock.
-    pub fn gives_belief(&self) -> bool {
-        matches!(
-            self.op,
-            Op::Acquire {
-                outcome: AcquireOutcome::Granted | AcquireOutcome::Believed,
-                ..
-            }
-        )
+    /// An event of `client` doing `op`, at `at` µs, with nothing known yet.
+    pub fn new(client: &str, op: Op, at: u64) -> Event {
+        Event {
+            client: client.to_owned(),
+            op,
+            node: None,
+            outcome: None,
+            error: None,
+            fence: None,
+            present: None,
+            start_us: at,
+            end_us: None,
+        }
     }
 
-    /// True for an acquire Redis granted (whether or not the client has
-    /// read the reply yet).
+    /// An acquire whose reply the client read, after which it believes it
+    /// holds the lock (one more level of it).
+    pub fn gives_belief(&self) -> bool {
+        self.op.is_acquire()
+            && self.end_us.is_some()
+            && self.outcome.as_ref().is_some_and(Outcome::gives_belief)
+    }
+
+    /// An acquire Redis granted on a free lock (whether or not the client
+    /// has read the reply yet): a new grant, not one more level of a
+    /// re-entrant one.
     pub fn is_grant(&self) -> bool {
-        matches!(
-            self.op,
-            Op::Acquire {
-                outcome: AcquireOutcome::Granted,
-                ..
+        self.op.is_acquire()
+            && matches!(
+                self.outcome,
+                Some(Outcome::Granted { count, .. }) if count.is_none_or(|c| c == 1)
+            )
+    }
+
+    /// The outcome, or the failure, in words.
+    pub fn result_words(&self) -> String {
+        match (&self.outcome, &self.error) {
+            (_, Some(e)) => {
+                let sure = if e.definite { "" } else { " (may have run)" };
+                format!("failed{sure}: {}", e.message)
             }
-        )
+            (Some(o), None) if self.end_us.is_none() => format!("{o} on Redis; no reply read"),
+            (Some(o), None) => o.to_string(),
+            (None, None) => String::new(),
+        }
     }
 }
 
@@ -174,8 +176,13 @@ impl Default for Recorder {
 impl Recorder {
     /// A history starting now.
     pub fn new() -> Recorder {
+        Recorder::since(Instant::now())
+    }
+
+    /// A history whose clock starts at `origin`.
+    pub fn since(origin: Instant) -> Recorder {
         Recorder {
-            origin: Instant::now(),
+            origin,
             events: Vec::new(),
         }
     }
@@ -188,21 +195,19 @@ impl Recorder {
     /// Records an invocation; returns its index so the completion can be
     /// filled in with [`Recorder::complete`].
     pub fn invoke(&mut self, client: &str, op: Op) -> usize {
-        let start_us = self.now_us();
-        self.events.push(Event {
-            client: client.to_owned(),
-            op,
-            start_us,
-            end_us: None,
-        });
+        let event = Event::new(client, op, self.now_us());
+        self.events.push(event);
         self.events.len() - 1
     }
 
-    /// Records the completion of an invocation, with its final outcome.
-    pub fn complete(&mut self, index: usize, op: Op) {
+    /// Records the end of an invocation.
+    pub fn complete(&mut self, index: usize, result: Result<Outcome, OpError>) {
         let now = self.now_us();
         if let Some(e) = self.events.get_mut(index) {
-            e.op = op;
+            match result {
+                Ok(outcome) => e.outcome = Some(outcome),
+                Err(error) => e.error = Some(error),
+            }
             e.end_us = Some(now);
         }
     }
@@ -210,21 +215,27 @@ impl Recorder {
     /// Records what the lab saw an invocation do on Redis before the client
     /// read the reply (a delayed grant: the key exists), leaving it
     /// incomplete: the client does not know yet.
-    pub fn observe(&mut self, index: usize, op: Op) {
+    pub fn observe(&mut self, index: usize, outcome: Outcome) {
         if let Some(e) = self.events.get_mut(index) {
-            e.op = op;
+            e.outcome = Some(outcome);
         }
     }
 
-    /// Records an instantaneous event (an observation or a fault).
-    pub fn instant(&mut self, client: &str, op: Op) {
+    /// Sets the fencing token a recorded write carries.
+    pub fn carry(&mut self, index: usize, fence: Option<u64>) {
+        if let Some(e) = self.events.get_mut(index) {
+            e.fence = fence;
+        }
+    }
+
+    /// Records an instantaneous event (an observation or a fault), and
+    /// returns it to be filled in.
+    pub fn instant(&mut self, client: &str, op: Op) -> &mut Event {
         let at = self.now_us();
-        self.events.push(Event {
-            client: client.to_owned(),
-            op,
-            start_us: at,
-            end_us: Some(at),
-        });
+        let mut event = Event::new(client, op, at);
+        event.end_us = Some(at);
+        self.events.push(event);
+        self.events.last_mut().expect("just pushed")
     }
 
     /// The events so far.

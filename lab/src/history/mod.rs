@@ -12,7 +12,7 @@ pub mod event;
 pub mod timeline;
 
 pub use checker::{check, finding, Finding};
-pub use event::{AcquireOutcome, Event, History, Op, Recorder, ReleaseOutcome, WriteOutcome};
+pub use event::{Event, History, Op, Recorder};
 
 #[cfg(test)]
 mod tests;

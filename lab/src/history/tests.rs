@@ -1,8 +1,17 @@
 //! The checker on histories built by hand.
 
-use locklab_model::{PropertyName, Verdict};
+use locklab_model::{ClientOp, Outcome, PropertyName, Verdict};
 
 use super::*;
+
+const SAFETY: [PropertyName; 6] = [
+    PropertyName::MutualExclusion,
+    PropertyName::NoForeignRelease,
+    PropertyName::FencedResource,
+    PropertyName::ReentryNoSelfWait,
+    PropertyName::NoEarlyRelease,
+    PropertyName::NoLeakedHold,
+];
 
 /// A history builder: events at 1 ms apart, each completing at once.
 struct H(Vec<Event>);
@@ -12,43 +21,73 @@ impl H {
         H(Vec::new())
     }
 
-    fn at(mut self, client: &str, op: Op) -> H {
+    fn at(mut self, client: &str, op: Op, outcome: Option<Outcome>) -> H {
         let t = (self.0.len() as u64 + 1) * 1000;
-        self.0.push(Event {
-            client: client.into(),
-            op,
-            start_us: t,
-            end_us: Some(t + 100),
-        });
+        let mut e = Event::new(client, op, t);
+        e.outcome = outcome;
+        e.end_us = Some(t + 100);
+        self.0.push(e);
         self
     }
 
+    fn fault(self, client: &str, op: Op) -> H {
+        self.at(client, op, None)
+    }
+
+    fn expired(self) -> H {
+        let mut h = self.at("lab", Op::Observed, None);
+        h.0.last_mut().unwrap().present = Some(false);
+        h
+    }
+
+    fn seen(self) -> H {
+        let mut h = self.at("lab", Op::Observed, None);
+        h.0.last_mut().unwrap().present = Some(true);
+        h
+    }
+
+    fn acquire(self, client: &str, outcome: Outcome) -> H {
+        self.at(client, Op::Call(ClientOp::Acquire), Some(outcome))
+    }
+
     fn grant(self, client: &str) -> H {
-        self.at(client, acquire(AcquireOutcome::Granted, None))
+        self.acquire(client, Outcome::GRANTED)
+    }
+
+    fn counted(self, client: &str, count: u32) -> H {
+        self.acquire(
+            client,
+            Outcome::Granted {
+                token: None,
+                fence: Some(1),
+                count: Some(count),
+            },
+        )
     }
 
     fn fenced_grant(self, client: &str, fence: u64) -> H {
-        self.at(client, acquire(AcquireOutcome::Granted, Some(fence)))
+        self.acquire(
+            client,
+            Outcome::Granted {
+                token: None,
+                fence: Some(fence),
+                count: None,
+            },
+        )
     }
 
-    fn release(self, client: &str, outcome: ReleaseOutcome) -> H {
-        self.at(client, Op::Release { outcome })
+    fn release(self, client: &str, outcome: Outcome) -> H {
+        self.at(client, Op::Call(ClientOp::Release), Some(outcome))
     }
 
-    fn write(self, client: &str, fence: Option<u64>, outcome: WriteOutcome) -> H {
-        self.at(client, Op::Write { fence, outcome })
+    fn write(self, client: &str, fence: Option<u64>, outcome: Outcome) -> H {
+        let mut h = self.at(client, Op::Call(ClientOp::Write), Some(outcome));
+        h.0.last_mut().unwrap().fence = fence;
+        h
     }
 
     fn done(self) -> History {
         History { events: self.0 }
-    }
-}
-
-fn acquire(outcome: AcquireOutcome, fence: Option<u64>) -> Op {
-    Op::Acquire {
-        outcome,
-        token: None,
-        fence,
     }
 }
 
@@ -60,11 +99,11 @@ fn verdict(h: &History, p: PropertyName) -> Finding {
 fn the_articles_unsafe_release_breaks_both_properties() {
     let h = H::new()
         .grant("c1")
-        .at("c1", Op::Pause)
-        .at("lab", Op::Expired)
+        .fault("c1", Op::Pause)
+        .expired()
         .grant("c2")
-        .at("c1", Op::Resume)
-        .release("c1", ReleaseOutcome::Deleted)
+        .fault("c1", Op::Resume)
+        .release("c1", Outcome::Deleted)
         .grant("c3")
         .done();
     let me = verdict(&h, PropertyName::MutualExclusion);
@@ -87,9 +126,9 @@ fn the_articles_unsafe_release_breaks_both_properties() {
 fn events_in_the_same_microsecond_are_ordered_by_invocation() {
     let mut h = H::new()
         .grant("c1")
-        .at("lab", Op::Expired)
+        .expired()
         .grant("c2")
-        .release("c1", ReleaseOutcome::Deleted)
+        .release("c1", Outcome::Deleted)
         .done();
     for e in &mut h.events {
         e.start_us = 7;
@@ -102,11 +141,11 @@ fn events_in_the_same_microsecond_are_ordered_by_invocation() {
 fn sequential_holders_keep_mutual_exclusion() {
     let h = H::new()
         .grant("c1")
-        .release("c1", ReleaseOutcome::Released)
+        .release("c1", Outcome::Released)
         .grant("c2")
-        .release("c2", ReleaseOutcome::Released)
+        .release("c2", Outcome::Released)
         .done();
-    for f in check(&h) {
+    for f in check(&h, &SAFETY) {
         assert_eq!(f.verdict, Verdict::Holds, "{f:?}");
     }
 }
@@ -115,9 +154,9 @@ fn sequential_holders_keep_mutual_exclusion() {
 fn a_compare_and_delete_that_finds_another_token_is_not_a_foreign_release() {
     let h = H::new()
         .grant("c1")
-        .at("lab", Op::Expired)
+        .expired()
         .grant("c2")
-        .release("c1", ReleaseOutcome::NotHeld)
+        .release("c1", Outcome::NotHeld)
         .done();
     assert_eq!(
         verdict(&h, PropertyName::NoForeignRelease).verdict,
@@ -133,10 +172,10 @@ fn a_compare_and_delete_that_finds_another_token_is_not_a_foreign_release() {
 fn an_unchecked_client_believes_without_a_grant() {
     let h = H::new()
         .grant("c1")
-        .at("c2", acquire(AcquireOutcome::Believed, None))
-        .write("c1", None, WriteOutcome::Accepted)
-        .write("c2", None, WriteOutcome::Accepted)
-        .release("c2", ReleaseOutcome::Deleted)
+        .acquire("c2", Outcome::Believed)
+        .write("c1", None, Outcome::Accepted)
+        .write("c2", None, Outcome::Accepted)
+        .release("c2", Outcome::Deleted)
         .done();
     assert_eq!(verdict(&h, PropertyName::MutualExclusion).events, [0, 1]);
     let fr = verdict(&h, PropertyName::FencedResource);
@@ -150,10 +189,10 @@ fn an_unchecked_client_believes_without_a_grant() {
 fn a_stale_write_breaks_the_plain_resource_but_not_the_fenced_one() {
     let plain = H::new()
         .grant("c1")
-        .at("lab", Op::Expired)
+        .expired()
         .grant("c2")
-        .write("c2", None, WriteOutcome::Accepted)
-        .write("c1", None, WriteOutcome::Accepted)
+        .write("c2", None, Outcome::Accepted)
+        .write("c1", None, Outcome::Accepted)
         .done();
     let fr = verdict(&plain, PropertyName::FencedResource);
     assert_eq!(fr.verdict, Verdict::Violated);
@@ -161,10 +200,10 @@ fn a_stale_write_breaks_the_plain_resource_but_not_the_fenced_one() {
 
     let fenced = H::new()
         .fenced_grant("c1", 1)
-        .at("lab", Op::Expired)
+        .expired()
         .fenced_grant("c2", 2)
-        .write("c2", Some(2), WriteOutcome::Accepted)
-        .write("c1", Some(1), WriteOutcome::Refused { highest: 2 })
+        .write("c2", Some(2), Outcome::Accepted)
+        .write("c1", Some(1), Outcome::Refused { highest: 2 })
         .done();
     assert_eq!(
         verdict(&fenced, PropertyName::FencedResource).verdict,
@@ -176,12 +215,10 @@ fn a_stale_write_breaks_the_plain_resource_but_not_the_fenced_one() {
 fn a_reply_never_read_gives_no_belief() {
     let mut h = H::new().grant("c1").done();
     h.events[0].end_us = None;
-    h.events.push(Event {
-        client: "c2".into(),
-        op: acquire(AcquireOutcome::Granted, None),
-        start_us: 5000,
-        end_us: Some(5100),
-    });
+    let mut e = Event::new("c2", Op::Call(ClientOp::Acquire), 5000);
+    e.outcome = Some(Outcome::GRANTED);
+    e.end_us = Some(5100);
+    h.events.push(e);
     assert_eq!(
         verdict(&h, PropertyName::MutualExclusion).verdict,
         Verdict::Holds
@@ -194,10 +231,10 @@ fn a_grant_whose_reply_is_still_in_flight_is_still_a_grant() {
     // reply, and c2 (unchecked) deletes c1's lock.
     let mut h = H::new()
         .grant("c2")
-        .release("c2", ReleaseOutcome::Released)
+        .release("c2", Outcome::Released)
         .grant("c1")
-        .at("c2", acquire(AcquireOutcome::Believed, None))
-        .release("c2", ReleaseOutcome::Deleted)
+        .acquire("c2", Outcome::Believed)
+        .release("c2", Outcome::Deleted)
         .done();
     h.events[2].end_us = None;
     let nfr = verdict(&h, PropertyName::NoForeignRelease);
@@ -214,15 +251,15 @@ fn a_grant_whose_reply_is_still_in_flight_is_still_a_grant() {
 fn a_client_that_never_gets_the_lock_breaks_eventually_acquired() {
     let h = H::new()
         .grant("c1")
-        .at("c2", acquire(AcquireOutcome::Busy, None))
+        .acquire("c2", Outcome::Busy)
         .done();
     let ea = verdict(&h, PropertyName::EventuallyAcquired);
     assert_eq!(ea.verdict, Verdict::Violated);
     assert_eq!(ea.events, [1]);
     let crashed = H::new()
         .grant("c1")
-        .at("c2", acquire(AcquireOutcome::Busy, None))
-        .at("c2", Op::Crash)
+        .acquire("c2", Outcome::Busy)
+        .fault("c2", Op::Crash)
         .done();
     assert_eq!(
         verdict(&crashed, PropertyName::EventuallyAcquired).verdict,
@@ -234,14 +271,82 @@ fn a_client_that_never_gets_the_lock_breaks_eventually_acquired() {
 fn the_timeline_marks_the_breaking_events() {
     let h = H::new()
         .grant("c1")
-        .at("lab", Op::Expired)
+        .expired()
         .grant("c2")
-        .release("c1", ReleaseOutcome::Deleted)
+        .release("c1", Outcome::Deleted)
         .done();
-    let text = timeline::render(&h, &check(&h));
+    let text = timeline::render(&h, &check(&h, &SAFETY));
     let del_line = text
         .lines()
         .find(|l| l.contains("DEL removed a key"))
         .unwrap();
     assert!(del_line.contains("no-foreign-release"), "{text}");
+}
+
+#[test]
+fn a_holder_refused_by_its_own_lock_waits_for_itself() {
+    let h = H::new().grant("c1").acquire("c1", Outcome::Busy).done();
+    let w = verdict(&h, PropertyName::ReentryNoSelfWait);
+    assert_eq!(w.verdict, Verdict::Violated);
+    assert_eq!(w.events, [0, 1]);
+    // Refused after its lease ran out and another took the lock: waiting
+    // for someone else, not for itself.
+    let other = H::new()
+        .grant("c1")
+        .expired()
+        .grant("c2")
+        .acquire("c1", Outcome::Busy)
+        .done();
+    assert_eq!(
+        verdict(&other, PropertyName::ReentryNoSelfWait).verdict,
+        Verdict::Holds
+    );
+}
+
+#[test]
+fn a_release_that_frees_the_lock_while_inside_is_early() {
+    let h = H::new()
+        .grant("c1")
+        .acquire("c1", Outcome::Believed)
+        .release("c1", Outcome::Deleted)
+        .done();
+    let e = verdict(&h, PropertyName::NoEarlyRelease);
+    assert_eq!(e.verdict, Verdict::Violated);
+    assert_eq!(e.events, [0, 2]);
+    let counted = H::new()
+        .counted("c1", 1)
+        .counted("c1", 2)
+        .release("c1", Outcome::StillHeld { count: 1 })
+        .release("c1", Outcome::Released)
+        .done();
+    for f in check(&counted, &SAFETY) {
+        assert_eq!(f.verdict, Verdict::Holds, "{f:?}");
+    }
+    assert_eq!(
+        verdict(&counted, PropertyName::SomeoneReenters).verdict,
+        Verdict::Holds
+    );
+}
+
+#[test]
+fn a_leaked_level_shows_in_the_reply_or_on_redis() {
+    let counted_twice = H::new().counted("c1", 2).done();
+    assert_eq!(
+        verdict(&counted_twice, PropertyName::NoLeakedHold).events,
+        [0]
+    );
+    // A resent SET NX refused by its own first run: the key is there, and
+    // nobody believes they hold it.
+    let mut resent = H::new();
+    resent = resent.at("c1", Op::Call(ClientOp::AcquireResent), Some(Outcome::Busy));
+    let h = resent.seen().done();
+    let f = verdict(&h, PropertyName::NoLeakedHold);
+    assert_eq!(f.verdict, Verdict::Violated);
+    assert_eq!(f.events, [0, 1]);
+    // A crashed holder's key is not a leak.
+    let crashed = H::new().grant("c1").fault("c1", Op::Crash).seen().done();
+    assert_eq!(
+        verdict(&crashed, PropertyName::NoLeakedHold).verdict,
+        Verdict::Holds
+    );
 }

@@ -2,46 +2,30 @@
 //! time, the client, what it did and what came of it, and a mark on the
 //! events the checker names.
 
+use locklab_model::ClientOp;
+
 use super::checker::Finding;
-use super::event::{AcquireOutcome, History, Op, ReleaseOutcome, WriteOutcome};
+use super::event::{Event, History, Op};
 use crate::output::table::Table;
 
-/// The outcome of an event, in words.
-pub fn outcome(op: &Op) -> String {
-    match op {
-        Op::Acquire { outcome, fence, .. } => {
-            let fence = fence.map(|f| format!(" (fence {f})")).unwrap_or_default();
-            match outcome {
-                AcquireOutcome::Granted => format!("granted{fence}"),
-                AcquireOutcome::Busy => "busy".into(),
-                AcquireOutcome::Believed => "refused, ignored: believes it holds".into(),
-                AcquireOutcome::Failed(e) => format!("failed: {e}"),
-            }
-        }
-        Op::Release { outcome } => match outcome {
-            ReleaseOutcome::Released => "released its lock".into(),
-            ReleaseOutcome::Deleted => "DEL removed a key".into(),
-            ReleaseOutcome::NotHeld => "not held any more".into(),
-            ReleaseOutcome::NothingToDelete => "DEL found no key".into(),
-            ReleaseOutcome::Failed(e) => format!("failed: {e}"),
-        },
-        Op::Write { fence, outcome } => {
-            let fence = fence
+/// What came of an event, in words.
+pub fn outcome(e: &Event) -> String {
+    let node = e.node.map(|n| format!(" on {n}")).unwrap_or_default();
+    match e.op {
+        Op::Call(ClientOp::Write) => {
+            let fence = e
+                .fence
                 .map(|f| format!(" with token {f}"))
                 .unwrap_or_default();
-            match outcome {
-                WriteOutcome::Accepted => format!("accepted{fence}"),
-                WriteOutcome::Refused { highest } => {
-                    format!("refused{fence} (resource has {highest})")
-                }
-                WriteOutcome::Failed(e) => format!("failed: {e}"),
-            }
+            format!("{}{fence}", e.result_words())
         }
-        Op::Expired => "lock key gone from Redis".into(),
+        Op::Call(_) => e.result_words(),
+        Op::Observed if e.present == Some(true) => format!("lock key present{node}"),
+        Op::Observed => format!("lock key gone from Redis{node}"),
         Op::Pause => "paused".into(),
         Op::Resume => "resumed".into(),
         Op::Crash => "crashed".into(),
-        Op::Restart => "redis-server killed, restarted empty".into(),
+        Op::Restart => format!("redis-server killed, restarted empty{node}"),
     }
 }
 
@@ -67,7 +51,7 @@ pub fn render(history: &History, findings: &[Finding]) -> String {
             time,
             e.client.clone(),
             e.op.name().to_owned(),
-            outcome(&e.op),
+            outcome(e),
             marks.join(", "),
         ]);
     }

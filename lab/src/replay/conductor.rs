@@ -1,39 +1,38 @@
-//! The conductor: plays a model path against real Redis, one step at a
-//! time, each client doing exactly the step it is told, and records the
+//! The conductor: plays a model [`Script`] against real Redis, one step at
+//! a time, each client doing exactly the step it is told, and records the
 //! history.
 //!
-//! - A tick is a fixed real duration; the lease is `ttl` ticks. Time is kept
-//!   relative to the moment the current lease was granted, so after `k`
-//!   ticks the conductor has waited `k` ticks since the grant, and every
-//!   step must happen within the tick the model is in (a run that falls
-//!   behind is marked late and not judged).
+//! The model is the one source of truth for what a step does: the script
+//! says, for every step, the outcome the client must read and the leases
+//! there are before and after it. The conductor plays the step, compares
+//! the real outcome with the predicted one (the first difference is
+//! reported as a divergence), and looks at Redis until the lock key is
+//! there or gone as the model says. It never re-derives a transition.
+//!
+//! - A tick is a fixed real duration; a lease is `ttl` ticks. Each lease's
+//!   clock starts when the step that granted (or renewed) it started, so
+//!   after `k` ticks of a lease the conductor has waited `k` ticks since
+//!   its grant, and every step must end within the tick the model is in (a
+//!   run that falls behind is marked late and not judged).
 //! - "The lease runs out" is observed on Redis (the key is gone), not
-//!   assumed from a sleep: the tick that ends a lease waits until Redis has
-//!   expired the key.
+//!   assumed from a sleep.
 //! - Clients sit in the lab's process or in worker processes
 //!   ([`super::seat`]): a pause is withholding steps, or SIGSTOP; a delayed
 //!   reply is read late, or held by the proxy; a crash drops the client, or
-//!   SIGKILLs it. The conductor waits until Redis has run a delayed acquire
-//!   (the key exists) before going on.
-//!
-//! Alongside, the conductor follows the same path in the model and compares
-//! what Redis did at each step with what the model expected (a grant, a
-//! removal, an accepted write); the first difference is reported as a
-//! divergence.
+//!   SIGKILLs it.
 
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use locklab_impl::{connect, Conn, ConnectOptions, LockError, Protocol as ImplProtocol, Ttl};
-use locklab_model::path::Taken;
-use locklab_model::protocol::Release;
-use locklab_model::{LockModel, Scenario, Step, World};
+use locklab_impl::{connect, Conn, ConnectOptions, LockError, Ttl};
+use locklab_model::{ClientOp, KeyRole, LeaseClock, NodeId, Outcome, Script, Scripted, Step, Taken};
 
 use super::keys::{KeySpace, ReplayKeys};
 use super::seat::{Clients, Seat, SeatSpec};
-use crate::history::{AcquireOutcome, History, Op, Recorder, ReleaseOutcome, WriteOutcome};
+use crate::client::OpError;
+use crate::history::{History, Op, Recorder};
 use crate::server::RedisServer;
-use crate::worker::{LabAttempt, LabRelease, LabWrite};
 
 /// Where and how replays play.
 #[derive(Clone, Debug)]
@@ -59,13 +58,24 @@ pub struct Stage {
     pub lock: Option<String>,
 }
 
-/// A replay that could not be played.
+/// A replay that could not be played: the environment, never a verdict.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum ReplayError {
     /// Redis was unusable.
     #[error("redis: {0}")]
     Redis(#[from] LockError),
+    /// Redis refused a client's command for a reason of its own (out of
+    /// memory, scripting disabled, a read-only replica, NOAUTH, …).
+    #[error("Redis refused {client}'s {op}: {message}")]
+    Refused {
+        /// The client.
+        client: String,
+        /// The operation.
+        op: ClientOp,
+        /// What Redis said.
+        message: String,
+    },
     /// The lab could not set the replay up.
     #[error("replay set-up: {0}")]
     Setup(String),
@@ -77,31 +87,24 @@ pub enum ReplayError {
     /// A server the lab needed could not be started or restarted.
     #[error("redis-server: {0}")]
     Server(#[from] crate::server::ServerError),
-    /// Redis did not expire a lease in time.
-    #[error("the lease of {key} did not run out on Redis within {waited:?}")]
-    LeaseStuck {
-        /// The lock key.
-        key: String,
-        /// How long the conductor waited.
-        waited: Duration,
-    },
+}
+
+impl ReplayError {
+    /// Whether the error is the environment's (the server, the machine),
+    /// so that nothing measured on it can stand as a verdict.
+    pub fn is_environment(&self) -> bool {
+        !matches!(self, ReplayError::CannotRestart)
+    }
 }
 
 /// One replay, played.
 #[derive(Clone, Debug)]
 pub struct Played {
-    /// What was played.
-    pub scenario: Scenario,
-    /// The steps.
-    pub steps: Vec<Step>,
-    /// The model's states along the path (initial state first).
-    pub states: Vec<World>,
-    /// How the model took each step (the schedule may come from another
-    /// protocol, which lets clients in where this one makes them wait).
-    pub taken: Vec<Taken>,
+    /// What was played, as the model walked it.
+    pub script: Script,
     /// What Redis did.
     pub history: History,
-    /// The first step where Redis did not do what the model expected.
+    /// The first step where Redis did not do what the model said.
     pub divergence: Option<String>,
     /// The first step the conductor played later than its tick allows: the
     /// run's timing no longer matches the model's, so it is not judged.
@@ -113,7 +116,7 @@ pub struct Played {
 struct Client {
     name: String,
     seat: Seat,
-    /// The fencing token of its current grant, for the history.
+    /// The fencing token of its latest grant, for the history.
     fence: Option<u64>,
     /// The event of its delayed acquire, while the reply is in flight.
     in_flight: Option<usize>,
@@ -126,46 +129,42 @@ struct Client {
     writes: u32,
 }
 
-fn impl_protocol(scenario: &Scenario) -> ImplProtocol {
-    match scenario.protocol {
-        locklab_model::Protocol::Naive => ImplProtocol::Naive,
-        locklab_model::Protocol::NaiveUnchecked => ImplProtocol::NaiveUnchecked,
-        locklab_model::Protocol::Token => ImplProtocol::Token,
-        locklab_model::Protocol::Fenced => ImplProtocol::Fenced,
-    }
+/// One Redis node of the replay.
+struct Node {
+    /// The lab's own connection to it (to observe the key).
+    conn: Conn,
+    /// Its server, when the lab started one for this replay.
+    server: Option<Arc<Mutex<RedisServer>>>,
+    /// The lock key's presence as last recorded.
+    seen: Option<bool>,
 }
 
 /// The conductor of one replay.
 struct Conductor<'a> {
     stage: &'a Stage,
     keys: ReplayKeys,
-    protocol: ImplProtocol,
-    /// The lock's own server, when the schedule restarts Redis.
-    server: Option<Arc<Mutex<RedisServer>>>,
-    /// The lab's connection to the lock's server (to observe the key).
-    lab: Conn,
+    nodes: Vec<Node>,
     /// The lab's connection to the resource's server.
     resource_conn: Conn,
     clients: Vec<Client>,
     rec: Recorder,
-    lease_granted: Option<Instant>,
+    /// When each lease's clock started.
+    anchors: HashMap<(NodeId, KeyRole), Instant>,
     divergence: Option<String>,
     overrun: Option<String>,
 }
 
-/// Plays `steps` of `scenario` against the stage's Redis as replay number
-/// `n` (which picks its keys), and deletes its keys afterwards.
-pub async fn play(
-    stage: &Stage,
-    n: usize,
-    scenario: Scenario,
-    steps: &[Step],
-) -> Result<Played, ReplayError> {
-    let model = LockModel::new(scenario);
-    let walk = model.walk(steps);
+/// Plays `script` against the stage's Redis as replay number `n` (which
+/// picks its keys), and deletes its keys afterwards.
+pub async fn play(stage: &Stage, n: usize, script: Script) -> Result<Played, ReplayError> {
     let keys = stage.keys.replay(n)?;
+    let scenario = script.scenario;
     // A private server for the lock when the schedule restarts Redis.
-    let private = if steps.contains(&Step::Restart) {
+    let restarts = script
+        .steps
+        .iter()
+        .any(|s| matches!(s.step, Step::Restart { .. }));
+    let private = if restarts {
         if !stage.embedded {
             return Err(ReplayError::CannotRestart);
         }
@@ -185,7 +184,6 @@ pub async fn play(
     };
     let lab = connect(&lock_url, &stage.connect).await?;
     let resource_conn = connect(&stage.url, &stage.connect).await?;
-    let protocol = impl_protocol(&scenario);
     let lock_name = stage
         .lock
         .clone()
@@ -198,7 +196,7 @@ pub async fn play(
     let mut clients = Vec::new();
     for i in 0..scenario.clients {
         let name = format!("c{}", i + 1);
-        let seat = Seat::open(
+        let mut seat = Seat::open(
             &stage.clients,
             SeatSpec {
                 name: name.clone(),
@@ -214,7 +212,6 @@ pub async fn play(
         )
         .await
         .map_err(ReplayError::Setup)?;
-        let mut seat = seat;
         seat.warm().await;
         clients.push(Client {
             name,
@@ -229,22 +226,24 @@ pub async fn play(
     let mut conductor = Conductor {
         stage,
         keys,
-        protocol,
-        server: private,
-        lab,
+        nodes: vec![Node {
+            conn: lab,
+            server: private,
+            seen: None,
+        }],
         resource_conn,
         clients,
         rec: Recorder::new(),
-        lease_granted: None,
+        anchors: HashMap::new(),
         divergence: None,
         overrun: None,
     };
-    let played = conductor
-        .run(&model, steps, &walk.states, &walk.taken)
-        .await;
+    let played = conductor.run(&script).await;
     for client in std::mem::take(&mut conductor.clients) {
         client.seat.close().await;
     }
+    // The lock's keys live on the stage's server too, unless the replay had
+    // a private one (killed with it).
     let cleanup = stage
         .keys
         .delete(&conductor.resource_conn, &conductor.keys.pattern)
@@ -252,10 +251,7 @@ pub async fn play(
     played?;
     cleanup?;
     Ok(Played {
-        scenario,
-        steps: steps.to_vec(),
-        states: walk.states,
-        taken: walk.taken,
+        script,
         history: conductor.rec.finish(),
         divergence: conductor.divergence,
         overrun: conductor.overrun,
@@ -265,363 +261,295 @@ pub async fn play(
 /// The socket address of a `redis://host:port/…` URL (the proxy's upstream).
 fn lock_addr(url: &str) -> Result<std::net::SocketAddr, ReplayError> {
     let info: redis::ConnectionInfo = redis::IntoConnectionInfo::into_connection_info(url)
-        .map_err(|e| ReplayError::Setup(format!("{url}: {e}")))?;
+        .map_err(|e| ReplayError::Setup(format!("{}: {e}", crate::output::masked(url))))?;
     let (host, port) = match info.addr() {
         redis::ConnectionAddr::Tcp(host, port) => (host.clone(), *port),
         other => {
             return Err(ReplayError::Setup(format!(
-                "{url}: not a TCP address ({other})"
+                "{}: not a TCP address ({other})",
+                crate::output::masked(url)
             )))
         }
     };
     std::net::ToSocketAddrs::to_socket_addrs(&(host.as_str(), port))
-        .map_err(|e| ReplayError::Setup(format!("{url}: {e}")))?
+        .map_err(|e| ReplayError::Setup(format!("{}: {e}", crate::output::masked(url))))?
         .next()
-        .ok_or_else(|| ReplayError::Setup(format!("{url}: no address")))
+        .ok_or_else(|| ReplayError::Setup(format!("{}: no address", crate::output::masked(url))))
+}
+
+/// Whether the model has the lock key on `node` in these leases.
+fn present(clocks: &[LeaseClock], node: NodeId) -> bool {
+    clocks
+        .iter()
+        .any(|c| c.node == node && c.key == KeyRole::Lock)
 }
 
 impl Conductor<'_> {
-    async fn run(
-        &mut self,
-        model: &LockModel,
-        steps: &[Step],
-        states: &[World],
-        taken: &[Taken],
-    ) -> Result<(), ReplayError> {
-        let ttl = model.scenario().ttl;
-        for (i, &step) in steps.iter().enumerate() {
-            let (before, after) = (&states[i], &states[i + 1]);
-            let clock = self.lease_granted;
-            self.step(model, i, step, taken[i], before, after).await?;
+    async fn run(&mut self, script: &Script) -> Result<(), ReplayError> {
+        for (i, s) in script.steps.iter().enumerate() {
+            let started = Instant::now();
+            let anchors = self.anchors.clone();
+            self.step(i, s).await?;
+            if s.taken == Taken::Skipped {
+                continue;
+            }
             // A tick keeps time itself; a restart takes the lease with it
             // whenever it lands (and restarting a server takes a while).
-            if taken[i] != Taken::Skipped && !matches!(step, Step::Tick | Step::Restart) {
-                self.check_on_time(i, step, before, ttl, clock);
+            if !matches!(s.step, Step::Tick | Step::Restart { .. }) {
+                self.check_on_time(i, s, &anchors);
+                self.restart_clocks(s, started);
             }
+            self.observe(i, s).await?;
         }
         Ok(())
     }
 
-    /// Plays one step and compares what Redis did with what the model
-    /// expected.
-    async fn step(
-        &mut self,
-        model: &LockModel,
-        i: usize,
-        step: Step,
-        taken: Taken,
-        before: &World,
-        after: &World,
-    ) -> Result<(), ReplayError> {
-        let rules = model.scenario().protocol.rules();
-        let ttl = model.scenario().ttl;
-        {
-            match (taken, step) {
-                (Taken::Skipped, _) => return Ok(()),
-                (Taken::Waits, Step::Acquire { client }) => {
-                    let granted = self.acquire(client.index()).await;
-                    self.expect(i, step, !granted, || {
-                        "model expected the lock to be busy".to_owned()
-                    });
-                    return Ok(());
-                }
-                _ => {}
+    /// Plays one step and compares what Redis did with what the model says.
+    async fn step(&mut self, i: usize, s: &Scripted) -> Result<(), ReplayError> {
+        if s.taken == Taken::Skipped {
+            return Ok(());
+        }
+        match s.step {
+            Step::Acquire { client } | Step::Retry { client } | Step::Write { client } | Step::Release { client } => {
+                let op = s.step.op().expect("a client's operation");
+                let real = self.perform(client.index(), op).await?;
+                self.expect(i, s, real.as_ref());
             }
-            match step {
-                Step::Acquire { client } => {
-                    let granted = self.acquire(client.index()).await;
-                    let expected = before.lease.is_none();
-                    self.expect(i, step, expected == granted, || {
-                        format!(
-                            "model expected the SET NX to {}",
-                            if expected { "succeed" } else { "fail" }
-                        )
-                    });
-                }
-                Step::AcquireDelayed { client } => {
-                    let present = self.send_delayed_acquire(client.index()).await?;
-                    self.expect(i, step, present, || {
-                        "the delayed acquire never set the key".to_owned()
-                    });
-                }
-                Step::Deliver { client } => {
-                    let believes = self.deliver(client.index()).await;
-                    let expected = after.client(client).believes_it_holds();
-                    self.expect(i, step, believes == expected, || {
-                        format!(
-                            "model expected the client to {} the delayed reply",
-                            if expected {
-                                "take the lock on"
-                            } else {
-                                "refuse"
-                            }
-                        )
-                    });
-                }
-                Step::Write { client } => {
-                    let accepted = self.write(client.index()).await;
-                    let expected =
-                        !rules.fencing || before.client(client).fence >= before.resource_max;
-                    self.expect(i, step, accepted == Some(expected), || {
-                        format!(
-                            "model expected the resource to {} the write{}",
-                            if expected { "accept" } else { "refuse" },
-                            failed_note(accepted)
-                        )
-                    });
-                }
-                Step::Release { client } => {
-                    let removed = self.release(client.index()).await;
-                    let expected = before
-                        .lease
-                        .is_some_and(|l| rules.release == Release::Del || l.owner == client);
-                    self.expect(i, step, removed == Some(expected), || {
-                        format!(
-                            "model expected the release to {}{}",
-                            if expected {
-                                "remove the key"
-                            } else {
-                                "leave Redis as it was"
-                            },
-                            failed_note(removed)
-                        )
-                    });
-                }
-                Step::Tick => self.tick(before, after, ttl).await?,
-                Step::Pause { client } => {
-                    let c = &mut self.clients[client.index()];
-                    c.paused = true;
-                    let paused = c.seat.pause().await;
-                    let name = c.name.clone();
-                    self.rec.instant(&name, Op::Pause);
-                    self.expect(i, step, paused.is_ok(), || {
-                        format!("could not pause: {}", paused.err().unwrap_or_default())
-                    });
-                }
-                Step::Resume { client } => {
-                    let c = &mut self.clients[client.index()];
-                    c.paused = false;
-                    let resumed = c.seat.resume().await;
-                    let name = c.name.clone();
-                    self.rec.instant(&name, Op::Resume);
-                    self.warm_if_needed(client.index()).await;
-                    self.expect(i, step, resumed.is_ok(), || {
-                        format!("could not resume: {}", resumed.err().unwrap_or_default())
-                    });
-                }
-                Step::Crash { client } => {
-                    let c = &mut self.clients[client.index()];
-                    c.seat.crash();
-                    c.in_flight = None;
-                    c.fence = None;
-                    let name = c.name.clone();
-                    self.rec.instant(&name, Op::Crash);
-                }
-                Step::Restart => self.restart().await?,
+            Step::AcquireDelayed { client } => self.send_delayed(client.index()).await,
+            Step::Deliver { client } => {
+                let real = self.deliver(client.index()).await?;
+                self.expect(i, s, real.as_ref());
             }
+            Step::Tick => self.tick(s).await?,
+            Step::Pause { client } => {
+                let c = &mut self.clients[client.index()];
+                c.paused = true;
+                let paused = c.seat.pause().await;
+                let name = c.name.clone();
+                self.rec.instant(&name, Op::Pause);
+                self.diverge_if(i, s.step, paused.err(), "could not pause");
+            }
+            Step::Resume { client } => {
+                let c = &mut self.clients[client.index()];
+                c.paused = false;
+                let resumed = c.seat.resume().await;
+                let name = c.name.clone();
+                self.rec.instant(&name, Op::Resume);
+                self.warm_if_needed(client.index()).await;
+                self.diverge_if(i, s.step, resumed.err(), "could not resume");
+            }
+            Step::Crash { client } => {
+                let c = &mut self.clients[client.index()];
+                c.seat.crash();
+                c.in_flight = None;
+                c.fence = None;
+                let name = c.name.clone();
+                self.rec.instant(&name, Op::Crash);
+            }
+            Step::Restart { node } => self.restart(node).await?,
         }
         Ok(())
     }
 
-    /// One acquire, its reply read at once; returns whether Redis set the
-    /// key.
-    async fn acquire(&mut self, c: usize) -> bool {
-        let started = Instant::now();
-        let idx = self.rec.invoke(&self.clients[c].name, pending_acquire());
-        let attempt = self.clients[c].seat.acquire().await;
-        let granted = self.settle_acquire(c, idx, attempt);
-        if granted {
-            self.lease_granted = Some(started);
-        }
-        granted
-    }
-
-    /// Sends an acquire whose reply stays in flight, and waits until Redis
-    /// has run it; returns whether the key appeared.
-    async fn send_delayed_acquire(&mut self, c: usize) -> Result<bool, ReplayError> {
-        let started = Instant::now();
-        let idx = self.rec.invoke(&self.clients[c].name, pending_acquire());
-        if let Err(e) = self.clients[c].seat.send_acquire().await {
-            self.rec.complete(idx, failed_acquire(e));
-            return Ok(false);
-        }
-        self.clients[c].in_flight = Some(idx);
-        let present = wait_for_key(
-            &self.lab,
-            self.keys.lock.as_str(),
-            true,
-            self.stage.tick * 10,
-        )
-        .await?;
-        if present {
-            // Granted on Redis; the client does not know yet.
-            self.rec.observe(
-                idx,
-                Op::Acquire {
-                    outcome: AcquireOutcome::Granted,
-                    token: None,
-                    fence: None,
-                },
-            );
-            self.lease_granted = Some(started);
-        }
-        Ok(present)
-    }
-
-    /// The delayed reply reaches the client. (The lease's clock started
-    /// when Redis ran the acquire, not now.)
-    /// Returns whether the client now believes it holds the lock.
-    async fn deliver(&mut self, c: usize) -> bool {
-        let Some(idx) = self.clients[c].in_flight.take() else {
-            return false;
+    /// One operation, its reply read at once, recorded. A refusal of the
+    /// server's own (out of memory, no scripting, read-only, NOAUTH) stops
+    /// the replay: it is the environment, not the lock.
+    async fn perform(&mut self, c: usize, op: ClientOp) -> Result<Option<Outcome>, ReplayError> {
+        let client = &mut self.clients[c];
+        let data = if op == ClientOp::Write {
+            client.writes += 1;
+            format!("{} write {}", client.name, client.writes)
+        } else {
+            String::new()
         };
-        let attempt = self.clients[c].seat.deliver().await;
-        let believes = matches!(
-            attempt,
-            Ok(LabAttempt::Granted { .. } | LabAttempt::Believed)
-        );
-        self.settle_acquire(c, idx, attempt);
-        self.warm_if_needed(c).await;
-        believes
+        let fence = client.fence;
+        let name = client.name.clone();
+        let idx = self.rec.invoke(&name, Op::Call(op));
+        if op == ClientOp::Write {
+            self.rec.carry(idx, fence);
+        }
+        let result = self.clients[c].seat.perform(op, &data).await;
+        self.settle(c, idx, op, result)
     }
 
-    /// Records an acquire's outcome; returns whether Redis set the key.
-    fn settle_acquire(
+    /// Records an operation's result; a server refusal is an error.
+    fn settle(
         &mut self,
         c: usize,
         idx: usize,
-        attempt: Result<LabAttempt, String>,
-    ) -> bool {
-        let (op, server_granted, fence) = match attempt {
-            Ok(LabAttempt::Granted { token, fence }) => (
-                Op::Acquire {
-                    outcome: AcquireOutcome::Granted,
-                    token,
-                    fence,
-                },
-                true,
-                fence,
-            ),
-            Ok(LabAttempt::Believed) => (
-                Op::Acquire {
-                    outcome: AcquireOutcome::Believed,
-                    token: None,
-                    fence: None,
-                },
-                false,
-                None,
-            ),
-            Ok(LabAttempt::Busy) => (
-                Op::Acquire {
-                    outcome: AcquireOutcome::Busy,
-                    token: None,
-                    fence: None,
-                },
-                false,
-                None,
-            ),
-            Err(e) => (failed_acquire(e), false, None),
-        };
-        if matches!(
-            op,
-            Op::Acquire {
-                outcome: AcquireOutcome::Granted | AcquireOutcome::Believed,
-                ..
+        op: ClientOp,
+        result: Result<Outcome, OpError>,
+    ) -> Result<Option<Outcome>, ReplayError> {
+        if let Err(e) = &result {
+            if let Some(message) = server_refusal(&e.message) {
+                return Err(ReplayError::Refused {
+                    client: self.clients[c].name.clone(),
+                    op,
+                    message,
+                });
             }
-        ) {
-            self.clients[c].fence = fence;
         }
-        self.rec.complete(idx, op);
-        server_granted
-    }
-
-    /// Writes to the resource; returns whether it was accepted (`None`:
-    /// the write failed).
-    async fn write(&mut self, c: usize) -> Option<bool> {
         let client = &mut self.clients[c];
-        client.writes += 1;
-        let data = format!("{} write {}", client.name, client.writes);
-        let fence = if self.protocol == ImplProtocol::Fenced {
-            Some(client.fence.unwrap_or(0))
-        } else {
-            None
-        };
-        let name = client.name.clone();
-        let idx = self.rec.invoke(
-            &name,
-            Op::Write {
-                fence,
-                outcome: WriteOutcome::Failed("no reply".into()),
-            },
-        );
-        let (outcome, accepted) = match self.clients[c].seat.write(&data).await {
-            Ok(LabWrite::Accepted) => (WriteOutcome::Accepted, Some(true)),
-            Ok(LabWrite::Refused { highest }) => (WriteOutcome::Refused { highest }, Some(false)),
-            Err(e) => (WriteOutcome::Failed(e), None),
-        };
-        self.rec.complete(idx, Op::Write { fence, outcome });
-        accepted
-    }
-
-    /// Releases; returns whether a key was removed (`None`: failed).
-    async fn release(&mut self, c: usize) -> Option<bool> {
-        let name = self.clients[c].name.clone();
-        let idx = self.rec.invoke(
-            &name,
-            Op::Release {
-                outcome: ReleaseOutcome::Failed("no reply".into()),
-            },
-        );
-        let (outcome, removed) = match self.clients[c].seat.release().await {
-            Ok(o) => {
-                let outcome = match o {
-                    LabRelease::Released => ReleaseOutcome::Released,
-                    LabRelease::NotHeld => ReleaseOutcome::NotHeld,
-                    LabRelease::Deleted => ReleaseOutcome::Deleted,
-                    LabRelease::NothingToDelete => ReleaseOutcome::NothingToDelete,
-                };
-                (outcome, Some(o.removed_a_key()))
-            }
-            Err(e) => (ReleaseOutcome::Failed(e), None),
-        };
-        self.clients[c].fence = None;
-        self.rec.complete(idx, Op::Release { outcome });
-        removed
-    }
-
-    /// One tick of model time. The tick that ends a lease waits until Redis
-    /// has expired the key; any other tick waits until that many ticks have
-    /// passed since the grant.
-    async fn tick(&mut self, before: &World, after: &World, ttl: u8) -> Result<(), ReplayError> {
-        let granted = self.lease_granted.unwrap_or_else(Instant::now);
-        match (before.lease, after.lease) {
-            (Some(_), None) => {
-                let budget = self.stage.tick * (u32::from(ttl) + 10);
-                let waited_from = Instant::now();
-                if !wait_for_key(&self.lab, self.keys.lock.as_str(), false, budget).await? {
-                    return Err(ReplayError::LeaseStuck {
-                        key: self.keys.lock.as_str().to_owned(),
-                        waited: waited_from.elapsed(),
-                    });
+        match &result {
+            Ok(o) if o.gives_belief() => {
+                if let Some(f) = o.fence() {
+                    client.fence = Some(f);
                 }
-                self.lease_granted = None;
-                self.rec.instant("lab", Op::Expired);
             }
-            (_, Some(lease)) => {
-                let elapsed_ticks = u32::from(ttl.saturating_sub(lease.ttl));
-                let until = granted + self.stage.tick * elapsed_ticks;
-                tokio::time::sleep_until(until.into()).await;
+            Ok(Outcome::Lost) => client.fence = None,
+            _ => {}
+        }
+        let outcome = result.as_ref().ok().cloned();
+        self.rec.complete(idx, result);
+        Ok(outcome)
+    }
+
+    /// Sends an acquire whose reply stays in flight; the observation after
+    /// the step waits until Redis has run it.
+    async fn send_delayed(&mut self, c: usize) {
+        let name = self.clients[c].name.clone();
+        let idx = self.rec.invoke(&name, Op::Call(ClientOp::Acquire));
+        match self.clients[c].seat.send(ClientOp::Acquire).await {
+            Ok(()) => self.clients[c].in_flight = Some(idx),
+            Err(e) => self.rec.complete(idx, Err(e)),
+        }
+    }
+
+    /// The delayed reply reaches the client.
+    async fn deliver(&mut self, c: usize) -> Result<Option<Outcome>, ReplayError> {
+        let Some(idx) = self.clients[c].in_flight.take() else {
+            return Ok(None);
+        };
+        let result = self.clients[c].seat.deliver(ClientOp::Acquire).await;
+        let outcome = self.settle(c, idx, ClientOp::Acquire, result)?;
+        self.warm_if_needed(c).await;
+        Ok(outcome)
+    }
+
+    /// Compares a real outcome with the model's.
+    fn expect(&mut self, i: usize, s: &Scripted, real: Option<&Outcome>) {
+        let Some(expected) = &s.expect else {
+            return;
+        };
+        let ok = real.is_some_and(|r| expected.matches(r));
+        if !ok && self.divergence.is_none() {
+            let got = match real {
+                Some(r) => format!("Redis said {r}"),
+                None => "the command failed (the history has the error)".to_owned(),
+            };
+            self.divergence = Some(format!(
+                "step {} ({}): the model says {expected}, {got}",
+                i + 1,
+                s.step
+            ));
+        }
+    }
+
+    fn diverge_if(&mut self, i: usize, step: Step, error: Option<OpError>, what: &str) {
+        if let (Some(e), None) = (error, &self.divergence) {
+            self.divergence = Some(format!("step {} ({step}): {what}: {e}", i + 1));
+        }
+    }
+
+    /// After a step that granted or renewed a lease, its clock starts at
+    /// the step's start; a lease the step removed has no clock any more.
+    fn restart_clocks(&mut self, s: &Scripted, started: Instant) {
+        for after in &s.after {
+            let key = (after.node, after.key);
+            let before = s.before.iter().find(|b| (b.node, b.key) == key);
+            if before.is_none_or(|b| after.ticks_left > b.ticks_left) {
+                self.anchors.insert(key, started);
             }
-            (None, None) => {}
+        }
+        self.anchors
+            .retain(|(node, role), _| s.after.iter().any(|a| a.node == *node && a.key == *role));
+    }
+
+    /// One tick of model time. The tick that ends a lease waits (in the
+    /// observation after it) until Redis has expired the key; any other
+    /// tick waits until that many ticks have passed since each lease's
+    /// grant.
+    async fn tick(&mut self, s: &Scripted) -> Result<(), ReplayError> {
+        let mut until = None::<Instant>;
+        for after in &s.after {
+            if let Some(anchor) = self.anchors.get(&(after.node, after.key)) {
+                let elapsed = u32::from(after.ttl.saturating_sub(after.ticks_left));
+                let at = *anchor + self.stage.tick * elapsed;
+                until = Some(until.map_or(at, |u| u.max(at)));
+            }
+        }
+        if let Some(until) = until {
+            tokio::time::sleep_until(until.into()).await;
+        }
+        self.anchors
+            .retain(|(node, role), _| s.after.iter().any(|a| a.node == *node && a.key == *role));
+        Ok(())
+    }
+
+    /// Looks at Redis until the lock key is there or gone as the model says
+    /// after the step (a tick that ends a lease may wait for the server to
+    /// expire it; anything else should show at once); records a change.
+    async fn observe(&mut self, i: usize, s: &Scripted) -> Result<(), ReplayError> {
+        let ttl = u32::from(self.clocks_ttl(s));
+        let budget = if s.step == Step::Tick {
+            self.stage.tick * (ttl + 10)
+        } else {
+            self.stage.tick * 10
+        };
+        for n in 0..self.nodes.len() {
+            let node = NodeId(n as u8);
+            let want = present(&s.after, node);
+            let is = wait_for_key(&self.nodes[n].conn, self.keys.lock.as_str(), want, budget).await?;
+            if self.nodes[n].seen != Some(is) {
+                self.nodes[n].seen = Some(is);
+                let e = self.rec.instant("lab", Op::Observed);
+                e.present = Some(is);
+                if self.nodes.len() > 1 {
+                    e.node = Some(node);
+                }
+            }
+            if is && s.step.op() == Some(ClientOp::Acquire) {
+                // A delayed acquire Redis has run: granted, not yet known.
+                if let Step::AcquireDelayed { client } = s.step {
+                    if let Some(idx) = self.clients[client.index()].in_flight {
+                        self.rec.observe(idx, Outcome::GRANTED);
+                    }
+                }
+            }
+            if is != want && self.divergence.is_none() {
+                let (now, model) = if is {
+                    ("still has", "gone")
+                } else {
+                    ("has no", "there")
+                };
+                self.divergence = Some(format!(
+                    "step {} ({}): Redis {now} the lock key where the model says it is {model}",
+                    i + 1,
+                    s.step
+                ));
+            }
         }
         Ok(())
     }
 
-    /// Kills the lock's server (SIGKILL) and starts it again on the same
+    fn clocks_ttl(&self, s: &Scripted) -> u8 {
+        s.before
+            .iter()
+            .chain(&s.after)
+            .map(|c| c.ttl)
+            .max()
+            .unwrap_or(0)
+    }
+
+    /// Kills the node's server (SIGKILL) and starts it again on the same
     /// port, empty; then has every client make sure its connection works
     /// again, so the next step is not spent reconnecting.
-    async fn restart(&mut self) -> Result<(), ReplayError> {
-        let server = self.server.clone().ok_or(ReplayError::CannotRestart)?;
+    async fn restart(&mut self, node: NodeId) -> Result<(), ReplayError> {
+        let n = self
+            .nodes
+            .get(node.index())
+            .ok_or_else(|| ReplayError::Setup(format!("the replay has no node {node}")))?;
+        let server = n.server.clone().ok_or(ReplayError::CannotRestart)?;
         tokio::task::spawn_blocking(move || -> Result<(), ReplayError> {
             let mut server = server
                 .lock()
@@ -632,14 +560,18 @@ impl Conductor<'_> {
         })
         .await
         .map_err(|e| ReplayError::Setup(e.to_string()))??;
-        self.lease_granted = None;
-        self.rec.instant("lab", Op::Restart);
+        self.anchors.retain(|(n, _), _| *n != node);
+        let e = self.rec.instant("lab", Op::Restart);
+        if self.nodes.len() > 1 {
+            e.node = Some(node);
+        }
+        let conn = &self.nodes[node.index()].conn;
         for _ in 0..5 {
-            if self.lab.ping().await.is_ok() {
+            if conn.ping().await.is_ok() {
                 break;
             }
         }
-        locklab_impl::scripts::preload(&self.lab).await?;
+        locklab_impl::scripts::preload(conn).await?;
         for c in &mut self.clients {
             if c.in_flight.is_some() || c.paused {
                 c.needs_warm = true;
@@ -658,44 +590,60 @@ impl Conductor<'_> {
         }
     }
 
-    /// A step must be over within the tick the model is in: with `L` ticks
-    /// of the lease left, before `ttl - L + 1` ticks have passed since the
-    /// grant (`clock`, as it was before the step) — then Redis ran it before
-    /// the lease could have run out. A machine too busy to keep up (a
-    /// CPU-starved CI runner) makes the run late, and a late run proves
-    /// nothing either way: it is marked, not judged.
-    fn check_on_time(
-        &mut self,
-        i: usize,
-        step: Step,
-        before: &World,
-        ttl: u8,
-        clock: Option<Instant>,
-    ) {
-        let (Some(granted), Some(lease)) = (clock, before.lease) else {
+    /// A step must be over within the tick the model is in: for each lease
+    /// with `L` ticks left, before `ttl - L + 1` ticks have passed since its
+    /// grant — then Redis ran it before the lease could have run out. A
+    /// machine too busy to keep up (a CPU-starved CI runner) makes the run
+    /// late, and a late run proves nothing either way: it is marked, not
+    /// judged.
+    fn check_on_time(&mut self, i: usize, s: &Scripted, anchors: &HashMap<(NodeId, KeyRole), Instant>) {
+        if self.overrun.is_some() {
             return;
-        };
-        let window_ends = granted + self.stage.tick * u32::from(ttl - lease.ttl + 1);
-        let done = Instant::now();
-        if done >= window_ends && self.overrun.is_none() {
-            self.overrun = Some(format!(
-                "step {} ({step}) ended {:.1} ms past its tick (1 tick = {} ms): the machine did not keep up",
-                i + 1,
-                (done - window_ends).as_secs_f64() * 1000.0,
-                self.stage.tick.as_millis()
-            ));
         }
-    }
-
-    fn expect(&mut self, i: usize, step: Step, ok: bool, why: impl FnOnce() -> String) {
-        if !ok && self.divergence.is_none() {
-            self.divergence = Some(format!("step {} ({step}): {}", i + 1, why()));
+        let done = Instant::now();
+        for lease in &s.before {
+            let Some(granted) = anchors.get(&(lease.node, lease.key)) else {
+                continue;
+            };
+            let window_ends =
+                *granted + self.stage.tick * u32::from(lease.ttl - lease.ticks_left + 1);
+            if done >= window_ends {
+                self.overrun = Some(format!(
+                    "step {} ({}) ended {:.1} ms past its tick (1 tick = {} ms): the machine did not keep up",
+                    i + 1,
+                    s.step,
+                    (done - window_ends).as_secs_f64() * 1000.0,
+                    self.stage.tick.as_millis()
+                ));
+                return;
+            }
         }
     }
 }
 
+/// An error line that is the server refusing the command for a reason of
+/// its own (rather than a lost connection or a timeout): the server's own
+/// words.
+fn server_refusal(message: &str) -> Option<String> {
+    const CODES: [&str; 9] = [
+        "OOM",
+        "NOSCRIPT",
+        "NOAUTH",
+        "WRONGPASS",
+        "NOPERM",
+        "READONLY",
+        "MISCONF",
+        "ERR unknown command",
+        "ERR Error running script",
+    ];
+    CODES
+        .iter()
+        .find(|code| message.contains(*code))
+        .map(|_| message.to_owned())
+}
+
 /// Polls Redis until `key` is (or is not) there, up to `budget`; returns
-/// whether it got there. (A free function: the conductor holds clients that
+/// what it last saw. (A free function: the conductor holds clients that
 /// are `Send` but not `Sync`, so it cannot be borrowed across an await.)
 async fn wait_for_key(
     lab: &Conn,
@@ -706,33 +654,9 @@ async fn wait_for_key(
     let deadline = Instant::now() + budget;
     loop {
         let exists: bool = lab.query(redis::cmd("EXISTS").arg(key)).await?;
-        if exists == present {
-            return Ok(true);
-        }
-        if Instant::now() >= deadline {
-            return Ok(false);
+        if exists == present || Instant::now() >= deadline {
+            return Ok(exists);
         }
         tokio::time::sleep(Duration::from_millis(1)).await;
-    }
-}
-
-/// What to add to a divergence when the command did not even complete.
-fn failed_note(outcome: Option<bool>) -> &'static str {
-    if outcome.is_none() {
-        ", but the command failed (the history has the error)"
-    } else {
-        ""
-    }
-}
-
-fn pending_acquire() -> Op {
-    failed_acquire("no reply read".into())
-}
-
-fn failed_acquire(why: String) -> Op {
-    Op::Acquire {
-        outcome: AcquireOutcome::Failed(why),
-        token: None,
-        fence: None,
     }
 }

@@ -11,12 +11,12 @@
 use std::path::PathBuf;
 
 use locklab_impl::{LockKey, ResourceKey, Ttl};
+use locklab_model::{ClientOp, Outcome};
 use tokio::task::JoinHandle;
 
+use crate::client::{open, ClientSpec, Keys, LabClient, OpError, Strategy};
 use crate::proxy::{Direction, Proxy};
-use crate::worker::{
-    open, ClientSpec, LabAttempt, LabLock, LabRelease, LabWrite, Request, WorkerHandle, WorkerSpec,
-};
+use crate::worker::{Request, WorkerHandle, WorkerSpec};
 
 /// How the clients of a replay are run.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -35,7 +35,7 @@ pub struct SeatSpec<'a> {
     /// `c1`, …
     pub name: String,
     /// The lock's name: one of `locklab-impl`'s protocols, or a peer such
-    /// as `rslock` (any [`LabLock`] the worker knows).
+    /// as `rslock` (any client [`open`] knows).
     pub lock: &'a str,
     /// The lock's Redis.
     pub lock_url: &'a str,
@@ -53,7 +53,7 @@ pub struct SeatSpec<'a> {
     pub connect: &'a locklab_impl::ConnectOptions,
 }
 
-type Delayed = JoinHandle<(Box<dyn LabLock>, Result<LabAttempt, String>)>;
+type Delayed = JoinHandle<(Box<dyn LabClient>, Result<Outcome, OpError>)>;
 
 /// One client's seat.
 pub enum Seat {
@@ -61,7 +61,7 @@ pub enum Seat {
     Local {
         /// The client; `None` while a delayed acquire holds it, or after a
         /// crash.
-        lock: Option<Box<dyn LabLock>>,
+        lock: Option<Box<dyn LabClient>>,
         /// A delayed acquire in flight.
         in_flight: Option<Delayed>,
     },
@@ -76,8 +76,12 @@ pub enum Seat {
     },
 }
 
-fn gone() -> String {
-    "the client has crashed".to_owned()
+fn gone() -> OpError {
+    OpError::definite("the client has crashed")
+}
+
+fn worker_error(e: impl std::fmt::Display) -> OpError {
+    OpError::indefinite(e.to_string())
 }
 
 impl Seat {
@@ -86,13 +90,16 @@ impl Seat {
         match clients {
             Clients::InProcess => {
                 let lock = open(&ClientSpec {
-                    protocol: spec.lock.to_owned(),
-                    redis: spec.lock_url.to_owned(),
+                    lock: spec.lock.to_owned(),
+                    redis: vec![spec.lock_url.to_owned()],
                     resource_redis: Some(spec.resource_url.to_owned()),
-                    lock_key: spec.lock_key.as_str().to_owned(),
-                    resource_key: spec.resource_key.as_str().to_owned(),
+                    keys: Keys {
+                        lock: spec.lock_key.as_str().to_owned(),
+                        resource: spec.resource_key.as_str().to_owned(),
+                    },
                     ttl: spec.ttl.as_duration(),
                     connect: *spec.connect,
+                    strategy: Strategy::Default,
                 })
                 .await
                 .map_err(|e| e.to_string())?;
@@ -126,93 +133,79 @@ impl Seat {
         }
     }
 
-    fn local(lock: &mut Option<Box<dyn LabLock>>) -> Result<&mut Box<dyn LabLock>, String> {
+    fn local(lock: &mut Option<Box<dyn LabClient>>) -> Result<&mut Box<dyn LabClient>, OpError> {
         lock.as_mut().ok_or_else(gone)
     }
 
-    /// One acquire attempt, its reply read at once.
-    pub async fn acquire(&mut self) -> Result<LabAttempt, String> {
+    /// One operation, its reply read at once.
+    pub async fn perform(&mut self, op: ClientOp, data: &str) -> Result<Outcome, OpError> {
         match self {
-            Seat::Local { lock, .. } => Self::local(lock)?.try_acquire().await,
-            Seat::Worker { worker, .. } => worker.try_acquire().await,
+            Seat::Local { lock, .. } => Self::local(lock)?.perform(op, data).await,
+            Seat::Worker { worker, .. } => worker.perform(op, data).await,
         }
     }
 
-    /// Sends an acquire whose reply is not read until [`Seat::deliver`].
-    pub async fn send_acquire(&mut self) -> Result<(), String> {
+    /// Sends an operation whose reply is not read until [`Seat::deliver`].
+    pub async fn send(&mut self, op: ClientOp) -> Result<(), OpError> {
         match self {
             Seat::Local {
                 lock, in_flight, ..
             } => {
                 let mut client = lock.take().ok_or_else(gone)?;
                 *in_flight = Some(tokio::spawn(async move {
-                    let attempt = client.try_acquire().await;
-                    (client, attempt)
+                    let outcome = client.perform(op, "").await;
+                    (client, outcome)
                 }));
                 Ok(())
             }
             Seat::Worker { worker, proxy, .. } => {
                 proxy.hold(Direction::ToClient);
                 worker
-                    .send(&Request::Acquire)
+                    .send(&Request::of(op, ""))
                     .await
-                    .map_err(|e| e.to_string())
+                    .map_err(worker_error)
             }
         }
     }
 
-    /// Reads the reply of the acquire sent by [`Seat::send_acquire`].
-    pub async fn deliver(&mut self) -> Result<LabAttempt, String> {
+    /// Reads the reply of the operation sent by [`Seat::send`].
+    pub async fn deliver(&mut self, op: ClientOp) -> Result<Outcome, OpError> {
         match self {
             Seat::Local {
                 lock, in_flight, ..
             } => {
-                let task = in_flight.take().ok_or("no acquire in flight")?;
-                let (client, attempt) = task.await.map_err(|e| e.to_string())?;
+                let task = in_flight
+                    .take()
+                    .ok_or_else(|| OpError::definite("no operation in flight"))?;
+                let (client, outcome) = task.await.map_err(worker_error)?;
                 *lock = Some(client);
-                attempt
+                outcome
             }
             Seat::Worker { worker, proxy, .. } => {
                 proxy.release(Direction::ToClient);
                 worker
                     .recv()
                     .await
-                    .map_err(|e| e.to_string())?
-                    .into_attempt()
+                    .map_err(worker_error)?
+                    .into_outcome(op)
             }
-        }
-    }
-
-    /// A write to the protected resource.
-    pub async fn write(&mut self, data: &str) -> Result<LabWrite, String> {
-        match self {
-            Seat::Local { lock, .. } => Self::local(lock)?.write(data.as_bytes()).await,
-            Seat::Worker { worker, .. } => worker.write(data.as_bytes()).await,
-        }
-    }
-
-    /// A release.
-    pub async fn release(&mut self) -> Result<LabRelease, String> {
-        match self {
-            Seat::Local { lock, .. } => Self::local(lock)?.release().await,
-            Seat::Worker { worker, .. } => worker.release().await,
         }
     }
 
     /// Stops the client (a worker is SIGSTOPped; in process, the conductor
     /// simply gives it no steps).
-    pub async fn pause(&mut self) -> Result<(), String> {
+    pub async fn pause(&mut self) -> Result<(), OpError> {
         match self {
             Seat::Local { .. } => Ok(()),
-            Seat::Worker { worker, .. } => worker.pause().await.map_err(|e| e.to_string()),
+            Seat::Worker { worker, .. } => worker.pause().await.map_err(worker_error),
         }
     }
 
     /// Lets the client go on (SIGCONT for a worker).
-    pub async fn resume(&mut self) -> Result<(), String> {
+    pub async fn resume(&mut self) -> Result<(), OpError> {
         match self {
             Seat::Local { .. } => Ok(()),
-            Seat::Worker { worker, .. } => worker.resume().await.map_err(|e| e.to_string()),
+            Seat::Worker { worker, .. } => worker.resume().await.map_err(worker_error),
         }
     }
 

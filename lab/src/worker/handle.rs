@@ -13,7 +13,10 @@ use tokio::io::AsyncWriteExt;
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
-use super::lock::{LabAttempt, LabFuture, LabLock, LabRelease, LabWrite};
+use locklab_model::{ClientOp, Outcome};
+
+use super::wire::Control;
+use crate::client::{ClientFuture, Keys, LabClient, OpError};
 use super::serve::{DEFAULT_CONNECT_TIMEOUT_MS, DEFAULT_RESPONSE_TIMEOUT_MS};
 use super::wire::{Ready, Reply, Request, MAX_LINE};
 use crate::process::{spawn_guarded, GuardedChild, Signal};
@@ -295,7 +298,7 @@ impl Tail {
 /// come back in order. [`send`](Self::send) and [`recv`](Self::recv) are
 /// separate so the lab can send an acquire whose reply the proxy holds and
 /// read it later; [`request`](Self::request) does both. It also implements
-/// [`LabLock`], so the harness can drive in-process clients and workers
+/// [`LabClient`], so the harness can drive in-process clients and workers
 /// alike.
 pub struct WorkerHandle {
     name: String,
@@ -674,52 +677,52 @@ impl WorkerHandle {
         }
     }
 
-    /// One request and its reply, for [`LabLock`]: refused while replies
+    /// One request and its reply, for [`LabClient`]: refused while replies
     /// are pending, which would be taken for this one's.
-    async fn op(&mut self, request: Request) -> Result<Reply, String> {
+    async fn op(&mut self, request: Request) -> Result<Reply, OpError> {
         if self.pending > 0 {
-            return Err(format!(
+            return Err(OpError::definite(format!(
                 "worker {}: {} earlier replies are pending; receive them first",
                 self.name, self.pending
-            ));
+            )));
         }
-        self.request(&request).await.map_err(|e| e.to_string())
+        self.request(&request)
+            .await
+            .map_err(|e| OpError::indefinite(e.to_string()))
     }
 }
 
-impl LabLock for WorkerHandle {
+impl LabClient for WorkerHandle {
     fn protocol(&self) -> &str {
         &self.protocol
     }
 
-    fn try_acquire(&mut self) -> LabFuture<'_, LabAttempt> {
-        Box::pin(async move { self.op(Request::Acquire).await?.into_attempt() })
+    fn perform<'a>(&'a mut self, op: ClientOp, data: &'a str) -> ClientFuture<'a, Outcome> {
+        Box::pin(async move { self.op(Request::of(op, data)).await?.into_outcome(op) })
     }
 
-    fn release(&mut self) -> LabFuture<'_, LabRelease> {
-        Box::pin(async move { self.op(Request::Release).await?.into_release() })
-    }
-
-    fn write<'a>(&'a mut self, data: &'a [u8]) -> LabFuture<'a, LabWrite> {
+    fn acquire_within(&mut self, deadline: Duration) -> ClientFuture<'_, Outcome> {
         Box::pin(async move {
-            let data = String::from_utf8_lossy(data).into_owned();
-            self.op(Request::Write { data }).await?.into_write()
+            let deadline_ms = u64::try_from(deadline.as_millis()).unwrap_or(u64::MAX);
+            self.op(Request::AcquireWithin { deadline_ms })
+                .await?
+                .into_outcome(ClientOp::Acquire)
         })
     }
 
-    fn reset<'a>(&'a mut self, lock_key: &'a str, resource_key: &'a str) -> LabFuture<'a, ()> {
+    fn reset<'a>(&'a mut self, keys: &'a Keys) -> ClientFuture<'a, ()> {
         Box::pin(async move {
             self.op(Request::Reset {
-                lock_key: lock_key.to_owned(),
-                resource_key: resource_key.to_owned(),
+                lock_key: keys.lock.clone(),
+                resource_key: keys.resource.clone(),
             })
             .await?
-            .into_reset()
+            .into_control(Control::Reset)
         })
     }
 
-    fn ping(&mut self) -> LabFuture<'_, ()> {
-        Box::pin(async move { self.op(Request::Ping).await?.into_pong() })
+    fn ping(&mut self) -> ClientFuture<'_, ()> {
+        Box::pin(async move { self.op(Request::Ping).await?.into_control(Control::Pong) })
     }
 }
 

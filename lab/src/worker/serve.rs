@@ -15,8 +15,10 @@ use clap::Args;
 use locklab_impl::ConnectOptions;
 use tokio::sync::mpsc;
 
-use super::lock::{open, ClientSpec, LabLock};
-use super::wire::{Done, Ready, Reply, Request, MAX_LINE};
+use locklab_model::ClientOp;
+
+use super::wire::{Control, Ready, Reply, Request, MAX_LINE};
+use crate::client::{open, ClientSpec, Keys, LabClient, OpError, Strategy};
 use crate::cli::Status;
 
 /// The default response timeout of a worker's connections: long, so that a
@@ -29,8 +31,8 @@ pub const DEFAULT_CONNECT_TIMEOUT_MS: u64 = 2_000;
 /// Flags of `locklab worker`.
 #[derive(Debug, Clone, Args)]
 pub struct WorkerArgs {
-    /// The lock protocol: naive, naive-unchecked, token, fenced (and rslock
-    /// in a build with the `rslock` feature).
+    /// The lock: a protocol of locklab-impl, or a peer crate of this build
+    /// (rslock, redlock).
     #[arg(long, value_name = "P")]
     pub protocol: String,
     /// The Redis URL to lock on (the lab's proxy, to inject message faults).
@@ -65,13 +67,16 @@ impl WorkerArgs {
             .with_connect_timeout(Duration::from_millis(self.connect_timeout_ms))?
             .with_response_timeout(Duration::from_millis(self.response_timeout_ms))?;
         Ok(ClientSpec {
-            protocol: self.protocol.clone(),
-            redis: self.redis.clone(),
+            lock: self.protocol.clone(),
+            redis: vec![self.redis.clone()],
             resource_redis: self.resource_redis.clone(),
-            lock_key: self.lock_key.clone(),
-            resource_key: self.resource_key.clone(),
+            keys: Keys {
+                lock: self.lock_key.clone(),
+                resource: self.resource_key.clone(),
+            },
             ttl: Duration::from_millis(self.ttl_ms),
             connect,
+            strategy: Strategy::Default,
         })
     }
 }
@@ -111,9 +116,7 @@ async fn serve(args: &WorkerArgs, spec: ClientSpec) -> anyhow::Result<Status> {
         let text = match line {
             Line::Text(text) => text,
             Line::TooLong => {
-                reply(&Reply::Err {
-                    err: format!("request line over {MAX_LINE} bytes; the worker stops"),
-                })?;
+                reply(&OpError::definite(format!("request line over {MAX_LINE} bytes; the worker stops")).into())?;
                 anyhow::bail!("a request line over {MAX_LINE} bytes");
             }
         };
@@ -123,9 +126,7 @@ async fn serve(args: &WorkerArgs, spec: ClientSpec) -> anyhow::Result<Status> {
         let request = match serde_json::from_str::<Request>(&text) {
             Ok(request) => request,
             Err(e) => {
-                reply(&Reply::Err {
-                    err: format!("bad request {:?}: {e}", abbreviate(&text)),
-                })?;
+                reply(&OpError::definite(format!("bad request {:?}: {e}", abbreviate(&text))).into())?;
                 continue;
             }
         };
@@ -139,23 +140,33 @@ async fn serve(args: &WorkerArgs, spec: ClientSpec) -> anyhow::Result<Status> {
 }
 
 /// Carries out one request.
-pub async fn handle(client: &mut dyn LabLock, request: Request) -> Reply {
+pub async fn handle(client: &mut dyn LabClient, request: Request) -> Reply {
+    let control = |r: Result<(), OpError>, done: Control| match r {
+        Ok(()) => Reply::Control(done),
+        Err(e) => e.into(),
+    };
     match request {
-        Request::Acquire => client.try_acquire().await.into(),
-        Request::Release => client.release().await.into(),
-        Request::Write { data } => client.write(data.as_bytes()).await.into(),
+        Request::Acquire => Reply::of(client.perform(ClientOp::Acquire, "").await),
+        Request::AcquireResent => Reply::of(client.perform(ClientOp::AcquireResent, "").await),
+        Request::AcquireWithin { deadline_ms } => Reply::of(
+            client
+                .acquire_within(Duration::from_millis(deadline_ms))
+                .await,
+        ),
+        Request::Write { data } => Reply::of(client.perform(ClientOp::Write, &data).await),
+        Request::Release => Reply::of(client.perform(ClientOp::Release, "").await),
         Request::Reset {
             lock_key,
             resource_key,
-        } => match client.reset(&lock_key, &resource_key).await {
-            Ok(()) => Reply::Ok(Done::Reset),
-            Err(err) => Reply::Err { err },
-        },
-        Request::Ping => match client.ping().await {
-            Ok(()) => Reply::Ok(Done::Pong),
-            Err(err) => Reply::Err { err },
-        },
-        Request::Quit => Reply::Ok(Done::Bye),
+        } => {
+            let keys = Keys {
+                lock: lock_key,
+                resource: resource_key,
+            };
+            control(client.reset(&keys).await, Control::Reset)
+        }
+        Request::Ping => control(client.ping().await, Control::Pong),
+        Request::Quit => Reply::Control(Control::Bye),
     }
 }
 

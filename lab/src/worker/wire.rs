@@ -1,26 +1,32 @@
 //! The worker's line protocol: JSON lines, one request per line on the
-//! worker's stdin, one reply per line on its stdout, in order.
+//! worker's stdin, one reply per line on its stdout, in order. Replies to
+//! operations are the lab's [`Outcome`]s as they serialize — the same words
+//! the model predicts and the history records.
 //!
 //! ```text
 //! → (on start)  {"ready":"token","pid":4242,"name":"c1"}
 //! ← {"op":"acquire"}                    → {"ok":"granted","token":"9f…","fence":3}
-//!                                         {"ok":"busy"}  {"ok":"believed"}
+//!                                         {"ok":"busy"}  {"ok":"believed"}  {"ok":"lost"}
+//! ← {"op":"acquire-resent"}             → as acquire: the same request sent twice
+//! ← {"op":"acquire-within","deadline_ms":500} → granted, or busy at the deadline
 //! ← {"op":"write","data":"c1 write 1"}  → {"ok":"accepted"}  {"ok":"refused","highest":4}
-//! ← {"op":"release"}                    → {"ok":"released"}  {"ok":"not-held"}
-//!                                         {"ok":"deleted"}  {"ok":"nothing-to-delete"}
+//! ← {"op":"release"}                    → {"ok":"released"}  {"ok":"still-held","count":1}
+//!                                         {"ok":"not-held"}  {"ok":"deleted"}  {"ok":"nothing-to-delete"}
 //! ← {"op":"reset","lock_key":"k2","resource_key":"r2"} → {"ok":"reset"}
 //! ← {"op":"ping"}                       → {"ok":"pong"}
 //! ← {"op":"quit"}                       → {"ok":"bye"}, and the worker exits 0
-//! any failure                           → {"err":"one line"}
+//! any failure                           → {"err":"one line","definite":true}
 //! ```
 //!
-//! `token` and `fence` are left out when the lock has none. A line that is
-//! not a request gets an `err` reply and the worker goes on; stdin closing
-//! ends the worker (exit 0).
+//! `token`, `fence` and `count` are left out when the lock has none.
+//! `definite` says the operation surely did not happen (absent: it may
+//! have). A line that is not a request gets an `err` reply and the worker
+//! goes on; stdin closing ends the worker (exit 0).
 
+use locklab_model::{ClientOp, Outcome};
 use serde::{Deserialize, Serialize};
 
-use super::lock::{LabAttempt, LabRelease, LabWrite};
+use crate::client::OpError;
 
 /// The longest request line a worker reads, and the longest reply line the
 /// lab reads.
@@ -30,15 +36,22 @@ pub const MAX_LINE: usize = 1 << 20;
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "op", rename_all = "kebab-case")]
 pub enum Request {
-    /// One acquire attempt ([`LabLock::try_acquire`](super::LabLock::try_acquire)).
+    /// One acquire attempt.
     Acquire,
-    /// Release the grant held.
-    Release,
+    /// The same acquire request sent twice, the first reply lost.
+    AcquireResent,
+    /// Acquire, waiting by the lock's own strategy.
+    AcquireWithin {
+        /// How long at most.
+        deadline_ms: u64,
+    },
     /// Write to the protected resource.
     Write {
         /// What to write.
         data: String,
     },
+    /// Release one level of the grant held.
+    Release,
     /// Start over with these keys.
     Reset {
         /// The new lock key.
@@ -53,44 +66,28 @@ pub enum Request {
 }
 
 impl Request {
+    /// The request that performs `op` (with `data` for a write).
+    pub fn of(op: ClientOp, data: &str) -> Request {
+        match op {
+            ClientOp::Acquire => Request::Acquire,
+            ClientOp::AcquireResent => Request::AcquireResent,
+            ClientOp::Write => Request::Write {
+                data: data.to_owned(),
+            },
+            ClientOp::Release => Request::Release,
+        }
+    }
+
     /// The request as one JSON line, without the newline.
     pub fn to_line(&self) -> String {
         serde_json::to_string(self).expect("a request always serializes")
     }
 }
 
-/// A successful reply.
+/// A reply to a request that is not an operation.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "ok", rename_all = "kebab-case")]
-pub enum Done {
-    /// Acquire: granted.
-    Granted {
-        /// The holder's token, if the lock has one.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        token: Option<String>,
-        /// The fencing token, if the lock issues one.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        fence: Option<u64>,
-    },
-    /// Acquire: another client holds the lock.
-    Busy,
-    /// Acquire: refused, but the client believes it holds the lock.
-    Believed,
-    /// Release: our lock was removed.
-    Released,
-    /// Release: nothing of ours was there.
-    NotHeld,
-    /// Release: `DEL` removed a key, whoever's.
-    Deleted,
-    /// Release: `DEL` found no key.
-    NothingToDelete,
-    /// Write: stored.
-    Accepted,
-    /// Write: refused, a higher fencing token was accepted.
-    Refused {
-        /// The highest fencing token accepted so far.
-        highest: u64,
-    },
+pub enum Control {
     /// Reset: done.
     Reset,
     /// Ping: the connection works.
@@ -99,16 +96,21 @@ pub enum Done {
     Bye,
 }
 
-/// One reply line: `{"ok":…}` or `{"err":"…"}`.
+/// One reply line.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(untagged)]
 pub enum Reply {
-    /// The operation was carried out.
-    Ok(Done),
-    /// It failed; one line saying why.
+    /// An operation was carried out.
+    Done(Outcome),
+    /// A control request was carried out.
+    Control(Control),
+    /// It failed.
     Err {
-        /// The error.
+        /// The error, on one line.
         err: String,
+        /// The operation surely did not happen.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        definite: bool,
     },
 }
 
@@ -123,46 +125,24 @@ pub struct Ready {
     pub name: String,
 }
 
-impl From<LabAttempt> for Done {
-    fn from(a: LabAttempt) -> Self {
-        match a {
-            LabAttempt::Granted { token, fence } => Done::Granted { token, fence },
-            LabAttempt::Busy => Done::Busy,
-            LabAttempt::Believed => Done::Believed,
-        }
-    }
-}
-
-impl From<LabRelease> for Done {
-    fn from(r: LabRelease) -> Self {
-        match r {
-            LabRelease::Released => Done::Released,
-            LabRelease::NotHeld => Done::NotHeld,
-            LabRelease::Deleted => Done::Deleted,
-            LabRelease::NothingToDelete => Done::NothingToDelete,
-        }
-    }
-}
-
-impl From<LabWrite> for Done {
-    fn from(w: LabWrite) -> Self {
-        match w {
-            LabWrite::Accepted => Done::Accepted,
-            LabWrite::Refused { highest } => Done::Refused { highest },
-        }
-    }
-}
-
-impl<T: Into<Done>> From<Result<T, String>> for Reply {
-    fn from(r: Result<T, String>) -> Self {
-        match r {
-            Ok(done) => Reply::Ok(done.into()),
-            Err(err) => Reply::Err { err },
+impl From<OpError> for Reply {
+    fn from(e: OpError) -> Self {
+        Reply::Err {
+            err: e.message,
+            definite: e.definite,
         }
     }
 }
 
 impl Reply {
+    /// The reply to an operation's result.
+    pub fn of(result: Result<Outcome, OpError>) -> Reply {
+        match result {
+            Ok(outcome) => Reply::Done(outcome),
+            Err(e) => e.into(),
+        }
+    }
+
     /// The reply as one JSON line, without the newline.
     pub fn to_line(&self) -> String {
         serde_json::to_string(self).expect("a reply always serializes")
@@ -173,65 +153,36 @@ impl Reply {
         serde_json::from_str(line)
     }
 
-    /// The reply to an acquire.
-    pub fn into_attempt(self) -> Result<LabAttempt, String> {
-        match self.done()? {
-            Done::Granted { token, fence } => Ok(LabAttempt::Granted { token, fence }),
-            Done::Busy => Ok(LabAttempt::Busy),
-            Done::Believed => Ok(LabAttempt::Believed),
-            other => Err(unexpected("acquire", &other)),
-        }
-    }
-
-    /// The reply to a release.
-    pub fn into_release(self) -> Result<LabRelease, String> {
-        match self.done()? {
-            Done::Released => Ok(LabRelease::Released),
-            Done::NotHeld => Ok(LabRelease::NotHeld),
-            Done::Deleted => Ok(LabRelease::Deleted),
-            Done::NothingToDelete => Ok(LabRelease::NothingToDelete),
-            other => Err(unexpected("release", &other)),
-        }
-    }
-
-    /// The reply to a write.
-    pub fn into_write(self) -> Result<LabWrite, String> {
-        match self.done()? {
-            Done::Accepted => Ok(LabWrite::Accepted),
-            Done::Refused { highest } => Ok(LabWrite::Refused { highest }),
-            other => Err(unexpected("write", &other)),
-        }
-    }
-
-    /// The reply to a reset.
-    pub fn into_reset(self) -> Result<(), String> {
-        match self.done()? {
-            Done::Reset => Ok(()),
-            other => Err(unexpected("reset", &other)),
-        }
-    }
-
-    /// The reply to a ping.
-    pub fn into_pong(self) -> Result<(), String> {
-        match self.done()? {
-            Done::Pong => Ok(()),
-            other => Err(unexpected("ping", &other)),
-        }
-    }
-
-    fn done(self) -> Result<Done, String> {
+    /// The reply to an operation: its outcome, which must answer `op`.
+    pub fn into_outcome(self, op: ClientOp) -> Result<Outcome, OpError> {
         match self {
-            Reply::Ok(done) => Ok(done),
-            Reply::Err { err } => Err(err),
+            Reply::Done(outcome) if outcome.answers() == op.answered_as() => Ok(outcome),
+            Reply::Err { err, definite } => Err(OpError {
+                message: err,
+                definite,
+            }),
+            other => Err(OpError::indefinite(format!(
+                "the worker answered {} to {op}",
+                other.to_line()
+            ))),
         }
     }
-}
 
-fn unexpected(op: &str, done: &Done) -> String {
-    format!(
-        "the worker answered {} to {op}",
-        Reply::Ok(done.clone()).to_line()
-    )
+    /// The reply to a control request, which must be `expected`.
+    pub fn into_control(self, expected: Control) -> Result<(), OpError> {
+        match self {
+            Reply::Control(c) if c == expected => Ok(()),
+            Reply::Err { err, definite } => Err(OpError {
+                message: err,
+                definite,
+            }),
+            other => Err(OpError::indefinite(format!(
+                "the worker answered {} where {} was due",
+                other.to_line(),
+                Reply::Control(expected).to_line()
+            ))),
+        }
+    }
 }
 
 #[cfg(test)]
@@ -241,6 +192,10 @@ mod tests {
     #[test]
     fn requests_are_the_documented_lines() {
         assert_eq!(Request::Acquire.to_line(), r#"{"op":"acquire"}"#);
+        assert_eq!(
+            Request::AcquireResent.to_line(),
+            r#"{"op":"acquire-resent"}"#
+        );
         assert_eq!(
             Request::Write { data: "x".into() }.to_line(),
             r#"{"op":"write","data":"x"}"#
@@ -261,30 +216,39 @@ mod tests {
     fn replies_round_trip() {
         for (reply, line) in [
             (
-                Reply::Ok(Done::Granted {
+                Reply::Done(Outcome::Granted {
                     token: Some("ab".into()),
                     fence: Some(3),
+                    count: None,
                 }),
                 r#"{"ok":"granted","token":"ab","fence":3}"#,
             ),
+            (Reply::Done(Outcome::GRANTED), r#"{"ok":"granted"}"#),
+            (Reply::Done(Outcome::Busy), r#"{"ok":"busy"}"#),
             (
-                Reply::Ok(Done::Granted {
-                    token: None,
-                    fence: None,
-                }),
-                r#"{"ok":"granted"}"#,
+                Reply::Done(Outcome::StillHeld { count: 1 }),
+                r#"{"ok":"still-held","count":1}"#,
             ),
-            (Reply::Ok(Done::Busy), r#"{"ok":"busy"}"#),
-            (Reply::Ok(Done::NotHeld), r#"{"ok":"not-held"}"#),
+            (Reply::Done(Outcome::NotHeld), r#"{"ok":"not-held"}"#),
             (
-                Reply::Ok(Done::NothingToDelete),
-                r#"{"ok":"nothing-to-delete"}"#,
-            ),
-            (
-                Reply::Ok(Done::Refused { highest: 4 }),
+                Reply::Done(Outcome::Refused { highest: 4 }),
                 r#"{"ok":"refused","highest":4}"#,
             ),
-            (Reply::Err { err: "boom".into() }, r#"{"err":"boom"}"#),
+            (Reply::Control(Control::Pong), r#"{"ok":"pong"}"#),
+            (
+                Reply::Err {
+                    err: "boom".into(),
+                    definite: false,
+                },
+                r#"{"err":"boom"}"#,
+            ),
+            (
+                Reply::Err {
+                    err: "no".into(),
+                    definite: true,
+                },
+                r#"{"err":"no","definite":true}"#,
+            ),
         ] {
             assert_eq!(reply.to_line(), line);
             assert_eq!(Reply::parse(line).unwrap(), reply);
@@ -292,15 +256,18 @@ mod tests {
     }
 
     #[test]
-    fn typed_accessors_refuse_the_wrong_reply() {
+    fn typed_readers_refuse_the_wrong_reply() {
         assert_eq!(
-            Reply::parse(r#"{"ok":"busy"}"#).unwrap().into_attempt(),
-            Ok(LabAttempt::Busy)
+            Reply::parse(r#"{"ok":"busy"}"#)
+                .unwrap()
+                .into_outcome(ClientOp::Acquire),
+            Ok(Outcome::Busy)
         );
-        assert!(Reply::Ok(Done::Busy).into_release().is_err());
-        assert_eq!(
-            Reply::Err { err: "x".into() }.into_write(),
-            Err("x".to_owned())
-        );
+        assert!(Reply::Done(Outcome::Busy)
+            .into_outcome(ClientOp::Release)
+            .is_err());
+        assert!(Reply::Control(Control::Pong)
+            .into_control(Control::Reset)
+            .is_err());
     }
 }

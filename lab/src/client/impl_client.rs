@@ -1,0 +1,228 @@
+//! [`ImplClient`]: the locks of `locklab-impl` as lab clients — the one
+//! place where their attempts, grants and release outcomes become the lab's
+//! [`Outcome`]s.
+//!
+//! Which lock and which resource a client gets is read from the protocol's
+//! declaration: a lock that fences writes to a [`FencedResource`] with its
+//! grant's fencing token, the others to a [`PlainResource`] that accepts
+//! everything (so the history shows what fencing would have refused).
+
+use std::time::Duration;
+
+use locklab_impl::{
+    connect, AcquireRequest, Attempt, Conn, FencedResource, Grant, LockError, LockKey,
+    PlainResource, Protocol, ReleaseOutcome, ResourceKey, Ttl, Wait, WaitingLock, WriteOutcome,
+};
+use locklab_model::{ClientOp, Outcome};
+
+use super::open::{ClientSpec, Strategy};
+use super::{ClientFuture, Keys, LabClient, OpError};
+
+/// The resource a client writes to.
+#[derive(Clone, Debug)]
+enum Resource {
+    Fenced(FencedResource),
+    Plain(PlainResource),
+}
+
+/// A lock of `locklab-impl` with its state: the grants it believes it
+/// holds, innermost last.
+#[derive(Debug)]
+pub struct ImplClient {
+    protocol: Protocol,
+    conn: Conn,
+    resource_conn: Conn,
+    ttl: Ttl,
+    wait: Wait,
+    lock: WaitingLock,
+    resource: Resource,
+    grants: Vec<Grant>,
+}
+
+fn err(e: LockError) -> OpError {
+    OpError::of(&e)
+}
+
+impl ImplClient {
+    /// Opens a client of `protocol` as `spec` says.
+    pub async fn open(protocol: Protocol, spec: &ClientSpec) -> Result<ImplClient, LockError> {
+        let url = spec.redis.first().map(String::as_str).unwrap_or_default();
+        let conn = connect(url, &spec.connect).await?;
+        let resource_conn = if spec.resource_url() == url {
+            conn.clone()
+        } else {
+            connect(spec.resource_url(), &spec.connect).await?
+        };
+        let wait = match spec.strategy {
+            Strategy::Wait(wait) => wait,
+            Strategy::Default | Strategy::Retry(_) => Wait::Poll(Default::default()),
+        };
+        let ttl = Ttl::new(spec.ttl)?;
+        let (lock, resource) = Self::build(protocol, &conn, &resource_conn, &spec.keys, ttl, wait)?;
+        Ok(ImplClient {
+            protocol,
+            conn,
+            resource_conn,
+            ttl,
+            wait,
+            lock,
+            resource,
+            grants: Vec::new(),
+        })
+    }
+
+    fn build(
+        protocol: Protocol,
+        conn: &Conn,
+        resource_conn: &Conn,
+        keys: &Keys,
+        ttl: Ttl,
+        wait: Wait,
+    ) -> Result<(WaitingLock, Resource), LockError> {
+        let lock = WaitingLock::new(
+            protocol,
+            conn.clone(),
+            LockKey::new(keys.lock.as_str())?,
+            ttl,
+            wait,
+        )?;
+        let key = ResourceKey::new(keys.resource.as_str())?;
+        let resource = if protocol.caps().fencing {
+            Resource::Fenced(FencedResource::new(resource_conn.clone(), key))
+        } else {
+            Resource::Plain(PlainResource::new(resource_conn.clone(), key))
+        };
+        Ok((lock, resource))
+    }
+
+    /// The grants it believes it holds, innermost last.
+    pub fn grants(&self) -> &[Grant] {
+        &self.grants
+    }
+
+    /// What an attempt says, in the lab's words; a grant is remembered.
+    fn took(&mut self, attempt: Attempt) -> Outcome {
+        match attempt {
+            Attempt::Busy => Outcome::Busy,
+            Attempt::Lost => {
+                self.grants.clear();
+                Outcome::Lost
+            }
+            Attempt::Granted(grant) => {
+                let outcome = if grant.server_granted() {
+                    Outcome::Granted {
+                        token: grant
+                            .token()
+                            .map(|t| t.to_string())
+                            .or_else(|| self.lock.plain().owner().map(|o| o.as_str().to_owned())),
+                        fence: grant.fence(),
+                        count: grant.count(),
+                    }
+                } else {
+                    Outcome::Believed
+                };
+                self.grants.push(grant);
+                outcome
+            }
+        }
+    }
+
+    async fn acquire(&mut self) -> Result<Outcome, OpError> {
+        let attempt = self.lock.plain().try_acquire().await.map_err(err)?;
+        Ok(self.took(attempt))
+    }
+
+    /// The request's first reply is lost; the same request goes again.
+    async fn acquire_resent(&mut self) -> Result<Outcome, OpError> {
+        let request = AcquireRequest::fresh();
+        let plain = self.lock.plain();
+        // Whatever happened to the first, its reply never reached us.
+        let _ = plain.send_unread(&request).await;
+        let attempt = plain.try_acquire_as(&request).await.map_err(err)?;
+        Ok(self.took(attempt))
+    }
+
+    async fn write(&mut self, data: &str) -> Result<Outcome, OpError> {
+        let outcome = match &self.resource {
+            Resource::Fenced(r) => {
+                let fence = self.grants.last().and_then(Grant::fence).unwrap_or(0);
+                r.write(fence, data.as_bytes()).await
+            }
+            Resource::Plain(r) => r.write(data.as_bytes()).await,
+        };
+        Ok(match outcome.map_err(err)? {
+            WriteOutcome::Accepted => Outcome::Accepted,
+            WriteOutcome::Refused { highest } => Outcome::Refused { highest },
+        })
+    }
+
+    async fn release(&mut self) -> Result<Outcome, OpError> {
+        let grant = self
+            .grants
+            .pop()
+            .ok_or_else(|| OpError::definite("nothing to release: no grant held"))?;
+        let released = self.lock.release(&grant).await.map_err(err)?;
+        Ok(match released {
+            ReleaseOutcome::Released => Outcome::Released,
+            ReleaseOutcome::NotHeld => Outcome::NotHeld,
+            ReleaseOutcome::Deleted => Outcome::Deleted,
+            ReleaseOutcome::NothingToDelete => Outcome::NothingToDelete,
+            ReleaseOutcome::StillHeld { count } => Outcome::StillHeld { count },
+        })
+    }
+}
+
+impl LabClient for ImplClient {
+    fn protocol(&self) -> &str {
+        self.protocol.name()
+    }
+
+    fn perform<'a>(&'a mut self, op: ClientOp, data: &'a str) -> ClientFuture<'a, Outcome> {
+        Box::pin(async move {
+            match op {
+                ClientOp::Acquire => self.acquire().await,
+                ClientOp::AcquireResent => self.acquire_resent().await,
+                ClientOp::Write => self.write(data).await,
+                ClientOp::Release => self.release().await,
+            }
+        })
+    }
+
+    fn acquire_within(&mut self, deadline: Duration) -> ClientFuture<'_, Outcome> {
+        Box::pin(async move {
+            match self.lock.acquire(deadline).await {
+                Ok(grant) => Ok(self.took(Attempt::Granted(grant))),
+                Err(LockError::NotAcquired { .. }) => Ok(Outcome::Busy),
+                Err(e) => Err(err(e)),
+            }
+        })
+    }
+
+    fn reset<'a>(&'a mut self, keys: &'a Keys) -> ClientFuture<'a, ()> {
+        Box::pin(async move {
+            let (lock, resource) = Self::build(
+                self.protocol,
+                &self.conn,
+                &self.resource_conn,
+                keys,
+                self.ttl,
+                self.wait,
+            )
+            .map_err(err)?;
+            self.lock = lock;
+            self.resource = resource;
+            self.grants.clear();
+            Ok(())
+        })
+    }
+
+    fn ping(&mut self) -> ClientFuture<'_, ()> {
+        Box::pin(async move {
+            // The first ping on a broken connection fails and replaces it.
+            if self.conn.ping().await.is_ok() {
+                return Ok(());
+            }
+            self.conn.ping().await.map_err(err)
+        })
+    }
+}

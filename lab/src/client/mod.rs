@@ -1,0 +1,234 @@
+//! [`LabClient`]: the one trait the lab drives every client through —
+//! replays, chaos, the bench and worker processes — and *the* extension
+//! point for bringing your own lock.
+//!
+//! A lab client is a client *with its state*: it remembers the grants it
+//! believes it holds (one per level of a re-entrant lock), releases them,
+//! and writes to the protected resource with the fencing token of its
+//! grant if the lock issues one. So its operations take no grant: the
+//! harness says "acquire", "write", "release", exactly as the model's steps
+//! do ([`ClientOp`]), and the client answers in the lab's one outcome
+//! vocabulary ([`Outcome`]), the words the model predicts in.
+//!
+//! # Why boxed futures
+//!
+//! The harness holds clients of different protocols side by side —
+//! `locklab-impl`'s, the peer crates', worker processes, whatever a user
+//! brings — chosen by name at run time, so it needs `Box<dyn LabClient>`.
+//! An `async fn` in a trait is not dyn-compatible, so each method returns a
+//! [`ClientFuture`], a pinned, boxed, `Send` future: one allocation per
+//! operation, nothing next to a round trip to Redis.
+//!
+//! # Layout
+//!
+//! - [`open`]: [`ClientSpec`] and [`open()`], any client by name.
+//! - [`impl_client`]: [`ImplClient`], the locks of `locklab-impl`.
+//! - `rslock`, `redlock` (features of the same names): the peer crates.
+
+pub mod impl_client;
+pub mod open;
+#[cfg(feature = "redlock")]
+pub mod redlock;
+#[cfg(feature = "rslock")]
+pub mod rslock;
+
+use std::future::Future;
+use std::pin::Pin;
+use std::time::{Duration, Instant};
+
+use locklab_model::{ClientOp, Outcome};
+use serde::{Deserialize, Serialize};
+
+pub use impl_client::ImplClient;
+pub use open::{known_clients, open, ClientSpec, OpenError, Strategy};
+
+/// Why an operation failed, on one line — and whether it surely did not
+/// happen (`definite`: refused before anything reached the server) or may
+/// have (a timeout, a lost connection: an acquire may have taken the lock).
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, thiserror::Error)]
+#[error("{message}")]
+pub struct OpError {
+    /// What went wrong.
+    pub message: String,
+    /// The operation surely did not happen.
+    #[serde(default)]
+    pub definite: bool,
+}
+
+impl OpError {
+    /// A failure that may or may not have taken effect.
+    pub fn indefinite(message: impl Into<String>) -> Self {
+        OpError {
+            message: message.into(),
+            definite: false,
+        }
+    }
+
+    /// A failure that surely did not take effect.
+    pub fn definite(message: impl Into<String>) -> Self {
+        OpError {
+            message: message.into(),
+            definite: true,
+        }
+    }
+
+    /// From a library error: definite when it was refused before sending.
+    pub fn of(e: &locklab_impl::LockError) -> Self {
+        use locklab_impl::LockError as E;
+        let definite = matches!(
+            e,
+            E::InvalidKey { .. }
+                | E::InvalidTtl { .. }
+                | E::InvalidOption { .. }
+                | E::InvalidUrl { .. }
+                | E::Connect { .. }
+                | E::WrongGrant { .. }
+                | E::InvalidFence { .. }
+                | E::UnknownProtocol { .. }
+                | E::InvalidOwner { .. }
+                | E::NotHeld { .. }
+        );
+        OpError {
+            message: error_line(e),
+            definite,
+        }
+    }
+}
+
+/// What every [`LabClient`] method returns.
+pub type ClientFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, OpError>> + Send + 'a>>;
+
+/// The keys a client works on.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Keys {
+    /// The lock key.
+    pub lock: String,
+    /// The protected resource's key.
+    pub resource: String,
+}
+
+/// A client the lab can drive. See the [module docs](self).
+pub trait LabClient: Send {
+    /// The protocol's (or peer's) name.
+    fn protocol(&self) -> &str;
+
+    /// Performs one operation and reads its reply at once. An acquire is
+    /// one attempt (no waiting); a re-sent acquire sends the same request
+    /// twice and answers with the second reply; a write carries `data`
+    /// (other operations ignore it). An operation that makes no sense in
+    /// the client's state (a release with nothing held) is a definite
+    /// error.
+    fn perform<'a>(&'a mut self, op: ClientOp, data: &'a str) -> ClientFuture<'a, Outcome>;
+
+    /// Takes the lock, waiting by the lock's own strategy for at most
+    /// about `deadline`: [`Outcome::Granted`], or [`Outcome::Busy`] when it
+    /// is still held then. The default polls [`LabClient::perform`] with a
+    /// jittered backoff.
+    fn acquire_within(&mut self, deadline: Duration) -> ClientFuture<'_, Outcome> {
+        Box::pin(async move {
+            let backoff = locklab_impl::Backoff::default();
+            let start = Instant::now();
+            for attempt in 0..u32::MAX {
+                let outcome = self.perform(ClientOp::Acquire, "").await?;
+                if !matches!(outcome, Outcome::Busy) {
+                    return Ok(outcome);
+                }
+                let left = deadline.saturating_sub(start.elapsed());
+                if left.is_zero() {
+                    break;
+                }
+                tokio::time::sleep(backoff.delay(attempt).min(left)).await;
+            }
+            Ok(Outcome::Busy)
+        })
+    }
+
+    /// Forgets every grant and switches to new keys, so one client (and
+    /// one worker process) serves schedule after schedule.
+    fn reset<'a>(&'a mut self, keys: &'a Keys) -> ClientFuture<'a, ()>;
+
+    /// Makes sure the client's connection works: after Redis restarted, the
+    /// first command on an old connection fails (and replaces it), and the
+    /// lab would rather spend that on a ping than on a client's step. The
+    /// default does nothing.
+    fn ping(&mut self) -> ClientFuture<'_, ()> {
+        Box::pin(async { Ok(()) })
+    }
+}
+
+impl<T: LabClient + ?Sized> LabClient for Box<T> {
+    fn protocol(&self) -> &str {
+        (**self).protocol()
+    }
+    fn perform<'a>(&'a mut self, op: ClientOp, data: &'a str) -> ClientFuture<'a, Outcome> {
+        (**self).perform(op, data)
+    }
+    fn acquire_within(&mut self, deadline: Duration) -> ClientFuture<'_, Outcome> {
+        (**self).acquire_within(deadline)
+    }
+    fn reset<'a>(&'a mut self, keys: &'a Keys) -> ClientFuture<'a, ()> {
+        (**self).reset(keys)
+    }
+    fn ping(&mut self) -> ClientFuture<'_, ()> {
+        (**self).ping()
+    }
+}
+
+/// An error and its sources, on one line: `connection to Redis at … lost:
+/// Connection reset by peer`.
+pub fn error_line(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut line = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        let text = s.to_string();
+        if !line.contains(&text) {
+            line.push_str(": ");
+            line.push_str(&text);
+        }
+        source = s.source();
+    }
+    line.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// A definite error for an operation a client does not have.
+pub(crate) fn unsupported(client: &str, op: ClientOp) -> OpError {
+    OpError::definite(format!("{client} has no `{op}` operation"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_trait_is_dyn_compatible_and_send() {
+        fn takes(_: &mut dyn LabClient) {}
+        fn send<T: Send>() {}
+        send::<Box<dyn LabClient>>();
+        let _ = takes;
+    }
+
+    #[test]
+    fn error_lines_carry_their_sources() {
+        let inner = std::io::Error::other("reset by peer");
+        let outer = std::io::Error::other(OuterError(inner));
+        let line = error_line(&outer);
+        assert!(
+            line.contains("outer") && line.contains("reset by peer"),
+            "{line}"
+        );
+        assert!(!line.contains('\n'));
+    }
+
+    #[derive(Debug)]
+    struct OuterError(std::io::Error);
+    impl std::fmt::Display for OuterError {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("outer\nfailure")
+        }
+    }
+    impl std::error::Error for OuterError {
+        fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+            Some(&self.0)
+        }
+    }
+}
