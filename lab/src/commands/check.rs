@@ -397,7 +397,9 @@ fn witnesses(o: &ScenarioOutcome) -> String {
     let missing: Vec<&str> = o
         .verdicts
         .iter()
-        .filter(|v| v.kind == Kind::Sometimes && v.verdict != Verdict::Holds)
+        .filter(|v| {
+            v.kind == Kind::Sometimes && !matches!(v.verdict, Verdict::Holds | Verdict::NotApplicable)
+        })
         .map(|v| v.property.name())
         .collect();
     if missing.is_empty() {

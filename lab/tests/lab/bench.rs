@@ -14,11 +14,11 @@ use locklab::server::RedisServer;
 use locklab_impl::redis;
 use locklab_impl::wait::{FifoOptions, NotifyOptions};
 use locklab_impl::{
-    Attempt, Conn, LockError, LockKey, Protocol, ReleaseOutcome, Ttl, Wait, WaitingLock,
+    Attempt, Conn, LockError, LockKey, ReleaseOutcome, Ttl, Wait, WaitingLock,
 };
 
 use crate::support::locklab;
-use crate::support::{conn, server, HANG_GUARD};
+use crate::support::{conn, p, server, HANG_GUARD};
 
 /// Waiters poll every 20 ms and count as dead after `waiter_lease`.
 fn fifo_with(waiter_lease: Duration) -> Wait {
@@ -37,7 +37,7 @@ async fn fifo_lock_with(
 ) -> WaitingLock {
     let key = LockKey::new(name).unwrap();
     WaitingLock::new(
-        Protocol::Token,
+        p("token"),
         conn(server).await,
         key,
         Ttl::new(lease).unwrap(),
@@ -243,7 +243,7 @@ async fn notify_and_fifo_wake_a_waiter_on_release_and_fence_in_order() {
         let name = format!("wake-{wait}");
         let open = |c: Conn| {
             WaitingLock::new(
-                Protocol::Fenced,
+                p("fenced"),
                 c,
                 LockKey::new(name.as_str()).unwrap(),
                 Ttl::new(lease).unwrap(),

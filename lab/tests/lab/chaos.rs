@@ -4,10 +4,10 @@
 
 use std::time::{Duration, Instant};
 
-use locklab_model::{check, CheckOptions, Fault, Faults, PropertyName, Protocol, Scenario};
+use locklab_model::{check, CheckOptions, Fault, Faults, PropertyName, Scenario};
 use serde_json::Value;
 
-use crate::support::{assert_gone, descendants, locklab, locklab_child, proc_stat};
+use crate::support::{assert_gone, descendants, locklab, locklab_child, p, proc_stat};
 
 /// Schedules per cell in CI (the `#[ignore]`d test runs 2000).
 const CI_SCHEDULES: &str = "200";
@@ -91,7 +91,7 @@ fn the_articles_bug_shrinks_to_about_the_models_shortest_counterexample() {
     let json = run.json();
     let cell = &json["runs"][0];
     let model = check(
-        Scenario::new(Protocol::Naive, Faults::one(Fault::Pause)),
+        Scenario::new(p("naive"), Faults::one(Fault::Pause)),
         &CheckOptions::default(),
         &|_| {},
     );

@@ -3,21 +3,28 @@
 
 use std::time::Duration;
 
-use locklab::history::{self, AcquireOutcome, Event, Op, ReleaseOutcome, WriteOutcome};
+use locklab::history::{self, Event, Op};
 use locklab::replay::{play, Clients, KeySpace, Played, Stage};
 use locklab::server::RedisServer;
 use locklab_impl::ConnectOptions;
+use locklab_model::path::script;
 use locklab_model::{
-    check, CheckOptions, ClientId, Fault, Faults, PropertyName, Protocol, Scenario, Step, Verdict,
+    check, CheckOptions, ClientId, Fault, Faults, Outcome, PropertyName, Protocol, Scenario, Step,
+    Verdict,
 };
 
-use crate::support::locklab;
+use crate::support::{locklab, p};
 
 /// The counterexample the checker finds for `property` of `protocol` under
 /// `faults`, with what it leads to.
 fn schedule(protocol: Protocol, faults: Faults, property: PropertyName) -> Vec<Step> {
+    schedule_in(Scenario::new(protocol, faults), property)
+}
+
+/// The same, in a given scenario.
+fn schedule_in(scenario: Scenario, property: PropertyName) -> Vec<Step> {
     let o = check(
-        Scenario::new(protocol, faults),
+        scenario,
         &CheckOptions::default(),
         &|_| {},
     );
@@ -34,6 +41,10 @@ fn schedule(protocol: Protocol, faults: Faults, property: PropertyName) -> Vec<S
 }
 
 fn replay(server: &RedisServer, protocol: Protocol, faults: Faults, steps: &[Step]) -> Played {
+    replay_in(server, Scenario::new(protocol, faults), steps)
+}
+
+fn replay_in(server: &RedisServer, scenario: Scenario, steps: &[Step]) -> Played {
     let stage = Stage {
         url: server.url(),
         embedded: true,
@@ -45,7 +56,7 @@ fn replay(server: &RedisServer, protocol: Protocol, faults: Faults, steps: &[Ste
     };
     let runtime = tokio::runtime::Runtime::new().expect("a runtime");
     runtime
-        .block_on(play(&stage, 0, Scenario::new(protocol, faults), steps))
+        .block_on(play(&stage, 0, script(scenario, steps)))
         .unwrap_or_else(|e| panic!("replay failed: {e}\nredis log:\n{}", server.log_tail(20)))
 }
 
@@ -67,27 +78,22 @@ fn pause() -> Faults {
 #[test]
 fn the_articles_unsafe_release_happens_on_redis() {
     let server = RedisServer::start().expect("redis-server");
-    let steps = schedule(Protocol::Naive, pause(), PropertyName::NoForeignRelease);
-    let played = replay(&server, Protocol::Naive, pause(), &steps);
+    let steps = schedule(p("naive"), pause(), PropertyName::NoForeignRelease);
+    let played = replay(&server, p("naive"), pause(), &steps);
     assert_eq!(played.divergence, None);
     let ev = &played.history.events;
 
     // c1 is granted, paused; Redis expires its key; c2 is granted.
     let c1_grant = find(ev, |e| is(e, "c1", "acquire"));
     assert!(ev[c1_grant].is_grant());
-    let expired = find(ev, |e| e.op == Op::Expired);
+    let expired = find(ev, |e| e.op == Op::Observed && e.present == Some(false));
     let c2_grant = find(ev, |e| is(e, "c2", "acquire"));
     assert!(ev[c2_grant].is_grant());
     assert!(c1_grant < expired && expired < c2_grant);
     // c1's DEL removes a key — c2's: nobody else held it.
     let del = find(ev, |e| is(e, "c1", "release"));
     assert!(c2_grant < del);
-    assert_eq!(
-        ev[del].op,
-        Op::Release {
-            outcome: ReleaseOutcome::Deleted
-        }
-    );
+    assert_eq!(ev[del].outcome, Some(Outcome::Deleted));
     // c3 gets in beside c2.
     let c3_grant = find(ev, |e| is(e, "c3", "acquire"));
     assert!(del < c3_grant && ev[c3_grant].is_grant());
@@ -108,50 +114,39 @@ fn naive_unchecked_lets_every_contender_hold_with_no_fault() {
             client: ClientId(c),
         })
         .collect();
-    let played = replay(&server, Protocol::NaiveUnchecked, Faults::NONE, &steps);
+    let played = replay(&server, p("naive-unchecked"), Faults::NONE, &steps);
     assert_eq!(played.divergence, None);
-    let outcomes: Vec<&Op> = played.history.events.iter().map(|e| &e.op).collect();
-    let acquired = |outcome: AcquireOutcome| Op::Acquire {
-        outcome,
-        token: None,
-        fence: None,
-    };
-    assert_eq!(
-        outcomes,
-        [
-            &acquired(AcquireOutcome::Granted),
-            &acquired(AcquireOutcome::Believed),
-            &acquired(AcquireOutcome::Believed),
-        ]
-    );
+    let acquires: Vec<(usize, Option<Outcome>)> = played
+        .history
+        .events
+        .iter()
+        .enumerate()
+        .filter(|(_, e)| e.op.is_acquire())
+        .map(|(i, e)| (i, e.outcome.clone()))
+        .collect();
+    let outcomes: Vec<&str> = acquires
+        .iter()
+        .map(|(_, o)| o.as_ref().map_or("none", Outcome::name))
+        .collect();
+    assert_eq!(outcomes, ["granted", "believed", "believed"]);
     let me = history::finding(&played.history, PropertyName::MutualExclusion);
     assert_eq!(me.verdict, Verdict::Violated);
-    assert_eq!(me.events, [0, 1, 2]);
+    let indices: Vec<usize> = acquires.iter().map(|(i, _)| *i).collect();
+    assert_eq!(me.events, indices);
 }
 
 #[test]
 fn token_under_the_same_pause_releases_nothing_foreign_yet_two_believe() {
     let server = RedisServer::start().expect("redis-server");
-    let steps = schedule(Protocol::Naive, pause(), PropertyName::NoForeignRelease);
-    let played = replay(&server, Protocol::Token, pause(), &steps);
+    let steps = schedule(p("naive"), pause(), PropertyName::NoForeignRelease);
+    let played = replay(&server, p("token"), pause(), &steps);
     assert_eq!(played.divergence, None);
     let ev = &played.history.events;
     let release = find(ev, |e| is(e, "c1", "release"));
-    assert_eq!(
-        ev[release].op,
-        Op::Release {
-            outcome: ReleaseOutcome::NotHeld
-        }
-    );
+    assert_eq!(ev[release].outcome, Some(Outcome::NotHeld));
     // c3, which got in beside c2 on the naive lock, waits here.
     let c3 = find(ev, |e| is(e, "c3", "acquire"));
-    assert!(matches!(
-        ev[c3].op,
-        Op::Acquire {
-            outcome: AcquireOutcome::Busy,
-            ..
-        }
-    ));
+    assert_eq!(ev[c3].outcome, Some(Outcome::Busy));
     assert_eq!(
         history::finding(&played.history, PropertyName::NoForeignRelease).verdict,
         Verdict::Holds
@@ -167,33 +162,27 @@ fn token_under_the_same_pause_releases_nothing_foreign_yet_two_believe() {
 #[test]
 fn fenced_resource_refuses_the_stale_write() {
     let server = RedisServer::start().expect("redis-server");
-    let steps = schedule(Protocol::Token, pause(), PropertyName::FencedResource);
-    let played = replay(&server, Protocol::Fenced, pause(), &steps);
+    let steps = schedule(p("token"), pause(), PropertyName::FencedResource);
+    let played = replay(&server, p("fenced"), pause(), &steps);
     assert_eq!(played.divergence, None);
     let ev = &played.history.events;
     let c2_write = find(ev, |e| is(e, "c2", "write"));
     let c1_write = find(ev, |e| is(e, "c1", "write"));
     assert!(c2_write < c1_write);
     assert_eq!(
-        ev[c2_write].op,
-        Op::Write {
-            fence: Some(2),
-            outcome: WriteOutcome::Accepted
-        }
+        (ev[c2_write].fence, &ev[c2_write].outcome),
+        (Some(2), &Some(Outcome::Accepted))
     );
     assert_eq!(
-        ev[c1_write].op,
-        Op::Write {
-            fence: Some(1),
-            outcome: WriteOutcome::Refused { highest: 2 }
-        }
+        (ev[c1_write].fence, &ev[c1_write].outcome),
+        (Some(1), &Some(Outcome::Refused { highest: 2 }))
     );
     assert_eq!(
         history::finding(&played.history, PropertyName::FencedResource).verdict,
         Verdict::Holds
     );
     // And on the token lock, the same schedule lets the stale write in.
-    let unfenced = replay(&server, Protocol::Token, pause(), &steps);
+    let unfenced = replay(&server, p("token"), pause(), &steps);
     let fr = history::finding(&unfenced.history, PropertyName::FencedResource);
     assert_eq!(fr.verdict, Verdict::Violated);
 }

@@ -6,13 +6,18 @@ use std::sync::mpsc;
 use std::time::Duration;
 
 use locklab::server::RedisServer;
-use locklab_impl::{connect, Conn, ConnectOptions};
+use locklab_impl::{connect, Conn, ConnectOptions, Protocol};
 
 /// A bound on anything a test waits for, so that a bug fails the test
 /// instead of hanging it. Not an assertion about speed.
 pub const HANG_GUARD: Duration = Duration::from_secs(20);
 
 /// A `redis-server` of the test's own.
+/// The protocol of this name (tests name the protocol they are about).
+pub fn p(name: &str) -> Protocol {
+    Protocol::named(name).unwrap_or_else(|e| panic!("{e}"))
+}
+
 pub fn server() -> RedisServer {
     RedisServer::start().unwrap_or_else(|e| panic!("start redis-server: {e}"))
 }

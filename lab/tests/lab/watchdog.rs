@@ -11,11 +11,11 @@
 
 use std::time::Duration;
 
-use crate::support::{conn, server, HANG_GUARD};
+use crate::support::{conn, p, server, HANG_GUARD};
 use locklab_impl::redis;
 use locklab_impl::{
     AnyLock, Attempt, Conn, FencedLock, FencedResource, LeaseGuard, LockError, LockKey, LostReason,
-    Protocol, ReleaseOutcome, ResourceKey, TokenLock, Ttl, WatchdogOptions, WriteOutcome,
+    ReleaseOutcome, ResourceKey, TokenLock, Ttl, WatchdogOptions, WriteOutcome,
 };
 
 /// A short lease: renewed every 100 ms, it would run out within a test
@@ -309,7 +309,7 @@ async fn dropping_the_guard_stops_renewal_and_the_lease_runs_out() {
 async fn a_naive_lock_cannot_be_kept_and_nothing_is_sent() {
     let server = server();
     let conn = conn(&server).await;
-    let lock = AnyLock::new(Protocol::Naive, conn.clone(), key("naive"), lease());
+    let lock = AnyLock::new(p("naive"), conn.clone(), key("naive"), lease()).unwrap();
     let err = lock
         .acquire_kept(Duration::from_secs(1), &defaults())
         .await

@@ -21,12 +21,11 @@ use std::time::{Duration, Instant};
 use locklab::process::{spawn_guarded, GuardedChild, Signal};
 use locklab::proxy::{Direction, Proxy};
 use locklab::server::RedisServer;
-use locklab::worker::{
-    known_protocols, LabAttempt, LabLock, LabRelease, LabWrite, Request, WorkerError, WorkerHandle,
-    WorkerSpec,
-};
+use locklab::client::{known_clients, Keys, LabClient};
+use locklab::worker::{Request, WorkerError, WorkerHandle, WorkerSpec};
 use locklab_impl::redis;
 use locklab_impl::Conn;
+use locklab_model::{ClientOp, Outcome};
 
 use crate::support::locklab;
 use crate::support::{assert_gone, conn_to as conn, is_live, rerun_on_helper, server, HANG_GUARD};
@@ -49,22 +48,29 @@ async fn spawn(name: &str, protocol: &str, url: &str, key: &str, ttl: Duration) 
         .unwrap_or_else(|e| panic!("start worker {name} ({protocol}): {e}"))
 }
 
-async fn acquire(w: &mut WorkerHandle) -> LabAttempt {
-    w.try_acquire()
+async fn acquire(w: &mut WorkerHandle) -> Outcome {
+    w.perform(ClientOp::Acquire, "")
         .await
         .unwrap_or_else(|e| panic!("{} acquire: {e}", w.name()))
 }
 
-async fn release(w: &mut WorkerHandle) -> LabRelease {
-    w.release()
+async fn release(w: &mut WorkerHandle) -> Outcome {
+    w.perform(ClientOp::Release, "")
         .await
         .unwrap_or_else(|e| panic!("{} release: {e}", w.name()))
 }
 
-async fn write(w: &mut WorkerHandle, data: &str) -> LabWrite {
-    w.write(data.as_bytes())
+async fn write(w: &mut WorkerHandle, data: &str) -> Outcome {
+    w.perform(ClientOp::Write, data)
         .await
         .unwrap_or_else(|e| panic!("{} write: {e}", w.name()))
+}
+
+fn keys(lock: &str, resource: &str) -> Keys {
+    Keys {
+        lock: lock.to_owned(),
+        resource: resource.to_owned(),
+    }
 }
 
 async fn exists(conn: &Conn, key: &str) -> bool {
@@ -95,8 +101,8 @@ async fn resource_log(conn: &Conn, key: &str) -> Vec<String> {
     .unwrap()
 }
 
-fn granted(a: &LabAttempt) -> bool {
-    matches!(a, LabAttempt::Granted { .. })
+fn granted(a: &Outcome) -> bool {
+    matches!(a, Outcome::Granted { .. })
 }
 
 // ---------------------------------------------------------------------------
@@ -106,22 +112,22 @@ fn granted(a: &LabAttempt) -> bool {
 async fn every_protocol_acquires_writes_and_releases_through_a_worker() {
     let server = server();
     let direct = conn(&server.url()).await;
-    for protocol in known_protocols() {
+    for protocol in &known_clients() {
         let key = format!("locklab:w:{protocol}");
         let mut a = spawn("c1", protocol, &server.url(), &key, LONG_TTL).await;
         let mut b = spawn("c2", protocol, &server.url(), &key, LONG_TTL).await;
         assert_eq!(a.protocol_name(), *protocol);
-        assert_eq!(LabLock::protocol(&a), *protocol);
+        assert_eq!(LabClient::protocol(&a), *protocol);
 
         let first = acquire(&mut a).await;
         match (*protocol, &first) {
-            ("naive" | "naive-unchecked", LabAttempt::Granted { token, fence }) => {
+            ("naive" | "naive-unchecked", Outcome::Granted { token, fence, .. }) => {
                 assert!(token.is_none() && fence.is_none(), "{protocol}: {first:?}")
             }
-            ("token" | "rslock", LabAttempt::Granted { token, fence }) => {
+            ("token" | "rslock" | "redlock", Outcome::Granted { token, fence, .. }) => {
                 assert!(token.is_some() && fence.is_none(), "{protocol}: {first:?}")
             }
-            ("fenced", LabAttempt::Granted { token, fence }) => {
+            ("fenced" | "reentrant" | "reentrant-redisson", Outcome::Granted { token, fence, .. }) => {
                 assert!(token.is_some() && fence.is_some(), "{protocol}: {first:?}")
             }
             _ => panic!("{protocol}: the first acquire gave {first:?}"),
@@ -130,13 +136,13 @@ async fn every_protocol_acquires_writes_and_releases_through_a_worker() {
 
         let second = acquire(&mut b).await;
         let expected = if *protocol == "naive-unchecked" {
-            LabAttempt::Believed
+            Outcome::Believed
         } else {
-            LabAttempt::Busy
+            Outcome::Busy
         };
         assert_eq!(second, expected, "{protocol}: a second worker");
 
-        assert_eq!(write(&mut a, "a1").await, LabWrite::Accepted, "{protocol}");
+        assert_eq!(write(&mut a, "a1").await, Outcome::Accepted, "{protocol}");
         let log = resource_log(&direct, &key).await;
         assert!(
             log.last().is_some_and(|e| e.ends_with(":a1")),
@@ -145,20 +151,23 @@ async fn every_protocol_acquires_writes_and_releases_through_a_worker() {
 
         let released = release(&mut a).await;
         let expected = match *protocol {
-            "naive" | "naive-unchecked" => LabRelease::Deleted,
-            _ => LabRelease::Released,
+            "naive" | "naive-unchecked" => Outcome::Deleted,
+            _ => Outcome::Released,
         };
         assert_eq!(released, expected, "{protocol}");
         assert!(!exists(&direct, &key).await, "{protocol}: the key is gone");
-        let err = a.release().await.expect_err("nothing left to release");
-        assert!(err.contains("no grant"), "{err}");
+        let err = a
+            .perform(ClientOp::Release, "")
+            .await
+            .expect_err("nothing left to release");
+        assert!(err.message.contains("no grant"), "{err}");
 
         assert!(granted(&acquire(&mut b).await), "{protocol}: b gets it now");
         assert!(release(&mut b).await.removed_a_key(), "{protocol}");
 
         // Reset: fresh keys, no grant.
         let key2 = format!("{key}:2");
-        a.reset(&key2, &format!("{key2}:data")).await.unwrap();
+        a.reset(&keys(&key2, &format!("{key2}:data"))).await.unwrap();
         assert!(granted(&acquire(&mut a).await), "{protocol}");
         assert!(exists(&direct, &key2).await, "{protocol}: the new key");
         assert!(release(&mut a).await.removed_a_key(), "{protocol}");
@@ -176,12 +185,15 @@ async fn the_line_protocol_answers_bad_lines_and_ends_with_stdin() {
     w.send(&Request::Acquire).await.unwrap();
     w.send(&Request::Write { data: "x".into() }).await.unwrap();
     assert_eq!(w.pending(), 2);
-    let err = w.try_acquire().await.expect_err("replies are pending");
-    assert!(err.contains("pending"), "{err}");
-    assert!(granted(&w.recv().await.unwrap().into_attempt().unwrap()));
+    let err = w
+        .perform(ClientOp::Acquire, "")
+        .await
+        .expect_err("replies are pending");
+    assert!(err.message.contains("pending"), "{err}");
+    assert!(granted(&w.recv().await.unwrap().into_outcome(ClientOp::Acquire).unwrap()));
     assert_eq!(
-        w.recv().await.unwrap().into_write().unwrap(),
-        LabWrite::Accepted
+        w.recv().await.unwrap().into_outcome(ClientOp::Write).unwrap(),
+        Outcome::Accepted
     );
     let err = w.recv_timeout(SHORT).await.unwrap_err();
     assert!(matches!(err, WorkerError::NothingPending { .. }), "{err}");
@@ -311,7 +323,7 @@ async fn a_paused_worker_does_nothing_until_resumed() {
 
     w.resume().await.unwrap();
     assert!(!w.is_paused());
-    assert!(granted(&w.recv().await.unwrap().into_attempt().unwrap()));
+    assert!(granted(&w.recv().await.unwrap().into_outcome(ClientOp::Acquire).unwrap()));
     assert!(exists(&direct, key).await);
 }
 
@@ -322,7 +334,7 @@ async fn pause_past_the_lease(
     server: &RedisServer,
     protocol: &str,
     key: &str,
-) -> (LabRelease, bool, WorkerHandle, WorkerHandle) {
+) -> (Outcome, bool, WorkerHandle, WorkerHandle) {
     let direct = conn(&server.url()).await;
     let mut a = spawn("c1", protocol, &server.url(), key, SHORT_TTL).await;
     let mut b = spawn("c2", protocol, &server.url(), key, LONG_TTL).await;
@@ -342,7 +354,7 @@ async fn a_sigstopped_token_holder_loses_its_lease_and_its_release_says_not_held
     let server = server();
     let (late, present, _a, _b) =
         pause_past_the_lease(&server, "token", "locklab:stop:token").await;
-    assert_eq!(late, LabRelease::NotHeld);
+    assert_eq!(late, Outcome::NotHeld);
     assert!(present, "b's lock is untouched");
 }
 
@@ -352,13 +364,13 @@ async fn a_sigstopped_naive_holder_deletes_the_next_holders_lock() {
     let server = server();
     let key = "locklab:stop:naive";
     let (late, present, _a, mut b) = pause_past_the_lease(&server, "naive", key).await;
-    assert_eq!(late, LabRelease::Deleted, "a's DEL removed a key: b's");
+    assert_eq!(late, Outcome::Deleted, "a's DEL removed a key: b's");
     assert!(!present, "b's lock is gone while b believes it holds");
     // So a third client gets in beside b.
     let mut c = spawn("c3", "naive", &server.url(), key, LONG_TTL).await;
     assert!(granted(&acquire(&mut c).await), "c gets in beside b");
-    assert_eq!(write(&mut b, "b").await, LabWrite::Accepted);
-    assert_eq!(write(&mut c, "c").await, LabWrite::Accepted);
+    assert_eq!(write(&mut b, "b").await, Outcome::Accepted);
+    assert_eq!(write(&mut c, "c").await, Outcome::Accepted);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -368,7 +380,7 @@ async fn a_sigstopped_fenced_holder_is_refused_by_the_resource() {
     let direct = conn(&server.url()).await;
     let mut a = spawn("c1", "fenced", &server.url(), key, SHORT_TTL).await;
     let mut b = spawn("c2", "fenced", &server.url(), key, LONG_TTL).await;
-    let LabAttempt::Granted {
+    let Outcome::Granted {
         fence: Some(fa), ..
     } = acquire(&mut a).await
     else {
@@ -376,20 +388,20 @@ async fn a_sigstopped_fenced_holder_is_refused_by_the_resource() {
     };
     a.pause().await.unwrap();
     until_exists(&direct, key, false).await;
-    let LabAttempt::Granted {
+    let Outcome::Granted {
         fence: Some(fb), ..
     } = acquire(&mut b).await
     else {
         panic!("b holds with a fencing token")
     };
     assert!(fb > fa, "{fb} > {fa}");
-    assert_eq!(write(&mut b, "b").await, LabWrite::Accepted);
+    assert_eq!(write(&mut b, "b").await, Outcome::Accepted);
     a.resume().await.unwrap();
     assert_eq!(
         write(&mut a, "a, late").await,
-        LabWrite::Refused { highest: fb }
+        Outcome::Refused { highest: fb }
     );
-    assert_eq!(release(&mut a).await, LabRelease::NotHeld);
+    assert_eq!(release(&mut a).await, Outcome::NotHeld);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -418,7 +430,7 @@ async fn a_held_reply_reaches_the_worker_only_when_released() {
         proxy.release(Direction::ToClient);
         let reply = w.recv().await.unwrap();
         assert!(
-            granted(&reply.clone().into_attempt().unwrap()),
+            granted(&reply.clone().into_outcome(ClientOp::Acquire).unwrap()),
             "{protocol}: {reply:?}"
         );
         assert!(release(&mut w).await.removed_a_key(), "{protocol}");
@@ -432,8 +444,11 @@ async fn a_partition_fails_the_workers_request_and_repair_heals_it() {
     let key = "locklab:part";
     let mut w = spawn("c1", "token", &proxy.url(), key, LONG_TTL).await;
     proxy.partition();
-    let err = w.try_acquire().await.expect_err("no way to Redis");
-    assert!(!err.is_empty());
+    let err = w
+        .perform(ClientOp::Acquire, "")
+        .await
+        .expect_err("no way to Redis");
+    assert!(!err.message.is_empty());
     proxy.repair();
     assert!(granted(&acquire(&mut w).await));
 }
@@ -470,26 +485,26 @@ async fn rslock_under_a_pause_two_workers_hold_at_once() {
     let mut a = spawn("c1", "rslock", &server.url(), key, SHORT_TTL).await;
     let mut b = spawn("c2", "rslock", &server.url(), key, LONG_TTL).await;
     assert!(granted(&acquire(&mut a).await));
-    assert_eq!(acquire(&mut b).await, LabAttempt::Busy);
+    assert_eq!(acquire(&mut b).await, Outcome::Busy);
     a.pause().await.unwrap();
     until_exists(&direct, key, false).await;
     assert!(granted(&acquire(&mut b).await), "b acquires");
     // a still believes it holds: nothing in rslock tells it otherwise.
     a.resume().await.unwrap();
-    assert_eq!(write(&mut b, "b").await, LabWrite::Accepted);
+    assert_eq!(write(&mut b, "b").await, Outcome::Accepted);
     assert_eq!(
         write(&mut a, "a, late").await,
-        LabWrite::Accepted,
+        Outcome::Accepted,
         "no fencing: the stale holder's write is taken"
     );
     let log = resource_log(&direct, key).await;
     assert_eq!(log, ["-:b", "-:a, late"]);
-    assert_eq!(release(&mut a).await, LabRelease::NotHeld);
+    assert_eq!(release(&mut a).await, Outcome::NotHeld);
     assert!(
         exists(&direct, key).await,
         "compare-and-delete spared b's lock"
     );
-    assert_eq!(release(&mut b).await, LabRelease::Released);
+    assert_eq!(release(&mut b).await, Outcome::Released);
 }
 
 /// rslock's connection has the redis crate's fixed 500 ms response timeout,
@@ -506,12 +521,12 @@ async fn rslock_with_a_held_reply(
     proxy: &Proxy,
     key: &str,
     script_cached: bool,
-) -> (LabAttempt, bool, LabAttempt) {
+) -> (Outcome, bool, Outcome) {
     let direct = conn(&server.url()).await;
     let mut w = spawn("c1", "rslock", &proxy.url(), key, LONG_TTL).await;
     // Connect rslock (lazily, on its first lock) and load its unlock script.
     assert!(granted(&acquire(&mut w).await));
-    assert_eq!(release(&mut w).await, LabRelease::Released);
+    assert_eq!(release(&mut w).await, Outcome::Released);
     if !script_cached {
         let _: () = direct
             .query(redis::cmd("SCRIPT").arg("FLUSH"))
@@ -522,7 +537,7 @@ async fn rslock_with_a_held_reply(
     w.send(&Request::Acquire).await.unwrap();
     until_exists(&direct, key, true).await; // Redis ran rslock's SET NX
                                             // rslock answers without the held reply.
-    let reply = w.recv().await.unwrap().into_attempt().unwrap();
+    let reply = w.recv().await.unwrap().into_outcome(ClientOp::Acquire).unwrap();
     let stayed = exists(&direct, key).await;
     proxy.release(Direction::ToClient);
     let next = acquire(&mut w).await;
@@ -536,7 +551,7 @@ async fn rslock_gives_up_on_a_held_reply_and_its_unlock_cleans_up() {
     let proxy = Proxy::start(server.addr()).await.unwrap();
     let (reply, stayed, next) =
         rslock_with_a_held_reply(&server, &proxy, "locklab:held:rslock:warm", true).await;
-    assert_eq!(reply, LabAttempt::Busy);
+    assert_eq!(reply, Outcome::Busy);
     assert!(!stayed, "its unlock removed the key its own SET had set");
     // The late replies, once released, are not taken for later ones.
     assert!(granted(&next), "{next:?}");
@@ -549,12 +564,12 @@ async fn rslock_gives_up_on_a_held_reply_and_leaves_a_phantom_lock_without_its_s
     let proxy = Proxy::start(server.addr()).await.unwrap();
     let key = "locklab:held:rslock:cold";
     let (reply, stayed, next) = rslock_with_a_held_reply(&server, &proxy, key, false).await;
-    assert_eq!(reply, LabAttempt::Busy);
+    assert_eq!(reply, Outcome::Busy);
     assert!(
         stayed,
         "the unlock never ran: the key is held, by no one, until its TTL"
     );
-    assert_eq!(next, LabAttempt::Busy, "not even rslock itself gets in");
+    assert_eq!(next, Outcome::Busy, "not even rslock itself gets in");
 }
 
 // ---------------------------------------------------------------------------
