@@ -34,6 +34,7 @@ pub struct ServerConfig {
     pub(crate) replica_of: Option<(String, u16)>,
     pub(crate) ready_timeout: Duration,
     pub(crate) extra_args: Vec<OsString>,
+    pub(crate) skewable_clock: bool,
 }
 
 impl Default for ServerConfig {
@@ -45,6 +46,7 @@ impl Default for ServerConfig {
             replica_of: None,
             ready_timeout: DEFAULT_READY_TIMEOUT,
             extra_args: Vec::new(),
+            skewable_clock: false,
         }
     }
 }
@@ -107,6 +109,20 @@ impl ServerConfig {
     {
         self.extra_args.extend(args.into_iter().map(Into::into));
         self
+    }
+
+    /// Runs the server with locklab's clock shim, so that
+    /// [`set_clock_offset`](super::RedisServer::set_clock_offset) can shift
+    /// its wall clock while it runs (see [`super::clock`]). Off by default:
+    /// the server then has the machine's clock.
+    pub fn skewable_clock(mut self, on: bool) -> Self {
+        self.skewable_clock = on;
+        self
+    }
+
+    /// Whether the server's wall clock can be shifted.
+    pub fn is_skewable_clock(&self) -> bool {
+        self.skewable_clock
     }
 
     /// Whether the append-only file is on.

@@ -120,19 +120,52 @@ pub enum ServerError {
         /// The last lines of its log.
         log_tail: String,
     },
+
+    /// A skewable clock was asked for where the clock shim is not built.
+    #[error(
+        "a skewable clock needs locklab's clock shim, which is built for x86_64 and \
+         aarch64 Linux with glibc only, not for {target}"
+    )]
+    ClockUnsupported {
+        /// The target the lab was built for.
+        target: &'static str,
+    },
+
+    /// The clock offset of a server started without a skewable clock.
+    #[error(
+        "redis-server on 127.0.0.1:{port} has the machine's clock; start it with \
+         ServerConfig::skewable_clock to shift it"
+    )]
+    ClockNotSkewable {
+        /// Its port.
+        port: u16,
+    },
+
+    /// The clock shim could not be put into the server.
+    #[error("clock shim: {detail}{}", tail_suffix(.log_tail))]
+    ClockShim {
+        /// What went wrong.
+        detail: String,
+        /// The last lines of the server's log, if it ran.
+        log_tail: String,
+    },
 }
 
 impl ServerError {
     /// The last lines of the server's log, where there is one.
     pub fn log_tail(&self) -> Option<&str> {
         let tail = match self {
-            ServerError::BinaryNotFound { .. } | ServerError::Spawn { .. } => return None,
+            ServerError::BinaryNotFound { .. }
+            | ServerError::Spawn { .. }
+            | ServerError::ClockUnsupported { .. }
+            | ServerError::ClockNotSkewable { .. } => return None,
             ServerError::Io { log_tail, .. }
             | ServerError::Exited { log_tail, .. }
             | ServerError::NotReady { log_tail, .. }
             | ServerError::PortInUse { log_tail, .. }
             | ServerError::NotRunning { log_tail, .. }
-            | ServerError::Signal { log_tail, .. } => log_tail,
+            | ServerError::Signal { log_tail, .. }
+            | ServerError::ClockShim { log_tail, .. } => log_tail,
         };
         (!tail.is_empty()).then_some(tail.as_str())
     }

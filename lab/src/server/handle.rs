@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 
 use tempfile::TempDir;
 
+use super::clock::Clock;
 use super::log::{last_message, LogFile, ERROR_TAIL_LINES};
 use super::port::{free_port, log_says_port_in_use};
 use super::{binary, probe, ServerConfig, ServerError};
@@ -59,6 +60,8 @@ pub struct RedisServer {
     log: LogFile,
     /// Redis's working directory (`--dir`): dump and AOF files.
     data_dir: PathBuf,
+    /// The clock shim and its clock file, for a skewable clock.
+    pub(super) clock: Option<Clock>,
     dir: TempDir,
 }
 
@@ -103,6 +106,11 @@ impl RedisServer {
             log_tail: String::new(),
         })?;
         let log = LogFile::new(dir.path().join("redis.log"));
+        let clock = if config.skewable_clock {
+            Some(Clock::install(dir.path())?)
+        } else {
+            None
+        };
         let mut server = RedisServer {
             child: None,
             pid: 0,
@@ -110,6 +118,7 @@ impl RedisServer {
             binary,
             log,
             data_dir,
+            clock,
             dir,
             config,
         };
@@ -325,6 +334,9 @@ impl RedisServer {
             .stdin(Stdio::null())
             .stdout(stdout)
             .stderr(stderr);
+        if let Some(clock) = &self.clock {
+            cmd.envs(clock.env());
+        }
         let child = spawn_guarded(cmd).map_err(|source| {
             if source.kind() == io::ErrorKind::NotFound {
                 ServerError::BinaryNotFound {
@@ -341,7 +353,8 @@ impl RedisServer {
         self.pid = child.pid();
         self.child = Some(child);
         tracing::debug!(port, pid = self.pid, "redis-server started");
-        self.wait_ready(offset)
+        self.wait_ready(offset)?;
+        self.check_clock_shim().map_err(AttemptError::Failed)
     }
 
     /// The command line: the lab's settings first, then the config's extra

@@ -10,6 +10,8 @@
 //! tail of the server's log ([`ServerError::log_tail`]).
 //!
 //! - [`config`]: what a scenario can change, [`ServerConfig`].
+//! - [`clock`]: a wall clock the lab shifts under a running server,
+//!   [`ClockOffset`].
 //! - [`handle`]: start, stop, pause and restart, [`RedisServer`].
 //! - [`error`]: what can go wrong, [`ServerError`].
 //! - [`probe`]: a `PING` over raw RESP with a timeout, [`ping`].
@@ -18,6 +20,7 @@
 //! - `log`: the log file and its tail.
 
 mod binary;
+pub mod clock;
 pub mod config;
 pub mod error;
 pub mod handle;
@@ -26,6 +29,7 @@ pub mod port;
 pub mod probe;
 
 pub use binary::REDIS_SERVER_ENV;
+pub use clock::ClockOffset;
 pub use config::{ServerConfig, DEFAULT_READY_TIMEOUT};
 pub use error::ServerError;
 pub use handle::RedisServer;

@@ -6,6 +6,7 @@ mod bench;
 mod chaos;
 mod check;
 mod clients;
+mod clock;
 mod explore;
 mod proxy;
 mod reproduce;
