@@ -21,7 +21,7 @@ mod binary;
 pub mod config;
 pub mod error;
 pub mod handle;
-mod log;
+pub(crate) mod log;
 pub mod port;
 pub mod probe;
 

@@ -9,6 +9,7 @@ mod clients;
 mod explore;
 mod proxy;
 mod reproduce;
+mod sentinel;
 mod server;
 mod support;
 mod watchdog;
