@@ -180,8 +180,11 @@ impl SentinelSet {
     /// their own, then waits until every Sentinel names the same new
     /// primary and every live replica follows it. With `promote`, every
     /// other replica is made ineligible first, so that Sentinel has one
-    /// choice; without, it chooses (priority, then offset, then run id:
-    /// with one replica lagging, the other).
+    /// choice. Without, Sentinel chooses by its rules (priority, then
+    /// offset, then run id: with one replica lagging, the other); the lab
+    /// first waits until every Sentinel has read every live replica's
+    /// current offset, so that the choice follows from the state the
+    /// replicas are in, not from an INFO read before the last writes.
     pub async fn kill_primary(
         &mut self,
         promote: Option<usize>,
@@ -192,6 +195,8 @@ impl SentinelSet {
             // Whichever Sentinel wins the election picks the replica.
             let all: Vec<usize> = (0..self.sentinels.len()).collect();
             self.make_only_candidate(replica, &all).await?;
+        } else {
+            self.wait_offsets_seen().await?;
         }
         let started = Instant::now();
         self.nodes[old].kill()?;
@@ -281,6 +286,46 @@ impl SentinelSet {
     /// the failover deadline) while it fails: Sentinel closes the clients
     /// of any node it reconfigures, and that may be this one at any moment
     /// around a failover.
+    /// Waits until every Sentinel's last INFO of every live replica shows
+    /// at least the offset the replica has now.
+    async fn wait_offsets_seen(&mut self) -> Result<(), SentinelError> {
+        let mut now = Vec::new();
+        for node in self.replicas() {
+            if self.nodes[node].is_running() {
+                let info = NodeInfo::read(&self.node_links[node])
+                    .await
+                    .map_err(|last| {
+                        self.not_agreed("read a replica's offset", Duration::ZERO, last)
+                    })?;
+                now.push((self.nodes[node].addr(), info.offset));
+            }
+        }
+        let wait = Wait::new(self.options.failover_deadline, POLL);
+        loop {
+            let seen = async {
+                for view in self.views().await? {
+                    for &(addr, offset) in &now {
+                        let got = view.replica(addr).map(|r| r.offset);
+                        if got.is_none_or(|got| got < offset) {
+                            return Err(format!(
+                                "Sentinel {} sees replica {addr} at offset {got:?}, it is at {offset}",
+                                view.sentinel
+                            ));
+                        }
+                    }
+                }
+                Ok(())
+            };
+            match wait.probe(seen).await {
+                Ok(()) => return Ok(()),
+                Err(why) => wait
+                    .again(why)
+                    .await
+                    .map_err(|e| self.expired("see the replicas' offsets", e))?,
+            }
+        }
+    }
+
     async fn set_priority(&self, node: usize, priority: i64) -> Result<(), SentinelError> {
         let link = &self.node_links[node];
         let mut cmd = redis::cmd("CONFIG");

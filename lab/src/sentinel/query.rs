@@ -100,6 +100,8 @@ pub(crate) struct ReplicaView {
     pub(crate) link_ok: bool,
     /// `slave-priority`, from the replica's last INFO.
     pub(crate) priority: i64,
+    /// `slave-repl-offset`, from the replica's last INFO.
+    pub(crate) offset: u64,
 }
 
 impl SentinelView {
@@ -125,6 +127,7 @@ impl SentinelView {
                         flags: r.get("flags").cloned().unwrap_or_default(),
                         link_ok: r.get("master-link-status").map(String::as_str) == Some("ok"),
                         priority: field(r, "slave-priority").unwrap_or(-1),
+                        offset: field(r, "slave-repl-offset").unwrap_or(0),
                     })
                 })
                 .collect(),

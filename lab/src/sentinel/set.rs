@@ -496,3 +496,20 @@ impl Drop for ProxyRuntime {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The set can live in a spawned task: it and its futures are `Send`.
+    #[allow(dead_code)]
+    fn futures_are_send(set: &mut SentinelSet) {
+        fn send<T: Send + Sync>(_: &T) {}
+        fn send_future<T: Send>(_: T) {}
+        send(set);
+        send_future(SentinelSet::start(&SentinelOptions::default()));
+        send_future(set.catch_up(1));
+        send_future(set.failover_to(1));
+        send_future(set.kill_primary(None));
+    }
+}
