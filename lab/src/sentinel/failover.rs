@@ -12,7 +12,9 @@
 //! longer than ten `down-after` periods, plus however long the primary has
 //! been down). What does end a lag is the replica's own `repl-timeout`
 //! (60 s): it hears nothing from the primary, not even its pings, and drops
-//! the link; keep a lag well under a minute.
+//! the link. Measured: the link stays up for 60 s of lag; after that it is
+//! down, and Sentinel refuses the replica once it has been down for ten
+//! `down-after` periods (10 s by default), so keep a lag under a minute.
 //!
 //! # Choosing the replica
 //!

@@ -90,9 +90,11 @@ pub struct SentinelOptions {
     /// How long [`start`](super::SentinelSet::start) may take until the set
     /// is ready.
     pub ready_timeout: Duration,
-    /// How long a failover may take, from the request (or the primary's
-    /// death) until every Sentinel agrees and every node has its new role;
-    /// also bounds [`catch_up`](super::SentinelSet::catch_up).
+    /// How long each wait of a failover may take: the Sentinels seeing the
+    /// replicas' priorities or offsets, every Sentinel naming the new
+    /// primary (counted from the request, or from the primary's death),
+    /// every node having its new role. Also bounds
+    /// [`catch_up`](super::SentinelSet::catch_up).
     pub failover_deadline: Duration,
 }
 
