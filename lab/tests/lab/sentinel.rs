@@ -62,9 +62,14 @@ async fn put(addr: SocketAddr, key: &str, value: &str) {
     let _: () = cmd(addr, redis::cmd("SET").arg(key).arg(value)).await;
 }
 
-/// `WAIT 1 timeout` on the primary after a write: how many replicas
-/// acknowledged it.
-async fn acked(primary: SocketAddr, key: &str, value: &str) -> i64 {
+/// Writes `key` on the primary, then `WAIT`s up to `timeout` for `replicas`
+/// to acknowledge it: how many did. `WAIT` returns as soon as they have.
+async fn acked(
+    primary: SocketAddr,
+    (key, value): (&str, &str),
+    replicas: i64,
+    timeout: Duration,
+) -> i64 {
     let client = redis::Client::open(format!("redis://{primary}/")).unwrap();
     let run = async {
         let mut conn = client.get_multiplexed_async_connection().await?;
@@ -74,15 +79,27 @@ async fn acked(primary: SocketAddr, key: &str, value: &str) -> i64 {
             .query_async(&mut conn)
             .await?;
         redis::cmd("WAIT")
-            .arg(1)
-            .arg(200)
+            .arg(replicas)
+            .arg(timeout.as_millis() as u64)
             .query_async::<i64>(&mut conn)
             .await
     };
-    tokio::time::timeout(HANG_GUARD, run)
+    tokio::time::timeout(timeout + HANG_GUARD, run)
         .await
         .expect("WAIT answers")
         .unwrap()
+}
+
+/// A write that `replicas` replicas acknowledge (the wait bounds only a
+/// stalled machine).
+async fn write_acked(primary: SocketAddr, kv: (&str, &str), replicas: i64) -> i64 {
+    acked(primary, kv, replicas, HANG_GUARD).await
+}
+
+/// A write no replica can acknowledge (every one lags): `WAIT 1` counts 0
+/// however long it waits, so it waits briefly.
+async fn write_unacked(primary: SocketAddr, kv: (&str, &str)) -> i64 {
+    acked(primary, kv, 1, Duration::from_millis(300)).await
 }
 
 /// Polls until `key` holds `value` on `addr`.
@@ -152,7 +169,7 @@ async fn a_set_with_two_replicas_starts_ready_and_replicates_to_both() {
     for replica in [1, 2] {
         until_value(addr(&set, replica), "locklab:k", "2").await;
     }
-    assert_eq!(acked(addr(&set, 0), "locklab:k", "3").await, 2);
+    assert_eq!(write_acked(addr(&set, 0), ("locklab:k", "3"), 2).await, 2);
 }
 
 #[tokio::test]
@@ -165,12 +182,16 @@ async fn a_lagging_replica_misses_writes_until_it_catches_up() {
     set.lag(1).unwrap();
     assert!(set.is_lagging(1));
     assert_eq!(
-        acked(primary, "locklab:lock", "token").await,
+        write_unacked(primary, ("locklab:lock", "token")).await,
         0,
         "no replica acknowledges a write made while its stream is held"
     );
     assert_eq!(get(replica, "locklab:lock").await, None);
-    assert_eq!(role(replica).await, "slave", "its link is still up");
+    let info: String = cmd(replica, redis::cmd("INFO").arg("replication")).await;
+    assert!(
+        info.contains("master_link_status:up"),
+        "its link is still up: {info}"
+    );
 
     set.catch_up(1).await.unwrap();
     assert!(!set.is_lagging(1));
@@ -190,7 +211,7 @@ async fn a_forced_failover_to_a_lagging_replica_loses_the_lock() {
     let (old, lagging, other) = (addr(&set, 0), addr(&set, 1), addr(&set, 2));
     set.lag(1).unwrap();
     assert_eq!(
-        acked(old, "locklab:lock", "c1").await,
+        write_acked(old, ("locklab:lock", "c1"), 1).await,
         1,
         "the replica that does not lag acknowledges the grant"
     );
@@ -235,7 +256,7 @@ async fn a_primary_killed_fails_over_to_its_lagging_replica_without_the_lock() {
     let mut set = start(1).await;
     let (old, replica) = (addr(&set, 0), addr(&set, 1));
     set.lag(1).unwrap();
-    assert_eq!(acked(old, "locklab:lock", "c1").await, 0);
+    assert_eq!(write_unacked(old, ("locklab:lock", "c1")).await, 0);
 
     let report = set
         .kill_primary(None)
@@ -257,7 +278,10 @@ async fn a_primary_killed_fails_over_to_its_lagging_replica_without_the_lock() {
 async fn a_primary_killed_with_two_replicas_fails_over_to_the_one_that_has_more() {
     let mut set = start(2).await;
     set.lag(1).unwrap();
-    assert_eq!(acked(addr(&set, 0), "locklab:lock", "c1").await, 1);
+    assert_eq!(
+        write_acked(addr(&set, 0), ("locklab:lock", "c1"), 1).await,
+        1
+    );
 
     // Equal priorities: Sentinel prefers the higher replication offset
     // (the set waits until every Sentinel has read both).
@@ -278,7 +302,10 @@ async fn a_primary_killed_with_two_replicas_fails_over_to_the_one_that_has_more(
 async fn a_primary_killed_with_two_replicas_can_fail_over_to_the_one_that_did_not_ack() {
     let mut set = start(2).await;
     set.lag(1).unwrap();
-    assert_eq!(acked(addr(&set, 0), "locklab:lock", "c1").await, 1);
+    assert_eq!(
+        write_acked(addr(&set, 0), ("locklab:lock", "c1"), 1).await,
+        1
+    );
 
     let report = set
         .kill_primary(Some(1))
@@ -354,7 +381,7 @@ async fn min_replicas_to_write_counts_a_lagging_replica_but_not_a_dead_one() {
     // Longer than max-lag: the lagging replica still acknowledges (the
     // offset it has) every second, so the primary counts it.
     tokio::time::sleep(max_lag + Duration::from_secs(1)).await;
-    assert_eq!(acked(primary, "locklab:lock", "c1").await, 0);
+    assert_eq!(write_unacked(primary, ("locklab:lock", "c1")).await, 0);
     assert_eq!(get(addr(&set, 1), "locklab:lock").await, None);
 
     // A dead replica stops acknowledging: writes are refused once max-lag
@@ -523,7 +550,10 @@ async fn measure_failovers() {
         for run in 0..runs {
             let mut set = start(1).await;
             set.lag(1).unwrap();
-            assert_eq!(acked(addr(&set, 0), "locklab:lock", "c1").await, 0);
+            assert_eq!(
+                write_unacked(addr(&set, 0), ("locklab:lock", "c1")).await,
+                0
+            );
             let report = match kind {
                 FailoverKind::PrimaryKilled => set.kill_primary(None).await,
                 FailoverKind::Forced => set.failover_to(1).await,
