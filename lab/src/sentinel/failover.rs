@@ -117,25 +117,35 @@ impl SentinelSet {
     }
 
     /// Ends a [`lag`](Self::lag): releases what the proxy held and waits
-    /// (within
-    /// [`SentinelOptions::failover_deadline`](super::SentinelOptions::failover_deadline)) until the replica
-    /// has everything the primary has.
+    /// until the replica has everything the primary had when it was
+    /// released (each step within
+    /// [`SentinelOptions::failover_deadline`](super::SentinelOptions::failover_deadline)).
     pub async fn catch_up(&self, replica: usize) -> Result<(), SentinelError> {
         self.proxied(replica)?.release(Direction::ToClient);
         let wait = Wait::new(self.options.failover_deadline, POLL);
+        let target = loop {
+            match wait
+                .probe(NodeInfo::read(&self.node_links[self.primary]))
+                .await
+            {
+                Ok(primary) => break primary.offset,
+                Err(why) => wait
+                    .again(why)
+                    .await
+                    .map_err(|e| self.expired("read the primary's offset", e))?,
+            }
+        };
         loop {
             let caught_up = async {
-                let primary = NodeInfo::read(&self.node_links[self.primary]).await?;
                 let info = NodeInfo::read(&self.node_links[replica]).await?;
-                if info.link_up && info.offset >= primary.offset {
+                if info.link_up && info.offset >= target {
                     Ok(())
                 } else {
                     Err(format!(
-                        "replica {} is at offset {} (link {}), the primary at {}",
+                        "replica {} is at offset {} (link {}), not yet {target}",
                         self.nodes[replica].addr(),
                         info.offset,
                         if info.link_up { "up" } else { "down" },
-                        primary.offset
                     ))
                 }
             };
