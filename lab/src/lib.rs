@@ -20,6 +20,9 @@
 //! - [`output`]: tables, JSON and progress bars shared by the subcommands.
 //! - [`process`]: guarded child processes, none of which outlives the lab.
 //! - [`server`]: the lab's own `redis-server` processes ([`server::RedisServer`]).
+//! - [`sentinel`]: the lab's Sentinel set (a primary, replicas, three
+//!   `redis-sentinel`s), forced failovers to a lagging replica, and finding
+//!   a primary through Sentinel ([`sentinel::SentinelSet`]).
 //! - [`proxy`]: the lab's TCP proxy between a client and Redis, which holds,
 //!   delays or drops bytes ([`proxy::Proxy`]).
 //! - [`client`]: [`client::LabClient`], the one trait the lab drives every
@@ -39,5 +42,6 @@ pub mod output;
 pub mod process;
 pub mod proxy;
 pub mod replay;
+pub mod sentinel;
 pub mod server;
 pub mod worker;

@@ -24,7 +24,7 @@ pub mod clock;
 pub mod config;
 pub mod error;
 pub mod handle;
-mod log;
+pub(crate) mod log;
 pub mod port;
 pub mod probe;
 

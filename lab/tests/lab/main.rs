@@ -10,6 +10,7 @@ mod clock;
 mod explore;
 mod proxy;
 mod reproduce;
+mod sentinel;
 mod server;
 mod support;
 mod watchdog;
