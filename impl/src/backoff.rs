@@ -152,6 +152,7 @@ mod tests {
             granted_at: StdInstant::now(),
             server_granted: true,
             count: None,
+            tenure: 0,
         }
     }
 

@@ -51,6 +51,7 @@ impl LockBase {
             granted_at: sent,
             server_granted,
             count: None,
+            tenure: 0,
         }
     }
 

@@ -80,7 +80,23 @@ pub struct ReentrantLock {
     base: LockBase,
     counter: String,
     owner: OwnerId,
-    depth: Arc<Mutex<u32>>,
+    hold: Arc<Mutex<Hold>>,
+}
+
+/// What the owner believes it holds: how many levels, in which tenure (a
+/// tenure runs from its first level to its last; a grant of an ended one
+/// releases nothing).
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+struct Hold {
+    depth: u32,
+    tenure: u64,
+}
+
+impl Hold {
+    fn end(&mut self) {
+        self.depth = 0;
+        self.tenure += 1;
+    }
 }
 
 common_lock_methods!(ReentrantLock);
@@ -100,7 +116,7 @@ impl ReentrantLock {
             base: LockBase::new(declared("reentrant"), conn, key, ttl),
             counter,
             owner,
-            depth: Arc::new(Mutex::new(0)),
+            hold: Arc::new(Mutex::new(Hold::default())),
         }
     }
 
@@ -111,7 +127,11 @@ impl ReentrantLock {
 
     /// The levels this owner believes it holds.
     pub fn depth(&self) -> u32 {
-        *self.depth.lock().unwrap_or_else(|e| e.into_inner())
+        self.hold().depth
+    }
+
+    fn hold(&self) -> std::sync::MutexGuard<'_, Hold> {
+        self.hold.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     fn reentry(&self) -> (bool, bool) {
@@ -129,17 +149,18 @@ impl ReentrantLock {
     pub async fn try_acquire_as(&self, request: &AcquireRequest) -> Result<Attempt, LockError> {
         let believes = self.depth() > 0;
         let (sent, reply) = self.run_acquire(request, believes).await?;
-        let mut depth = self.depth.lock().unwrap_or_else(|e| e.into_inner());
+        let mut hold = self.hold();
         Ok(match reply {
             Reply::Granted { fence, count } => {
-                *depth += 1;
+                hold.depth += 1;
                 let mut grant = self.base.grant(sent, None, Some(fence), true);
                 grant.count = Some(count);
+                grant.tenure = hold.tenure;
                 Attempt::Granted(grant)
             }
             Reply::Busy => Attempt::Busy,
             Reply::Lost => {
-                *depth = 0;
+                hold.end();
                 Attempt::Lost
             }
         })
@@ -185,18 +206,17 @@ impl ReentrantLock {
 
     /// Gives one level back: [`ReleaseOutcome::StillHeld`] with the count
     /// left, [`ReleaseOutcome::Released`] when it was the last, or
-    /// [`ReleaseOutcome::NotHeld`] (the lease ran out; nothing touched).
-    /// With no level held, [`LockError::NotHeld`] before anything is sent.
+    /// [`ReleaseOutcome::NotHeld`] (the lease ran out; nothing touched). A
+    /// grant of a tenure that already ended (its hold was found gone, or
+    /// fully released) is not held, and nothing is sent: it must not give
+    /// back a level of the owner's next tenure.
     pub async fn release(&self, grant: &Grant) -> Result<ReleaseOutcome, LockError> {
         self.base.check(grant)?;
-        if self.depth() == 0 {
-            return Err(LockError::NotHeld {
-                reason: format!(
-                    "{} holds no level of lock {:?}",
-                    self.owner.as_str(),
-                    self.base.key.as_str()
-                ),
-            });
+        {
+            let hold = self.hold();
+            if hold.depth == 0 || grant.tenure != hold.tenure {
+                return Ok(ReleaseOutcome::NotHeld);
+            }
         }
         let left: i64 = self
             .base
@@ -207,18 +227,18 @@ impl ReentrantLock {
                     .arg(self.owner.as_str()),
             )
             .await?;
-        let mut depth = self.depth.lock().unwrap_or_else(|e| e.into_inner());
+        let mut hold = self.hold();
         Ok(match u32::try_from(left) {
             Ok(0) => {
-                *depth = 0;
+                hold.end();
                 ReleaseOutcome::Released
             }
             Ok(count) => {
-                *depth = depth.saturating_sub(1);
+                hold.depth = hold.depth.saturating_sub(1);
                 ReleaseOutcome::StillHeld { count }
             }
             Err(_) => {
-                *depth = 0;
+                hold.end();
                 ReleaseOutcome::NotHeld
             }
         })

@@ -132,6 +132,7 @@ fn grant(token: Token) -> Grant {
         granted_at: now(),
         server_granted: true,
         count: None,
+        tenure: 0,
     }
 }
 
@@ -305,6 +306,7 @@ fn grant_outside_runtime(token: Token) -> Grant {
         granted_at: Instant::now(),
         server_granted: true,
         count: None,
+        tenure: 0,
     }
 }
 

@@ -44,6 +44,10 @@ pub struct ChaosArgs {
     /// Rounds per client.
     #[arg(long, default_value_t = 2)]
     pub rounds: u64,
+    /// Acquires before the write (2 or more: re-entrant use). Default: the
+    /// protocol's own scenario.
+    #[arg(long)]
+    pub depth: Option<u64>,
     /// The longest schedule, in steps.
     #[arg(long, default_value_t = 30)]
     pub max_len: usize,
@@ -121,13 +125,14 @@ impl ChaosArgs {
             (Some(_), true) => vec!["token".to_owned()],
             _ => self.protocols.clone(),
         };
-        let check = CheckArgs::scenarios(
+        let mut check = CheckArgs::scenarios(
             protocols,
             self.faults.clone(),
             Some(self.clients),
             Some(self.rounds),
-        )
-        .plan()?;
+        );
+        check.depth = self.depth;
+        let check = check.plan()?;
         let schedules = target::in_range("--schedules", self.schedules, 1..=100_000, "")?;
         let max_len = target::in_range("--max-len", self.max_len, 1..=200, " steps")?;
         let tick_ms = target::in_range(

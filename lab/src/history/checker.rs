@@ -298,36 +298,42 @@ fn no_foreign_release(history: &History) -> Finding {
 }
 
 /// The number of the grant a client was acting under at event `at`: the
-/// rank of its latest grant among all grants, 0 when it believes without a
-/// grant. Grant order, not the fencing token, is what the resource's history
-/// is judged by: a fencing counter that Redis forgot in a restart hands out
-/// low tokens again, and the judgement must see through that.
-fn grant_number(history: &History, at: usize) -> u64 {
+/// rank among all grants of the latest grant in its current tenure (since
+/// it last let go of every level, crashed or learned it lost the lock); 0
+/// when it believes without a grant. Grant order, not the fencing token, is
+/// what the resource's history is judged by: a fencing counter that Redis
+/// forgot in a restart hands out low tokens again, and the judgement must
+/// see through that.
+fn grant_number(history: &History, walked: &Walked, at: usize) -> u64 {
     let events = &history.events;
-    let e = &events[at];
-    let latest = events[..at]
-        .iter()
-        .rposition(|x| x.client == e.client && x.gives_belief() && x.is_grant());
-    let believed_since = latest.map_or(0, |g| g + 1);
-    let believes_without = events[believed_since..at].iter().any(|x| {
-        x.client == e.client && x.gives_belief() && x.outcome == Some(Outcome::Believed)
-    });
-    match latest {
-        Some(g) if !believes_without => {
-            events[..=g].iter().filter(|x| x.is_grant()).count() as u64
+    let client = &events[at].client;
+    for i in (0..at).rev() {
+        let x = &events[i];
+        if &x.client != client {
+            continue;
         }
-        _ => 0,
+        let let_go = (x.op == Op::Call(ClientOp::Release) && walked.after[i] == 0)
+            || x.op == Op::Crash
+            || x.outcome == Some(Outcome::Lost);
+        if let_go {
+            return 0;
+        }
+        if x.gives_belief() && x.is_grant() {
+            return events[..=i].iter().filter(|e| e.is_grant()).count() as u64;
+        }
     }
+    0
 }
 
 fn fenced_resource(history: &History) -> Finding {
     let property = PropertyName::FencedResource;
+    let walked = walk(history);
     let mut highest: Option<(u64, usize)> = None;
     for (i, e) in history.events.iter().enumerate() {
         if e.op != Op::Call(ClientOp::Write) || e.outcome != Some(Outcome::Accepted) {
             continue;
         }
-        let grant = grant_number(history, i);
+        let grant = grant_number(history, &walked, i);
         match highest {
             Some((top, at)) if grant < top => {
                 let under = if grant == 0 {
@@ -425,9 +431,9 @@ fn no_leaked_hold(history: &History) -> Finding {
                 .spans
                 .iter()
                 .any(|(_, b)| b.from < (e.start_us, i) && b.until > (e.start_us, i));
-            let in_flight = events[..i]
-                .iter()
-                .any(|x| x.op.is_acquire() && x.end_us.is_none());
+            let in_flight = events[..i].iter().any(|x| {
+                x.op.is_acquire() && x.end_us.is_none_or(|end| end > e.start_us)
+            });
             let crashed_holder = latest_grant(events, i).is_some_and(|g| {
                 events[g + 1..i]
                     .iter()

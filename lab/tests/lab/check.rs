@@ -28,7 +28,12 @@ fn default_matrix_agrees_with_the_claims_and_exits_0() {
     assert_eq!(run.code, 0, "stderr: {}", run.stderr);
     let json = run.json();
     let rows = json["verdicts"].as_array().expect("verdicts");
-    assert_eq!(rows.len(), 4 * 5 * 6, "protocols × fault sets × properties");
+    let scenarios = locklab_model::matrix::default_scenarios(locklab_model::Protocol::all());
+    assert_eq!(
+        rows.len(),
+        scenarios.len() * locklab_model::PropertyName::ALL.len(),
+        "scenarios × properties"
+    );
     for r in rows {
         for field in [
             "protocol",

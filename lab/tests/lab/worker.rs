@@ -257,7 +257,7 @@ async fn an_unknown_protocol_is_one_line_and_exit_2() {
         other => panic!("expected Exited, got {other:?}"),
     }
     let msg = err.to_string();
-    assert!(msg.contains("unknown protocol \"nope\""), "{msg}");
+    assert!(msg.contains("unknown lock \"nope\""), "{msg}");
     assert!(!msg.contains('\n'), "{msg}");
     assert!(err.stderr_tail().unwrap().contains("token"), "{err:?}");
 

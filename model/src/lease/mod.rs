@@ -36,6 +36,7 @@ use locklab_spec::declaration::{Capabilities, Reentry, Release};
 use locklab_spec::fault::Fault;
 use crate::narrate::{KeyRole, LeaseClock, NarratedStep};
 use crate::outcome::Outcome;
+use crate::path::Taken;
 use locklab_spec::property::PropertyName;
 use crate::scenario::Scenario;
 use crate::step::Step;
@@ -442,6 +443,29 @@ impl System for LeaseModel {
         let mut next = w.clone();
         let outcome = self.apply(&mut next, step)?;
         Some((next, outcome))
+    }
+
+    /// An acquire of a client that wants another level but finds the lock
+    /// held is a busy attempt; any other step the model does not allow here
+    /// (an acquire of a client that holds all the levels it wants, a write
+    /// of a client still waiting) is skipped.
+    fn refused(&self, w: &World, step: Step) -> (Taken, Option<Outcome>) {
+        match step {
+            Step::Acquire { client } => {
+                let c = w.client(client);
+                let wants = match c.pc {
+                    Pc::Idle => true,
+                    Pc::Holding => c.depth < self.scenario.depth,
+                    _ => false,
+                };
+                if wants && !c.paused {
+                    (Taken::Waits, Some(Outcome::Busy))
+                } else {
+                    (Taken::Skipped, None)
+                }
+            }
+            _ => (Taken::Skipped, None),
+        }
     }
 
     fn clocks(&self, w: &World) -> Vec<LeaseClock> {
