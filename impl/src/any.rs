@@ -155,13 +155,14 @@ impl AnyLock {
         each!(self, l => l.try_acquire_as(request).await)
     }
 
-    /// Runs an acquire request and drops its reply unread, as a reply lost
-    /// on its way back: nothing of it reaches the lock's state (for fault
-    /// injection; a client's retry then sends the same request again).
-    pub async fn send_unread(&self, request: &AcquireRequest) -> Result<(), LockError> {
+    /// Runs an acquire request as a reply lost on its way back would: what
+    /// Redis answered is returned (to the lab that injects the fault), but
+    /// nothing of it reaches the lock's state; a client's retry then sends
+    /// the same request again with [`AnyLock::try_acquire_as`].
+    pub async fn run_unread(&self, request: &AcquireRequest) -> Result<Attempt, LockError> {
         match self {
-            AnyLock::Reentrant(l) => l.send_unread(request).await,
-            other => each!(other, l => l.try_acquire_as(request).await.map(|_| ())),
+            AnyLock::Reentrant(l) => l.run_unread(request).await,
+            other => each!(other, l => l.try_acquire_as(request).await),
         }
     }
 

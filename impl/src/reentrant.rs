@@ -166,12 +166,21 @@ impl ReentrantLock {
         })
     }
 
-    /// Runs the acquire script with `request` and drops the reply unread,
-    /// as a reply lost on its way back: nothing of it reaches this lock's
-    /// state. (For fault injection: what a client's retry then sends is
-    /// the same request again.)
-    pub async fn send_unread(&self, request: &AcquireRequest) -> Result<(), LockError> {
-        self.run_acquire(request, self.depth() > 0).await.map(|_| ())
+    /// Runs the acquire script with `request` as a reply lost on its way
+    /// back would: what Redis answered is returned, but nothing of it
+    /// reaches this lock's state. (For fault injection: what a client's
+    /// retry then sends is the same request again.)
+    pub async fn run_unread(&self, request: &AcquireRequest) -> Result<Attempt, LockError> {
+        let (sent, reply) = self.run_acquire(request, self.depth() > 0).await?;
+        Ok(match reply {
+            Reply::Granted { fence, count } => {
+                let mut grant = self.base.grant(sent, None, Some(fence), true);
+                grant.count = Some(count);
+                Attempt::Granted(grant)
+            }
+            Reply::Busy => Attempt::Busy,
+            Reply::Lost => Attempt::Lost,
+        })
     }
 
     async fn run_acquire(

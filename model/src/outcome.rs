@@ -15,7 +15,11 @@ use serde::{Deserialize, Serialize};
 pub enum ClientOp {
     /// One acquire attempt (for a re-entrant lock: one level more).
     Acquire,
-    /// The same acquire request sent a second time, its first reply lost.
+    /// A new acquire request whose reply is lost on its way back: Redis
+    /// runs it, the lab sees what it answered, the client never does.
+    AcquireLost,
+    /// The request of the last [`ClientOp::AcquireLost`] sent again (a
+    /// client library's retry): the client reads this reply.
     AcquireResent,
     /// A write to the protected resource.
     Write,
@@ -28,6 +32,7 @@ impl ClientOp {
     pub fn name(self) -> &'static str {
         match self {
             ClientOp::Acquire => "acquire",
+            ClientOp::AcquireLost => "acquire-lost",
             ClientOp::AcquireResent => "acquire-resent",
             ClientOp::Write => "write",
             ClientOp::Release => "release",
@@ -40,7 +45,7 @@ impl ClientOp {
     /// answered as an acquire).
     pub fn answered_as(self) -> ClientOp {
         match self {
-            ClientOp::AcquireResent => ClientOp::Acquire,
+            ClientOp::AcquireLost | ClientOp::AcquireResent => ClientOp::Acquire,
             op => op,
         }
     }

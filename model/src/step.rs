@@ -102,6 +102,9 @@ impl Step {
 
     /// The operation the client performs on this step, if it performs one
     /// (a fault done *to* a client, such as a pause, is not an operation).
+    /// A retry is two: a request whose reply is lost
+    /// ([`ClientOp::AcquireLost`]), then the same request again, whose reply
+    /// the client reads — the operation named here.
     pub fn op(self) -> Option<ClientOp> {
         match self {
             Step::Acquire { .. } | Step::AcquireDelayed { .. } | Step::Deliver { .. } => {

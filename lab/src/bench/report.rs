@@ -30,6 +30,8 @@ pub struct Report {
     pub contended: Vec<Row>,
     /// Rows that should have kept mutual exclusion and did not.
     pub broken: Vec<String>,
+    /// Rows whose clients met errors: their figures are not judged.
+    pub erred: Vec<String>,
 }
 
 /// Acquire and release latencies (uncontended rows only).
@@ -53,6 +55,12 @@ pub struct Latencies {
     pub acquire_p99_rtt: f64,
     /// `release_p50_us` / `rtt_us`.
     pub release_p50_rtt: f64,
+    /// Re-entry median, µs (a re-entrant lock's acquire by its holder).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reentry_p50_us: Option<f64>,
+    /// `reentry_p50_us` / `rtt_us`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reentry_p50_rtt: Option<f64>,
     /// The acquire latency at the percentiles of [`PERCENTILES`], µs (for
     /// the distribution plot).
     pub acquire_percentiles_us: Vec<f64>,
@@ -141,6 +149,9 @@ impl Row {
                 acquire_p50_rtt: ratio(acq.p50_us, rtt),
                 acquire_p99_rtt: ratio(acq.p99_us, rtt),
                 release_p50_rtt: ratio(rel.p50_us, rtt),
+                reentry_p50_us: (!a.reentry.is_empty()).then(|| a.reentry.quantile(0.5)),
+                reentry_p50_rtt: (!a.reentry.is_empty())
+                    .then(|| ratio(a.reentry.quantile(0.5), rtt)),
                 acquire_percentiles_us: PERCENTILES
                     .iter()
                     .map(|q| a.acquire.quantile(*q))
@@ -163,7 +174,11 @@ impl Row {
             handoff_p50_rtt: ratio(handoff.p50_us, rtt),
             handoff_p99_rtt: ratio(handoff.p99_us, rtt),
             overlaps: a.overlaps,
-            mutual_exclusion: m.mutual_exclusion,
+            mutual_exclusion: if a.errors > 0 {
+                Verdict::Unknown
+            } else {
+                m.mutual_exclusion
+            },
             should_keep_mutual_exclusion: variant.keeps_mutual_exclusion(),
             errors: a.errors,
             events: m.events,
@@ -203,9 +218,10 @@ fn x(v: f64) -> String {
 }
 
 fn me(row: &Row) -> String {
-    match (row.overlaps, row.mutual_exclusion) {
-        (0, Verdict::Holds) => "holds".into(),
-        (n, v) => format!("{} ({n} overlaps)", v.word()),
+    match (row.errors, row.overlaps, row.mutual_exclusion) {
+        (e, _, _) if e > 0 => format!("not judged ({e} errors)"),
+        (_, 0, Verdict::Holds) => "holds".into(),
+        (_, n, v) => format!("{} ({n} overlaps)", v.word()),
     }
 }
 
@@ -228,6 +244,7 @@ impl Report {
             "acquire p50",
             "p99",
             "p999",
+            "re-entry p50",
             "release p50",
             "p99",
             "p999",
@@ -235,12 +252,17 @@ impl Report {
         ]);
         for r in &self.uncontended {
             let Some(l) = &r.latencies else { continue };
+            let reentry = match (l.reentry_p50_us, l.reentry_p50_rtt) {
+                (Some(u), Some(ratio)) => format!("{} {}", us(u), x(ratio)),
+                _ => "-".to_owned(),
+            };
             t.row([
                 r.variant.clone(),
                 r.masters.to_string(),
                 format!("{} {}", us(l.acquire_p50_us), x(l.acquire_p50_rtt)),
                 format!("{} {}", us(l.acquire_p99_us), x(l.acquire_p99_rtt)),
                 us(l.acquire_p999_us),
+                reentry,
                 format!("{} {}", us(l.release_p50_us), x(l.release_p50_rtt)),
                 us(l.release_p99_us),
                 us(l.release_p999_us),
@@ -277,13 +299,20 @@ impl Report {
             ]);
         }
         out.push_str(&t.render());
-        if self.broken.is_empty() {
-            out.push_str("\nevery row kept mutual exclusion (history checker)\n");
-        } else {
+        if !self.broken.is_empty() {
             out.push_str(&format!(
                 "\nBROKEN: mutual exclusion lost in {}\n",
                 self.broken.join("; ")
             ));
+        }
+        if !self.erred.is_empty() {
+            out.push_str(&format!(
+                "\nnot judged — their clients met errors: {}\n",
+                self.erred.join("; ")
+            ));
+        }
+        if self.broken.is_empty() && self.erred.is_empty() {
+            out.push_str("\nevery row kept mutual exclusion (history checker)\n");
         }
         out
     }

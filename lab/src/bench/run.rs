@@ -56,6 +56,9 @@ pub struct Measured {
     pub events: usize,
     /// How long the history checker took.
     pub checked_in: Duration,
+    /// The first failure the clients met, in the server's or the client's
+    /// words.
+    pub first_error: Option<String>,
 }
 
 /// The clients' names: `c1`, `c2`, …
@@ -124,7 +127,12 @@ pub async fn measure(spec: &RunSpec) -> Result<Measured, String> {
     let checked = Instant::now();
     let verdict = history::finding(&history, PropertyName::MutualExclusion).verdict;
     let checked_in = checked.elapsed();
+    let first_error = history
+        .events
+        .iter()
+        .find_map(|e| e.error.as_ref().map(|e| e.message.clone()));
     Ok(Measured {
+        first_error,
         analysis: Analysis::of(&history, &names),
         mutual_exclusion: verdict,
         elapsed,

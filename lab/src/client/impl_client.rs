@@ -37,6 +37,8 @@ pub struct ImplClient {
     lock: WaitingLock,
     resource: Resource,
     grants: Vec<Grant>,
+    /// The request whose reply was lost, for the retry that sends it again.
+    lost: Option<AcquireRequest>,
 }
 
 fn err(e: LockError) -> OpError {
@@ -68,6 +70,7 @@ impl ImplClient {
             lock,
             resource,
             grants: Vec::new(),
+            lost: None,
         })
     }
 
@@ -100,31 +103,32 @@ impl ImplClient {
         &self.grants
     }
 
-    /// What an attempt says, in the lab's words; a grant is remembered.
-    fn took(&mut self, attempt: Attempt) -> Outcome {
+    /// What an attempt says, in the lab's words.
+    fn words(&self, attempt: &Attempt) -> Outcome {
         match attempt {
             Attempt::Busy => Outcome::Busy,
-            Attempt::Lost => {
-                self.grants.clear();
-                Outcome::Lost
-            }
-            Attempt::Granted(grant) => {
-                let outcome = if grant.server_granted() {
-                    Outcome::Granted {
-                        token: grant
-                            .token()
-                            .map(|t| t.to_string())
-                            .or_else(|| self.lock.plain().owner().map(|o| o.as_str().to_owned())),
-                        fence: grant.fence(),
-                        count: grant.count(),
-                    }
-                } else {
-                    Outcome::Believed
-                };
-                self.grants.push(grant);
-                outcome
-            }
+            Attempt::Lost => Outcome::Lost,
+            Attempt::Granted(grant) if grant.server_granted() => Outcome::Granted {
+                token: grant
+                    .token()
+                    .map(|t| t.to_string())
+                    .or_else(|| self.lock.plain().owner().map(|o| o.as_str().to_owned())),
+                fence: grant.fence(),
+                count: grant.count(),
+            },
+            Attempt::Granted(_) => Outcome::Believed,
         }
+    }
+
+    /// What an attempt says, in the lab's words; a grant is remembered.
+    fn took(&mut self, attempt: Attempt) -> Outcome {
+        let outcome = self.words(&attempt);
+        match attempt {
+            Attempt::Granted(grant) => self.grants.push(grant),
+            Attempt::Lost => self.grants.clear(),
+            Attempt::Busy => {}
+        }
+        outcome
     }
 
     async fn acquire(&mut self) -> Result<Outcome, OpError> {
@@ -132,13 +136,26 @@ impl ImplClient {
         Ok(self.took(attempt))
     }
 
-    /// The request's first reply is lost; the same request goes again.
-    async fn acquire_resent(&mut self) -> Result<Outcome, OpError> {
+    /// A request whose reply is lost: the lab learns what Redis said, the
+    /// client's state nothing.
+    async fn acquire_lost(&mut self) -> Result<Outcome, OpError> {
         let request = AcquireRequest::fresh();
-        let plain = self.lock.plain();
-        // Whatever happened to the first, its reply never reached us.
-        let _ = plain.send_unread(&request).await;
-        let attempt = plain.try_acquire_as(&request).await.map_err(err)?;
+        self.lost = Some(request);
+        let attempt = self.lock.plain().run_unread(&request).await.map_err(err)?;
+        Ok(self.words(&attempt))
+    }
+
+    /// The lost request, sent again; this reply is read.
+    async fn acquire_resent(&mut self) -> Result<Outcome, OpError> {
+        let request = self.lost.take().ok_or_else(|| {
+            OpError::definite("nothing to send again: no acquire reply was lost")
+        })?;
+        let attempt = self
+            .lock
+            .plain()
+            .try_acquire_as(&request)
+            .await
+            .map_err(err)?;
         Ok(self.took(attempt))
     }
 
@@ -181,6 +198,7 @@ impl LabClient for ImplClient {
         Box::pin(async move {
             match op {
                 ClientOp::Acquire => self.acquire().await,
+                ClientOp::AcquireLost => self.acquire_lost().await,
                 ClientOp::AcquireResent => self.acquire_resent().await,
                 ClientOp::Write => self.write(data).await,
                 ClientOp::Release => self.release().await,
@@ -212,6 +230,7 @@ impl LabClient for ImplClient {
             self.lock = lock;
             self.resource = resource;
             self.grants.clear();
+            self.lost = None;
             Ok(())
         })
     }

@@ -137,7 +137,7 @@ impl LabClient for RedlockClient {
                     Ok(WriteOutcome::Refused { highest }) => Ok(Outcome::Refused { highest }),
                     Err(e) => Err(OpError::of(&e)),
                 },
-                ClientOp::AcquireResent => Err(unsupported(NAME, op)),
+                ClientOp::AcquireLost | ClientOp::AcquireResent => Err(unsupported(NAME, op)),
             }
         })
     }

@@ -301,16 +301,40 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<Status> {
 /// Measures the RTT, then every run of the plan, with a progress bar.
 pub async fn run_plan(plan: &BenchPlan, urls: &[String]) -> anyhow::Result<Report> {
     let options = ConnectOptions::default();
-    let mut first = None;
+    let mut conns = Vec::new();
     for url in urls {
         let conn = connect(url, &options).await.map_err(|e| {
-            anyhow::anyhow!("--redis {url}: {}", crate::client::error_line(&e))
+            anyhow::anyhow!(
+                "--redis {}: {}",
+                crate::output::masked(url),
+                crate::client::error_line(&e)
+            )
         })?;
-        first.get_or_insert(conn);
+        conns.push(conn);
     }
-    let Some(conn) = first else {
+    let Some(conn) = conns.first().cloned() else {
         bail!("no Redis server to measure");
     };
+    // Every key of the run lives under its own prefix, and every one of
+    // them is deleted at the end, whatever happened.
+    let space = crate::replay::KeySpace::new();
+    let measured = measure_all(plan, urls, &space, conn).await;
+    for conn in &conns {
+        space
+            .delete(conn, &format!("{}:*", space.prefix()))
+            .await
+            .map_err(|e| anyhow::anyhow!("deleting the bench's keys: {e}"))?;
+    }
+    measured
+}
+
+async fn measure_all(
+    plan: &BenchPlan,
+    urls: &[String],
+    space: &crate::replay::KeySpace,
+    conn: locklab_impl::Conn,
+) -> anyhow::Result<Report> {
+    let options = ConnectOptions::default();
     // On a worker thread, as the clients run: measured from the runtime's
     // own thread, every reply would cost a cross-thread wake-up more.
     let pings = plan.pings;
@@ -334,10 +358,8 @@ pub async fn run_plan(plan: &BenchPlan, urls: &[String]) -> anyhow::Result<Repor
         uncontended: Vec::new(),
         contended: Vec::new(),
         broken: Vec::new(),
+        erred: Vec::new(),
     };
-    let stamp = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis());
     for (n, (variant, masters, clients)) in runs.into_iter().enumerate() {
         bar.set_message(format!("{variant} ×{masters}, {clients} clients"));
         let spec = RunSpec {
@@ -346,12 +368,16 @@ pub async fn run_plan(plan: &BenchPlan, urls: &[String]) -> anyhow::Result<Repor
             clients,
             duration: plan.duration,
             ttl: plan.ttl,
-            key: format!("locklab:bench:{stamp}:{n}:{variant}"),
+            key: format!("{}:bench:{n}:{variant}", space.prefix()),
             connect: options,
         };
         let measured = measure(&spec)
             .await
             .map_err(|e| anyhow::anyhow!("{variant} with {clients} clients: {e}"))?;
+        if let (0, Some(e)) = (measured.analysis.grants, &measured.first_error) {
+            // Nothing was measured: the server refused every operation.
+            anyhow::bail!("{variant} with {clients} clients: every operation failed: {e}");
+        }
         tracing::debug!(
             %variant, clients, events = measured.events,
             checked_in = ?measured.checked_in, "history checked"
@@ -368,12 +394,17 @@ pub async fn run_plan(plan: &BenchPlan, urls: &[String]) -> anyhow::Result<Repor
     }
     bar.finish_and_clear();
     let mut broken: Vec<String> = Vec::new();
+    let mut erred: Vec<String> = Vec::new();
     for row in report.uncontended.iter().chain(&report.contended) {
         if row.is_broken() && !broken.contains(&row.label()) {
             broken.push(row.label());
         }
+        if row.errors > 0 && !erred.contains(&row.label()) {
+            erred.push(row.label());
+        }
     }
     report.broken = broken;
+    report.erred = erred;
     Ok(report)
 }
 

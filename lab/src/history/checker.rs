@@ -307,6 +307,10 @@ fn no_foreign_release(history: &History) -> Finding {
 fn grant_number(history: &History, walked: &Walked, at: usize) -> u64 {
     let events = &history.events;
     let client = &events[at].client;
+    // A tenure that began by adding a level to a lease Redis still held for
+    // the client (a count above 1 with nothing believed: a leaked level)
+    // goes on under that lease's grant, from before the let-go.
+    let mut continues = false;
     for i in (0..at).rev() {
         let x = &events[i];
         if &x.client != client {
@@ -316,10 +320,22 @@ fn grant_number(history: &History, walked: &Walked, at: usize) -> u64 {
             || x.op == Op::Crash
             || x.outcome == Some(Outcome::Lost);
         if let_go {
-            return 0;
+            if !std::mem::take(&mut continues) {
+                return 0;
+            }
+            continue;
         }
-        if x.gives_belief() && x.is_grant() {
+        // A grant the client read, or one whose reply it lost (Redis ran
+        // it for the client all the same).
+        let its_grant = x.is_grant() && (x.gives_belief() || x.end_us.is_none());
+        if its_grant {
             return events[..=i].iter().filter(|e| e.is_grant()).count() as u64;
+        }
+        if x.gives_belief()
+            && walked.before[i] == 0
+            && matches!(x.outcome, Some(Outcome::Granted { count: Some(n), .. }) if n > 1)
+        {
+            continues = true;
         }
     }
     0
@@ -431,8 +447,11 @@ fn no_leaked_hold(history: &History) -> Finding {
                 .spans
                 .iter()
                 .any(|(_, b)| b.from < (e.start_us, i) && b.until > (e.start_us, i));
+            // (A reply that was lost is not in flight: nobody will read it.)
             let in_flight = events[..i].iter().any(|x| {
-                x.op.is_acquire() && x.end_us.is_none_or(|end| end > e.start_us)
+                x.op.is_acquire()
+                    && x.op != Op::Call(ClientOp::AcquireLost)
+                    && x.end_us.is_none_or(|end| end > e.start_us)
             });
             let crashed_holder = latest_grant(events, i).is_some_and(|g| {
                 events[g + 1..i]

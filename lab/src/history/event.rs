@@ -42,8 +42,9 @@ impl Op {
     }
 
     /// Every operation, for reading names.
-    pub const ALL: [Op; 9] = [
+    pub const ALL: [Op; 10] = [
         Op::Call(ClientOp::Acquire),
+        Op::Call(ClientOp::AcquireLost),
         Op::Call(ClientOp::AcquireResent),
         Op::Call(ClientOp::Write),
         Op::Call(ClientOp::Release),
@@ -58,7 +59,7 @@ impl Op {
     pub fn is_acquire(&self) -> bool {
         matches!(
             self,
-            Op::Call(ClientOp::Acquire | ClientOp::AcquireResent)
+            Op::Call(ClientOp::Acquire | ClientOp::AcquireLost | ClientOp::AcquireResent)
         )
     }
 }
@@ -218,6 +219,15 @@ impl Recorder {
     pub fn observe(&mut self, index: usize, outcome: Outcome) {
         if let Some(e) = self.events.get_mut(index) {
             e.outcome = Some(outcome);
+        }
+    }
+
+    /// Marks a recorded operation's reply as never read by its client (it
+    /// was lost on its way back): what Redis did stays, the client does not
+    /// know it.
+    pub fn unread(&mut self, index: usize) {
+        if let Some(e) = self.events.get_mut(index) {
+            e.end_us = None;
         }
     }
 

@@ -315,7 +315,15 @@ impl Conductor<'_> {
             return Ok(());
         }
         match s.step {
-            Step::Acquire { client } | Step::Retry { client } | Step::Write { client } | Step::Release { client } => {
+            Step::Retry { client } => {
+                // The first run's reply is lost: recorded as never read.
+                let lost = self.rec.events().len();
+                self.perform(client.index(), ClientOp::AcquireLost).await?;
+                self.rec.unread(lost);
+                let real = self.perform(client.index(), ClientOp::AcquireResent).await?;
+                self.expect(i, s, real.as_ref());
+            }
+            Step::Acquire { client } | Step::Write { client } | Step::Release { client } => {
                 let op = s.step.op().expect("a client's operation");
                 let real = self.perform(client.index(), op).await?;
                 self.expect(i, s, real.as_ref());
@@ -396,6 +404,7 @@ impl Conductor<'_> {
         }
         let client = &mut self.clients[c];
         match &result {
+            Ok(_) if op == ClientOp::AcquireLost => {}
             Ok(o) if o.gives_belief() => {
                 if let Some(f) = o.fence() {
                     client.fence = Some(f);

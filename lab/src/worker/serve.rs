@@ -147,6 +147,7 @@ pub async fn handle(client: &mut dyn LabClient, request: Request) -> Reply {
     };
     match request {
         Request::Acquire => Reply::of(client.perform(ClientOp::Acquire, "").await),
+        Request::AcquireLost => Reply::of(client.perform(ClientOp::AcquireLost, "").await),
         Request::AcquireResent => Reply::of(client.perform(ClientOp::AcquireResent, "").await),
         Request::AcquireWithin { deadline_ms } => Reply::of(
             client

@@ -7,7 +7,8 @@
 //! → (on start)  {"ready":"token","pid":4242,"name":"c1"}
 //! ← {"op":"acquire"}                    → {"ok":"granted","token":"9f…","fence":3}
 //!                                         {"ok":"busy"}  {"ok":"believed"}  {"ok":"lost"}
-//! ← {"op":"acquire-resent"}             → as acquire: the same request sent twice
+//! ← {"op":"acquire-lost"}               → what Redis answered; the client drops it unread
+//! ← {"op":"acquire-resent"}             → as acquire: the lost request sent again
 //! ← {"op":"acquire-within","deadline_ms":500} → granted, or busy at the deadline
 //! ← {"op":"write","data":"c1 write 1"}  → {"ok":"accepted"}  {"ok":"refused","highest":4}
 //! ← {"op":"release"}                    → {"ok":"released"}  {"ok":"still-held","count":1}
@@ -38,7 +39,10 @@ pub const MAX_LINE: usize = 1 << 20;
 pub enum Request {
     /// One acquire attempt.
     Acquire,
-    /// The same acquire request sent twice, the first reply lost.
+    /// A new acquire request whose reply the client drops unread (the lab
+    /// gets it).
+    AcquireLost,
+    /// The request of the last `acquire-lost` sent again.
     AcquireResent,
     /// Acquire, waiting by the lock's own strategy.
     AcquireWithin {
@@ -70,6 +74,7 @@ impl Request {
     pub fn of(op: ClientOp, data: &str) -> Request {
         match op {
             ClientOp::Acquire => Request::Acquire,
+            ClientOp::AcquireLost => Request::AcquireLost,
             ClientOp::AcquireResent => Request::AcquireResent,
             ClientOp::Write => Request::Write {
                 data: data.to_owned(),

@@ -146,6 +146,12 @@ impl LeaseModel {
                 }
             }
             Ran::Believed => {
+                // Refused, yet the lease may be the client's own (a retried
+                // request's first run took it): then it acts under it.
+                if let Some(l) = lease.filter(|l| l.owner == c) {
+                    client.fence = l.fence;
+                    client.grant = l.grant;
+                }
                 client.depth += 1;
                 client.pc = Pc::Holding;
                 Outcome::Believed
