@@ -33,6 +33,12 @@ pub struct Scenario {
     /// Acquires before the write, and releases after it (1: no re-entry).
     #[serde(default = "one")]
     pub depth: u8,
+    /// Independent Redis masters (1: a single instance).
+    #[serde(default = "one")]
+    pub nodes: u8,
+    /// Replicas of the one primary (0: none).
+    #[serde(default)]
+    pub replicas: u8,
 }
 
 fn one() -> u8 {
@@ -77,7 +83,14 @@ impl Scenario {
             rounds: shape.rounds,
             ttl: shape.ttl,
             depth: shape.depth,
+            nodes: shape.nodes,
+            replicas: shape.replicas,
         }
+    }
+
+    /// The Redis nodes the lock runs on.
+    pub fn nodes(&self) -> u8 {
+        self.nodes.max(1)
     }
 
     /// The same scenario with another protocol: "the same schedule, played

@@ -106,6 +106,10 @@ pub struct Shape {
     /// Acquires before the write (and releases after it): 1, or more for a
     /// lock used re-entrantly.
     pub depth: u8,
+    /// Independent Redis masters the lock runs on (1: a single instance).
+    pub nodes: u8,
+    /// Replicas of the one primary (0: none).
+    pub replicas: u8,
 }
 
 impl Shape {
@@ -116,6 +120,8 @@ impl Shape {
         rounds: 1,
         ttl: 3,
         depth: 1,
+        nodes: 1,
+        replicas: 0,
     };
 }
 

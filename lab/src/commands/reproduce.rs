@@ -207,6 +207,7 @@ pub fn run(args: &ReproduceArgs) -> anyhow::Result<Status> {
     let target = Target::open(plan.redis.as_deref(), &runtime, &connect)?;
     let stage = Stage {
         url: target.url.clone(),
+        nodes: Vec::new(),
         embedded: target.embedded(),
         tick: plan.tick,
         connect,

@@ -22,7 +22,6 @@
 //!   SIGKILLs it.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use locklab_impl::{connect, Conn, ConnectOptions, LockError, Ttl};
@@ -30,15 +29,18 @@ use locklab_model::{ClientOp, KeyRole, LeaseClock, NodeId, Outcome, Script, Scri
 
 use super::keys::{KeySpace, ReplayKeys};
 use super::seat::{Clients, Seat, SeatSpec};
+use super::topology::Topology;
 use crate::client::OpError;
 use crate::history::{History, Op, Recorder};
-use crate::server::RedisServer;
 
 /// Where and how replays play.
 #[derive(Clone, Debug)]
 pub struct Stage {
-    /// The Redis server.
+    /// The Redis server of the protected resource, and the first lock node.
     pub url: String,
+    /// The lock nodes of a scenario with several (the first is `url`);
+    /// empty: `url` alone.
+    pub nodes: Vec<String>,
     /// Whether the lab started that server (and may start more): a schedule
     /// that restarts Redis then gets a server of its own for the lock, so
     /// the restart touches nothing else; the resource stays on `url`, as
@@ -56,6 +58,17 @@ pub struct Stage {
     /// `rslock`, judged against the model of the protocol it claims to
     /// follow); `None`: the scenario's own.
     pub lock: Option<String>,
+}
+
+impl Stage {
+    /// The lock nodes' URLs.
+    pub fn node_urls(&self) -> Vec<String> {
+        if self.nodes.is_empty() {
+            vec![self.url.clone()]
+        } else {
+            self.nodes.clone()
+        }
+    }
 }
 
 /// A replay that could not be played: the environment, never a verdict.
@@ -129,21 +142,11 @@ struct Client {
     writes: u32,
 }
 
-/// One Redis node of the replay.
-struct Node {
-    /// The lab's own connection to it (to observe the key).
-    conn: Conn,
-    /// Its server, when the lab started one for this replay.
-    server: Option<Arc<Mutex<RedisServer>>>,
-    /// The lock key's presence as last recorded.
-    seen: Option<bool>,
-}
-
 /// The conductor of one replay.
 struct Conductor<'a> {
     stage: &'a Stage,
     keys: ReplayKeys,
-    nodes: Vec<Node>,
+    nodes: Topology,
     /// The lab's connection to the resource's server.
     resource_conn: Conn,
     clients: Vec<Client>,
@@ -159,40 +162,14 @@ struct Conductor<'a> {
 pub async fn play(stage: &Stage, n: usize, script: Script) -> Result<Played, ReplayError> {
     let keys = stage.keys.replay(n)?;
     let scenario = script.scenario;
-    // A private server for the lock when the schedule restarts Redis.
-    let restarts = script
-        .steps
-        .iter()
-        .any(|s| matches!(s.step, Step::Restart { .. }));
-    let private = if restarts {
-        if !stage.embedded {
-            return Err(ReplayError::CannotRestart);
-        }
-        let server = tokio::task::spawn_blocking(RedisServer::start)
-            .await
-            .map_err(|e| ReplayError::Setup(e.to_string()))??;
-        Some(Arc::new(Mutex::new(server)))
-    } else {
-        None
-    };
-    let lock_url = match &private {
-        Some(server) => server
-            .lock()
-            .map_err(|e| ReplayError::Setup(e.to_string()))?
-            .url(),
-        None => stage.url.clone(),
-    };
-    let lab = connect(&lock_url, &stage.connect).await?;
+    let nodes = Topology::open(stage, &script).await?;
     let resource_conn = connect(&stage.url, &stage.connect).await?;
     let lock_name = stage
         .lock
         .clone()
         .unwrap_or_else(|| scenario.protocol.name().to_owned());
-    // A held reply must be the command's, never a NOSCRIPT that keeps the
-    // real command from running.
-    locklab_impl::scripts::preload(&lab).await?;
-    let lock_addr = lock_addr(&lock_url)?;
     let ttl = Ttl::new(stage.tick * u32::from(scenario.ttl))?;
+    let first = &nodes.nodes()[0];
     let mut clients = Vec::new();
     for i in 0..scenario.clients {
         let name = format!("c{}", i + 1);
@@ -201,8 +178,8 @@ pub async fn play(stage: &Stage, n: usize, script: Script) -> Result<Played, Rep
             SeatSpec {
                 name: name.clone(),
                 lock: &lock_name,
-                lock_url: &lock_url,
-                lock_addr,
+                lock_url: &first.url,
+                lock_addr: first.addr,
                 resource_url: &stage.url,
                 lock_key: &keys.lock,
                 resource_key: &keys.resource,
@@ -226,11 +203,7 @@ pub async fn play(stage: &Stage, n: usize, script: Script) -> Result<Played, Rep
     let mut conductor = Conductor {
         stage,
         keys,
-        nodes: vec![Node {
-            conn: lab,
-            server: private,
-            seen: None,
-        }],
+        nodes,
         resource_conn,
         clients,
         rec: Recorder::new(),
@@ -242,12 +215,19 @@ pub async fn play(stage: &Stage, n: usize, script: Script) -> Result<Played, Rep
     for client in std::mem::take(&mut conductor.clients) {
         client.seat.close().await;
     }
-    // The lock's keys live on the stage's server too, unless the replay had
-    // a private one (killed with it).
-    let cleanup = stage
+    // The resource's keys live on the stage's server, and so do the lock's
+    // unless the replay had servers of its own (killed with it).
+    let mut cleanup = stage
         .keys
         .delete(&conductor.resource_conn, &conductor.keys.pattern)
         .await;
+    if !conductor.nodes.is_private() {
+        for node in conductor.nodes.nodes().iter().skip(1) {
+            if let Err(e) = stage.keys.delete(&node.conn, &conductor.keys.pattern).await {
+                cleanup = Err(e);
+            }
+        }
+    }
     played?;
     cleanup?;
     Ok(Played {
@@ -256,25 +236,6 @@ pub async fn play(stage: &Stage, n: usize, script: Script) -> Result<Played, Rep
         divergence: conductor.divergence,
         overrun: conductor.overrun,
     })
-}
-
-/// The socket address of a `redis://host:port/…` URL (the proxy's upstream).
-fn lock_addr(url: &str) -> Result<std::net::SocketAddr, ReplayError> {
-    let info: redis::ConnectionInfo = redis::IntoConnectionInfo::into_connection_info(url)
-        .map_err(|e| ReplayError::Setup(format!("{}: {e}", crate::output::masked(url))))?;
-    let (host, port) = match info.addr() {
-        redis::ConnectionAddr::Tcp(host, port) => (host.clone(), *port),
-        other => {
-            return Err(ReplayError::Setup(format!(
-                "{}: not a TCP address ({other})",
-                crate::output::masked(url)
-            )))
-        }
-    };
-    std::net::ToSocketAddrs::to_socket_addrs(&(host.as_str(), port))
-        .map_err(|e| ReplayError::Setup(format!("{}: {e}", crate::output::masked(url))))?
-        .next()
-        .ok_or_else(|| ReplayError::Setup(format!("{}: no address", crate::output::masked(url))))
 }
 
 /// Whether the model has the lock key on `node` in these leases.
@@ -513,8 +474,8 @@ impl Conductor<'_> {
         for n in 0..self.nodes.len() {
             let node = NodeId(n as u8);
             let want = present(&s.after, node);
-            let (is, asked) =
-                wait_for_key(&self.nodes[n].conn, self.keys.lock.as_str(), want, budget).await?;
+            let conn = self.nodes.nodes()[n].conn.clone();
+            let (is, asked) = wait_for_key(&conn, self.keys.lock.as_str(), want, budget).await?;
             if want && !is && self.past_window(&s.after, node, asked) {
                 // The machine fell so far behind that the lease ran out on
                 // Redis before the lab could look: late, not a divergence.
@@ -528,8 +489,9 @@ impl Conductor<'_> {
                 }
                 continue;
             }
-            if self.nodes[n].seen != Some(is) {
-                self.nodes[n].seen = Some(is);
+            let slot = self.nodes.node_mut(node)?;
+            if slot.seen != Some(is) {
+                slot.seen = Some(is);
                 let e = self.rec.instant("lab", Op::Observed);
                 e.present = Some(is);
                 if self.nodes.len() > 1 {
@@ -568,11 +530,18 @@ impl Conductor<'_> {
             .iter()
             .filter(|l| l.node == node)
             .any(|l| match self.anchors.get(&(l.node, l.key)) {
-                Some(anchor) => {
-                    at >= *anchor + self.stage.tick * u32::from(l.ttl - l.ticks_left + 1)
-                }
+                Some(anchor) => at >= self.window_end(*anchor, l),
                 None => false,
             })
+    }
+
+    /// When the tick the model is in ends for a lease granted at `anchor`,
+    /// less a margin: Redis counts a lease in whole milliseconds of its
+    /// own clock from when it ran the command, so the real end can come a
+    /// little before `anchor + ttl` ticks.
+    fn window_end(&self, anchor: Instant, lease: &LeaseClock) -> Instant {
+        let margin = (self.stage.tick / 10).max(Duration::from_millis(2));
+        anchor + self.stage.tick * u32::from(lease.ttl - lease.ticks_left + 1) - margin
     }
 
     fn clocks_ttl(&self, s: &Scripted) -> u8 {
@@ -588,33 +557,12 @@ impl Conductor<'_> {
     /// port, empty; then has every client make sure its connection works
     /// again, so the next step is not spent reconnecting.
     async fn restart(&mut self, node: NodeId) -> Result<(), ReplayError> {
-        let n = self
-            .nodes
-            .get(node.index())
-            .ok_or_else(|| ReplayError::Setup(format!("the replay has no node {node}")))?;
-        let server = n.server.clone().ok_or(ReplayError::CannotRestart)?;
-        tokio::task::spawn_blocking(move || -> Result<(), ReplayError> {
-            let mut server = server
-                .lock()
-                .map_err(|e| ReplayError::Setup(e.to_string()))?;
-            server.kill()?;
-            server.restart()?;
-            Ok(())
-        })
-        .await
-        .map_err(|e| ReplayError::Setup(e.to_string()))??;
+        self.nodes.restart(node).await?;
         self.anchors.retain(|(n, _), _| *n != node);
         let e = self.rec.instant("lab", Op::Restart);
         if self.nodes.len() > 1 {
             e.node = Some(node);
         }
-        let conn = &self.nodes[node.index()].conn;
-        for _ in 0..5 {
-            if conn.ping().await.is_ok() {
-                break;
-            }
-        }
-        locklab_impl::scripts::preload(conn).await?;
         for c in &mut self.clients {
             if c.in_flight.is_some() || c.paused {
                 c.needs_warm = true;
@@ -654,8 +602,7 @@ impl Conductor<'_> {
             let Some(granted) = anchors.get(&(lease.node, lease.key)) else {
                 continue;
             };
-            let window_ends =
-                *granted + self.stage.tick * u32::from(lease.ttl - lease.ticks_left + 1);
+            let window_ends = self.window_end(*granted, lease);
             if done >= window_ends {
                 self.overrun = Some(format!(
                     "step {} ({}) ended {:.1} ms past its tick (1 tick = {} ms): the machine did not keep up",

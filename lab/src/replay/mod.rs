@@ -8,6 +8,7 @@
 pub mod conductor;
 pub mod keys;
 pub mod seat;
+pub mod topology;
 
 pub use conductor::{play, Played, ReplayError, Stage};
 pub use keys::KeySpace;

@@ -47,6 +47,7 @@ fn replay(server: &RedisServer, protocol: Protocol, faults: Faults, steps: &[Ste
 fn replay_in(server: &RedisServer, scenario: Scenario, steps: &[Step]) -> Played {
     let stage = Stage {
         url: server.url(),
+        nodes: Vec::new(),
         embedded: true,
         tick: Duration::from_millis(50),
         connect: ConnectOptions::default(),
