@@ -17,7 +17,10 @@
 //! - [`history`]: recorded histories of real runs and the checker that
 //!   evaluates the model's properties on them.
 //! - [`replay`]: the conductor that plays model paths on real Redis.
-//! - [`output`]: tables, JSON and progress bars shared by the subcommands.
+//! - [`output`]: tables, JSON (with its envelope) and progress bars shared
+//!   by the subcommands.
+//! - [`report`]: `locklab report` — one self-contained HTML page, and the
+//!   sequence diagrams the docs embed.
 //! - [`process`]: guarded child processes, none of which outlives the lab.
 //! - [`server`]: the lab's own `redis-server` processes ([`server::RedisServer`]).
 //! - [`proxy`]: the lab's TCP proxy between a client and Redis, which holds,
@@ -35,5 +38,6 @@ pub mod output;
 pub mod process;
 pub mod proxy;
 pub mod replay;
+pub mod report;
 pub mod server;
 pub mod worker;

@@ -18,7 +18,7 @@ use super::check::{self, CheckArgs};
 use super::target::{self, Target};
 use crate::chaos::{run_cell, run_one, CellPlan, CellReport, CHECKED};
 use crate::cli::Status;
-use crate::output::{print_json, progress, table::Table};
+use crate::output::{print_command_json, progress, table::Table};
 use crate::replay::{Clients, KeySpace, Stage};
 
 /// Flags of `locklab chaos`.
@@ -232,7 +232,7 @@ pub fn run(args: &ChaosArgs) -> anyhow::Result<Status> {
     let secs = started.elapsed().as_secs_f64();
     let disagreements = reports.iter().filter(|r| !r.agree).count();
     if plan.json {
-        print_json(&JsonReport {
+        print_command_json("chaos", &JsonReport {
             seed: plan.seed,
             tick_ms: plan.tick.as_millis(),
             runs: &reports,
