@@ -232,13 +232,16 @@ pub fn run(args: &ChaosArgs) -> anyhow::Result<Status> {
     let secs = started.elapsed().as_secs_f64();
     let disagreements = reports.iter().filter(|r| !r.agree).count();
     if plan.json {
-        print_command_json("chaos", &JsonReport {
-            seed: plan.seed,
-            tick_ms: plan.tick.as_millis(),
-            runs: &reports,
-            disagreements,
-            secs,
-        })?;
+        print_command_json(
+            "chaos",
+            &JsonReport {
+                seed: plan.seed,
+                tick_ms: plan.tick.as_millis(),
+                runs: &reports,
+                disagreements,
+                secs,
+            },
+        )?;
     } else {
         print!("{}", render(&plan, &reports, secs));
     }

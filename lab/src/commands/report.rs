@@ -41,7 +41,8 @@ pub struct ReportArgs {
 /// Runs `locklab report`.
 pub fn run(args: &ReportArgs) -> anyhow::Result<Status> {
     let started = Instant::now();
-    let chaos_schedules = target::in_range("--chaos-schedules", args.chaos_schedules, 1..=100_000, "")?;
+    let chaos_schedules =
+        target::in_range("--chaos-schedules", args.chaos_schedules, 1..=100_000, "")?;
     // Refuse an unwritable target before any work.
     let out = Pending::reserve(&args.out, "--out")?;
     let mut inputs = Inputs::default();
@@ -77,7 +78,11 @@ pub fn run(args: &ReportArgs) -> anyhow::Result<Status> {
                     let names: Vec<&str> = all.iter().map(|f| f.name.as_str()).collect();
                     bail!(
                         "--figure {name}: no such diagram in this report; it has: {}",
-                        if names.is_empty() { "none".to_owned() } else { names.join(", ") }
+                        if names.is_empty() {
+                            "none".to_owned()
+                        } else {
+                            names.join(", ")
+                        }
                     );
                 }
             }
@@ -104,5 +109,9 @@ pub fn run(args: &ReportArgs) -> anyhow::Result<Status> {
         started.elapsed().as_secs_f64()
     );
     let broken = evidence.headline.iter().any(|f| f.tone == FactTone::Bad);
-    Ok(if broken { Status::Broken } else { Status::Agrees })
+    Ok(if broken {
+        Status::Broken
+    } else {
+        Status::Agrees
+    })
 }

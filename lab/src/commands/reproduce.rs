@@ -228,14 +228,17 @@ pub fn run(args: &ReproduceArgs) -> anyhow::Result<Status> {
     let secs = started.elapsed().as_secs_f64();
     let redis = target.name();
     if plan.json {
-        print_command_json("reproduce", &JsonReport {
-            redis,
-            tick_ms: plan.tick.as_millis(),
-            replays: rows,
-            agreed,
-            disagreed,
-            secs,
-        })?;
+        print_command_json(
+            "reproduce",
+            &JsonReport {
+                redis,
+                tick_ms: plan.tick.as_millis(),
+                replays: rows,
+                agreed,
+                disagreed,
+                secs,
+            },
+        )?;
     } else {
         print!("{}", render(&schedules, &plays, &rows, plan.tick, secs));
     }

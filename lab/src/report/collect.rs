@@ -61,8 +61,7 @@ fn run_one(binary: &Path, args: &[String], line: &str) -> anyhow::Result<String>
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit());
-    let mut child =
-        spawn_guarded(cmd).with_context(|| format!("starting {}", binary.display()))?;
+    let mut child = spawn_guarded(cmd).with_context(|| format!("starting {}", binary.display()))?;
     let mut stdout = child
         .take_stdout()
         .ok_or_else(|| anyhow!("{line}: no stdout"))?;
@@ -88,7 +87,9 @@ fn run_one(binary: &Path, args: &[String], line: &str) -> anyhow::Result<String>
         .with_context(|| format!("reading the output of {line}"))?;
     match status.code() {
         Some(0 | 1) => Ok(text),
-        Some(code) => bail!("{line} failed with exit code {code} (its message is above); no report written"),
+        Some(code) => {
+            bail!("{line} failed with exit code {code} (its message is above); no report written")
+        }
         None => bail!("{line} was killed by a signal; no report written"),
     }
 }

@@ -9,7 +9,7 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use locklab_model::{Fault, PropertyName, Protocol, PropertyVerdict, Scenario, Verdict};
+use locklab_model::{Fault, PropertyName, PropertyVerdict, Protocol, Scenario, Verdict};
 use serde::Deserialize;
 
 use crate::history::{Event, Finding};
@@ -83,7 +83,9 @@ pub enum InputError {
         detail: String,
     },
     /// Two outputs of the same command.
-    #[error("--from {path}: a second `{command}` output (the first was {first}); give one per command")]
+    #[error(
+        "--from {path}: a second `{command}` output (the first was {first}); give one per command"
+    )]
     Duplicate {
         /// The file.
         path: String,
@@ -145,8 +147,7 @@ impl Inputs {
         if raw.get("format").and_then(serde_json::Value::as_u64) != Some(u64::from(FORMAT)) {
             return Err(incompatible());
         }
-        let envelope: Envelope =
-            serde_json::from_value(raw.clone()).map_err(|_| incompatible())?;
+        let envelope: Envelope = serde_json::from_value(raw.clone()).map_err(|_| incompatible())?;
         let command = envelope.command.clone();
         let malformed = |e: serde_json::Error| InputError::Malformed {
             path: origin.to_owned(),
@@ -172,19 +173,51 @@ impl Inputs {
         match command.as_str() {
             "check" => {
                 let body = serde_json::from_value(value).map_err(malformed)?;
-                put(&mut self.check, Input { envelope, origin, body }, &command)
+                put(
+                    &mut self.check,
+                    Input {
+                        envelope,
+                        origin,
+                        body,
+                    },
+                    &command,
+                )
             }
             "reproduce" => {
                 let body = serde_json::from_value(value).map_err(malformed)?;
-                put(&mut self.reproduce, Input { envelope, origin, body }, &command)
+                put(
+                    &mut self.reproduce,
+                    Input {
+                        envelope,
+                        origin,
+                        body,
+                    },
+                    &command,
+                )
             }
             "chaos" => {
                 let body = serde_json::from_value(value).map_err(malformed)?;
-                put(&mut self.chaos, Input { envelope, origin, body }, &command)
+                put(
+                    &mut self.chaos,
+                    Input {
+                        envelope,
+                        origin,
+                        body,
+                    },
+                    &command,
+                )
             }
             "bench" => {
                 let body = serde_json::from_value(value).map_err(malformed)?;
-                put(&mut self.bench, Input { envelope, origin, body }, &command)
+                put(
+                    &mut self.bench,
+                    Input {
+                        envelope,
+                        origin,
+                        body,
+                    },
+                    &command,
+                )
             }
             _ => Err(InputError::UnknownCommand {
                 path: origin,

@@ -253,7 +253,10 @@ mod tests {
 
     #[test]
     fn a_long_real_time_gap_gets_a_strip() {
-        let l = Layout::of(&diagram(Clock::Micros, &[0, 200, 301_000]), Options::compact());
+        let l = Layout::of(
+            &diagram(Clock::Micros, &[0, 200, 301_000]),
+            Options::compact(),
+        );
         assert_eq!(l.strips.len(), 1);
         assert_eq!(l.strips[0].label, "301 ms later");
         assert!(l.strips[0].y >= l.row_y[1] + l.row_h[1] && l.strips[0].y < l.row_y[2]);

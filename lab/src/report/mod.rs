@@ -87,3 +87,6 @@ pub fn figures(e: &Evidence) -> Vec<Figure> {
     }
     out
 }
+
+#[cfg(test)]
+mod tests;

@@ -36,17 +36,16 @@ pub fn lane_color(d: &Diagram, lane: usize) -> &'static str {
     match l.kind {
         LaneKind::Client => {
             // `cN` keeps its colour in every diagram, whoever else is there.
-            let k = l
-                .id
-                .strip_prefix('c')
-                .and_then(|n| n.parse::<usize>().ok())
-                .and_then(|n| n.checked_sub(1))
-                .unwrap_or_else(|| {
-                    d.lanes[..lane]
-                        .iter()
-                        .filter(|l| l.kind == LaneKind::Client)
-                        .count()
-                });
+            let k =
+                l.id.strip_prefix('c')
+                    .and_then(|n| n.parse::<usize>().ok())
+                    .and_then(|n| n.checked_sub(1))
+                    .unwrap_or_else(|| {
+                        d.lanes[..lane]
+                            .iter()
+                            .filter(|l| l.kind == LaneKind::Client)
+                            .count()
+                    });
             CLIENT_COLORS[k % CLIENT_COLORS.len()]
         }
         LaneKind::Server => "#9f1239",
@@ -96,10 +95,7 @@ fn draw(d: &Diagram, id: &str, options: Options, standalone: bool) -> String {
     );
     if standalone {
         let _ = write!(s, "<style>{CSS}</style>");
-        let _ = write!(
-            s,
-            r##"<rect width="100%" height="100%" fill="#fff"/>"##
-        );
+        let _ = write!(s, r##"<rect width="100%" height="100%" fill="#fff"/>"##);
     }
     defs(&mut s, id);
     let _ = write!(
@@ -354,7 +350,11 @@ fn row_(s: &mut String, d: &Diagram, l: &Layout, i: usize, row: &Row, standalone
         n(y),
         n(y + h)
     );
-    let replies: Vec<&str> = row.calls.iter().filter_map(|c| c.reply.as_deref()).collect();
+    let replies: Vec<&str> = row
+        .calls
+        .iter()
+        .filter_map(|c| c.reply.as_deref())
+        .collect();
     if let Some(c) = &row.command {
         let _ = write!(attrs, r#" data-cmd="{}""#, esc(c));
     }

@@ -140,7 +140,13 @@ mod tests {
         assert_eq!(utc(0), "1970-01-01 00:00 UTC");
         assert_eq!(utc(1_704_067_200 + 3_660), "2024-01-01 01:01 UTC");
         assert_eq!(fit("abcdef", 4), "abc…");
-        assert_eq!(slug(&["naive", "pause=2+crash", "No Foreign"]), "naive-pause-2-crash-no-foreign");
-        assert_eq!(esc("<a href=\"x\">&'"), "&lt;a href=&quot;x&quot;&gt;&amp;&#39;");
+        assert_eq!(
+            slug(&["naive", "pause=2+crash", "No Foreign"]),
+            "naive-pause-2-crash-no-foreign"
+        );
+        assert_eq!(
+            esc("<a href=\"x\">&'"),
+            "&lt;a href=&quot;x&quot;&gt;&amp;&#39;"
+        );
     }
 }

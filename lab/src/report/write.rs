@@ -133,14 +133,9 @@ impl Pending {
                 .map_err(unwritable)?;
         }
         self.tmp.flush().map_err(unwritable)?;
-        self.tmp
-            .as_file()
-            .sync_all()
-            .map_err(unwritable)?;
+        self.tmp.as_file().sync_all().map_err(unwritable)?;
         let path = self.path.clone();
-        self.tmp
-            .persist(&path)
-            .map_err(|e| unwritable(e.error))?;
+        self.tmp.persist(&path).map_err(|e| unwritable(e.error))?;
         Ok(path)
     }
 }

@@ -9,7 +9,12 @@ use crate::report::view::Evidence;
 
 pub(super) fn section(s: &mut String, e: &Evidence) {
     let Some(b) = &e.bench else {
-        absent(s, "bench", "Bench", "give the output of `locklab bench --json` with --from");
+        absent(
+            s,
+            "bench",
+            "Bench",
+            "give the output of `locklab bench --json` with --from",
+        );
         return;
     };
     open_section(s, "bench", "Bench", &b.caption);

@@ -43,7 +43,12 @@ pub(super) fn section(s: &mut String, e: &Evidence) {
             r##"<a class="chip{kind}" href="#{}">{}: {}</a>"##,
             esc(&c.anchor),
             esc(&c.title),
-            esc(&c.statements.iter().map(|x| x.split(':').next().unwrap_or("")).collect::<Vec<_>>().join(", "))
+            esc(&c
+                .statements
+                .iter()
+                .map(|x| x.split(':').next().unwrap_or(""))
+                .collect::<Vec<_>>()
+                .join(", "))
         );
     }
     s.push_str("</nav>");
@@ -66,7 +71,13 @@ pub(super) fn section(s: &mut String, e: &Evidence) {
             let _ = write!(s, r#"<p class="statement">{}</p>"#, esc(st));
         }
         s.push_str(r#"</header><div class="pair">"#);
-        figure(s, &c.model, &format!("{}-model", c.anchor), Options::model(), "the model");
+        figure(
+            s,
+            &c.model,
+            &format!("{}-model", c.anchor),
+            Options::model(),
+            "the model",
+        );
         match &c.real {
             Some(real) => figure(s, real, &format!("{}-real", c.anchor), Options::compact(), "real Redis"),
             None => s.push_str(r#"<div class="missing">Not replayed here: give the output of <code>locklab reproduce --json</code> with --from to see this schedule on real Redis.</div>"#),
@@ -75,7 +86,11 @@ pub(super) fn section(s: &mut String, e: &Evidence) {
         if !c.real_says.is_empty() {
             s.push_str(r#"<ul class="agree">"#);
             for line in &c.real_says {
-                let class = if line.contains("DISAGREE") { "bad" } else { "good" };
+                let class = if line.contains("DISAGREE") {
+                    "bad"
+                } else {
+                    "good"
+                };
                 let _ = write!(s, r#"<li class="{class}">{}</li>"#, esc(line));
             }
             s.push_str("</ul>");
@@ -84,7 +99,13 @@ pub(super) fn section(s: &mut String, e: &Evidence) {
             let names: Vec<String> = c
                 .fixes
                 .iter()
-                .map(|f| format!("{}{}", f.protocol, if f.agree { "" } else { " (DISAGREES)" }))
+                .map(|f| {
+                    format!(
+                        "{}{}",
+                        f.protocol,
+                        if f.agree { "" } else { " (DISAGREES)" }
+                    )
+                })
                 .collect();
             let _ = write!(
                 s,
@@ -92,14 +113,28 @@ pub(super) fn section(s: &mut String, e: &Evidence) {
                 esc(&names.join(", "))
             );
             for f in &c.fixes {
-                let _ = write!(s, r#"<div class="fix"><h4>played on {}</h4><ul class="agree">"#, esc(&f.protocol));
+                let _ = write!(
+                    s,
+                    r#"<div class="fix"><h4>played on {}</h4><ul class="agree">"#,
+                    esc(&f.protocol)
+                );
                 for line in &f.verdicts {
-                    let class = if line.contains("DISAGREE") { "bad" } else { "good" };
+                    let class = if line.contains("DISAGREE") {
+                        "bad"
+                    } else {
+                        "good"
+                    };
                     let _ = write!(s, r#"<li class="{class}">{}</li>"#, esc(line));
                 }
                 s.push_str("</ul>");
                 if let Some(d) = &f.diagram {
-                    figure(s, d, &format!("{}-{}", c.anchor, f.protocol), Options::compact(), &format!("real Redis, {}", f.protocol));
+                    figure(
+                        s,
+                        d,
+                        &format!("{}-{}", c.anchor, f.protocol),
+                        Options::compact(),
+                        &format!("real Redis, {}", f.protocol),
+                    );
                 }
                 s.push_str("</div>");
             }
@@ -120,7 +155,7 @@ pub(super) fn figure(s: &mut String, d: &Diagram, id: &str, options: Options, ca
     let rows = d.rows.len().max(1);
     let _ = write!(
         s,
-        r#"<figure class="diagram" tabindex="0" data-id="{id}" data-step="{rows}"><figcaption>{caption} · {rows} {unit}</figcaption><div class="controls"><button class="play" type="button" title="play the steps">▶</button><input class="step" type="range" min="1" max="{rows}" value="{rows}" aria-label="step"><output class="pos">{rows} / {rows}</output></div><div class="scroll">{svg}</div><div class="info" aria-live="polite">Hover a row, or step with ← →.</div></figure>"#,
+        r#"<figure class="diagram" tabindex="0" data-id="{id}" data-step="{rows}"><figcaption>{caption} · {rows} {unit}</figcaption><div class="controls"><button class="play" type="button" title="play the steps">▶</button><input class="step" type="range" min="1" max="{rows}" value="{rows}" aria-label="step"/><output class="pos">{rows} / {rows}</output></div><div class="scroll">{svg}</div><div class="info" aria-live="polite">Hover a row, or step with ← →.</div></figure>"#,
         id = esc(id),
         caption = esc(caption),
         unit = if rows == 1 { "row" } else { "rows" },

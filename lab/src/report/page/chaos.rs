@@ -12,7 +12,12 @@ use crate::report::view::Evidence;
 
 pub(super) fn section(s: &mut String, e: &Evidence) {
     let Some(c) = &e.chaos else {
-        absent(s, "chaos", "Chaos", "give the output of `locklab chaos --json` with --from");
+        absent(
+            s,
+            "chaos",
+            "Chaos",
+            "give the output of `locklab chaos --json` with --from",
+        );
         return;
     };
     open_section(
@@ -61,7 +66,13 @@ pub(super) fn section(s: &mut String, e: &Evidence) {
                 esc(&sh.title),
                 esc(&sh.caption)
             );
-            figure(s, &sh.diagram, &sh.anchor, Options::compact(), "shrunk schedule");
+            figure(
+                s,
+                &sh.diagram,
+                &format!("{}-diagram", sh.anchor),
+                Options::compact(),
+                "shrunk schedule",
+            );
             let _ = write!(
                 s,
                 r#"<div class="replay"><span>replay it:</span><code class="copy" title="click to select">{}</code></div></article>"#,

@@ -28,12 +28,7 @@ pub(super) fn section(s: &mut String, e: &Evidence) {
     );
     s.push_str(r#"<div class="tablewrap"><table class="matrix"><thead><tr><th>protocol</th><th>faults</th>"#);
     for (name, statement) in &m.columns {
-        let _ = write!(
-            s,
-            r#"<th title="{}">{}</th>"#,
-            esc(statement),
-            esc(name)
-        );
+        let _ = write!(s, r#"<th title="{}">{}</th>"#, esc(statement), esc(name));
     }
     s.push_str(r#"<th>witnesses</th><th class="num">states</th></tr></thead><tbody>"#);
     let mut i = 0;
@@ -44,7 +39,11 @@ pub(super) fn section(s: &mut String, e: &Evidence) {
             .take_while(|r| &r.protocol == protocol)
             .count();
         for (k, row) in m.rows[i..i + span].iter().enumerate() {
-            s.push_str(if k == 0 { r#"<tr class="first">"# } else { "<tr>" });
+            s.push_str(if k == 0 {
+                r#"<tr class="first">"#
+            } else {
+                "<tr>"
+            });
             if k == 0 {
                 let _ = write!(
                     s,
@@ -92,7 +91,11 @@ pub(super) fn section(s: &mut String, e: &Evidence) {
                         );
                     }
                     None => {
-                        let _ = write!(s, r#"<td class="{class}" title="{}">{inner}</td>"#, esc(&title));
+                        let _ = write!(
+                            s,
+                            r#"<td class="{class}" title="{}">{inner}</td>"#,
+                            esc(&title)
+                        );
                     }
                 }
             }

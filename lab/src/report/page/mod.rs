@@ -37,7 +37,7 @@ pub fn html(e: &Evidence, meta: &PageMeta) -> String {
     let _ = write!(
         s,
         r#"<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>locklab report</title><style>{PAGE_CSS}{}</style></head><body>"#,
+<html lang="en"><head><meta charset="utf-8"/><meta name="viewport" content="width=device-width, initial-scale=1"/><title>locklab report</title><style>{PAGE_CSS}{}</style></head><body>"#,
         sequence::CSS
     );
     header(&mut s, e, meta);
@@ -48,7 +48,7 @@ pub fn html(e: &Evidence, meta: &PageMeta) -> String {
     bench::section(&mut s, e);
     made::section(&mut s, e, meta);
     s.push_str("</main>");
-    let _ = write!(s, "<script>{PAGE_JS}</script></body></html>\n");
+    let _ = writeln!(s, "<script>{PAGE_JS}</script></body></html>");
     s
 }
 
@@ -106,16 +106,27 @@ fn absent(s: &mut String, id: &str, title: &str, how: &str) {
 
 /// A table of text.
 fn table(s: &mut String, t: &Table, class: &str) {
-    let _ = write!(s, r#"<div class="tablewrap"><table class="{class}"><thead><tr>"#);
+    let _ = write!(
+        s,
+        r#"<div class="tablewrap"><table class="{class}"><thead><tr>"#
+    );
     for (i, h) in t.header.iter().enumerate() {
-        let num = if t.numeric.contains(&i) { r#" class="num""# } else { "" };
+        let num = if t.numeric.contains(&i) {
+            r#" class="num""#
+        } else {
+            ""
+        };
         let _ = write!(s, "<th{num}>{}</th>", esc(h));
     }
     s.push_str("</tr></thead><tbody>");
     for row in &t.rows {
         s.push_str("<tr>");
         for (i, c) in row.iter().enumerate() {
-            let num = if t.numeric.contains(&i) { r#" class="num""# } else { "" };
+            let num = if t.numeric.contains(&i) {
+                r#" class="num""#
+            } else {
+                ""
+            };
             let _ = write!(s, "<td{num}>{}</td>", esc(c));
         }
         s.push_str("</tr>");
