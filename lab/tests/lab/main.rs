@@ -8,6 +8,7 @@ mod check;
 mod clients;
 mod explore;
 mod proxy;
+mod report;
 mod reproduce;
 mod server;
 mod support;
