@@ -4,7 +4,7 @@
 //! is all an SVG written ahead of time can do; the widths are chosen so
 //! that common sans-serif fonts fit.
 
-use super::diagram::{Clock, Diagram, Mark};
+use super::diagram::{BarKind, Clock, Diagram, Mark, SpanKind};
 use super::text::wrap;
 
 /// Average width of a character of the story's 12 px sans-serif text.
@@ -63,6 +63,54 @@ pub struct Strip {
     pub gap: bool,
 }
 
+/// An entry of the key under a diagram.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Key {
+    /// A lease bar.
+    Lease,
+    /// A client that believes it holds, and does.
+    Holds,
+    /// A client that believes it holds, and does not.
+    Stale,
+    /// A paused client.
+    Paused,
+    /// A crashed client.
+    Crashed,
+    /// A breaking row.
+    Breaks,
+}
+
+impl Key {
+    /// Its words.
+    pub fn label(self) -> &'static str {
+        match self {
+            Key::Lease => "the lease, narrowing as it runs out",
+            Key::Holds => "believes it holds the lock",
+            Key::Stale => "believes it, but the key is not its own",
+            Key::Paused => "paused",
+            Key::Crashed => "crashed",
+            Key::Breaks => "a step that breaks a property",
+        }
+    }
+
+    /// The entries a diagram needs.
+    fn of(d: &Diagram) -> Vec<Key> {
+        let bar = |k: BarKind| d.bars.iter().any(|b| b.kind == k);
+        let span = |k: SpanKind| d.spans.iter().any(|x| x.kind == k);
+        [
+            (bar(BarKind::Lease), Key::Lease),
+            (bar(BarKind::Holds), Key::Holds),
+            (bar(BarKind::Stale), Key::Stale),
+            (span(SpanKind::Paused), Key::Paused),
+            (span(SpanKind::Crashed), Key::Crashed),
+            (d.breaking_rows().next().is_some(), Key::Breaks),
+        ]
+        .into_iter()
+        .filter_map(|(present, k)| present.then_some(k))
+        .collect()
+    }
+}
+
 /// The computed geometry.
 #[derive(Clone, Debug)]
 pub struct Layout {
@@ -90,6 +138,8 @@ pub struct Layout {
     pub stories: Vec<Story>,
     /// Gap and divider strips.
     pub strips: Vec<Strip>,
+    /// The key under the diagram: each entry with its top-left corner.
+    pub keys: Vec<(Key, f64, f64)>,
     /// The options used.
     pub options: Options,
 }
@@ -172,9 +222,21 @@ impl Layout {
             y += h;
         }
         let rows_end = y;
+        let width = (story_x + story_w + 12.0).ceil();
+        let (mut kx, mut ky) = (12.0, rows_end + 14.0);
+        let mut keys = Vec::new();
+        for k in Key::of(d) {
+            let w = 17.0 + k.label().chars().count() as f64 * 5.6 + 16.0;
+            if kx > 12.0 && kx + w > width {
+                (kx, ky) = (12.0, ky + 16.0);
+            }
+            keys.push((k, kx, ky));
+            kx += w;
+        }
         Layout {
-            width: (story_x + story_w + 12.0).ceil(),
-            height: (rows_end + 18.0).ceil(),
+            width,
+            height: (ky + 20.0).ceil(),
+            keys,
             gutter,
             lane_x,
             lanes_right,

@@ -13,7 +13,7 @@
 use std::fmt::Write as _;
 
 use super::diagram::{Bar, BarEnd, BarKind, Call, Diagram, LaneKind, Mark, Row, SpanKind, Tone};
-use super::layout::{Layout, Options, ANCHOR, HEAD_BOX, MONO_W, REPLY};
+use super::layout::{Key, Layout, Options, ANCHOR, HEAD_BOX, MONO_W, REPLY};
 use super::text::{esc, fit, micros};
 
 /// The client colours, in lane order.
@@ -115,6 +115,7 @@ fn draw(d: &Diagram, id: &str, options: Options, standalone: bool) -> String {
     for (i, row) in d.rows.iter().enumerate() {
         row_(&mut s, d, &l, i, row, standalone);
     }
+    legend(&mut s, &l, id);
     if !standalone {
         let _ = write!(
             s,
@@ -125,6 +126,36 @@ fn draw(d: &Diagram, id: &str, options: Options, standalone: bool) -> String {
     }
     s.push_str("</svg>");
     s
+}
+
+/// The key to the bars and shades present in the diagram, under it.
+fn legend(s: &mut String, l: &Layout, id: &str) {
+    let id = esc(id);
+    for &(key, x, y) in &l.keys {
+        let swatch = match key {
+            Key::Lease => {
+                r##"<rect width="12" height="10" fill="#94a3b8" fill-opacity=".45"/>"##.to_owned()
+            }
+            Key::Holds => {
+                r##"<rect x="3" width="6" height="10" rx="1" fill="#334155"/>"##.to_owned()
+            }
+            Key::Stale => {
+                format!(
+                    r#"<rect x="3" width="6" height="10" class="stale" fill="url(#{id}-red)"/>"#
+                )
+            }
+            Key::Paused => format!(r#"<rect width="12" height="10" fill="url(#{id}-gray)"/>"#),
+            Key::Crashed => format!(r#"<rect width="12" height="10" fill="url(#{id}-dark)"/>"#),
+            Key::Breaks => r#"<rect width="12" height="10" class="breakband"/>"#.to_owned(),
+        };
+        let _ = write!(
+            s,
+            r#"<g class="legend" transform="translate({} {})">{swatch}<text x="17" y="9">{}</text></g>"#,
+            n(x),
+            n(y),
+            key.label()
+        );
+    }
 }
 
 fn defs(s: &mut String, id: &str) {
@@ -593,7 +624,7 @@ fn story(s: &mut String, l: &Layout, i: usize, row: &Row, y: f64) {
     let mut px = l.story_x;
     for p in &row.breaks {
         let text = format!("✗ breaks {p}");
-        let w = text.chars().count() as f64 * 6.1 + 12.0;
+        let w = text.chars().count() as f64 * 6.7 + 12.0;
         let _ = write!(
             s,
             r#"<rect class="pill" x="{}" y="{}" width="{}" height="16" rx="8"/><text class="pilltext" x="{}" y="{}">{}</text>"#,

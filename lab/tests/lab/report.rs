@@ -36,7 +36,12 @@ fn json_of(dir: &Path, name: &str, args: &[&str]) -> PathBuf {
 fn files_in(dir: &Path) -> Vec<String> {
     let mut names: Vec<String> = std::fs::read_dir(dir)
         .expect("read the folder")
-        .map(|e| e.expect("an entry").file_name().to_string_lossy().into_owned())
+        .map(|e| {
+            e.expect("an entry")
+                .file_name()
+                .to_string_lossy()
+                .into_owned()
+        })
         .collect();
     names.sort();
     names
@@ -66,11 +71,23 @@ fn bad_input_is_refused_in_one_line_and_leaves_nothing_behind() {
     let from = |f: &str| d(f);
     for (args, says) in [
         (
-            vec!["report", "--out", &d("missing/r.html"), "--from", &from("foreign.json")],
+            vec![
+                "report",
+                "--out",
+                &d("missing/r.html"),
+                "--from",
+                &from("foreign.json"),
+            ],
             "does not exist",
         ),
         (
-            vec!["report", "--out", &d("file/r.html"), "--from", &from("foreign.json")],
+            vec![
+                "report",
+                "--out",
+                &d("file/r.html"),
+                "--from",
+                &from("foreign.json"),
+            ],
             "is not a folder",
         ),
         (
@@ -78,7 +95,13 @@ fn bad_input_is_refused_in_one_line_and_leaves_nothing_behind() {
             "is a folder",
         ),
         (
-            vec!["report", "--out", "/proc/locklab-report.html", "--from", &from("foreign.json")],
+            vec![
+                "report",
+                "--out",
+                "/proc/locklab-report.html",
+                "--from",
+                &from("foreign.json"),
+            ],
             "cannot write in /proc",
         ),
         (
@@ -115,7 +138,9 @@ fn bad_input_is_refused_in_one_line_and_leaves_nothing_behind() {
 fn browse(page: &Path, shots: &Path) -> serde_json::Value {
     let browser = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/browser");
     assert!(
-        browser.join("node_modules/playwright-core/package.json").is_file(),
+        browser
+            .join("node_modules/playwright-core/package.json")
+            .is_file(),
         "playwright-core is not installed in {}: run `bash scripts/setup.sh`",
         browser.display()
     );
@@ -150,9 +175,16 @@ fn browse(page: &Path, shots: &Path) -> serde_json::Value {
             let _ = child.kill_and_wait();
             panic!("the browser did not finish within {BROWSER_DEADLINE:?}")
         });
-    let (out, err) = (out.join().unwrap_or_default(), err.join().unwrap_or_default());
-    assert!(status.success(), "report.mjs failed ({status}):\n{err}\n{out}");
-    serde_json::from_str(out.trim()).unwrap_or_else(|e| panic!("report.mjs said ({e}): {out}\n{err}"))
+    let (out, err) = (
+        out.join().unwrap_or_default(),
+        err.join().unwrap_or_default(),
+    );
+    assert!(
+        status.success(),
+        "report.mjs failed ({status}):\n{err}\n{out}"
+    );
+    serde_json::from_str(out.trim())
+        .unwrap_or_else(|e| panic!("report.mjs said ({e}): {out}\n{err}"))
 }
 
 #[test]
@@ -162,24 +194,58 @@ fn the_report_opens_in_a_real_browser_with_every_violated_cell_drawn() {
         json_of(
             dir.path(),
             "check.json",
-            &["check", "--json", "--protocol", "naive", "--protocol", "fenced"],
+            &[
+                "check",
+                "--json",
+                "--protocol",
+                "naive",
+                "--protocol",
+                "fenced",
+            ],
         ),
         json_of(
             dir.path(),
             "reproduce.json",
-            &["reproduce", "--json", "--protocol", "naive", "--protocol", "fenced"],
+            &[
+                "reproduce",
+                "--json",
+                "--protocol",
+                "naive",
+                "--protocol",
+                "fenced",
+            ],
         ),
         json_of(
             dir.path(),
             "chaos.json",
-            &["chaos", "--json", "--protocol", "naive", "--faults", "pause", "--schedules", "8"],
+            &[
+                "chaos",
+                "--json",
+                "--protocol",
+                "naive",
+                "--faults",
+                "pause",
+                "--schedules",
+                "8",
+            ],
         ),
         json_of(
             dir.path(),
             "bench.json",
             &[
-                "bench", "--json", "--quick", "--protocol", "token", "--wait", "poll", "--peer",
-                "none", "--clients", "1,4", "--duration-secs", "0.1",
+                "bench",
+                "--json",
+                "--quick",
+                "--protocol",
+                "token",
+                "--wait",
+                "poll",
+                "--peer",
+                "none",
+                "--clients",
+                "1,4",
+                "--duration-secs",
+                "0.1",
             ],
         ),
     ];
@@ -197,10 +263,19 @@ fn the_report_opens_in_a_real_browser_with_every_violated_cell_drawn() {
     }
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let run = locklab(&args);
-    assert!(run.code == 0 || run.code == 1, "{}{}", run.stdout, run.stderr);
+    assert!(
+        run.code == 0 || run.code == 1,
+        "{}{}",
+        run.stdout,
+        run.stderr
+    );
     let size = std::fs::metadata(&page).expect("the page").len();
     assert!(size < MAX_PAGE_BYTES, "{size} bytes");
-    let written: Vec<&str> = run.stdout.lines().filter(|l| l.starts_with("figure\t")).collect();
+    let written: Vec<&str> = run
+        .stdout
+        .lines()
+        .filter(|l| l.starts_with("figure\t"))
+        .collect();
     assert!(written.len() >= 10, "{written:?}");
     for line in written {
         let path = line.split('\t').nth(1).expect("a path");
@@ -228,10 +303,16 @@ fn the_report_opens_in_a_real_browser_with_every_violated_cell_drawn() {
     assert_eq!(s["home"]["row"], "0", "{s}");
     assert_eq!(s["right"]["row"], "1", "{s}");
     assert_eq!(s["end"]["row"], s["before"]["row"], "{s}");
-    assert_ne!(s["home"]["curtain"], "0", "stepping back hides the later rows: {s}");
+    assert_ne!(
+        s["home"]["curtain"], "0",
+        "stepping back hides the later rows: {s}"
+    );
     assert_eq!(s["end"]["curtain"], "0", "{s}");
     let hover = seen["hoverInfo"].as_str().unwrap_or("");
-    assert!(hover.contains("reply") && hover.contains("after it"), "{hover}");
+    assert!(
+        hover.contains("reply") && hover.contains("after it"),
+        "{hover}"
+    );
     for shot in seen["screenshots"].as_array().expect("screenshots") {
         let bytes = std::fs::read(shot.as_str().expect("a path")).expect("the screenshot");
         assert!(bytes.starts_with(b"\x89PNG"), "{shot} is not a PNG");
