@@ -417,7 +417,8 @@ fn a_reply_held_in_flight_lands_on_a_later_row() {
 #[test]
 fn foreign_old_and_malformed_json_is_refused_in_one_line() {
     let envelope = |format: u32, command: &str| serde_json::json!({"version": "0.1.0", "format": format, "command": command, "argv": [], "at_unix": 0, "machine": {"os": "linux", "arch": "x86_64", "cores": 2}});
-    let cases: Vec<(String, fn(&InputError) -> bool)> = vec![
+    type Expect = fn(&InputError) -> bool;
+    let cases: Vec<(String, Expect)> = vec![
         ("not json".into(), |e| {
             matches!(e, InputError::NotJson { .. })
         }),

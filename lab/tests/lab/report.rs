@@ -28,6 +28,11 @@ fn json_of(dir: &Path, name: &str, args: &[&str]) -> PathBuf {
         run.code,
         run.stderr
     );
+    assert_eq!(
+        run.json()["locklab"]["command"],
+        args[0],
+        "the output names its command in its envelope"
+    );
     let path = dir.join(name);
     std::fs::write(&path, &run.stdout).expect("write the JSON");
     path
@@ -317,4 +322,28 @@ fn the_report_opens_in_a_real_browser_with_every_violated_cell_drawn() {
         let bytes = std::fs::read(shot.as_str().expect("a path")).expect("the screenshot");
         assert!(bytes.starts_with(b"\x89PNG"), "{shot} is not a PNG");
     }
+}
+
+#[test]
+fn without_from_the_report_runs_the_four_commands_itself() {
+    let dir = tempfile::tempdir().expect("a temp dir");
+    let page = dir.path().join("report.html");
+    let out = page.display().to_string();
+    let run = locklab(&["report", "--out", &out, "--chaos-schedules", "1"]);
+    // One schedule per chaos cell cannot find every break: exit 1 says so.
+    assert!(run.code == 0 || run.code == 1, "{}{}", run.stdout, run.stderr);
+    for n in 1..=4 {
+        assert!(run.stderr.contains(&format!("report: [{n}/4]")), "{}", run.stderr);
+    }
+    let html = std::fs::read_to_string(&page).expect("the page");
+    for made in [
+        "$ locklab check --json",
+        "$ locklab reproduce --json",
+        "$ locklab chaos --json --schedules 1",
+        "$ locklab bench --quick --json",
+    ] {
+        assert!(html.contains(made), "the page does not say it ran `{made}`");
+    }
+    assert!(html.contains(r#"<section id="bench">"#) && html.contains("<figure class=\"chart\""));
+    assert_eq!(files_in(dir.path()), ["report.html"], "nothing else left behind");
 }
