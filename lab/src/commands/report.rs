@@ -46,7 +46,8 @@ pub fn run(args: &ReportArgs) -> anyhow::Result<Status> {
     // Refuse an unwritable target before any work.
     let out = Pending::reserve(&args.out, "--out")?;
     let mut inputs = Inputs::default();
-    let how = if args.from.is_empty() {
+    let ran = args.from.is_empty();
+    let how = if ran {
         collect::run_all(
             &crate::worker::locklab_binary(),
             &collect::default_runs(chaos_schedules),
@@ -68,6 +69,7 @@ pub fn run(args: &ReportArgs) -> anyhow::Result<Status> {
         version: env!("CARGO_PKG_VERSION").to_owned(),
         written: text::utc(now),
         how,
+        redis: if ran { collect::redis_version() } else { None },
     };
     let figures = match &args.svg_dir {
         None => Vec::new(),

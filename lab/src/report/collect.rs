@@ -55,6 +55,28 @@ pub fn run_all(binary: &Path, runs: &[Vec<String>], inputs: &mut Inputs) -> anyh
     Ok(())
 }
 
+/// The version of the `redis-server` the commands start (the one
+/// `$LOCKLAB_REDIS_SERVER` names, else the one on `PATH`), e.g. `7.0.15`;
+/// `None` when it cannot be asked within a few seconds.
+pub fn redis_version() -> Option<String> {
+    let binary = std::env::var_os(crate::server::REDIS_SERVER_ENV)
+        .filter(|v| !v.is_empty())
+        .unwrap_or_else(|| "redis-server".into());
+    let mut cmd = Command::new(binary);
+    cmd.arg("--version")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null());
+    let mut child = spawn_guarded(cmd).ok()?;
+    let mut stdout = child.take_stdout()?;
+    let status = child.wait_timeout(Duration::from_secs(5)).ok()??;
+    let mut text = String::new();
+    stdout.read_to_string(&mut text).ok()?;
+    // `Redis server v=7.0.15 sha=00000000:0 malloc=jemalloc-5.3.0 …`
+    let version = text.split_whitespace().find_map(|w| w.strip_prefix("v="))?;
+    status.success().then(|| version.to_owned())
+}
+
 fn run_one(binary: &Path, args: &[String], line: &str) -> anyhow::Result<String> {
     let mut cmd = Command::new(binary);
     cmd.args(args)

@@ -231,6 +231,7 @@ fn meta() -> PageMeta {
         version: "0.1.0".into(),
         written: "2026-01-01 00:00 UTC".into(),
         how: "made by a unit test".into(),
+        redis: Some("7.0.15".into()),
     }
 }
 

@@ -331,9 +331,18 @@ fn without_from_the_report_runs_the_four_commands_itself() {
     let out = page.display().to_string();
     let run = locklab(&["report", "--out", &out, "--chaos-schedules", "1"]);
     // One schedule per chaos cell cannot find every break: exit 1 says so.
-    assert!(run.code == 0 || run.code == 1, "{}{}", run.stdout, run.stderr);
+    assert!(
+        run.code == 0 || run.code == 1,
+        "{}{}",
+        run.stdout,
+        run.stderr
+    );
     for n in 1..=4 {
-        assert!(run.stderr.contains(&format!("report: [{n}/4]")), "{}", run.stderr);
+        assert!(
+            run.stderr.contains(&format!("report: [{n}/4]")),
+            "{}",
+            run.stderr
+        );
     }
     let html = std::fs::read_to_string(&page).expect("the page");
     for made in [
@@ -345,5 +354,13 @@ fn without_from_the_report_runs_the_four_commands_itself() {
         assert!(html.contains(made), "the page does not say it ran `{made}`");
     }
     assert!(html.contains(r#"<section id="bench">"#) && html.contains("<figure class=\"chart\""));
-    assert_eq!(files_in(dir.path()), ["report.html"], "nothing else left behind");
+    assert!(
+        html.contains(", against redis-server "),
+        "the page names the Redis it ran on"
+    );
+    assert_eq!(
+        files_in(dir.path()),
+        ["report.html"],
+        "nothing else left behind"
+    );
 }

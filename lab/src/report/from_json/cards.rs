@@ -329,23 +329,27 @@ fn cell(row: &CheckRow, cards: &[Card], chaos: Option<&ChaosOutput>) -> Cell {
     if let Some(c) = chaos_cell {
         if let Some(n) = c.violations.get(&v.property) {
             let model = c.model.get(&v.property).copied();
-            let found = *n > 0;
-            let agrees = match model {
-                Some(Verdict::Violated) => found,
-                Some(Verdict::Holds) => !found,
-                _ => true,
+            let differs = c.disagreements.iter().any(|d| d.property == v.property);
+            let (line, mark) = match (model, *n > 0) {
+                (Some(Verdict::Holds), true) => {
+                    disagrees = true;
+                    (" — DISAGREES: the model says it holds", " ✗")
+                }
+                // Too few schedules to hit it: not a disagreement.
+                (Some(Verdict::Violated), false) => {
+                    (" — not found in this many schedules", " not found")
+                }
+                _ if differs => {
+                    disagrees = true;
+                    (" — some schedule DISAGREES with the model", " ✗")
+                }
+                _ => ("", ""),
             };
-            disagrees |= !agrees;
             evidence.push(format!(
-                "chaos: {n} of {} schedules broke it{}",
-                c.schedules,
-                if agrees { "" } else { " — DISAGREES" }
+                "chaos: {n} of {} schedules broke it{line}",
+                c.schedules
             ));
-            marks.push(format!(
-                "chaos {n}/{}{}",
-                c.schedules,
-                if agrees { "" } else { " ✗" }
-            ));
+            marks.push(format!("chaos {n}/{}{mark}", c.schedules));
         }
     }
     let link = card

@@ -17,7 +17,7 @@ mod chaos;
 mod model;
 mod real;
 
-use locklab_model::{Faults, Protocol};
+use locklab_model::{Faults, Protocol, Verdict};
 
 use super::input::{Input, Inputs};
 use super::text::utc;
@@ -90,17 +90,36 @@ fn headline(inputs: &Inputs) -> Vec<Fact> {
         ));
     }
     if let Some(c) = &inputs.chaos {
-        let schedules: usize = c.body.runs.iter().map(|r| r.schedules).sum();
+        let runs = &c.body.runs;
+        let schedules: usize = runs.iter().map(|r| r.schedules).sum();
+        // A cell disagrees when Redis broke what the model says holds, or
+        // some schedule's verdicts differ; a break the model has that these
+        // few schedules did not hit is only not found.
+        let differs = |r: &&super::input::ChaosCell| {
+            !r.disagreements.is_empty()
+                || r.model.iter().any(|(p, m)| {
+                    *m == Verdict::Holds && r.violations.get(p).copied().unwrap_or(0) > 0
+                })
+        };
+        let disagree = runs.iter().filter(differs).count();
+        let not_found = runs.iter().filter(|r| !r.agree && !differs(r)).count();
+        let mut text = format!(
+            "chaos: {schedules} random schedules in {} cells, {disagree} disagreeing with the model",
+            runs.len()
+        );
+        if not_found > 0 {
+            text.push_str(&format!(
+                "; in {not_found} a break the model has was not hit by so few schedules"
+            ));
+        }
         facts.push(fact(
-            format!(
-                "chaos: {schedules} random schedules in {} cells; {} of them disagree with the model",
-                c.body.runs.len(),
-                c.body.disagreements
-            ),
-            if c.body.disagreements == 0 {
-                FactTone::Good
-            } else {
+            text,
+            if disagree > 0 {
                 FactTone::Bad
+            } else if not_found > 0 {
+                FactTone::Neutral
+            } else {
+                FactTone::Good
             },
         ));
     }
@@ -188,9 +207,10 @@ fn made(inputs: &Inputs) -> Vec<Made> {
             vec![(
                 "scenarios".into(),
                 format!(
-                    "{} clients × {} rounds, lease {} ticks, symmetry {}; {} unique states",
+                    "{} clients × {} round{}, lease {} ticks, symmetry {}; {} unique states",
                     b.clients,
                     b.rounds,
+                    if b.rounds == 1 { "" } else { "s" },
                     b.ttl,
                     if b.symmetry { "on" } else { "off" },
                     b.summary.unique_states

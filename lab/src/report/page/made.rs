@@ -8,12 +8,17 @@ use crate::report::text::esc;
 use crate::report::view::Evidence;
 
 pub(super) fn section(s: &mut String, e: &Evidence, meta: &PageMeta) {
+    let redis = meta
+        .redis
+        .as_deref()
+        .map(|v| format!(", against redis-server {v}"))
+        .unwrap_or_default();
     open_section(
         s,
         "made",
         "How it was made",
         &format!(
-            "This page was written {} by locklab {} ({}). Each part comes from the JSON output of one command:",
+            "This page was written {} by locklab {} ({}{redis}). Each part comes from the JSON output of one command:",
             meta.written, meta.version, meta.how
         ),
     );

@@ -29,6 +29,9 @@ pub struct PageMeta {
     pub written: String,
     /// How the inputs were obtained (`ran here`, `read from 3 files`).
     pub how: String,
+    /// The `redis-server` version the commands ran against, when the
+    /// report ran them.
+    pub redis: Option<String>,
 }
 
 /// The whole page.
