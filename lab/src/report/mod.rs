@@ -15,7 +15,7 @@
 //!   page or standalone for the docs ([`figures`]);
 //! - [`page`]: the HTML, with its stylesheet and script inlined;
 //! - [`collect`]: runs the commands when no `--from` is given;
-//! - [`write`]: writes files whole or not at all.
+//! - [`write`](mod@write): writes files whole or not at all.
 
 pub mod collect;
 pub mod diagram;

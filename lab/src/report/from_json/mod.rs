@@ -1,8 +1,11 @@
 //! The converters: each command's output ([`super::input`]) into what the
-//! page shows ([`super::view`]) and into neutral [`Diagram`]s. This is the
-//! one file that knows the commands' shapes; when a command's JSON changes
-//! (a new protocol with more lanes, a new step or event), this file
-//! changes and the drawing and the page do not.
+//! page shows ([`super::view`]) and into neutral
+//! [`Diagram`](super::Diagram)s. This folder is the one place that knows
+//! the commands' shapes; when a command's JSON changes (a new protocol with
+//! more lanes, a new step or event), it changes and the drawing and the
+//! page do not: `model` and `real` make the diagrams, `bars` the bars and
+//! spans both share, `cards` the counterexample cards and the matrix,
+//! `chaos` and `bench` their sections.
 //!
 //! Two diagrams per schedule: the model's path, one row per step, and the
 //! real run of the same schedule on Redis, one row per recorded moment with
