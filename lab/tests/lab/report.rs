@@ -19,6 +19,17 @@ const MAX_PAGE_BYTES: u64 = 5 << 20;
 /// A bound on the browser run, so that a hung browser fails the test.
 const BROWSER_DEADLINE: Duration = Duration::from_secs(180);
 
+/// Held by the tests that run chaos, the bench and a browser, so that they
+/// do not load the 2 cores at once on top of the other areas' tests (chaos
+/// judges schedules against real ticks).
+static HEAVY: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn heavy() -> std::sync::MutexGuard<'static, ()> {
+    HEAVY
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
 /// Runs a command with `--json` and keeps its output in `dir/name`.
 fn json_of(dir: &Path, name: &str, args: &[&str]) -> PathBuf {
     let run = locklab(args);
@@ -194,6 +205,7 @@ fn browse(page: &Path, shots: &Path) -> serde_json::Value {
 
 #[test]
 fn the_report_opens_in_a_real_browser_with_every_violated_cell_drawn() {
+    let _heavy = heavy();
     let dir = tempfile::tempdir().expect("a temp dir");
     let inputs = [
         json_of(
@@ -326,6 +338,7 @@ fn the_report_opens_in_a_real_browser_with_every_violated_cell_drawn() {
 
 #[test]
 fn without_from_the_report_runs_the_four_commands_itself() {
+    let _heavy = heavy();
     let dir = tempfile::tempdir().expect("a temp dir");
     let page = dir.path().join("report.html");
     let out = page.display().to_string();
