@@ -39,6 +39,9 @@ pub enum Command {
     /// Every lock variant and the peer crates side by side: latency,
     /// grants/s, fairness and hand-off time against the Redis round trip.
     Bench(commands::bench::BenchArgs),
+    /// One self-contained HTML page: the verdict matrix, every
+    /// counterexample drawn beside its real run, chaos, the bench.
+    Report(commands::report::ReportArgs),
     /// A lab client as a worker process, driven by the lab over stdin and
     /// stdout (see `locklab::worker`). Not for people.
     #[command(hide = true)]
@@ -68,6 +71,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Status> {
         Command::Chaos(args) => commands::chaos::run(&args),
         Command::Explore(args) => commands::explore::run(&args),
         Command::Bench(args) => commands::bench::run(&args),
+        Command::Report(args) => commands::report::run(&args),
     }
 }
 

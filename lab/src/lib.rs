@@ -17,7 +17,10 @@
 //! - [`history`]: recorded histories of real runs and the checker that
 //!   evaluates the model's properties on them.
 //! - [`replay`]: the conductor that plays model paths on real Redis.
-//! - [`output`]: tables, JSON and progress bars shared by the subcommands.
+//! - [`output`]: tables, JSON (with its envelope) and progress bars shared
+//!   by the subcommands.
+//! - [`report`]: `locklab report` — one self-contained HTML page, and the
+//!   sequence diagrams the docs embed.
 //! - [`process`]: guarded child processes, none of which outlives the lab.
 //! - [`server`]: the lab's own `redis-server` processes ([`server::RedisServer`]).
 //! - [`sentinel`]: the lab's Sentinel set (a primary, replicas, three
@@ -42,6 +45,7 @@ pub mod output;
 pub mod process;
 pub mod proxy;
 pub mod replay;
+pub mod report;
 pub mod sentinel;
 pub mod server;
 pub mod worker;

@@ -64,6 +64,9 @@ pub struct Scripted {
     pub after: Vec<LeaseClock>,
     /// The step, told.
     pub told: NarratedStep,
+    /// The safety properties broken in the state after the step.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub broken: Vec<PropertyName>,
 }
 
 /// A path, walked through a scenario's model.
@@ -173,10 +176,13 @@ fn walk<S: System>(model: &S, steps: &[Step], strict: bool) -> Result<Script, Im
                 (taken, outcome, here.clone(), told)
             }
         };
-        for &p in &safety {
-            if !first_break.contains_key(&p) && !model.holds(p, &next) {
-                first_break.insert(p, i + 1);
-            }
+        let broken: Vec<PropertyName> = safety
+            .iter()
+            .copied()
+            .filter(|&p| !model.holds(p, &next))
+            .collect();
+        for &p in &broken {
+            first_break.entry(p).or_insert(i + 1);
         }
         scripted.push(Scripted {
             step,
@@ -185,6 +191,7 @@ fn walk<S: System>(model: &S, steps: &[Step], strict: bool) -> Result<Script, Im
             before,
             after: model.clocks(&next),
             told,
+            broken,
         });
         here = next;
     }

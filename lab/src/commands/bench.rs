@@ -14,7 +14,7 @@ use crate::bench::report::{Report, Row};
 use crate::bench::run::{measure, RunSpec};
 use crate::bench::{rtt, svg, Peer, Variant};
 use crate::cli::Status;
-use crate::output::{print_json, progress};
+use crate::output::{print_command_json, progress};
 use crate::server::RedisServer;
 
 /// The most clients one run may have (each holds one or two connections).
@@ -278,7 +278,7 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<Status> {
         .context("starting the tokio runtime")?;
     let report = runtime.block_on(run_plan(&plan, &urls))?;
     if plan.json {
-        print_json(&report)?;
+        print_command_json("bench", &report)?;
     } else {
         print!("{}", report.render());
     }

@@ -19,7 +19,7 @@ use super::target::{self, Target};
 use crate::chaos::{checked, run_cell, run_one, CellPlan, CellReport, Judged};
 use crate::cli::Status;
 use crate::history::{self, timeline};
-use crate::output::{print_json, progress, table::Table};
+use crate::output::{print_command_json, progress, table::Table};
 use crate::replay::{Clients, KeySpace, Stage};
 
 /// Flags of `locklab chaos`.
@@ -289,16 +289,19 @@ pub fn run(args: &ChaosArgs) -> anyhow::Result<Status> {
     let unreached = reports.iter().filter(|r| !r.unreached.is_empty()).count();
     let interrupted = signal.load(Ordering::Relaxed);
     if plan.json {
-        print_json(&JsonReport {
-            seed: plan.seed,
-            tick_ms: plan.tick.as_millis(),
-            runs: &reports,
-            disagreements,
-            unreached,
-            skipped: &skipped,
-            partial: interrupted != 0,
-            secs,
-        })?;
+        print_command_json(
+            "chaos",
+            &JsonReport {
+                seed: plan.seed,
+                tick_ms: plan.tick.as_millis(),
+                runs: &reports,
+                disagreements,
+                unreached,
+                skipped: &skipped,
+                partial: interrupted != 0,
+                secs,
+            },
+        )?;
     } else {
         print!("{}", render(&plan, &reports, &skipped, interrupted != 0, secs));
     }

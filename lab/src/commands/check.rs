@@ -14,7 +14,7 @@ use locklab_model::{
 use serde::Serialize;
 
 use crate::cli::Status;
-use crate::output::{print_json, progress, table::Table};
+use crate::output::{print_command_json, progress, table::Table};
 
 /// The most states a check may be asked to visit.
 const MAX_STATES_LIMIT: u64 = 2_000_000_000;
@@ -209,7 +209,7 @@ pub fn run(args: &CheckArgs) -> anyhow::Result<Status> {
     let secs = started.elapsed().as_secs_f64();
     let summary = Summary::of(&outcomes);
     if plan.json {
-        print_json(&JsonReport::new(&plan, &outcomes, &summary, secs))?;
+        print_command_json("check", &JsonReport::new(&plan, &outcomes, &summary, secs))?;
     } else {
         print!("{}", render(&plan, &outcomes, &summary, secs));
     }

@@ -5,5 +5,6 @@ pub mod bench;
 pub mod chaos;
 pub mod check;
 pub mod explore;
+pub mod report;
 pub mod reproduce;
 pub mod target;

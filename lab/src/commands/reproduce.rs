@@ -17,7 +17,7 @@ use super::check::{self, CheckArgs};
 use super::target::{self, Target};
 use crate::cli::Status;
 use crate::history::{self, timeline, Event, Finding};
-use crate::output::{print_json, progress, table::Table};
+use crate::output::{print_command_json, progress, table::Table};
 use crate::replay::{self, Clients, KeySpace, Played, ReplayError, Stage};
 
 /// Flags of `locklab reproduce`.
@@ -230,15 +230,18 @@ pub fn run(args: &ReproduceArgs) -> anyhow::Result<Status> {
     let secs = started.elapsed().as_secs_f64();
     let redis = target.name();
     if plan.json {
-        print_json(&JsonReport {
-            redis,
-            tick_ms: plan.tick.as_millis(),
-            replays: rows,
-            agreed,
-            disagreed,
-            skipped,
-            secs,
-        })?;
+        print_command_json(
+            "reproduce",
+            &JsonReport {
+                redis,
+                tick_ms: plan.tick.as_millis(),
+                replays: rows,
+                agreed,
+                disagreed,
+                skipped,
+                secs,
+            },
+        )?;
     } else {
         print!("{}", render(&schedules, &plays, &rows, plan.tick, secs));
         for why in &skipped {

@@ -1,8 +1,11 @@
 //! What the subcommands share for reporting: aligned tables for people,
 //! JSON for scripts, progress bars on stderr for long work.
 
+pub mod envelope;
 pub mod progress;
 pub mod table;
+
+pub use envelope::print_command_json;
 
 use std::io::Write;
 

@@ -9,6 +9,7 @@ mod clients;
 mod clock;
 mod explore;
 mod proxy;
+mod report;
 mod reproduce;
 mod sentinel;
 mod server;
