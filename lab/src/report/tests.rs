@@ -47,9 +47,6 @@ fn check_output(scenarios: &[(Protocol, Faults)]) -> CheckOutput {
         }
     }
     CheckOutput {
-        clients: 3,
-        rounds: 1,
-        ttl: 3,
         symmetry: true,
         verdicts,
         summary: CheckSummary {
@@ -134,6 +131,7 @@ fn inputs() -> Inputs {
         redis: "embedded".into(),
         tick_ms: 100,
         replays: vec![ReplayRow {
+            found_in: "naive".into(),
             protocol: Protocol::named("naive").unwrap(),
             faults: vec![Fault::Pause],
             property: PropertyName::NoForeignRelease,
