@@ -30,6 +30,17 @@ const DEFAULT_MATRIX: [(&str, &str, usize, usize); 20] = [
     ("fenced", "restart", 124, 562),
 ];
 
+/// Each client acquiring twice before it writes (3 clients × 1 round,
+/// lease 3): the re-entry rows.
+const REENTRY: [(&str, &str, usize, usize); 6] = [
+    ("naive", "none", 705, 4097),
+    ("token", "none", 395, 2237),
+    ("reentrant", "none", 40, 152),
+    ("reentrant", "pause", 505, 2579),
+    ("reentrant", "retry", 79, 303),
+    ("reentrant-redisson", "retry", 112, 447),
+];
+
 /// The same for 2 clients × 2 rounds.
 const TWO_BY_TWO: [(&str, &str, usize, usize); 4] = [
     ("naive", "pause", 511, 1015),
@@ -57,6 +68,17 @@ fn default_matrix_state_counts() {
         let faults: Faults = faults.parse().expect("fault names");
         let s = Scenario::new(protocol.parse().expect("a protocol"), faults);
         assert_eq!(counts(s), (sym, full), "{protocol} under {faults}");
+    }
+}
+
+#[test]
+fn reentry_state_counts() {
+    for (protocol, faults, sym, full) in REENTRY {
+        let faults: Faults = faults.parse().expect("fault names");
+        let s = Scenario::new(protocol.parse().expect("a protocol"), faults)
+            .deep(2)
+            .expect("depth 2");
+        assert_eq!(counts(s), (sym, full), "{protocol} ×2 under {faults}");
     }
 }
 

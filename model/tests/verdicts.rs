@@ -282,3 +282,121 @@ fn a_budget_that_runs_out_gives_unknown_not_holds() {
         Verdict::Unknown
     );
 }
+
+/// The rows of the article's lock used re-entrantly, and the lock that
+/// fixes it: each client acquires twice before it writes.
+fn reentered(protocol: Protocol, faults: Faults) -> ScenarioOutcome {
+    let s = Scenario::new(protocol, faults).deep(2).expect("depth 2");
+    check(s, &CheckOptions::default(), &|_| {})
+}
+
+#[test]
+fn the_articles_lock_used_re_entrantly_waits_for_itself_and_frees_the_lock_early() {
+    let o = reentered(p("naive"), Faults::NONE);
+    let wait = verdict(&o, PropertyName::ReentryNoSelfWait);
+    assert_eq!(wait.verdict, Verdict::Violated);
+    assert!(!wait.claimed, "naive never promised re-entry");
+    let steps = wait.counterexample.as_ref().expect("a counterexample");
+    // c1 takes the lock, then its second SET NX fails on its own key.
+    assert_eq!(
+        steps.iter().map(|s| s.step).collect::<Vec<_>>(),
+        [Step::Acquire { client: c(1) }, Step::Acquire { client: c(1) }]
+    );
+    assert_eq!(steps[1].reply.as_deref(), Some("(nil)"));
+    assert!(steps[1].says.contains("waits for itself"), "{}", steps[1].says);
+
+    let early = verdict(&o, PropertyName::NoEarlyRelease);
+    assert_eq!(early.verdict, Verdict::Violated);
+    let steps = early.counterexample.as_ref().expect("a counterexample");
+    let last = steps.last().expect("a last step");
+    assert_eq!(last.step, Step::Release { client: c(1) });
+    assert_eq!(last.command.as_deref(), Some("DEL lock"));
+    assert!(last.key.is_none(), "the DEL freed the lock");
+    assert_eq!(last.holders, ["c1"], "while c1 is still inside");
+    // With no fault at all, another client then gets in beside c1.
+    assert_eq!(
+        verdict(&o, PropertyName::MutualExclusion).verdict,
+        Verdict::Violated
+    );
+    assert_eq!(
+        verdict(&o, PropertyName::SomeoneReenters).verdict,
+        Verdict::Holds
+    );
+}
+
+#[test]
+fn the_reentrant_lock_keeps_re_entry_under_every_fault_and_loses_mutual_exclusion_to_a_pause() {
+    for faults in Faults::default_sets(p("reentrant").faults()) {
+        let o = reentered(p("reentrant"), faults);
+        assert!(o.complete);
+        for prop in [
+            PropertyName::ReentryNoSelfWait,
+            PropertyName::NoEarlyRelease,
+            PropertyName::NoLeakedHold,
+            PropertyName::NoForeignRelease,
+        ] {
+            let v = verdict(&o, prop);
+            assert_eq!(v.verdict, Verdict::Holds, "reentrant {faults} {prop}");
+            assert!(v.claimed, "reentrant {faults} {prop}");
+        }
+        assert_eq!(
+            verdict(&o, PropertyName::SomeoneReenters).verdict,
+            Verdict::Holds,
+            "{faults}: re-entry happens, so the verdicts are not vacuous"
+        );
+    }
+    let o = reentered(p("reentrant"), pause());
+    let me = verdict(&o, PropertyName::MutualExclusion);
+    assert_eq!(me.verdict, Verdict::Violated);
+    let last = me.counterexample.as_ref().and_then(|s| s.last()).expect("a path");
+    assert_eq!(last.holders.len(), 2);
+    // Fencing keeps the resource: c1's stale write is refused.
+    assert_eq!(
+        verdict(&o, PropertyName::FencedResource).verdict,
+        Verdict::Holds
+    );
+}
+
+#[test]
+fn a_retried_acquire_leaks_a_level_without_attempt_ids_and_not_with_them() {
+    let retry = Faults::one(Fault::Retry);
+    let o = reentered(p("reentrant-redisson"), retry);
+    let leak = verdict(&o, PropertyName::NoLeakedHold);
+    assert_eq!(leak.verdict, Verdict::Violated);
+    let steps = leak.counterexample.as_ref().expect("a counterexample");
+    assert_eq!(steps.len(), 1, "{steps:#?}");
+    assert_eq!(steps[0].step, Step::Retry { client: c(1) });
+    assert_eq!(steps[0].key.as_ref().and_then(|k| k.count), Some(2));
+    assert_eq!(
+        verdict(&reentered(p("reentrant"), retry), PropertyName::NoLeakedHold).verdict,
+        Verdict::Holds
+    );
+    // And a plain SET NX lock retried: Redis holds it for a client that
+    // was told "busy" by its own first run.
+    let token = run(p("token"), retry);
+    let leak = verdict(&token, PropertyName::NoLeakedHold);
+    assert_eq!(leak.verdict, Verdict::Violated);
+    let steps = leak.counterexample.as_ref().expect("a counterexample");
+    assert_eq!(steps[0].reply.as_deref(), Some("(nil)"));
+    assert_eq!(steps[0].key.as_ref().map(|k| k.owner.as_str()), Some("c1"));
+    assert!(steps[0].holders.is_empty());
+}
+
+#[test]
+fn redissons_re_entry_takes_a_fresh_lock_when_its_lease_ran_out_and_frees_it_early() {
+    let o = reentered(p("reentrant-redisson"), pause());
+    let early = verdict(&o, PropertyName::NoEarlyRelease);
+    assert_eq!(early.verdict, Verdict::Violated);
+    assert!(!early.claimed);
+    let steps = early.counterexample.as_ref().expect("a counterexample");
+    assert!(
+        steps.iter().any(|s| s.says.contains("takes a fresh one")),
+        "{steps:#?}"
+    );
+    // The guarded re-entry of `reentrant` learns it lost the lock instead.
+    let fixed = reentered(p("reentrant"), pause());
+    assert_eq!(
+        verdict(&fixed, PropertyName::NoEarlyRelease).verdict,
+        Verdict::Holds
+    );
+}
