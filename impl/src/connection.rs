@@ -63,6 +63,14 @@ impl std::fmt::Debug for Conn {
 /// `opts.connect_timeout()`.
 pub async fn connect(url: &str, opts: &ConnectOptions) -> Result<Conn, LockError> {
     let shown = redact(url);
+    if url.starts_with("rediss://") {
+        return Err(LockError::InvalidUrl {
+            url: shown,
+            reason: "TLS (rediss://) is not supported; reach a TLS server through a local \
+                     tunnel (stunnel, spiped) at a redis:// address"
+                .into(),
+        });
+    }
     let client = Client::open(url).map_err(|e| LockError::InvalidUrl {
         url: shown.clone(),
         reason: one_line(&e.to_string()),

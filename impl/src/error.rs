@@ -49,7 +49,7 @@ pub enum LockError {
 
     /// No connection could be made within the connect timeout (refused,
     /// unreachable, or too slow to answer).
-    #[error("could not connect to Redis at {url} within {timeout:?}")]
+    #[error("could not connect to Redis at {url}: {}", connect_reason(source, *timeout))]
     Connect {
         /// The URL, with any password replaced by `***`.
         url: String,
@@ -130,6 +130,16 @@ pub enum LockError {
         /// What was asked.
         reason: String,
     },
+}
+
+/// Why a connection failed, on one line: a timeout names the timeout, a
+/// refusal says what the system said (at once, not "within" anything).
+fn connect_reason(e: &RedisError, timeout: Duration) -> String {
+    if e.is_timeout() {
+        format!("no answer within {timeout:?}")
+    } else {
+        server_says(e)
+    }
 }
 
 /// What the server said, on one line (the source's own message without

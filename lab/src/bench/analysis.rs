@@ -172,11 +172,15 @@ fn tenures(events: &[Event]) -> Vec<Tenure> {
     out
 }
 
-/// Pairs each grant with the release of the grant before it.
+/// Pairs each grant with the release of the grant before it, when the two
+/// are different clients' (a client taking the lock again is no hand-off).
 fn handoffs(tenures: &[Tenure]) -> Recording {
     let mut r = Recording::new();
     for pair in tenures.windows(2) {
         let (prev, next) = (&pair[0], &pair[1]);
+        if prev.client == next.client {
+            continue;
+        }
         if let (Some(released), true) = (prev.until, prev.removed) {
             if released <= next.from {
                 r.record(next.from - released);

@@ -217,6 +217,16 @@ fn x(v: f64) -> String {
     format!("{v:.2}×")
 }
 
+/// A hand-off figure; `-` where there was none (one client hands the lock
+/// to nobody).
+fn handoff(us_value: f64, ratio: f64) -> String {
+    if us_value == 0.0 {
+        "-".to_owned()
+    } else {
+        format!("{} {}", us(us_value), x(ratio))
+    }
+}
+
 fn me(row: &Row) -> String {
     match (row.errors, row.overlaps, row.mutual_exclusion) {
         (e, _, _) if e > 0 => format!("not judged ({e} errors)"),
@@ -292,8 +302,8 @@ impl Report {
                 r.fairness_max_over_min
                     .map_or("-".into(), |f| format!("{f:.2}")),
                 r.starved.to_string(),
-                format!("{} {}", us(r.handoff_p50_us), x(r.handoff_p50_rtt)),
-                format!("{} {}", us(r.handoff_p99_us), x(r.handoff_p99_rtt)),
+                handoff(r.handoff_p50_us, r.handoff_p50_rtt),
+                handoff(r.handoff_p99_us, r.handoff_p99_rtt),
                 me(r),
                 r.errors.to_string(),
             ]);

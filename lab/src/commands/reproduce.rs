@@ -182,7 +182,7 @@ struct ReplayRow<'a> {
 
 #[derive(Serialize)]
 struct JsonReport<'a> {
-    redis: &'a str,
+    redis: String,
     tick_ms: u128,
     replays: Vec<ReplayRow<'a>>,
     agreed: usize,

@@ -11,8 +11,12 @@ use crate::server::RedisServer;
 
 /// Checks that `url` is a Redis URL (without connecting), for `--redis`.
 pub fn redis_url(url: &str) -> anyhow::Result<String> {
+    let shown = crate::output::masked(url);
+    if url.starts_with("rediss://") {
+        bail!("--redis {shown}: TLS (rediss://) is not supported; reach a TLS server through a local tunnel (stunnel, spiped) at a redis:// address");
+    }
     redis::Client::open(url)
-        .map_err(|e| anyhow::anyhow!("--redis {url}: not a Redis URL ({e})"))?;
+        .map_err(|e| anyhow::anyhow!("--redis {shown}: not a Redis URL ({e})"))?;
     Ok(url.to_owned())
 }
 
@@ -61,7 +65,7 @@ impl Target {
                 let conn = locklab_impl::connect(&url, connect).await?;
                 conn.ping().await
             })
-            .with_context(|| format!("cannot use Redis at {url}"))?;
+            .with_context(|| format!("cannot use Redis at {}", crate::output::masked(&url)))?;
         Ok(Target { url, server })
     }
 
@@ -71,12 +75,13 @@ impl Target {
         self.server.is_some()
     }
 
-    /// How reports name it: `embedded`, or the user's URL.
-    pub fn name(&self) -> &str {
+    /// How reports name it: `embedded`, or the user's URL (its password
+    /// masked).
+    pub fn name(&self) -> String {
         if self.embedded() {
-            "embedded"
+            "embedded".to_owned()
         } else {
-            &self.url
+            crate::output::masked(&self.url)
         }
     }
 }

@@ -42,9 +42,15 @@ pub fn render(history: &History, findings: &[Finding]) -> String {
             Some(_) => format!("{:>7.1} ms", e.start_us as f64 / 1000.0),
             None => format!("{:>7.1}– ms (no reply read)", e.start_us as f64 / 1000.0),
         };
+        // A finding names the events that together break the property; the
+        // first of several is what came before (a legitimate grant), the
+        // breaking ones are the rest.
         let marks: Vec<&str> = findings
             .iter()
-            .filter(|f| f.events.contains(&i))
+            .filter(|f| {
+                let first = f.events.iter().min().copied();
+                f.events.contains(&i) && (f.events.len() == 1 || first != Some(i))
+            })
             .map(|f| f.property.name())
             .collect();
         table.row([

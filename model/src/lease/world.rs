@@ -198,21 +198,74 @@ impl World {
 }
 
 impl fmt::Debug for World {
-    /// Only the clients in use, and the ghosts by name.
+    /// The state as a person reads it (the Explorer shows this): one line
+    /// for the clients, one for Redis and the resource, one for what is
+    /// left of the faults and the ghosts that have turned true.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("World")
-            .field("clients", &self.clients())
-            .field("lease", &self.lease)
-            .field("fence_counter", &self.fence_counter)
-            .field("grants", &self.grants)
-            .field("resource_max", &self.resource_max)
-            .field("resource_grant", &self.resource_grant)
-            .field("faults_left", &self.left.to_string())
-            .field("foreign_release", &self.foreign_release)
-            .field("stale_accepted", &self.stale_accepted)
-            .field("self_wait", &self.self_wait)
-            .field("early_release", &self.early_release)
-            .finish()
+        let clients: Vec<String> = self
+            .ids()
+            .map(|id| {
+                let c = self.client(id);
+                let mut s = match c.pc {
+                    Pc::Idle if c.waiting => "waiting".to_owned(),
+                    Pc::Idle => "idle".to_owned(),
+                    Pc::Awaiting => "reply in flight".to_owned(),
+                    Pc::Holding => format!("holds ×{}", c.depth),
+                    Pc::Wrote => format!("holds ×{}, wrote", c.depth),
+                    Pc::Done => "done".to_owned(),
+                    Pc::Crashed => "crashed".to_owned(),
+                };
+                if c.fence > 0 {
+                    s.push_str(&format!(", fence {}", c.fence));
+                }
+                if c.paused {
+                    s.push_str(", paused");
+                }
+                if c.waiting && c.believes_it_holds() {
+                    s.push_str(", waiting for another level");
+                }
+                format!("{id}: {s}")
+            })
+            .collect();
+        writeln!(f, "{}", clients.join(" · "))?;
+        let lock = match self.lease {
+            None => "absent".to_owned(),
+            Some(l) => format!(
+                "{}'s, {} tick{} left, count {}, fence {}",
+                l.owner,
+                l.ttl,
+                if l.ttl == 1 { "" } else { "s" },
+                l.count,
+                l.fence
+            ),
+        };
+        writeln!(
+            f,
+            "lock: {lock} · fence counter {} · resource: highest token {}",
+            self.fence_counter, self.resource_max
+        )?;
+        let mut ghosts = Vec::new();
+        if let Some(fr) = self.foreign_release {
+            ghosts.push(format!("{} released {}'s lock", fr.releaser, fr.victim));
+        }
+        if self.stale_accepted {
+            ghosts.push("a stale write was accepted".to_owned());
+        }
+        if self.self_wait {
+            ghosts.push("a holder waited for itself".to_owned());
+        }
+        if self.early_release {
+            ghosts.push("a release freed the lock early".to_owned());
+        }
+        if ghosts.is_empty() {
+            ghosts.push("none".to_owned());
+        }
+        write!(
+            f,
+            "faults left: {} · broken so far: {}",
+            self.left,
+            ghosts.join(", ")
+        )
     }
 }
 
