@@ -62,8 +62,9 @@ impl Default for CheckOptions {
     }
 }
 
-/// A stop flag a model reads before offering steps: once set, it offers
-/// none, so a running search drains and ends.
+/// A stop flag a model reads in `within_boundary`: once set, no new state
+/// is within bounds, so a running search drains and ends, and the paths it
+/// found can still be rebuilt from the model's (unchanged) steps.
 #[derive(Clone, Debug, Default)]
 pub struct Halt(Arc<AtomicBool>);
 
@@ -407,6 +408,10 @@ impl<S: System> Model for Reach<S> {
 
     fn next_state(&self, state: &S::World, step: Step) -> Option<S::World> {
         self.inner.next_state(state, step)
+    }
+
+    fn within_boundary(&self, state: &S::World) -> bool {
+        self.inner.within_boundary(state)
     }
 
     fn properties(&self) -> Vec<Property<Self>> {

@@ -58,8 +58,8 @@ pub trait System:
     /// The properties this model checks.
     fn checked(&self) -> &[PropertyName];
 
-    /// The flag that stops a search of this model: once set, the model
-    /// offers no more steps.
+    /// The flag that stops a search of this model: once set, no new state
+    /// is within bounds (`Model::within_boundary` reads it).
     fn halt(&self) -> &Halt;
 
     /// The state every run starts from.

@@ -53,6 +53,11 @@ pub struct OpError {
     /// The operation surely did not happen.
     #[serde(default)]
     pub definite: bool,
+    /// The server refused it for a reason of its own (out of memory,
+    /// scripting disabled, a read-only replica, no permission, a key of
+    /// another type): an environment failure, never a verdict.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub refused: bool,
 }
 
 impl OpError {
@@ -61,6 +66,7 @@ impl OpError {
         OpError {
             message: message.into(),
             definite: false,
+            refused: false,
         }
     }
 
@@ -69,6 +75,7 @@ impl OpError {
         OpError {
             message: message.into(),
             definite: true,
+            refused: false,
         }
     }
 
@@ -91,6 +98,9 @@ impl OpError {
         OpError {
             message: error_line(e),
             definite,
+            // A lock's normal answers are never server errors (busy is nil,
+            // not an error): one is the server refusing.
+            refused: matches!(e, E::Redis(_)),
         }
     }
 }

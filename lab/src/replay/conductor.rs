@@ -355,7 +355,7 @@ impl Conductor<'_> {
         result: Result<Outcome, OpError>,
     ) -> Result<Option<Outcome>, ReplayError> {
         if let Err(e) = &result {
-            if let Some(message) = server_refusal(&e.message) {
+            if let Some(message) = e.refused.then(|| e.message.clone()).or_else(|| server_refusal(&e.message)) {
                 return Err(ReplayError::Refused {
                     client: self.clients[c].name.clone(),
                     op,
@@ -621,16 +621,17 @@ impl Conductor<'_> {
 /// its own (rather than a lost connection or a timeout): the server's own
 /// words.
 fn server_refusal(message: &str) -> Option<String> {
-    const CODES: [&str; 9] = [
+    const CODES: [&str; 10] = [
         "OOM",
         "NOSCRIPT",
         "NOAUTH",
         "WRONGPASS",
         "NOPERM",
         "READONLY",
+        "ReadOnly",
         "MISCONF",
-        "ERR unknown command",
-        "ERR Error running script",
+        "unknown command",
+        "Error running script",
     ];
     CODES
         .iter()

@@ -116,6 +116,9 @@ pub enum Reply {
         /// The operation surely did not happen.
         #[serde(default, skip_serializing_if = "std::ops::Not::not")]
         definite: bool,
+        /// The server refused it for a reason of its own.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        refused: bool,
     },
 }
 
@@ -135,6 +138,7 @@ impl From<OpError> for Reply {
         Reply::Err {
             err: e.message,
             definite: e.definite,
+            refused: e.refused,
         }
     }
 }
@@ -162,9 +166,14 @@ impl Reply {
     pub fn into_outcome(self, op: ClientOp) -> Result<Outcome, OpError> {
         match self {
             Reply::Done(outcome) if outcome.answers() == op.answered_as() => Ok(outcome),
-            Reply::Err { err, definite } => Err(OpError {
+            Reply::Err {
+                err,
+                definite,
+                refused,
+            } => Err(OpError {
                 message: err,
                 definite,
+                refused,
             }),
             other => Err(OpError::indefinite(format!(
                 "the worker answered {} to {op}",
@@ -177,9 +186,14 @@ impl Reply {
     pub fn into_control(self, expected: Control) -> Result<(), OpError> {
         match self {
             Reply::Control(c) if c == expected => Ok(()),
-            Reply::Err { err, definite } => Err(OpError {
+            Reply::Err {
+                err,
+                definite,
+                refused,
+            } => Err(OpError {
                 message: err,
                 definite,
+                refused,
             }),
             other => Err(OpError::indefinite(format!(
                 "the worker answered {} where {} was due",
@@ -244,6 +258,7 @@ mod tests {
                 Reply::Err {
                     err: "boom".into(),
                     definite: false,
+                    refused: false,
                 },
                 r#"{"err":"boom"}"#,
             ),
@@ -251,6 +266,7 @@ mod tests {
                 Reply::Err {
                     err: "no".into(),
                     definite: true,
+                    refused: false,
                 },
                 r#"{"err":"no","definite":true}"#,
             ),

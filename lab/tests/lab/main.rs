@@ -6,6 +6,7 @@ mod bench;
 mod chaos;
 mod check;
 mod clients;
+mod evidence;
 mod clock;
 mod explore;
 mod proxy;

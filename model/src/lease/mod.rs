@@ -540,9 +540,6 @@ impl Model for LeaseModel {
     }
 
     fn actions(&self, w: &World, actions: &mut Vec<Step>) {
-        if self.halt.is_set() {
-            return;
-        }
         let depth = self.scenario.depth;
         for client in w.ids() {
             let c = w.client(client);
@@ -597,6 +594,13 @@ impl Model for LeaseModel {
 
     fn next_state(&self, w: &World, step: Step) -> Option<World> {
         self.play(w, step).map(|(next, _)| next)
+    }
+
+    /// Once the search is halted no new state is within bounds, so the
+    /// search drains what it has and ends (steps are unchanged: the paths
+    /// of what it found can still be rebuilt).
+    fn within_boundary(&self, _: &World) -> bool {
+        !self.halt.is_set()
     }
 
     fn properties(&self) -> Vec<Property<Self>> {
