@@ -115,8 +115,18 @@ fn the_articles_bug_shrinks_to_about_the_models_shortest_counterexample() {
             len <= shortest + 3,
             "{property}: shrunk to {len} steps, the model's shortest is {shortest}: {shrunk}"
         );
-        // The shrunk schedule replays on its own, and still breaks.
+        // Real Redis confirmed it, and it ends at its first breaking step.
+        assert_eq!(shrunk["confirmed"], "violated", "{shrunk}");
         let schedule = shrunk["schedule"].as_str().expect("schedule text");
+        let steps = locklab_model::step::parse_schedule(schedule).expect("a schedule");
+        let walked = locklab_model::path::script(
+            Scenario::new(p("naive"), Faults::one(Fault::Pause))
+                .sized(3, 2, 3)
+                .expect("chaos's size"),
+            &steps,
+        );
+        assert_eq!(walked.first_break.get(&property), Some(&steps.len()), "{schedule}");
+        // The shrunk schedule replays on its own, and still breaks.
         let replay = locklab(&[
             "chaos",
             "--protocol",

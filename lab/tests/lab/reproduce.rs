@@ -288,3 +288,74 @@ fn a_users_redis_keeps_its_own_keys_password_and_db_number_included() {
     assert_eq!(run.code, 2, "{}", run.stderr);
     assert_eq!(run.stderr.trim().lines().count(), 1, "{}", run.stderr);
 }
+
+#[test]
+fn the_articles_re_entry_waits_for_itself_and_frees_the_lock_early_on_redis() {
+    let server = RedisServer::start().expect("redis-server");
+    let reentered = Scenario::new(p("naive"), Faults::NONE)
+        .deep(2)
+        .expect("depth 2");
+    let steps = schedule_in(reentered, PropertyName::NoEarlyRelease);
+    let played = replay_in(&server, reentered, &steps);
+    assert_eq!(played.divergence, None);
+    assert_eq!(played.overrun, None);
+    let ev = &played.history.events;
+    // c1's second SET NX is refused by its own key: it waits for itself.
+    let refused = find(ev, |e| is(e, "c1", "acquire") && e.outcome == Some(Outcome::Busy));
+    let wait = history::finding(&played.history, PropertyName::ReentryNoSelfWait);
+    assert_eq!(wait.verdict, Verdict::Violated);
+    assert_eq!(wait.events.last(), Some(&refused));
+    // Its first DEL frees the lock while it still counts a level.
+    let early = history::finding(&played.history, PropertyName::NoEarlyRelease);
+    assert_eq!(early.verdict, Verdict::Violated, "{:#?}", played.history);
+    let del = *early.events.last().expect("the release");
+    assert_eq!(ev[del].outcome, Some(Outcome::Deleted));
+
+    // The same schedule on the re-entrant lock: no self-wait, no early
+    // release; the second acquire is a re-entry at count 2.
+    let fixed = replay_in(&server, reentered.on(p("reentrant")), &steps);
+    assert_eq!(fixed.divergence, None);
+    for property in [PropertyName::ReentryNoSelfWait, PropertyName::NoEarlyRelease] {
+        assert_eq!(
+            history::finding(&fixed.history, property).verdict,
+            Verdict::Holds,
+            "{property}"
+        );
+    }
+    assert!(fixed.history.events.iter().any(|e| matches!(
+        e.outcome,
+        Some(Outcome::Granted {
+            count: Some(2),
+            ..
+        })
+    )));
+}
+
+#[test]
+fn a_retried_acquire_leaks_a_level_on_redis_without_attempt_ids() {
+    let server = RedisServer::start().expect("redis-server");
+    let retry = Faults::one(Fault::Retry);
+    let leaky = Scenario::new(p("reentrant-redisson"), retry);
+    let steps = schedule_in(leaky, PropertyName::NoLeakedHold);
+    assert_eq!(steps, [Step::Retry { client: ClientId(0) }]);
+    let played = replay_in(&server, leaky, &steps);
+    assert_eq!(played.divergence, None);
+    let leak = history::finding(&played.history, PropertyName::NoLeakedHold);
+    assert_eq!(leak.verdict, Verdict::Violated);
+    // The lost first run and the resent request are both in the history.
+    let ops: Vec<&str> = played
+        .history
+        .events
+        .iter()
+        .filter(|e| e.op.is_acquire())
+        .map(|e| e.op.name())
+        .collect();
+    assert_eq!(ops, ["acquire-lost", "acquire-resent"]);
+    // With attempt ids the resend is counted once.
+    let fixed = replay_in(&server, leaky.on(p("reentrant")), &steps);
+    assert_eq!(fixed.divergence, None);
+    assert_eq!(
+        history::finding(&fixed.history, PropertyName::NoLeakedHold).verdict,
+        Verdict::Holds
+    );
+}
