@@ -152,7 +152,6 @@ mod tests {
             granted_at: StdInstant::now(),
             server_granted: true,
             count: None,
-            tenure: 0,
         }
     }
 

@@ -51,7 +51,6 @@ impl LockBase {
             granted_at: sent,
             server_granted,
             count: None,
-            tenure: 0,
         }
     }
 

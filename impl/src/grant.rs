@@ -75,9 +75,6 @@ pub struct Grant {
     pub(crate) granted_at: Instant,
     pub(crate) server_granted: bool,
     pub(crate) count: Option<u32>,
-    /// (`reentrant`) Which of its owner's tenures (from its first level to
-    /// its last) the grant belongs to.
-    pub(crate) tenure: u64,
 }
 
 impl Grant {

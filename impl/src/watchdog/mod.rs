@@ -79,7 +79,7 @@ pub mod lost;
 pub mod options;
 pub mod state;
 pub mod store;
-mod sync;
+pub(crate) mod sync;
 mod task;
 
 #[cfg(all(test, not(locklab_loom)))]

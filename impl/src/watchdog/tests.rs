@@ -132,7 +132,6 @@ fn grant(token: Token) -> Grant {
         granted_at: now(),
         server_granted: true,
         count: None,
-        tenure: 0,
     }
 }
 
@@ -306,7 +305,6 @@ fn grant_outside_runtime(token: Token) -> Grant {
         granted_at: Instant::now(),
         server_granted: true,
         count: None,
-        tenure: 0,
     }
 }
 

@@ -25,7 +25,9 @@
 //! (`reentrant` has them; `reentrant-redisson` shows what their absence
 //! does).
 
-use std::sync::{Arc, Mutex};
+pub mod hold;
+
+use std::sync::Arc;
 use std::time::Instant;
 
 use locklab_spec::Reentry;
@@ -38,6 +40,7 @@ use crate::fenced::FENCE_SUFFIX;
 use crate::grant::{AcquireRequest, Attempt, Grant, ReleaseOutcome};
 use crate::protocol::declared;
 use crate::scripts;
+use hold::{Holds, Left};
 
 /// The longest owner id accepted, in bytes.
 pub const MAX_OWNER_BYTES: usize = 256;
@@ -80,23 +83,7 @@ pub struct ReentrantLock {
     base: LockBase,
     counter: String,
     owner: OwnerId,
-    hold: Arc<Mutex<Hold>>,
-}
-
-/// What the owner believes it holds: how many levels, in which tenure (a
-/// tenure runs from its first level to its last; a grant of an ended one
-/// releases nothing).
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
-struct Hold {
-    depth: u32,
-    tenure: u64,
-}
-
-impl Hold {
-    fn end(&mut self) {
-        self.depth = 0;
-        self.tenure += 1;
-    }
+    hold: Arc<Holds>,
 }
 
 common_lock_methods!(ReentrantLock);
@@ -116,7 +103,7 @@ impl ReentrantLock {
             base: LockBase::new(declared("reentrant"), conn, key, ttl),
             counter,
             owner,
-            hold: Arc::new(Mutex::new(Hold::default())),
+            hold: Arc::new(Holds::new()),
         }
     }
 
@@ -127,11 +114,7 @@ impl ReentrantLock {
 
     /// The levels this owner believes it holds.
     pub fn depth(&self) -> u32 {
-        self.hold().depth
-    }
-
-    fn hold(&self) -> std::sync::MutexGuard<'_, Hold> {
-        self.hold.lock().unwrap_or_else(|e| e.into_inner())
+        self.hold.depth()
     }
 
     fn reentry(&self) -> (bool, bool) {
@@ -147,20 +130,17 @@ impl ReentrantLock {
     /// One run of the acquire script with `request` (the same request sent
     /// twice carries the same attempt id).
     pub async fn try_acquire_as(&self, request: &AcquireRequest) -> Result<Attempt, LockError> {
-        let believes = self.depth() > 0;
-        let (sent, reply) = self.run_acquire(request, believes).await?;
-        let mut hold = self.hold();
+        let (sent, reply) = self.run_acquire(request, self.hold.reentering()).await?;
         Ok(match reply {
             Reply::Granted { fence, count } => {
-                hold.depth += 1;
                 let mut grant = self.base.grant(sent, None, Some(fence), true);
                 grant.count = Some(count);
-                grant.tenure = hold.tenure;
+                self.hold.granted();
                 Attempt::Granted(grant)
             }
             Reply::Busy => Attempt::Busy,
             Reply::Lost => {
-                hold.end();
+                self.hold.lost();
                 Attempt::Lost
             }
         })
@@ -171,7 +151,7 @@ impl ReentrantLock {
     /// reaches this lock's state. (For fault injection: what a client's
     /// retry then sends is the same request again.)
     pub async fn run_unread(&self, request: &AcquireRequest) -> Result<Attempt, LockError> {
-        let (sent, reply) = self.run_acquire(request, self.depth() > 0).await?;
+        let (sent, reply) = self.run_acquire(request, self.hold.reentering()).await?;
         Ok(match reply {
             Reply::Granted { fence, count } => {
                 let mut grant = self.base.grant(sent, None, Some(fence), true);
@@ -215,42 +195,34 @@ impl ReentrantLock {
 
     /// Gives one level back: [`ReleaseOutcome::StillHeld`] with the count
     /// left, [`ReleaseOutcome::Released`] when it was the last, or
-    /// [`ReleaseOutcome::NotHeld`] (the lease ran out; nothing touched). A
-    /// grant of a tenure that already ended (its hold was found gone, or
-    /// fully released) is not held, and nothing is sent: it must not give
-    /// back a level of the owner's next tenure.
+    /// [`ReleaseOutcome::NotHeld`] (the lease ran out, or the grant's
+    /// tenure ended; nothing touched). With guarded re-entry the release
+    /// names the grant's fencing token, so it only gives back a level of
+    /// the hold that grant belongs to.
     pub async fn release(&self, grant: &Grant) -> Result<ReleaseOutcome, LockError> {
         self.base.check(grant)?;
-        {
-            let hold = self.hold();
-            if hold.depth == 0 || grant.tenure != hold.tenure {
-                return Ok(ReleaseOutcome::NotHeld);
-            }
-        }
+        let (_, guarded) = self.reentry();
+        let fence = match (guarded, grant.fence) {
+            (true, Some(f)) => f.to_string(),
+            _ => String::new(),
+        };
         let left: i64 = self
             .base
             .conn
             .invoke(
                 scripts::REENTRANT_RELEASE
                     .key(self.base.key.as_str())
-                    .arg(self.owner.as_str()),
+                    .arg(self.owner.as_str())
+                    .arg(fence),
             )
             .await?;
-        let mut hold = self.hold();
-        Ok(match u32::try_from(left) {
-            Ok(0) => {
-                hold.end();
-                ReleaseOutcome::Released
-            }
-            Ok(count) => {
-                hold.depth = hold.depth.saturating_sub(1);
-                ReleaseOutcome::StillHeld { count }
-            }
-            Err(_) => {
-                hold.end();
-                ReleaseOutcome::NotHeld
-            }
-        })
+        let (outcome, left) = match u32::try_from(left) {
+            Ok(0) => (ReleaseOutcome::Released, Left::Released),
+            Ok(count) => (ReleaseOutcome::StillHeld { count }, Left::StillHeld),
+            Err(_) => (ReleaseOutcome::NotHeld, Left::NotHeld),
+        };
+        self.hold.released(left);
+        Ok(outcome)
     }
 }
 
