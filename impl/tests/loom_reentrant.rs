@@ -89,7 +89,13 @@ impl LoomFakeReentrantStore {
 
 /// One task of the owner: acquire `levels` times, then release as many
 /// grants as it got. What it did goes to `log`.
-fn task(name: &str, holds: &Holds, store: &LoomFakeReentrantStore, levels: usize, log: &Mutex<Vec<String>>) {
+fn task(
+    name: &str,
+    holds: &Holds,
+    store: &LoomFakeReentrantStore,
+    levels: usize,
+    log: &Mutex<Vec<String>>,
+) {
     let note = |s: String| log.lock().unwrap().push(format!("{name}: {s}"));
     let mut grants = Vec::new();
     for _ in 0..levels {
@@ -132,7 +138,12 @@ fn two_tasks_of_one_owner_acquiring_and_releasing_leave_nothing_held() {
         let other = thread::spawn(move || task("t2", &h, &s, 1, &l));
         task("t1", &holds, &store, 1, &log);
         other.join().unwrap();
-        assert_eq!(store.count(), 0, "a level leaked on the store: {:#?}", log.lock().unwrap());
+        assert_eq!(
+            store.count(),
+            0,
+            "a level leaked on the store: {:#?}",
+            log.lock().unwrap()
+        );
         assert_eq!(holds.depth(), 0, "the owner still believes it holds");
     });
 }
@@ -147,7 +158,12 @@ fn a_task_re_entering_while_another_releases_leaves_nothing_held() {
         let other = thread::spawn(move || task("t2", &h, &s, 2, &l));
         task("t1", &holds, &store, 1, &log);
         other.join().unwrap();
-        assert_eq!(store.count(), 0, "a level leaked on the store: {:#?}", log.lock().unwrap());
+        assert_eq!(
+            store.count(),
+            0,
+            "a level leaked on the store: {:#?}",
+            log.lock().unwrap()
+        );
         assert_eq!(holds.depth(), 0, "the owner still believes it holds");
     });
 }

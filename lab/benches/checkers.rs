@@ -17,8 +17,10 @@ use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use locklab::bench::Analysis;
-use locklab::history::{self, AcquireOutcome, Event, History, Op, ReleaseOutcome};
-use locklab_model::{check, CheckOptions, Fault, Faults, PropertyName, Protocol, Scenario};
+use locklab::history::{self, Event, History, Op};
+use locklab_model::{
+    check, CheckOptions, ClientOp, Fault, Faults, Outcome, PropertyName, Protocol, Scenario,
+};
 
 fn model_check(c: &mut Criterion) {
     let mut group = c.benchmark_group("model_check");
@@ -28,7 +30,8 @@ fn model_check(c: &mut Criterion) {
         threads: 1,
         ..CheckOptions::default()
     };
-    for protocol in [Protocol::Naive, Protocol::Token, Protocol::Fenced] {
+    for name in ["naive", "token", "fenced", "reentrant"] {
+        let protocol = Protocol::named(name).expect("a protocol of the lab");
         // Large enough (tens of thousands of states) that criterion needs
         // few iterations: each check spawns its own checker thread.
         let scenario = Scenario::new(protocol, Faults::one(Fault::Pause))
@@ -51,24 +54,22 @@ fn bench_history(grants: usize) -> (History, Vec<String>) {
     let mut t = 0u64;
     for g in 0..grants {
         let client = clients[g % clients.len()].clone();
-        events.push(Event {
-            client: client.clone(),
-            op: Op::Acquire {
-                outcome: AcquireOutcome::Granted,
-                token: Some(format!("{g:032x}")),
-                fence: None,
-            },
-            start_us: t.saturating_sub(5_000),
-            end_us: Some(t + 70),
+        let mut acquire = Event::new(
+            &client,
+            Op::Call(ClientOp::Acquire),
+            t.saturating_sub(5_000),
+        );
+        acquire.outcome = Some(Outcome::Granted {
+            token: Some(format!("{g:032x}")),
+            fence: None,
+            count: None,
         });
-        events.push(Event {
-            client,
-            op: Op::Release {
-                outcome: ReleaseOutcome::Released,
-            },
-            start_us: t + 71,
-            end_us: Some(t + 140),
-        });
+        acquire.end_us = Some(t + 70);
+        events.push(acquire);
+        let mut release = Event::new(&client, Op::Call(ClientOp::Release), t + 71);
+        release.outcome = Some(Outcome::Released);
+        release.end_us = Some(t + 140);
+        events.push(release);
         t += 141;
     }
     (History { events }, clients)

@@ -28,11 +28,11 @@ use stateright::{Checker, CheckerVisitor, Expectation, Model, Path, Property};
 
 use crate::narrate::NarratedStep;
 use crate::path::tell;
-use locklab_spec::property::{Kind, PropertyName};
 use crate::scenario::Scenario;
 use crate::step::Step;
 use crate::system::{visit, Goal, System, Visit};
 use crate::verdict::{PropertyVerdict, ScenarioOutcome, Verdict};
+use locklab_spec::property::{Kind, PropertyName};
 
 /// How to run the checker.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -154,11 +154,7 @@ pub fn check(
             check_model(model, self.options, self.progress)
         }
     }
-    visit(
-        scenario,
-        &PropertyName::ALL,
-        Checking { options, progress },
-    )
+    visit(scenario, &PropertyName::ALL, Checking { options, progress })
 }
 
 /// The verdict a search gives a property.
@@ -320,7 +316,7 @@ where
         .into_iter()
         .filter(|p| p.expectation == Expectation::Always)
         .collect();
-    let found: Arc<Mutex<HashMap<&'static str, Trace<M::State>>>> = Arc::default();
+    let found: Found<M::State> = Arc::default();
     let visitor = FirstBreaks {
         always,
         found: Arc::clone(&found),
@@ -353,9 +349,12 @@ where
     found
 }
 
+/// The first trace found to break each property, by property name.
+type Found<S> = Arc<Mutex<HashMap<&'static str, Trace<S>>>>;
+
 struct FirstBreaks<M: Model> {
     always: Vec<Property<M>>,
-    found: Arc<Mutex<HashMap<&'static str, Trace<M::State>>>>,
+    found: Found<M::State>,
 }
 
 impl<M: Model<Action = Step>> CheckerVisitor<M> for FirstBreaks<M>

@@ -15,17 +15,20 @@ use std::sync::Arc;
 use stateright::{Model, Property, Representative};
 
 use crate::check::Halt;
-use locklab_spec::declaration::Family;
 use crate::lease::LeaseModel;
 use crate::narrate::{LeaseClock, NarratedStep};
 use crate::outcome::Outcome;
 use crate::path::Taken;
-use locklab_spec::property::{Kind, PropertyName};
 use crate::scenario::Scenario;
 use crate::step::Step;
+use locklab_spec::declaration::Family;
+use locklab_spec::property::{Kind, PropertyName};
 
 /// A condition on one state of a model.
 pub type Condition<S> = fn(&S, &<S as System>::World) -> bool;
+
+/// A step to play from a state, if there is one.
+pub type Then<S> = fn(&S, &<S as System>::World) -> Option<Step>;
 
 /// A goal to search for, from a given state.
 pub type Goal<S> = Arc<dyn Fn(&S, &<S as System>::World) -> bool + Send + Sync>;
@@ -38,7 +41,7 @@ pub struct Probe<S: System> {
     /// The state to reach.
     pub goal: Goal<S>,
     /// A step to play once there (the stale write that gets refused).
-    pub then: Option<fn(&S, &S::World) -> Option<Step>>,
+    pub then: Option<Then<S>>,
 }
 
 /// A model family, as the checker, the replay script and chaos use it.

@@ -195,7 +195,10 @@ fn a_restart_forgets_the_lock_and_the_fencing_counter() {
         let me = verdict(&o, PropertyName::MutualExclusion);
         assert_eq!(me.verdict, Verdict::Violated, "{protocol}");
         let steps = me.counterexample.as_ref().expect("a path");
-        assert!(steps.iter().any(|s| s.step == Step::Restart { node: NodeId::FIRST }));
+        assert!(steps.iter().any(|s| s.step
+            == Step::Restart {
+                node: NodeId::FIRST
+            }));
     }
     for protocol in [p("token"), p("fenced")] {
         let o = run(protocol, restart);
@@ -300,10 +303,17 @@ fn the_articles_lock_used_re_entrantly_waits_for_itself_and_frees_the_lock_early
     // c1 takes the lock, then its second SET NX fails on its own key.
     assert_eq!(
         steps.iter().map(|s| s.step).collect::<Vec<_>>(),
-        [Step::Acquire { client: c(1) }, Step::Acquire { client: c(1) }]
+        [
+            Step::Acquire { client: c(1) },
+            Step::Acquire { client: c(1) }
+        ]
     );
     assert_eq!(steps[1].reply.as_deref(), Some("(nil)"));
-    assert!(steps[1].says.contains("waits for itself"), "{}", steps[1].says);
+    assert!(
+        steps[1].says.contains("waits for itself"),
+        "{}",
+        steps[1].says
+    );
 
     let early = verdict(&o, PropertyName::NoEarlyRelease);
     assert_eq!(early.verdict, Verdict::Violated);
@@ -348,7 +358,11 @@ fn the_reentrant_lock_keeps_re_entry_under_every_fault_and_loses_mutual_exclusio
     let o = reentered(p("reentrant"), pause());
     let me = verdict(&o, PropertyName::MutualExclusion);
     assert_eq!(me.verdict, Verdict::Violated);
-    let last = me.counterexample.as_ref().and_then(|s| s.last()).expect("a path");
+    let last = me
+        .counterexample
+        .as_ref()
+        .and_then(|s| s.last())
+        .expect("a path");
     assert_eq!(last.holders.len(), 2);
     // Fencing keeps the resource: c1's stale write is refused.
     assert_eq!(
@@ -368,7 +382,11 @@ fn a_retried_acquire_leaks_a_level_without_attempt_ids_and_not_with_them() {
     assert_eq!(steps[0].step, Step::Retry { client: c(1) });
     assert_eq!(steps[0].key.as_ref().and_then(|k| k.count), Some(2));
     assert_eq!(
-        verdict(&reentered(p("reentrant"), retry), PropertyName::NoLeakedHold).verdict,
+        verdict(
+            &reentered(p("reentrant"), retry),
+            PropertyName::NoLeakedHold
+        )
+        .verdict,
         Verdict::Holds
     );
     // And a plain SET NX lock retried: Redis holds it for a client that

@@ -12,7 +12,8 @@
 //!   the model said);
 //! - a break the model knows that no schedule of the sample happened to
 //!   reach is **unreached** — a sample too small, not a disagreement;
-//! - a schedule played too late to judge is counted as **late**;
+//! - a schedule played too late to judge, even slowed down (see
+//!   [`replay::play`]), is counted as **late**;
 //! - an environment failure (the server refusing the lab's commands, a
 //!   worker that cannot start) is no verdict at all: the cell stops with
 //!   the error.
@@ -36,6 +37,7 @@ use proptest::strategy::{Strategy, ValueTree};
 use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
 use serde::Serialize;
 
+use super::minimise::minimise;
 use super::schedule::{self, Generated, ScheduleStrategy};
 use crate::history;
 use crate::replay::{self, ReplayError, Stage};
@@ -109,6 +111,9 @@ pub struct CellReport {
     /// A few of them, with the step that ran late.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub late_examples: Vec<String>,
+    /// Schedules judged on a run slowed down (a longer tick) because a
+    /// faster run of them was late.
+    pub slowed: usize,
     /// With `--lock`: schedules on which the lock did something else than
     /// the model of its protocol at some step (not judged).
     pub diverged: usize,
@@ -151,6 +156,8 @@ pub struct Judged {
     pub divergence: Option<String>,
     /// Why the run is too late to judge.
     pub overrun: Option<String>,
+    /// Whether the run judged is a slowed one.
+    pub slowed: bool,
     /// The script played.
     pub script: Script,
 }
@@ -169,7 +176,10 @@ impl Judged {
 /// The cell's own seed: the run's seed mixed with the cell's name, so a
 /// cell's schedules do not depend on which other cells run.
 pub fn cell_seed(seed: u64, scenario: &Scenario) -> u64 {
-    let name = format!("{}/{}/d{}", scenario.protocol, scenario.faults, scenario.depth);
+    let name = format!(
+        "{}/{}/d{}",
+        scenario.protocol, scenario.faults, scenario.depth
+    );
     name.bytes().fold(seed ^ 0x9e37_79b9_7f4a_7c15, |h, b| {
         (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
     })
@@ -208,6 +218,7 @@ pub async fn judge(
         model,
         divergence: played.divergence,
         overrun: played.overrun,
+        slowed: !played.slowed.is_empty(),
         script: played.script,
     })
 }
@@ -233,6 +244,7 @@ pub fn run_cell(
     let mut first_trees = Vec::new();
     let mut disagreements = Vec::new();
     let mut late = Vec::new();
+    let mut slowed = 0;
     let mut diverged = Vec::new();
     let mut played = 0;
     for i in 0..plan.schedules {
@@ -259,6 +271,7 @@ pub fn run_cell(
             diverged.push(format!("{why}: {}", format_schedule(&steps)));
             continue;
         }
+        slowed += usize::from(judged.slowed);
         for &p in &checked {
             if judged.breaks(p) {
                 *violations.entry(p).or_default() += 1;
@@ -325,6 +338,7 @@ pub fn run_cell(
         schedules: played - late_count - diverged_count,
         late: late_count,
         late_examples: late,
+        slowed,
         diverged: diverged_count,
         diverged_examples: diverged,
         violations: checked
@@ -364,7 +378,9 @@ fn cut(scenario: Scenario, steps: &[Step], property: PropertyName) -> Vec<Step> 
 
 /// proptest's shrinking loop: simplify while the schedule still breaks the
 /// property, step back when it no longer does; then cut it at its first
-/// breaking step and play it on Redis to confirm. `first` is the schedule
+/// breaking step, delete what never mattered ([`minimise`], by the model
+/// alone: not for a lock of the user's, which only Redis judges) and play
+/// it on Redis to confirm. `first` is the schedule
 /// as first played (the tree's current value, already marked seen).
 #[allow(clippy::too_many_arguments)]
 fn shrink<T>(
@@ -403,9 +419,16 @@ where
             break;
         }
     }
+    if !plan.own_lock {
+        best = minimise(plan.scenario, &best, property);
+    }
     let confirmation = runtime.block_on(judge(stage, next_key(), plan.scenario, &best))?;
     let confirmed = if confirmation.judged(plan.own_lock) {
-        confirmation.real.get(&property).copied().unwrap_or(Verdict::Unknown)
+        confirmation
+            .real
+            .get(&property)
+            .copied()
+            .unwrap_or(Verdict::Unknown)
     } else {
         Verdict::Unknown
     };
@@ -439,6 +462,7 @@ pub fn run_one(
             model,
             divergence: played.divergence,
             overrun: played.overrun,
+            slowed: !played.slowed.is_empty(),
             script: played.script,
         },
         played.history,

@@ -10,6 +10,7 @@
 //! no history may break it; on every single schedule the two must agree.
 
 pub mod hunt;
+pub mod minimise;
 pub mod schedule;
 
 pub use hunt::{checked, judge, run_cell, run_one, CellPlan, CellReport, Judged};

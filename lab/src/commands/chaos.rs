@@ -152,11 +152,11 @@ impl ChaosArgs {
                 let steps = parse_schedule(text).context("--schedule")?;
                 let scenario = check.scenarios[0];
                 follow(scenario, &steps).with_context(|| {
-                        format!(
-                            "--schedule for {} under {}",
-                            scenario.protocol, scenario.faults
-                        )
-                    })?;
+                    format!(
+                        "--schedule for {} under {}",
+                        scenario.protocol, scenario.faults
+                    )
+                })?;
                 Some(steps)
             }
         };
@@ -303,7 +303,10 @@ pub fn run(args: &ChaosArgs) -> anyhow::Result<Status> {
             },
         )?;
     } else {
-        print!("{}", render(&plan, &reports, &skipped, interrupted != 0, secs));
+        print!(
+            "{}",
+            render(&plan, &reports, &skipped, interrupted != 0, secs)
+        );
     }
     Ok(if interrupted != 0 {
         Status::Interrupted(interrupted)
@@ -493,10 +496,10 @@ fn render(
             "{:.0}",
             (r.schedules + r.late + r.diverged) as f64 / r.secs.max(1e-9) * 60.0
         ));
-        row.push(if r.late == 0 {
-            "-".to_owned()
-        } else {
-            r.late.to_string()
+        row.push(match (r.late, r.slowed) {
+            (0, 0) => "-".to_owned(),
+            (late, 0) => late.to_string(),
+            (late, slowed) => format!("{late} ({slowed} slowed)"),
         });
         if plan.lock.is_some() {
             row.push(r.diverged.to_string());
@@ -505,7 +508,7 @@ fn render(
     }
     out.push_str(&table.render());
     out.push_str("counts: schedules whose history broke the property · ✓ none, as the model says · ✗ a break the model does not have · not reached: the model breaks it, no schedule of the sample did (a warning: more --schedules)\n");
-    out.push_str("late: schedules the machine played later than their ticks allow, not judged (raise --tick-ms if many)\n");
+    out.push_str("late: schedules the machine played later than their ticks allow even at 4× the tick, not judged (raise --tick-ms if many); slowed: judged on a run at 2× or 4× the tick after a faster one was late\n");
     if plan.lock.is_some() {
         out.push_str("diverged: schedules on which the lock did something else than the model of its protocol at some step; not judged (examples below)\n");
     }

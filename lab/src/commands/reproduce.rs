@@ -10,7 +10,9 @@ use anyhow::{bail, Context};
 use clap::Args;
 use locklab_impl::ConnectOptions;
 use locklab_model::path::script;
-use locklab_model::{Faults, NarratedStep, PropertyName, Protocol, Scenario, ScenarioOutcome, Step, Verdict};
+use locklab_model::{
+    Faults, NarratedStep, PropertyName, Protocol, Scenario, ScenarioOutcome, Step, Verdict,
+};
 use serde::Serialize;
 
 use super::check::{self, CheckArgs};
@@ -174,6 +176,10 @@ struct ReplayRow<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     error: Option<String>,
     steps: usize,
+    /// The tick the run that was judged played at, when the machine could
+    /// not keep up with a shorter one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    slowed_to_ms: Option<u128>,
     #[serde(skip_serializing_if = "Option::is_none")]
     finding: Option<Finding>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -330,6 +336,10 @@ fn rows<'a>(schedules: &'a [Schedule], plays: &'a [Play]) -> Vec<ReplayRow<'a>> 
     for play in plays {
         let schedule = &schedules[play.schedule];
         for &property in &schedule.properties {
+            let slowed_to_ms = match &play.result {
+                Ok(played) if !played.slowed.is_empty() => Some(played.tick.as_millis()),
+                _ => None,
+            };
             let (model_verdict, real, divergence, error, finding, history) = match &play.result {
                 Ok(played) => {
                     let finding = history::finding(&played.history, property);
@@ -369,6 +379,7 @@ fn rows<'a>(schedules: &'a [Schedule], plays: &'a [Play]) -> Vec<ReplayRow<'a>> 
                 divergence,
                 error,
                 steps: schedule.steps.len(),
+                slowed_to_ms,
                 finding,
                 history,
             });
@@ -430,7 +441,8 @@ fn render(
             out.push_str(&format!("\n  played on {}:\n", play.scenario.protocol));
             match &play.result {
                 Ok(played) => {
-                    let checked: Vec<PropertyName> = played.script.verdicts.keys().copied().collect();
+                    let checked: Vec<PropertyName> =
+                        played.script.verdicts.keys().copied().collect();
                     let findings = history::check(&played.history, &checked);
                     for line in timeline::render(&played.history, &findings).lines() {
                         out.push_str(&format!("    {line}\n"));
@@ -442,6 +454,12 @@ fn render(
                     }
                     if let Some(d) = &played.divergence {
                         out.push_str(&format!("    ! Redis diverged from the model at {d}\n"));
+                    }
+                    if let Some(late) = played.slowed.first() {
+                        out.push_str(&format!(
+                            "    ~ played at {} ms a tick: at the stage's tick, {late}\n",
+                            played.tick.as_millis()
+                        ));
                     }
                     if let Some(late) = &played.overrun {
                         out.push_str(&format!("    ~ not judged: {late}\n"));

@@ -25,7 +25,9 @@ use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use locklab_impl::{connect, Conn, ConnectOptions, LockError, Ttl};
-use locklab_model::{ClientOp, KeyRole, LeaseClock, NodeId, Outcome, Script, Scripted, Step, Taken};
+use locklab_model::{
+    ClientOp, KeyRole, LeaseClock, NodeId, Outcome, Script, Scripted, Step, Taken,
+};
 
 use super::keys::{KeySpace, ReplayKeys};
 use super::seat::{Clients, Seat, SeatSpec};
@@ -122,6 +124,11 @@ pub struct Played {
     /// The first step the conductor played later than its tick allows: the
     /// run's timing no longer matches the model's, so it is not judged.
     pub overrun: Option<String>,
+    /// The tick this run was played at: the stage's, or a multiple of it
+    /// when a run at a shorter tick was late.
+    pub tick: Duration,
+    /// Why each earlier, faster run of this script was late.
+    pub slowed: Vec<String>,
 }
 
 /// A client of the replay: its seat, and what the conductor remembers of
@@ -157,9 +164,39 @@ struct Conductor<'a> {
     overrun: Option<String>,
 }
 
+/// How many times the stage's tick a late replay is slowed to, at most.
+const SLOWEST: u32 = 4;
+
 /// Plays `script` against the stage's Redis as replay number `n` (which
 /// picks its keys), and deletes its keys afterwards.
+///
+/// A late run proves nothing, and a model's verdict does not depend on
+/// how long a tick is: a run the machine could not keep up with is played
+/// again with time running twice as slow (up to [`SLOWEST`] times the
+/// stage's tick), where the machine's delays are a smaller share of a tick.
+/// The run kept is the first on time, or the slowest; it says which.
 pub async fn play(stage: &Stage, n: usize, script: Script) -> Result<Played, ReplayError> {
+    let mut slowed = Vec::new();
+    let mut scale = 1;
+    loop {
+        let mut at = stage.clone();
+        at.tick = stage.tick * scale;
+        let mut played = play_at(&at, n, script.clone()).await?;
+        match played.overrun.take() {
+            Some(late) if scale < SLOWEST => {
+                slowed.push(late);
+                scale *= 2;
+            }
+            overrun => {
+                played.overrun = overrun;
+                played.slowed = slowed;
+                return Ok(played);
+            }
+        }
+    }
+}
+
+async fn play_at(stage: &Stage, n: usize, script: Script) -> Result<Played, ReplayError> {
     let keys = stage.keys.replay(n)?;
     let scenario = script.scenario;
     let nodes = Topology::open(stage, &script).await?;
@@ -235,6 +272,8 @@ pub async fn play(stage: &Stage, n: usize, script: Script) -> Result<Played, Rep
         history: conductor.rec.finish(),
         divergence: conductor.divergence,
         overrun: conductor.overrun,
+        tick: stage.tick,
+        slowed: Vec::new(),
     })
 }
 
@@ -281,7 +320,9 @@ impl Conductor<'_> {
                 let lost = self.rec.events().len();
                 self.perform(client.index(), ClientOp::AcquireLost).await?;
                 self.rec.unread(lost);
-                let real = self.perform(client.index(), ClientOp::AcquireResent).await?;
+                let real = self
+                    .perform(client.index(), ClientOp::AcquireResent)
+                    .await?;
                 self.expect(i, s, real.as_ref());
             }
             Step::Acquire { client } | Step::Write { client } | Step::Release { client } => {
@@ -355,7 +396,11 @@ impl Conductor<'_> {
         result: Result<Outcome, OpError>,
     ) -> Result<Option<Outcome>, ReplayError> {
         if let Err(e) = &result {
-            if let Some(message) = e.refused.then(|| e.message.clone()).or_else(|| server_refusal(&e.message)) {
+            if let Some(message) = e
+                .refused
+                .then(|| e.message.clone())
+                .or_else(|| server_refusal(&e.message))
+            {
                 return Err(ReplayError::Refused {
                     client: self.clients[c].name.clone(),
                     op,
@@ -475,8 +520,8 @@ impl Conductor<'_> {
             let node = NodeId(n as u8);
             let want = present(&s.after, node);
             let conn = self.nodes.nodes()[n].conn.clone();
-            let (is, asked) = wait_for_key(&conn, self.keys.lock.as_str(), want, budget).await?;
-            if want && !is && self.past_window(&s.after, node, asked) {
+            let (is, answered) = wait_for_key(&conn, self.keys.lock.as_str(), want, budget).await?;
+            if want && !is && self.past_window(&s.after, node, answered) {
                 // The machine fell so far behind that the lease ran out on
                 // Redis before the lab could look: late, not a divergence.
                 if self.overrun.is_none() {
@@ -640,8 +685,10 @@ fn server_refusal(message: &str) -> Option<String> {
 }
 
 /// Polls Redis until `key` is (or is not) there, up to `budget`; returns
-/// what it saw first when that differs from `present` at the deadline, or
-/// what it saw last, with when the first look was sent. (A free function:
+/// what it saw last, with when the first answer came back — the latest
+/// Redis can have looked, which is what a lease's window is judged by: on a
+/// busy machine a look can wait long between being sent and being run. (A
+/// free function:
 /// the conductor holds clients that are `Send` but not `Sync`, so it
 /// cannot be borrowed across an await.)
 async fn wait_for_key(
@@ -650,12 +697,13 @@ async fn wait_for_key(
     present: bool,
     budget: Duration,
 ) -> Result<(bool, Instant), ReplayError> {
-    let first = Instant::now();
-    let deadline = first + budget;
+    let deadline = Instant::now() + budget;
+    let mut first = None;
     loop {
         let exists: bool = lab.query(redis::cmd("EXISTS").arg(key)).await?;
+        let answered = *first.get_or_insert_with(Instant::now);
         if exists == present || Instant::now() >= deadline {
-            return Ok((exists, first));
+            return Ok((exists, answered));
         }
         tokio::time::sleep(Duration::from_millis(1)).await;
     }

@@ -183,11 +183,7 @@ impl Seat {
             }
             Seat::Worker { worker, proxy, .. } => {
                 proxy.release(Direction::ToClient);
-                worker
-                    .recv()
-                    .await
-                    .map_err(worker_error)?
-                    .into_outcome(op)
+                worker.recv().await.map_err(worker_error)?.into_outcome(op)
             }
         }
     }

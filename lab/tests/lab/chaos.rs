@@ -125,7 +125,11 @@ fn the_articles_bug_shrinks_to_about_the_models_shortest_counterexample() {
                 .expect("chaos's size"),
             &steps,
         );
-        assert_eq!(walked.first_break.get(&property), Some(&steps.len()), "{schedule}");
+        assert_eq!(
+            walked.first_break.get(&property),
+            Some(&steps.len()),
+            "{schedule}"
+        );
         // The shrunk schedule replays on its own, and still breaks.
         let replay = locklab(&[
             "chaos",

@@ -32,7 +32,11 @@ fn query<T: redis::FromRedisValue>(url: &str, cmd: &redis::Cmd) -> T {
 /// Exit 2 and one line that carries `says`.
 fn refused(args: &[&str], says: &str) {
     let run = locklab(args);
-    assert_eq!(run.code, 2, "{args:?}\nstdout: {}\nstderr: {}", run.stdout, run.stderr);
+    assert_eq!(
+        run.code, 2,
+        "{args:?}\nstdout: {}\nstderr: {}",
+        run.stdout, run.stderr
+    );
     let line = run.stderr.trim();
     assert_eq!(line.lines().count(), 1, "{args:?}: {line}");
     assert!(line.contains(says), "{args:?}: {line}");
@@ -43,16 +47,29 @@ fn a_server_out_of_memory_is_an_environment_failure_in_its_own_words() {
     let server = server_with(&["--maxmemory-policy", "noeviction"]);
     let url = server.url();
     // Any write now exceeds the limit.
-    let _: () = query(&url, redis::cmd("CONFIG").arg("SET").arg("maxmemory").arg("1"));
+    let _: () = query(
+        &url,
+        redis::cmd("CONFIG").arg("SET").arg("maxmemory").arg("1"),
+    );
     refused(&["bench", "--quick", "--redis", &url], "OOM");
     refused(
         &[
-            "chaos", "--redis", &url, "--protocol", "token", "--faults", "none", "--schedules",
+            "chaos",
+            "--redis",
+            &url,
+            "--protocol",
+            "token",
+            "--faults",
+            "none",
+            "--schedules",
             "3",
         ],
         "OOM",
     );
-    refused(&["reproduce", "--redis", &url, "--protocol", "fenced"], "OOM");
+    refused(
+        &["reproduce", "--redis", &url, "--protocol", "fenced"],
+        "OOM",
+    );
 }
 
 #[test]
@@ -69,14 +86,26 @@ fn scripting_renamed_away_and_a_read_only_replica_are_refused_in_one_line() {
         "",
     ]);
     refused(
-        &["reproduce", "--redis", &no_scripts.url(), "--protocol", "token"],
+        &[
+            "reproduce",
+            "--redis",
+            &no_scripts.url(),
+            "--protocol",
+            "token",
+        ],
         "unknown command",
     );
     let primary = server_with(&[]);
     let port = primary.port().to_string();
     let replica = server_with(&["--replicaof", "127.0.0.1", &port]);
     refused(
-        &["reproduce", "--redis", &replica.url(), "--protocol", "naive"],
+        &[
+            "reproduce",
+            "--redis",
+            &replica.url(),
+            "--protocol",
+            "naive",
+        ],
         "read only replica",
     );
 }
@@ -89,7 +118,10 @@ fn tls_urls_and_wrong_passwords_are_one_line_and_the_password_is_not_shown() {
     let server = server_with(&[]);
     let _: () = query(
         &server.url(),
-        redis::cmd("CONFIG").arg("SET").arg("requirepass").arg("right"),
+        redis::cmd("CONFIG")
+            .arg("SET")
+            .arg("requirepass")
+            .arg("right"),
     );
     let url = format!("redis://default:wrong@127.0.0.1:{}/", server.port());
     let run = locklab(&["reproduce", "--redis", &url, "--protocol", "naive"]);
@@ -105,7 +137,14 @@ fn the_bench_on_a_users_server_leaves_every_key_as_it_was() {
     for i in 0..20 {
         let _: () = query(&url, redis::cmd("SET").arg(format!("user:{i}")).arg(i));
     }
-    let run = locklab(&["bench", "--quick", "--duration-secs", "0.1", "--redis", &url]);
+    let run = locklab(&[
+        "bench",
+        "--quick",
+        "--duration-secs",
+        "0.1",
+        "--redis",
+        &url,
+    ]);
     assert_eq!(run.code, 0, "{}", run.stderr);
     let size: u64 = query(&url, &redis::cmd("DBSIZE"));
     assert_eq!(size, 20, "the bench left keys of its own");
@@ -118,7 +157,15 @@ fn chaos_on_a_users_server_says_what_it_skipped_and_refuses_to_run_nothing() {
     let server = server_with(&[]);
     let url = server.url();
     refused(
-        &["chaos", "--redis", &url, "--protocol", "token", "--faults", "restart"],
+        &[
+            "chaos",
+            "--redis",
+            &url,
+            "--protocol",
+            "token",
+            "--faults",
+            "restart",
+        ],
         "no cell left",
     );
     let run = locklab(&[
@@ -140,7 +187,9 @@ fn chaos_on_a_users_server_says_what_it_skipped_and_refuses_to_run_nothing() {
     assert_eq!(json["runs"].as_array().map(Vec::len), Some(1));
     let skipped = json["skipped"].as_array().expect("skipped");
     assert_eq!(skipped.len(), 1);
-    assert!(skipped[0].as_str().is_some_and(|s| s.contains("restarts Redis")));
+    assert!(skipped[0]
+        .as_str()
+        .is_some_and(|s| s.contains("restarts Redis")));
 }
 
 #[test]

@@ -23,11 +23,7 @@ fn schedule(protocol: Protocol, faults: Faults, property: PropertyName) -> Vec<S
 
 /// The same, in a given scenario.
 fn schedule_in(scenario: Scenario, property: PropertyName) -> Vec<Step> {
-    let o = check(
-        scenario,
-        &CheckOptions::default(),
-        &|_| {},
-    );
+    let o = check(scenario, &CheckOptions::default(), &|_| {});
     let v = o.verdict(property).expect("a verdict");
     let mut steps: Vec<Step> = v
         .counterexample
@@ -301,7 +297,9 @@ fn the_articles_re_entry_waits_for_itself_and_frees_the_lock_early_on_redis() {
     assert_eq!(played.overrun, None);
     let ev = &played.history.events;
     // c1's second SET NX is refused by its own key: it waits for itself.
-    let refused = find(ev, |e| is(e, "c1", "acquire") && e.outcome == Some(Outcome::Busy));
+    let refused = find(ev, |e| {
+        is(e, "c1", "acquire") && e.outcome == Some(Outcome::Busy)
+    });
     let wait = history::finding(&played.history, PropertyName::ReentryNoSelfWait);
     assert_eq!(wait.verdict, Verdict::Violated);
     assert_eq!(wait.events.last(), Some(&refused));
@@ -315,20 +313,21 @@ fn the_articles_re_entry_waits_for_itself_and_frees_the_lock_early_on_redis() {
     // release; the second acquire is a re-entry at count 2.
     let fixed = replay_in(&server, reentered.on(p("reentrant")), &steps);
     assert_eq!(fixed.divergence, None);
-    for property in [PropertyName::ReentryNoSelfWait, PropertyName::NoEarlyRelease] {
+    for property in [
+        PropertyName::ReentryNoSelfWait,
+        PropertyName::NoEarlyRelease,
+    ] {
         assert_eq!(
             history::finding(&fixed.history, property).verdict,
             Verdict::Holds,
             "{property}"
         );
     }
-    assert!(fixed.history.events.iter().any(|e| matches!(
-        e.outcome,
-        Some(Outcome::Granted {
-            count: Some(2),
-            ..
-        })
-    )));
+    assert!(fixed
+        .history
+        .events
+        .iter()
+        .any(|e| matches!(e.outcome, Some(Outcome::Granted { count: Some(2), .. }))));
 }
 
 #[test]
@@ -337,7 +336,12 @@ fn a_retried_acquire_leaks_a_level_on_redis_without_attempt_ids() {
     let retry = Faults::one(Fault::Retry);
     let leaky = Scenario::new(p("reentrant-redisson"), retry);
     let steps = schedule_in(leaky, PropertyName::NoLeakedHold);
-    assert_eq!(steps, [Step::Retry { client: ClientId(0) }]);
+    assert_eq!(
+        steps,
+        [Step::Retry {
+            client: ClientId(0)
+        }]
+    );
     let played = replay_in(&server, leaky, &steps);
     assert_eq!(played.divergence, None);
     let leak = history::finding(&played.history, PropertyName::NoLeakedHold);

@@ -262,27 +262,6 @@ fn made(inputs: &Inputs) -> Vec<Made> {
     out
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn command_lines_read_back_in_a_shell() {
-        let argv: Vec<String> = [
-            "/x/target/release/locklab",
-            "chaos",
-            "--schedule",
-            "acquire c1; tick",
-        ]
-        .map(String::from)
-        .to_vec();
-        assert_eq!(
-            shell_line(&argv),
-            "locklab chaos --schedule 'acquire c1; tick'"
-        );
-    }
-}
-
 /// The scenario sizes of a check, in words (each protocol's own shape; the
 /// first row's sizes, and the re-entry depths there are).
 pub(crate) fn sizes(check: &super::input::CheckOutput) -> String {
@@ -305,4 +284,25 @@ pub(crate) fn sizes(check: &super::input::CheckOutput) -> String {
         if s.rounds == 1 { "" } else { "s" },
         s.ttl
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn command_lines_read_back_in_a_shell() {
+        let argv: Vec<String> = [
+            "/x/target/release/locklab",
+            "chaos",
+            "--schedule",
+            "acquire c1; tick",
+        ]
+        .map(String::from)
+        .to_vec();
+        assert_eq!(
+            shell_line(&argv),
+            "locklab chaos --schedule 'acquire c1; tick'"
+        );
+    }
 }
