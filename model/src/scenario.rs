@@ -5,10 +5,10 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::world::MAX_CLIENTS;
 use locklab_spec::fault::Faults;
 use locklab_spec::property::PropertyName;
 use locklab_spec::protocol::Protocol;
-use crate::world::MAX_CLIENTS;
 
 /// The most rounds per client a scenario may ask for.
 pub const MAX_ROUNDS: u8 = 4;
@@ -16,6 +16,9 @@ pub const MAX_ROUNDS: u8 = 4;
 pub const MAX_TTL: u8 = 8;
 /// The deepest re-entry a scenario may ask for.
 pub const MAX_DEPTH: u8 = 4;
+/// The most units of work a sync scenario may ask for (the model holds
+/// each unit's state; every unit multiplies the state space).
+pub const MAX_UNITS: u8 = 4;
 
 /// One scenario for the model checker.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -39,6 +42,9 @@ pub struct Scenario {
     /// Replicas of the one primary (0: none).
     #[serde(default)]
     pub replicas: u8,
+    /// Units of work the producer writes (a sync scenario; 0 for a lock).
+    #[serde(default)]
+    pub units: u8,
 }
 
 fn one() -> u8 {
@@ -60,6 +66,9 @@ pub enum ScenarioError {
     /// No acquire at all, or absurdly deep re-entry.
     #[error("--depth {0}: give 1 (no re-entry) to {MAX_DEPTH} acquires before the write")]
     Depth(u64),
+    /// No unit of work, or more than the model can hold.
+    #[error("--units {0}: give 1 to {MAX_UNITS} units of work (use `locklab bench` for more)")]
+    Units(u64),
     /// A fault the protocol's model cannot take.
     #[error("{protocol} cannot be checked under {fault}: its model takes {known}")]
     Fault {
@@ -85,6 +94,7 @@ impl Scenario {
             depth: shape.depth,
             nodes: shape.nodes,
             replicas: shape.replicas,
+            units: shape.units,
         }
     }
 
@@ -103,7 +113,8 @@ impl Scenario {
     /// so that `--clients 300` is refused rather than wrapped).
     pub fn sized(self, clients: u64, rounds: u64, ttl: u64) -> Result<Scenario, ScenarioError> {
         Ok(Scenario {
-            clients: within(clients, 1, MAX_CLIENTS as u8).ok_or(ScenarioError::Clients(clients))?,
+            clients: within(clients, 1, MAX_CLIENTS as u8)
+                .ok_or(ScenarioError::Clients(clients))?,
             rounds: within(rounds, 1, MAX_ROUNDS).ok_or(ScenarioError::Rounds(rounds))?,
             ttl: within(ttl, 1, MAX_TTL).ok_or(ScenarioError::Ttl(ttl))?,
             ..self
@@ -118,6 +129,17 @@ impl Scenario {
         })
     }
 
+    /// Checks and sets the unit budget of a sync scenario (a lock scenario
+    /// has no units, and keeps none).
+    pub fn with_units(self, units: u64) -> Result<Scenario, ScenarioError> {
+        let units = within(units, 1, MAX_UNITS).ok_or(ScenarioError::Units(units))?;
+        Ok(if self.units > 0 {
+            Scenario { units, ..self }
+        } else {
+            self
+        })
+    }
+
     /// Refuses a fault budget the protocol's model cannot take.
     pub fn check_faults(&self) -> Result<(), ScenarioError> {
         let known = self.protocol.faults();
@@ -126,7 +148,11 @@ impl Scenario {
             Some(fault) => Err(ScenarioError::Fault {
                 protocol: self.protocol,
                 fault: fault.name(),
-                known: known.iter().map(|f| f.name()).collect::<Vec<_>>().join(", "),
+                known: known
+                    .iter()
+                    .map(|f| f.name())
+                    .collect::<Vec<_>>()
+                    .join(", "),
             }),
         }
     }
@@ -161,6 +187,16 @@ mod tests {
         assert_eq!(s.deep(99), Err(ScenarioError::Depth(99)));
         assert!(s.sized(8, 4, 8).is_ok());
         assert!(s.deep(2).is_ok());
+        let sync = Scenario::new("sync-cas".parse().unwrap(), Faults::NONE);
+        assert_eq!(sync.units, 2);
+        assert_eq!(sync.with_units(0), Err(ScenarioError::Units(0)));
+        assert_eq!(sync.with_units(1000), Err(ScenarioError::Units(1000)));
+        assert_eq!(sync.with_units(3).map(|s| s.units), Ok(3));
+        assert_eq!(
+            s.with_units(3).map(|s| s.units),
+            Ok(0),
+            "a lock has no units"
+        );
     }
 
     #[test]

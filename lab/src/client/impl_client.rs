@@ -147,9 +147,10 @@ impl ImplClient {
 
     /// The lost request, sent again; this reply is read.
     async fn acquire_resent(&mut self) -> Result<Outcome, OpError> {
-        let request = self.lost.take().ok_or_else(|| {
-            OpError::definite("nothing to send again: no acquire reply was lost")
-        })?;
+        let request = self
+            .lost
+            .take()
+            .ok_or_else(|| OpError::definite("nothing to send again: no acquire reply was lost"))?;
         let attempt = self
             .lock
             .plain()
@@ -202,6 +203,12 @@ impl LabClient for ImplClient {
                 ClientOp::AcquireResent => self.acquire_resent().await,
                 ClientOp::Write => self.write(data).await,
                 ClientOp::Release => self.release().await,
+                ClientOp::Produce
+                | ClientOp::Read
+                | ClientOp::Claim
+                | ClientOp::Process
+                | ClientOp::Mark
+                | ClientOp::Ack => Err(super::unsupported(self.protocol.name(), op)),
             }
         })
     }

@@ -70,7 +70,10 @@ impl RedlockClient {
         })
     }
 
-    async fn attempt(&mut self, manager: Arc<redlock::RedLock>) -> Result<Option<Outcome>, OpError> {
+    async fn attempt(
+        &mut self,
+        manager: Arc<redlock::RedLock>,
+    ) -> Result<Option<Outcome>, OpError> {
         let (key, ttl) = (self.key.clone(), self.ttl_ms);
         let sent = Instant::now();
         let got = tokio::task::spawn_blocking(move || {
@@ -137,7 +140,14 @@ impl LabClient for RedlockClient {
                     Ok(WriteOutcome::Refused { highest }) => Ok(Outcome::Refused { highest }),
                     Err(e) => Err(OpError::of(&e)),
                 },
-                ClientOp::AcquireLost | ClientOp::AcquireResent => Err(unsupported(NAME, op)),
+                ClientOp::AcquireLost
+                | ClientOp::AcquireResent
+                | ClientOp::Produce
+                | ClientOp::Read
+                | ClientOp::Claim
+                | ClientOp::Process
+                | ClientOp::Mark
+                | ClientOp::Ack => Err(unsupported(NAME, op)),
             }
         })
     }

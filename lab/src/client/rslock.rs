@@ -173,7 +173,11 @@ impl LabClient for RslockClient {
         Box::pin(async move {
             match op {
                 ClientOp::Acquire => {
-                    match self.once.lock(self.lock_key.as_str().as_bytes(), self.ttl).await {
+                    match self
+                        .once
+                        .lock(self.lock_key.as_str().as_bytes(), self.ttl)
+                        .await
+                    {
                         Ok(lock) => Ok(self.granted(lock)),
                         Err(rslock::LockError::Unavailable) => Ok(Outcome::Busy),
                         Err(e) => Err(OpError::indefinite(format!("rslock: {}", error_line(&e)))),
@@ -185,7 +189,14 @@ impl LabClient for RslockClient {
                     Ok(WriteOutcome::Refused { highest }) => Ok(Outcome::Refused { highest }),
                     Err(e) => Err(OpError::of(&e)),
                 },
-                ClientOp::AcquireLost | ClientOp::AcquireResent => Err(unsupported(NAME, op)),
+                ClientOp::AcquireLost
+                | ClientOp::AcquireResent
+                | ClientOp::Produce
+                | ClientOp::Read
+                | ClientOp::Claim
+                | ClientOp::Process
+                | ClientOp::Mark
+                | ClientOp::Ack => Err(unsupported(NAME, op)),
             }
         })
     }

@@ -152,11 +152,11 @@ impl ChaosArgs {
                 let steps = parse_schedule(text).context("--schedule")?;
                 let scenario = check.scenarios[0];
                 follow(scenario, &steps).with_context(|| {
-                        format!(
-                            "--schedule for {} under {}",
-                            scenario.protocol, scenario.faults
-                        )
-                    })?;
+                    format!(
+                        "--schedule for {} under {}",
+                        scenario.protocol, scenario.faults
+                    )
+                })?;
                 Some(steps)
             }
         };
@@ -300,7 +300,10 @@ pub fn run(args: &ChaosArgs) -> anyhow::Result<Status> {
             secs,
         })?;
     } else {
-        print!("{}", render(&plan, &reports, &skipped, interrupted != 0, secs));
+        print!(
+            "{}",
+            render(&plan, &reports, &skipped, interrupted != 0, secs)
+        );
     }
     Ok(if interrupted != 0 {
         Status::Interrupted(interrupted)

@@ -183,12 +183,17 @@ impl Seat {
             }
             Seat::Worker { worker, proxy, .. } => {
                 proxy.release(Direction::ToClient);
-                worker
-                    .recv()
-                    .await
-                    .map_err(worker_error)?
-                    .into_outcome(op)
+                worker.recv().await.map_err(worker_error)?.into_outcome(op)
             }
+        }
+    }
+
+    /// Reads what the client's protected resource holds (see
+    /// [`LabClient::inspect`]); a worker's client is not asked (`None`).
+    pub async fn inspect(&mut self) -> Result<Option<crate::client::Inspection>, OpError> {
+        match self {
+            Seat::Local { lock, .. } => Self::local(lock)?.inspect().await,
+            Seat::Worker { .. } => Ok(None),
         }
     }
 

@@ -15,10 +15,10 @@ use tokio::time::Instant;
 
 use locklab_model::{ClientOp, Outcome};
 
-use super::wire::Control;
-use crate::client::{ClientFuture, Keys, LabClient, OpError};
 use super::serve::{DEFAULT_CONNECT_TIMEOUT_MS, DEFAULT_RESPONSE_TIMEOUT_MS};
+use super::wire::Control;
 use super::wire::{Ready, Reply, Request, MAX_LINE};
+use crate::client::{ClientFuture, Keys, LabClient, OpError};
 use crate::process::{spawn_guarded, GuardedChild, Signal};
 
 /// The environment variable naming the `locklab` binary that runs workers.

@@ -18,8 +18,8 @@ use tokio::sync::mpsc;
 use locklab_model::ClientOp;
 
 use super::wire::{Control, Ready, Reply, Request, MAX_LINE};
-use crate::client::{open, ClientSpec, Keys, LabClient, OpError, Strategy};
 use crate::cli::Status;
+use crate::client::{open, ClientSpec, Keys, LabClient, OpError, Strategy};
 
 /// The default response timeout of a worker's connections: long, so that a
 /// reply the proxy holds for seconds is late, not lost.
@@ -116,7 +116,12 @@ async fn serve(args: &WorkerArgs, spec: ClientSpec) -> anyhow::Result<Status> {
         let text = match line {
             Line::Text(text) => text,
             Line::TooLong => {
-                reply(&OpError::definite(format!("request line over {MAX_LINE} bytes; the worker stops")).into())?;
+                reply(
+                    &OpError::definite(format!(
+                        "request line over {MAX_LINE} bytes; the worker stops"
+                    ))
+                    .into(),
+                )?;
                 anyhow::bail!("a request line over {MAX_LINE} bytes");
             }
         };
@@ -126,7 +131,9 @@ async fn serve(args: &WorkerArgs, spec: ClientSpec) -> anyhow::Result<Status> {
         let request = match serde_json::from_str::<Request>(&text) {
             Ok(request) => request,
             Err(e) => {
-                reply(&OpError::definite(format!("bad request {:?}: {e}", abbreviate(&text))).into())?;
+                reply(
+                    &OpError::definite(format!("bad request {:?}: {e}", abbreviate(&text))).into(),
+                )?;
                 continue;
             }
         };
@@ -156,6 +163,12 @@ pub async fn handle(client: &mut dyn LabClient, request: Request) -> Reply {
         ),
         Request::Write { data } => Reply::of(client.perform(ClientOp::Write, &data).await),
         Request::Release => Reply::of(client.perform(ClientOp::Release, "").await),
+        Request::Produce => Reply::of(client.perform(ClientOp::Produce, "").await),
+        Request::Read => Reply::of(client.perform(ClientOp::Read, "").await),
+        Request::Claim => Reply::of(client.perform(ClientOp::Claim, "").await),
+        Request::Process { data } => Reply::of(client.perform(ClientOp::Process, &data).await),
+        Request::Mark => Reply::of(client.perform(ClientOp::Mark, "").await),
+        Request::Ack => Reply::of(client.perform(ClientOp::Ack, "").await),
         Request::Reset {
             lock_key,
             resource_key,

@@ -13,5 +13,6 @@ mod reproduce;
 mod sentinel;
 mod server;
 mod support;
+mod sync;
 mod watchdog;
 mod worker;

@@ -29,9 +29,11 @@ pub(crate) const LEASE_FAULTS: &[Fault] = &[
 pub(crate) const CRASH: &[Fault] = &[Fault::Crash];
 /// Every fault of a client: what fencing absorbs (the fencing counter lives
 /// in Redis, so a restart that forgets it is the one fault it cannot).
-pub(crate) const CLIENT_FAULTS: &[Fault] = &[Fault::Pause, Fault::Delay, Fault::Crash, Fault::Retry];
+pub(crate) const CLIENT_FAULTS: &[Fault] =
+    &[Fault::Pause, Fault::Delay, Fault::Crash, Fault::Retry];
 /// The sync family's fault menu.
-pub(crate) const SYNC_FAULTS: &[Fault] = &[Fault::Pause, Fault::Delay, Fault::Crash, Fault::Restart];
+pub(crate) const SYNC_FAULTS: &[Fault] =
+    &[Fault::Pause, Fault::Delay, Fault::Crash, Fault::Restart];
 /// A sync protocol's client faults: what a claim lease or a consumer group
 /// absorbs without losing a unit (a restart without persistence takes the
 /// units Redis holds with it).

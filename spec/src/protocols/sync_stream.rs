@@ -20,7 +20,8 @@ use crate::property::PropertyName::*;
 pub static DECLARATION: Declaration = Declaration {
     name: "sync-stream",
     summary: "XADD; XREADGROUP … > (or XAUTOCLAIM after the idle time); process; XACK",
-    lesson: "at-least-once: nothing lost to a crash, processed twice after a pause past the idle time",
+    lesson:
+        "at-least-once: nothing lost to a crash, processed twice after a pause past the idle time",
     family: Family::Sync,
     caps: Capabilities {
         sync: Some(SyncCaps {
