@@ -414,13 +414,18 @@ impl SyncWorker {
     }
 
     /// Makes sure the connections work (after a Redis restart, the first
-    /// command on an old connection fails and replaces it).
+    /// command on an old connection fails and replaces it) and, for a
+    /// Stream, that its consumer group exists again — so that the next read
+    /// is one round trip, not a `NOGROUP` and a second try.
     pub async fn ping(&self) -> Result<(), SyncError> {
         if self.conn.ping().await.is_err() {
             self.conn.ping().await?;
         }
         if self.sink_conn.ping().await.is_err() {
             self.sink_conn.ping().await?;
+        }
+        if self.caps.stream() {
+            stream::ensure_group(&self.conn, &self.key).await?;
         }
         Ok(())
     }

@@ -472,13 +472,18 @@ impl Conductor<'_> {
         Ok(outcome)
     }
 
-    /// Sends an operation whose reply stays in flight; the observation
-    /// after the step waits until Redis has run it, where a key shows it.
+    /// Sends an operation whose reply stays in flight, and waits until
+    /// Redis has answered it (the reply is held), so that the step is over
+    /// on Redis when the next one starts — whatever key shows it, or none.
     async fn send_delayed(&mut self, c: usize, op: ClientOp) {
         let name = self.clients[c].name.clone();
         let idx = self.rec.invoke(&name, Op::Call(op));
         match self.clients[c].seat.send(op).await {
-            Ok(()) => self.clients[c].in_flight = Some((idx, op)),
+            Ok(()) => {
+                self.clients[c].in_flight = Some((idx, op));
+                let budget = self.stage.tick * 10;
+                self.clients[c].seat.wait_answered(budget).await;
+            }
             Err(e) => self.rec.complete(idx, Err(e)),
         }
     }
@@ -783,22 +788,26 @@ fn server_refusal(message: &str) -> Option<String> {
 /// Polls Redis until `key` has (or has not) a lease — a TTL: `PTTL` is
 /// -2 for no key and -1 for a key without one — up to `budget`; returns
 /// what it saw first when that differs from `leased` at the deadline, or
-/// what it saw last, with when the first look was sent. (A free function:
-/// the conductor holds clients that are `Send` but not `Sync`, so it
-/// cannot be borrowed across an await.)
+/// what it saw last, with when the first look's reply came back: the
+/// latest moment Redis can have looked, which is what judging a look
+/// "early enough" must go by (the lab's own task may be held up between
+/// taking the time and sending the command). (A free function: the
+/// conductor holds clients that are `Send` but not `Sync`, so it cannot be
+/// borrowed across an await.)
 async fn wait_for_lease(
     lab: &Conn,
     key: &str,
     leased: bool,
     budget: Duration,
 ) -> Result<(bool, Instant), ReplayError> {
-    let first = Instant::now();
-    let deadline = first + budget;
+    let deadline = Instant::now() + budget;
+    let mut first = None;
     loop {
         let pttl: i64 = lab.query(redis::cmd("PTTL").arg(key)).await?;
+        let answered = *first.get_or_insert_with(Instant::now);
         let has = pttl >= 0;
         if has == leased || Instant::now() >= deadline {
-            return Ok((has, first));
+            return Ok((has, answered));
         }
         tokio::time::sleep(Duration::from_millis(1)).await;
     }
