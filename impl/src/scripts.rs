@@ -20,7 +20,7 @@ use crate::connection::Conn;
 use crate::error::LockError;
 
 /// Every script's source, in the order [`preload`] loads them.
-const SOURCES: [&str; 11] = [
+const SOURCES: [&str; 12] = [
     include_str!("scripts/compare_and_delete.lua"),
     include_str!("scripts/renew.lua"),
     include_str!("scripts/acquire_fenced.lua"),
@@ -32,6 +32,7 @@ const SOURCES: [&str; 11] = [
     include_str!("scripts/sync_claim.lua"),
     include_str!("scripts/sync_mark.lua"),
     include_str!("scripts/dedup_apply.lua"),
+    include_str!("scripts/sync_produce_many.lua"),
 ];
 
 /// `DEL` the lock only if it holds the caller's token; returns 1 or 0.
@@ -78,6 +79,9 @@ pub static SYNC_MARK: LazyLock<Script> = LazyLock::new(|| Script::new(SOURCES[9]
 /// 1 (applied) or 0 (refused: applied before).
 pub static DEDUP_APPLY: LazyLock<Script> = LazyLock::new(|| Script::new(SOURCES[10]));
 
+/// Appends several units to a Stream in one round trip; returns how many.
+pub static SYNC_PRODUCE_MANY: LazyLock<Script> = LazyLock::new(|| Script::new(SOURCES[11]));
+
 /// Loads every script into the server's cache (`SCRIPT LOAD`), so that the
 /// next call of each is one `EVALSHA` round trip, not a `NOSCRIPT` and a
 /// second trip — for a caller that must know what a command will cost
@@ -109,6 +113,7 @@ mod tests {
             SYNC_CLAIM.get_hash(),
             SYNC_MARK.get_hash(),
             DEDUP_APPLY.get_hash(),
+            SYNC_PRODUCE_MANY.get_hash(),
         ];
         for (i, h) in hashes.iter().enumerate() {
             assert_eq!(h.len(), 40);

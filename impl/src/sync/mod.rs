@@ -41,5 +41,6 @@ pub use error::SyncError;
 pub use keys::{claim_key, SinkKey, SyncKey, UnitId, GROUP, MARKER};
 pub use sink::Effect;
 pub use worker::{
-    caps_of, Applied, Inspection, Marked, Produced, SyncWorker, Taken, Work, MAX_ATTEMPTS,
+    caps_of, check_types, Applied, Inspection, Marked, Produced, SyncWorker, Taken, Work,
+    MAX_ATTEMPTS,
 };

@@ -82,6 +82,16 @@ pub async fn produce(conn: &Conn, key: &SyncKey, unit: UnitId) -> Result<(), Syn
     Ok(())
 }
 
+/// Appends `units` in one round trip (`sync_produce_many.lua`).
+pub async fn produce_many(conn: &Conn, key: &SyncKey, units: &[UnitId]) -> Result<(), SyncError> {
+    let mut invocation = crate::scripts::SYNC_PRODUCE_MANY.key(key.as_str());
+    for u in units {
+        invocation.arg(u.to_string());
+    }
+    let _appended: i64 = conn.invoke(&invocation).await?;
+    Ok(())
+}
+
 /// `XREADGROUP GROUP workers <consumer> COUNT 1 [BLOCK ms] STREAMS key >`:
 /// the next unit no consumer was handed, now pending for this one.
 pub async fn read(

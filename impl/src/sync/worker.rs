@@ -24,6 +24,10 @@ use crate::token::Token;
 /// redis-py#566).
 pub const MAX_ATTEMPTS: u32 = 8;
 
+/// After the n-th lost claim a worker waits up to `1 ms · 2^(n + 2)`
+/// ([`Backoff::default`], full jitter).
+const CONFLICT_WINDOW: u32 = 2;
+
 /// What a worker has in hand.
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Hand {
@@ -127,6 +131,29 @@ pub struct SyncWorker {
     backoff: Backoff,
 }
 
+/// Fails with [`SyncError::WrongType`], sending nothing that writes, when
+/// one of the keys a protocol with `caps` uses holds another type than it
+/// stores there.
+pub async fn check_types(
+    caps: SyncCaps,
+    conn: &Conn,
+    sink_conn: &Conn,
+    key: &SyncKey,
+    sink: &SinkKey,
+) -> Result<(), SyncError> {
+    if caps.stream() {
+        types::expect(conn, key.as_str(), "stream").await?;
+    } else {
+        types::expect(conn, key.as_str(), "string").await?;
+        types::expect(conn, &key.claim(), "string").await?;
+    }
+    types::expect(sink_conn, sink.as_str(), "list").await?;
+    if caps.dedup_sink {
+        types::expect(sink_conn, &sink.seen(), "set").await?;
+    }
+    Ok(())
+}
+
 /// A protocol's sync capabilities, or why it has none.
 pub fn caps_of(protocol: Protocol) -> Result<SyncCaps, SyncError> {
     protocol.caps().sync.ok_or(SyncError::NotSync {
@@ -158,16 +185,7 @@ impl SyncWorker {
         sink: SinkKey,
         ttl: Ttl,
     ) -> Result<SyncWorker, SyncError> {
-        if caps.stream() {
-            types::expect(&conn, key.as_str(), "stream").await?;
-        } else {
-            types::expect(&conn, key.as_str(), "string").await?;
-            types::expect(&conn, &key.claim(), "string").await?;
-        }
-        types::expect(&sink_conn, sink.as_str(), "list").await?;
-        if caps.dedup_sink {
-            types::expect(&sink_conn, &sink.seen(), "set").await?;
-        }
+        check_types(caps, &conn, &sink_conn, &key, &sink).await?;
         if caps.stream() {
             stream::ensure_group(&conn, &key).await?;
         }
@@ -181,8 +199,7 @@ impl SyncWorker {
             id: Token::random().to_string(),
             hand: Hand::Empty,
             produced: 0,
-            backoff: Backoff::new(Duration::from_micros(100), Duration::from_millis(5))
-                .expect("a valid backoff"),
+            backoff: Backoff::default(),
         })
     }
 
@@ -235,6 +252,22 @@ impl SyncWorker {
         }
         self.produced += 1;
         Ok(Produced::Written(unit))
+    }
+
+    /// Appends the next `n` units to a Stream in one round trip (a
+    /// producer keeping ahead of many consumers); a key-based protocol has
+    /// room for one unit at a time, and writes at most one.
+    pub async fn produce_many(&mut self, n: u32) -> Result<Vec<UnitId>, SyncError> {
+        if !self.caps.stream() {
+            return Ok(match self.produce().await? {
+                Produced::Written(u) => vec![u],
+                Produced::Full => Vec::new(),
+            });
+        }
+        let units: Vec<UnitId> = (1..=n).map(|i| UnitId(self.produced + i)).collect();
+        stream::produce_many(&self.conn, &self.key, &units).await?;
+        self.produced += n;
+        Ok(units)
     }
 
     /// Reads the next unit: `GET key` (the article), `MGET key key:claim`
@@ -359,8 +392,9 @@ impl SyncWorker {
     }
 
     /// One round of the production loop: take a unit (a claiming worker
-    /// re-reads after a lost claim, with jittered backoff, at most
-    /// [`MAX_ATTEMPTS`] times; a Stream worker waits up to `wait` for a new
+    /// re-reads after a lost claim, with jittered backoff — 1 ms to 4 ms,
+    /// doubling with each loss, at most 50 ms — at most [`MAX_ATTEMPTS`]
+    /// times; a Stream worker waits up to `wait` for a new
     /// unit, then takes an idle pending one), process it with `tag`, mark
     /// or acknowledge it.
     pub async fn work_once(&mut self, tag: &str, wait: Duration) -> Result<Work, SyncError> {
@@ -377,8 +411,12 @@ impl SyncWorker {
             match taken {
                 Taken::Empty => return Ok(Work::Idle { conflicts }),
                 Taken::Conflict => {
+                    // The losers of one race must not meet again in the
+                    // next: full jitter over a window of 4 ms, doubling
+                    // with each loss (a window of one timer tick had them
+                    // wake together and collide on the next unit).
                     conflicts += 1;
-                    tokio::time::sleep(self.backoff.delay(attempt)).await;
+                    tokio::time::sleep(self.backoff.delay(attempt + CONFLICT_WINDOW)).await;
                 }
                 Taken::Unit(_) => {
                     let applied = self.process(tag).await?;

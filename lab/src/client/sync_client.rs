@@ -62,6 +62,11 @@ impl SyncClient {
         &mut self.worker
     }
 
+    /// The worker, to read from ([`SyncWorker::inspect`]).
+    pub fn worker_ref(&self) -> &SyncWorker {
+        &self.worker
+    }
+
     fn taken(taken: Taken, claimed: bool) -> Outcome {
         match taken {
             Taken::Unit(u) if claimed => Outcome::Claimed { unit: u.0 },
