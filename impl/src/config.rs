@@ -28,7 +28,7 @@ pub const MIN_TTL: Duration = Duration::from_millis(1);
 /// TTL is almost always a unit mistake (seconds passed as milliseconds).
 pub const MAX_TTL: Duration = Duration::from_secs(24 * 60 * 60);
 
-fn check_key(key: &str) -> Result<(), LockError> {
+pub(crate) fn check_key(key: &str) -> Result<(), LockError> {
     if key.is_empty() {
         return Err(LockError::InvalidKey {
             reason: "the key is empty; give a non-empty name".into(),

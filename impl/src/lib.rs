@@ -64,6 +64,10 @@
 //!   lease is lost ([`LostReason`]), and never renews after release; its
 //!   concurrency core [`LeaseState`](watchdog::LeaseState) is checked with
 //!   loom (`impl/tests/loom_watchdog.rs`).
+//! - [`sync`]: not a lock — units of work from a producer to workers
+//!   through one key or a Stream ([`sync::SyncWorker`]): the article's
+//!   "distributed sync", a compare-and-set claim, a consumer group, and a
+//!   deduplicating sink.
 //! - [`wait`]: how a lock waits while busy — jittered polling, wake-up on
 //!   release (pub/sub), or a fair FIFO hand-off — chosen per lock
 //!   ([`Wait`]) by [`WaitingLock`].
@@ -82,6 +86,7 @@ pub mod protocol;
 pub mod reentrant;
 pub mod resource;
 pub mod scripts;
+pub mod sync;
 pub mod token;
 pub mod token_lock;
 pub mod wait;

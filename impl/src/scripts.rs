@@ -20,7 +20,7 @@ use crate::connection::Conn;
 use crate::error::LockError;
 
 /// Every script's source, in the order [`preload`] loads them.
-const SOURCES: [&str; 7] = [
+const SOURCES: [&str; 12] = [
     include_str!("scripts/compare_and_delete.lua"),
     include_str!("scripts/renew.lua"),
     include_str!("scripts/acquire_fenced.lua"),
@@ -28,6 +28,11 @@ const SOURCES: [&str; 7] = [
     include_str!("scripts/plain_write.lua"),
     include_str!("scripts/reentrant_acquire.lua"),
     include_str!("scripts/reentrant_release.lua"),
+    include_str!("scripts/sync_produce.lua"),
+    include_str!("scripts/sync_claim.lua"),
+    include_str!("scripts/sync_mark.lua"),
+    include_str!("scripts/dedup_apply.lua"),
+    include_str!("scripts/sync_produce_many.lua"),
 ];
 
 /// `DEL` the lock only if it holds the caller's token; returns 1 or 0.
@@ -58,6 +63,25 @@ pub static REENTRANT_ACQUIRE: LazyLock<Script> = LazyLock::new(|| Script::new(SO
 /// (deleted) or the count left.
 pub static REENTRANT_RELEASE: LazyLock<Script> = LazyLock::new(|| Script::new(SOURCES[6]));
 
+/// Writes a sync key's next unit only where there is room (the key absent
+/// or holding the marker); returns 1 or 0.
+pub static SYNC_PRODUCE: LazyLock<Script> = LazyLock::new(|| Script::new(SOURCES[7]));
+
+/// Claims a unit by compare-and-set on the unit read, leasing the claim;
+/// returns 1 or 0 (a conflict).
+pub static SYNC_CLAIM: LazyLock<Script> = LazyLock::new(|| Script::new(SOURCES[8]));
+
+/// Marks a claimed unit processed by compare-and-set, dropping the claim;
+/// returns 1 or 0.
+pub static SYNC_MARK: LazyLock<Script> = LazyLock::new(|| Script::new(SOURCES[9]));
+
+/// Applies a unit's effect to the deduplicating sink at most once; returns
+/// 1 (applied) or 0 (refused: applied before).
+pub static DEDUP_APPLY: LazyLock<Script> = LazyLock::new(|| Script::new(SOURCES[10]));
+
+/// Appends several units to a Stream in one round trip; returns how many.
+pub static SYNC_PRODUCE_MANY: LazyLock<Script> = LazyLock::new(|| Script::new(SOURCES[11]));
+
 /// Loads every script into the server's cache (`SCRIPT LOAD`), so that the
 /// next call of each is one `EVALSHA` round trip, not a `NOSCRIPT` and a
 /// second trip — for a caller that must know what a command will cost
@@ -85,6 +109,11 @@ mod tests {
             PLAIN_WRITE.get_hash(),
             REENTRANT_ACQUIRE.get_hash(),
             REENTRANT_RELEASE.get_hash(),
+            SYNC_PRODUCE.get_hash(),
+            SYNC_CLAIM.get_hash(),
+            SYNC_MARK.get_hash(),
+            DEDUP_APPLY.get_hash(),
+            SYNC_PRODUCE_MANY.get_hash(),
         ];
         for (i, h) in hashes.iter().enumerate() {
             assert_eq!(h.len(), 40);

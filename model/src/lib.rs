@@ -25,6 +25,8 @@
 //!   choice of family by protocol ([`system::visit`]).
 //! - [`lease`]: the lease family — one key on one Redis — as a Stateright
 //!   [`stateright::Model`], its narration and its symmetry.
+//! - [`sync`]: the sync family — units of work from a producer to workers
+//!   through one key or a Stream, their effects applied to a sink.
 //! - [`check`] and [`matrix`]: running the checker; the verdict matrix.
 //! - [`narrate`]: the shapes of a counterexample told in words.
 //! - [`path`]: a given path walked through a model: the [`Script`] the
@@ -52,6 +54,7 @@ pub mod outcome;
 pub mod path;
 pub mod scenario;
 pub mod step;
+pub mod sync;
 pub mod system;
 pub mod verdict;
 pub mod world;
@@ -60,13 +63,14 @@ pub use check::{check, CheckOptions};
 pub use lease::LeaseModel;
 pub use locklab_spec::{
     declaration, fault, property, protocol, protocols, Capabilities, Declaration, Family, Fault,
-    Faults, Kind, PropertyName, Protocol,
+    Faults, Kind, PropertyName, Protocol, SyncCaps, Take,
 };
 pub use narrate::{KeyRole, LeaseClock, NarratedStep};
 pub use outcome::{ClientOp, Outcome};
 pub use path::{Script, Scripted, Taken};
 pub use scenario::Scenario;
 pub use step::Step;
+pub use sync::SyncModel;
 pub use system::System;
 pub use verdict::{PropertyVerdict, ScenarioOutcome, Verdict};
 pub use world::{ClientId, NodeId};

@@ -47,6 +47,11 @@ pub struct NarratedStep {
     pub key: Option<KeyView>,
     /// The clients that believe they hold the lock after the step.
     pub holders: Vec<String>,
+    /// The state after the step in a family's own words, where a lock key
+    /// and its holders say nothing (the units of a sync scenario): then the
+    /// line ends with this instead.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub state: Option<String>,
 }
 
 impl NarratedStep {
@@ -60,6 +65,10 @@ impl NarratedStep {
                 line.push_str(&format!(" → {reply}"));
             }
             line.push(']');
+        }
+        if let Some(state) = &self.state {
+            line.push_str(&format!("  · {state}"));
+            return line;
         }
         let key = match &self.key {
             None => "absent".to_owned(),
@@ -87,6 +96,25 @@ impl NarratedStep {
 pub enum KeyRole {
     /// The lock key.
     Lock,
+    /// A sync key holding the "processed" marker, which expires.
+    Marker,
+    /// A unit's claim (`<key>:claim`), leased.
+    Claim,
+    /// A unit pending in a Stream's consumer group: its idle time runs, and
+    /// once it reaches the claim idle time another consumer may claim it.
+    /// No key holds it (the lab clocks it, but cannot see it expire).
+    Pending {
+        /// The unit.
+        unit: u8,
+    },
+}
+
+impl KeyRole {
+    /// Whether a key of its own holds this lease, so that the lab can see
+    /// it on Redis (as a key with a TTL).
+    pub fn is_a_key(self) -> bool {
+        !matches!(self, KeyRole::Pending { .. })
+    }
 }
 
 /// A key with a lease, as the lab's clock needs it: where it is, and how

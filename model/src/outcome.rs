@@ -25,6 +25,19 @@ pub enum ClientOp {
     Write,
     /// A release (for a re-entrant lock: one level).
     Release,
+    /// The producer writes the next unit of work.
+    Produce,
+    /// A worker reads (or, from a Stream, takes) the next unit.
+    Read,
+    /// A worker claims a unit (compare-and-set on the unit it read, or a
+    /// Stream's idle pending unit).
+    Claim,
+    /// A worker applies its unit's effect to the sink.
+    Process,
+    /// A worker marks its unit done in the key.
+    Mark,
+    /// A worker acknowledges its unit to the consumer group.
+    Ack,
 }
 
 impl ClientOp {
@@ -36,7 +49,34 @@ impl ClientOp {
             ClientOp::AcquireResent => "acquire-resent",
             ClientOp::Write => "write",
             ClientOp::Release => "release",
+            ClientOp::Produce => "produce",
+            ClientOp::Read => "read",
+            ClientOp::Claim => "claim",
+            ClientOp::Process => "process",
+            ClientOp::Mark => "mark",
+            ClientOp::Ack => "ack",
         }
+    }
+
+    /// Every operation, in this order.
+    pub const ALL: [ClientOp; 11] = [
+        ClientOp::Acquire,
+        ClientOp::AcquireLost,
+        ClientOp::AcquireResent,
+        ClientOp::Write,
+        ClientOp::Release,
+        ClientOp::Produce,
+        ClientOp::Read,
+        ClientOp::Claim,
+        ClientOp::Process,
+        ClientOp::Mark,
+        ClientOp::Ack,
+    ];
+
+    /// Whether the operation carries data of the caller's (a write's
+    /// payload; a processed unit's tag in the sink).
+    pub fn carries_data(self) -> bool {
+        matches!(self, ClientOp::Write | ClientOp::Process)
     }
 }
 
@@ -106,6 +146,38 @@ pub enum Outcome {
         /// The highest fencing token accepted so far.
         highest: u64,
     },
+    /// Produce: the unit is in Redis, for a worker to take.
+    Produced {
+        /// The unit (`u<unit>`).
+        unit: u32,
+    },
+    /// Read: the worker has this unit (from a Stream: pending for it).
+    Read {
+        /// The unit.
+        unit: u32,
+    },
+    /// Read or claim: nothing to take (an empty key or the marker; no new
+    /// or idle Stream entry).
+    Empty,
+    /// Claim: the unit is the worker's to process.
+    Claimed {
+        /// The unit.
+        unit: u32,
+    },
+    /// Claim, mark or ack that changed nothing: the unit was no longer as
+    /// the worker read it (claimed by another, replaced, or already
+    /// acknowledged); for a producer, the key still holds a unit.
+    Conflict,
+    /// Process: the unit's effect went to the sink.
+    Processed {
+        /// The unit.
+        unit: u32,
+        /// The sink applied it (false: a deduplicating sink had applied
+        /// this unit before and refused it).
+        applied: bool,
+    },
+    /// Mark or ack: the unit is marked done.
+    Marked,
 }
 
 impl Outcome {
@@ -130,21 +202,50 @@ impl Outcome {
             Outcome::NothingToDelete => "nothing-to-delete",
             Outcome::Accepted => "accepted",
             Outcome::Refused { .. } => "refused",
+            Outcome::Produced { .. } => "produced",
+            Outcome::Read { .. } => "read",
+            Outcome::Empty => "empty",
+            Outcome::Claimed { .. } => "claimed",
+            Outcome::Conflict => "conflict",
+            Outcome::Processed { .. } => "processed",
+            Outcome::Marked => "marked",
         }
     }
 
-    /// The operation this outcome answers.
-    pub fn answers(&self) -> ClientOp {
-        match self {
+    /// Whether this outcome can answer `op` (answered as what
+    /// [`ClientOp::answered_as`] says: a re-sent acquire as an acquire).
+    pub fn answers(&self, op: ClientOp) -> bool {
+        let answered = match self {
             Outcome::Granted { .. } | Outcome::Busy | Outcome::Believed | Outcome::Lost => {
-                ClientOp::Acquire
+                &[ClientOp::Acquire][..]
             }
             Outcome::Released
             | Outcome::StillHeld { .. }
             | Outcome::NotHeld
             | Outcome::Deleted
-            | Outcome::NothingToDelete => ClientOp::Release,
-            Outcome::Accepted | Outcome::Refused { .. } => ClientOp::Write,
+            | Outcome::NothingToDelete => &[ClientOp::Release],
+            Outcome::Accepted | Outcome::Refused { .. } => &[ClientOp::Write],
+            Outcome::Produced { .. } => &[ClientOp::Produce],
+            Outcome::Read { .. } => &[ClientOp::Read],
+            Outcome::Empty => &[ClientOp::Read, ClientOp::Claim],
+            Outcome::Claimed { .. } => &[ClientOp::Claim],
+            Outcome::Conflict => &[
+                ClientOp::Produce,
+                ClientOp::Claim,
+                ClientOp::Mark,
+                ClientOp::Ack,
+            ],
+            Outcome::Processed { .. } => &[ClientOp::Process],
+            Outcome::Marked => &[ClientOp::Mark, ClientOp::Ack],
+        };
+        answered.contains(&op.answered_as())
+    }
+
+    /// The unit a worker now has to process, after a read or a claim.
+    pub fn took(&self) -> Option<u32> {
+        match self {
+            Outcome::Read { unit } | Outcome::Claimed { unit } => Some(*unit),
+            _ => None,
         }
     }
 
@@ -219,6 +320,20 @@ impl fmt::Display for Outcome {
             Outcome::NothingToDelete => f.write_str("DEL found no key"),
             Outcome::Accepted => f.write_str("accepted"),
             Outcome::Refused { highest } => write!(f, "refused (highest {highest})"),
+            Outcome::Produced { unit } => write!(f, "produced u{unit}"),
+            Outcome::Read { unit } => write!(f, "read u{unit}"),
+            Outcome::Empty => f.write_str("nothing to take"),
+            Outcome::Claimed { unit } => write!(f, "claimed u{unit}"),
+            Outcome::Conflict => f.write_str("conflict: changed nothing"),
+            Outcome::Processed {
+                unit,
+                applied: true,
+            } => write!(f, "u{unit} applied to the sink"),
+            Outcome::Processed {
+                unit,
+                applied: false,
+            } => write!(f, "u{unit} refused by the sink (applied before)"),
+            Outcome::Marked => f.write_str("marked done"),
         }
     }
 }
@@ -257,5 +372,26 @@ mod tests {
         let granted: Outcome = serde_json::from_str(r#"{"ok":"granted","fence":3}"#).unwrap();
         assert_eq!(granted.fence(), Some(3));
         assert_eq!(granted.name(), "granted");
+        let processed: Outcome =
+            serde_json::from_str(r#"{"ok":"processed","unit":2,"applied":false}"#).unwrap();
+        assert_eq!(
+            processed,
+            Outcome::Processed {
+                unit: 2,
+                applied: false
+            }
+        );
+    }
+
+    #[test]
+    fn an_outcome_answers_the_operations_it_can() {
+        assert!(Outcome::Busy.answers(ClientOp::AcquireResent));
+        assert!(!Outcome::Busy.answers(ClientOp::Release));
+        assert!(
+            Outcome::Conflict.answers(ClientOp::Claim) && Outcome::Conflict.answers(ClientOp::Ack)
+        );
+        assert!(Outcome::Empty.answers(ClientOp::Read) && !Outcome::Empty.answers(ClientOp::Mark));
+        assert!(Outcome::Marked.answers(ClientOp::Ack));
+        assert_eq!(Outcome::Claimed { unit: 3 }.took(), Some(3));
     }
 }

@@ -15,7 +15,7 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
-use crate::narrate::{LeaseClock, NarratedStep};
+use crate::narrate::{KeyRole, LeaseClock, NarratedStep};
 use crate::outcome::Outcome;
 use crate::scenario::Scenario;
 use crate::step::Step;
@@ -82,6 +82,10 @@ pub struct Script {
     /// For each property the path breaks: the 1-based step that first
     /// breaks it.
     pub first_break: BTreeMap<PropertyName, usize>,
+    /// The roles of the keys with a lease the lab observes on Redis after
+    /// every step ([`System::observed`]).
+    #[serde(default)]
+    pub observed: Vec<KeyRole>,
 }
 
 impl Script {
@@ -225,6 +229,7 @@ fn walk<S: System>(model: &S, steps: &[Step], strict: bool) -> Result<Script, Im
         steps: scripted,
         verdicts,
         first_break,
+        observed: model.observed(),
     })
 }
 

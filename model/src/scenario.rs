@@ -16,6 +16,9 @@ pub const MAX_ROUNDS: u8 = 4;
 pub const MAX_TTL: u8 = 8;
 /// The deepest re-entry a scenario may ask for.
 pub const MAX_DEPTH: u8 = 4;
+/// The most units of work a sync scenario may ask for (the model holds
+/// each unit's state; every unit multiplies the state space).
+pub const MAX_UNITS: u8 = 4;
 
 /// One scenario for the model checker.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -39,6 +42,9 @@ pub struct Scenario {
     /// Replicas of the one primary (0: none).
     #[serde(default)]
     pub replicas: u8,
+    /// Units of work the producer writes (a sync scenario; 0 for a lock).
+    #[serde(default)]
+    pub units: u8,
 }
 
 fn one() -> u8 {
@@ -60,6 +66,9 @@ pub enum ScenarioError {
     /// No acquire at all, or absurdly deep re-entry.
     #[error("--depth {0}: give 1 (no re-entry) to {MAX_DEPTH} acquires before the write")]
     Depth(u64),
+    /// No unit of work, or more than the model can hold.
+    #[error("--units {0}: give 1 to {MAX_UNITS} units of work (use `locklab bench` for more)")]
+    Units(u64),
     /// A fault the protocol's model cannot take.
     #[error("{protocol} cannot be checked under {fault}: its model takes {known}")]
     Fault {
@@ -85,6 +94,7 @@ impl Scenario {
             depth: shape.depth,
             nodes: shape.nodes,
             replicas: shape.replicas,
+            units: shape.units,
         }
     }
 
@@ -116,6 +126,17 @@ impl Scenario {
         Ok(Scenario {
             depth: within(depth, 1, MAX_DEPTH).ok_or(ScenarioError::Depth(depth))?,
             ..self
+        })
+    }
+
+    /// Checks and sets the unit budget of a sync scenario (a lock scenario
+    /// has no units, and keeps none).
+    pub fn with_units(self, units: u64) -> Result<Scenario, ScenarioError> {
+        let units = within(units, 1, MAX_UNITS).ok_or(ScenarioError::Units(units))?;
+        Ok(if self.units > 0 {
+            Scenario { units, ..self }
+        } else {
+            self
         })
     }
 
@@ -166,6 +187,16 @@ mod tests {
         assert_eq!(s.deep(99), Err(ScenarioError::Depth(99)));
         assert!(s.sized(8, 4, 8).is_ok());
         assert!(s.deep(2).is_ok());
+        let sync = Scenario::new("sync-cas".parse().unwrap(), Faults::NONE);
+        assert_eq!(sync.units, 2);
+        assert_eq!(sync.with_units(0), Err(ScenarioError::Units(0)));
+        assert_eq!(sync.with_units(1000), Err(ScenarioError::Units(1000)));
+        assert_eq!(sync.with_units(3).map(|s| s.units), Ok(3));
+        assert_eq!(
+            s.with_units(3).map(|s| s.units),
+            Ok(0),
+            "a lock has no units"
+        );
     }
 
     #[test]

@@ -72,6 +72,47 @@ pub enum Step {
         /// Which node (`n1` for a single server).
         node: NodeId,
     },
+    /// The producer writes the next unit of work (a sync scenario's
+    /// environment: the lab performs it, not a client under test).
+    Produce,
+    /// The worker reads (or, from a Stream, takes) the next unit.
+    Read {
+        /// Who.
+        client: ClientId,
+    },
+    /// Redis runs the worker's read, but the reply is held in flight (the
+    /// `delay` fault); [`Step::Deliver`] hands it over.
+    ReadDelayed {
+        /// Who.
+        client: ClientId,
+    },
+    /// The worker claims a unit: by compare-and-set on the unit it read, or
+    /// (a Stream) a unit pending longer than the claim idle time.
+    Claim {
+        /// Who.
+        client: ClientId,
+    },
+    /// Redis runs the worker's claim, but the reply is held in flight (the
+    /// `delay` fault).
+    ClaimDelayed {
+        /// Who.
+        client: ClientId,
+    },
+    /// The worker processes its unit: the unit's effect goes to the sink.
+    Process {
+        /// Who.
+        client: ClientId,
+    },
+    /// The worker marks its unit done in the key.
+    Mark {
+        /// Who.
+        client: ClientId,
+    },
+    /// The worker acknowledges its unit to the Stream's consumer group.
+    Ack {
+        /// Who.
+        client: ClientId,
+    },
 }
 
 impl Step {
@@ -87,9 +128,25 @@ impl Step {
             | Step::Release { client }
             | Step::Pause { client }
             | Step::Resume { client }
-            | Step::Crash { client } => Some(client),
-            Step::Tick | Step::Restart { .. } => None,
+            | Step::Crash { client }
+            | Step::Read { client }
+            | Step::ReadDelayed { client }
+            | Step::Claim { client }
+            | Step::ClaimDelayed { client }
+            | Step::Process { client }
+            | Step::Mark { client }
+            | Step::Ack { client } => Some(client),
+            Step::Tick | Step::Restart { .. } | Step::Produce => None,
         }
+    }
+
+    /// Whether the step sends its operation and leaves the reply in
+    /// flight, for a later [`Step::Deliver`].
+    pub fn is_delayed(self) -> bool {
+        matches!(
+            self,
+            Step::AcquireDelayed { .. } | Step::ReadDelayed { .. } | Step::ClaimDelayed { .. }
+        )
     }
 
     /// The node a step of a node is about.
@@ -104,7 +161,10 @@ impl Step {
     /// (a fault done *to* a client, such as a pause, is not an operation).
     /// A retry is two: a request whose reply is lost
     /// ([`ClientOp::AcquireLost`]), then the same request again, whose reply
-    /// the client reads — the operation named here.
+    /// the client reads — the operation named here. A step with an
+    /// operation and no client ([`Step::Produce`]) is the environment's,
+    /// which the lab performs itself. (A [`Step::Deliver`] reads the reply
+    /// of whatever was sent; its operation here is the lease family's.)
     pub fn op(self) -> Option<ClientOp> {
         match self {
             Step::Acquire { .. } | Step::AcquireDelayed { .. } | Step::Deliver { .. } => {
@@ -113,6 +173,12 @@ impl Step {
             Step::Retry { .. } => Some(ClientOp::AcquireResent),
             Step::Write { .. } => Some(ClientOp::Write),
             Step::Release { .. } => Some(ClientOp::Release),
+            Step::Produce => Some(ClientOp::Produce),
+            Step::Read { .. } | Step::ReadDelayed { .. } => Some(ClientOp::Read),
+            Step::Claim { .. } | Step::ClaimDelayed { .. } => Some(ClientOp::Claim),
+            Step::Process { .. } => Some(ClientOp::Process),
+            Step::Mark { .. } => Some(ClientOp::Mark),
+            Step::Ack { .. } => Some(ClientOp::Ack),
             Step::Tick
             | Step::Pause { .. }
             | Step::Resume { .. }
@@ -135,6 +201,14 @@ impl Step {
             Step::Resume { .. } => "resume",
             Step::Crash { .. } => "crash",
             Step::Restart { .. } => "restart",
+            Step::Produce => "produce",
+            Step::Read { .. } => "read",
+            Step::ReadDelayed { .. } => "read-delayed",
+            Step::Claim { .. } => "claim",
+            Step::ClaimDelayed { .. } => "claim-delayed",
+            Step::Process { .. } => "process",
+            Step::Mark { .. } => "mark",
+            Step::Ack { .. } => "ack",
         }
     }
 }
@@ -153,7 +227,7 @@ impl fmt::Display for Step {
 
 /// A step that could not be read.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("cannot read step `{given}`: {why}; write e.g. `acquire c1`, `acquire-delayed c2`, `deliver c2`, `retry c1`, `write c1`, `release c1`, `pause c1`, `resume c1`, `crash c3`, `tick`, `restart`, `restart n2`")]
+#[error("cannot read step `{given}`: {why}; write e.g. `acquire c1`, `acquire-delayed c2`, `deliver c2`, `retry c1`, `write c1`, `release c1`, `pause c1`, `resume c1`, `crash c3`, `tick`, `restart`, `restart n2`, `produce`, `read c1`, `read-delayed c1`, `claim c1`, `claim-delayed c1`, `process c1`, `mark c1`, `ack c1`")]
 pub struct BadStep {
     /// What was given.
     pub given: String,
@@ -215,6 +289,31 @@ impl FromStr for Step {
                 Step::Tick
             }
             "restart" => Step::Restart { node: node(arg)? },
+            "produce" => {
+                none(arg)?;
+                Step::Produce
+            }
+            "read" => Step::Read {
+                client: client(arg)?,
+            },
+            "read-delayed" => Step::ReadDelayed {
+                client: client(arg)?,
+            },
+            "claim" => Step::Claim {
+                client: client(arg)?,
+            },
+            "claim-delayed" => Step::ClaimDelayed {
+                client: client(arg)?,
+            },
+            "process" => Step::Process {
+                client: client(arg)?,
+            },
+            "mark" => Step::Mark {
+                client: client(arg)?,
+            },
+            "ack" => Step::Ack {
+                client: client(arg)?,
+            },
             "acquire" => Step::Acquire {
                 client: client(arg)?,
             },
@@ -294,6 +393,12 @@ mod tests {
             "acquire c1; acquire-delayed c2; tick; restart; restart n3; retry c8"
         );
         assert_eq!(parse_schedule(&text), Ok(steps));
+        let sync = "produce; read c1; read-delayed c2; deliver c2; claim c1; claim-delayed c2; process c1; mark c1; ack c2";
+        let steps = parse_schedule(sync).unwrap();
+        assert_eq!(format_schedule(&steps), sync);
+        assert!(steps[2].is_delayed() && steps[5].is_delayed() && !steps[4].is_delayed());
+        assert_eq!(steps[0].client(), None);
+        assert_eq!(steps[0].op(), Some(ClientOp::Produce));
     }
 
     #[test]
@@ -306,6 +411,8 @@ mod tests {
             ("fly c1", "`fly` is not a step"),
             ("acquire c1 c2", "a step has at most two words"),
             ("acquire x", "`x` is not a client"),
+            ("produce c1", "`produce` takes no client"),
+            ("claim", "`claim` needs a client"),
         ] {
             let err = parse_schedule(bad).unwrap_err();
             assert_eq!(err.given, bad);

@@ -16,11 +16,12 @@ use stateright::{Model, Property, Representative};
 
 use crate::check::Halt;
 use crate::lease::LeaseModel;
-use crate::narrate::{LeaseClock, NarratedStep};
+use crate::narrate::{KeyRole, LeaseClock, NarratedStep};
 use crate::outcome::Outcome;
 use crate::path::Taken;
 use crate::scenario::Scenario;
 use crate::step::Step;
+use crate::sync::SyncModel;
 use locklab_spec::declaration::Family;
 use locklab_spec::property::{Kind, PropertyName};
 
@@ -91,6 +92,11 @@ pub trait System:
     /// The keys with a lease in `w`, for the lab's clock.
     fn clocks(&self, w: &Self::World) -> Vec<LeaseClock>;
 
+    /// The roles of the keys with a lease this model can have that the lab
+    /// can see on Redis: after every step it looks at each until it has a
+    /// lease exactly when the model's clocks say so.
+    fn observed(&self) -> Vec<KeyRole>;
+
     /// A step told in words, with its Redis command, reply and the keys
     /// after it.
     fn tell(
@@ -143,7 +149,10 @@ pub fn properties<S: System>(model: &S) -> Vec<Property<S>> {
 pub fn applicable(scenario: &Scenario, asked: &[PropertyName]) -> Vec<PropertyName> {
     PropertyName::ALL
         .into_iter()
-        .filter(|p| asked.contains(p) && p.applies(scenario.depth, scenario.faults))
+        .filter(|p| {
+            asked.contains(p)
+                && p.applies(scenario.protocol.family(), scenario.depth, scenario.faults)
+        })
         .collect()
 }
 
@@ -159,5 +168,6 @@ pub trait Visit {
 pub fn visit<V: Visit>(scenario: Scenario, checking: &[PropertyName], v: V) -> V::Out {
     match scenario.protocol.family() {
         Family::Lease => v.visit(LeaseModel::of(scenario, checking)),
+        Family::Sync => v.visit(SyncModel::of(scenario, checking)),
     }
 }

@@ -49,6 +49,44 @@ const TWO_BY_TWO: [(&str, &str, usize, usize); 4] = [
     ("fenced", "crash", 141, 279),
 ];
 
+/// The sync family's default matrix: 2 workers, 2 units, leases of 2
+/// ticks.
+const SYNC_MATRIX: [(&str, &str, usize, usize); 25] = [
+    ("sync-naive", "none", 76, 121),
+    ("sync-naive", "pause", 208, 356),
+    ("sync-naive", "delay", 179, 298),
+    ("sync-naive", "crash", 150, 269),
+    ("sync-naive", "restart", 209, 339),
+    ("sync-cas", "none", 44, 77),
+    ("sync-cas", "pause", 277, 523),
+    ("sync-cas", "delay", 209, 388),
+    ("sync-cas", "crash", 121, 231),
+    ("sync-cas", "restart", 137, 247),
+    ("sync-cas-dedup", "none", 44, 77),
+    ("sync-cas-dedup", "pause", 250, 480),
+    ("sync-cas-dedup", "delay", 182, 345),
+    ("sync-cas-dedup", "crash", 102, 193),
+    ("sync-cas-dedup", "restart", 137, 247),
+    ("sync-stream", "none", 34, 62),
+    ("sync-stream", "pause", 241, 469),
+    ("sync-stream", "delay", 189, 365),
+    ("sync-stream", "crash", 136, 266),
+    ("sync-stream", "restart", 75, 135),
+    ("sync-stream-dedup", "none", 34, 62),
+    ("sync-stream-dedup", "pause", 233, 457),
+    ("sync-stream-dedup", "delay", 181, 353),
+    ("sync-stream-dedup", "crash", 120, 234),
+    ("sync-stream-dedup", "restart", 75, 135),
+];
+
+/// The same for 3 workers and 3 units.
+const SYNC_THREE_BY_THREE: [(&str, &str, usize, usize); 4] = [
+    ("sync-naive", "none", 960, 1517),
+    ("sync-cas", "pause", 1531, 7437),
+    ("sync-stream", "crash", 770, 4210),
+    ("sync-stream-dedup", "delay", 1008, 5488),
+];
+
 fn counts(scenario: Scenario) -> (usize, usize) {
     let options = CheckOptions {
         compare_symmetry: true,
@@ -88,6 +126,27 @@ fn two_clients_two_rounds_state_counts() {
         let faults: Faults = faults.parse().expect("fault names");
         let s = Scenario::new(protocol.parse().expect("a protocol"), faults)
             .sized(2, 2, 3)
+            .expect("a valid size");
+        assert_eq!(counts(s), (sym, full), "{protocol} under {faults}");
+    }
+}
+
+#[test]
+fn sync_matrix_state_counts() {
+    for (protocol, faults, sym, full) in SYNC_MATRIX {
+        let faults: Faults = faults.parse().expect("fault names");
+        let s = Scenario::new(protocol.parse().expect("a protocol"), faults);
+        assert_eq!(counts(s), (sym, full), "{protocol} under {faults}");
+    }
+}
+
+#[test]
+fn sync_three_workers_three_units_state_counts() {
+    for (protocol, faults, sym, full) in SYNC_THREE_BY_THREE {
+        let faults: Faults = faults.parse().expect("fault names");
+        let s = Scenario::new(protocol.parse().expect("a protocol"), faults)
+            .sized(3, 1, 2)
+            .and_then(|s| s.with_units(3))
             .expect("a valid size");
         assert_eq!(counts(s), (sym, full), "{protocol} under {faults}");
     }

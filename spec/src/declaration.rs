@@ -40,6 +40,10 @@ pub struct Declaration {
 pub enum Family {
     /// One lock key on one Redis: the single-instance lease locks.
     Lease,
+    /// Units of work handed from a producer to workers through one Redis
+    /// key (a string the producer fills, or a Stream), each unit's effect
+    /// applied to a sink: the article's "distributed sync" and its fixes.
+    Sync,
 }
 
 /// How a release removes the key.
@@ -85,12 +89,72 @@ pub struct Capabilities {
     pub fencing: bool,
     /// How an acquire by the holder itself is treated.
     pub reentry: Reentry,
+    /// For a protocol of the sync family: how its workers take units and
+    /// what the sink does (`None` for a lock).
+    pub sync: Option<SyncCaps>,
 }
 
 impl Capabilities {
+    /// The lock fields of a protocol that is not a lock (a sync
+    /// protocol's), which nothing reads: no fencing, no re-entry.
+    pub const NOT_A_LOCK: Capabilities = Capabilities {
+        checks_reply: true,
+        unique_token: false,
+        release: Release::Del,
+        fencing: false,
+        reentry: Reentry::None,
+        sync: None,
+    };
+
     /// Whether the owner's own acquire adds a level instead of waiting.
     pub fn reentrant(&self) -> bool {
         matches!(self.reentry, Reentry::Counted { .. })
+    }
+}
+
+/// How a worker of a sync protocol takes a unit before processing it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Take {
+    /// `GET key`: the worker only reads, so nothing tells another worker
+    /// the unit is taken, and its mark (`SET key processed PX ttl`)
+    /// overwrites whatever the key holds by then (the article).
+    Read,
+    /// Claim before processing: a Lua script compares the key with the unit
+    /// the worker read (unit ids are never reused, so the value is its own
+    /// version) and, only if it is still there and unclaimed, leases a
+    /// claim (`key:claim PX ttl`); the mark is a compare-and-set too. A
+    /// claim that loses the race is a conflict, retried a bounded number of
+    /// times with backoff. The lease lets the unit be claimed again once a
+    /// crashed or paused claimant's claim ran out.
+    VersionedClaim,
+    /// A Stream with a consumer group: `XADD` appends units,
+    /// `XREADGROUP … >` hands each new one to one consumer (pending until
+    /// `XACK`), and `XAUTOCLAIM` hands a unit pending longer than the claim
+    /// idle time (`ttl` ticks) to another consumer.
+    ConsumerGroup,
+}
+
+/// What a sync protocol's workers and sink do, as data.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct SyncCaps {
+    /// How a worker takes a unit.
+    pub take: Take,
+    /// The sink applies each unit's effect at most once: the effect carries
+    /// the unit's id (which names one version of the data), and the sink
+    /// refuses an id it has applied before — what fencing is for the locks.
+    pub dedup_sink: bool,
+}
+
+impl SyncCaps {
+    /// Whether the units wait in a Stream rather than in one string key.
+    pub fn stream(&self) -> bool {
+        self.take == Take::ConsumerGroup
+    }
+
+    /// Whether the worker claims the unit before it processes it (so
+    /// another worker can tell it is taken).
+    pub fn claims_first(&self) -> bool {
+        self.take != Take::Read
     }
 }
 
@@ -110,6 +174,8 @@ pub struct Shape {
     pub nodes: u8,
     /// Replicas of the one primary (0: none).
     pub replicas: u8,
+    /// Units of work the producer writes (0 for a lock scenario).
+    pub units: u8,
 }
 
 impl Shape {
@@ -122,6 +188,20 @@ impl Shape {
         depth: 1,
         nodes: 1,
         replicas: 0,
+        units: 0,
+    };
+
+    /// Two workers (a double processing needs two), two units (a lost
+    /// update needs a second unit to lose), a marker, claim or claim idle
+    /// time of two ticks.
+    pub const SYNC: Shape = Shape {
+        clients: 2,
+        rounds: 1,
+        ttl: 2,
+        depth: 1,
+        nodes: 1,
+        replicas: 0,
+        units: 2,
     };
 }
 

@@ -11,8 +11,8 @@
 //!
 //! # Layout
 //!
-//! - [`declaration`]: [`Declaration`], [`Capabilities`], [`Family`],
-//!   [`Shape`], [`Claim`].
+//! - [`declaration`]: [`Declaration`], [`Capabilities`] (and a sync
+//!   protocol's [`SyncCaps`]), [`Family`], [`Shape`], [`Claim`].
 //! - [`protocol`]: [`Protocol`], a handle on a declaration, and the one
 //!   list of them.
 //! - [`protocols`]: one module per protocol, holding its declaration and
@@ -28,7 +28,9 @@ pub mod property;
 pub mod protocol;
 pub mod protocols;
 
-pub use declaration::{Capabilities, Claim, Declaration, Family, Reentry, Release, Shape};
+pub use declaration::{
+    Capabilities, Claim, Declaration, Family, Reentry, Release, Shape, SyncCaps, Take,
+};
 pub use fault::{Fault, FaultError, Faults};
 pub use property::{Kind, PropertyName, UnknownProperty};
 pub use protocol::{Protocol, UnknownProtocol};

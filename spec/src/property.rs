@@ -7,6 +7,7 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
+use crate::declaration::Family;
 use crate::fault::{Fault, Faults};
 
 /// A property the lab checks.
@@ -39,6 +40,19 @@ pub enum PropertyName {
     SomeoneReenters,
     /// Every client finishes all its rounds.
     EveryoneFinishes,
+    /// No unit's effect is applied to the sink more than once.
+    NoDoubleProcessing,
+    /// No unit is overwritten or dropped before some worker processed it:
+    /// while its effect was never applied, it is still in Redis or in the
+    /// hands of a worker that has not crashed.
+    NoLostUpdate,
+    /// Both: every unit's effect is applied at most once, and none is lost.
+    ExactlyOnceSync,
+    /// Some unit's effect is applied (so the sync verdicts are never
+    /// vacuous).
+    SomeUnitProcessed,
+    /// Every unit of the budget is produced and its effect applied.
+    EveryUnitProcessed,
 }
 
 /// Whether a property must hold in every state, on every path, or in some
@@ -57,7 +71,7 @@ pub enum Kind {
 
 impl PropertyName {
     /// Every property, in table order.
-    pub const ALL: [PropertyName; 10] = [
+    pub const ALL: [PropertyName; 15] = [
         PropertyName::MutualExclusion,
         PropertyName::NoForeignRelease,
         PropertyName::FencedResource,
@@ -68,6 +82,11 @@ impl PropertyName {
         PropertyName::SomeoneAcquires,
         PropertyName::SomeoneReenters,
         PropertyName::EveryoneFinishes,
+        PropertyName::NoDoubleProcessing,
+        PropertyName::NoLostUpdate,
+        PropertyName::ExactlyOnceSync,
+        PropertyName::SomeUnitProcessed,
+        PropertyName::EveryUnitProcessed,
     ];
 
     /// The property's name everywhere.
@@ -83,6 +102,11 @@ impl PropertyName {
             PropertyName::SomeoneAcquires => "someone-acquires",
             PropertyName::SomeoneReenters => "someone-reenters",
             PropertyName::EveryoneFinishes => "everyone-finishes",
+            PropertyName::NoDoubleProcessing => "no-double-processing",
+            PropertyName::NoLostUpdate => "no-lost-update",
+            PropertyName::ExactlyOnceSync => "exactly-once-sync",
+            PropertyName::SomeUnitProcessed => "some-unit-processed",
+            PropertyName::EveryUnitProcessed => "every-unit-processed",
         }
     }
 
@@ -94,22 +118,44 @@ impl PropertyName {
             | PropertyName::FencedResource
             | PropertyName::ReentryNoSelfWait
             | PropertyName::NoEarlyRelease
-            | PropertyName::NoLeakedHold => Kind::Always,
+            | PropertyName::NoLeakedHold
+            | PropertyName::NoDoubleProcessing
+            | PropertyName::NoLostUpdate
+            | PropertyName::ExactlyOnceSync => Kind::Always,
             PropertyName::EventuallyAcquired => Kind::Eventually,
             PropertyName::SomeoneAcquires
             | PropertyName::SomeoneReenters
-            | PropertyName::EveryoneFinishes => Kind::Sometimes,
+            | PropertyName::EveryoneFinishes
+            | PropertyName::SomeUnitProcessed
+            | PropertyName::EveryUnitProcessed => Kind::Sometimes,
         }
     }
 
-    /// Whether the property means anything in a scenario whose clients
-    /// acquire `depth` times under `faults`. The re-entry
-    /// properties need clients that re-enter (depth 2 or more); a leaked
-    /// hold needs re-entry or a re-sent acquire. Every other property means
-    /// something for every lock: `fenced-resource` too, since a resource
-    /// without fencing still has a history that grant order can judge (that
-    /// is how the matrix shows what fencing buys).
-    pub fn applies(self, depth: u8, faults: Faults) -> bool {
+    /// The model family whose scenarios the property is about: the lock
+    /// properties judge locks, the sync properties units of work.
+    pub fn family(self) -> Family {
+        match self {
+            PropertyName::NoDoubleProcessing
+            | PropertyName::NoLostUpdate
+            | PropertyName::ExactlyOnceSync
+            | PropertyName::SomeUnitProcessed
+            | PropertyName::EveryUnitProcessed => Family::Sync,
+            _ => Family::Lease,
+        }
+    }
+
+    /// Whether the property means anything in a scenario of `family`
+    /// whose clients acquire `depth` times under `faults`. A property
+    /// applies to its own family only. The re-entry properties need clients
+    /// that re-enter (depth 2 or more); a leaked hold needs re-entry or a
+    /// re-sent acquire. Every other lock property means something for every
+    /// lock: `fenced-resource` too, since a resource without fencing still
+    /// has a history that grant order can judge (that is how the matrix
+    /// shows what fencing buys).
+    pub fn applies(self, family: Family, depth: u8, faults: Faults) -> bool {
+        if self.family() != family {
+            return false;
+        }
         let reenters = depth > 1;
         match self {
             PropertyName::ReentryNoSelfWait
@@ -141,6 +187,15 @@ impl PropertyName {
             PropertyName::SomeoneAcquires => "some client gets the lock",
             PropertyName::SomeoneReenters => "some holder re-enters its lock",
             PropertyName::EveryoneFinishes => "every client finishes all its rounds",
+            PropertyName::NoDoubleProcessing => "no unit's effect is applied more than once",
+            PropertyName::NoLostUpdate => {
+                "no unit is overwritten or dropped before some worker processed it"
+            }
+            PropertyName::ExactlyOnceSync => {
+                "every unit's effect is applied once: none twice, none lost"
+            }
+            PropertyName::SomeUnitProcessed => "some unit's effect is applied",
+            PropertyName::EveryUnitProcessed => "every unit is produced and its effect applied",
         }
     }
 }

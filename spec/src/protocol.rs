@@ -17,13 +17,18 @@ use crate::protocols;
 
 /// Every protocol, in the order tables list them. Adding a protocol adds
 /// one line here.
-static ALL: [Protocol; 6] = [
+static ALL: [Protocol; 11] = [
     Protocol(&protocols::naive::DECLARATION),
     Protocol(&protocols::naive_unchecked::DECLARATION),
     Protocol(&protocols::token::DECLARATION),
     Protocol(&protocols::fenced::DECLARATION),
     Protocol(&protocols::reentrant::DECLARATION),
     Protocol(&protocols::reentrant_redisson::DECLARATION),
+    Protocol(&protocols::sync_naive::DECLARATION),
+    Protocol(&protocols::sync_cas::DECLARATION),
+    Protocol(&protocols::sync_cas_dedup::DECLARATION),
+    Protocol(&protocols::sync_stream::DECLARATION),
+    Protocol(&protocols::sync_stream_dedup::DECLARATION),
 ];
 
 /// A protocol: a handle on its declaration.
@@ -195,6 +200,26 @@ mod tests {
     fn every_fix_is_a_known_protocol() {
         for p in Protocol::all() {
             assert_eq!(p.fixed_by().len(), p.declaration().fixed_by.len(), "{p}");
+        }
+    }
+
+    #[test]
+    fn sync_capabilities_exactly_for_the_sync_family() {
+        for p in Protocol::all() {
+            assert_eq!(p.caps().sync.is_some(), p.family() == Family::Sync, "{p}");
+            assert_eq!(p.shape().units > 0, p.family() == Family::Sync, "{p}");
+        }
+    }
+
+    #[test]
+    fn properties_apply_to_their_own_family_only() {
+        use crate::property::PropertyName;
+        let none = Faults::NONE;
+        for p in PropertyName::ALL {
+            let lock = p.applies(Family::Lease, 2, none.with(Fault::Retry, 1));
+            let sync = p.applies(Family::Sync, 1, none);
+            assert!(lock != sync, "{p} applies to exactly one family");
+            assert_eq!(sync, p.family() == Family::Sync);
         }
     }
 

@@ -24,6 +24,9 @@
 //! - [`run`]: one measured run of one variant ([`run::measure`]).
 //! - [`report`]: the rows, the table and the JSON ([`Report`]).
 //! - [`svg`]: the plots.
+//! - [`sync`] and [`sync_report`]: the sync protocols — units processed
+//!   exactly once per second, CAS retries per unit, produce→processed
+//!   latency — and the targets checked on them.
 
 pub mod analysis;
 pub mod latency;
@@ -31,6 +34,8 @@ pub mod report;
 pub mod rtt;
 pub mod run;
 pub mod svg;
+pub mod sync;
+pub mod sync_report;
 pub mod variant;
 
 pub use analysis::Analysis;

@@ -32,6 +32,12 @@ pub struct Report {
     pub broken: Vec<String>,
     /// Rows whose clients met errors: their figures are not judged.
     pub erred: Vec<String>,
+    /// The sync protocols' runs.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub sync: Vec<super::sync_report::SyncRow>,
+    /// The sync issue's targets, checked on those runs.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub sync_targets: Vec<super::sync_report::Target>,
 }
 
 /// Acquire and release latencies (uncontended rows only).
@@ -323,6 +329,9 @@ impl Report {
         }
         if self.broken.is_empty() && self.erred.is_empty() {
             out.push_str("\nevery row kept mutual exclusion (history checker)\n");
+        }
+        if !self.sync.is_empty() {
+            out.push_str(&super::sync_report::render(&self.sync, &self.sync_targets));
         }
         out
     }

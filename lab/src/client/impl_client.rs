@@ -203,6 +203,12 @@ impl LabClient for ImplClient {
                 ClientOp::AcquireResent => self.acquire_resent().await,
                 ClientOp::Write => self.write(data).await,
                 ClientOp::Release => self.release().await,
+                ClientOp::Produce
+                | ClientOp::Read
+                | ClientOp::Claim
+                | ClientOp::Process
+                | ClientOp::Mark
+                | ClientOp::Ack => Err(super::unsupported(self.protocol.name(), op)),
             }
         })
     }

@@ -23,6 +23,8 @@
 //!
 //! - [`open`]: [`ClientSpec`] and [`open()`], any client by name.
 //! - [`impl_client`]: [`ImplClient`], the locks of `locklab-impl`.
+//! - [`sync_client`]: [`SyncClient`], the sync protocols' workers and
+//!   producer (the same trait: their operations are steps too).
 //! - `rslock`, `redlock` (features of the same names): the peer crates.
 
 pub mod impl_client;
@@ -31,6 +33,7 @@ pub mod open;
 pub mod redlock;
 #[cfg(feature = "rslock")]
 pub mod rslock;
+pub mod sync_client;
 
 use std::future::Future;
 use std::pin::Pin;
@@ -41,6 +44,7 @@ use serde::{Deserialize, Serialize};
 
 pub use impl_client::ImplClient;
 pub use open::{known_clients, open, ClientSpec, OpenError, Strategy};
+pub use sync_client::SyncClient;
 
 /// Why an operation failed, on one line — and whether it surely did not
 /// happen (`definite`: refused before anything reached the server) or may
@@ -108,6 +112,25 @@ impl OpError {
 /// What every [`LabClient`] method returns.
 pub type ClientFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, OpError>> + Send + 'a>>;
 
+/// One effect the protected resource (a sync protocol's sink) applied.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Applied {
+    /// The unit.
+    pub unit: u32,
+    /// The tag the worker gave it.
+    pub tag: String,
+}
+
+/// What the lab reads of a run's end state through a client: evidence of
+/// its own, independent of any reply a client read.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Inspection {
+    /// Every effect the sink applied, in order.
+    pub applied: Vec<Applied>,
+    /// The units Redis still holds for a worker to take.
+    pub waiting: Vec<u32>,
+}
+
 /// The keys a client works on.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Keys {
@@ -164,6 +187,14 @@ pub trait LabClient: Send {
     fn ping(&mut self) -> ClientFuture<'_, ()> {
         Box::pin(async { Ok(()) })
     }
+
+    /// Reads what the protected resource holds and what Redis still holds
+    /// for a client to take, at the end of a run; `None` for a client whose
+    /// resource the history judges from replies alone (a lock). The
+    /// default says `None`.
+    fn inspect(&mut self) -> ClientFuture<'_, Option<Inspection>> {
+        Box::pin(async { Ok(None) })
+    }
 }
 
 impl<T: LabClient + ?Sized> LabClient for Box<T> {
@@ -181,6 +212,9 @@ impl<T: LabClient + ?Sized> LabClient for Box<T> {
     }
     fn ping(&mut self) -> ClientFuture<'_, ()> {
         (**self).ping()
+    }
+    fn inspect(&mut self) -> ClientFuture<'_, Option<Inspection>> {
+        (**self).inspect()
     }
 }
 

@@ -1,6 +1,6 @@
-//! Opening any lab client by name: a protocol of `locklab-impl` (chosen by
-//! its declaration's capabilities), or a peer crate compiled into this
-//! build.
+//! Opening any lab client by name: a protocol of `locklab-impl` (a lock or
+//! a sync worker by its declaration's family, the kind of lock or worker by
+//! its capabilities), or a peer crate compiled into this build.
 
 use std::time::Duration;
 
@@ -64,6 +64,10 @@ pub enum OpenError {
     /// A key, TTL or URL was refused, or Redis could not be reached.
     #[error("{0}")]
     Lock(#[from] locklab_impl::LockError),
+    /// A sync worker refused its keys (a key of another type: left
+    /// untouched), or Redis could not be reached.
+    #[error("{0}")]
+    Sync(#[from] locklab_impl::sync::SyncError),
     /// A peer crate refused.
     #[error("{0}")]
     Peer(String),
@@ -81,12 +85,11 @@ pub fn peers() -> Vec<&'static str> {
     peers
 }
 
-/// Every name [`open`] knows in this build: the lease protocols of
+/// Every name [`open`] knows in this build: the protocols of
 /// `locklab-impl`, then the peer crates.
 pub fn known_clients() -> Vec<&'static str> {
     Protocol::all()
         .iter()
-        .filter(|p| p.family() == Family::Lease)
         .map(|p| p.name())
         .chain(peers())
         .collect()
@@ -112,13 +115,13 @@ pub async fn open(spec: &ClientSpec) -> Result<Box<dyn LabClient>, OpenError> {
         #[cfg(feature = "redlock")]
         "redlock" => Ok(Box::new(super::redlock::RedlockClient::open(spec).await?)),
         name => {
-            let protocol = Protocol::named(name)
-                .ok()
-                .filter(|p| p.family() == Family::Lease)
-                .ok_or_else(|| OpenError::Unknown {
-                    name: name.to_owned(),
-                })?;
-            Ok(Box::new(super::ImplClient::open(protocol, spec).await?))
+            let protocol = Protocol::named(name).map_err(|_| OpenError::Unknown {
+                name: name.to_owned(),
+            })?;
+            match protocol.family() {
+                Family::Lease => Ok(Box::new(super::ImplClient::open(protocol, spec).await?)),
+                Family::Sync => Ok(Box::new(super::SyncClient::open(protocol, spec).await?)),
+            }
         }
     }
 }

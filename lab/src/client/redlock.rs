@@ -140,7 +140,14 @@ impl LabClient for RedlockClient {
                     Ok(WriteOutcome::Refused { highest }) => Ok(Outcome::Refused { highest }),
                     Err(e) => Err(OpError::of(&e)),
                 },
-                ClientOp::AcquireLost | ClientOp::AcquireResent => Err(unsupported(NAME, op)),
+                ClientOp::AcquireLost
+                | ClientOp::AcquireResent
+                | ClientOp::Produce
+                | ClientOp::Read
+                | ClientOp::Claim
+                | ClientOp::Process
+                | ClientOp::Mark
+                | ClientOp::Ack => Err(unsupported(NAME, op)),
             }
         })
     }

@@ -9,9 +9,12 @@ use std::time::Duration;
 use anyhow::{bail, Context};
 use clap::Args;
 use locklab_impl::{connect, ConnectOptions, Protocol, Ttl, Wait};
+use locklab_model::{Family, Faults, PropertyName};
 
 use crate::bench::report::{Report, Row};
 use crate::bench::run::{measure, RunSpec};
+use crate::bench::sync::{measure_sync, SyncSpec};
+use crate::bench::sync_report::{self, SyncRow};
 use crate::bench::{rtt, svg, Peer, Variant};
 use crate::cli::Status;
 use crate::output::{print_command_json, progress};
@@ -30,10 +33,17 @@ pub const MAX_DURATION_SECS: f64 = 600.0;
 #[derive(Debug, Args)]
 pub struct BenchArgs {
     /// A protocol to measure (repeatable): naive, token, fenced (also
-    /// naive-unchecked, with `--wait poll` only). Default: naive, token,
-    /// fenced.
+    /// naive-unchecked, with `--wait poll` only), reentrant, or a sync
+    /// protocol. Default: naive, token, fenced, reentrant and every sync
+    /// protocol.
     #[arg(long = "protocol", value_name = "P")]
     pub protocols: Vec<String>,
+    /// The key the sync protocols' units pass through (their sink is
+    /// `<key>:sink`), instead of keys under the run's own prefix: the key
+    /// must not exist yet (one of another type is refused and left
+    /// untouched), and the bench deletes it after each run.
+    #[arg(long, value_name = "K")]
+    pub key: Option<String>,
     /// A waiting strategy to measure the protocols with (repeatable): poll,
     /// notify, fifo. Default: all three.
     #[arg(long = "wait", value_name = "W")]
@@ -101,6 +111,10 @@ pub struct BenchPlan {
     pub pings: u32,
     /// Worker threads of the clients' runtime.
     pub threads: usize,
+    /// The sync protocols, in table order.
+    pub sync: Vec<Protocol>,
+    /// The sync runs' key, when the user names it.
+    pub key: Option<locklab_impl::sync::SyncKey>,
 }
 
 impl BenchPlan {
@@ -119,6 +133,16 @@ impl BenchPlan {
         }
         runs
     }
+
+    /// The sync runs, in order: (protocol, workers), one worker first.
+    pub fn sync_runs(&self) -> Vec<(Protocol, usize)> {
+        let mut workers = vec![1];
+        workers.extend(self.clients.iter().copied().filter(|&c| c != 1));
+        self.sync
+            .iter()
+            .flat_map(|p| workers.iter().map(move |&w| (*p, w)))
+            .collect()
+    }
 }
 
 fn dedup<T: PartialEq>(items: impl IntoIterator<Item = T>) -> Vec<T> {
@@ -134,10 +158,16 @@ fn dedup<T: PartialEq>(items: impl IntoIterator<Item = T>) -> Vec<T> {
 impl BenchArgs {
     /// Turns the flags into a plan, or says in one line what is wrong.
     pub fn plan(&self) -> anyhow::Result<BenchPlan> {
-        let protocols = if self.protocols.is_empty() {
+        let named: Vec<Protocol> = if self.protocols.is_empty() {
             ["naive", "token", "fenced", "reentrant"]
                 .into_iter()
                 .filter_map(|name| Protocol::named(name).ok())
+                .chain(
+                    Protocol::all()
+                        .iter()
+                        .copied()
+                        .filter(|p| p.family() == Family::Sync),
+                )
                 .collect()
         } else {
             dedup(
@@ -146,6 +176,15 @@ impl BenchArgs {
                     .map(|p| p.parse::<Protocol>())
                     .collect::<Result<Vec<_>, _>>()?,
             )
+        };
+        let (sync, protocols): (Vec<Protocol>, Vec<Protocol>) =
+            named.into_iter().partition(|p| p.family() == Family::Sync);
+        let key = match &self.key {
+            Some(k) => Some(
+                locklab_impl::sync::SyncKey::new(k.as_str())
+                    .map_err(|e| anyhow::anyhow!("--key: {e}"))?,
+            ),
+            None => None,
         };
         let waits = if self.waits.is_empty() {
             vec![
@@ -254,8 +293,10 @@ impl BenchArgs {
             svg: self.svg.clone(),
             redis: self.redis.clone(),
             pings: if self.quick { 300 } else { 2000 },
+            sync,
+            key,
         };
-        if plan.runs().is_empty() {
+        if plan.runs().is_empty() && plan.sync.is_empty() {
             bail!(
                 "nothing to run: more than one master needs a peer crate (--peer rslock or redlock); add --masters 1"
             );
@@ -363,6 +404,8 @@ async fn measure_all(
         contended: Vec::new(),
         broken: Vec::new(),
         erred: Vec::new(),
+        sync: Vec::new(),
+        sync_targets: Vec::new(),
     };
     for (n, (variant, masters, clients)) in runs.into_iter().enumerate() {
         bar.set_message(format!("{variant} ×{masters}, {clients} clients"));
@@ -407,9 +450,133 @@ async fn measure_all(
             erred.push(row.label());
         }
     }
+    measure_sync_rows(plan, urls, space, &mut report, &mut broken, &mut erred).await?;
     report.broken = broken;
     report.erred = erred;
     Ok(report)
+}
+
+/// The sync runs of the plan; a row that breaks what its protocol claims
+/// with no fault (a unit applied twice, a unit lost) is broken.
+async fn measure_sync_rows(
+    plan: &BenchPlan,
+    urls: &[String],
+    space: &crate::replay::KeySpace,
+    report: &mut Report,
+    broken: &mut Vec<String>,
+    erred: &mut Vec<String>,
+) -> anyhow::Result<()> {
+    let runs = plan.sync_runs();
+    if runs.is_empty() {
+        return Ok(());
+    }
+    let url = urls.first().cloned().unwrap_or_default();
+    let options = ConnectOptions::default();
+    let conn = connect(&url, &options)
+        .await
+        .map_err(|e| anyhow::anyhow!("{}", crate::client::error_line(&e)))?;
+    if let Some(key) = &plan.key {
+        preflight(&conn, key, &plan.sync).await?;
+    }
+    let bar = progress::bar(runs.len() as u64, "sync runs");
+    for (n, (protocol, workers)) in runs.into_iter().enumerate() {
+        bar.set_message(format!("{protocol}, {workers} workers"));
+        let key = match &plan.key {
+            Some(k) => k.as_str().to_owned(),
+            None => format!("{}:sync:{n}:{protocol}", space.prefix()),
+        };
+        let spec = SyncSpec {
+            protocol,
+            url: url.clone(),
+            workers,
+            duration: plan.duration,
+            ttl: plan.ttl,
+            sink: format!("{key}:sink"),
+            key,
+            connect: options,
+        };
+        let measured = measure_sync(&spec).await;
+        if plan.key.is_some() {
+            delete_run_keys(&conn, &spec).await?;
+        }
+        let measured =
+            measured.map_err(|e| anyhow::anyhow!("{protocol} with {workers} workers: {e}"))?;
+        let row = SyncRow::new(protocol.name(), workers, &measured, report.rtt_us);
+        let label = format!("{protocol} ({workers} workers)");
+        if row.errors > 0 {
+            erred.push(label);
+        } else {
+            let claims = |p: PropertyName| protocol.claims(p, Faults::NONE);
+            if (claims(PropertyName::NoDoubleProcessing) && row.doubled > 0)
+                || (claims(PropertyName::NoLostUpdate) && row.lost > 0)
+            {
+                broken.push(label);
+            }
+        }
+        report.sync.push(row);
+        bar.inc(1);
+    }
+    bar.finish_and_clear();
+    report.sync_targets = sync_report::targets(&report.sync);
+    Ok(())
+}
+
+/// The keys one sync run writes under a user's `--key`.
+fn run_keys(spec: &SyncSpec) -> [String; 4] {
+    [
+        spec.key.clone(),
+        locklab_impl::sync::claim_key(&spec.key),
+        spec.sink.clone(),
+        format!("{}:seen", spec.sink),
+    ]
+}
+
+/// Refuses a user's key that holds another type than a protocol stores
+/// there, or that exists at all, before anything is written.
+async fn preflight(
+    conn: &locklab_impl::Conn,
+    key: &locklab_impl::sync::SyncKey,
+    protocols: &[Protocol],
+) -> anyhow::Result<()> {
+    let sink = locklab_impl::sync::SinkKey::new(format!("{key}:sink"))
+        .map_err(|e| anyhow::anyhow!("--key: {e}"))?;
+    for protocol in protocols {
+        let caps = locklab_impl::sync::caps_of(*protocol)?;
+        locklab_impl::sync::check_types(caps, conn, conn, key, &sink)
+            .await
+            .map_err(|e| anyhow::anyhow!("--key {key}: {e}"))?;
+    }
+    let keys = run_keys(&SyncSpec {
+        protocol: protocols[0],
+        url: String::new(),
+        workers: 0,
+        duration: Duration::ZERO,
+        ttl: Ttl::from_millis(1)?,
+        key: key.as_str().to_owned(),
+        sink: sink.as_str().to_owned(),
+        connect: ConnectOptions::default(),
+    });
+    let existing: u64 = conn
+        .query(redis::cmd("EXISTS").arg(&keys[..]))
+        .await
+        .map_err(|e| anyhow::anyhow!("{}", crate::client::error_line(&e)))?;
+    if existing > 0 {
+        bail!(
+            "--key {key}: {} already exist on the server; the bench writes units there and deletes them after each run, so it needs keys nobody uses (it left them untouched)",
+            keys.join(", ")
+        );
+    }
+    Ok(())
+}
+
+async fn delete_run_keys(conn: &locklab_impl::Conn, spec: &SyncSpec) -> anyhow::Result<()> {
+    let _: u64 = conn
+        .query(redis::cmd("DEL").arg(&run_keys(spec)[..]))
+        .await
+        .map_err(|e| {
+            anyhow::anyhow!("deleting the run's keys: {}", crate::client::error_line(&e))
+        })?;
+    Ok(())
 }
 
 #[cfg(test)]

@@ -46,6 +46,10 @@ pub struct CheckArgs {
     /// a re-entrant lock, 1 otherwise).
     #[arg(long)]
     pub depth: Option<u64>,
+    /// Units of work the producer writes, for the sync protocols (1 to 4).
+    /// Default: the protocol's own scenario (2).
+    #[arg(long)]
+    pub units: Option<u64>,
     /// Print one JSON object instead of tables.
     #[arg(long)]
     pub json: bool,
@@ -103,6 +107,7 @@ impl CheckArgs {
             rounds,
             ttl: None,
             depth: None,
+            units: None,
             json: true,
             no_symmetry: false,
             compare_symmetry: false,
@@ -120,8 +125,12 @@ impl CheckArgs {
             self.rounds.unwrap_or(u64::from(s.rounds)),
             self.ttl.unwrap_or(u64::from(s.ttl)),
         )?;
-        Ok(match self.depth {
+        let s = match self.depth {
             Some(depth) => s.deep(depth)?,
+            None => s,
+        };
+        Ok(match self.units {
+            Some(units) => s.with_units(units)?,
             None => s,
         })
     }
@@ -578,6 +587,7 @@ mod tests {
             rounds: None,
             ttl: None,
             depth: None,
+            units: None,
             json: false,
             no_symmetry: false,
             compare_symmetry: false,
@@ -591,9 +601,10 @@ mod tests {
     #[test]
     fn the_default_plan_is_every_protocol_under_every_single_fault() {
         let plan = args().plan().unwrap();
-        // 6 lease protocols × (none + 5 faults), and the four locks that a
-        // re-entrant lock fixes, used re-entrantly.
-        assert_eq!(plan.scenarios.len(), 6 * 6 + 4);
+        // 6 lease protocols × (none + 5 faults), the four locks that a
+        // re-entrant lock fixes, used re-entrantly, and 5 sync protocols ×
+        // (none + 4 faults).
+        assert_eq!(plan.scenarios.len(), 6 * 6 + 4 + 5 * 5);
     }
 
     #[test]
@@ -648,5 +659,15 @@ mod tests {
             ..args()
         })
         .starts_with("--max-states 0"));
+        for units in [0, 5, 1_000_000] {
+            let e = err(CheckArgs {
+                units: Some(units),
+                ..args()
+            });
+            assert!(
+                e.starts_with(&format!("--units {units}: give 1 to 4")),
+                "{e}"
+            );
+        }
     }
 }

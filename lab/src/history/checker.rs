@@ -8,6 +8,9 @@
 //! reply itself shows are read, from belief intervals and outcomes, which
 //! need no such order.)
 //!
+//! The sync family's properties are read from units, not beliefs: see
+//! [`super::work`].
+//!
 //! A client's belief is counted in levels: each acquire it reads as granted
 //! (or ignores, believing) adds one, each release it sends takes one off,
 //! and it believes it holds the lock from its first level to its last.
@@ -18,6 +21,7 @@ use locklab_model::{ClientOp, Outcome, PropertyName, Verdict};
 use serde::{Deserialize, Serialize};
 
 use super::event::{Event, History, Op};
+use super::work;
 
 /// What the checker found for one property.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -34,7 +38,7 @@ pub struct Finding {
 }
 
 impl Finding {
-    fn holds(property: PropertyName) -> Finding {
+    pub(super) fn holds(property: PropertyName) -> Finding {
         Finding {
             property,
             verdict: Verdict::Holds,
@@ -43,7 +47,7 @@ impl Finding {
         }
     }
 
-    fn violated(property: PropertyName, events: Vec<usize>, says: String) -> Finding {
+    pub(super) fn violated(property: PropertyName, events: Vec<usize>, says: String) -> Finding {
         Finding {
             property,
             verdict: Verdict::Violated,
@@ -52,7 +56,7 @@ impl Finding {
         }
     }
 
-    fn unknowable(property: PropertyName) -> Finding {
+    pub(super) fn unknowable(property: PropertyName) -> Finding {
         Finding {
             property,
             verdict: Verdict::NotApplicable,
@@ -95,6 +99,11 @@ pub fn finding(history: &History, property: PropertyName) -> Finding {
             }
         }
         PropertyName::EveryoneFinishes => Finding::unknowable(property),
+        PropertyName::NoDoubleProcessing => work::no_double_processing(history),
+        PropertyName::NoLostUpdate => work::no_lost_update(history),
+        PropertyName::ExactlyOnceSync => work::exactly_once_sync(history),
+        PropertyName::SomeUnitProcessed => work::some_unit_processed(history),
+        PropertyName::EveryUnitProcessed => work::every_unit_processed(history),
     }
 }
 

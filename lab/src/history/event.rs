@@ -6,10 +6,10 @@
 
 use std::time::Instant;
 
-use locklab_model::{ClientOp, NodeId, Outcome};
+use locklab_model::{ClientOp, KeyRole, NodeId, Outcome};
 use serde::{Deserialize, Serialize};
 
-use crate::client::OpError;
+use crate::client::{Inspection, OpError};
 
 /// What an event records; in JSON, its name (`"acquire"`, `"pause"`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -26,6 +26,9 @@ pub enum Op {
     Crash,
     /// The lab killed a Redis node and restarted it empty.
     Restart,
+    /// At the end of a run, the lab read what the protected resource (a
+    /// sink) holds and what Redis still holds for a client to take.
+    Inspected,
 }
 
 impl Op {
@@ -38,21 +41,29 @@ impl Op {
             Op::Resume => "resume",
             Op::Crash => "crash",
             Op::Restart => "restart",
+            Op::Inspected => "inspected",
         }
     }
 
     /// Every operation, for reading names.
-    pub const ALL: [Op; 10] = [
+    pub const ALL: [Op; 17] = [
         Op::Call(ClientOp::Acquire),
         Op::Call(ClientOp::AcquireLost),
         Op::Call(ClientOp::AcquireResent),
         Op::Call(ClientOp::Write),
         Op::Call(ClientOp::Release),
+        Op::Call(ClientOp::Produce),
+        Op::Call(ClientOp::Read),
+        Op::Call(ClientOp::Claim),
+        Op::Call(ClientOp::Process),
+        Op::Call(ClientOp::Mark),
+        Op::Call(ClientOp::Ack),
         Op::Observed,
         Op::Pause,
         Op::Resume,
         Op::Crash,
         Op::Restart,
+        Op::Inspected,
     ];
 
     /// An acquire, sent once or again.
@@ -102,9 +113,16 @@ pub struct Event {
     /// The fencing token a write carried.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fence: Option<u64>,
-    /// For an observation: whether the lock key was there.
+    /// For an observation: whether the key had a lease (the lock key: was
+    /// there).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub present: Option<bool>,
+    /// For an observation of another key than the lock key: which one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key: Option<KeyRole>,
+    /// For an inspection: what the lab read.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub inspected: Option<Inspection>,
     /// When it was invoked, in µs since the history began.
     pub start_us: u64,
     /// When the client learned the outcome (`None`: never — the reply was
@@ -123,6 +141,8 @@ impl Event {
             error: None,
             fence: None,
             present: None,
+            key: None,
+            inspected: None,
             start_us: at,
             end_us: None,
         }

@@ -10,6 +10,7 @@
 pub mod checker;
 pub mod event;
 pub mod timeline;
+pub mod work;
 
 pub use checker::{check, finding, Finding};
 pub use event::{Event, History, Op, Recorder};

@@ -2,7 +2,9 @@
 //! time, the client, what it did and what came of it, and a mark on the
 //! events the checker names.
 
-use locklab_model::ClientOp;
+use locklab_model::{ClientOp, KeyRole};
+
+use crate::client::Inspection;
 
 use super::checker::Finding;
 use super::event::{Event, History, Op};
@@ -20,13 +22,62 @@ pub fn outcome(e: &Event) -> String {
             format!("{}{fence}", e.result_words())
         }
         Op::Call(_) => e.result_words(),
-        Op::Observed if e.present == Some(true) => format!("lock key present{node}"),
-        Op::Observed => format!("lock key gone from Redis{node}"),
+        Op::Observed => {
+            let what = match e.key {
+                None | Some(KeyRole::Lock) => "lock key",
+                Some(KeyRole::Marker) => "marker",
+                Some(KeyRole::Claim) => "claim",
+                Some(KeyRole::Pending { .. }) => "pending entry",
+            };
+            if e.present == Some(true) {
+                format!("{what} present{node}")
+            } else {
+                format!("{what} gone from Redis{node}")
+            }
+        }
+        Op::Inspected => match &e.inspected {
+            Some(seen) => inspection(seen),
+            None => e.result_words(),
+        },
         Op::Pause => "paused".into(),
         Op::Resume => "resumed".into(),
         Op::Crash => "crashed".into(),
         Op::Restart => format!("redis-server killed, restarted empty{node}"),
     }
+}
+
+/// An inspection in words: `sink: u1 ×2, u2 · waiting: none`.
+fn inspection(seen: &Inspection) -> String {
+    let mut counts: Vec<(u32, usize)> = Vec::new();
+    for a in &seen.applied {
+        match counts.iter_mut().find(|(u, _)| *u == a.unit) {
+            Some((_, n)) => *n += 1,
+            None => counts.push((a.unit, 1)),
+        }
+    }
+    let sink: Vec<String> = counts
+        .iter()
+        .map(|(u, n)| {
+            if *n > 1 {
+                format!("u{u} ×{n}")
+            } else {
+                format!("u{u}")
+            }
+        })
+        .collect();
+    let waiting: Vec<String> = seen.waiting.iter().map(|u| format!("u{u}")).collect();
+    let or_none = |v: Vec<String>| {
+        if v.is_empty() {
+            "none".to_owned()
+        } else {
+            v.join(", ")
+        }
+    };
+    format!(
+        "sink: {} · waiting in Redis: {}",
+        or_none(sink),
+        or_none(waiting)
+    )
 }
 
 /// The timeline as a table, marking the events each finding names.

@@ -20,6 +20,18 @@
 //!   ([`super::seat`]): a pause is withholding steps, or SIGSTOP; a delayed
 //!   reply is read late, or held by the proxy; a crash drops the client, or
 //!   SIGKILLs it.
+//! - A step with an operation and no client (a sync scenario's `produce`)
+//!   is the environment's: the lab performs it through a client of its
+//!   own, `lab`, in its own process and never faulted.
+//! - After every step the conductor looks at each key the model says can
+//!   carry a lease ([`Script::observed`]: the lock key, a marker, a claim)
+//!   until it has a lease exactly when the model's clocks say so. A lease
+//!   no key shows (a Stream entry's idle time) is clocked only: the tick
+//!   that ends it waits until it has surely run out on Redis.
+//! - At the end, the lab reads every reply still in flight (what Redis did,
+//!   which the client never read) and, through its own client, what the
+//!   protected resource holds (a sink's effects) — evidence of its own for
+//!   the history checker.
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
@@ -29,7 +41,7 @@ use locklab_model::{
     ClientOp, KeyRole, LeaseClock, NodeId, Outcome, Script, Scripted, Step, Taken,
 };
 
-use super::keys::{KeySpace, ReplayKeys};
+use super::keys::{role_key, KeySpace, ReplayKeys};
 use super::seat::{Clients, Seat, SeatSpec};
 use super::topology::Topology;
 use crate::client::OpError;
@@ -138,15 +150,17 @@ struct Client {
     seat: Seat,
     /// The fencing token of its latest grant, for the history.
     fence: Option<u64>,
-    /// The event of its delayed acquire, while the reply is in flight.
-    in_flight: Option<usize>,
+    /// The event and operation of its delayed request, while the reply is
+    /// in flight.
+    in_flight: Option<(usize, ClientOp)>,
     /// Paused (a worker is SIGSTOPped: it answers nothing until resumed).
     paused: bool,
     /// Redis restarted while the client could not answer (paused, or
     /// waiting for a reply), so its connection could not be made usable
     /// then: it is, as soon as the client can act again.
     needs_warm: bool,
-    writes: u32,
+    /// Operations that carried data so far (numbers their data).
+    carried: u32,
 }
 
 /// The conductor of one replay.
@@ -157,9 +171,15 @@ struct Conductor<'a> {
     /// The lab's connection to the resource's server.
     resource_conn: Conn,
     clients: Vec<Client>,
+    /// The lab's own client (the last of `clients`), when the script has
+    /// steps of the environment.
+    lab: Option<usize>,
     rec: Recorder,
     /// When each lease's clock started.
     anchors: HashMap<(NodeId, KeyRole), Instant>,
+    /// When the step that started each lease's clock ended (a lease no key
+    /// shows has surely started by then).
+    anchor_ends: HashMap<(NodeId, KeyRole), Instant>,
     divergence: Option<String>,
     overrun: Option<String>,
 }
@@ -207,11 +227,18 @@ async fn play_at(stage: &Stage, n: usize, script: Script) -> Result<Played, Repl
         .unwrap_or_else(|| scenario.protocol.name().to_owned());
     let ttl = Ttl::new(stage.tick * u32::from(scenario.ttl))?;
     let first = &nodes.nodes()[0];
+    let environment = script
+        .steps
+        .iter()
+        .any(|s| s.step.client().is_none() && s.step.op().is_some());
+    let names: Vec<(String, &Clients)> = (0..scenario.clients)
+        .map(|i| (format!("c{}", i + 1), &stage.clients))
+        .chain(environment.then(|| ("lab".to_owned(), &Clients::InProcess)))
+        .collect();
     let mut clients = Vec::new();
-    for i in 0..scenario.clients {
-        let name = format!("c{}", i + 1);
+    for (name, seats) in names {
         let mut seat = Seat::open(
-            &stage.clients,
+            seats,
             SeatSpec {
                 name: name.clone(),
                 lock: &lock_name,
@@ -234,17 +261,20 @@ async fn play_at(stage: &Stage, n: usize, script: Script) -> Result<Played, Repl
             in_flight: None,
             paused: false,
             needs_warm: false,
-            writes: 0,
+            carried: 0,
         });
     }
+    let lab = environment.then(|| clients.len() - 1);
     let mut conductor = Conductor {
         stage,
         keys,
         nodes,
         resource_conn,
         clients,
+        lab,
         rec: Recorder::new(),
         anchors: HashMap::new(),
+        anchor_ends: HashMap::new(),
         divergence: None,
         overrun: None,
     };
@@ -277,11 +307,19 @@ async fn play_at(stage: &Stage, n: usize, script: Script) -> Result<Played, Repl
     })
 }
 
-/// Whether the model has the lock key on `node` in these leases.
-fn present(clocks: &[LeaseClock], node: NodeId) -> bool {
-    clocks
-        .iter()
-        .any(|c| c.node == node && c.key == KeyRole::Lock)
+/// Whether the model has a lease of `role` on `node` in these clocks.
+fn present(clocks: &[LeaseClock], node: NodeId, role: KeyRole) -> bool {
+    clocks.iter().any(|c| c.node == node && c.key == role)
+}
+
+/// A key's name in messages.
+fn role_name(role: KeyRole) -> &'static str {
+    match role {
+        KeyRole::Lock => "the lock key",
+        KeyRole::Marker => "the marker",
+        KeyRole::Claim => "the claim",
+        KeyRole::Pending { .. } => "the pending entry",
+    }
 }
 
 impl Conductor<'_> {
@@ -304,7 +342,43 @@ impl Conductor<'_> {
                     self.restart_clocks(s, started);
                 }
             }
-            self.observe(i, s).await?;
+            self.observe(i, s, &script.observed).await?;
+        }
+        self.read_in_flight().await;
+        self.inspect().await
+    }
+
+    /// Reads every reply still in flight, so the history has what Redis did
+    /// (the client never read it: the event stays without an end).
+    async fn read_in_flight(&mut self) {
+        for c in 0..self.clients.len() {
+            let client = &mut self.clients[c];
+            if client.paused {
+                continue;
+            }
+            let Some((idx, op)) = client.in_flight.take() else {
+                continue;
+            };
+            if let Ok(outcome) = client.seat.deliver(op).await {
+                self.rec.observe(idx, outcome);
+            }
+        }
+    }
+
+    /// Has the lab's own client read the protected resource, and records
+    /// what it saw. A failure is the environment's, never a verdict.
+    async fn inspect(&mut self) -> Result<(), ReplayError> {
+        let Some(lab) = self.lab else {
+            return Ok(());
+        };
+        let seen = self.clients[lab]
+            .seat
+            .inspect()
+            .await
+            .map_err(|e| ReplayError::Setup(format!("reading the sink: {e}")))?;
+        if let Some(seen) = seen {
+            let e = self.rec.instant("lab", Op::Inspected);
+            e.inspected = Some(seen);
         }
         Ok(())
     }
@@ -325,12 +399,12 @@ impl Conductor<'_> {
                     .await?;
                 self.expect(i, s, real.as_ref());
             }
-            Step::Acquire { client } | Step::Write { client } | Step::Release { client } => {
-                let op = s.step.op().expect("a client's operation");
-                let real = self.perform(client.index(), op).await?;
-                self.expect(i, s, real.as_ref());
+            step if step.is_delayed() => {
+                let (Some(client), Some(op)) = (step.client(), step.op()) else {
+                    return Ok(());
+                };
+                self.send_delayed(client.index(), op).await;
             }
-            Step::AcquireDelayed { client } => self.send_delayed(client.index()).await,
             Step::Deliver { client } => {
                 let real = self.deliver(client.index()).await?;
                 self.expect(i, s, real.as_ref());
@@ -362,6 +436,21 @@ impl Conductor<'_> {
                 self.rec.instant(&name, Op::Crash);
             }
             Step::Restart { node } => self.restart(node).await?,
+            step => {
+                // Any other step is an operation: a client's, or the
+                // environment's on the lab's own client.
+                let Some(op) = step.op() else {
+                    return Ok(());
+                };
+                let seat = match step.client() {
+                    Some(client) => client.index(),
+                    None => self.lab.ok_or_else(|| {
+                        ReplayError::Setup(format!("no client of the lab's own to play `{step}`"))
+                    })?,
+                };
+                let real = self.perform(seat, op).await?;
+                self.expect(i, s, real.as_ref());
+            }
         }
         Ok(())
     }
@@ -371,9 +460,9 @@ impl Conductor<'_> {
     /// the replay: it is the environment, not the lock.
     async fn perform(&mut self, c: usize, op: ClientOp) -> Result<Option<Outcome>, ReplayError> {
         let client = &mut self.clients[c];
-        let data = if op == ClientOp::Write {
-            client.writes += 1;
-            format!("{} write {}", client.name, client.writes)
+        let data = if op.carries_data() {
+            client.carried += 1;
+            format!("{} {op} {}", client.name, client.carried)
         } else {
             String::new()
         };
@@ -424,24 +513,29 @@ impl Conductor<'_> {
         Ok(outcome)
     }
 
-    /// Sends an acquire whose reply stays in flight; the observation after
-    /// the step waits until Redis has run it.
-    async fn send_delayed(&mut self, c: usize) {
+    /// Sends an operation whose reply stays in flight, and waits until
+    /// Redis has answered it (the reply is held), so that the step is over
+    /// on Redis when the next one starts — whatever key shows it, or none.
+    async fn send_delayed(&mut self, c: usize, op: ClientOp) {
         let name = self.clients[c].name.clone();
-        let idx = self.rec.invoke(&name, Op::Call(ClientOp::Acquire));
-        match self.clients[c].seat.send(ClientOp::Acquire).await {
-            Ok(()) => self.clients[c].in_flight = Some(idx),
+        let idx = self.rec.invoke(&name, Op::Call(op));
+        match self.clients[c].seat.send(op).await {
+            Ok(()) => {
+                self.clients[c].in_flight = Some((idx, op));
+                let budget = self.stage.tick * 10;
+                self.clients[c].seat.wait_answered(budget).await;
+            }
             Err(e) => self.rec.complete(idx, Err(e)),
         }
     }
 
     /// The delayed reply reaches the client.
     async fn deliver(&mut self, c: usize) -> Result<Option<Outcome>, ReplayError> {
-        let Some(idx) = self.clients[c].in_flight.take() else {
+        let Some((idx, op)) = self.clients[c].in_flight.take() else {
             return Ok(None);
         };
-        let result = self.clients[c].seat.deliver(ClientOp::Acquire).await;
-        let outcome = self.settle(c, idx, ClientOp::Acquire, result)?;
+        let result = self.clients[c].seat.deliver(op).await;
+        let outcome = self.settle(c, idx, op, result)?;
         self.warm_if_needed(c).await;
         Ok(outcome)
     }
@@ -474,42 +568,68 @@ impl Conductor<'_> {
     /// After a step that granted or renewed a lease, its clock starts at
     /// the step's start; a lease the step removed has no clock any more.
     fn restart_clocks(&mut self, s: &Scripted, started: Instant) {
+        let ended = Instant::now();
         for after in &s.after {
             let key = (after.node, after.key);
             let before = s.before.iter().find(|b| (b.node, b.key) == key);
             if before.is_none_or(|b| after.ticks_left > b.ticks_left) {
                 self.anchors.insert(key, started);
+                self.anchor_ends.insert(key, ended);
             }
         }
-        self.anchors
-            .retain(|(node, role), _| s.after.iter().any(|a| a.node == *node && a.key == *role));
+        self.forget_ended(&s.after);
     }
 
-    /// One tick of model time. The tick that ends a lease waits (in the
-    /// observation after it) until Redis has expired the key; any other
-    /// tick waits until that many ticks have passed since each lease's
-    /// grant.
+    /// Drops the clocks of leases that are not in `after`.
+    fn forget_ended(&mut self, after: &[LeaseClock]) {
+        let live = |(node, role): &(NodeId, KeyRole)| {
+            after.iter().any(|a| a.node == *node && a.key == *role)
+        };
+        self.anchors.retain(|k, _| live(k));
+        self.anchor_ends.retain(|k, _| live(k));
+    }
+
+    /// One tick of model time. The tick that ends a lease a key shows
+    /// waits (in the observation after it) until Redis has expired the
+    /// key; the tick that ends a lease no key shows waits until it has
+    /// surely run out on Redis (its whole lease after the step that started
+    /// it ended, and a millisecond of Redis's clock more); any other tick
+    /// waits until that many ticks have passed since each lease's grant.
     async fn tick(&mut self, s: &Scripted) -> Result<(), ReplayError> {
         let mut until = None::<Instant>;
+        let mut wait = |at: Instant| until = Some(until.map_or(at, |u: Instant| u.max(at)));
         for after in &s.after {
             if let Some(anchor) = self.anchors.get(&(after.node, after.key)) {
                 let elapsed = u32::from(after.ttl.saturating_sub(after.ticks_left));
-                let at = *anchor + self.stage.tick * elapsed;
-                until = Some(until.map_or(at, |u| u.max(at)));
+                wait(*anchor + self.stage.tick * elapsed);
+            }
+        }
+        for before in &s.before {
+            let key = (before.node, before.key);
+            let ends_now = !present(&s.after, before.node, before.key);
+            if let (true, false, Some(end)) =
+                (ends_now, key.1.is_a_key(), self.anchor_ends.get(&key))
+            {
+                wait(*end + self.stage.tick * u32::from(before.ttl) + Duration::from_millis(2));
             }
         }
         if let Some(until) = until {
             tokio::time::sleep_until(until.into()).await;
         }
-        self.anchors
-            .retain(|(node, role), _| s.after.iter().any(|a| a.node == *node && a.key == *role));
+        self.forget_ended(&s.after);
         Ok(())
     }
 
-    /// Looks at Redis until the lock key is there or gone as the model says
-    /// after the step (a tick that ends a lease may wait for the server to
-    /// expire it; anything else should show at once); records a change.
-    async fn observe(&mut self, i: usize, s: &Scripted) -> Result<(), ReplayError> {
+    /// Looks at Redis until each observed key has a lease or none as the
+    /// model says after the step (a tick that ends a lease may wait for the
+    /// server to expire it; anything else should show at once); records a
+    /// change.
+    async fn observe(
+        &mut self,
+        i: usize,
+        s: &Scripted,
+        roles: &[KeyRole],
+    ) -> Result<(), ReplayError> {
         let ttl = u32::from(self.clocks_ttl(s));
         let budget = if s.step == Step::Tick {
             self.stage.tick * (ttl + 10)
@@ -518,51 +638,73 @@ impl Conductor<'_> {
         };
         for n in 0..self.nodes.len() {
             let node = NodeId(n as u8);
-            let want = present(&s.after, node);
-            let conn = self.nodes.nodes()[n].conn.clone();
-            let (is, answered) = wait_for_key(&conn, self.keys.lock.as_str(), want, budget).await?;
-            if want && !is && self.past_window(&s.after, node, answered) {
-                // The machine fell so far behind that the lease ran out on
-                // Redis before the lab could look: late, not a divergence.
-                if self.overrun.is_none() {
-                    self.overrun = Some(format!(
-                        "step {} ({}): the lab looked for the lock key only after its lease had run out (1 tick = {} ms): the machine did not keep up",
-                        i + 1,
-                        s.step,
-                        self.stage.tick.as_millis()
-                    ));
-                }
-                continue;
-            }
-            let slot = self.nodes.node_mut(node)?;
-            if slot.seen != Some(is) {
-                slot.seen = Some(is);
-                let e = self.rec.instant("lab", Op::Observed);
-                e.present = Some(is);
-                if self.nodes.len() > 1 {
-                    e.node = Some(node);
-                }
-            }
-            if is && s.step.op() == Some(ClientOp::Acquire) {
-                // A delayed acquire Redis has run: granted, not yet known.
-                if let Step::AcquireDelayed { client } = s.step {
-                    if let Some(idx) = self.clients[client.index()].in_flight {
-                        self.rec.observe(idx, Outcome::GRANTED);
-                    }
-                }
-            }
-            if is != want && self.divergence.is_none() {
-                let (now, model) = if is {
-                    ("still has the lock key", "gone")
-                } else {
-                    ("has no lock key", "there")
+            for &role in roles {
+                let Some(key) = role_key(&self.keys, role) else {
+                    continue;
                 };
-                self.divergence = Some(format!(
-                    "step {} ({}): Redis {now} where the model says it is {model}",
+                self.observe_key(i, s, node, role, &key, budget).await?;
+            }
+        }
+        Ok(())
+    }
+
+    async fn observe_key(
+        &mut self,
+        i: usize,
+        s: &Scripted,
+        node: NodeId,
+        role: KeyRole,
+        key: &str,
+        budget: Duration,
+    ) -> Result<(), ReplayError> {
+        let want = present(&s.after, node, role);
+        let conn = self.nodes.nodes()[node.index()].conn.clone();
+        let (is, asked) = wait_for_lease(&conn, key, want, budget).await?;
+        if want && !is && self.past_window(&s.after, node, role, asked) {
+            // The machine fell so far behind that the lease ran out on
+            // Redis before the lab could look: late, not a divergence.
+            if self.overrun.is_none() {
+                self.overrun = Some(format!(
+                    "step {} ({}): the lab looked for {} only after its lease had run out (1 tick = {} ms): the machine did not keep up",
                     i + 1,
-                    s.step
+                    s.step,
+                    role_name(role),
+                    self.stage.tick.as_millis()
                 ));
             }
+            return Ok(());
+        }
+        let several = self.nodes.len() > 1;
+        let slot = self.nodes.node_mut(node)?;
+        if slot.seen.get(&role) != Some(&is) {
+            slot.seen.insert(role, is);
+            let e = self.rec.instant("lab", Op::Observed);
+            e.present = Some(is);
+            if several {
+                e.node = Some(node);
+            }
+            if role != KeyRole::Lock {
+                e.key = Some(role);
+            }
+        }
+        if let (true, KeyRole::Lock, Step::AcquireDelayed { client }) = (is, role, s.step) {
+            // A delayed acquire Redis has run: granted, not yet known.
+            if let Some((idx, _)) = self.clients[client.index()].in_flight {
+                self.rec.observe(idx, Outcome::GRANTED);
+            }
+        }
+        if is != want && self.divergence.is_none() {
+            let (now, model) = if is {
+                ("still has", "gone")
+            } else {
+                ("has no", "there")
+            };
+            self.divergence = Some(format!(
+                "step {} ({}): Redis {now} {} where the model says it is {model}",
+                i + 1,
+                s.step,
+                role_name(role).trim_start_matches("the ")
+            ));
         }
         Ok(())
     }
@@ -570,10 +712,10 @@ impl Conductor<'_> {
     /// Whether `at` is past the real end of the tick the model is in, for
     /// the lease on `node`: after it, Redis may rightly have expired a key
     /// the model still has.
-    fn past_window(&self, leases: &[LeaseClock], node: NodeId, at: Instant) -> bool {
+    fn past_window(&self, leases: &[LeaseClock], node: NodeId, role: KeyRole, at: Instant) -> bool {
         leases
             .iter()
-            .filter(|l| l.node == node)
+            .filter(|l| l.node == node && l.key == role)
             .any(|l| match self.anchors.get(&(l.node, l.key)) {
                 Some(anchor) => at >= self.window_end(*anchor, l),
                 None => false,
@@ -604,6 +746,7 @@ impl Conductor<'_> {
     async fn restart(&mut self, node: NodeId) -> Result<(), ReplayError> {
         self.nodes.restart(node).await?;
         self.anchors.retain(|(n, _), _| *n != node);
+        self.anchor_ends.retain(|(n, _), _| *n != node);
         let e = self.rec.instant("lab", Op::Restart);
         if self.nodes.len() > 1 {
             e.node = Some(node);
@@ -684,26 +827,29 @@ fn server_refusal(message: &str) -> Option<String> {
         .map(|_| message.to_owned())
 }
 
-/// Polls Redis until `key` is (or is not) there, up to `budget`; returns
-/// what it saw last, with when the first answer came back — the latest
-/// Redis can have looked, which is what a lease's window is judged by: on a
-/// busy machine a look can wait long between being sent and being run. (A
-/// free function:
-/// the conductor holds clients that are `Send` but not `Sync`, so it
-/// cannot be borrowed across an await.)
-async fn wait_for_key(
+/// Polls Redis until `key` has (or has not) a lease — a TTL: `PTTL` is
+/// -2 for no key and -1 for a key without one — up to `budget`; returns
+/// what it saw first when that differs from `leased` at the deadline, or
+/// what it saw last, with when the first look's reply came back: the
+/// latest moment Redis can have looked, which is what judging a look
+/// "early enough" must go by (the lab's own task may be held up between
+/// taking the time and sending the command). (A free function: the
+/// conductor holds clients that are `Send` but not `Sync`, so it cannot be
+/// borrowed across an await.)
+async fn wait_for_lease(
     lab: &Conn,
     key: &str,
-    present: bool,
+    leased: bool,
     budget: Duration,
 ) -> Result<(bool, Instant), ReplayError> {
     let deadline = Instant::now() + budget;
     let mut first = None;
     loop {
-        let exists: bool = lab.query(redis::cmd("EXISTS").arg(key)).await?;
+        let pttl: i64 = lab.query(redis::cmd("PTTL").arg(key)).await?;
         let answered = *first.get_or_insert_with(Instant::now);
-        if exists == present || Instant::now() >= deadline {
-            return Ok((exists, answered));
+        let has = pttl >= 0;
+        if has == leased || Instant::now() >= deadline {
+            return Ok((has, answered));
         }
         tokio::time::sleep(Duration::from_millis(1)).await;
     }

@@ -4,6 +4,7 @@
 //! never flushes a server, not even one it started.
 
 use locklab_impl::{Conn, LockError, LockKey, ResourceKey};
+use locklab_model::KeyRole;
 use rand::Rng;
 
 /// The key prefix of one lab run: `locklab:<8 hex>`.
@@ -21,6 +22,17 @@ pub struct ReplayKeys {
     pub resource: ResourceKey,
     /// The pattern matching every key of this replay.
     pub pattern: String,
+}
+
+/// The key that holds a lease of this role in a replay, if a key does: the
+/// lock key; the marker, in the sync key itself; the claim derived from it.
+/// (A Stream entry's idle time is in no key of its own.)
+pub fn role_key(keys: &ReplayKeys, role: KeyRole) -> Option<String> {
+    match role {
+        KeyRole::Lock | KeyRole::Marker => Some(keys.lock.as_str().to_owned()),
+        KeyRole::Claim => Some(locklab_impl::sync::claim_key(keys.lock.as_str())),
+        KeyRole::Pending { .. } => None,
+    }
 }
 
 impl Default for KeySpace {

@@ -168,6 +168,26 @@ impl Seat {
         }
     }
 
+    /// Waits (at most `timeout`) until Redis has answered the operation
+    /// sent by [`Seat::send`]: its reply is held (by the proxy), or waits
+    /// in the task, unread. Whether it has.
+    pub async fn wait_answered(&mut self, timeout: std::time::Duration) -> bool {
+        match self {
+            Seat::Local { in_flight, .. } => {
+                let deadline = tokio::time::Instant::now() + timeout;
+                loop {
+                    match in_flight {
+                        None => return false,
+                        Some(task) if task.is_finished() => return true,
+                        Some(_) if tokio::time::Instant::now() >= deadline => return false,
+                        Some(_) => tokio::time::sleep(std::time::Duration::from_micros(200)).await,
+                    }
+                }
+            }
+            Seat::Worker { proxy, .. } => proxy.wait_held(Direction::ToClient, 1, timeout).await,
+        }
+    }
+
     /// Reads the reply of the operation sent by [`Seat::send`].
     pub async fn deliver(&mut self, op: ClientOp) -> Result<Outcome, OpError> {
         match self {
@@ -185,6 +205,15 @@ impl Seat {
                 proxy.release(Direction::ToClient);
                 worker.recv().await.map_err(worker_error)?.into_outcome(op)
             }
+        }
+    }
+
+    /// Reads what the client's protected resource holds (see
+    /// [`LabClient::inspect`]); a worker's client is not asked (`None`).
+    pub async fn inspect(&mut self) -> Result<Option<crate::client::Inspection>, OpError> {
+        match self {
+            Seat::Local { lock, .. } => Self::local(lock)?.inspect().await,
+            Seat::Worker { .. } => Ok(None),
         }
     }
 

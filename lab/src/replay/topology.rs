@@ -7,11 +7,12 @@
 //! servers, under keys of its own. The protected resource always stays on
 //! the stage's first server, as another system would.
 
+use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 
 use locklab_impl::{connect, Conn};
-use locklab_model::{NodeId, Script, Step};
+use locklab_model::{KeyRole, NodeId, Script, Step};
 
 use super::conductor::{ReplayError, Stage};
 use crate::server::RedisServer;
@@ -26,8 +27,8 @@ pub struct Node {
     pub conn: Conn,
     /// Its server, when the lab started one for this replay.
     server: Option<Arc<Mutex<RedisServer>>>,
-    /// The lock key's presence as last recorded.
-    pub seen: Option<bool>,
+    /// Whether each observed key had a lease, as last recorded.
+    pub seen: HashMap<KeyRole, bool>,
 }
 
 /// The nodes of one replay.
@@ -63,7 +64,7 @@ impl Topology {
                     addr,
                     conn,
                     server: Some(Arc::new(Mutex::new(server))),
-                    seen: None,
+                    seen: HashMap::new(),
                 });
             }
         } else {
@@ -81,7 +82,7 @@ impl Topology {
                     url,
                     conn,
                     server: None,
-                    seen: None,
+                    seen: HashMap::new(),
                 });
             }
         }

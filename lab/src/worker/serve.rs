@@ -163,6 +163,12 @@ pub async fn handle(client: &mut dyn LabClient, request: Request) -> Reply {
         ),
         Request::Write { data } => Reply::of(client.perform(ClientOp::Write, &data).await),
         Request::Release => Reply::of(client.perform(ClientOp::Release, "").await),
+        Request::Produce => Reply::of(client.perform(ClientOp::Produce, "").await),
+        Request::Read => Reply::of(client.perform(ClientOp::Read, "").await),
+        Request::Claim => Reply::of(client.perform(ClientOp::Claim, "").await),
+        Request::Process { data } => Reply::of(client.perform(ClientOp::Process, &data).await),
+        Request::Mark => Reply::of(client.perform(ClientOp::Mark, "").await),
+        Request::Ack => Reply::of(client.perform(ClientOp::Ack, "").await),
         Request::Reset {
             lock_key,
             resource_key,

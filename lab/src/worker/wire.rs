@@ -13,6 +13,11 @@
 //! ← {"op":"write","data":"c1 write 1"}  → {"ok":"accepted"}  {"ok":"refused","highest":4}
 //! ← {"op":"release"}                    → {"ok":"released"}  {"ok":"still-held","count":1}
 //!                                         {"ok":"not-held"}  {"ok":"deleted"}  {"ok":"nothing-to-delete"}
+//! ← {"op":"produce"}                    → {"ok":"produced","unit":1}  {"ok":"conflict"}
+//! ← {"op":"read"}                       → {"ok":"read","unit":1}  {"ok":"empty"}
+//! ← {"op":"claim"}                      → {"ok":"claimed","unit":1}  {"ok":"conflict"}  {"ok":"empty"}
+//! ← {"op":"process","data":"c1 process 1"} → {"ok":"processed","unit":1,"applied":true}
+//! ← {"op":"mark"}  {"op":"ack"}         → {"ok":"marked"}  {"ok":"conflict"}
 //! ← {"op":"reset","lock_key":"k2","resource_key":"r2"} → {"ok":"reset"}
 //! ← {"op":"ping"}                       → {"ok":"pong"}
 //! ← {"op":"quit"}                       → {"ok":"bye"}, and the worker exits 0
@@ -56,6 +61,21 @@ pub enum Request {
     },
     /// Release one level of the grant held.
     Release,
+    /// Write the next unit of work.
+    Produce,
+    /// Read (take) the next unit.
+    Read,
+    /// Claim a unit.
+    Claim,
+    /// Apply the unit in hand to the sink.
+    Process {
+        /// The effect's tag.
+        data: String,
+    },
+    /// Mark the processed unit done.
+    Mark,
+    /// Acknowledge the processed unit.
+    Ack,
     /// Start over with these keys.
     Reset {
         /// The new lock key.
@@ -80,6 +100,14 @@ impl Request {
                 data: data.to_owned(),
             },
             ClientOp::Release => Request::Release,
+            ClientOp::Produce => Request::Produce,
+            ClientOp::Read => Request::Read,
+            ClientOp::Claim => Request::Claim,
+            ClientOp::Process => Request::Process {
+                data: data.to_owned(),
+            },
+            ClientOp::Mark => Request::Mark,
+            ClientOp::Ack => Request::Ack,
         }
     }
 
@@ -165,7 +193,7 @@ impl Reply {
     /// The reply to an operation: its outcome, which must answer `op`.
     pub fn into_outcome(self, op: ClientOp) -> Result<Outcome, OpError> {
         match self {
-            Reply::Done(outcome) if outcome.answers() == op.answered_as() => Ok(outcome),
+            Reply::Done(outcome) if outcome.answers(op) => Ok(outcome),
             Reply::Err {
                 err,
                 definite,
@@ -227,6 +255,11 @@ mod tests {
             .to_line(),
             r#"{"op":"reset","lock_key":"k","resource_key":"r"}"#
         );
+        assert_eq!(
+            Request::of(ClientOp::Process, "c1 process 1").to_line(),
+            r#"{"op":"process","data":"c1 process 1"}"#
+        );
+        assert_eq!(Request::of(ClientOp::Ack, "").to_line(), r#"{"op":"ack"}"#);
         let parsed: Request = serde_json::from_str(r#"{"op":"quit"}"#).unwrap();
         assert_eq!(parsed, Request::Quit);
     }

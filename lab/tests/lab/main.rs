@@ -15,5 +15,6 @@ mod reproduce;
 mod sentinel;
 mod server;
 mod support;
+mod sync;
 mod watchdog;
 mod worker;

@@ -348,6 +348,14 @@ impl LeaseModel {
                 w.fence_counter = 0;
                 None
             }
+            Step::Produce
+            | Step::Read { .. }
+            | Step::ReadDelayed { .. }
+            | Step::Claim { .. }
+            | Step::ClaimDelayed { .. }
+            | Step::Process { .. }
+            | Step::Mark { .. }
+            | Step::Ack { .. } => return None,
         };
         Some(outcome)
     }
@@ -432,6 +440,12 @@ impl System for LeaseModel {
                     .any(|c| c.believes_it_holds() && c.depth > 1)
             },
             PropertyName::EveryoneFinishes => |_, w| w.clients().iter().all(|c| c.pc == Pc::Done),
+            // Not a property of this family (`applicable` never asks).
+            PropertyName::NoDoubleProcessing
+            | PropertyName::NoLostUpdate
+            | PropertyName::ExactlyOnceSync
+            | PropertyName::SomeUnitProcessed
+            | PropertyName::EveryUnitProcessed => |_, _| true,
         }
     }
 
@@ -474,6 +488,10 @@ impl System for LeaseModel {
             })
             .into_iter()
             .collect()
+    }
+
+    fn observed(&self) -> Vec<KeyRole> {
+        vec![KeyRole::Lock]
     }
 
     fn tell(

@@ -61,6 +61,7 @@ impl<'a> Narrator<'a> {
             Step::Resume { client } => (None, None, resume(after, client)),
             Step::Crash { client } => (None, None, crash(before, client)),
             Step::Restart { .. } => (None, None, self.restart(before)),
+            _ => (None, None, format!("{step} (not a step of this model)")),
         };
         let holders = after.believers();
         if holders.len() > 1 && holders.len() > before.believer_count() {
@@ -85,6 +86,7 @@ impl<'a> Narrator<'a> {
                 count: caps.reentrant().then_some(l.count),
             }),
             holders: holders.iter().map(ToString::to_string).collect(),
+            state: None,
         }
     }
 

@@ -25,6 +25,7 @@ pub static DECLARATION: Declaration = Declaration {
         release: Release::CompareAndDelete,
         fencing: true,
         reentry: Reentry::None,
+        sync: None,
     },
     claims: &[
         Claim {

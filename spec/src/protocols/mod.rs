@@ -8,6 +8,11 @@ pub mod naive;
 pub mod naive_unchecked;
 pub mod reentrant;
 pub mod reentrant_redisson;
+pub mod sync_cas;
+pub mod sync_cas_dedup;
+pub mod sync_naive;
+pub mod sync_stream;
+pub mod sync_stream_dedup;
 pub mod token;
 
 use crate::fault::Fault;
@@ -26,3 +31,10 @@ pub(crate) const CRASH: &[Fault] = &[Fault::Crash];
 /// in Redis, so a restart that forgets it is the one fault it cannot).
 pub(crate) const CLIENT_FAULTS: &[Fault] =
     &[Fault::Pause, Fault::Delay, Fault::Crash, Fault::Retry];
+/// The sync family's fault menu.
+pub(crate) const SYNC_FAULTS: &[Fault] =
+    &[Fault::Pause, Fault::Delay, Fault::Crash, Fault::Restart];
+/// A sync protocol's client faults: what a claim lease or a consumer group
+/// absorbs without losing a unit (a restart without persistence takes the
+/// units Redis holds with it).
+pub(crate) const CLIENT_FAULTS_SYNC: &[Fault] = &[Fault::Pause, Fault::Delay, Fault::Crash];

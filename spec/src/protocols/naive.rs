@@ -29,6 +29,7 @@ pub static DECLARATION: Declaration = Declaration {
         release: Release::Del,
         fencing: false,
         reentry: Reentry::None,
+        sync: None,
     },
     claims: &[
         Claim {

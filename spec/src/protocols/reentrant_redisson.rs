@@ -36,6 +36,7 @@ pub static DECLARATION: Declaration = Declaration {
             idempotent: false,
             guarded: false,
         },
+        sync: None,
     },
     claims: &[
         Claim {

@@ -24,6 +24,7 @@ pub static DECLARATION: Declaration = Declaration {
         release: Release::CompareAndDelete,
         fencing: false,
         reentry: Reentry::None,
+        sync: None,
     },
     claims: &[
         Claim {

@@ -115,7 +115,9 @@ pub fn model_diagram(
             .chain(s.holders.iter().cloned())
             .chain(s.key.iter().map(|k| k.owner.clone()))
     }));
-    let resource = all.iter().any(|s| matches!(s.step, Step::Write { .. }));
+    let resource = all
+        .iter()
+        .any(|s| matches!(s.step, Step::Write { .. } | Step::Process { .. }));
     let lanes = lanes(&names, resource);
     let lane_of = |name: &str| names.iter().position(|n| n == name);
     let server = names.len();
@@ -134,24 +136,23 @@ pub fn model_diagram(
             _ => actor_name.and_then(lane_of),
         };
         let mark = match s.step {
-            Step::Acquire { .. }
-            | Step::AcquireDelayed { .. }
-            | Step::Retry { .. }
-            | Step::Write { .. }
-            | Step::Release { .. } => Mark::Call,
             Step::Deliver { .. } => Mark::Deliver,
             Step::Tick => Mark::Tick,
             Step::Pause { .. } => Mark::Pause,
             Step::Resume { .. } => Mark::Resume,
             Step::Crash { .. } => Mark::Crash,
             Step::Restart { .. } => Mark::Restart,
+            // Any other step of a client sends a command; the rest (the
+            // environment's, a node's) are drawn as notes.
+            step if step.op().is_some() && step.client().is_some() => Mark::Call,
+            _ => Mark::Note,
         };
         let breaks_here = breaks.get(i).cloned().unwrap_or_default();
         let mut calls = Vec::new();
         if let (Mark::Call, Some(command)) = (mark, &s.command) {
             let reply = s.reply.clone();
             let (to, tone) = match s.step {
-                Step::Write { .. } => {
+                Step::Write { .. } | Step::Process { .. } => {
                     let tone = if reply.as_deref() == Some("refused") {
                         Tone::Good
                     } else if breaks_here

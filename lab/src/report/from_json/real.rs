@@ -69,8 +69,9 @@ pub fn real_diagram(title: &str, subtitle: &str, events: &[Event], lease_us: u64
     };
     let mut moments: Vec<(u64, u8, usize, Moment)> = Vec::new();
     for (k, e) in events.iter().enumerate() {
-        // The lab's looks that find the key there say nothing new.
-        if e.op == Op::Observed && e.present == Some(true) {
+        // The lab's looks that find the key there say nothing new, nor
+        // its look at the sink at the end.
+        if (e.op == Op::Observed && e.present == Some(true)) || e.op == Op::Inspected {
             continue;
         }
         moments.push((e.start_us, 1, k, Moment::Invoked));
@@ -133,6 +134,7 @@ pub fn real_diagram(title: &str, subtitle: &str, events: &[Event], lease_us: u64
                     Op::Pause => (Mark::Pause, client),
                     Op::Resume => (Mark::Resume, client),
                     Op::Crash => (Mark::Crash, client),
+                    Op::Inspected => (Mark::Note, None),
                 };
                 let breaks_here = breaks.get(&k).cloned().unwrap_or_default();
                 let mut calls = Vec::new();

