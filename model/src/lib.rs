@@ -25,6 +25,8 @@
 //!   choice of family by protocol ([`system::visit`]).
 //! - [`lease`]: the lease family — one key on one Redis — as a Stateright
 //!   [`stateright::Model`], its narration and its symmetry.
+//! - [`quorum`]: the quorum family — one key on N masters, Redlock — with
+//!   symmetry over clients and masters.
 //! - [`check`] and [`matrix`]: running the checker; the verdict matrix.
 //! - [`narrate`]: the shapes of a counterexample told in words.
 //! - [`path`]: a given path walked through a model: the [`Script`] the
@@ -50,6 +52,7 @@ pub mod matrix;
 pub mod narrate;
 pub mod outcome;
 pub mod path;
+pub mod quorum;
 pub mod scenario;
 pub mod step;
 pub mod system;
@@ -57,14 +60,15 @@ pub mod verdict;
 pub mod world;
 
 pub use check::{check, CheckOptions};
+pub use lease::LeaseModel;
 pub use locklab_spec::{
     declaration, fault, property, protocol, protocols, Capabilities, Declaration, Family, Fault,
     Faults, Kind, PropertyName, Protocol,
 };
-pub use lease::LeaseModel;
-pub use narrate::{KeyRole, LeaseClock, NarratedStep};
+pub use narrate::{KeyRole, LeaseClock, NarratedStep, NodeView};
 pub use outcome::{ClientOp, Outcome};
 pub use path::{Script, Scripted, Taken};
+pub use quorum::QuorumModel;
 pub use scenario::Scenario;
 pub use step::Step;
 pub use system::System;

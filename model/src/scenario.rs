@@ -5,10 +5,11 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::world::MAX_CLIENTS;
+use locklab_spec::declaration::Family;
 use locklab_spec::fault::Faults;
 use locklab_spec::property::PropertyName;
 use locklab_spec::protocol::Protocol;
-use crate::world::MAX_CLIENTS;
 
 /// The most rounds per client a scenario may ask for.
 pub const MAX_ROUNDS: u8 = 4;
@@ -16,6 +17,9 @@ pub const MAX_ROUNDS: u8 = 4;
 pub const MAX_TTL: u8 = 8;
 /// The deepest re-entry a scenario may ask for.
 pub const MAX_DEPTH: u8 = 4;
+/// The most masters a quorum scenario may have: each one multiplies the
+/// state space (and the checker keeps a node set in a byte).
+pub const MAX_QUORUM_NODES: u8 = 7;
 
 /// One scenario for the model checker.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -39,6 +43,12 @@ pub struct Scenario {
     /// Replicas of the one primary (0: none).
     #[serde(default)]
     pub replicas: u8,
+    /// The drift allowance of a quorum grant, in ticks: a client that took
+    /// `elapsed` ticks to hear from every master holds for `ttl − elapsed −
+    /// drift` (0: the model's clocks run at one rate; a clock jump is the
+    /// fault that breaks that).
+    #[serde(default)]
+    pub drift: u8,
 }
 
 fn one() -> u8 {
@@ -60,6 +70,19 @@ pub enum ScenarioError {
     /// No acquire at all, or absurdly deep re-entry.
     #[error("--depth {0}: give 1 (no re-entry) to {MAX_DEPTH} acquires before the write")]
     Depth(u64),
+    /// A node count the protocol's family cannot run on.
+    #[error("--nodes {given}: {why}")]
+    Nodes {
+        /// What was given.
+        given: u64,
+        /// Why not, and what is accepted.
+        why: String,
+    },
+    /// A drift factor outside [0, 1).
+    #[error(
+        "--drift {0}: give a factor from 0 up to, not including, 1 (Redlock's default is 0.01)"
+    )]
+    Drift(String),
     /// A fault the protocol's model cannot take.
     #[error("{protocol} cannot be checked under {fault}: its model takes {known}")]
     Fault {
@@ -85,7 +108,50 @@ impl Scenario {
             depth: shape.depth,
             nodes: shape.nodes,
             replicas: shape.replicas,
+            drift: 0,
         }
+    }
+
+    /// Checks and sets the number of masters: one for a single-instance
+    /// lock; for a quorum lock 3 to [`MAX_QUORUM_NODES`] (with 2 a majority
+    /// is both masters, so no master may fail, and 1 is a single instance).
+    pub fn with_nodes(self, nodes: u64) -> Result<Scenario, ScenarioError> {
+        let bad = |why: String| ScenarioError::Nodes { given: nodes, why };
+        match self.protocol.family() {
+            Family::Lease if nodes == 1 => Ok(self),
+            Family::Lease => Err(bad(format!(
+                "{} runs on one Redis; --nodes is for the quorum locks",
+                self.protocol
+            ))),
+            Family::Quorum => match within(nodes, 3, MAX_QUORUM_NODES) {
+                Some(n) => Ok(Scenario { nodes: n, ..self }),
+                None if nodes == 2 => Err(bad(
+                    "a majority of 2 masters is both of them, so no master may fail; give 3 or more".into(),
+                )),
+                None => Err(bad(format!(
+                    "give 3 to {MAX_QUORUM_NODES} masters (each one multiplies the state space)"
+                ))),
+            },
+        }
+    }
+
+    /// Sets the drift allowance from a Redlock drift factor: `factor × ttl`
+    /// ticks, rounded down (the default 0.01 of a 3-tick lease is 0 ticks).
+    /// Call after the lease is set.
+    pub fn with_drift(self, factor: f64) -> Result<Scenario, ScenarioError> {
+        if !(0.0..1.0).contains(&factor) {
+            return Err(ScenarioError::Drift(factor.to_string()));
+        }
+        let drift = (factor * f64::from(self.ttl)).floor() as u8;
+        Ok(Scenario {
+            drift: drift.min(self.ttl.saturating_sub(1)),
+            ..self
+        })
+    }
+
+    /// The majority of the masters.
+    pub fn majority(&self) -> u8 {
+        self.nodes() / 2 + 1
     }
 
     /// The Redis nodes the lock runs on.
@@ -103,7 +169,8 @@ impl Scenario {
     /// so that `--clients 300` is refused rather than wrapped).
     pub fn sized(self, clients: u64, rounds: u64, ttl: u64) -> Result<Scenario, ScenarioError> {
         Ok(Scenario {
-            clients: within(clients, 1, MAX_CLIENTS as u8).ok_or(ScenarioError::Clients(clients))?,
+            clients: within(clients, 1, MAX_CLIENTS as u8)
+                .ok_or(ScenarioError::Clients(clients))?,
             rounds: within(rounds, 1, MAX_ROUNDS).ok_or(ScenarioError::Rounds(rounds))?,
             ttl: within(ttl, 1, MAX_TTL).ok_or(ScenarioError::Ttl(ttl))?,
             ..self
@@ -126,7 +193,11 @@ impl Scenario {
             Some(fault) => Err(ScenarioError::Fault {
                 protocol: self.protocol,
                 fault: fault.name(),
-                known: known.iter().map(|f| f.name()).collect::<Vec<_>>().join(", "),
+                known: known
+                    .iter()
+                    .map(|f| f.name())
+                    .collect::<Vec<_>>()
+                    .join(", "),
             }),
         }
     }
@@ -161,6 +232,36 @@ mod tests {
         assert_eq!(s.deep(99), Err(ScenarioError::Depth(99)));
         assert!(s.sized(8, 4, 8).is_ok());
         assert!(s.deep(2).is_ok());
+    }
+
+    #[test]
+    fn node_counts_and_drift_are_checked() {
+        let redlock = Scenario::new("redlock".parse().unwrap(), Faults::NONE);
+        assert_eq!(redlock.nodes, 3);
+        assert_eq!(redlock.with_nodes(5).unwrap().majority(), 3);
+        for bad in [0, 1, 2, 8, 1000] {
+            let e = redlock.with_nodes(bad).unwrap_err();
+            assert!(
+                e.to_string().starts_with(&format!("--nodes {bad}: ")),
+                "{e}"
+            );
+        }
+        assert!(redlock
+            .with_nodes(2)
+            .unwrap_err()
+            .to_string()
+            .contains("no master may fail"));
+        let naive = Scenario::new("naive".parse().unwrap(), Faults::NONE);
+        assert!(naive.with_nodes(1).is_ok());
+        assert!(naive.with_nodes(3).is_err());
+        assert_eq!(redlock.with_drift(0.01).unwrap().drift, 0);
+        assert_eq!(redlock.with_drift(0.34).unwrap().drift, 1);
+        for bad in [-0.1, 1.0, 2.0, f64::NAN] {
+            assert!(
+                matches!(redlock.with_drift(bad), Err(ScenarioError::Drift(_))),
+                "{bad}"
+            );
+        }
     }
 
     #[test]

@@ -40,6 +40,9 @@ pub struct Declaration {
 pub enum Family {
     /// One lock key on one Redis: the single-instance lease locks.
     Lease,
+    /// The same key on N independent Redis masters, held by a majority
+    /// within a validity window: Redlock.
+    Quorum,
 }
 
 /// How a release removes the key.
@@ -121,6 +124,18 @@ impl Shape {
         ttl: 3,
         depth: 1,
         nodes: 1,
+        replicas: 0,
+    };
+
+    /// Two clients on three masters, one round, a lease of three ticks: the
+    /// smallest shape in which a majority can be re-formed without the
+    /// holder (one client holds two nodes, the other takes the third).
+    pub const QUORUM: Shape = Shape {
+        clients: 2,
+        rounds: 1,
+        ttl: 3,
+        depth: 1,
+        nodes: 3,
         replicas: 0,
     };
 }

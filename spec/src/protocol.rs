@@ -17,13 +17,15 @@ use crate::protocols;
 
 /// Every protocol, in the order tables list them. Adding a protocol adds
 /// one line here.
-static ALL: [Protocol; 6] = [
+static ALL: [Protocol; 8] = [
     Protocol(&protocols::naive::DECLARATION),
     Protocol(&protocols::naive_unchecked::DECLARATION),
     Protocol(&protocols::token::DECLARATION),
     Protocol(&protocols::fenced::DECLARATION),
     Protocol(&protocols::reentrant::DECLARATION),
     Protocol(&protocols::reentrant_redisson::DECLARATION),
+    Protocol(&protocols::redlock::DECLARATION),
+    Protocol(&protocols::redlock_fenced::DECLARATION),
 ];
 
 /// A protocol: a handle on its declaration.
@@ -201,9 +203,9 @@ mod tests {
     #[test]
     fn unknown_name_lists_the_known_ones() {
         let err = "redlockk".parse::<Protocol>().unwrap_err();
-        assert!(err
-            .to_string()
-            .starts_with("unknown protocol `redlockk`; known protocols: naive, naive-unchecked, token, fenced"));
+        assert!(err.to_string().starts_with(
+            "unknown protocol `redlockk`; known protocols: naive, naive-unchecked, token, fenced"
+        ));
     }
 
     #[test]

@@ -1,11 +1,11 @@
 //! The lease family's steps in plain words, with the Redis command each one
 //! stands for as the protocol's capabilities make it.
 
-use locklab_spec::declaration::Release;
 use crate::narrate::{KeyView, NarratedStep};
 use crate::outcome::Outcome;
 use crate::step::Step;
 use crate::world::ClientId;
+use locklab_spec::declaration::Release;
 
 use super::{LeaseModel, World};
 
@@ -61,6 +61,16 @@ impl<'a> Narrator<'a> {
             Step::Resume { client } => (None, None, resume(after, client)),
             Step::Crash { client } => (None, None, crash(before, client)),
             Step::Restart { .. } => (None, None, self.restart(before)),
+            Step::Ask { .. }
+            | Step::AskLost { .. }
+            | Step::Conclude { .. }
+            | Step::DelayedRestart { .. }
+            | Step::Rejoin { .. }
+            | Step::ClockJump { .. } => (
+                None,
+                None,
+                format!("{step}: not a step of a single-instance lock"),
+            ),
         };
         let holders = after.believers();
         if holders.len() > 1 && holders.len() > before.believer_count() {
@@ -84,6 +94,7 @@ impl<'a> Narrator<'a> {
                 fence: caps.fencing.then_some(l.fence),
                 count: caps.reentrant().then_some(l.count),
             }),
+            nodes: Vec::new(),
             holders: holders.iter().map(ToString::to_string).collect(),
         }
     }

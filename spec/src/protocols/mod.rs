@@ -6,6 +6,8 @@
 pub mod fenced;
 pub mod naive;
 pub mod naive_unchecked;
+pub mod redlock;
+pub mod redlock_fenced;
 pub mod reentrant;
 pub mod reentrant_redisson;
 pub mod token;
@@ -24,4 +26,17 @@ pub(crate) const LEASE_FAULTS: &[Fault] = &[
 pub(crate) const CRASH: &[Fault] = &[Fault::Crash];
 /// Every fault of a client: what fencing absorbs (the fencing counter lives
 /// in Redis, so a restart that forgets it is the one fault it cannot).
-pub(crate) const CLIENT_FAULTS: &[Fault] = &[Fault::Pause, Fault::Delay, Fault::Crash, Fault::Retry];
+pub(crate) const CLIENT_FAULTS: &[Fault] =
+    &[Fault::Pause, Fault::Delay, Fault::Crash, Fault::Retry];
+/// The quorum family's fault menu: the lease family's client faults, and
+/// the faults of one master — forgetting its keys, rejoining only after a
+/// lease, its clock jumping ahead. (`delay` is a reply that does not come
+/// within the client's per-master timeout.)
+pub(crate) const QUORUM_FAULTS: &[Fault] = &[
+    Fault::Pause,
+    Fault::Delay,
+    Fault::Crash,
+    Fault::Restart,
+    Fault::DelayedRestart,
+    Fault::ClockJump,
+];
