@@ -26,7 +26,7 @@ impl Peer {
     pub fn name(self) -> &'static str {
         match self {
             Peer::Rslock => "rslock",
-            Peer::Redlock => "redlock",
+            Peer::Redlock => crate::client::open::REDLOCK_RS,
         }
     }
 
@@ -63,10 +63,14 @@ impl Peer {
         let peer = Peer::ALL
             .into_iter()
             .find(|p| p.name() == name)
-            .ok_or_else(|| format!("unknown peer {name:?}: known peers are rslock, redlock"))?;
+            .ok_or_else(|| format!("unknown peer {name:?}: known peers are rslock, redlock-rs"))?;
         if !peer.compiled() {
+            let feature = match peer {
+                Peer::Rslock => "rslock",
+                Peer::Redlock => "redlock",
+            };
             return Err(format!(
-                "peer {name} is not in this build; rebuild with `--features {name}`"
+                "peer {name} is not in this build; rebuild with `--features {feature}`"
             ));
         }
         Ok(peer)
@@ -169,6 +173,7 @@ impl Variant {
             ttl: ttl.as_duration(),
             connect: *options,
             strategy,
+            redlock: None,
         };
         open(&spec).await.map_err(|e| e.to_string())
     }

@@ -202,6 +202,9 @@ impl LabClient for ImplClient {
                 ClientOp::AcquireResent => self.acquire_resent().await,
                 ClientOp::Write => self.write(data).await,
                 ClientOp::Release => self.release().await,
+                ClientOp::Ask { .. } | ClientOp::AskLost { .. } | ClientOp::Conclude => {
+                    Err(super::unsupported(self.protocol.name(), op))
+                }
             }
         })
     }

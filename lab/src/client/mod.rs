@@ -22,11 +22,14 @@
 //! # Layout
 //!
 //! - [`open`]: [`ClientSpec`] and [`open()`], any client by name.
-//! - [`impl_client`]: [`ImplClient`], the locks of `locklab-impl`.
+//! - [`impl_client`]: [`ImplClient`], the single-instance locks of
+//!   `locklab-impl`.
+//! - [`quorum`]: [`QuorumClient`], its Redlock on N masters.
 //! - `rslock`, `redlock` (features of the same names): the peer crates.
 
 pub mod impl_client;
 pub mod open;
+pub mod quorum;
 #[cfg(feature = "redlock")]
 pub mod redlock;
 #[cfg(feature = "rslock")]
@@ -40,6 +43,7 @@ use locklab_model::{ClientOp, Outcome};
 use serde::{Deserialize, Serialize};
 
 pub use impl_client::ImplClient;
+pub use quorum::QuorumClient;
 pub use open::{known_clients, open, ClientSpec, OpenError, Strategy};
 
 /// Why an operation failed, on one line — and whether it surely did not

@@ -26,6 +26,9 @@ pub fn outcome(e: &Event) -> String {
         Op::Resume => "resumed".into(),
         Op::Crash => "crashed".into(),
         Op::Restart => format!("redis-server killed, restarted empty{node}"),
+        Op::Down => format!("redis-server killed, kept down{node}"),
+        Op::Rejoin => format!("redis-server back, empty{node}"),
+        Op::ClockJump => format!("clock moved ahead{node}"),
     }
 }
 

@@ -94,7 +94,7 @@ pub enum ReplayError {
     Setup(String),
     /// The schedule restarts Redis, and the server is not the lab's.
     #[error(
-        "the schedule restarts Redis, which the lab does only to servers it started (drop --redis)"
+        "the schedule restarts a Redis node, keeps one down or jumps its clock, which the lab does only to servers it started (drop --redis)"
     )]
     CannotRestart,
     /// A server the lab needed could not be started or restarted.
@@ -169,7 +169,9 @@ pub async fn play(stage: &Stage, n: usize, script: Script) -> Result<Played, Rep
         .clone()
         .unwrap_or_else(|| scenario.protocol.name().to_owned());
     let ttl = Ttl::new(stage.tick * u32::from(scenario.ttl))?;
-    let first = &nodes.nodes()[0];
+    let urls: Vec<String> = nodes.nodes().iter().map(|n| n.url.clone()).collect();
+    let addrs: Vec<std::net::SocketAddr> = nodes.nodes().iter().map(|n| n.addr).collect();
+    let redlock = quorum_timing(stage, &scenario)?;
     let mut clients = Vec::new();
     for i in 0..scenario.clients {
         let name = format!("c{}", i + 1);
@@ -178,13 +180,14 @@ pub async fn play(stage: &Stage, n: usize, script: Script) -> Result<Played, Rep
             SeatSpec {
                 name: name.clone(),
                 lock: &lock_name,
-                lock_url: &first.url,
-                lock_addr: first.addr,
+                lock_urls: &urls,
+                lock_addrs: &addrs,
                 resource_url: &stage.url,
                 lock_key: &keys.lock,
                 resource_key: &keys.resource,
                 ttl,
                 connect: &stage.connect,
+                redlock,
             },
         )
         .await
@@ -238,6 +241,29 @@ pub async fn play(stage: &Stage, n: usize, script: Script) -> Result<Played, Rep
     })
 }
 
+/// A quorum lock's timing in a replay, so that its decisions fall where
+/// the model's do: the drift allowance is the scenario's drift in ticks
+/// plus a twentieth of a tick — more than the time between a step's start
+/// and the client's first request, less than the margin the conductor
+/// keeps before a tick ends — and a master may take all but one tick of
+/// the lease to answer (a step that slow is late anyway, so a timeout can
+/// never be mistaken for the model's "no answer").
+fn quorum_timing(
+    stage: &Stage,
+    scenario: &locklab_model::Scenario,
+) -> Result<Option<locklab_impl::RedlockOptions>, ReplayError> {
+    if scenario.protocol.family() != locklab_model::Family::Quorum {
+        return Ok(None);
+    }
+    let drift = stage.tick * u32::from(scenario.drift) + stage.tick / 20;
+    let timeout = (stage.tick * u32::from(scenario.ttl.saturating_sub(1))).max(stage.tick);
+    let options = locklab_impl::RedlockOptions::default()
+        .with_drift_factor(0.0)?
+        .with_drift_floor(drift)
+        .with_master_timeout(timeout)?;
+    Ok(Some(options))
+}
+
 /// Whether the model has the lock key on `node` in these leases.
 fn present(clocks: &[LeaseClock], node: NodeId) -> bool {
     clocks
@@ -258,7 +284,7 @@ impl Conductor<'_> {
             // restarting a server takes a while). A tick must leave every
             // lease that lives on with the time the model gives it.
             match s.step {
-                Step::Restart { .. } => {}
+                Step::Restart { .. } | Step::DelayedRestart { .. } | Step::Rejoin { .. } => {}
                 Step::Tick => self.check_on_time(i, s.step, &s.after, &self.anchors.clone()),
                 _ => {
                     self.check_on_time(i, s.step, &s.before, &anchors);
@@ -284,10 +310,47 @@ impl Conductor<'_> {
                 let real = self.perform(client.index(), ClientOp::AcquireResent).await?;
                 self.expect(i, s, real.as_ref());
             }
-            Step::Acquire { client } | Step::Write { client } | Step::Release { client } => {
+            Step::Acquire { client }
+            | Step::Write { client }
+            | Step::Release { client }
+            | Step::Ask { client, .. }
+            | Step::Conclude { client } => {
                 let op = s.step.op().expect("a client's operation");
                 let real = self.perform(client.index(), op).await?;
                 self.expect(i, s, real.as_ref());
+            }
+            Step::AskLost { client, .. } => {
+                // The master runs it; the client never reads the reply.
+                let lost = self.rec.events().len();
+                let op = s.step.op().expect("a client's operation");
+                let real = self.perform(client.index(), op).await?;
+                self.rec.unread(lost);
+                self.expect(i, s, real.as_ref());
+            }
+            Step::DelayedRestart { node } => {
+                self.nodes.crash(node).await?;
+                self.anchors.retain(|(n, _), _| *n != node);
+                let e = self.rec.instant("lab", Op::Down);
+                e.node = Some(node);
+            }
+            Step::Rejoin { node } => {
+                self.nodes.rejoin(node).await?;
+                let e = self.rec.instant("lab", Op::Rejoin);
+                e.node = Some(node);
+                self.warm_all().await;
+            }
+            Step::ClockJump { node } => {
+                let by = self.stage.tick * u32::from(locklab_model::fault::CLOCK_JUMP_TICKS);
+                self.nodes.jump(node, by).await?;
+                // The node's keys end `by` earlier: their clocks started
+                // that much earlier.
+                for (key, anchor) in self.anchors.iter_mut() {
+                    if key.0 == node && key.1 == KeyRole::Lock {
+                        *anchor = anchor.checked_sub(by).unwrap_or(*anchor);
+                    }
+                }
+                let e = self.rec.instant("lab", Op::ClockJump);
+                e.node = Some(node);
             }
             Step::AcquireDelayed { client } => self.send_delayed(client.index()).await,
             Step::Deliver { client } => {
@@ -339,6 +402,9 @@ impl Conductor<'_> {
         let fence = client.fence;
         let name = client.name.clone();
         let idx = self.rec.invoke(&name, Op::Call(op));
+        if let Some(node) = op.node() {
+            self.rec.at_node(idx, node);
+        }
         if op == ClientOp::Write {
             self.rec.carry(idx, fence);
         }
@@ -365,7 +431,7 @@ impl Conductor<'_> {
         }
         let client = &mut self.clients[c];
         match &result {
-            Ok(_) if op == ClientOp::AcquireLost => {}
+            Ok(_) if op == ClientOp::AcquireLost || op.node().is_some() => {}
             Ok(o) if o.gives_belief() => {
                 if let Some(f) = o.fence() {
                     client.fence = Some(f);
@@ -473,6 +539,9 @@ impl Conductor<'_> {
         };
         for n in 0..self.nodes.len() {
             let node = NodeId(n as u8);
+            if self.nodes.nodes()[n].down {
+                continue;
+            }
             let want = present(&s.after, node);
             let conn = self.nodes.nodes()[n].conn.clone();
             let (is, asked) = wait_for_key(&conn, self.keys.lock.as_str(), want, budget).await?;
@@ -528,7 +597,7 @@ impl Conductor<'_> {
     fn past_window(&self, leases: &[LeaseClock], node: NodeId, at: Instant) -> bool {
         leases
             .iter()
-            .filter(|l| l.node == node)
+            .filter(|l| l.node == node && l.key == KeyRole::Lock)
             .any(|l| match self.anchors.get(&(l.node, l.key)) {
                 Some(anchor) => at >= self.window_end(*anchor, l),
                 None => false,
@@ -563,6 +632,14 @@ impl Conductor<'_> {
         if self.nodes.len() > 1 {
             e.node = Some(node);
         }
+        self.warm_all().await;
+        Ok(())
+    }
+
+    /// After a node came back: every client that can act makes sure its
+    /// connection works again, so its next step is not spent reconnecting;
+    /// the others do so as soon as they can.
+    async fn warm_all(&mut self) {
         for c in &mut self.clients {
             if c.in_flight.is_some() || c.paused {
                 c.needs_warm = true;
@@ -570,7 +647,6 @@ impl Conductor<'_> {
                 c.seat.warm().await;
             }
         }
-        Ok(())
     }
 
     /// Makes the client's connection usable if a restart could not.

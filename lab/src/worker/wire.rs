@@ -13,6 +13,9 @@
 //! ← {"op":"write","data":"c1 write 1"}  → {"ok":"accepted"}  {"ok":"refused","highest":4}
 //! ← {"op":"release"}                    → {"ok":"released"}  {"ok":"still-held","count":1}
 //!                                         {"ok":"not-held"}  {"ok":"deleted"}  {"ok":"nothing-to-delete"}
+//! ← {"op":"ask","node":1}               → a quorum lock's request to master n2: granted, busy, unreachable
+//! ← {"op":"ask-lost","node":1}          → the same, its reply dropped by the client
+//! ← {"op":"conclude"}                   → granted, busy (no majority), expired (no validity left)
 //! ← {"op":"reset","lock_key":"k2","resource_key":"r2"} → {"ok":"reset"}
 //! ← {"op":"ping"}                       → {"ok":"pong"}
 //! ← {"op":"quit"}                       → {"ok":"bye"}, and the worker exits 0
@@ -56,6 +59,18 @@ pub enum Request {
     },
     /// Release one level of the grant held.
     Release,
+    /// One request of a quorum acquire, to master `node` (0-based).
+    Ask {
+        /// The master.
+        node: u8,
+    },
+    /// One request of a quorum acquire whose reply the client drops unread.
+    AskLost {
+        /// The master.
+        node: u8,
+    },
+    /// The end of a quorum acquire: hold, or release everywhere.
+    Conclude,
     /// Start over with these keys.
     Reset {
         /// The new lock key.
@@ -80,6 +95,9 @@ impl Request {
                 data: data.to_owned(),
             },
             ClientOp::Release => Request::Release,
+            ClientOp::Ask { node } => Request::Ask { node: node.0 },
+            ClientOp::AskLost { node } => Request::AskLost { node: node.0 },
+            ClientOp::Conclude => Request::Conclude,
         }
     }
 

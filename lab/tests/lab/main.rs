@@ -9,6 +9,7 @@ mod clients;
 mod clock;
 mod explore;
 mod proxy;
+mod redlock;
 mod reproduce;
 mod sentinel;
 mod server;
