@@ -73,6 +73,11 @@ impl RedlockOptions {
         self.drift_factor
     }
 
+    /// The drift allowance added to the share of the lease.
+    pub fn drift_floor(&self) -> Duration {
+        self.drift_floor
+    }
+
     /// The per-master timeout.
     pub fn master_timeout(&self) -> Duration {
         self.master_timeout
