@@ -130,6 +130,9 @@ pub enum KeyRole {
         /// Whose acquire.
         client: ClientId,
     },
+    /// No key: the time a master that crashed has been down, so that the
+    /// lab keeps it down for as long as the model does.
+    Down,
 }
 
 /// A key with a lease, as the lab's clock needs it: where it is, and how

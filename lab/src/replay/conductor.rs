@@ -122,6 +122,9 @@ pub struct Played {
     /// The first step the conductor played later than its tick allows: the
     /// run's timing no longer matches the model's, so it is not judged.
     pub overrun: Option<String>,
+    /// One tick of this replay: the stage's, or longer where restarting a
+    /// server would take a good part of one (see `Topology::tick_for`).
+    pub tick: Duration,
 }
 
 /// A client of the replay: its seat, and what the conductor remembers of
@@ -143,8 +146,9 @@ struct Client {
 }
 
 /// The conductor of one replay.
-struct Conductor<'a> {
-    stage: &'a Stage,
+struct Conductor {
+    /// One model tick, in real time, for this replay.
+    tick: Duration,
     keys: ReplayKeys,
     nodes: Topology,
     /// The lab's connection to the resource's server.
@@ -168,10 +172,11 @@ pub async fn play(stage: &Stage, n: usize, script: Script) -> Result<Played, Rep
         .lock
         .clone()
         .unwrap_or_else(|| scenario.protocol.name().to_owned());
-    let ttl = Ttl::new(stage.tick * u32::from(scenario.ttl))?;
+    let tick = nodes.tick_for(stage.tick, &script);
+    let ttl = Ttl::new(tick * u32::from(scenario.ttl))?;
     let urls: Vec<String> = nodes.nodes().iter().map(|n| n.url.clone()).collect();
     let addrs: Vec<std::net::SocketAddr> = nodes.nodes().iter().map(|n| n.addr).collect();
-    let redlock = quorum_timing(stage, &scenario)?;
+    let redlock = quorum_timing(tick, &scenario)?;
     let mut clients = Vec::new();
     for i in 0..scenario.clients {
         let name = format!("c{}", i + 1);
@@ -204,7 +209,7 @@ pub async fn play(stage: &Stage, n: usize, script: Script) -> Result<Played, Rep
         });
     }
     let mut conductor = Conductor {
-        stage,
+        tick,
         keys,
         nodes,
         resource_conn,
@@ -238,6 +243,7 @@ pub async fn play(stage: &Stage, n: usize, script: Script) -> Result<Played, Rep
         history: conductor.rec.finish(),
         divergence: conductor.divergence,
         overrun: conductor.overrun,
+        tick,
     })
 }
 
@@ -249,14 +255,14 @@ pub async fn play(stage: &Stage, n: usize, script: Script) -> Result<Played, Rep
 /// the lease to answer (a step that slow is late anyway, so a timeout can
 /// never be mistaken for the model's "no answer").
 fn quorum_timing(
-    stage: &Stage,
+    tick: Duration,
     scenario: &locklab_model::Scenario,
 ) -> Result<Option<locklab_impl::RedlockOptions>, ReplayError> {
     if scenario.protocol.family() != locklab_model::Family::Quorum {
         return Ok(None);
     }
-    let drift = stage.tick * u32::from(scenario.drift) + stage.tick / 20;
-    let timeout = (stage.tick * u32::from(scenario.ttl.saturating_sub(1))).max(stage.tick);
+    let drift = tick * u32::from(scenario.drift) + tick / 20;
+    let timeout = (tick * u32::from(scenario.ttl.saturating_sub(1))).max(tick);
     let options = locklab_impl::RedlockOptions::default()
         .with_drift_factor(0.0)?
         .with_drift_floor(drift)
@@ -271,7 +277,7 @@ fn present(clocks: &[LeaseClock], node: NodeId) -> bool {
         .any(|c| c.node == node && c.key == KeyRole::Lock)
 }
 
-impl Conductor<'_> {
+impl Conductor {
     async fn run(&mut self, script: &Script) -> Result<(), ReplayError> {
         for (i, s) in script.steps.iter().enumerate() {
             let started = Instant::now();
@@ -284,7 +290,10 @@ impl Conductor<'_> {
             // restarting a server takes a while). A tick must leave every
             // lease that lives on with the time the model gives it.
             match s.step {
-                Step::Restart { .. } | Step::DelayedRestart { .. } | Step::Rejoin { .. } => {}
+                Step::Restart { .. } | Step::Rejoin { .. } => {}
+                // Killing a server is quick, but the step may not be judged
+                // by the tick it started in; its down time starts now.
+                Step::DelayedRestart { .. } => self.restart_clocks(s, started),
                 Step::Tick => self.check_on_time(i, s.step, &s.after, &self.anchors.clone()),
                 _ => {
                     self.check_on_time(i, s.step, &s.before, &anchors);
@@ -340,7 +349,7 @@ impl Conductor<'_> {
                 self.warm_all().await;
             }
             Step::ClockJump { node } => {
-                let by = self.stage.tick * u32::from(locklab_model::fault::CLOCK_JUMP_TICKS);
+                let by = self.tick * u32::from(locklab_model::fault::CLOCK_JUMP_TICKS);
                 self.nodes.jump(node, by).await?;
                 // The node's keys end `by` earlier: their clocks started
                 // that much earlier.
@@ -515,7 +524,7 @@ impl Conductor<'_> {
         for after in &s.after {
             if let Some(anchor) = self.anchors.get(&(after.node, after.key)) {
                 let elapsed = u32::from(after.ttl.saturating_sub(after.ticks_left));
-                let at = *anchor + self.stage.tick * elapsed;
+                let at = *anchor + self.tick * elapsed;
                 until = Some(until.map_or(at, |u| u.max(at)));
             }
         }
@@ -533,9 +542,9 @@ impl Conductor<'_> {
     async fn observe(&mut self, i: usize, s: &Scripted) -> Result<(), ReplayError> {
         let ttl = u32::from(self.clocks_ttl(s));
         let budget = if s.step == Step::Tick {
-            self.stage.tick * (ttl + 10)
+            self.tick * (ttl + 10)
         } else {
-            self.stage.tick * 10
+            self.tick * 10
         };
         for n in 0..self.nodes.len() {
             let node = NodeId(n as u8);
@@ -553,7 +562,7 @@ impl Conductor<'_> {
                         "step {} ({}): the lab looked for the lock key only after its lease had run out (1 tick = {} ms): the machine did not keep up",
                         i + 1,
                         s.step,
-                        self.stage.tick.as_millis()
+                        self.tick.as_millis()
                     ));
                 }
                 continue;
@@ -609,8 +618,8 @@ impl Conductor<'_> {
     /// own clock from when it ran the command, so the real end can come a
     /// little before `anchor + ttl` ticks.
     fn window_end(&self, anchor: Instant, lease: &LeaseClock) -> Instant {
-        let margin = (self.stage.tick / 10).max(Duration::from_millis(2));
-        anchor + self.stage.tick * u32::from(lease.ttl - lease.ticks_left + 1) - margin
+        let margin = (self.tick / 10).max(Duration::from_millis(2));
+        anchor + self.tick * u32::from(lease.ttl - lease.ticks_left + 1) - margin
     }
 
     fn clocks_ttl(&self, s: &Scripted) -> u8 {
@@ -685,7 +694,7 @@ impl Conductor<'_> {
                     i + 1,
                     step,
                     (done - window_ends).as_secs_f64() * 1000.0,
-                    self.stage.tick.as_millis()
+                    self.tick.as_millis()
                 ));
                 return;
             }

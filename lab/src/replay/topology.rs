@@ -41,6 +41,8 @@ pub struct Node {
 /// The nodes of one replay.
 pub struct Topology {
     nodes: Vec<Node>,
+    /// How long starting the replay's own servers took.
+    started_in: Option<Duration>,
 }
 
 /// Whether a step does something to a node that other replays must not
@@ -66,15 +68,19 @@ impl Topology {
             .iter()
             .any(|s| matches!(s.step, Step::ClockJump { .. }));
         let mut nodes = Vec::with_capacity(count);
+        let mut started_in = None;
         if private {
             if !stage.embedded {
                 return Err(ReplayError::CannotRestart);
             }
-            for _ in 0..count {
-                let config = ServerConfig::new().skewable_clock(skewed);
-                let server = tokio::task::spawn_blocking(move || RedisServer::start_with(config))
+            let config = ServerConfig::new().skewable_clock(skewed);
+            let started = std::time::Instant::now();
+            let servers =
+                tokio::task::spawn_blocking(move || RedisServer::start_many_with(count, &config))
                     .await
                     .map_err(|e| ReplayError::Setup(e.to_string()))??;
+            started_in = Some(started.elapsed());
+            for server in servers {
                 let (url, addr) = (server.url(), server.addr());
                 let conn = connect(&url, &stage.connect).await?;
                 nodes.push(Node {
@@ -113,7 +119,27 @@ impl Topology {
             // keeps the real command from running.
             locklab_impl::scripts::preload(&node.conn).await?;
         }
-        Ok(Topology { nodes })
+        Ok(Topology { nodes, started_in })
+    }
+
+    /// One tick for `script`: the stage's, unless the script restarts a
+    /// server (or brings one back) while others hold keys whose leases run
+    /// on meanwhile — the model's restart takes no time, a real one as long
+    /// as starting a server, so the tick is made four times that long
+    /// (measured when this replay's servers started), in whole 10 ms.
+    pub fn tick_for(&self, tick: Duration, script: &Script) -> Duration {
+        let restarts = script
+            .steps
+            .iter()
+            .any(|s| matches!(s.step, Step::Restart { .. } | Step::Rejoin { .. }));
+        match self.started_in {
+            Some(cost) if restarts && self.nodes.len() > 1 => {
+                let ten = Duration::from_millis(10);
+                let needed = (cost * 4).as_millis().div_ceil(10) as u32;
+                tick.max(ten * needed)
+            }
+            _ => tick,
+        }
     }
 
     /// How many nodes.

@@ -461,8 +461,9 @@ impl System for QuorumModel {
         (Taken::Skipped, None)
     }
 
-    /// Each master's key, and the clock of each attempt in progress (from
-    /// its first request: the elapsed time its validity is computed from).
+    /// Each master's key, the clock of each attempt in progress (from its
+    /// first request: the elapsed time its validity is computed from), and
+    /// the time each master that is down has been so.
     fn clocks(&self, w: &World) -> Vec<LeaseClock> {
         let ttl = self.ttl();
         let keys = w.node_ids().filter_map(|k| {
@@ -482,7 +483,15 @@ impl System for QuorumModel {
                 ttl: ttl + 1,
             })
         });
-        keys.chain(attempts).collect()
+        let down = w.node_ids().filter_map(|k| {
+            w.node(k).down.map(|left| LeaseClock {
+                node: k,
+                key: KeyRole::Down,
+                ticks_left: left + 1,
+                ttl: ttl + 1,
+            })
+        });
+        keys.chain(attempts).chain(down).collect()
     }
 
     fn tell(
