@@ -125,10 +125,16 @@ impl Variant {
     }
 
     /// Whether it runs on `masters` servers: the single-server locks of
-    /// `locklab-impl` on one; the Redlock peers on any number (quorum
-    /// N/2+1).
+    /// `locklab-impl` on one; its quorum locks on three or more; the Redlock
+    /// peers on any number (quorum N/2+1).
     pub fn supports_masters(&self, masters: usize) -> bool {
-        self.is_peer() || masters == 1
+        match self {
+            Variant::Peer { .. } => true,
+            Variant::Impl { protocol, .. } => match protocol.family() {
+                locklab_model::Family::Lease => masters == 1,
+                locklab_model::Family::Quorum => masters >= 3,
+            },
+        }
     }
 
     /// Whether a fault-free run must keep mutual exclusion: every variant

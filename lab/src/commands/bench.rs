@@ -134,10 +134,18 @@ fn dedup<T: PartialEq>(items: impl IntoIterator<Item = T>) -> Vec<T> {
 impl BenchArgs {
     /// Turns the flags into a plan, or says in one line what is wrong.
     pub fn plan(&self) -> anyhow::Result<BenchPlan> {
+        let several = self.masters.iter().any(|&m| m > 1);
         let protocols = if self.protocols.is_empty() {
+            // The quorum locks join when a run has several masters.
             ["naive", "token", "fenced", "reentrant"]
                 .into_iter()
                 .filter_map(|name| Protocol::named(name).ok())
+                .chain(
+                    Protocol::all()
+                        .iter()
+                        .copied()
+                        .filter(|p| several && p.family() == locklab_model::Family::Quorum),
+                )
                 .collect()
         } else {
             dedup(
