@@ -92,6 +92,17 @@ pub enum LockError {
         waited: Duration,
     },
 
+    /// A Redlock `acquire` gave up: no attempt got a majority with
+    /// validity left before its deadline. The last attempt says, per
+    /// master, why.
+    #[error("lock not acquired after waiting {waited:?}: {last}")]
+    NoQuorum {
+        /// How long `acquire` waited.
+        waited: Duration,
+        /// The last attempt's refusal.
+        last: Box<crate::redlock::Refusal>,
+    },
+
     /// A grant was handed to a lock that did not issue it (another key or
     /// another protocol).
     #[error("wrong grant: {reason}")]
@@ -180,6 +191,7 @@ impl LockError {
             | Self::InvalidOption { .. }
             | Self::InvalidUrl { .. }
             | Self::NotAcquired { .. }
+            | Self::NoQuorum { .. }
             | Self::WrongGrant { .. }
             | Self::InvalidFence { .. }
             | Self::UnknownProtocol { .. }

@@ -68,6 +68,9 @@
 //!   through one key or a Stream ([`sync::SyncWorker`]): the article's
 //!   "distributed sync", a compare-and-set claim, a consumer group, and a
 //!   deduplicating sink.
+//! - [`redlock`]: [`Redlock`], the token lock on N independent masters
+//!   with a majority and a validity window, step by step ([`Round`]) or at
+//!   once, with a per-master [`Refusal`] when it does not get the lock.
 //! - [`wait`]: how a lock waits while busy — jittered polling, wake-up on
 //!   release (pub/sub), or a fair FIFO hand-off — chosen per lock
 //!   ([`Wait`]) by [`WaitingLock`].
@@ -83,6 +86,7 @@ pub mod grant;
 pub mod naive;
 pub mod naive_unchecked;
 pub mod protocol;
+pub mod redlock;
 pub mod reentrant;
 pub mod resource;
 pub mod scripts;
@@ -106,6 +110,7 @@ pub use grant::{AcquireRequest, Attempt, Grant, ReleaseOutcome};
 pub use naive::NaiveLock;
 pub use naive_unchecked::NaiveUncheckedLock;
 pub use protocol::Protocol;
+pub use redlock::{MasterReply, QuorumGrant, Redlock, RedlockOptions, Refusal, Round};
 pub use reentrant::{OwnerId, ReentrantLock};
 pub use resource::{AcceptedWrite, FencedResource, PlainResource, WriteOutcome};
 pub use token::Token;

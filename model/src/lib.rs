@@ -27,6 +27,8 @@
 //!   [`stateright::Model`], its narration and its symmetry.
 //! - [`sync`]: the sync family — units of work from a producer to workers
 //!   through one key or a Stream, their effects applied to a sink.
+//! - [`quorum`]: the quorum family — one key on N masters, Redlock — with
+//!   symmetry over clients and masters.
 //! - [`check`] and [`matrix`]: running the checker; the verdict matrix.
 //! - [`narrate`]: the shapes of a counterexample told in words.
 //! - [`path`]: a given path walked through a model: the [`Script`] the
@@ -52,6 +54,7 @@ pub mod matrix;
 pub mod narrate;
 pub mod outcome;
 pub mod path;
+pub mod quorum;
 pub mod scenario;
 pub mod step;
 pub mod sync;
@@ -65,9 +68,10 @@ pub use locklab_spec::{
     declaration, fault, property, protocol, protocols, Capabilities, Declaration, Family, Fault,
     Faults, Kind, PropertyName, Protocol, SyncCaps, Take,
 };
-pub use narrate::{KeyRole, LeaseClock, NarratedStep};
+pub use narrate::{KeyRole, LeaseClock, NarratedStep, NodeView};
 pub use outcome::{ClientOp, Outcome};
 pub use path::{Script, Scripted, Taken};
+pub use quorum::QuorumModel;
 pub use scenario::Scenario;
 pub use step::Step;
 pub use sync::SyncModel;

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::outcome::Outcome;
 use crate::step::Step;
-use crate::world::NodeId;
+use crate::world::{ClientId, NodeId};
 
 /// The lock key's state after a step.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -24,6 +24,16 @@ pub struct KeyView {
     /// Its hold count, for a re-entrant lock.
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub count: Option<u8>,
+}
+
+/// One master of a quorum lock after a step.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct NodeView {
+    /// The lock key there (`None`: absent).
+    pub key: Option<KeyView>,
+    /// The master is down (crashed, not yet rejoined).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub down: bool,
 }
 
 /// One step of a counterexample, told.
@@ -43,8 +53,12 @@ pub struct NarratedStep {
     pub outcome: Option<Outcome>,
     /// What happened, in words.
     pub says: String,
-    /// The lock key after the step (`None`: absent).
+    /// The lock key after the step (`None`: absent); for a quorum lock,
+    /// see `nodes`.
     pub key: Option<KeyView>,
+    /// For a quorum lock: each master after the step, first to last.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub nodes: Vec<NodeView>,
     /// The clients that believe they hold the lock after the step.
     pub holders: Vec<String>,
     /// The state after the step in a family's own words, where a lock key
@@ -70,22 +84,44 @@ impl NarratedStep {
             line.push_str(&format!("  · {state}"));
             return line;
         }
-        let key = match &self.key {
-            None => "absent".to_owned(),
-            Some(k) => {
-                let fence = k.fence.map(|f| format!(", fence {f}")).unwrap_or_default();
-                let count = k.count.map(|c| format!(", count {c}")).unwrap_or_default();
-                let s = if k.ticks_left == 1 { "" } else { "s" };
-                format!("{}'s{fence}{count}, {} tick{s} left", k.owner, k.ticks_left)
-            }
-        };
         let holders = if self.holders.is_empty() {
             "nobody".to_owned()
         } else {
             self.holders.join(", ")
         };
-        line.push_str(&format!("  · lock: {key} · holders: {holders}"));
+        if self.nodes.is_empty() {
+            let key = key_words(self.key.as_ref());
+            line.push_str(&format!("  · lock: {key} · holders: {holders}"));
+        } else {
+            let nodes: Vec<String> = self
+                .nodes
+                .iter()
+                .enumerate()
+                .map(|(i, n)| {
+                    let state = if n.down {
+                        "down".to_owned()
+                    } else {
+                        key_words(n.key.as_ref())
+                    };
+                    format!("{}: {state}", NodeId(i as u8))
+                })
+                .collect();
+            line.push_str(&format!("  · {} · holders: {holders}", nodes.join(" · ")));
+        }
         line
+    }
+}
+
+/// A lock key in words: `c1's, fence 2, 3 ticks left`, or `absent`.
+fn key_words(key: Option<&KeyView>) -> String {
+    match key {
+        None => "absent".to_owned(),
+        Some(k) => {
+            let fence = k.fence.map(|f| format!(", fence {f}")).unwrap_or_default();
+            let count = k.count.map(|c| format!(", count {c}")).unwrap_or_default();
+            let s = if k.ticks_left == 1 { "" } else { "s" };
+            format!("{}'s{fence}{count}, {} tick{s} left", k.owner, k.ticks_left)
+        }
     }
 }
 
@@ -107,13 +143,26 @@ pub enum KeyRole {
         /// The unit.
         unit: u8,
     },
+    /// No key: the clock of a quorum client's acquire, from its first
+    /// request to its conclusion (the elapsed time its validity is
+    /// computed from), so that the lab's ticks keep to it too.
+    Attempt {
+        /// Whose acquire.
+        client: ClientId,
+    },
+    /// No key: the time a master that crashed has been down, so that the
+    /// lab keeps it down for as long as the model does.
+    Down,
 }
 
 impl KeyRole {
     /// Whether a key of its own holds this lease, so that the lab can see
     /// it on Redis (as a key with a TTL).
     pub fn is_a_key(self) -> bool {
-        !matches!(self, KeyRole::Pending { .. })
+        !matches!(
+            self,
+            KeyRole::Pending { .. } | KeyRole::Attempt { .. } | KeyRole::Down
+        )
     }
 }
 

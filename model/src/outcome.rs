@@ -9,6 +9,8 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
+use crate::world::NodeId;
+
 /// An operation a client performs on a step.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -23,7 +25,8 @@ pub enum ClientOp {
     AcquireResent,
     /// A write to the protected resource.
     Write,
-    /// A release (for a re-entrant lock: one level).
+    /// A release (for a re-entrant lock: one level; for a quorum lock, on
+    /// every master).
     Release,
     /// The producer writes the next unit of work.
     Produce,
@@ -38,6 +41,21 @@ pub enum ClientOp {
     Mark,
     /// A worker acknowledges its unit to the consumer group.
     Ack,
+    /// One request of a quorum acquire: ask one master and read its reply.
+    Ask {
+        /// The master.
+        node: NodeId,
+    },
+    /// One request of a quorum acquire whose reply does not come within the
+    /// per-master timeout: the master runs it, the lab sees what it
+    /// answered, the client counts the master as not granted.
+    AskLost {
+        /// The master.
+        node: NodeId,
+    },
+    /// The end of a quorum acquire: the client counts its grants and the
+    /// time the round took, and holds the lock or releases everywhere.
+    Conclude,
 }
 
 impl ClientOp {
@@ -55,6 +73,17 @@ impl ClientOp {
             ClientOp::Process => "process",
             ClientOp::Mark => "mark",
             ClientOp::Ack => "ack",
+            ClientOp::Ask { .. } => "ask",
+            ClientOp::AskLost { .. } => "ask-lost",
+            ClientOp::Conclude => "conclude",
+        }
+    }
+
+    /// The master a request of a quorum acquire goes to.
+    pub fn node(self) -> Option<NodeId> {
+        match self {
+            ClientOp::Ask { node } | ClientOp::AskLost { node } => Some(node),
+            _ => None,
         }
     }
 
@@ -81,11 +110,16 @@ impl ClientOp {
 }
 
 impl ClientOp {
-    /// The operation whose outcomes answer this one (a re-sent acquire is
+    /// The operation whose outcomes answer this one (a re-sent acquire, a
+    /// request to one master and the conclusion of a quorum acquire are
     /// answered as an acquire).
     pub fn answered_as(self) -> ClientOp {
         match self {
-            ClientOp::AcquireLost | ClientOp::AcquireResent => ClientOp::Acquire,
+            ClientOp::AcquireLost
+            | ClientOp::AcquireResent
+            | ClientOp::Ask { .. }
+            | ClientOp::AskLost { .. }
+            | ClientOp::Conclude => ClientOp::Acquire,
             op => op,
         }
     }
@@ -125,6 +159,14 @@ pub enum Outcome {
     /// Acquire: a re-entry found the client's own hold gone (its lease ran
     /// out): the client learns it no longer holds the lock.
     Lost,
+    /// Acquire (one master of a quorum): the master did not answer — it is
+    /// down, or no reply came within the per-master timeout. Counted as not
+    /// granted.
+    Unreachable,
+    /// Acquire (a quorum's conclusion): a majority granted, but the round
+    /// took so long that no validity is left; the client releases
+    /// everywhere.
+    Expired,
     /// Release: the client's own lock was removed.
     Released,
     /// Release: one level of a re-entrant lock given back; still held.
@@ -195,6 +237,8 @@ impl Outcome {
             Outcome::Busy => "busy",
             Outcome::Believed => "believed",
             Outcome::Lost => "lost",
+            Outcome::Unreachable => "unreachable",
+            Outcome::Expired => "expired",
             Outcome::Released => "released",
             Outcome::StillHeld { .. } => "still-held",
             Outcome::NotHeld => "not-held",
@@ -216,9 +260,12 @@ impl Outcome {
     /// [`ClientOp::answered_as`] says: a re-sent acquire as an acquire).
     pub fn answers(&self, op: ClientOp) -> bool {
         let answered = match self {
-            Outcome::Granted { .. } | Outcome::Busy | Outcome::Believed | Outcome::Lost => {
-                &[ClientOp::Acquire][..]
-            }
+            Outcome::Granted { .. }
+            | Outcome::Busy
+            | Outcome::Believed
+            | Outcome::Lost
+            | Outcome::Unreachable
+            | Outcome::Expired => &[ClientOp::Acquire][..],
             Outcome::Released
             | Outcome::StillHeld { .. }
             | Outcome::NotHeld
@@ -313,6 +360,8 @@ impl fmt::Display for Outcome {
             Outcome::Busy => f.write_str("busy"),
             Outcome::Believed => f.write_str("refused, but believed"),
             Outcome::Lost => f.write_str("lost: its hold was gone"),
+            Outcome::Unreachable => f.write_str("no answer from the master"),
+            Outcome::Expired => f.write_str("a majority, but no validity left"),
             Outcome::Released => f.write_str("released"),
             Outcome::StillHeld { count } => write!(f, "still held (count {count})"),
             Outcome::NotHeld => f.write_str("not held any more"),

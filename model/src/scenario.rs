@@ -6,6 +6,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::world::MAX_CLIENTS;
+use locklab_spec::declaration::Family;
 use locklab_spec::fault::Faults;
 use locklab_spec::property::PropertyName;
 use locklab_spec::protocol::Protocol;
@@ -19,6 +20,9 @@ pub const MAX_DEPTH: u8 = 4;
 /// The most units of work a sync scenario may ask for (the model holds
 /// each unit's state; every unit multiplies the state space).
 pub const MAX_UNITS: u8 = 4;
+/// The most masters a quorum scenario may have: each one multiplies the
+/// state space (and the checker keeps a node set in a byte).
+pub const MAX_QUORUM_NODES: u8 = 7;
 
 /// One scenario for the model checker.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -45,6 +49,12 @@ pub struct Scenario {
     /// Units of work the producer writes (a sync scenario; 0 for a lock).
     #[serde(default)]
     pub units: u8,
+    /// The drift allowance of a quorum grant, in ticks: a client that took
+    /// `elapsed` ticks to hear from every master holds for `ttl − elapsed −
+    /// drift` (0: the model's clocks run at one rate; a clock jump is the
+    /// fault that breaks that).
+    #[serde(default)]
+    pub drift: u8,
 }
 
 fn one() -> u8 {
@@ -69,6 +79,19 @@ pub enum ScenarioError {
     /// No unit of work, or more than the model can hold.
     #[error("--units {0}: give 1 to {MAX_UNITS} units of work (use `locklab bench` for more)")]
     Units(u64),
+    /// A node count the protocol's family cannot run on.
+    #[error("--nodes {given}: {why}")]
+    Nodes {
+        /// What was given.
+        given: u64,
+        /// Why not, and what is accepted.
+        why: String,
+    },
+    /// A drift factor outside [0, 1).
+    #[error(
+        "--drift {0}: give a factor from 0 up to, not including, 1 (Redlock's default is 0.01)"
+    )]
+    Drift(String),
     /// A fault the protocol's model cannot take.
     #[error("{protocol} cannot be checked under {fault}: its model takes {known}")]
     Fault {
@@ -95,7 +118,50 @@ impl Scenario {
             nodes: shape.nodes,
             replicas: shape.replicas,
             units: shape.units,
+            drift: 0,
         }
+    }
+
+    /// Checks and sets the number of masters: one for a single-instance
+    /// lock; for a quorum lock 3 to [`MAX_QUORUM_NODES`] (with 2 a majority
+    /// is both masters, so no master may fail, and 1 is a single instance).
+    pub fn with_nodes(self, nodes: u64) -> Result<Scenario, ScenarioError> {
+        let bad = |why: String| ScenarioError::Nodes { given: nodes, why };
+        match self.protocol.family() {
+            Family::Lease | Family::Sync if nodes == 1 => Ok(self),
+            Family::Lease | Family::Sync => Err(bad(format!(
+                "{} runs on one Redis; --nodes is for the quorum locks",
+                self.protocol
+            ))),
+            Family::Quorum => match within(nodes, 3, MAX_QUORUM_NODES) {
+                Some(n) => Ok(Scenario { nodes: n, ..self }),
+                None if nodes == 2 => Err(bad(
+                    "a majority of 2 masters is both of them, so no master may fail; give 3 or more".into(),
+                )),
+                None => Err(bad(format!(
+                    "give 3 to {MAX_QUORUM_NODES} masters (each one multiplies the state space)"
+                ))),
+            },
+        }
+    }
+
+    /// Sets the drift allowance from a Redlock drift factor: `factor × ttl`
+    /// ticks, rounded down (the default 0.01 of a 3-tick lease is 0 ticks).
+    /// Call after the lease is set.
+    pub fn with_drift(self, factor: f64) -> Result<Scenario, ScenarioError> {
+        if !(0.0..1.0).contains(&factor) {
+            return Err(ScenarioError::Drift(factor.to_string()));
+        }
+        let drift = (factor * f64::from(self.ttl)).floor() as u8;
+        Ok(Scenario {
+            drift: drift.min(self.ttl.saturating_sub(1)),
+            ..self
+        })
+    }
+
+    /// The majority of the masters.
+    pub fn majority(&self) -> u8 {
+        self.nodes() / 2 + 1
     }
 
     /// The Redis nodes the lock runs on.
@@ -197,6 +263,36 @@ mod tests {
             Ok(0),
             "a lock has no units"
         );
+    }
+
+    #[test]
+    fn node_counts_and_drift_are_checked() {
+        let redlock = Scenario::new("redlock".parse().unwrap(), Faults::NONE);
+        assert_eq!(redlock.nodes, 3);
+        assert_eq!(redlock.with_nodes(5).unwrap().majority(), 3);
+        for bad in [0, 1, 2, 8, 1000] {
+            let e = redlock.with_nodes(bad).unwrap_err();
+            assert!(
+                e.to_string().starts_with(&format!("--nodes {bad}: ")),
+                "{e}"
+            );
+        }
+        assert!(redlock
+            .with_nodes(2)
+            .unwrap_err()
+            .to_string()
+            .contains("no master may fail"));
+        let naive = Scenario::new("naive".parse().unwrap(), Faults::NONE);
+        assert!(naive.with_nodes(1).is_ok());
+        assert!(naive.with_nodes(3).is_err());
+        assert_eq!(redlock.with_drift(0.01).unwrap().drift, 0);
+        assert_eq!(redlock.with_drift(0.34).unwrap().drift, 1);
+        for bad in [-0.1, 1.0, 2.0, f64::NAN] {
+            assert!(
+                matches!(redlock.with_drift(bad), Err(ScenarioError::Drift(_))),
+                "{bad}"
+            );
+        }
     }
 
     #[test]

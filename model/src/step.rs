@@ -113,6 +113,46 @@ pub enum Step {
         /// Who.
         client: ClientId,
     },
+    /// The client asks one master for the lock (`SET NX PX` there) and
+    /// reads its reply: one request of a quorum acquire.
+    Ask {
+        /// Who.
+        client: ClientId,
+        /// Which master.
+        node: NodeId,
+    },
+    /// The client asks one master, which runs the request, but no reply
+    /// comes within the client's per-master timeout: the client counts the
+    /// master as not granted (the `delay` fault of the quorum family).
+    AskLost {
+        /// Who.
+        client: ClientId,
+        /// Which master.
+        node: NodeId,
+    },
+    /// The client, having heard from every master, decides: it holds the
+    /// lock with a majority and validity left, or releases everywhere.
+    Conclude {
+        /// Who.
+        client: ClientId,
+    },
+    /// A master crashes, empty, and stays down (the `delayed-restart`
+    /// fault): it may rejoin only after a whole lease.
+    DelayedRestart {
+        /// Which master.
+        node: NodeId,
+    },
+    /// A master that crashed comes back, empty.
+    Rejoin {
+        /// Which master.
+        node: NodeId,
+    },
+    /// A master's clock jumps ahead (the `clock-jump` fault): its leases
+    /// lose [`CLOCK_JUMP_TICKS`](locklab_spec::fault::CLOCK_JUMP_TICKS).
+    ClockJump {
+        /// Which master.
+        node: NodeId,
+    },
 }
 
 impl Step {
@@ -135,8 +175,16 @@ impl Step {
             | Step::ClaimDelayed { client }
             | Step::Process { client }
             | Step::Mark { client }
-            | Step::Ack { client } => Some(client),
-            Step::Tick | Step::Restart { .. } | Step::Produce => None,
+            | Step::Ack { client }
+            | Step::Ask { client, .. }
+            | Step::AskLost { client, .. }
+            | Step::Conclude { client } => Some(client),
+            Step::Tick
+            | Step::Restart { .. }
+            | Step::Produce
+            | Step::DelayedRestart { .. }
+            | Step::Rejoin { .. }
+            | Step::ClockJump { .. } => None,
         }
     }
 
@@ -149,10 +197,16 @@ impl Step {
         )
     }
 
-    /// The node a step of a node is about.
+    /// The node a step is about: a fault of a node, or a client's request
+    /// to one master.
     pub fn node(self) -> Option<NodeId> {
         match self {
-            Step::Restart { node } => Some(node),
+            Step::Restart { node }
+            | Step::DelayedRestart { node }
+            | Step::Rejoin { node }
+            | Step::ClockJump { node }
+            | Step::Ask { node, .. }
+            | Step::AskLost { node, .. } => Some(node),
             _ => None,
         }
     }
@@ -179,11 +233,17 @@ impl Step {
             Step::Process { .. } => Some(ClientOp::Process),
             Step::Mark { .. } => Some(ClientOp::Mark),
             Step::Ack { .. } => Some(ClientOp::Ack),
+            Step::Ask { node, .. } => Some(ClientOp::Ask { node }),
+            Step::AskLost { node, .. } => Some(ClientOp::AskLost { node }),
+            Step::Conclude { .. } => Some(ClientOp::Conclude),
             Step::Tick
             | Step::Pause { .. }
             | Step::Resume { .. }
             | Step::Crash { .. }
-            | Step::Restart { .. } => None,
+            | Step::Restart { .. }
+            | Step::DelayedRestart { .. }
+            | Step::Rejoin { .. }
+            | Step::ClockJump { .. } => None,
         }
     }
 
@@ -209,16 +269,23 @@ impl Step {
             Step::Process { .. } => "process",
             Step::Mark { .. } => "mark",
             Step::Ack { .. } => "ack",
+            Step::Ask { .. } => "ask",
+            Step::AskLost { .. } => "ask-lost",
+            Step::Conclude { .. } => "conclude",
+            Step::DelayedRestart { .. } => "delayed-restart",
+            Step::Rejoin { .. } => "rejoin",
+            Step::ClockJump { .. } => "clock-jump",
         }
     }
 }
 
 impl fmt::Display for Step {
-    /// `acquire c1`, `tick`; a step of a node names it unless it is the
-    /// only one a single server has (`restart`, `restart n2`).
+    /// `acquire c1`, `tick`, `ask c1 n2`; a step of a node names it unless
+    /// it is the only one a single server has (`restart`, `restart n2`).
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match (self.client(), self.node()) {
-            (Some(c), _) => write!(f, "{} {c}", self.kind()),
+            (Some(c), Some(n)) => write!(f, "{} {c} {n}", self.kind()),
+            (Some(c), None) => write!(f, "{} {c}", self.kind()),
             (None, Some(n)) if n != NodeId::FIRST => write!(f, "{} {n}", self.kind()),
             _ => f.write_str(self.kind()),
         }
@@ -227,7 +294,7 @@ impl fmt::Display for Step {
 
 /// A step that could not be read.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("cannot read step `{given}`: {why}; write e.g. `acquire c1`, `acquire-delayed c2`, `deliver c2`, `retry c1`, `write c1`, `release c1`, `pause c1`, `resume c1`, `crash c3`, `tick`, `restart`, `restart n2`, `produce`, `read c1`, `read-delayed c1`, `claim c1`, `claim-delayed c1`, `process c1`, `mark c1`, `ack c1`")]
+#[error("cannot read step `{given}`: {why}; write e.g. `acquire c1`, `acquire-delayed c2`, `deliver c2`, `retry c1`, `write c1`, `release c1`, `pause c1`, `resume c1`, `crash c3`, `tick`, `restart`, `restart n2`, `produce`, `read c1`, `read-delayed c1`, `claim c1`, `claim-delayed c1`, `process c1`, `mark c1`, `ack c1`, `ask c1 n2`, `ask-lost c1 n2`, `conclude c1`, `delayed-restart n2`, `rejoin n2`, `clock-jump n2`")]
 pub struct BadStep {
     /// What was given.
     pub given: String,
@@ -259,12 +326,16 @@ impl FromStr for Step {
             why,
         };
         let words: Vec<&str> = s.split_whitespace().collect();
-        let (kind, arg) = match words.as_slice() {
-            [kind] => (*kind, None),
-            [kind, arg] => (*kind, Some(*arg)),
+        let (kind, arg, third) = match words.as_slice() {
+            [kind] => (*kind, None, None),
+            [kind, arg] => (*kind, Some(*arg), None),
+            [kind, arg, third] => (*kind, Some(*arg), Some(*third)),
             [] => return Err(bad("the step is empty".into())),
-            _ => return Err(bad("a step has at most two words".into())),
+            _ => return Err(bad("a step has at most three words".into())),
         };
+        if third.is_some() && !matches!(kind, "ask" | "ask-lost") {
+            return Err(bad(format!("`{kind}` takes at most one argument")));
+        }
         let client = |arg: Option<&str>| -> Result<ClientId, BadStep> {
             let arg = arg.ok_or_else(|| bad(format!("`{kind}` needs a client")))?;
             index(arg, 'c', MAX_CLIENTS, "client")
@@ -312,6 +383,28 @@ impl FromStr for Step {
                 client: client(arg)?,
             },
             "ack" => Step::Ack {
+                client: client(arg)?,
+            },
+            "delayed-restart" => Step::DelayedRestart { node: node(arg)? },
+            "rejoin" => Step::Rejoin { node: node(arg)? },
+            "clock-jump" => Step::ClockJump { node: node(arg)? },
+            "ask" | "ask-lost" => {
+                let client = client(arg)?;
+                let node = match third {
+                    Some(n) => node(Some(n))?,
+                    None => {
+                        return Err(bad(format!(
+                            "`{kind}` needs a client and a node: `{kind} c1 n2`"
+                        )))
+                    }
+                };
+                if kind == "ask" {
+                    Step::Ask { client, node }
+                } else {
+                    Step::AskLost { client, node }
+                }
+            }
+            "conclude" => Step::Conclude {
                 client: client(arg)?,
             },
             "acquire" => Step::Acquire {
@@ -386,11 +479,26 @@ mod tests {
             Step::Retry {
                 client: ClientId(7),
             },
+            Step::Ask {
+                client: ClientId(0),
+                node: NodeId(0),
+            },
+            Step::AskLost {
+                client: ClientId(1),
+                node: NodeId(4),
+            },
+            Step::Conclude {
+                client: ClientId(1),
+            },
+            Step::DelayedRestart { node: NodeId(1) },
+            Step::Rejoin { node: NodeId(1) },
+            Step::ClockJump { node: NodeId(2) },
         ];
         let text = format_schedule(&steps);
         assert_eq!(
             text,
-            "acquire c1; acquire-delayed c2; tick; restart; restart n3; retry c8"
+            "acquire c1; acquire-delayed c2; tick; restart; restart n3; retry c8; \
+             ask c1 n1; ask-lost c2 n5; conclude c2; delayed-restart n2; rejoin n2; clock-jump n3"
         );
         assert_eq!(parse_schedule(&text), Ok(steps));
         let sync = "produce; read c1; read-delayed c2; deliver c2; claim c1; claim-delayed c2; process c1; mark c1; ack c2";
@@ -409,7 +517,10 @@ mod tests {
             ("acquire c0", "clients are numbered c1 to c8"),
             ("acquire c9", "clients are numbered c1 to c8"),
             ("fly c1", "`fly` is not a step"),
-            ("acquire c1 c2", "a step has at most two words"),
+            ("acquire c1 c2", "`acquire` takes at most one argument"),
+            ("ask c1", "`ask` needs a client and a node"),
+            ("ask c1 c2", "`c2` is not a node"),
+            ("ask c1 n2 n3", "a step has at most three words"),
             ("acquire x", "`x` is not a client"),
             ("produce c1", "`produce` takes no client"),
             ("claim", "`claim` needs a client"),

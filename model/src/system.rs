@@ -19,6 +19,7 @@ use crate::lease::LeaseModel;
 use crate::narrate::{KeyRole, LeaseClock, NarratedStep};
 use crate::outcome::Outcome;
 use crate::path::Taken;
+use crate::quorum::QuorumModel;
 use crate::scenario::Scenario;
 use crate::step::Step;
 use crate::sync::SyncModel;
@@ -169,5 +170,6 @@ pub fn visit<V: Visit>(scenario: Scenario, checking: &[PropertyName], v: V) -> V
     match scenario.protocol.family() {
         Family::Lease => v.visit(LeaseModel::of(scenario, checking)),
         Family::Sync => v.visit(SyncModel::of(scenario, checking)),
+        Family::Quorum => v.visit(QuorumModel::of(scenario, checking)),
     }
 }

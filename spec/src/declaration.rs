@@ -44,6 +44,9 @@ pub enum Family {
     /// key (a string the producer fills, or a Stream), each unit's effect
     /// applied to a sink: the article's "distributed sync" and its fixes.
     Sync,
+    /// The same key on N independent Redis masters, held by a majority
+    /// within a validity window: Redlock.
+    Quorum,
 }
 
 /// How a release removes the key.
@@ -202,6 +205,19 @@ impl Shape {
         nodes: 1,
         replicas: 0,
         units: 2,
+    };
+
+    /// Two clients on three masters, one round, a lease of three ticks: the
+    /// smallest shape in which a majority can be re-formed without the
+    /// holder (one client holds two nodes, the other takes the third).
+    pub const QUORUM: Shape = Shape {
+        clients: 2,
+        rounds: 1,
+        ttl: 3,
+        depth: 1,
+        nodes: 3,
+        replicas: 0,
+        units: 0,
     };
 }
 

@@ -38,6 +38,13 @@ pub enum Fault {
     Failover,
 }
 
+/// How far one `clock-jump` moves a node's clock ahead, in ticks: every
+/// lease on the node loses this much of what it has left. One tick — a
+/// third of the default lease — is the smallest jump a model can take; it
+/// is larger than the drift allowance of the default scenario (0 ticks), so
+/// it is a fault, not drift.
+pub const CLOCK_JUMP_TICKS: u8 = 1;
+
 /// How many kinds of fault there are.
 pub const KINDS: usize = 8;
 

@@ -132,7 +132,8 @@ impl PropertyName {
     }
 
     /// The model family whose scenarios the property is about: the lock
-    /// properties judge locks, the sync properties units of work.
+    /// properties judge locks (those of one Redis and of a quorum alike,
+    /// named here by [`Family::Lease`]), the sync properties units of work.
     pub fn family(self) -> Family {
         match self {
             PropertyName::NoDoubleProcessing
@@ -153,7 +154,11 @@ impl PropertyName {
     /// has a history that grant order can judge (that is how the matrix
     /// shows what fencing buys).
     pub fn applies(self, family: Family, depth: u8, faults: Faults) -> bool {
-        if self.family() != family {
+        let judged = match family {
+            Family::Quorum => Family::Lease,
+            f => f,
+        };
+        if self.family() != judged {
             return false;
         }
         let reenters = depth > 1;

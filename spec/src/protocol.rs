@@ -17,7 +17,7 @@ use crate::protocols;
 
 /// Every protocol, in the order tables list them. Adding a protocol adds
 /// one line here.
-static ALL: [Protocol; 11] = [
+static ALL: [Protocol; 13] = [
     Protocol(&protocols::naive::DECLARATION),
     Protocol(&protocols::naive_unchecked::DECLARATION),
     Protocol(&protocols::token::DECLARATION),
@@ -29,6 +29,8 @@ static ALL: [Protocol; 11] = [
     Protocol(&protocols::sync_cas_dedup::DECLARATION),
     Protocol(&protocols::sync_stream::DECLARATION),
     Protocol(&protocols::sync_stream_dedup::DECLARATION),
+    Protocol(&protocols::redlock::DECLARATION),
+    Protocol(&protocols::redlock_fenced::DECLARATION),
 ];
 
 /// A protocol: a handle on its declaration.

@@ -51,9 +51,9 @@
 
 mod fifo;
 pub mod lock;
-mod notify;
+pub(crate) mod notify;
 pub mod options;
-mod scripts;
+pub(crate) mod scripts;
 
 pub use lock::WaitingLock;
 pub use options::{FifoOptions, NotifyOptions, Wait};

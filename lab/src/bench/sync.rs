@@ -132,6 +132,7 @@ async fn open(spec: &SyncSpec) -> Result<SyncClient, String> {
         ttl: spec.ttl.as_duration(),
         connect: spec.connect,
         strategy: Strategy::Default,
+        redlock: None,
     };
     SyncClient::open(spec.protocol, &client_spec)
         .await

@@ -26,7 +26,7 @@ impl Peer {
     pub fn name(self) -> &'static str {
         match self {
             Peer::Rslock => "rslock",
-            Peer::Redlock => "redlock",
+            Peer::Redlock => crate::client::open::REDLOCK_RS,
         }
     }
 
@@ -63,10 +63,14 @@ impl Peer {
         let peer = Peer::ALL
             .into_iter()
             .find(|p| p.name() == name)
-            .ok_or_else(|| format!("unknown peer {name:?}: known peers are rslock, redlock"))?;
+            .ok_or_else(|| format!("unknown peer {name:?}: known peers are rslock, redlock-rs"))?;
         if !peer.compiled() {
+            let feature = match peer {
+                Peer::Rslock => "rslock",
+                Peer::Redlock => "redlock",
+            };
             return Err(format!(
-                "peer {name} is not in this build; rebuild with `--features {name}`"
+                "peer {name} is not in this build; rebuild with `--features {feature}`"
             ));
         }
         Ok(peer)
@@ -121,10 +125,16 @@ impl Variant {
     }
 
     /// Whether it runs on `masters` servers: the single-server locks of
-    /// `locklab-impl` on one; the Redlock peers on any number (quorum
-    /// N/2+1).
+    /// `locklab-impl` on one; its quorum locks on three or more; the Redlock
+    /// peers on any number (quorum N/2+1).
     pub fn supports_masters(&self, masters: usize) -> bool {
-        self.is_peer() || masters == 1
+        match self {
+            Variant::Peer { .. } => true,
+            Variant::Impl { protocol, .. } => match protocol.family() {
+                locklab_model::Family::Lease | locklab_model::Family::Sync => masters == 1,
+                locklab_model::Family::Quorum => masters >= 3,
+            },
+        }
     }
 
     /// Whether a fault-free run must keep mutual exclusion: every variant
@@ -169,6 +179,7 @@ impl Variant {
             ttl: ttl.as_duration(),
             connect: *options,
             strategy,
+            redlock: None,
         };
         open(&spec).await.map_err(|e| e.to_string())
     }

@@ -209,6 +209,9 @@ impl LabClient for ImplClient {
                 | ClientOp::Process
                 | ClientOp::Mark
                 | ClientOp::Ack => Err(super::unsupported(self.protocol.name(), op)),
+                ClientOp::Ask { .. } | ClientOp::AskLost { .. } | ClientOp::Conclude => {
+                    Err(super::unsupported(self.protocol.name(), op))
+                }
             }
         })
     }

@@ -22,13 +22,16 @@
 //! # Layout
 //!
 //! - [`open`]: [`ClientSpec`] and [`open()`], any client by name.
-//! - [`impl_client`]: [`ImplClient`], the locks of `locklab-impl`.
+//! - [`impl_client`]: [`ImplClient`], the single-instance locks of
+//!   `locklab-impl`.
+//! - [`quorum`]: [`QuorumClient`], its Redlock on N masters.
 //! - [`sync_client`]: [`SyncClient`], the sync protocols' workers and
 //!   producer (the same trait: their operations are steps too).
 //! - `rslock`, `redlock` (features of the same names): the peer crates.
 
 pub mod impl_client;
 pub mod open;
+pub mod quorum;
 #[cfg(feature = "redlock")]
 pub mod redlock;
 #[cfg(feature = "rslock")]
@@ -44,6 +47,7 @@ use serde::{Deserialize, Serialize};
 
 pub use impl_client::ImplClient;
 pub use open::{known_clients, open, ClientSpec, OpenError, Strategy};
+pub use quorum::QuorumClient;
 pub use sync_client::SyncClient;
 
 /// Why an operation failed, on one line — and whether it surely did not

@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use locklab_impl::{ConnectOptions, Wait};
+use locklab_impl::{ConnectOptions, RedlockOptions, Wait};
 use locklab_model::{Family, Protocol};
 
 use super::{error_line, Keys, LabClient};
@@ -40,6 +40,9 @@ pub struct ClientSpec {
     pub connect: ConnectOptions,
     /// How it waits.
     pub strategy: Strategy,
+    /// A quorum lock's drift allowance and per-master timeout (`None`:
+    /// `locklab-impl`'s defaults).
+    pub redlock: Option<RedlockOptions>,
 }
 
 impl ClientSpec {
@@ -80,7 +83,7 @@ pub fn peers() -> Vec<&'static str> {
         peers.push("rslock");
     }
     if cfg!(feature = "redlock") {
-        peers.push("redlock");
+        peers.push(REDLOCK_RS);
     }
     peers
 }
@@ -95,11 +98,20 @@ pub fn known_clients() -> Vec<&'static str> {
         .collect()
 }
 
+/// The `redlock` crate's name as a lab client: `redlock` is the protocol
+/// (the crate is the Rust port of it known as redlock-rs).
+pub const REDLOCK_RS: &str = "redlock-rs";
+
 fn peer_hint(name: &str) -> String {
-    if ["rslock", "redlock"].contains(&name) && !peers().contains(&name) {
-        format!(" ({name} needs a build with `--features {name}`)")
-    } else {
+    let feature = match name {
+        "rslock" => "rslock",
+        REDLOCK_RS => "redlock",
+        _ => return String::new(),
+    };
+    if peers().contains(&name) {
         String::new()
+    } else {
+        format!(" ({name} needs a build with `--features {feature}`)")
     }
 }
 
@@ -113,7 +125,7 @@ pub async fn open(spec: &ClientSpec) -> Result<Box<dyn LabClient>, OpenError> {
         #[cfg(feature = "rslock")]
         "rslock" => Ok(Box::new(super::rslock::RslockClient::open(spec).await?)),
         #[cfg(feature = "redlock")]
-        "redlock" => Ok(Box::new(super::redlock::RedlockClient::open(spec).await?)),
+        REDLOCK_RS => Ok(Box::new(super::redlock::RedlockClient::open(spec).await?)),
         name => {
             let protocol = Protocol::named(name).map_err(|_| OpenError::Unknown {
                 name: name.to_owned(),
@@ -121,6 +133,11 @@ pub async fn open(spec: &ClientSpec) -> Result<Box<dyn LabClient>, OpenError> {
             match protocol.family() {
                 Family::Lease => Ok(Box::new(super::ImplClient::open(protocol, spec).await?)),
                 Family::Sync => Ok(Box::new(super::SyncClient::open(protocol, spec).await?)),
+                Family::Quorum => {
+                    let options = spec.redlock.unwrap_or_default();
+                    let client = super::QuorumClient::open(protocol, spec, options).await?;
+                    Ok(Box::new(client))
+                }
             }
         }
     }

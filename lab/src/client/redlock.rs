@@ -1,7 +1,7 @@
 //! [`LabClient`](super::LabClient) for the `redlock` crate (2.0, blocking,
 //! Redlock on `redis` 0.23 with a new TCP connection per command), name
-//! `redlock`. Built with the feature `redlock`; every call runs on tokio's
-//! blocking pool.
+//! `redlock-rs` (the protocol it follows is `redlock`). Built with the
+//! feature `redlock`; every call runs on tokio's blocking pool.
 //!
 //! Its unlock says nothing of what it did: a grant released within its
 //! validity time is counted as released, later as not held (a bench lease
@@ -16,8 +16,8 @@ use locklab_model::{ClientOp, Outcome};
 use super::open::{peer_error, ClientSpec, OpenError, Strategy};
 use super::{unsupported, ClientFuture, Keys, LabClient, OpError};
 
-/// The client's name.
-pub const NAME: &str = "redlock";
+/// The client's name (`redlock` is the protocol).
+pub const NAME: &str = super::open::REDLOCK_RS;
 
 /// Every wait gives up after this many calls of the crate's `lock`.
 const MAX_CALLS: u64 = 10_000_000;
@@ -148,6 +148,9 @@ impl LabClient for RedlockClient {
                 | ClientOp::Process
                 | ClientOp::Mark
                 | ClientOp::Ack => Err(unsupported(NAME, op)),
+                ClientOp::Ask { .. } | ClientOp::AskLost { .. } | ClientOp::Conclude => {
+                    Err(unsupported(NAME, op))
+                }
             }
         })
     }

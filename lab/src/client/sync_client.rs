@@ -124,7 +124,10 @@ impl LabClient for SyncClient {
                 | ClientOp::AcquireLost
                 | ClientOp::AcquireResent
                 | ClientOp::Write
-                | ClientOp::Release => Err(unsupported(self.protocol.name(), op)),
+                | ClientOp::Release
+                | ClientOp::Ask { .. }
+                | ClientOp::AskLost { .. }
+                | ClientOp::Conclude => Err(unsupported(self.protocol.name(), op)),
             }
         })
     }

@@ -158,16 +158,16 @@ fn dedup<T: PartialEq>(items: impl IntoIterator<Item = T>) -> Vec<T> {
 impl BenchArgs {
     /// Turns the flags into a plan, or says in one line what is wrong.
     pub fn plan(&self) -> anyhow::Result<BenchPlan> {
+        let several = self.masters.iter().any(|&m| m > 1);
         let named: Vec<Protocol> = if self.protocols.is_empty() {
+            // The sync protocols join always, the quorum locks when a run
+            // has several masters.
             ["naive", "token", "fenced", "reentrant"]
                 .into_iter()
                 .filter_map(|name| Protocol::named(name).ok())
-                .chain(
-                    Protocol::all()
-                        .iter()
-                        .copied()
-                        .filter(|p| p.family() == Family::Sync),
-                )
+                .chain(Protocol::all().iter().copied().filter(|p| {
+                    p.family() == Family::Sync || (several && p.family() == Family::Quorum)
+                }))
                 .collect()
         } else {
             dedup(

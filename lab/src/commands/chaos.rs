@@ -62,10 +62,14 @@ pub struct ChaosArgs {
     /// `--protocol` and one `--faults`.
     #[arg(long, value_name = "STEPS")]
     pub schedule: Option<String>,
-    /// Use this Redis instead of one the lab starts (schedules that restart
-    /// Redis need the lab's own).
+    /// Use this Redis instead of one the lab starts; repeated, one per
+    /// master of a quorum lock (schedules that restart a node, keep one
+    /// down or jump its clock need the lab's own).
     #[arg(long = "redis", value_name = "URL")]
-    pub redis: Option<String>,
+    pub redis: Vec<String>,
+    /// Masters of a quorum lock (3 or more). Default: the protocol's own.
+    #[arg(long)]
+    pub nodes: Option<u64>,
     /// Bring your own lock: play this lock client (any the lab knows, e.g.
     /// `rslock`) in place of each protocol's own, judged against the model
     /// of `--protocol` (default: `token`, the single-server algorithm such
@@ -99,8 +103,10 @@ pub struct ChaosPlan {
     pub parallel: usize,
     /// A single schedule to play.
     pub schedule: Option<Vec<Step>>,
-    /// A user's Redis.
-    pub redis: Option<String>,
+    /// The user's Redis servers, one per master (empty: the lab's own).
+    pub redis: Vec<String>,
+    /// The most masters a cell runs on.
+    pub masters: usize,
     /// Where the clients run.
     pub clients: Clients,
     /// A lock played in place of the protocols' own clients.
@@ -132,7 +138,14 @@ impl ChaosArgs {
             Some(self.rounds),
         );
         check.depth = self.depth;
+        check.nodes = self.nodes;
         let check = check.plan()?;
+        let masters = check
+            .scenarios
+            .iter()
+            .map(|s| usize::from(s.nodes()))
+            .max()
+            .unwrap_or(1);
         let schedules = target::in_range("--schedules", self.schedules, 1..=100_000, "")?;
         let max_len = target::in_range("--max-len", self.max_len, 1..=200, " steps")?;
         let tick_ms = target::in_range(
@@ -142,7 +155,18 @@ impl ChaosArgs {
             " (a tick must dwarf a Redis round trip)",
         )?;
         let parallel = target::in_range("--parallel", self.parallel, 1..=64, "")?;
-        let redis = self.redis.as_deref().map(target::redis_url).transpose()?;
+        let redis = self
+            .redis
+            .iter()
+            .map(|url| target::redis_url(url))
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        if !redis.is_empty() && redis.len() < masters {
+            bail!(
+                "--redis given {} time{}, but a lock here runs on {masters} masters: give one --redis URL per master",
+                redis.len(),
+                if redis.len() == 1 { "" } else { "s" }
+            );
+        }
         let schedule = match &self.schedule {
             None => None,
             Some(text) => {
@@ -169,6 +193,7 @@ impl ChaosArgs {
             parallel,
             schedule,
             redis,
+            masters,
             clients: if self.in_process {
                 Clients::InProcess
             } else {
@@ -231,10 +256,10 @@ pub fn run(args: &ChaosArgs) -> anyhow::Result<Status> {
         .build()
         .context("starting the async runtime")?;
     let connect = ConnectOptions::default();
-    let target = Target::open(plan.redis.as_deref(), &runtime, &connect)?;
+    let target = Target::open_nodes(&plan.redis, plan.masters, &runtime, &connect)?;
     let stage = Stage {
         url: target.url.clone(),
-        nodes: Vec::new(),
+        nodes: target.nodes.clone(),
         embedded: target.embedded(),
         tick: plan.tick,
         connect,
@@ -254,10 +279,12 @@ pub fn run(args: &ChaosArgs) -> anyhow::Result<Status> {
     let cells: Vec<CellPlan> = outcomes
         .iter()
         .filter(|o| {
-            let restarts = o.scenario.faults.budget(Fault::Restart) > 0;
+            let restarts = [Fault::Restart, Fault::DelayedRestart, Fault::ClockJump]
+                .iter()
+                .any(|f| o.scenario.faults.budget(*f) > 0);
             if restarts && !stage.embedded {
                 skipped.push(format!(
-                    "{} under {}: it restarts Redis, which the lab does only to servers it starts (drop --redis)",
+                    "{} under {}: it restarts a Redis node, keeps one down or jumps its clock, which the lab does only to servers it starts (drop --redis)",
                     row_name(&o.scenario),
                     o.scenario.faults
                 ));

@@ -8,8 +8,8 @@ use anyhow::{bail, Context};
 use clap::Args;
 use locklab_model::matrix::{self, Progress};
 use locklab_model::{
-    CheckOptions, Faults, Kind, NarratedStep, PropertyName, PropertyVerdict, Protocol, Scenario,
-    ScenarioOutcome, Verdict,
+    CheckOptions, Family, Faults, Kind, NarratedStep, PropertyName, PropertyVerdict, Protocol,
+    Scenario, ScenarioOutcome, Verdict,
 };
 use serde::Serialize;
 
@@ -50,6 +50,16 @@ pub struct CheckArgs {
     /// Default: the protocol's own scenario (2).
     #[arg(long)]
     pub units: Option<u64>,
+    /// Masters of a quorum lock (redlock, redlock-fenced): 3 or more, each
+    /// one multiplying the state space. Default: the protocol's own (3).
+    /// Single-instance locks are not affected.
+    #[arg(long)]
+    pub nodes: Option<u64>,
+    /// A quorum lock's drift factor, in [0, 1): `factor × ttl` ticks
+    /// (rounded down) are taken off every grant's validity. Default 0.01
+    /// (0 ticks of a 3-tick lease).
+    #[arg(long)]
+    pub drift: Option<f64>,
     /// Print one JSON object instead of tables.
     #[arg(long)]
     pub json: bool,
@@ -108,6 +118,8 @@ impl CheckArgs {
             ttl: None,
             depth: None,
             units: None,
+            nodes: None,
+            drift: None,
             json: true,
             no_symmetry: false,
             compare_symmetry: false,
@@ -118,25 +130,54 @@ impl CheckArgs {
         }
     }
 
-    /// A scenario with the sizes the flags override.
+    /// A scenario with the sizes the flags override. `--nodes` and
+    /// `--drift` apply to the quorum locks only.
     fn resize(&self, s: Scenario) -> anyhow::Result<Scenario> {
-        let s = s.sized(
+        let mut s = s.sized(
             self.clients.unwrap_or(u64::from(s.clients)),
             self.rounds.unwrap_or(u64::from(s.rounds)),
             self.ttl.unwrap_or(u64::from(s.ttl)),
         )?;
-        let s = match self.depth {
-            Some(depth) => s.deep(depth)?,
-            None => s,
+        if let Some(depth) = self.depth {
+            s = s.deep(depth)?;
+        }
+        if let Some(units) = self.units {
+            s = s.with_units(units)?;
+        }
+        if s.protocol.family() == Family::Quorum {
+            if let Some(nodes) = self.nodes {
+                s = s.with_nodes(nodes)?;
+            }
+            if let Some(drift) = self.drift {
+                s = s.with_drift(drift)?;
+            }
+        }
+        Ok(s)
+    }
+
+    /// Refuses a `--nodes` or `--drift` that no quorum lock could take,
+    /// whichever protocols are checked.
+    fn check_quorum_flags(&self) -> anyhow::Result<()> {
+        let Some(quorum) = Protocol::all()
+            .iter()
+            .copied()
+            .find(|p| p.family() == Family::Quorum)
+        else {
+            return Ok(());
         };
-        Ok(match self.units {
-            Some(units) => s.with_units(units)?,
-            None => s,
-        })
+        let s = Scenario::new(quorum, Faults::NONE);
+        if let Some(nodes) = self.nodes {
+            s.with_nodes(nodes)?;
+        }
+        if let Some(drift) = self.drift {
+            s.with_drift(drift)?;
+        }
+        Ok(())
     }
 
     /// Turns the flags into a plan, or says in one line what is wrong.
     pub fn plan(&self) -> anyhow::Result<CheckPlan> {
+        self.check_quorum_flags()?;
         let protocols = protocols(&self.protocols)?;
         let scenarios = if self.faults.is_empty() {
             matrix::default_scenarios(&protocols)
@@ -588,6 +629,8 @@ mod tests {
             ttl: None,
             depth: None,
             units: None,
+            nodes: None,
+            drift: None,
             json: false,
             no_symmetry: false,
             compare_symmetry: false,
@@ -602,9 +645,9 @@ mod tests {
     fn the_default_plan_is_every_protocol_under_every_single_fault() {
         let plan = args().plan().unwrap();
         // 6 lease protocols × (none + 5 faults), the four locks that a
-        // re-entrant lock fixes, used re-entrantly, and 5 sync protocols ×
-        // (none + 4 faults).
-        assert_eq!(plan.scenarios.len(), 6 * 6 + 4 + 5 * 5);
+        // re-entrant lock fixes, used re-entrantly, 5 sync protocols ×
+        // (none + 4 faults) and 2 quorum protocols × (none + 6 faults).
+        assert_eq!(plan.scenarios.len(), 6 * 6 + 4 + 5 * 5 + 2 * 7);
     }
 
     #[test]

@@ -29,8 +29,9 @@ pub struct ReproduceArgs {
     #[arg(long = "protocol", value_name = "P")]
     pub protocols: Vec<String>,
     /// Replay against this Redis instead of a server the lab starts (any URL
-    /// the `redis` crate accepts). The lab uses its own key prefix, deletes
-    /// only keys it created, and never flushes the server.
+    /// the `redis` crate accepts); repeated, one per master of a quorum lock
+    /// (the first also holds the protected resource). The lab uses its own
+    /// key prefix, deletes only keys it created, and never flushes a server.
     #[arg(long = "redis", value_name = "URL")]
     pub redis: Vec<String>,
     /// One model tick, in milliseconds of real time (the lease is 3 ticks).
@@ -49,8 +50,11 @@ pub struct ReproduceArgs {
 pub struct ReproducePlan {
     /// The model check whose counterexamples are replayed.
     pub check: check::CheckPlan,
-    /// A user's Redis, or `None` for one the lab starts.
-    pub redis: Option<String>,
+    /// The user's Redis servers, one per master; empty: the lab starts its
+    /// own.
+    pub redis: Vec<String>,
+    /// The most masters a scenario of the plan runs on.
+    pub masters: usize,
     /// One tick.
     pub tick: Duration,
     /// Replays at once.
@@ -63,14 +67,24 @@ impl ReproduceArgs {
     /// Turns the flags into a plan, or says in one line what is wrong.
     pub fn plan(&self) -> anyhow::Result<ReproducePlan> {
         let check = CheckArgs::scenarios(self.protocols.clone(), vec![], None, None).plan()?;
-        let redis = match self.redis.as_slice() {
-            [] => None,
-            [url] => Some(target::redis_url(url)?),
-            _ => bail!(
-                "--redis given {} times: these protocols use one server; give one URL",
-                self.redis.len()
-            ),
-        };
+        let masters = check
+            .scenarios
+            .iter()
+            .map(|s| usize::from(s.nodes()))
+            .max()
+            .unwrap_or(1);
+        let redis = self
+            .redis
+            .iter()
+            .map(|url| target::redis_url(url))
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        if !redis.is_empty() && redis.len() < masters {
+            bail!(
+                "--redis given {} time{}, but a lock here runs on {masters} masters: give one --redis URL per master",
+                redis.len(),
+                if redis.len() == 1 { "" } else { "s" }
+            );
+        }
         let tick_ms = target::in_range(
             "--tick-ms",
             self.tick_ms,
@@ -80,6 +94,7 @@ impl ReproduceArgs {
         Ok(ReproducePlan {
             check,
             redis,
+            masters,
             tick: Duration::from_millis(tick_ms),
             parallel: target::in_range("--parallel", self.parallel, 1..=64, "")?,
             json: self.json,
@@ -150,6 +165,18 @@ fn played_in(s: &Schedule) -> Vec<Scenario> {
         .collect()
 }
 
+/// Whether a step does something to a Redis node (which the lab does only
+/// to servers of its own).
+pub fn touches_a_node(step: &Step) -> bool {
+    matches!(
+        step,
+        Step::Restart { .. }
+            | Step::DelayedRestart { .. }
+            | Step::Rejoin { .. }
+            | Step::ClockJump { .. }
+    )
+}
+
 /// One schedule played on one protocol.
 struct Play {
     schedule: usize,
@@ -210,10 +237,10 @@ pub fn run(args: &ReproduceArgs) -> anyhow::Result<Status> {
         .build()
         .context("starting the async runtime")?;
     let connect = ConnectOptions::default();
-    let target = Target::open(plan.redis.as_deref(), &runtime, &connect)?;
+    let target = Target::open_nodes(&plan.redis, plan.masters, &runtime, &connect)?;
     let stage = Stage {
         url: target.url.clone(),
-        nodes: Vec::new(),
+        nodes: target.nodes.clone(),
         embedded: target.embedded(),
         tick: plan.tick,
         connect,
@@ -274,7 +301,7 @@ async fn play_all(
     let mut restarts = 0;
     for (i, s) in schedules.iter().enumerate() {
         let scenarios = played_in(s);
-        if !stage.embedded && s.steps.iter().any(|s| matches!(s, Step::Restart { .. })) {
+        if !stage.embedded && s.steps.iter().any(touches_a_node) {
             restarts += scenarios.len();
             continue;
         }
@@ -284,7 +311,7 @@ async fn play_all(
     }
     let skipped = if restarts > 0 {
         vec![format!(
-            "{restarts} replays restart Redis, which the lab does only to servers it starts (drop --redis to play them)"
+            "{restarts} replays restart a Redis node, keep one down or jump its clock, which the lab does only to servers it starts (drop --redis to play them)"
         )]
     } else {
         vec![]

@@ -36,12 +36,15 @@ where
     }
 }
 
-/// The Redis a run plays against.
+/// The Redis a run plays against: one server, or one per master of a
+/// quorum lock.
 pub struct Target {
-    /// Its URL.
+    /// The first server's URL (the protected resource lives there).
     pub url: String,
-    /// The server, when the lab started it (stopped on drop).
-    server: Option<RedisServer>,
+    /// Every server's URL, the first included.
+    pub nodes: Vec<String>,
+    /// The servers, when the lab started them (stopped on drop).
+    servers: Vec<RedisServer>,
 }
 
 impl Target {
@@ -53,26 +56,51 @@ impl Target {
         runtime: &tokio::runtime::Runtime,
         connect: &ConnectOptions,
     ) -> anyhow::Result<Target> {
-        let (url, server) = match user {
-            Some(url) => (url.to_owned(), None),
-            None => {
-                let server = RedisServer::start().context("starting redis-server")?;
-                (server.url(), Some(server))
-            }
-        };
-        runtime
-            .block_on(async {
-                let conn = locklab_impl::connect(&url, connect).await?;
-                conn.ping().await
-            })
-            .with_context(|| format!("cannot use Redis at {}", crate::output::masked(&url)))?;
-        Ok(Target { url, server })
+        let users: Vec<String> = user.map(str::to_owned).into_iter().collect();
+        Self::open_nodes(&users, 1, runtime, connect)
     }
 
-    /// True when the lab started the server (and so may start more, and
+    /// `count` servers: the user's (at least `count` URLs, each checked:
+    /// one that does not answer is named), or as many of the lab's own.
+    pub fn open_nodes(
+        users: &[String],
+        count: usize,
+        runtime: &tokio::runtime::Runtime,
+        connect: &ConnectOptions,
+    ) -> anyhow::Result<Target> {
+        let count = count.max(1);
+        let (nodes, servers) = if users.is_empty() {
+            let servers = RedisServer::start_many(count).context("starting redis-server")?;
+            (servers.iter().map(RedisServer::url).collect(), servers)
+        } else {
+            if users.len() < count {
+                bail!(
+                    "--redis given {} time{}, but a lock here runs on {count} masters: give one --redis URL per master",
+                    users.len(),
+                    if users.len() == 1 { "" } else { "s" }
+                );
+            }
+            (users.to_vec(), Vec::new())
+        };
+        for url in &nodes {
+            runtime
+                .block_on(async {
+                    let conn = locklab_impl::connect(url, connect).await?;
+                    conn.ping().await
+                })
+                .with_context(|| format!("cannot use Redis at {}", crate::output::masked(url)))?;
+        }
+        Ok(Target {
+            url: nodes[0].clone(),
+            nodes,
+            servers,
+        })
+    }
+
+    /// True when the lab started the servers (and so may start more, and
     /// restart them).
     pub fn embedded(&self) -> bool {
-        self.server.is_some()
+        !self.servers.is_empty()
     }
 
     /// How reports name it: `embedded`, or the user's URL (its password

@@ -265,7 +265,7 @@ fn latest_grant(events: &[Event], at: usize) -> Option<usize> {
 fn still_own(events: &[Event], at: usize, client: &str) -> Option<usize> {
     let own = latest_grant(events, at).filter(|g| events[*g].client == client)?;
     let gone = events[own + 1..at].iter().any(|e| {
-        e.op == Op::Restart
+        matches!(e.op, Op::Restart | Op::Down)
             || (e.op == Op::Observed && e.present == Some(false))
             || (e.client == client
                 && e.op == Op::Call(ClientOp::Release)

@@ -29,6 +29,12 @@ pub enum Op {
     /// At the end of a run, the lab read what the protected resource (a
     /// sink) holds and what Redis still holds for a client to take.
     Inspected,
+    /// The lab killed a Redis node and keeps it down (a delayed restart).
+    Down,
+    /// A node the lab kept down came back, empty.
+    Rejoin,
+    /// The lab moved a node's clock ahead.
+    ClockJump,
 }
 
 impl Op {
@@ -42,11 +48,15 @@ impl Op {
             Op::Crash => "crash",
             Op::Restart => "restart",
             Op::Inspected => "inspected",
+            Op::Down => "down",
+            Op::Rejoin => "rejoin",
+            Op::ClockJump => "clock-jump",
         }
     }
 
-    /// Every operation, for reading names.
-    pub const ALL: [Op; 17] = [
+    /// Every operation, for reading names. (An ask's master is the
+    /// event's `node`.)
+    pub const ALL: [Op; 23] = [
         Op::Call(ClientOp::Acquire),
         Op::Call(ClientOp::AcquireLost),
         Op::Call(ClientOp::AcquireResent),
@@ -58,19 +68,35 @@ impl Op {
         Op::Call(ClientOp::Process),
         Op::Call(ClientOp::Mark),
         Op::Call(ClientOp::Ack),
+        Op::Call(ClientOp::Ask {
+            node: NodeId::FIRST,
+        }),
+        Op::Call(ClientOp::AskLost {
+            node: NodeId::FIRST,
+        }),
+        Op::Call(ClientOp::Conclude),
         Op::Observed,
         Op::Pause,
         Op::Resume,
         Op::Crash,
         Op::Restart,
         Op::Inspected,
+        Op::Down,
+        Op::Rejoin,
+        Op::ClockJump,
     ];
 
-    /// An acquire, sent once or again.
+    /// An acquire, sent once or again — for a quorum lock, its
+    /// conclusion (a request to one master grants nothing by itself).
     pub fn is_acquire(&self) -> bool {
         matches!(
             self,
-            Op::Call(ClientOp::Acquire | ClientOp::AcquireLost | ClientOp::AcquireResent)
+            Op::Call(
+                ClientOp::Acquire
+                    | ClientOp::AcquireLost
+                    | ClientOp::AcquireResent
+                    | ClientOp::Conclude
+            )
         )
     }
 }
@@ -248,6 +274,13 @@ impl Recorder {
     pub fn unread(&mut self, index: usize) {
         if let Some(e) = self.events.get_mut(index) {
             e.end_us = None;
+        }
+    }
+
+    /// Sets the node a recorded operation went to.
+    pub fn at_node(&mut self, index: usize, node: NodeId) {
+        if let Some(e) = self.events.get_mut(index) {
+            e.node = Some(node);
         }
     }
 

@@ -28,6 +28,7 @@ pub fn outcome(e: &Event) -> String {
                 Some(KeyRole::Marker) => "marker",
                 Some(KeyRole::Claim) => "claim",
                 Some(KeyRole::Pending { .. }) => "pending entry",
+                Some(KeyRole::Attempt { .. } | KeyRole::Down) => "clock",
             };
             if e.present == Some(true) {
                 format!("{what} present{node}")
@@ -43,6 +44,9 @@ pub fn outcome(e: &Event) -> String {
         Op::Resume => "resumed".into(),
         Op::Crash => "crashed".into(),
         Op::Restart => format!("redis-server killed, restarted empty{node}"),
+        Op::Down => format!("redis-server killed, kept down{node}"),
+        Op::Rejoin => format!("redis-server back, empty{node}"),
+        Op::ClockJump => format!("clock moved ahead{node}"),
     }
 }
 

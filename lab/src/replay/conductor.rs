@@ -108,7 +108,7 @@ pub enum ReplayError {
     Setup(String),
     /// The schedule restarts Redis, and the server is not the lab's.
     #[error(
-        "the schedule restarts Redis, which the lab does only to servers it started (drop --redis)"
+        "the schedule restarts a Redis node, keeps one down or jumps its clock, which the lab does only to servers it started (drop --redis)"
     )]
     CannotRestart,
     /// A server the lab needed could not be started or restarted.
@@ -136,8 +136,9 @@ pub struct Played {
     /// The first step the conductor played later than its tick allows: the
     /// run's timing no longer matches the model's, so it is not judged.
     pub overrun: Option<String>,
-    /// The tick this run was played at: the stage's, or a multiple of it
-    /// when a run at a shorter tick was late.
+    /// The tick this run was played at: the stage's (or a multiple of it
+    /// when a run at a shorter tick was late), or longer where restarting a
+    /// server would take a good part of one (see `Topology::tick_for`).
     pub tick: Duration,
     /// Why each earlier, faster run of this script was late.
     pub slowed: Vec<String>,
@@ -164,8 +165,9 @@ struct Client {
 }
 
 /// The conductor of one replay.
-struct Conductor<'a> {
-    stage: &'a Stage,
+struct Conductor {
+    /// One model tick, in real time, for this replay.
+    tick: Duration,
     keys: ReplayKeys,
     nodes: Topology,
     /// The lab's connection to the resource's server.
@@ -225,8 +227,11 @@ async fn play_at(stage: &Stage, n: usize, script: Script) -> Result<Played, Repl
         .lock
         .clone()
         .unwrap_or_else(|| scenario.protocol.name().to_owned());
-    let ttl = Ttl::new(stage.tick * u32::from(scenario.ttl))?;
-    let first = &nodes.nodes()[0];
+    let tick = nodes.tick_for(stage.tick, &script);
+    let ttl = Ttl::new(tick * u32::from(scenario.ttl))?;
+    let urls: Vec<String> = nodes.nodes().iter().map(|n| n.url.clone()).collect();
+    let addrs: Vec<std::net::SocketAddr> = nodes.nodes().iter().map(|n| n.addr).collect();
+    let redlock = quorum_timing(tick, &scenario)?;
     let environment = script
         .steps
         .iter()
@@ -242,13 +247,14 @@ async fn play_at(stage: &Stage, n: usize, script: Script) -> Result<Played, Repl
             SeatSpec {
                 name: name.clone(),
                 lock: &lock_name,
-                lock_url: &first.url,
-                lock_addr: first.addr,
+                lock_urls: &urls,
+                lock_addrs: &addrs,
                 resource_url: &stage.url,
                 lock_key: &keys.lock,
                 resource_key: &keys.resource,
                 ttl,
                 connect: &stage.connect,
+                redlock,
             },
         )
         .await
@@ -266,7 +272,7 @@ async fn play_at(stage: &Stage, n: usize, script: Script) -> Result<Played, Repl
     }
     let lab = environment.then(|| clients.len() - 1);
     let mut conductor = Conductor {
-        stage,
+        tick,
         keys,
         nodes,
         resource_conn,
@@ -302,7 +308,7 @@ async fn play_at(stage: &Stage, n: usize, script: Script) -> Result<Played, Repl
         history: conductor.rec.finish(),
         divergence: conductor.divergence,
         overrun: conductor.overrun,
-        tick: stage.tick,
+        tick,
         slowed: Vec::new(),
     })
 }
@@ -319,10 +325,35 @@ fn role_name(role: KeyRole) -> &'static str {
         KeyRole::Marker => "the marker",
         KeyRole::Claim => "the claim",
         KeyRole::Pending { .. } => "the pending entry",
+        KeyRole::Attempt { .. } => "an attempt's clock",
+        KeyRole::Down => "a master's downtime",
     }
 }
 
-impl Conductor<'_> {
+/// A quorum lock's timing in a replay, so that its decisions fall where
+/// the model's do: the drift allowance is the scenario's drift in ticks
+/// plus a twentieth of a tick — more than the time between a step's start
+/// and the client's first request, less than the margin the conductor
+/// keeps before a tick ends — and a master may take all but one tick of
+/// the lease to answer (a step that slow is late anyway, so a timeout can
+/// never be mistaken for the model's "no answer").
+fn quorum_timing(
+    tick: Duration,
+    scenario: &locklab_model::Scenario,
+) -> Result<Option<locklab_impl::RedlockOptions>, ReplayError> {
+    if scenario.protocol.family() != locklab_model::Family::Quorum {
+        return Ok(None);
+    }
+    let drift = tick * u32::from(scenario.drift) + tick / 20;
+    let timeout = (tick * u32::from(scenario.ttl.saturating_sub(1))).max(tick);
+    let options = locklab_impl::RedlockOptions::default()
+        .with_drift_factor(0.0)?
+        .with_drift_floor(drift)
+        .with_master_timeout(timeout)?;
+    Ok(Some(options))
+}
+
+impl Conductor {
     async fn run(&mut self, script: &Script) -> Result<(), ReplayError> {
         for (i, s) in script.steps.iter().enumerate() {
             let started = Instant::now();
@@ -335,7 +366,10 @@ impl Conductor<'_> {
             // restarting a server takes a while). A tick must leave every
             // lease that lives on with the time the model gives it.
             match s.step {
-                Step::Restart { .. } => {}
+                Step::Restart { .. } | Step::Rejoin { .. } => {}
+                // Killing a server is quick, but the step may not be judged
+                // by the tick it started in; its down time starts now.
+                Step::DelayedRestart { .. } => self.restart_clocks(s, started),
                 Step::Tick => self.check_on_time(i, s.step, &s.after, &self.anchors.clone()),
                 _ => {
                     self.check_on_time(i, s.step, &s.before, &anchors);
@@ -405,6 +439,39 @@ impl Conductor<'_> {
                 };
                 self.send_delayed(client.index(), op).await;
             }
+            Step::AskLost { client, .. } => {
+                // The master runs it; the client never reads the reply.
+                let lost = self.rec.events().len();
+                let op = s.step.op().expect("a client's operation");
+                let real = self.perform(client.index(), op).await?;
+                self.rec.unread(lost);
+                self.expect(i, s, real.as_ref());
+            }
+            Step::DelayedRestart { node } => {
+                self.nodes.crash(node).await?;
+                self.anchors.retain(|(n, _), _| *n != node);
+                let e = self.rec.instant("lab", Op::Down);
+                e.node = Some(node);
+            }
+            Step::Rejoin { node } => {
+                self.nodes.rejoin(node).await?;
+                let e = self.rec.instant("lab", Op::Rejoin);
+                e.node = Some(node);
+                self.warm_all().await;
+            }
+            Step::ClockJump { node } => {
+                let by = self.tick * u32::from(locklab_model::fault::CLOCK_JUMP_TICKS);
+                self.nodes.jump(node, by).await?;
+                // The node's keys end `by` earlier: their clocks started
+                // that much earlier.
+                for (key, anchor) in self.anchors.iter_mut() {
+                    if key.0 == node && key.1 == KeyRole::Lock {
+                        *anchor = anchor.checked_sub(by).unwrap_or(*anchor);
+                    }
+                }
+                let e = self.rec.instant("lab", Op::ClockJump);
+                e.node = Some(node);
+            }
             Step::Deliver { client } => {
                 let real = self.deliver(client.index()).await?;
                 self.expect(i, s, real.as_ref());
@@ -469,6 +536,9 @@ impl Conductor<'_> {
         let fence = client.fence;
         let name = client.name.clone();
         let idx = self.rec.invoke(&name, Op::Call(op));
+        if let Some(node) = op.node() {
+            self.rec.at_node(idx, node);
+        }
         if op == ClientOp::Write {
             self.rec.carry(idx, fence);
         }
@@ -499,7 +569,7 @@ impl Conductor<'_> {
         }
         let client = &mut self.clients[c];
         match &result {
-            Ok(_) if op == ClientOp::AcquireLost => {}
+            Ok(_) if op == ClientOp::AcquireLost || op.node().is_some() => {}
             Ok(o) if o.gives_belief() => {
                 if let Some(f) = o.fence() {
                     client.fence = Some(f);
@@ -522,7 +592,7 @@ impl Conductor<'_> {
         match self.clients[c].seat.send(op).await {
             Ok(()) => {
                 self.clients[c].in_flight = Some((idx, op));
-                let budget = self.stage.tick * 10;
+                let budget = self.tick * 10;
                 self.clients[c].seat.wait_answered(budget).await;
             }
             Err(e) => self.rec.complete(idx, Err(e)),
@@ -601,7 +671,7 @@ impl Conductor<'_> {
         for after in &s.after {
             if let Some(anchor) = self.anchors.get(&(after.node, after.key)) {
                 let elapsed = u32::from(after.ttl.saturating_sub(after.ticks_left));
-                wait(*anchor + self.stage.tick * elapsed);
+                wait(*anchor + self.tick * elapsed);
             }
         }
         for before in &s.before {
@@ -610,7 +680,7 @@ impl Conductor<'_> {
             if let (true, false, Some(end)) =
                 (ends_now, key.1.is_a_key(), self.anchor_ends.get(&key))
             {
-                wait(*end + self.stage.tick * u32::from(before.ttl) + Duration::from_millis(2));
+                wait(*end + self.tick * u32::from(before.ttl) + Duration::from_millis(2));
             }
         }
         if let Some(until) = until {
@@ -632,12 +702,15 @@ impl Conductor<'_> {
     ) -> Result<(), ReplayError> {
         let ttl = u32::from(self.clocks_ttl(s));
         let budget = if s.step == Step::Tick {
-            self.stage.tick * (ttl + 10)
+            self.tick * (ttl + 10)
         } else {
-            self.stage.tick * 10
+            self.tick * 10
         };
         for n in 0..self.nodes.len() {
             let node = NodeId(n as u8);
+            if self.nodes.nodes()[n].down {
+                continue;
+            }
             for &role in roles {
                 let Some(key) = role_key(&self.keys, role) else {
                     continue;
@@ -669,7 +742,7 @@ impl Conductor<'_> {
                     i + 1,
                     s.step,
                     role_name(role),
-                    self.stage.tick.as_millis()
+                    self.tick.as_millis()
                 ));
             }
             return Ok(());
@@ -727,8 +800,8 @@ impl Conductor<'_> {
     /// own clock from when it ran the command, so the real end can come a
     /// little before `anchor + ttl` ticks.
     fn window_end(&self, anchor: Instant, lease: &LeaseClock) -> Instant {
-        let margin = (self.stage.tick / 10).max(Duration::from_millis(2));
-        anchor + self.stage.tick * u32::from(lease.ttl - lease.ticks_left + 1) - margin
+        let margin = (self.tick / 10).max(Duration::from_millis(2));
+        anchor + self.tick * u32::from(lease.ttl - lease.ticks_left + 1) - margin
     }
 
     fn clocks_ttl(&self, s: &Scripted) -> u8 {
@@ -751,6 +824,14 @@ impl Conductor<'_> {
         if self.nodes.len() > 1 {
             e.node = Some(node);
         }
+        self.warm_all().await;
+        Ok(())
+    }
+
+    /// After a node came back: every client that can act makes sure its
+    /// connection works again, so its next step is not spent reconnecting;
+    /// the others do so as soon as they can.
+    async fn warm_all(&mut self) {
         for c in &mut self.clients {
             if c.in_flight.is_some() || c.paused {
                 c.needs_warm = true;
@@ -758,7 +839,6 @@ impl Conductor<'_> {
                 c.seat.warm().await;
             }
         }
-        Ok(())
     }
 
     /// Makes the client's connection usable if a restart could not.
@@ -797,7 +877,7 @@ impl Conductor<'_> {
                     i + 1,
                     step,
                     (done - window_ends).as_secs_f64() * 1000.0,
-                    self.stage.tick.as_millis()
+                    self.tick.as_millis()
                 ));
                 return;
             }

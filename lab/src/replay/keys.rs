@@ -31,7 +31,7 @@ pub fn role_key(keys: &ReplayKeys, role: KeyRole) -> Option<String> {
     match role {
         KeyRole::Lock | KeyRole::Marker => Some(keys.lock.as_str().to_owned()),
         KeyRole::Claim => Some(locklab_impl::sync::claim_key(keys.lock.as_str())),
-        KeyRole::Pending { .. } => None,
+        KeyRole::Pending { .. } | KeyRole::Attempt { .. } | KeyRole::Down => None,
     }
 }
 

@@ -37,10 +37,11 @@ pub struct SeatSpec<'a> {
     /// The lock's name: one of `locklab-impl`'s protocols, or a peer such
     /// as `rslock` (any client [`open`] knows).
     pub lock: &'a str,
-    /// The lock's Redis.
-    pub lock_url: &'a str,
-    /// The lock's server address (the proxy's upstream).
-    pub lock_addr: std::net::SocketAddr,
+    /// The lock's Redis: one URL per master.
+    pub lock_urls: &'a [String],
+    /// The lock's servers' addresses (the proxies' upstreams), one per
+    /// master.
+    pub lock_addrs: &'a [std::net::SocketAddr],
     /// The resource's Redis.
     pub resource_url: &'a str,
     /// The lock key.
@@ -51,6 +52,8 @@ pub struct SeatSpec<'a> {
     pub ttl: Ttl,
     /// Connection timeouts.
     pub connect: &'a locklab_impl::ConnectOptions,
+    /// A quorum lock's drift and per-master timeout.
+    pub redlock: Option<locklab_impl::RedlockOptions>,
 }
 
 type Delayed = JoinHandle<(Box<dyn LabClient>, Result<Outcome, OpError>)>;
@@ -69,8 +72,8 @@ pub enum Seat {
     Worker {
         /// The worker.
         worker: Box<WorkerHandle>,
-        /// Its proxy to the lock's Redis.
-        proxy: Proxy,
+        /// Its proxies, one to each master of the lock.
+        proxies: Vec<Proxy>,
         /// Killed.
         crashed: bool,
     },
@@ -91,7 +94,7 @@ impl Seat {
             Clients::InProcess => {
                 let lock = open(&ClientSpec {
                     lock: spec.lock.to_owned(),
-                    redis: vec![spec.lock_url.to_owned()],
+                    redis: spec.lock_urls.to_vec(),
                     resource_redis: Some(spec.resource_url.to_owned()),
                     keys: Keys {
                         lock: spec.lock_key.as_str().to_owned(),
@@ -100,6 +103,7 @@ impl Seat {
                     ttl: spec.ttl.as_duration(),
                     connect: *spec.connect,
                     strategy: Strategy::Default,
+                    redlock: spec.redlock,
                 })
                 .await
                 .map_err(|e| e.to_string())?;
@@ -109,24 +113,31 @@ impl Seat {
                 })
             }
             Clients::Workers { binary } => {
-                let proxy = Proxy::start(spec.lock_addr)
-                    .await
-                    .map_err(|e| format!("starting a proxy: {e}"))?;
+                let mut proxies = Vec::with_capacity(spec.lock_addrs.len());
+                for addr in spec.lock_addrs {
+                    let proxy = Proxy::start(*addr)
+                        .await
+                        .map_err(|e| format!("starting a proxy: {e}"))?;
+                    proxies.push(proxy);
+                }
+                let urls: Vec<String> = proxies.iter().map(Proxy::url).collect();
                 let mut worker_spec = WorkerSpec::new(
                     spec.name,
                     spec.lock,
-                    proxy.url(),
+                    urls.first().cloned().unwrap_or_default(),
                     spec.lock_key.as_str(),
                     spec.resource_key.as_str(),
                     spec.ttl.as_duration(),
                 );
+                worker_spec.masters = urls.into_iter().skip(1).collect();
+                worker_spec.redlock = spec.redlock;
                 worker_spec.resource_redis = Some(spec.resource_url.to_owned());
                 let worker = WorkerHandle::spawn(binary, &worker_spec)
                     .await
                     .map_err(|e| e.to_string())?;
                 Ok(Seat::Worker {
                     worker: Box::new(worker),
-                    proxy,
+                    proxies,
                     crashed: false,
                 })
             }
@@ -158,8 +169,12 @@ impl Seat {
                 }));
                 Ok(())
             }
-            Seat::Worker { worker, proxy, .. } => {
-                proxy.hold(Direction::ToClient);
+            Seat::Worker {
+                worker, proxies, ..
+            } => {
+                if let Some(proxy) = proxies.get(op.node().map_or(0, |n| n.index())) {
+                    proxy.hold(Direction::ToClient);
+                }
                 worker
                     .send(&Request::of(op, ""))
                     .await
@@ -184,7 +199,10 @@ impl Seat {
                     }
                 }
             }
-            Seat::Worker { proxy, .. } => proxy.wait_held(Direction::ToClient, 1, timeout).await,
+            Seat::Worker { proxies, .. } => match proxies.first() {
+                Some(proxy) => proxy.wait_held(Direction::ToClient, 1, timeout).await,
+                None => false,
+            },
         }
     }
 
@@ -201,8 +219,12 @@ impl Seat {
                 *lock = Some(client);
                 outcome
             }
-            Seat::Worker { worker, proxy, .. } => {
-                proxy.release(Direction::ToClient);
+            Seat::Worker {
+                worker, proxies, ..
+            } => {
+                if let Some(proxy) = proxies.get(op.node().map_or(0, |n| n.index())) {
+                    proxy.release(Direction::ToClient);
+                }
                 worker.recv().await.map_err(worker_error)?.into_outcome(op)
             }
         }

@@ -1,21 +1,25 @@
 //! The Redis nodes one replay plays on, and the faults done to them.
 //!
 //! A scenario names how many lock nodes it has (one for a single-instance
-//! lock). A replay whose script does something to a node (restarts it)
-//! gets servers of its own, started for it and killed with it, so the
-//! fault touches nothing else; any other replay plays on the stage's
-//! servers, under keys of its own. The protected resource always stays on
-//! the stage's first server, as another system would.
+//! lock, N for a quorum lock). A replay whose script does something to a
+//! node — restarts it, keeps it down a lease and brings it back empty, or
+//! jumps its clock — gets servers of its own, started for it and killed
+//! with it, so the fault touches nothing else (with a skewable clock when
+//! the script jumps one); any other replay plays on the stage's servers,
+//! under keys of its own. The protected resource always stays on the
+//! stage's first server, as another system would.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 
+use std::time::Duration;
+
 use locklab_impl::{connect, Conn};
 use locklab_model::{KeyRole, NodeId, Script, Step};
 
 use super::conductor::{ReplayError, Stage};
-use crate::server::RedisServer;
+use crate::server::{ClockOffset, RedisServer, ServerConfig};
 
 /// One Redis node of a replay.
 pub struct Node {
@@ -29,17 +33,29 @@ pub struct Node {
     server: Option<Arc<Mutex<RedisServer>>>,
     /// Whether each observed key had a lease, as last recorded.
     pub seen: HashMap<KeyRole, bool>,
+    /// Crashed and kept down (a delayed restart), until it rejoins.
+    pub down: bool,
+    /// How far its clock was moved ahead.
+    pub offset: Duration,
 }
 
 /// The nodes of one replay.
 pub struct Topology {
     nodes: Vec<Node>,
+    /// How long starting the replay's own servers took.
+    started_in: Option<Duration>,
 }
 
 /// Whether a step does something to a node that other replays must not
 /// see.
 fn touches_a_node(step: &Step) -> bool {
-    matches!(step, Step::Restart { .. })
+    matches!(
+        step,
+        Step::Restart { .. }
+            | Step::DelayedRestart { .. }
+            | Step::Rejoin { .. }
+            | Step::ClockJump { .. }
+    )
 }
 
 impl Topology {
@@ -48,15 +64,24 @@ impl Topology {
     pub async fn open(stage: &Stage, script: &Script) -> Result<Topology, ReplayError> {
         let count = usize::from(script.scenario.nodes());
         let private = script.steps.iter().any(|s| touches_a_node(&s.step));
+        let skewed = script
+            .steps
+            .iter()
+            .any(|s| matches!(s.step, Step::ClockJump { .. }));
         let mut nodes = Vec::with_capacity(count);
+        let mut started_in = None;
         if private {
             if !stage.embedded {
                 return Err(ReplayError::CannotRestart);
             }
-            for _ in 0..count {
-                let server = tokio::task::spawn_blocking(RedisServer::start)
+            let config = ServerConfig::new().skewable_clock(skewed);
+            let started = std::time::Instant::now();
+            let servers =
+                tokio::task::spawn_blocking(move || RedisServer::start_many_with(count, &config))
                     .await
                     .map_err(|e| ReplayError::Setup(e.to_string()))??;
+            started_in = Some(started.elapsed());
+            for server in servers {
                 let (url, addr) = (server.url(), server.addr());
                 let conn = connect(&url, &stage.connect).await?;
                 nodes.push(Node {
@@ -65,6 +90,8 @@ impl Topology {
                     conn,
                     server: Some(Arc::new(Mutex::new(server))),
                     seen: HashMap::new(),
+                    down: false,
+                    offset: Duration::ZERO,
                 });
             }
         } else {
@@ -83,6 +110,8 @@ impl Topology {
                     conn,
                     server: None,
                     seen: HashMap::new(),
+                    down: false,
+                    offset: Duration::ZERO,
                 });
             }
         }
@@ -91,7 +120,27 @@ impl Topology {
             // keeps the real command from running.
             locklab_impl::scripts::preload(&node.conn).await?;
         }
-        Ok(Topology { nodes })
+        Ok(Topology { nodes, started_in })
+    }
+
+    /// One tick for `script`: the stage's, unless the script restarts a
+    /// server (or brings one back) while others hold keys whose leases run
+    /// on meanwhile — the model's restart takes no time, a real one as long
+    /// as starting a server, so the tick is made four times that long
+    /// (measured when this replay's servers started), in whole 10 ms.
+    pub fn tick_for(&self, tick: Duration, script: &Script) -> Duration {
+        let restarts = script
+            .steps
+            .iter()
+            .any(|s| matches!(s.step, Step::Restart { .. } | Step::Rejoin { .. }));
+        match self.started_in {
+            Some(cost) if restarts && self.nodes.len() > 1 => {
+                let ten = Duration::from_millis(10);
+                let needed = (cost * 4).as_millis().div_ceil(10) as u32;
+                tick.max(ten * needed)
+            }
+            _ => tick,
+        }
     }
 
     /// How many nodes.
@@ -125,18 +174,68 @@ impl Topology {
     /// Kills the node's server (SIGKILL) and starts it again on the same
     /// port, empty, and makes the lab's connection to it usable again.
     pub async fn restart(&mut self, node: NodeId) -> Result<(), ReplayError> {
-        let n = self.node_mut(node)?;
-        let server = n.server.clone().ok_or(ReplayError::CannotRestart)?;
+        self.on_server(node, |server| {
+            server.kill()?;
+            server.restart()
+        })
+        .await?;
+        self.reconnect(node).await
+    }
+
+    /// Kills the node's server (SIGKILL) and keeps it down, until
+    /// [`Topology::rejoin`].
+    pub async fn crash(&mut self, node: NodeId) -> Result<(), ReplayError> {
+        self.on_server(node, RedisServer::kill).await?;
+        self.node_mut(node)?.down = true;
+        Ok(())
+    }
+
+    /// Starts a node that was kept down again on its port, empty (with the
+    /// clock it had: the offset belongs to the machine).
+    pub async fn rejoin(&mut self, node: NodeId) -> Result<(), ReplayError> {
+        self.on_server(node, RedisServer::restart).await?;
+        self.node_mut(node)?.down = false;
+        self.reconnect(node).await
+    }
+
+    /// Moves the node's clock `by` further ahead: its keys expire that much
+    /// earlier, at once.
+    pub async fn jump(&mut self, node: NodeId, by: Duration) -> Result<(), ReplayError> {
+        let offset = self.node_mut(node)?.offset + by;
+        self.on_server(node, move |server| {
+            server.set_clock_offset(ClockOffset::ahead(offset))
+        })
+        .await?;
+        self.node_mut(node)?.offset = offset;
+        Ok(())
+    }
+
+    /// Runs `f` on the node's server, off the async runtime.
+    async fn on_server(
+        &mut self,
+        node: NodeId,
+        f: impl FnOnce(&mut RedisServer) -> Result<(), crate::server::ServerError> + Send + 'static,
+    ) -> Result<(), ReplayError> {
+        let server = self
+            .node_mut(node)?
+            .server
+            .clone()
+            .ok_or(ReplayError::CannotRestart)?;
         tokio::task::spawn_blocking(move || -> Result<(), ReplayError> {
             let mut server = server
                 .lock()
                 .map_err(|e| ReplayError::Setup(e.to_string()))?;
-            server.kill()?;
-            server.restart()?;
+            f(&mut server)?;
             Ok(())
         })
         .await
-        .map_err(|e| ReplayError::Setup(e.to_string()))??;
+        .map_err(|e| ReplayError::Setup(e.to_string()))?
+    }
+
+    /// Makes the lab's connection to a node that came back usable, and
+    /// loads the scripts there.
+    async fn reconnect(&mut self, node: NodeId) -> Result<(), ReplayError> {
+        let n = self.node_mut(node)?;
         for _ in 0..5 {
             if n.conn.ping().await.is_ok() {
                 break;

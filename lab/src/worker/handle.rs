@@ -64,6 +64,10 @@ pub struct WorkerSpec {
     pub protocol: String,
     /// The Redis URL of the lock (the proxy's, for message faults).
     pub redis: String,
+    /// The URLs of a quorum lock's other masters, after `redis`.
+    pub masters: Vec<String>,
+    /// A quorum lock's drift and per-master timeout (`None`: the defaults).
+    pub redlock: Option<locklab_impl::RedlockOptions>,
     /// The Redis URL of the protected resource; `None`: the lock's.
     pub resource_redis: Option<String>,
     /// The lock key.
@@ -94,6 +98,8 @@ impl WorkerSpec {
             name: name.into(),
             protocol: protocol.into(),
             redis: redis.into(),
+            masters: Vec::new(),
+            redlock: None,
             resource_redis: None,
             lock_key: lock_key.into(),
             resource_key: resource_key.into(),
@@ -125,6 +131,19 @@ impl WorkerSpec {
             "--connect-timeout-ms".into(),
             self.connect_timeout.as_millis().to_string().into(),
         ];
+        for url in &self.masters {
+            args.extend(["--redis".into(), url.clone().into()]);
+        }
+        if let Some(o) = &self.redlock {
+            args.extend([
+                "--drift-factor".into(),
+                o.drift_factor().to_string().into(),
+                "--drift-floor-us".into(),
+                o.drift_floor().as_micros().to_string().into(),
+                "--master-timeout-ms".into(),
+                o.master_timeout().as_millis().to_string().into(),
+            ]);
+        }
         if let Some(url) = &self.resource_redis {
             args.extend(["--resource-redis".into(), url.clone().into()]);
         }

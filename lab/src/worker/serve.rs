@@ -12,10 +12,10 @@ use std::time::Duration;
 
 use anyhow::Context;
 use clap::Args;
-use locklab_impl::ConnectOptions;
+use locklab_impl::{ConnectOptions, RedlockOptions};
 use tokio::sync::mpsc;
 
-use locklab_model::ClientOp;
+use locklab_model::{ClientOp, NodeId};
 
 use super::wire::{Control, Ready, Reply, Request, MAX_LINE};
 use crate::cli::Status;
@@ -35,9 +35,10 @@ pub struct WorkerArgs {
     /// (rslock, redlock).
     #[arg(long, value_name = "P")]
     pub protocol: String,
-    /// The Redis URL to lock on (the lab's proxy, to inject message faults).
-    #[arg(long, value_name = "URL")]
-    pub redis: String,
+    /// The Redis URL to lock on (the lab's proxy, to inject message
+    /// faults); repeated, one per master of a quorum lock.
+    #[arg(long = "redis", value_name = "URL", required = true)]
+    pub redis: Vec<String>,
     /// The Redis URL of the protected resource. Default: --redis.
     #[arg(long, value_name = "URL")]
     pub resource_redis: Option<String>,
@@ -59,6 +60,15 @@ pub struct WorkerArgs {
     /// How long connecting to Redis may take, in milliseconds.
     #[arg(long, value_name = "MS", default_value_t = DEFAULT_CONNECT_TIMEOUT_MS)]
     pub connect_timeout_ms: u64,
+    /// A quorum lock's drift allowance, as a share of the lease.
+    #[arg(long, value_name = "F")]
+    pub drift_factor: Option<f64>,
+    /// A quorum lock's drift allowance beyond that share, in microseconds.
+    #[arg(long, value_name = "US")]
+    pub drift_floor_us: Option<u64>,
+    /// A quorum lock's timeout per master and request, in milliseconds.
+    #[arg(long, value_name = "MS")]
+    pub master_timeout_ms: Option<u64>,
 }
 
 impl WorkerArgs {
@@ -68,7 +78,7 @@ impl WorkerArgs {
             .with_response_timeout(Duration::from_millis(self.response_timeout_ms))?;
         Ok(ClientSpec {
             lock: self.protocol.clone(),
-            redis: vec![self.redis.clone()],
+            redis: self.redis.clone(),
             resource_redis: self.resource_redis.clone(),
             keys: Keys {
                 lock: self.lock_key.clone(),
@@ -77,7 +87,29 @@ impl WorkerArgs {
             ttl: Duration::from_millis(self.ttl_ms),
             connect,
             strategy: Strategy::Default,
+            redlock: self.redlock()?,
         })
+    }
+
+    /// The quorum settings the flags give, if any.
+    fn redlock(&self) -> anyhow::Result<Option<RedlockOptions>> {
+        if self.drift_factor.is_none()
+            && self.drift_floor_us.is_none()
+            && self.master_timeout_ms.is_none()
+        {
+            return Ok(None);
+        }
+        let mut options = RedlockOptions::default();
+        if let Some(f) = self.drift_factor {
+            options = options.with_drift_factor(f)?;
+        }
+        if let Some(us) = self.drift_floor_us {
+            options = options.with_drift_floor(Duration::from_micros(us));
+        }
+        if let Some(ms) = self.master_timeout_ms {
+            options = options.with_master_timeout(Duration::from_millis(ms))?;
+        }
+        Ok(Some(options))
     }
 }
 
@@ -169,6 +201,15 @@ pub async fn handle(client: &mut dyn LabClient, request: Request) -> Reply {
         Request::Process { data } => Reply::of(client.perform(ClientOp::Process, &data).await),
         Request::Mark => Reply::of(client.perform(ClientOp::Mark, "").await),
         Request::Ack => Reply::of(client.perform(ClientOp::Ack, "").await),
+        Request::Ask { node } => {
+            let op = ClientOp::Ask { node: NodeId(node) };
+            Reply::of(client.perform(op, "").await)
+        }
+        Request::AskLost { node } => {
+            let op = ClientOp::AskLost { node: NodeId(node) };
+            Reply::of(client.perform(op, "").await)
+        }
+        Request::Conclude => Reply::of(client.perform(ClientOp::Conclude, "").await),
         Request::Reset {
             lock_key,
             resource_key,

@@ -18,6 +18,9 @@
 //! ← {"op":"claim"}                      → {"ok":"claimed","unit":1}  {"ok":"conflict"}  {"ok":"empty"}
 //! ← {"op":"process","data":"c1 process 1"} → {"ok":"processed","unit":1,"applied":true}
 //! ← {"op":"mark"}  {"op":"ack"}         → {"ok":"marked"}  {"ok":"conflict"}
+//! ← {"op":"ask","node":1}               → a quorum lock's request to master n2: granted, busy, unreachable
+//! ← {"op":"ask-lost","node":1}          → the same, its reply dropped by the client
+//! ← {"op":"conclude"}                   → granted, busy (no majority), expired (no validity left)
 //! ← {"op":"reset","lock_key":"k2","resource_key":"r2"} → {"ok":"reset"}
 //! ← {"op":"ping"}                       → {"ok":"pong"}
 //! ← {"op":"quit"}                       → {"ok":"bye"}, and the worker exits 0
@@ -76,6 +79,18 @@ pub enum Request {
     Mark,
     /// Acknowledge the processed unit.
     Ack,
+    /// One request of a quorum acquire, to master `node` (0-based).
+    Ask {
+        /// The master.
+        node: u8,
+    },
+    /// One request of a quorum acquire whose reply the client drops unread.
+    AskLost {
+        /// The master.
+        node: u8,
+    },
+    /// The end of a quorum acquire: hold, or release everywhere.
+    Conclude,
     /// Start over with these keys.
     Reset {
         /// The new lock key.
@@ -108,6 +123,9 @@ impl Request {
             },
             ClientOp::Mark => Request::Mark,
             ClientOp::Ack => Request::Ack,
+            ClientOp::Ask { node } => Request::Ask { node: node.0 },
+            ClientOp::AskLost { node } => Request::AskLost { node: node.0 },
+            ClientOp::Conclude => Request::Conclude,
         }
     }
 

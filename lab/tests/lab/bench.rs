@@ -286,8 +286,9 @@ fn a_quick_run_reports_every_row_and_keeps_mutual_exclusion() {
     let uncontended = report["uncontended"].as_array().unwrap();
     let contended = report["contended"].as_array().unwrap();
     let mut peers = 0;
-    for p in ["rslock", "redlock"] {
-        if cfg!(feature = "rslock") && p == "rslock" || cfg!(feature = "redlock") && p == "redlock"
+    for p in ["rslock", "redlock-rs"] {
+        if cfg!(feature = "rslock") && p == "rslock"
+            || cfg!(feature = "redlock") && p == "redlock-rs"
         {
             assert!(
                 uncontended.iter().any(|r| r["protocol"] == p),
@@ -375,7 +376,7 @@ fn bad_input_is_one_line_and_exit_2() {
         );
         assert!(run.stdout.is_empty(), "{args:?}: {}", run.stdout);
     }
-    let run = locklab(&["bench", "--peer", "redlock", "--quick"]);
+    let run = locklab(&["bench", "--peer", "redlock-rs", "--quick"]);
     if !cfg!(feature = "redlock") {
         assert_eq!(run.code, 2);
         assert!(run.stderr.contains("--features redlock"), "{}", run.stderr);

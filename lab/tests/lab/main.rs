@@ -10,6 +10,7 @@ mod clock;
 mod evidence;
 mod explore;
 mod proxy;
+mod redlock;
 mod report;
 mod reproduce;
 mod sentinel;

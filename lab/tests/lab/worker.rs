@@ -124,7 +124,7 @@ async fn every_protocol_acquires_writes_and_releases_through_a_worker() {
             ("naive" | "naive-unchecked", Outcome::Granted { token, fence, .. }) => {
                 assert!(token.is_none() && fence.is_none(), "{protocol}: {first:?}")
             }
-            ("token" | "rslock" | "redlock", Outcome::Granted { token, fence, .. }) => {
+            ("token" | "rslock" | "redlock-rs", Outcome::Granted { token, fence, .. }) => {
                 assert!(token.is_some() && fence.is_none(), "{protocol}: {first:?}")
             }
             (

@@ -356,6 +356,13 @@ impl LeaseModel {
             | Step::Process { .. }
             | Step::Mark { .. }
             | Step::Ack { .. } => return None,
+            // Steps of other families: never offered here.
+            Step::Ask { .. }
+            | Step::AskLost { .. }
+            | Step::Conclude { .. }
+            | Step::DelayedRestart { .. }
+            | Step::Rejoin { .. }
+            | Step::ClockJump { .. } => return None,
         };
         Some(outcome)
     }

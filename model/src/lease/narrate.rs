@@ -85,6 +85,7 @@ impl<'a> Narrator<'a> {
                 fence: caps.fencing.then_some(l.fence),
                 count: caps.reentrant().then_some(l.count),
             }),
+            nodes: Vec::new(),
             holders: holders.iter().map(ToString::to_string).collect(),
             state: None,
         }

@@ -336,7 +336,13 @@ impl SyncModel {
             | Step::AcquireDelayed { .. }
             | Step::Retry { .. }
             | Step::Write { .. }
-            | Step::Release { .. } => return None,
+            | Step::Release { .. }
+            | Step::Ask { .. }
+            | Step::AskLost { .. }
+            | Step::Conclude { .. }
+            | Step::DelayedRestart { .. }
+            | Step::Rejoin { .. }
+            | Step::ClockJump { .. } => return None,
         };
         Some(outcome)
     }

@@ -83,6 +83,7 @@ impl<'a> Narrator<'a> {
             outcome: outcome.cloned(),
             says,
             key: None,
+            nodes: Vec::new(),
             holders: Vec::new(),
             state: Some(self.state(after)),
         }

@@ -6,6 +6,8 @@
 pub mod fenced;
 pub mod naive;
 pub mod naive_unchecked;
+pub mod redlock;
+pub mod redlock_fenced;
 pub mod reentrant;
 pub mod reentrant_redisson;
 pub mod sync_cas;
@@ -38,3 +40,15 @@ pub(crate) const SYNC_FAULTS: &[Fault] =
 /// absorbs without losing a unit (a restart without persistence takes the
 /// units Redis holds with it).
 pub(crate) const CLIENT_FAULTS_SYNC: &[Fault] = &[Fault::Pause, Fault::Delay, Fault::Crash];
+/// The quorum family's fault menu: the lease family's client faults, and
+/// the faults of one master — forgetting its keys, rejoining only after a
+/// lease, its clock jumping ahead. (`delay` is a reply that does not come
+/// within the client's per-master timeout.)
+pub(crate) const QUORUM_FAULTS: &[Fault] = &[
+    Fault::Pause,
+    Fault::Delay,
+    Fault::Crash,
+    Fault::Restart,
+    Fault::DelayedRestart,
+    Fault::ClockJump,
+];

@@ -135,6 +135,9 @@ pub fn real_diagram(title: &str, subtitle: &str, events: &[Event], lease_us: u64
                     Op::Resume => (Mark::Resume, client),
                     Op::Crash => (Mark::Crash, client),
                     Op::Inspected => (Mark::Note, None),
+                    Op::Down => (Mark::Crash, Some(server)),
+                    Op::Rejoin => (Mark::Restart, Some(server)),
+                    Op::ClockJump => (Mark::Note, Some(server)),
                 };
                 let breaks_here = breaks.get(&k).cloned().unwrap_or_default();
                 let mut calls = Vec::new();
