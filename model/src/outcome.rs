@@ -25,6 +25,9 @@ pub enum ClientOp {
     Write,
     /// A release (for a re-entrant lock: one level).
     Release,
+    /// A `WAIT` after a grant: how many replicas acknowledged it (a lock
+    /// that confirms its grants).
+    Confirm,
 }
 
 impl ClientOp {
@@ -36,6 +39,7 @@ impl ClientOp {
             ClientOp::AcquireResent => "acquire-resent",
             ClientOp::Write => "write",
             ClientOp::Release => "release",
+            ClientOp::Confirm => "confirm",
         }
     }
 }
@@ -45,7 +49,9 @@ impl ClientOp {
     /// answered as an acquire).
     pub fn answered_as(self) -> ClientOp {
         match self {
-            ClientOp::AcquireLost | ClientOp::AcquireResent => ClientOp::Acquire,
+            ClientOp::AcquireLost | ClientOp::AcquireResent | ClientOp::Confirm => {
+                ClientOp::Acquire
+            }
             op => op,
         }
     }
@@ -106,6 +112,13 @@ pub enum Outcome {
         /// The highest fencing token accepted so far.
         highest: u64,
     },
+    /// Acquire, for a lock that confirms its grants: the primary granted
+    /// the lock, and the client does not count it until replicas
+    /// acknowledge it ([`ClientOp::Confirm`]); it does not believe yet.
+    Pending,
+    /// Confirm: too few replicas acknowledged the grant, so the client
+    /// released it and counts it as not acquired.
+    Unacknowledged,
 }
 
 impl Outcome {
@@ -130,15 +143,20 @@ impl Outcome {
             Outcome::NothingToDelete => "nothing-to-delete",
             Outcome::Accepted => "accepted",
             Outcome::Refused { .. } => "refused",
+            Outcome::Pending => "pending",
+            Outcome::Unacknowledged => "unacknowledged",
         }
     }
 
     /// The operation this outcome answers.
     pub fn answers(&self) -> ClientOp {
         match self {
-            Outcome::Granted { .. } | Outcome::Busy | Outcome::Believed | Outcome::Lost => {
-                ClientOp::Acquire
-            }
+            Outcome::Granted { .. }
+            | Outcome::Busy
+            | Outcome::Believed
+            | Outcome::Lost
+            | Outcome::Pending
+            | Outcome::Unacknowledged => ClientOp::Acquire,
             Outcome::Released
             | Outcome::StillHeld { .. }
             | Outcome::NotHeld
@@ -219,6 +237,8 @@ impl fmt::Display for Outcome {
             Outcome::NothingToDelete => f.write_str("DEL found no key"),
             Outcome::Accepted => f.write_str("accepted"),
             Outcome::Refused { highest } => write!(f, "refused (highest {highest})"),
+            Outcome::Pending => f.write_str("granted on the primary, not yet acknowledged"),
+            Outcome::Unacknowledged => f.write_str("no replica acknowledged: released"),
         }
     }
 }

@@ -5,7 +5,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use locklab_spec::fault::Faults;
+use locklab_spec::fault::{Fault, Faults};
 use locklab_spec::property::PropertyName;
 use locklab_spec::protocol::Protocol;
 use crate::world::MAX_CLIENTS;
@@ -16,6 +16,9 @@ pub const MAX_ROUNDS: u8 = 4;
 pub const MAX_TTL: u8 = 8;
 /// The deepest re-entry a scenario may ask for.
 pub const MAX_DEPTH: u8 = 4;
+/// The most replicas of the primary a scenario may ask for (the lab's
+/// Sentinel set runs one or two).
+pub const MAX_REPLICAS: u8 = 2;
 
 /// One scenario for the model checker.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -39,6 +42,14 @@ pub struct Scenario {
     /// Replicas of the one primary (0: none).
     #[serde(default)]
     pub replicas: u8,
+    /// `min-replicas-to-write` on the primary (0: off): it refuses writes
+    /// while fewer replicas than this are connected and acknowledging.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub min_replicas_to_write: u8,
+}
+
+fn is_zero(n: &u8) -> bool {
+    *n == 0
 }
 
 fn one() -> u8 {
@@ -60,6 +71,18 @@ pub enum ScenarioError {
     /// No acquire at all, or absurdly deep re-entry.
     #[error("--depth {0}: give 1 (no re-entry) to {MAX_DEPTH} acquires before the write")]
     Depth(u64),
+    /// More replicas than the model holds, or a failover with none to
+    /// promote.
+    #[error("--replicas {0}: give 0 to {MAX_REPLICAS} (a failover needs at least 1)")]
+    Replicas(u64),
+    /// `min-replicas-to-write` above the replicas there are.
+    #[error("--min-replicas-to-write {given}: give 0 to the number of replicas ({replicas}); a primary with fewer replicas than it asks for refuses every write")]
+    MinReplicas {
+        /// What was given.
+        given: u64,
+        /// The replicas of the scenario.
+        replicas: u8,
+    },
     /// A fault the protocol's model cannot take.
     #[error("{protocol} cannot be checked under {fault}: its model takes {known}")]
     Fault {
@@ -73,9 +96,15 @@ pub enum ScenarioError {
 }
 
 impl Scenario {
-    /// The scenario of a protocol's default matrix rows, under `faults`.
+    /// The scenario of a protocol's default matrix rows, under `faults`;
+    /// under `failover`, with at least one replica to promote.
     pub fn new(protocol: Protocol, faults: Faults) -> Scenario {
         let shape = protocol.shape();
+        let replicas = if faults.budget(Fault::Failover) > 0 {
+            shape.replicas.max(1)
+        } else {
+            shape.replicas
+        };
         Scenario {
             protocol,
             faults,
@@ -84,8 +113,33 @@ impl Scenario {
             ttl: shape.ttl,
             depth: shape.depth,
             nodes: shape.nodes,
-            replicas: shape.replicas,
+            replicas,
+            min_replicas_to_write: 0,
         }
+    }
+
+    /// Checks and sets the number of replicas (a failover needs one).
+    pub fn replicated(self, replicas: u64) -> Result<Scenario, ScenarioError> {
+        let failover = self.faults.budget(Fault::Failover) > 0;
+        let n = within(replicas, u8::from(failover), MAX_REPLICAS)
+            .ok_or(ScenarioError::Replicas(replicas))?;
+        Ok(Scenario {
+            replicas: n,
+            min_replicas_to_write: self.min_replicas_to_write.min(n),
+            ..self
+        })
+    }
+
+    /// Checks and sets `min-replicas-to-write` (at most the replicas).
+    pub fn min_replicas(self, n: u64) -> Result<Scenario, ScenarioError> {
+        let bad = ScenarioError::MinReplicas {
+            given: n,
+            replicas: self.replicas,
+        };
+        Ok(Scenario {
+            min_replicas_to_write: within(n, 0, self.replicas).ok_or(bad)?,
+            ..self
+        })
     }
 
     /// The Redis nodes the lock runs on.
@@ -161,6 +215,29 @@ mod tests {
         assert_eq!(s.deep(99), Err(ScenarioError::Depth(99)));
         assert!(s.sized(8, 4, 8).is_ok());
         assert!(s.deep(2).is_ok());
+        assert_eq!(s.replicated(3), Err(ScenarioError::Replicas(3)));
+        assert_eq!(s.replicated(2).unwrap().replicas, 2);
+        assert!(matches!(
+            s.min_replicas(1),
+            Err(ScenarioError::MinReplicas { .. })
+        ));
+        assert_eq!(
+            s.replicated(1)
+                .unwrap()
+                .min_replicas(1)
+                .unwrap()
+                .min_replicas_to_write,
+            1
+        );
+    }
+
+    #[test]
+    fn a_failover_gets_a_replica_to_promote() {
+        let token: Protocol = "token".parse().unwrap();
+        let s = Scenario::new(token, Faults::one(Fault::Failover));
+        assert_eq!(s.replicas, 1);
+        assert_eq!(s.replicated(0), Err(ScenarioError::Replicas(0)));
+        assert_eq!(Scenario::new(token, Faults::NONE).replicas, 0);
     }
 
     #[test]

@@ -72,6 +72,23 @@ pub enum Step {
         /// Which node (`n1` for a single server).
         node: NodeId,
     },
+    /// The client sends `WAIT` after its grant and reads how many replicas
+    /// acknowledged it (a lock that confirms its grants, `token-wait`).
+    Confirm {
+        /// Who.
+        client: ClientId,
+    },
+    /// A replica catches up with everything its primary has now.
+    Replicate {
+        /// The replica.
+        node: NodeId,
+    },
+    /// Sentinel promotes this replica with whatever it has (the `failover`
+    /// fault); the old primary is demoted and resyncs from it.
+    Failover {
+        /// The replica promoted.
+        node: NodeId,
+    },
 }
 
 impl Step {
@@ -87,15 +104,20 @@ impl Step {
             | Step::Release { client }
             | Step::Pause { client }
             | Step::Resume { client }
-            | Step::Crash { client } => Some(client),
-            Step::Tick | Step::Restart { .. } => None,
+            | Step::Crash { client }
+            | Step::Confirm { client } => Some(client),
+            Step::Tick | Step::Restart { .. } | Step::Replicate { .. } | Step::Failover { .. } => {
+                None
+            }
         }
     }
 
     /// The node a step of a node is about.
     pub fn node(self) -> Option<NodeId> {
         match self {
-            Step::Restart { node } => Some(node),
+            Step::Restart { node } | Step::Replicate { node } | Step::Failover { node } => {
+                Some(node)
+            }
             _ => None,
         }
     }
@@ -113,11 +135,14 @@ impl Step {
             Step::Retry { .. } => Some(ClientOp::AcquireResent),
             Step::Write { .. } => Some(ClientOp::Write),
             Step::Release { .. } => Some(ClientOp::Release),
+            Step::Confirm { .. } => Some(ClientOp::Confirm),
             Step::Tick
             | Step::Pause { .. }
             | Step::Resume { .. }
             | Step::Crash { .. }
-            | Step::Restart { .. } => None,
+            | Step::Restart { .. }
+            | Step::Replicate { .. }
+            | Step::Failover { .. } => None,
         }
     }
 
@@ -135,17 +160,22 @@ impl Step {
             Step::Resume { .. } => "resume",
             Step::Crash { .. } => "crash",
             Step::Restart { .. } => "restart",
+            Step::Confirm { .. } => "confirm",
+            Step::Replicate { .. } => "replicate",
+            Step::Failover { .. } => "failover",
         }
     }
 }
 
 impl fmt::Display for Step {
-    /// `acquire c1`, `tick`; a step of a node names it unless it is the
-    /// only one a single server has (`restart`, `restart n2`).
+    /// `acquire c1`, `tick`; a restart names its node unless it is the
+    /// only one a single server has (`restart`, `restart n2`); a replica's
+    /// step always names it (`replicate n2`, `failover n1`).
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let replicas = matches!(self, Step::Replicate { .. } | Step::Failover { .. });
         match (self.client(), self.node()) {
             (Some(c), _) => write!(f, "{} {c}", self.kind()),
-            (None, Some(n)) if n != NodeId::FIRST => write!(f, "{} {n}", self.kind()),
+            (None, Some(n)) if n != NodeId::FIRST || replicas => write!(f, "{} {n}", self.kind()),
             _ => f.write_str(self.kind()),
         }
     }
@@ -153,7 +183,7 @@ impl fmt::Display for Step {
 
 /// A step that could not be read.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("cannot read step `{given}`: {why}; write e.g. `acquire c1`, `acquire-delayed c2`, `deliver c2`, `retry c1`, `write c1`, `release c1`, `pause c1`, `resume c1`, `crash c3`, `tick`, `restart`, `restart n2`")]
+#[error("cannot read step `{given}`: {why}; write e.g. `acquire c1`, `acquire-delayed c2`, `deliver c2`, `retry c1`, `write c1`, `release c1`, `pause c1`, `resume c1`, `crash c3`, `confirm c1`, `tick`, `restart`, `restart n2`, `replicate n2`, `failover n2`")]
 pub struct BadStep {
     /// What was given.
     pub given: String,
@@ -215,6 +245,22 @@ impl FromStr for Step {
                 Step::Tick
             }
             "restart" => Step::Restart { node: node(arg)? },
+            "replicate" | "failover" => {
+                let node = match arg {
+                    None => return Err(bad(format!("`{kind}` needs a node (`n2`, …)"))),
+                    Some(arg) => index(arg, 'n', MAX_NODES, "node")
+                        .map(NodeId)
+                        .map_err(bad)?,
+                };
+                if kind == "replicate" {
+                    Step::Replicate { node }
+                } else {
+                    Step::Failover { node }
+                }
+            }
+            "confirm" => Step::Confirm {
+                client: client(arg)?,
+            },
             "acquire" => Step::Acquire {
                 client: client(arg)?,
             },
@@ -287,11 +333,18 @@ mod tests {
             Step::Retry {
                 client: ClientId(7),
             },
+            Step::Confirm {
+                client: ClientId(0),
+            },
+            Step::Replicate { node: NodeId(1) },
+            Step::Failover {
+                node: NodeId::FIRST,
+            },
         ];
         let text = format_schedule(&steps);
         assert_eq!(
             text,
-            "acquire c1; acquire-delayed c2; tick; restart; restart n3; retry c8"
+            "acquire c1; acquire-delayed c2; tick; restart; restart n3; retry c8; confirm c1; replicate n2; failover n1"
         );
         assert_eq!(parse_schedule(&text), Ok(steps));
     }
@@ -306,6 +359,8 @@ mod tests {
             ("fly c1", "`fly` is not a step"),
             ("acquire c1 c2", "a step has at most two words"),
             ("acquire x", "`x` is not a client"),
+            ("failover", "`failover` needs a node"),
+            ("replicate c2", "`c2` is not a node"),
         ] {
             let err = parse_schedule(bad).unwrap_err();
             assert_eq!(err.given, bad);

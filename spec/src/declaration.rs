@@ -85,12 +85,21 @@ pub struct Capabilities {
     pub fencing: bool,
     /// How an acquire by the holder itself is treated.
     pub reentry: Reentry,
+    /// After a grant, the client sends `WAIT <n> <timeout>` and counts the
+    /// grant only once `n` replicas acknowledged it (an unacknowledged one
+    /// is released and counts as not acquired); 0: no `WAIT`.
+    pub wait_replicas: u8,
 }
 
 impl Capabilities {
     /// Whether the owner's own acquire adds a level instead of waiting.
     pub fn reentrant(&self) -> bool {
         matches!(self.reentry, Reentry::Counted { .. })
+    }
+
+    /// Whether a grant counts only once replicas acknowledge it (`WAIT`).
+    pub fn confirms(&self) -> bool {
+        self.wait_replicas > 0
     }
 }
 

@@ -17,13 +17,14 @@ use crate::protocols;
 
 /// Every protocol, in the order tables list them. Adding a protocol adds
 /// one line here.
-static ALL: [Protocol; 6] = [
+static ALL: [Protocol; 7] = [
     Protocol(&protocols::naive::DECLARATION),
     Protocol(&protocols::naive_unchecked::DECLARATION),
     Protocol(&protocols::token::DECLARATION),
     Protocol(&protocols::fenced::DECLARATION),
     Protocol(&protocols::reentrant::DECLARATION),
     Protocol(&protocols::reentrant_redisson::DECLARATION),
+    Protocol(&protocols::token_wait::DECLARATION),
 ];
 
 /// A protocol: a handle on its declaration.

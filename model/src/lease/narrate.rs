@@ -9,6 +9,8 @@ use crate::world::ClientId;
 
 use super::{LeaseModel, World};
 
+mod replicas;
+
 /// Tells the steps of one lease-family scenario.
 pub(super) struct Narrator<'a> {
     model: &'a LeaseModel,
@@ -61,6 +63,9 @@ impl<'a> Narrator<'a> {
             Step::Resume { client } => (None, None, resume(after, client)),
             Step::Crash { client } => (None, None, crash(before, client)),
             Step::Restart { .. } => (None, None, self.restart(before)),
+            Step::Confirm { client } => self.confirm(before, client, outcome),
+            Step::Replicate { node } => self.replicate(before, after, node),
+            Step::Failover { node } => self.failover(before, after, node),
         };
         let holders = after.believers();
         if holders.len() > 1 && holders.len() > before.believer_count() {
@@ -171,6 +176,7 @@ impl<'a> Narrator<'a> {
                     ),
                 )
             }
+            Some(Outcome::Pending) => ("OK".to_owned(), self.pending(before, c)),
             Some(Outcome::Lost) => (
                 "lost".to_owned(),
                 format!(

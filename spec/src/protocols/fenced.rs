@@ -9,7 +9,7 @@
 //! holds — but it makes that belief harmless: the stale holder's write is
 //! refused. Belief is not effect.
 
-use super::{CLIENT_FAULTS, CRASH, LEASE_FAULTS};
+use super::{CLIENT_FAULTS, CRASH, LEASE_FAULTS, REPLICATED_FAULTS};
 use crate::declaration::{Capabilities, Claim, Declaration, Family, Reentry, Release, Shape};
 use crate::property::PropertyName::*;
 
@@ -25,6 +25,7 @@ pub static DECLARATION: Declaration = Declaration {
         release: Release::CompareAndDelete,
         fencing: true,
         reentry: Reentry::None,
+        wait_replicas: 0,
     },
     claims: &[
         Claim {
@@ -46,5 +47,5 @@ pub static DECLARATION: Declaration = Declaration {
     ],
     fixed_by: &["reentrant"],
     shape: Shape::LOCK,
-    faults: LEASE_FAULTS,
+    faults: REPLICATED_FAULTS,
 };

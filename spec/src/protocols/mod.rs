@@ -9,6 +9,7 @@ pub mod naive_unchecked;
 pub mod reentrant;
 pub mod reentrant_redisson;
 pub mod token;
+pub mod token_wait;
 
 use crate::fault::Fault;
 
@@ -25,3 +26,13 @@ pub(crate) const CRASH: &[Fault] = &[Fault::Crash];
 /// Every fault of a client: what fencing absorbs (the fencing counter lives
 /// in Redis, so a restart that forgets it is the one fault it cannot).
 pub(crate) const CLIENT_FAULTS: &[Fault] = &[Fault::Pause, Fault::Delay, Fault::Crash, Fault::Retry];
+/// The lease faults and a failover: the menu of a lock that runs on a
+/// Sentinel-managed primary (its scenarios under `failover` get replicas).
+pub(crate) const REPLICATED_FAULTS: &[Fault] = &[
+    Fault::Pause,
+    Fault::Delay,
+    Fault::Crash,
+    Fault::Restart,
+    Fault::Retry,
+    Fault::Failover,
+];

@@ -22,6 +22,7 @@ pub static DECLARATION: Declaration = Declaration {
         release: Release::Del,
         fencing: false,
         reentry: Reentry::None,
+        wait_replicas: 0,
     },
     claims: &[Claim {
         property: EventuallyAcquired,

@@ -39,6 +39,7 @@ pub static DECLARATION: Declaration = Declaration {
             idempotent: true,
             guarded: true,
         },
+        wait_replicas: 0,
     },
     claims: &[
         Claim {

@@ -36,6 +36,7 @@ pub static DECLARATION: Declaration = Declaration {
             idempotent: false,
             guarded: false,
         },
+        wait_replicas: 0,
     },
     claims: &[
         Claim {

@@ -8,7 +8,7 @@
 //! from *believing* it still holds: a lease is a promise about time, and the
 //! client cannot see time pass while it is stopped.
 
-use super::{CRASH, LEASE_FAULTS};
+use super::{CRASH, LEASE_FAULTS, REPLICATED_FAULTS};
 use crate::declaration::{Capabilities, Claim, Declaration, Family, Reentry, Release, Shape};
 use crate::property::PropertyName::*;
 
@@ -24,6 +24,7 @@ pub static DECLARATION: Declaration = Declaration {
         release: Release::CompareAndDelete,
         fencing: false,
         reentry: Reentry::None,
+        wait_replicas: 0,
     },
     claims: &[
         Claim {
@@ -41,5 +42,5 @@ pub static DECLARATION: Declaration = Declaration {
     ],
     fixed_by: &["fenced", "reentrant"],
     shape: Shape::LOCK,
-    faults: LEASE_FAULTS,
+    faults: REPLICATED_FAULTS,
 };
