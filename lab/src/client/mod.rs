@@ -23,8 +23,11 @@
 //!
 //! - [`open`]: [`ClientSpec`] and [`open()`], any client by name.
 //! - [`impl_client`]: [`ImplClient`], the locks of `locklab-impl`.
+//! - [`follow`]: [`connect_any`], a connection for either form of
+//!   `--redis` (a Sentinel service's primary, followed).
 //! - `rslock`, `redlock` (features of the same names): the peer crates.
 
+pub mod follow;
 pub mod impl_client;
 pub mod open;
 #[cfg(feature = "redlock")]
@@ -39,6 +42,7 @@ use std::time::{Duration, Instant};
 use locklab_model::{ClientOp, Outcome};
 use serde::{Deserialize, Serialize};
 
+pub use follow::connect_any;
 pub use impl_client::ImplClient;
 pub use open::{known_clients, open, ClientSpec, OpenError, Strategy};
 

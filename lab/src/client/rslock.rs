@@ -185,7 +185,9 @@ impl LabClient for RslockClient {
                     Ok(WriteOutcome::Refused { highest }) => Ok(Outcome::Refused { highest }),
                     Err(e) => Err(OpError::of(&e)),
                 },
-                ClientOp::AcquireLost | ClientOp::AcquireResent => Err(unsupported(NAME, op)),
+                ClientOp::AcquireLost | ClientOp::AcquireResent | ClientOp::Confirm => {
+                    Err(unsupported(NAME, op))
+                }
             }
         })
     }

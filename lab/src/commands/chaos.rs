@@ -241,6 +241,7 @@ pub fn run(args: &ChaosArgs) -> anyhow::Result<Status> {
         keys: KeySpace::new(),
         clients: plan.clients.clone(),
         lock: plan.lock.clone(),
+        sentinels: Default::default(),
     };
 
     if let Some(steps) = &plan.schedule {
@@ -262,7 +263,15 @@ pub fn run(args: &ChaosArgs) -> anyhow::Result<Status> {
                     o.scenario.faults
                 ));
             }
-            stage.embedded || !restarts
+            let replicated = o.scenario.replicas > 0;
+            if replicated && !stage.embedded {
+                skipped.push(format!(
+                    "{} under {}: it holds a replica's replication or fails over, which the lab does only on its own Sentinel set (drop --redis)",
+                    row_name(&o.scenario),
+                    o.scenario.faults
+                ));
+            }
+            stage.embedded || !(restarts || replicated)
         })
         .map(|o| CellPlan {
             scenario: o.scenario,
@@ -326,7 +335,7 @@ fn run_cells(
     let next_cell = AtomicUsize::new(0);
     let next_key = AtomicUsize::new(0);
     let reports: Mutex<Vec<(usize, CellReport)>> = Mutex::new(Vec::new());
-    let failure: Mutex<Option<String>> = Mutex::new(None);
+    let failure: Mutex<Option<(String, Option<String>)>> = Mutex::new(None);
     std::thread::scope(|scope| {
         for _ in 0..parallel.min(cells.len()).max(1) {
             scope.spawn(|| loop {
@@ -345,7 +354,7 @@ fn run_cells(
                     }
                     Err(e) => {
                         if let Ok(mut f) = failure.lock() {
-                            f.get_or_insert(e.to_string());
+                            f.get_or_insert((e.to_string(), e.log_tail().map(str::to_owned)));
                         }
                         // One environment failure stops every cell.
                         stop.store(true, Ordering::Relaxed);
@@ -357,7 +366,9 @@ fn run_cells(
     });
     bar.finish_and_clear();
     if let Some(e) = failure.into_inner().ok().flatten() {
-        bail!("chaos stopped, nothing judged: {e}");
+        let (line, tail) = e;
+        let line = format!("chaos stopped, nothing judged: {line}");
+        return Err(crate::output::Tailed::new(line, tail.as_deref()).into());
     }
     let mut reports = reports.into_inner().unwrap_or_default();
     reports.sort_by_key(|(i, _)| *i);

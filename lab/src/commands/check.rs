@@ -46,6 +46,14 @@ pub struct CheckArgs {
     /// a re-entrant lock, 1 otherwise).
     #[arg(long)]
     pub depth: Option<u64>,
+    /// Replicas of the primary (0 to 2): a failover promotes one. Default:
+    /// the protocol's own scenario (1 for token-wait), and under
+    /// `failover` rows with 1 and with 2.
+    #[arg(long)]
+    pub replicas: Option<u64>,
+    /// `min-replicas-to-write` on the primary (at most the replicas).
+    #[arg(long)]
+    pub min_replicas_to_write: Option<u64>,
     /// Print one JSON object instead of tables.
     #[arg(long)]
     pub json: bool,
@@ -103,6 +111,8 @@ impl CheckArgs {
             rounds,
             ttl: None,
             depth: None,
+            replicas: None,
+            min_replicas_to_write: None,
             json: true,
             no_symmetry: false,
             compare_symmetry: false,
@@ -120,8 +130,16 @@ impl CheckArgs {
             self.rounds.unwrap_or(u64::from(s.rounds)),
             self.ttl.unwrap_or(u64::from(s.ttl)),
         )?;
-        Ok(match self.depth {
+        let s = match self.depth {
             Some(depth) => s.deep(depth)?,
+            None => s,
+        };
+        let s = match self.replicas {
+            Some(replicas) => s.replicated(replicas)?,
+            None => s,
+        };
+        Ok(match self.min_replicas_to_write {
+            Some(n) => s.min_replicas(n)?,
             None => s,
         })
     }
@@ -157,10 +175,14 @@ impl CheckArgs {
             }
             scenarios
         };
-        let scenarios = scenarios
-            .into_iter()
-            .map(|s| self.resize(s))
-            .collect::<anyhow::Result<Vec<_>>>()?;
+        let mut resized: Vec<Scenario> = Vec::new();
+        for s in scenarios {
+            let s = self.resize(s)?;
+            if !resized.contains(&s) {
+                resized.push(s);
+            }
+        }
+        let scenarios = resized;
         if self.max_states == 0 || self.max_states > MAX_STATES_LIMIT {
             bail!(
                 "--max-states {}: give 1 to {MAX_STATES_LIMIT}",
@@ -366,13 +388,22 @@ fn columns(outcomes: &[ScenarioOutcome]) -> Vec<PropertyName> {
 }
 
 /// A row's protocol, marked `×2` when its clients acquire twice before
-/// writing (a lock used re-entrantly).
+/// writing (a lock used re-entrantly), and `+1 replica` when its primary
+/// has replicas.
 pub fn row_name(s: &Scenario) -> String {
-    if s.depth > 1 {
+    let mut name = if s.depth > 1 {
         format!("{} ×{}", s.protocol, s.depth)
     } else {
         s.protocol.to_string()
+    };
+    if s.replicas > 0 {
+        let plural = if s.replicas == 1 { "" } else { "s" };
+        name.push_str(&format!(" +{} replica{plural}", s.replicas));
     }
+    if s.min_replicas_to_write > 0 {
+        name.push_str(&format!(" (min-replicas-to-write {})", s.min_replicas_to_write));
+    }
+    name
 }
 
 /// A cell: the verdict, marked ✓ where the protocol claims it and it holds,
@@ -566,6 +597,8 @@ mod tests {
             rounds: None,
             ttl: None,
             depth: None,
+            replicas: None,
+            min_replicas_to_write: None,
             json: false,
             no_symmetry: false,
             compare_symmetry: false,
@@ -579,9 +612,11 @@ mod tests {
     #[test]
     fn the_default_plan_is_every_protocol_under_every_single_fault() {
         let plan = args().plan().unwrap();
-        // 6 lease protocols × (none + 5 faults), and the four locks that a
-        // re-entrant lock fixes, used re-entrantly.
-        assert_eq!(plan.scenarios.len(), 6 * 6 + 4);
+        // 6 lease protocols × (none + 5 faults), the four locks that a
+        // re-entrant lock fixes, used re-entrantly, token and fenced under a
+        // failover with 1 and with 2 replicas, and token-wait under none,
+        // pause, crash and (with 1 and 2 replicas) a failover.
+        assert_eq!(plan.scenarios.len(), 6 * 6 + 4 + 2 * 2 + 5);
     }
 
     #[test]

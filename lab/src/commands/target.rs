@@ -9,10 +9,11 @@ use locklab_impl::ConnectOptions;
 
 use crate::server::RedisServer;
 
-/// Checks that `url` is a Redis URL (without connecting), for `--redis`.
+/// Checks that `url` is a Redis URL or a Sentinel service's
+/// (`redis+sentinel://host:port[,host:port...]/service[/db]`), without
+/// connecting, for `--redis`.
 pub fn redis_url(url: &str) -> anyhow::Result<String> {
-    redis::Client::open(url)
-        .map_err(|e| anyhow::anyhow!("--redis {url}: not a Redis URL ({e})"))?;
+    crate::sentinel::RedisTarget::parse(url).map_err(|e| anyhow::anyhow!("--redis {e}"))?;
     Ok(url.to_owned())
 }
 
@@ -58,7 +59,7 @@ impl Target {
         };
         runtime
             .block_on(async {
-                let conn = locklab_impl::connect(&url, connect).await?;
+                let conn = crate::client::connect_any(&url, connect).await?;
                 conn.ping().await
             })
             .with_context(|| format!("cannot use Redis at {url}"))?;

@@ -26,6 +26,10 @@ pub enum Op {
     Crash,
     /// The lab killed a Redis node and restarted it empty.
     Restart,
+    /// A replica caught up with its primary (`node`).
+    Replicate,
+    /// Sentinel promoted a replica (`node`); every client followed it.
+    Failover,
 }
 
 impl Op {
@@ -38,28 +42,39 @@ impl Op {
             Op::Resume => "resume",
             Op::Crash => "crash",
             Op::Restart => "restart",
+            Op::Replicate => "replicate",
+            Op::Failover => "failover",
         }
     }
 
     /// Every operation, for reading names.
-    pub const ALL: [Op; 10] = [
+    pub const ALL: [Op; 13] = [
         Op::Call(ClientOp::Acquire),
         Op::Call(ClientOp::AcquireLost),
         Op::Call(ClientOp::AcquireResent),
         Op::Call(ClientOp::Write),
         Op::Call(ClientOp::Release),
+        Op::Call(ClientOp::Confirm),
         Op::Observed,
         Op::Pause,
         Op::Resume,
         Op::Crash,
         Op::Restart,
+        Op::Replicate,
+        Op::Failover,
     ];
 
-    /// An acquire, sent once or again.
+    /// An acquire, sent once or again, or the confirmation of one (a
+    /// `WAIT`): an operation whose outcome may give belief.
     pub fn is_acquire(&self) -> bool {
         matches!(
             self,
-            Op::Call(ClientOp::Acquire | ClientOp::AcquireLost | ClientOp::AcquireResent)
+            Op::Call(
+                ClientOp::Acquire
+                    | ClientOp::AcquireLost
+                    | ClientOp::AcquireResent
+                    | ClientOp::Confirm
+            )
         )
     }
 }
@@ -138,13 +153,17 @@ impl Event {
 
     /// An acquire Redis granted on a free lock (whether or not the client
     /// has read the reply yet): a new grant, not one more level of a
-    /// re-entrant one.
+    /// re-entrant one. For a lock that confirms its grants, the grant is
+    /// the pending one; its confirmation only gives belief.
     pub fn is_grant(&self) -> bool {
         self.op.is_acquire()
-            && matches!(
-                self.outcome,
-                Some(Outcome::Granted { count, .. }) if count.is_none_or(|c| c == 1)
-            )
+            && match self.outcome {
+                Some(Outcome::Pending) => true,
+                Some(Outcome::Granted { count, .. }) => {
+                    self.op != Op::Call(ClientOp::Confirm) && count.is_none_or(|c| c == 1)
+                }
+                _ => false,
+            }
     }
 
     /// The outcome, or the failure, in words.

@@ -26,7 +26,16 @@ pub fn outcome(e: &Event) -> String {
         Op::Resume => "resumed".into(),
         Op::Crash => "crashed".into(),
         Op::Restart => format!("redis-server killed, restarted empty{node}"),
+        Op::Replicate => format!("{} caught up with the primary", name(e.node)),
+        Op::Failover => format!(
+            "Sentinel promoted {}; every client follows it",
+            name(e.node)
+        ),
     }
+}
+
+fn name(node: Option<locklab_model::NodeId>) -> String {
+    node.map_or_else(|| "a replica".to_owned(), |n| n.to_string())
 }
 
 /// The timeline as a table, marking the events each finding names.

@@ -24,13 +24,13 @@
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-use locklab_impl::{connect, Conn, ConnectOptions, LockError, Ttl};
+use locklab_impl::{Conn, ConnectOptions, LockError, Ttl};
 use locklab_model::{ClientOp, KeyRole, LeaseClock, NodeId, Outcome, Script, Scripted, Step, Taken};
 
 use super::keys::{KeySpace, ReplayKeys};
 use super::seat::{Clients, Seat, SeatSpec};
-use super::topology::Topology;
-use crate::client::OpError;
+use super::topology::{tick_for, SentinelPool, Topology};
+use crate::client::{connect_any, OpError};
 use crate::history::{History, Op, Recorder};
 
 /// Where and how replays play.
@@ -58,6 +58,9 @@ pub struct Stage {
     /// `rslock`, judged against the model of the protocol it claims to
     /// follow); `None`: the scenario's own.
     pub lock: Option<String>,
+    /// The lab's Sentinel sets, for the replays whose scenario has
+    /// replicas (started on demand, shared by the stage's replays).
+    pub sentinels: SentinelPool,
 }
 
 impl Stage {
@@ -100,13 +103,31 @@ pub enum ReplayError {
     /// A server the lab needed could not be started or restarted.
     #[error("redis-server: {0}")]
     Server(#[from] crate::server::ServerError),
+    /// The scenario has replicas, which the lab plays only on its own
+    /// Sentinel set (replication held, failovers forced).
+    #[error(
+        "the scenario has replicas: its replication and failovers are played only on the lab's own Sentinel set (drop --redis)"
+    )]
+    NeedsOwnSentinel,
+    /// The lab's Sentinel set failed, or did not agree in time.
+    #[error("{0}")]
+    Sentinel(#[from] crate::sentinel::SentinelError),
 }
 
 impl ReplayError {
     /// Whether the error is the environment's (the server, the machine),
     /// so that nothing measured on it can stand as a verdict.
     pub fn is_environment(&self) -> bool {
-        !matches!(self, ReplayError::CannotRestart)
+        !matches!(self, ReplayError::CannotRestart | ReplayError::NeedsOwnSentinel)
+    }
+
+    /// The last lines of the logs involved (the Sentinels'), to print
+    /// below the error's line.
+    pub fn log_tail(&self) -> Option<&str> {
+        match self {
+            ReplayError::Sentinel(e) => e.log_tail(),
+            _ => None,
+        }
     }
 }
 
@@ -153,6 +174,13 @@ struct Conductor<'a> {
     rec: Recorder,
     /// When each lease's clock started.
     anchors: HashMap<(NodeId, KeyRole), Instant>,
+    /// Ticks played so far: a lease with `L` ticks left ends at model time
+    /// `ticks + L`, on every node that has a copy of it.
+    ticks: u32,
+    /// For each model time a lease ends at, when that lease's clock
+    /// started: a copy that appears elsewhere later (a replica catching up,
+    /// a failover) runs out with the original.
+    expiries: HashMap<u32, Instant>,
     divergence: Option<String>,
     overrun: Option<String>,
 }
@@ -160,10 +188,14 @@ struct Conductor<'a> {
 /// Plays `script` against the stage's Redis as replay number `n` (which
 /// picks its keys), and deletes its keys afterwards.
 pub async fn play(stage: &Stage, n: usize, script: Script) -> Result<Played, ReplayError> {
+    let stage = &Stage {
+        tick: tick_for(stage, &script),
+        ..stage.clone()
+    };
     let keys = stage.keys.replay(n)?;
     let scenario = script.scenario;
     let nodes = Topology::open(stage, &script).await?;
-    let resource_conn = connect(&stage.url, &stage.connect).await?;
+    let resource_conn = connect_any(&stage.url, &stage.connect).await?;
     let lock_name = stage
         .lock
         .clone()
@@ -208,6 +240,8 @@ pub async fn play(stage: &Stage, n: usize, script: Script) -> Result<Played, Rep
         clients,
         rec: Recorder::new(),
         anchors: HashMap::new(),
+        ticks: 0,
+        expiries: HashMap::new(),
         divergence: None,
         overrun: None,
     };
@@ -215,6 +249,10 @@ pub async fn play(stage: &Stage, n: usize, script: Script) -> Result<Played, Rep
     for client in std::mem::take(&mut conductor.clients) {
         client.seat.close().await;
     }
+    let closed = conductor
+        .nodes
+        .close(&stage.keys, &conductor.keys.pattern)
+        .await;
     // The resource's keys live on the stage's server, and so do the lock's
     // unless the replay had servers of its own (killed with it).
     let mut cleanup = stage
@@ -229,6 +267,7 @@ pub async fn play(stage: &Stage, n: usize, script: Script) -> Result<Played, Rep
         }
     }
     played?;
+    closed?;
     cleanup?;
     Ok(Played {
         script,
@@ -253,6 +292,11 @@ impl Conductor<'_> {
             self.step(i, s).await?;
             if s.taken == Taken::Skipped {
                 continue;
+            }
+            if s.step == Step::Tick {
+                self.ticks += 1;
+                let now = self.ticks;
+                self.expiries.retain(|ends, _| *ends >= now);
             }
             // A restart takes the lease with it whenever it lands (and
             // restarting a server takes a while). A tick must leave every
@@ -284,7 +328,10 @@ impl Conductor<'_> {
                 let real = self.perform(client.index(), ClientOp::AcquireResent).await?;
                 self.expect(i, s, real.as_ref());
             }
-            Step::Acquire { client } | Step::Write { client } | Step::Release { client } => {
+            Step::Acquire { client }
+            | Step::Write { client }
+            | Step::Release { client }
+            | Step::Confirm { client } => {
                 let op = s.step.op().expect("a client's operation");
                 let real = self.perform(client.index(), op).await?;
                 self.expect(i, s, real.as_ref());
@@ -321,6 +368,30 @@ impl Conductor<'_> {
                 self.rec.instant(&name, Op::Crash);
             }
             Step::Restart { node } => self.restart(node).await?,
+            Step::Replicate { node } => {
+                self.nodes.replicate(node).await?;
+                self.rec.instant("lab", Op::Replicate).node = Some(node);
+            }
+            Step::Failover { node } => self.failover(node).await?,
+        }
+        Ok(())
+    }
+
+    /// Sentinel promotes the replica; then every client follows the new
+    /// primary before the next step (a client that cannot act now —
+    /// paused, or waiting for a reply — as soon as it can).
+    async fn failover(&mut self, node: NodeId) -> Result<(), ReplayError> {
+        let asked = self.rec.now_us();
+        self.nodes.failover(node).await?;
+        let e = self.rec.instant("lab", Op::Failover);
+        e.node = Some(node);
+        e.start_us = asked;
+        for c in &mut self.clients {
+            if c.in_flight.is_some() || c.paused {
+                c.needs_warm = true;
+            } else {
+                c.seat.warm().await;
+            }
         }
         Ok(())
     }
@@ -427,13 +498,23 @@ impl Conductor<'_> {
     }
 
     /// After a step that granted or renewed a lease, its clock starts at
-    /// the step's start; a lease the step removed has no clock any more.
+    /// the step's start; a copy of an earlier lease that appears on a node
+    /// (a replica catching up, a failover) keeps that lease's clock; a
+    /// lease the step removed has no clock any more.
     fn restart_clocks(&mut self, s: &Scripted, started: Instant) {
         for after in &s.after {
             let key = (after.node, after.key);
             let before = s.before.iter().find(|b| (b.node, b.key) == key);
             if before.is_none_or(|b| after.ticks_left > b.ticks_left) {
-                self.anchors.insert(key, started);
+                let ends = self.ticks + u32::from(after.ticks_left);
+                let anchor = match self.expiries.get(&ends) {
+                    Some(&granted) if after.ticks_left < after.ttl => granted,
+                    _ => {
+                        self.expiries.entry(ends).or_insert(started);
+                        started
+                    }
+                };
+                self.anchors.insert(key, anchor);
             }
         }
         self.anchors
@@ -473,6 +554,9 @@ impl Conductor<'_> {
         };
         for n in 0..self.nodes.len() {
             let node = NodeId(n as u8);
+            if !self.nodes.observes(node) {
+                continue;
+            }
             let want = present(&s.after, node);
             let conn = self.nodes.nodes()[n].conn.clone();
             let (is, asked) = wait_for_key(&conn, self.keys.lock.as_str(), want, budget).await?;
@@ -489,8 +573,9 @@ impl Conductor<'_> {
                 }
                 continue;
             }
+            let records = self.nodes.records(node);
             let slot = self.nodes.node_mut(node)?;
-            if slot.seen != Some(is) {
+            if records && slot.seen != Some(is) {
                 slot.seen = Some(is);
                 let e = self.rec.instant("lab", Op::Observed);
                 e.present = Some(is);

@@ -112,10 +112,20 @@ impl Seat {
                 let proxy = Proxy::start(spec.lock_addr)
                     .await
                     .map_err(|e| format!("starting a proxy: {e}"))?;
+                // A Sentinel service's client finds the primary itself, and
+                // follows it: no lab proxy in its path.
+                let follows = matches!(
+                    crate::sentinel::RedisTarget::parse(spec.lock_url),
+                    Ok(crate::sentinel::RedisTarget::Sentinel(_))
+                );
                 let mut worker_spec = WorkerSpec::new(
                     spec.name,
                     spec.lock,
-                    proxy.url(),
+                    if follows {
+                        spec.lock_url.to_owned()
+                    } else {
+                        proxy.url()
+                    },
                     spec.lock_key.as_str(),
                     spec.resource_key.as_str(),
                     spec.ttl.as_duration(),

@@ -156,6 +156,7 @@ pub async fn handle(client: &mut dyn LabClient, request: Request) -> Reply {
         ),
         Request::Write { data } => Reply::of(client.perform(ClientOp::Write, &data).await),
         Request::Release => Reply::of(client.perform(ClientOp::Release, "").await),
+        Request::Confirm => Reply::of(client.perform(ClientOp::Confirm, "").await),
         Request::Reset {
             lock_key,
             resource_key,

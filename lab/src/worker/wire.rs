@@ -13,6 +13,8 @@
 //! ← {"op":"write","data":"c1 write 1"}  → {"ok":"accepted"}  {"ok":"refused","highest":4}
 //! ← {"op":"release"}                    → {"ok":"released"}  {"ok":"still-held","count":1}
 //!                                         {"ok":"not-held"}  {"ok":"deleted"}  {"ok":"nothing-to-delete"}
+//! ← {"op":"confirm"}                    → {"ok":"granted","token":"9f…"}  {"ok":"unacknowledged"}
+//!                                         (after an acquire that said {"ok":"pending"})
 //! ← {"op":"reset","lock_key":"k2","resource_key":"r2"} → {"ok":"reset"}
 //! ← {"op":"ping"}                       → {"ok":"pong"}
 //! ← {"op":"quit"}                       → {"ok":"bye"}, and the worker exits 0
@@ -56,6 +58,8 @@ pub enum Request {
     },
     /// Release one level of the grant held.
     Release,
+    /// `WAIT` for the grant the last acquire left pending.
+    Confirm,
     /// Start over with these keys.
     Reset {
         /// The new lock key.
@@ -80,6 +84,7 @@ impl Request {
                 data: data.to_owned(),
             },
             ClientOp::Release => Request::Release,
+            ClientOp::Confirm => Request::Confirm,
         }
     }
 

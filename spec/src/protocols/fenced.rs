@@ -9,7 +9,7 @@
 //! holds — but it makes that belief harmless: the stale holder's write is
 //! refused. Belief is not effect.
 
-use super::{CLIENT_FAULTS, CRASH, LEASE_FAULTS, REPLICATED_FAULTS};
+use super::{CLIENT_FAULTS, CRASH, REPLICATED_FAULTS};
 use crate::declaration::{Capabilities, Claim, Declaration, Family, Reentry, Release, Shape};
 use crate::property::PropertyName::*;
 
@@ -34,7 +34,7 @@ pub static DECLARATION: Declaration = Declaration {
         },
         Claim {
             property: NoForeignRelease,
-            under: LEASE_FAULTS,
+            under: REPLICATED_FAULTS,
         },
         Claim {
             property: FencedResource,
@@ -42,7 +42,7 @@ pub static DECLARATION: Declaration = Declaration {
         },
         Claim {
             property: EventuallyAcquired,
-            under: LEASE_FAULTS,
+            under: REPLICATED_FAULTS,
         },
     ],
     fixed_by: &["reentrant"],

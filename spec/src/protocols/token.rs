@@ -8,7 +8,7 @@
 //! from *believing* it still holds: a lease is a promise about time, and the
 //! client cannot see time pass while it is stopped.
 
-use super::{CRASH, LEASE_FAULTS, REPLICATED_FAULTS};
+use super::{CRASH, REPLICATED_FAULTS};
 use crate::declaration::{Capabilities, Claim, Declaration, Family, Reentry, Release, Shape};
 use crate::property::PropertyName::*;
 
@@ -33,11 +33,11 @@ pub static DECLARATION: Declaration = Declaration {
         },
         Claim {
             property: NoForeignRelease,
-            under: LEASE_FAULTS,
+            under: REPLICATED_FAULTS,
         },
         Claim {
             property: EventuallyAcquired,
-            under: LEASE_FAULTS,
+            under: REPLICATED_FAULTS,
         },
     ],
     fixed_by: &["fenced", "reentrant"],
