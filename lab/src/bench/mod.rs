@@ -24,8 +24,11 @@
 //! - [`run`]: one measured run of one variant ([`run::measure`]).
 //! - [`report`]: the rows, the table and the JSON ([`Report`]).
 //! - [`svg`]: the plots.
+//! - [`failover`]: `--failovers N`, what a failover costs the lock's
+//!   users ([`failover::FailoverCost`]).
 
 pub mod analysis;
+pub mod failover;
 pub mod latency;
 pub mod report;
 pub mod rtt;

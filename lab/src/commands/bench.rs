@@ -8,13 +8,14 @@ use std::time::Duration;
 
 use anyhow::{bail, Context};
 use clap::Args;
-use locklab_impl::{connect, ConnectOptions, Protocol, Ttl, Wait};
+use locklab_impl::{ConnectOptions, Protocol, Ttl, Wait};
 
 use crate::bench::report::{Report, Row};
 use crate::bench::run::{measure, RunSpec};
 use crate::bench::{rtt, svg, Peer, Variant};
 use crate::cli::Status;
 use crate::output::{print_command_json, progress};
+use crate::sentinel::{SentinelOptions, SentinelSet};
 use crate::server::RedisServer;
 
 /// The most clients one run may have (each holds one or two connections).
@@ -30,8 +31,9 @@ pub const MAX_DURATION_SECS: f64 = 600.0;
 #[derive(Debug, Args)]
 pub struct BenchArgs {
     /// A protocol to measure (repeatable): naive, token, fenced (also
-    /// naive-unchecked, with `--wait poll` only). Default: naive, token,
-    /// fenced.
+    /// naive-unchecked, with `--wait poll` only; token-wait, which needs a
+    /// replica: without `--redis` the lab then runs every variant on a
+    /// primary of its own Sentinel set). Default: naive, token, fenced.
     #[arg(long = "protocol", value_name = "P")]
     pub protocols: Vec<String>,
     /// A waiting strategy to measure the protocols with (repeatable): poll,
@@ -71,9 +73,19 @@ pub struct BenchArgs {
     #[arg(long, value_name = "N", default_value_t = 1)]
     pub threads: usize,
     /// Use these Redis servers (repeatable: one per master) instead of
-    /// starting them.
+    /// starting them (`redis+sentinel://host:port[,host:port...]/service`
+    /// for a Sentinel service's primary).
     #[arg(long = "redis", value_name = "URL")]
     pub redis: Vec<String>,
+    /// Instead of the runs above: fail the primary over this many times
+    /// (the lab's Sentinel set, one replica, its primary killed) while
+    /// clients contend, and measure what each failover costs them.
+    #[arg(long, value_name = "N")]
+    pub failovers: Option<usize>,
+    /// Replicas of the lab's Sentinel set (1 or 2), for `--failovers` and
+    /// for a protocol that needs a replica.
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    pub replicas: usize,
 }
 
 /// A validated bench: what to run and how.
@@ -101,6 +113,10 @@ pub struct BenchPlan {
     pub pings: u32,
     /// Worker threads of the clients' runtime.
     pub threads: usize,
+    /// Failovers to measure instead of the runs (`--failovers`).
+    pub failovers: Option<usize>,
+    /// Replicas of the lab's Sentinel set.
+    pub replicas: usize,
 }
 
 impl BenchPlan {
@@ -238,7 +254,25 @@ impl BenchArgs {
         if threads == 0 || threads > 64 {
             bail!("--threads {threads}: give 1 to 64");
         }
+        let failovers = match self.failovers {
+            Some(n) if !(1..=100).contains(&n) => bail!("--failovers {n}: give 1 to 100"),
+            Some(_) if !self.redis.is_empty() => {
+                bail!("--failovers kills a primary: it runs on the lab's own Sentinel set only (drop --redis)")
+            }
+            n => n,
+        };
+        if variants.iter().any(Variant::confirms)
+            && self.redis.is_empty()
+            && masters.iter().any(|&m| m > 1)
+        {
+            bail!("--masters above 1 with a protocol that needs a replica: give --masters 1, or --redis");
+        }
+        if !(1..=2).contains(&self.replicas) {
+            bail!("--replicas {}: give 1 or 2", self.replicas);
+        }
         let plan = BenchPlan {
+            replicas: self.replicas,
+            failovers,
             threads,
             variants,
             clients: clients.into_iter().map(|c| c as usize).collect(),
@@ -263,20 +297,40 @@ impl BenchArgs {
 /// Runs `locklab bench`.
 pub fn run(args: &BenchArgs) -> anyhow::Result<Status> {
     let plan = args.plan()?;
-    let most = plan.masters.iter().copied().max().unwrap_or(1);
-    let (_servers, urls) = if plan.redis.is_empty() {
-        let servers = RedisServer::start_many(most).context("starting redis-server")?;
-        let urls = servers.iter().map(RedisServer::url).collect();
-        (servers, urls)
-    } else {
-        (Vec::new(), plan.redis.clone())
-    };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(plan.threads)
         .enable_all()
         .build()
         .context("starting the tokio runtime")?;
-    let report = runtime.block_on(run_plan(&plan, &urls))?;
+    if let Some(failovers) = plan.failovers {
+        return crate::bench::failover::run(&plan, failovers, &runtime);
+    }
+    let most = plan.masters.iter().copied().max().unwrap_or(1);
+    let mut replicated = None;
+    let (_servers, urls) = if !plan.redis.is_empty() {
+        (Vec::new(), plan.redis.clone())
+    } else if plan.variants.iter().any(Variant::confirms) {
+        // A lock that waits for a replica: every variant on the primary of
+        // a set with one, so that the rows compare on the same server.
+        let set = runtime
+            .block_on(SentinelSet::start(&SentinelOptions {
+                replicas: plan.replicas,
+                ..SentinelOptions::default()
+            }))
+            .map_err(|e| crate::output::Tailed::new(format!("starting a Sentinel set: {e}"), e.log_tail()))?;
+        let urls = vec![set.primary_url()];
+        replicated = Some(set);
+        (Vec::new(), urls)
+    } else {
+        let servers = RedisServer::start_many(most).context("starting redis-server")?;
+        let urls = servers.iter().map(RedisServer::url).collect();
+        (servers, urls)
+    };
+    let mut report = runtime.block_on(run_plan(&plan, &urls))?;
+    if replicated.is_some() {
+        report.servers = "embedded primary with a replica";
+    }
+    drop(replicated);
     if plan.json {
         print_command_json("bench", &report)?;
     } else {
@@ -303,7 +357,7 @@ pub async fn run_plan(plan: &BenchPlan, urls: &[String]) -> anyhow::Result<Repor
     let options = ConnectOptions::default();
     let mut conns = Vec::new();
     for url in urls {
-        let conn = connect(url, &options).await.map_err(|e| {
+        let conn = crate::client::connect_any(url, &options).await.map_err(|e| {
             anyhow::anyhow!(
                 "--redis {}: {}",
                 crate::output::masked(url),

@@ -35,6 +35,16 @@ pub struct ChaosArgs {
     /// Random schedules per protocol × fault budget.
     #[arg(long, default_value_t = 200)]
     pub schedules: usize,
+    /// Schedules, at most, per cell whose scenario has replicas: each plays
+    /// on the lab's Sentinel set, and one that fails over takes seconds (a
+    /// set of its own, and ticks long enough for a failover to fit in
+    /// one). 0 leaves those cells out.
+    #[arg(long, default_value_t = 5)]
+    pub sentinel_schedules: usize,
+    /// Replicas of the primary (1 or 2) for the cells that fail over.
+    /// Default: each protocol's own scenario (1 for a failover).
+    #[arg(long)]
+    pub replicas: Option<u64>,
     /// The seed; the same seed plays the same schedules.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
@@ -89,6 +99,8 @@ pub struct ChaosPlan {
     pub check: check::CheckPlan,
     /// Schedules per cell.
     pub schedules: usize,
+    /// Schedules per cell with replicas (0: those cells are left out).
+    pub sentinel_schedules: usize,
     /// The seed.
     pub seed: u64,
     /// Longest schedule.
@@ -132,8 +144,11 @@ impl ChaosArgs {
             Some(self.rounds),
         );
         check.depth = self.depth;
+        check.replicas = self.replicas;
         let check = check.plan()?;
         let schedules = target::in_range("--schedules", self.schedules, 1..=100_000, "")?;
+        let sentinel_schedules =
+            target::in_range("--sentinel-schedules", self.sentinel_schedules, 0..=100_000, "")?;
         let max_len = target::in_range("--max-len", self.max_len, 1..=200, " steps")?;
         let tick_ms = target::in_range(
             "--tick-ms",
@@ -163,6 +178,7 @@ impl ChaosArgs {
         Ok(ChaosPlan {
             check,
             schedules,
+            sentinel_schedules,
             seed: self.seed,
             max_len,
             tick: Duration::from_millis(tick_ms),
@@ -271,7 +287,15 @@ pub fn run(args: &ChaosArgs) -> anyhow::Result<Status> {
                     o.scenario.faults
                 ));
             }
-            stage.embedded || !(restarts || replicated)
+            if replicated && stage.embedded && plan.sentinel_schedules == 0 {
+                skipped.push(format!(
+                    "{} under {}: --sentinel-schedules 0",
+                    row_name(&o.scenario),
+                    o.scenario.faults
+                ));
+            }
+            let sentinel = !replicated || (stage.embedded && plan.sentinel_schedules > 0);
+            (stage.embedded || !restarts) && sentinel
         })
         .map(|o| CellPlan {
             scenario: o.scenario,
@@ -279,7 +303,11 @@ pub fn run(args: &ChaosArgs) -> anyhow::Result<Status> {
                 .into_iter()
                 .filter_map(|p| o.verdict(p).map(|v| (p, v.verdict)))
                 .collect(),
-            schedules: plan.schedules,
+            schedules: if o.scenario.replicas > 0 {
+                plan.schedules.min(plan.sentinel_schedules)
+            } else {
+                plan.schedules
+            },
             seed: plan.seed,
             max_len: plan.max_len,
             max_shrink: 200,

@@ -95,6 +95,9 @@ pub struct FailoverReport {
     /// agreed, and dropped: the part of the old primary's stream a lagging
     /// replica never received.
     pub dropped_stream_bytes: usize,
+    /// The moment both durations count from.
+    #[serde(skip)]
+    pub started_at: std::time::Instant,
 }
 
 impl SentinelSet {
@@ -468,6 +471,7 @@ impl SentinelSet {
             agreed_after,
             settled_after,
             dropped_stream_bytes,
+            started_at: started.into_std(),
         };
         tracing::debug!(?report, "failover done");
         Ok(report)

@@ -113,6 +113,9 @@ async fn every_protocol_acquires_writes_and_releases_through_a_worker() {
     let server = server();
     let direct = conn(&server.url()).await;
     for protocol in &known_clients() {
+        if locklab_impl::Protocol::named(protocol).is_ok_and(|p| p.caps().confirms()) {
+            continue; // needs a replica: failover.rs
+        }
         let key = format!("locklab:w:{protocol}");
         let mut a = spawn("c1", protocol, &server.url(), &key, LONG_TTL).await;
         let mut b = spawn("c2", protocol, &server.url(), &key, LONG_TTL).await;
