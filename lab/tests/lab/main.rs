@@ -8,6 +8,7 @@ mod check;
 mod clients;
 mod clock;
 mod explore;
+mod failover;
 mod proxy;
 mod report;
 mod reproduce;
