@@ -20,6 +20,7 @@ use crate::naive_unchecked::NaiveUncheckedLock;
 use crate::reentrant::{OwnerId, ReentrantLock};
 use crate::token::Token;
 use crate::token_lock::TokenLock;
+use crate::token_wait::TokenWaitLock;
 use crate::watchdog::{LeaseGuard, WatchdogOptions};
 
 /// One of the lease locks.
@@ -35,6 +36,8 @@ pub enum AnyLock {
     Fenced(FencedLock),
     /// See [`ReentrantLock`].
     Reentrant(ReentrantLock),
+    /// See [`TokenWaitLock`].
+    TokenWait(TokenWaitLock),
 }
 
 /// Calls the same method on whichever lock it is.
@@ -46,6 +49,7 @@ macro_rules! each {
             AnyLock::Token($lock) => $body,
             AnyLock::Fenced($lock) => $body,
             AnyLock::Reentrant($lock) => $body,
+            AnyLock::TokenWait($lock) => $body,
         }
     };
 }
@@ -59,6 +63,7 @@ macro_rules! map {
             AnyLock::Token($lock) => AnyLock::Token($body),
             AnyLock::Fenced($lock) => AnyLock::Fenced($body),
             AnyLock::Reentrant($lock) => AnyLock::Reentrant($body),
+            AnyLock::TokenWait($lock) => AnyLock::TokenWait($body),
         }
     };
 }
@@ -85,7 +90,11 @@ impl AnyLock {
             return Err(unknown(protocol.name()));
         }
         let caps = protocol.caps();
-        let lock = if caps.reentrant() {
+        let lock = if caps.confirms() {
+            let lock = TokenWaitLock::new(conn, key, ttl);
+            let timeout = lock.wait_timeout();
+            AnyLock::TokenWait(lock.with_wait(u32::from(caps.wait_replicas), timeout)?)
+        } else if caps.reentrant() {
             AnyLock::Reentrant(ReentrantLock::new(conn, key, ttl, owner))
         } else if caps.fencing {
             AnyLock::Fenced(FencedLock::new(conn, key, ttl))
@@ -135,6 +144,14 @@ impl AnyLock {
     pub fn owner(&self) -> Option<&OwnerId> {
         match self {
             AnyLock::Reentrant(l) => Some(l.owner()),
+            _ => None,
+        }
+    }
+
+    /// The lock with `WAIT`, to run its acquire in two halves.
+    pub fn token_wait(&self) -> Option<&TokenWaitLock> {
+        match self {
+            AnyLock::TokenWait(l) => Some(l),
             _ => None,
         }
     }

@@ -116,7 +116,7 @@ where
                     reason: "a re-entry found this owner's hold gone (its lease ran out)".into(),
                 })
             }
-            Attempt::Busy => {}
+            Attempt::Busy | Attempt::Unacknowledged(_) => {}
         }
         let waited = start.elapsed();
         let remaining = deadline.saturating_sub(waited);

@@ -17,9 +17,17 @@
 //!
 //! So one call takes at most the connect timeout (if it has to reconnect)
 //! plus the response timeout.
+//!
+//! A connection may also follow a server that moves: [`connect_located`]
+//! asks a [`Locate`] (say, the Sentinels) where the server is before every
+//! new connection, a `READONLY` reply (the node was demoted under it)
+//! retires the connection like a broken one, and [`Conn::follow`] asks
+//! again at once and moves if the answer changed — a lock on a
+//! Sentinel-managed primary follows a failover.
 
 use std::sync::Arc;
 
+use futures_util::future::BoxFuture;
 use redis::aio::MultiplexedConnection;
 use redis::{AsyncConnectionConfig, Client, Cmd, FromRedisValue, ScriptInvocation};
 use tokio::sync::Mutex;
@@ -33,8 +41,25 @@ pub struct Conn {
     inner: Arc<Inner>,
 }
 
+/// Finds the server to connect to now: its `redis://` URL, or why not.
+/// Asked before every new connection of a [`connect_located`] handle.
+pub type Locate = Arc<dyn Fn() -> BoxFuture<'static, Result<String, String>> + Send + Sync>;
+
+/// Where the handle's server is.
+enum Source {
+    /// Always at one URL.
+    Fixed,
+    /// Wherever the locator says, asked again on every reconnect.
+    Located(Locate),
+}
+
 struct Inner {
-    client: Client,
+    source: Source,
+    /// The client of the server last connected to (for a located handle,
+    /// replaced when it moves).
+    client: std::sync::Mutex<Client>,
+    /// That server's URL, as located (empty for a fixed handle).
+    located: std::sync::Mutex<String>,
     config: AsyncConnectionConfig,
     opts: ConnectOptions,
     /// The URL with any password replaced by `***`, for messages.
@@ -75,24 +100,82 @@ pub async fn connect(url: &str, opts: &ConnectOptions) -> Result<Conn, LockError
         url: shown.clone(),
         reason: one_line(&e.to_string()),
     })?;
-    let config = AsyncConnectionConfig::new()
-        .set_connection_timeout(Some(opts.connect_timeout()))
-        .set_response_timeout(Some(opts.response_timeout()));
-    let conn = Conn {
-        inner: Arc::new(Inner {
-            client,
-            config,
-            opts: *opts,
-            url: shown,
-            current: Mutex::new(None),
-            generation: std::sync::atomic::AtomicU64::new(0),
-        }),
-    };
+    let conn = Conn::with(Source::Fixed, client, shown, opts);
     conn.connection().await?;
     Ok(conn)
 }
 
+/// Opens a connection to wherever `locate` says the server is, and finds
+/// it again before every reconnect (see the [module docs](self)). `name`
+/// stands for the server in messages (a Sentinel URL, say; any password in
+/// it is replaced by `***`).
+///
+/// Fails with [`LockError::Connect`] when the server cannot be located, or
+/// reached, within `opts.connect_timeout()`.
+pub async fn connect_located(
+    name: &str,
+    locate: Locate,
+    opts: &ConnectOptions,
+) -> Result<Conn, LockError> {
+    let shown = redact(name);
+    let url = run_locate(&locate, &shown, opts).await?;
+    let client = open_client(&url)?;
+    let conn = Conn::with(Source::Located(locate), client, shown, opts);
+    if let Ok(mut located) = conn.inner.located.lock() {
+        *located = url;
+    }
+    conn.connection().await?;
+    Ok(conn)
+}
+
+/// Asks the locator, within the connect timeout.
+async fn run_locate(
+    locate: &Locate,
+    name: &str,
+    opts: &ConnectOptions,
+) -> Result<String, LockError> {
+    let failed = |detail: String| LockError::Connect {
+        url: name.to_owned(),
+        timeout: opts.connect_timeout(),
+        source: redis::RedisError::from((
+            redis::ErrorKind::Io,
+            "could not locate the server",
+            detail,
+        )),
+    };
+    match tokio::time::timeout(opts.connect_timeout(), locate()).await {
+        Ok(Ok(url)) => Ok(url),
+        Ok(Err(why)) => Err(failed(why)),
+        Err(_) => Err(failed("no answer in time".into())),
+    }
+}
+
+fn open_client(url: &str) -> Result<Client, LockError> {
+    Client::open(url).map_err(|e| LockError::InvalidUrl {
+        url: redact(url),
+        reason: one_line(&e.to_string()),
+    })
+}
+
 impl Conn {
+    fn with(source: Source, client: Client, shown: String, opts: &ConnectOptions) -> Conn {
+        let config = AsyncConnectionConfig::new()
+            .set_connection_timeout(Some(opts.connect_timeout()))
+            .set_response_timeout(Some(opts.response_timeout()));
+        Conn {
+            inner: Arc::new(Inner {
+                source,
+                client: std::sync::Mutex::new(client),
+                located: std::sync::Mutex::new(String::new()),
+                config,
+                opts: *opts,
+                url: shown,
+                current: Mutex::new(None),
+                generation: std::sync::atomic::AtomicU64::new(0),
+            }),
+        }
+    }
+
     /// The server's URL, with any password replaced by `***`.
     pub fn url(&self) -> &str {
         &self.inner.url
@@ -107,8 +190,78 @@ impl Conn {
     /// of its own (a FIFO waiter's `BLPOP`, a pub/sub subscription: see
     /// [`crate::wait`]) so that a blocking command never holds up the
     /// shared connection.
-    pub(crate) fn client(&self) -> &Client {
-        &self.inner.client
+    pub(crate) fn client(&self) -> Client {
+        self.inner
+            .client
+            .lock()
+            .map(|c| c.clone())
+            .unwrap_or_else(|e| e.into_inner().clone())
+    }
+
+    /// For a located handle: asks where the server is now, and if it moved,
+    /// retires the current connection so that the next command goes to the
+    /// new place. Returns whether it moved (a fixed handle never does).
+    pub async fn follow(&self) -> Result<bool, LockError> {
+        let Source::Located(locate) = &self.inner.source else {
+            return Ok(false);
+        };
+        let url = run_locate(locate, &self.inner.url, &self.inner.opts).await?;
+        let moved = self.inner.located.lock().map(|l| *l != url).unwrap_or(true);
+        if moved {
+            let client = open_client(&url)?;
+            let mut current = self.inner.current.lock().await;
+            *current = None;
+            if let Ok(mut c) = self.inner.client.lock() {
+                *c = client;
+            }
+            if let Ok(mut l) = self.inner.located.lock() {
+                *l = url;
+            }
+            tracing::debug!(url = %self.inner.url, "the server moved; the next command connects to it");
+        }
+        Ok(moved)
+    }
+
+    /// Runs a command and says on which connection it ran, for a command
+    /// whose meaning depends on that connection's earlier ones (`WAIT`
+    /// counts acknowledgements of the connection's own last write).
+    pub(crate) async fn query_tracked<T: FromRedisValue>(
+        &self,
+        cmd: &Cmd,
+    ) -> Result<(u64, T), LockError> {
+        let (generation, mut con) = self.connection().await?;
+        let result = cmd.query_async(&mut con).await;
+        self.settle(generation, result)
+            .await
+            .map(|v| (generation, v))
+    }
+
+    /// Runs a command on the connection `generation` only: if that one was
+    /// retired (it broke, timed out, or the server moved), the command is
+    /// not sent and the result is [`LockError::ConnectionLost`].
+    pub(crate) async fn query_on<T: FromRedisValue>(
+        &self,
+        generation: u64,
+        cmd: &Cmd,
+    ) -> Result<T, LockError> {
+        let con = {
+            let current = self.inner.current.lock().await;
+            match current.as_ref() {
+                Some((g, con)) if *g == generation => con.clone(),
+                _ => {
+                    return Err(LockError::ConnectionLost {
+                        url: self.inner.url.clone(),
+                        source: redis::RedisError::from((
+                            redis::ErrorKind::Io,
+                            "the connection of the earlier command is gone",
+                        )),
+                    })
+                }
+            }
+        };
+        let mut con = con;
+        let result = cmd.query_async(&mut con).await;
+        self.settle(generation, result).await
     }
 
     /// Sends `PING` and waits for the reply.
@@ -143,9 +296,18 @@ impl Conn {
         if let Some((generation, con)) = current.as_ref() {
             return Ok((*generation, con.clone()));
         }
-        let con = self
-            .inner
-            .client
+        if let Source::Located(locate) = &self.inner.source {
+            let url = run_locate(locate, &self.inner.url, &self.inner.opts).await?;
+            let client = open_client(&url)?;
+            if let Ok(mut c) = self.inner.client.lock() {
+                *c = client;
+            }
+            if let Ok(mut l) = self.inner.located.lock() {
+                *l = url;
+            }
+        }
+        let client = self.client();
+        let con = client
             .get_multiplexed_async_connection_with_config(&self.inner.config)
             .await
             .map_err(|e| {
@@ -161,7 +323,8 @@ impl Conn {
     }
 
     /// Classifies a command's error, and retires a broken or timed-out
-    /// connection so that the next command reconnects.
+    /// connection so that the next command reconnects (for a located
+    /// handle, also one to a node that says it is a read-only replica now).
     async fn settle<T>(
         &self,
         generation: u64,
@@ -171,11 +334,16 @@ impl Conn {
             Ok(v) => return Ok(v),
             Err(e) => e,
         };
+        let demoted = matches!(self.inner.source, Source::Located(_))
+            && (err.kind() == redis::ErrorKind::Server(redis::ServerErrorKind::ReadOnly)
+                || err.to_string().contains("READONLY"));
         let err = LockError::from_command(err, &self.inner.url, self.inner.opts.response_timeout());
-        if matches!(
-            err,
-            LockError::ConnectionLost { .. } | LockError::Timeout { .. }
-        ) {
+        if demoted
+            || matches!(
+                err,
+                LockError::ConnectionLost { .. } | LockError::Timeout { .. }
+            )
+        {
             let mut current = self.inner.current.lock().await;
             if current.as_ref().is_some_and(|(g, _)| *g == generation) {
                 tracing::debug!(url = %self.inner.url, generation, error = %err, "connection retired; the next command reconnects");

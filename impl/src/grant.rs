@@ -21,6 +21,10 @@ pub enum Attempt {
     /// (`reentrant`) A re-entry found the caller's own hold gone: its lease
     /// ran out under it. The caller no longer holds the lock at any level.
     Lost,
+    /// (`token-wait`) The primary granted the lock, but too few replicas
+    /// acknowledged it: the grant was released and does not count. Try
+    /// again as after [`Attempt::Busy`].
+    Unacknowledged(Unacknowledged),
 }
 
 impl Attempt {
@@ -28,9 +32,23 @@ impl Attempt {
     pub fn granted(self) -> Option<Grant> {
         match self {
             Attempt::Granted(g) => Some(g),
-            Attempt::Busy | Attempt::Lost => None,
+            Attempt::Busy | Attempt::Lost | Attempt::Unacknowledged(_) => None,
         }
     }
+}
+
+/// A grant no replica (or too few) acknowledged, and what became of it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Unacknowledged {
+    /// Replicas that acknowledged it (`WAIT`'s answer); `None` when the
+    /// `WAIT` could not run on the connection that sent the grant (it
+    /// broke, or the primary moved), so nothing was confirmed.
+    pub acked: Option<u32>,
+    /// Replicas asked for.
+    pub wanted: u32,
+    /// The release of the grant: `None` when it failed (the lease then
+    /// ends on its own).
+    pub released: Option<ReleaseOutcome>,
 }
 
 /// One acquire request, as it goes on the wire: sending the same request

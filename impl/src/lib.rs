@@ -55,7 +55,8 @@
 //! - [`backoff`]: [`Backoff`], how `acquire` waits.
 //! - [`protocol`]: the protocol names, [`Protocol`].
 //! - One module per lock: [`naive`], [`naive_unchecked`], [`token_lock`],
-//!   [`fenced`].
+//!   [`fenced`], [`token_wait`] (the token lock, then `WAIT` for a
+//!   replica's acknowledgement).
 //! - [`resource`]: the protected resource — [`FencedResource`],
 //!   [`PlainResource`].
 //! - [`any`]: [`AnyLock`], any of the four by protocol name.
@@ -93,6 +94,7 @@ pub mod scripts;
 pub mod sync;
 pub mod token;
 pub mod token_lock;
+pub mod token_wait;
 pub mod wait;
 pub mod watchdog;
 
@@ -103,10 +105,10 @@ pub use redis;
 pub use any::AnyLock;
 pub use backoff::Backoff;
 pub use config::{ConnectOptions, LockKey, ResourceKey, Ttl, MAX_KEY_BYTES, MAX_TTL};
-pub use connection::{connect, Conn};
+pub use connection::{connect, connect_located, Conn, Locate};
 pub use error::LockError;
 pub use fenced::FencedLock;
-pub use grant::{AcquireRequest, Attempt, Grant, ReleaseOutcome};
+pub use grant::{AcquireRequest, Attempt, Grant, ReleaseOutcome, Unacknowledged};
 pub use naive::NaiveLock;
 pub use naive_unchecked::NaiveUncheckedLock;
 pub use protocol::Protocol;
@@ -115,5 +117,6 @@ pub use reentrant::{OwnerId, ReentrantLock};
 pub use resource::{AcceptedWrite, FencedResource, PlainResource, WriteOutcome};
 pub use token::Token;
 pub use token_lock::TokenLock;
+pub use token_wait::{PendingGrant, TokenWaitLock};
 pub use wait::{Wait, WaitingLock};
 pub use watchdog::{LeaseGuard, LostReason, WatchdogOptions};

@@ -104,6 +104,13 @@ pub fn main() -> ExitCode {
         Ok(Status::Interrupted(signal)) => ExitCode::from(128 + signal.clamp(1, 127) as u8),
         Err(err) => {
             eprintln!("locklab: {}", one_line(&format!("{err:#}")));
+            let tail = err
+                .chain()
+                .find_map(|e| e.downcast_ref::<crate::output::Tailed>())
+                .and_then(crate::output::Tailed::tail);
+            if let Some(tail) = tail {
+                eprintln!("{}", tail.trim_end());
+            }
             ExitCode::from(2)
         }
     }

@@ -7,8 +7,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 
 use crate::check::{check, CheckOptions};
-use crate::scenario::Scenario;
+use crate::scenario::{Scenario, MAX_REPLICAS};
 use crate::verdict::ScenarioOutcome;
+use locklab_spec::fault::Fault;
 use locklab_spec::fault::Faults;
 use locklab_spec::protocol::Protocol;
 
@@ -30,7 +31,10 @@ pub enum Progress {
 }
 
 /// The rows of the default matrix for `protocols`: each protocol in its own
-/// shape under no fault and under each fault of its menu alone; and, where
+/// shape under no fault and under each fault of its menu alone (under
+/// `failover`, once with each number of replicas, 1 to [`MAX_REPLICAS`]:
+/// whether the replica promoted had the lock depends on which there were);
+/// and, where
 /// a protocol that fixes it has another shape (a lock used re-entrantly),
 /// the protocol once more in that shape, with no fault — the break the fix
 /// is there for.
@@ -38,7 +42,12 @@ pub fn default_scenarios(protocols: &[Protocol]) -> Vec<Scenario> {
     let mut out = Vec::new();
     for &protocol in protocols {
         for faults in Faults::default_sets(protocol.faults()) {
-            out.push(Scenario::new(protocol, faults));
+            let s = Scenario::new(protocol, faults);
+            if faults.budget(Fault::Failover) > 0 {
+                out.extend((1..=MAX_REPLICAS).filter_map(|r| s.replicated(u64::from(r)).ok()));
+            } else {
+                out.push(s);
+            }
         }
         let own = Scenario::new(protocol, Faults::NONE);
         for fix in protocol.fixed_by() {

@@ -56,6 +56,9 @@ pub enum ClientOp {
     /// The end of a quorum acquire: the client counts its grants and the
     /// time the round took, and holds the lock or releases everywhere.
     Conclude,
+    /// A `WAIT` after a grant: how many replicas acknowledged it (a lock
+    /// that confirms its grants).
+    Confirm,
 }
 
 impl ClientOp {
@@ -76,6 +79,7 @@ impl ClientOp {
             ClientOp::Ask { .. } => "ask",
             ClientOp::AskLost { .. } => "ask-lost",
             ClientOp::Conclude => "conclude",
+            ClientOp::Confirm => "confirm",
         }
     }
 
@@ -119,7 +123,8 @@ impl ClientOp {
             | ClientOp::AcquireResent
             | ClientOp::Ask { .. }
             | ClientOp::AskLost { .. }
-            | ClientOp::Conclude => ClientOp::Acquire,
+            | ClientOp::Conclude
+            | ClientOp::Confirm => ClientOp::Acquire,
             op => op,
         }
     }
@@ -220,6 +225,13 @@ pub enum Outcome {
     },
     /// Mark or ack: the unit is marked done.
     Marked,
+    /// Acquire, for a lock that confirms its grants: the primary granted
+    /// the lock, and the client does not count it until replicas
+    /// acknowledge it ([`ClientOp::Confirm`]); it does not believe yet.
+    Pending,
+    /// Confirm: too few replicas acknowledged the grant, so the client
+    /// released it and counts it as not acquired.
+    Unacknowledged,
 }
 
 impl Outcome {
@@ -246,6 +258,8 @@ impl Outcome {
             Outcome::NothingToDelete => "nothing-to-delete",
             Outcome::Accepted => "accepted",
             Outcome::Refused { .. } => "refused",
+            Outcome::Pending => "pending",
+            Outcome::Unacknowledged => "unacknowledged",
             Outcome::Produced { .. } => "produced",
             Outcome::Read { .. } => "read",
             Outcome::Empty => "empty",
@@ -265,7 +279,9 @@ impl Outcome {
             | Outcome::Believed
             | Outcome::Lost
             | Outcome::Unreachable
-            | Outcome::Expired => &[ClientOp::Acquire][..],
+            | Outcome::Expired
+            | Outcome::Pending
+            | Outcome::Unacknowledged => &[ClientOp::Acquire][..],
             Outcome::Released
             | Outcome::StillHeld { .. }
             | Outcome::NotHeld
@@ -383,6 +399,8 @@ impl fmt::Display for Outcome {
                 applied: false,
             } => write!(f, "u{unit} refused by the sink (applied before)"),
             Outcome::Marked => f.write_str("marked done"),
+            Outcome::Pending => f.write_str("granted on the primary, not yet acknowledged"),
+            Outcome::Unacknowledged => f.write_str("no replica acknowledged: released"),
         }
     }
 }

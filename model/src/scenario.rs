@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::world::MAX_CLIENTS;
 use locklab_spec::declaration::Family;
-use locklab_spec::fault::Faults;
+use locklab_spec::fault::{Fault, Faults};
 use locklab_spec::property::PropertyName;
 use locklab_spec::protocol::Protocol;
 
@@ -23,6 +23,9 @@ pub const MAX_UNITS: u8 = 4;
 /// The most masters a quorum scenario may have: each one multiplies the
 /// state space (and the checker keeps a node set in a byte).
 pub const MAX_QUORUM_NODES: u8 = 7;
+/// The most replicas of the primary a scenario may ask for (the lab's
+/// Sentinel set runs one or two).
+pub const MAX_REPLICAS: u8 = 2;
 
 /// One scenario for the model checker.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -55,10 +58,18 @@ pub struct Scenario {
     /// fault that breaks that).
     #[serde(default)]
     pub drift: u8,
+    /// `min-replicas-to-write` on the primary (0: off): it refuses writes
+    /// while fewer replicas than this are connected and acknowledging.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub min_replicas_to_write: u8,
 }
 
 fn one() -> u8 {
     1
+}
+
+fn is_zero(n: &u8) -> bool {
+    *n == 0
 }
 
 /// A scenario the checker will not run, and why.
@@ -92,6 +103,18 @@ pub enum ScenarioError {
         "--drift {0}: give a factor from 0 up to, not including, 1 (Redlock's default is 0.01)"
     )]
     Drift(String),
+    /// More replicas than the model holds, or a failover with none to
+    /// promote.
+    #[error("--replicas {0}: give 0 to {MAX_REPLICAS} (a failover needs at least 1)")]
+    Replicas(u64),
+    /// `min-replicas-to-write` above the replicas there are.
+    #[error("--min-replicas-to-write {given}: give 0 to the number of replicas ({replicas}); a primary with fewer replicas than it asks for refuses every write")]
+    MinReplicas {
+        /// What was given.
+        given: u64,
+        /// The replicas of the scenario.
+        replicas: u8,
+    },
     /// A fault the protocol's model cannot take.
     #[error("{protocol} cannot be checked under {fault}: its model takes {known}")]
     Fault {
@@ -105,9 +128,15 @@ pub enum ScenarioError {
 }
 
 impl Scenario {
-    /// The scenario of a protocol's default matrix rows, under `faults`.
+    /// The scenario of a protocol's default matrix rows, under `faults`;
+    /// under `failover`, with at least one replica to promote.
     pub fn new(protocol: Protocol, faults: Faults) -> Scenario {
         let shape = protocol.shape();
+        let replicas = if faults.budget(Fault::Failover) > 0 {
+            shape.replicas.max(1)
+        } else {
+            shape.replicas
+        };
         Scenario {
             protocol,
             faults,
@@ -116,9 +145,10 @@ impl Scenario {
             ttl: shape.ttl,
             depth: shape.depth,
             nodes: shape.nodes,
-            replicas: shape.replicas,
+            replicas,
             units: shape.units,
             drift: 0,
+            min_replicas_to_write: 0,
         }
     }
 
@@ -159,9 +189,33 @@ impl Scenario {
         })
     }
 
+    /// Checks and sets the number of replicas (a failover needs one).
+    pub fn replicated(self, replicas: u64) -> Result<Scenario, ScenarioError> {
+        let failover = self.faults.budget(Fault::Failover) > 0;
+        let n = within(replicas, u8::from(failover), MAX_REPLICAS)
+            .ok_or(ScenarioError::Replicas(replicas))?;
+        Ok(Scenario {
+            replicas: n,
+            min_replicas_to_write: self.min_replicas_to_write.min(n),
+            ..self
+        })
+    }
+
     /// The majority of the masters.
     pub fn majority(&self) -> u8 {
         self.nodes() / 2 + 1
+    }
+
+    /// Checks and sets `min-replicas-to-write` (at most the replicas).
+    pub fn min_replicas(self, n: u64) -> Result<Scenario, ScenarioError> {
+        let bad = ScenarioError::MinReplicas {
+            given: n,
+            replicas: self.replicas,
+        };
+        Ok(Scenario {
+            min_replicas_to_write: within(n, 0, self.replicas).ok_or(bad)?,
+            ..self
+        })
     }
 
     /// The Redis nodes the lock runs on.
@@ -263,6 +317,20 @@ mod tests {
             Ok(0),
             "a lock has no units"
         );
+        assert_eq!(s.replicated(3), Err(ScenarioError::Replicas(3)));
+        assert_eq!(s.replicated(2).unwrap().replicas, 2);
+        assert!(matches!(
+            s.min_replicas(1),
+            Err(ScenarioError::MinReplicas { .. })
+        ));
+        assert_eq!(
+            s.replicated(1)
+                .unwrap()
+                .min_replicas(1)
+                .unwrap()
+                .min_replicas_to_write,
+            1
+        );
     }
 
     #[test]
@@ -293,6 +361,15 @@ mod tests {
                 "{bad}"
             );
         }
+    }
+
+    #[test]
+    fn a_failover_gets_a_replica_to_promote() {
+        let token: Protocol = "token".parse().unwrap();
+        let s = Scenario::new(token, Faults::one(Fault::Failover));
+        assert_eq!(s.replicas, 1);
+        assert_eq!(s.replicated(0), Err(ScenarioError::Replicas(0)));
+        assert_eq!(Scenario::new(token, Faults::NONE).replicas, 0);
     }
 
     #[test]

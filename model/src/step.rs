@@ -153,6 +153,23 @@ pub enum Step {
         /// Which master.
         node: NodeId,
     },
+    /// The client sends `WAIT` after its grant and reads how many replicas
+    /// acknowledged it (a lock that confirms its grants, `token-wait`).
+    Confirm {
+        /// Who.
+        client: ClientId,
+    },
+    /// A replica catches up with everything its primary has now.
+    Replicate {
+        /// The replica.
+        node: NodeId,
+    },
+    /// Sentinel promotes this replica with whatever it has (the `failover`
+    /// fault); the old primary is demoted and resyncs from it.
+    Failover {
+        /// The replica promoted.
+        node: NodeId,
+    },
 }
 
 impl Step {
@@ -178,13 +195,16 @@ impl Step {
             | Step::Ack { client }
             | Step::Ask { client, .. }
             | Step::AskLost { client, .. }
-            | Step::Conclude { client } => Some(client),
+            | Step::Conclude { client }
+            | Step::Confirm { client } => Some(client),
             Step::Tick
             | Step::Restart { .. }
             | Step::Produce
             | Step::DelayedRestart { .. }
             | Step::Rejoin { .. }
-            | Step::ClockJump { .. } => None,
+            | Step::ClockJump { .. }
+            | Step::Replicate { .. }
+            | Step::Failover { .. } => None,
         }
     }
 
@@ -206,7 +226,9 @@ impl Step {
             | Step::Rejoin { node }
             | Step::ClockJump { node }
             | Step::Ask { node, .. }
-            | Step::AskLost { node, .. } => Some(node),
+            | Step::AskLost { node, .. }
+            | Step::Replicate { node }
+            | Step::Failover { node } => Some(node),
             _ => None,
         }
     }
@@ -236,6 +258,7 @@ impl Step {
             Step::Ask { node, .. } => Some(ClientOp::Ask { node }),
             Step::AskLost { node, .. } => Some(ClientOp::AskLost { node }),
             Step::Conclude { .. } => Some(ClientOp::Conclude),
+            Step::Confirm { .. } => Some(ClientOp::Confirm),
             Step::Tick
             | Step::Pause { .. }
             | Step::Resume { .. }
@@ -244,6 +267,7 @@ impl Step {
             | Step::DelayedRestart { .. }
             | Step::Rejoin { .. }
             | Step::ClockJump { .. } => None,
+            Step::Replicate { .. } | Step::Failover { .. } => None,
         }
     }
 
@@ -275,18 +299,23 @@ impl Step {
             Step::DelayedRestart { .. } => "delayed-restart",
             Step::Rejoin { .. } => "rejoin",
             Step::ClockJump { .. } => "clock-jump",
+            Step::Confirm { .. } => "confirm",
+            Step::Replicate { .. } => "replicate",
+            Step::Failover { .. } => "failover",
         }
     }
 }
 
 impl fmt::Display for Step {
-    /// `acquire c1`, `tick`, `ask c1 n2`; a step of a node names it unless
-    /// it is the only one a single server has (`restart`, `restart n2`).
+    /// `acquire c1`, `tick`, `ask c1 n2`; a restart names its node unless
+    /// it is the only one a single server has (`restart`, `restart n2`); a
+    /// replica's step always names it (`replicate n2`, `failover n1`).
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let replicas = matches!(self, Step::Replicate { .. } | Step::Failover { .. });
         match (self.client(), self.node()) {
             (Some(c), Some(n)) => write!(f, "{} {c} {n}", self.kind()),
             (Some(c), None) => write!(f, "{} {c}", self.kind()),
-            (None, Some(n)) if n != NodeId::FIRST => write!(f, "{} {n}", self.kind()),
+            (None, Some(n)) if n != NodeId::FIRST || replicas => write!(f, "{} {n}", self.kind()),
             _ => f.write_str(self.kind()),
         }
     }
@@ -294,7 +323,7 @@ impl fmt::Display for Step {
 
 /// A step that could not be read.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("cannot read step `{given}`: {why}; write e.g. `acquire c1`, `acquire-delayed c2`, `deliver c2`, `retry c1`, `write c1`, `release c1`, `pause c1`, `resume c1`, `crash c3`, `tick`, `restart`, `restart n2`, `produce`, `read c1`, `read-delayed c1`, `claim c1`, `claim-delayed c1`, `process c1`, `mark c1`, `ack c1`, `ask c1 n2`, `ask-lost c1 n2`, `conclude c1`, `delayed-restart n2`, `rejoin n2`, `clock-jump n2`")]
+#[error("cannot read step `{given}`: {why}; write e.g. `acquire c1`, `acquire-delayed c2`, `deliver c2`, `retry c1`, `write c1`, `release c1`, `pause c1`, `resume c1`, `crash c3`, `tick`, `restart`, `restart n2`, `produce`, `read c1`, `read-delayed c1`, `claim c1`, `claim-delayed c1`, `process c1`, `mark c1`, `ack c1`, `ask c1 n2`, `ask-lost c1 n2`, `conclude c1`, `delayed-restart n2`, `rejoin n2`, `clock-jump n2`, `confirm c1`, `replicate n2`, `failover n2`")]
 pub struct BadStep {
     /// What was given.
     pub given: String,
@@ -407,6 +436,22 @@ impl FromStr for Step {
             "conclude" => Step::Conclude {
                 client: client(arg)?,
             },
+            "replicate" | "failover" => {
+                let node = match arg {
+                    None => return Err(bad(format!("`{kind}` needs a node (`n2`, …)"))),
+                    Some(arg) => index(arg, 'n', MAX_NODES, "node")
+                        .map(NodeId)
+                        .map_err(bad)?,
+                };
+                if kind == "replicate" {
+                    Step::Replicate { node }
+                } else {
+                    Step::Failover { node }
+                }
+            }
+            "confirm" => Step::Confirm {
+                client: client(arg)?,
+            },
             "acquire" => Step::Acquire {
                 client: client(arg)?,
             },
@@ -493,12 +538,20 @@ mod tests {
             Step::DelayedRestart { node: NodeId(1) },
             Step::Rejoin { node: NodeId(1) },
             Step::ClockJump { node: NodeId(2) },
+            Step::Confirm {
+                client: ClientId(0),
+            },
+            Step::Replicate { node: NodeId(1) },
+            Step::Failover {
+                node: NodeId::FIRST,
+            },
         ];
         let text = format_schedule(&steps);
         assert_eq!(
             text,
             "acquire c1; acquire-delayed c2; tick; restart; restart n3; retry c8; \
-             ask c1 n1; ask-lost c2 n5; conclude c2; delayed-restart n2; rejoin n2; clock-jump n3"
+             ask c1 n1; ask-lost c2 n5; conclude c2; delayed-restart n2; rejoin n2; clock-jump n3; \
+             confirm c1; replicate n2; failover n1"
         );
         assert_eq!(parse_schedule(&text), Ok(steps));
         let sync = "produce; read c1; read-delayed c2; deliver c2; claim c1; claim-delayed c2; process c1; mark c1; ack c2";
@@ -524,6 +577,8 @@ mod tests {
             ("acquire x", "`x` is not a client"),
             ("produce c1", "`produce` takes no client"),
             ("claim", "`claim` needs a client"),
+            ("failover", "`failover` needs a node"),
+            ("replicate c2", "`c2` is not a node"),
         ] {
             let err = parse_schedule(bad).unwrap_err();
             assert_eq!(err.given, bad);

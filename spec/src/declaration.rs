@@ -95,6 +95,10 @@ pub struct Capabilities {
     /// For a protocol of the sync family: how its workers take units and
     /// what the sink does (`None` for a lock).
     pub sync: Option<SyncCaps>,
+    /// After a grant, the client sends `WAIT <n> <timeout>` and counts the
+    /// grant only once `n` replicas acknowledged it (an unacknowledged one
+    /// is released and counts as not acquired); 0: no `WAIT`.
+    pub wait_replicas: u8,
 }
 
 impl Capabilities {
@@ -107,11 +111,17 @@ impl Capabilities {
         fencing: false,
         reentry: Reentry::None,
         sync: None,
+        wait_replicas: 0,
     };
 
     /// Whether the owner's own acquire adds a level instead of waiting.
     pub fn reentrant(&self) -> bool {
         matches!(self.reentry, Reentry::Counted { .. })
+    }
+
+    /// Whether a grant counts only once replicas acknowledge it (`WAIT`).
+    pub fn confirms(&self) -> bool {
+        self.wait_replicas > 0
     }
 }
 

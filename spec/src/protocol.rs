@@ -17,7 +17,7 @@ use crate::protocols;
 
 /// Every protocol, in the order tables list them. Adding a protocol adds
 /// one line here.
-static ALL: [Protocol; 13] = [
+static ALL: [Protocol; 14] = [
     Protocol(&protocols::naive::DECLARATION),
     Protocol(&protocols::naive_unchecked::DECLARATION),
     Protocol(&protocols::token::DECLARATION),
@@ -31,6 +31,7 @@ static ALL: [Protocol; 13] = [
     Protocol(&protocols::sync_stream_dedup::DECLARATION),
     Protocol(&protocols::redlock::DECLARATION),
     Protocol(&protocols::redlock_fenced::DECLARATION),
+    Protocol(&protocols::token_wait::DECLARATION),
 ];
 
 /// A protocol: a handle on its declaration.

@@ -93,6 +93,14 @@ impl Wait {
                 ),
             });
         }
+        if caps.confirms() && matches!(self, Wait::Fifo(_)) {
+            return Err(LockError::InvalidOption {
+                reason: format!(
+                    "{protocol} counts a grant only once replicas acknowledge it, and the \
+                     {self} strategy hands the lock on in a script, with no WAIT; use poll or notify"
+                ),
+            });
+        }
         Ok(())
     }
 }

@@ -27,8 +27,11 @@
 //! - [`sync`] and [`sync_report`]: the sync protocols — units processed
 //!   exactly once per second, CAS retries per unit, produce→processed
 //!   latency — and the targets checked on them.
+//! - [`failover`]: `--failovers N`, what a failover costs the lock's
+//!   users ([`failover::FailoverCost`]).
 
 pub mod analysis;
+pub mod failover;
 pub mod latency;
 pub mod report;
 pub mod rtt;

@@ -147,6 +147,15 @@ impl Variant {
         }
     }
 
+    /// Whether it counts a grant only once replicas acknowledge it (it
+    /// needs a primary with a replica).
+    pub fn confirms(&self) -> bool {
+        match self {
+            Variant::Impl { protocol, .. } => protocol.caps().confirms(),
+            Variant::Peer { .. } => false,
+        }
+    }
+
     /// Whether its clients re-enter the lock once per round (a re-entrant
     /// lock: the bench measures the re-entry too).
     pub fn reenters(&self) -> bool {

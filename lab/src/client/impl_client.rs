@@ -10,11 +10,12 @@
 use std::time::Duration;
 
 use locklab_impl::{
-    connect, AcquireRequest, Attempt, Conn, FencedResource, Grant, LockError, LockKey,
+    AcquireRequest, Attempt, Conn, FencedResource, Grant, LockError, LockKey, PendingGrant,
     PlainResource, Protocol, ReleaseOutcome, ResourceKey, Ttl, Wait, WaitingLock, WriteOutcome,
 };
 use locklab_model::{ClientOp, Outcome};
 
+use super::follow::connect_any;
 use super::open::{ClientSpec, Strategy};
 use super::{ClientFuture, Keys, LabClient, OpError};
 
@@ -39,6 +40,9 @@ pub struct ImplClient {
     grants: Vec<Grant>,
     /// The request whose reply was lost, for the retry that sends it again.
     lost: Option<AcquireRequest>,
+    /// A grant the primary made that awaits its confirmation (a lock that
+    /// confirms its grants: its acquire is two operations).
+    pending: Option<PendingGrant>,
 }
 
 fn err(e: LockError) -> OpError {
@@ -49,11 +53,11 @@ impl ImplClient {
     /// Opens a client of `protocol` as `spec` says.
     pub async fn open(protocol: Protocol, spec: &ClientSpec) -> Result<ImplClient, LockError> {
         let url = spec.redis.first().map(String::as_str).unwrap_or_default();
-        let conn = connect(url, &spec.connect).await?;
+        let conn = connect_any(url, &spec.connect).await?;
         let resource_conn = if spec.resource_url() == url {
             conn.clone()
         } else {
-            connect(spec.resource_url(), &spec.connect).await?
+            connect_any(spec.resource_url(), &spec.connect).await?
         };
         let wait = match spec.strategy {
             Strategy::Wait(wait) => wait,
@@ -71,6 +75,7 @@ impl ImplClient {
             resource,
             grants: Vec::new(),
             lost: None,
+            pending: None,
         })
     }
 
@@ -117,6 +122,7 @@ impl ImplClient {
                 count: grant.count(),
             },
             Attempt::Granted(_) => Outcome::Believed,
+            Attempt::Unacknowledged(_) => Outcome::Unacknowledged,
         }
     }
 
@@ -126,13 +132,41 @@ impl ImplClient {
         match attempt {
             Attempt::Granted(grant) => self.grants.push(grant),
             Attempt::Lost => self.grants.clear(),
-            Attempt::Busy => {}
+            Attempt::Busy | Attempt::Unacknowledged(_) => {}
         }
         outcome
     }
 
     async fn acquire(&mut self) -> Result<Outcome, OpError> {
+        if let Some(lock) = self.lock.plain().token_wait() {
+            // The grant alone; `confirm` asks the replicas.
+            return Ok(
+                match lock
+                    .try_grant(&AcquireRequest::fresh())
+                    .await
+                    .map_err(err)?
+                {
+                    Some(pending) => {
+                        self.pending = Some(pending);
+                        Outcome::Pending
+                    }
+                    None => Outcome::Busy,
+                },
+            );
+        }
         let attempt = self.lock.plain().try_acquire().await.map_err(err)?;
+        Ok(self.took(attempt))
+    }
+
+    /// `WAIT` for the pending grant: held, or released as unacknowledged.
+    async fn confirm(&mut self) -> Result<Outcome, OpError> {
+        let (Some(lock), Some(pending)) = (self.lock.plain().token_wait(), self.pending.take())
+        else {
+            return Err(OpError::definite(
+                "nothing to confirm: no grant awaits its WAIT",
+            ));
+        };
+        let attempt = lock.confirm(pending).await.map_err(err)?;
         Ok(self.took(attempt))
     }
 
@@ -203,6 +237,7 @@ impl LabClient for ImplClient {
                 ClientOp::AcquireResent => self.acquire_resent().await,
                 ClientOp::Write => self.write(data).await,
                 ClientOp::Release => self.release().await,
+                ClientOp::Confirm => self.confirm().await,
                 ClientOp::Produce
                 | ClientOp::Read
                 | ClientOp::Claim
@@ -241,12 +276,17 @@ impl LabClient for ImplClient {
             self.resource = resource;
             self.grants.clear();
             self.lost = None;
+            self.pending = None;
             Ok(())
         })
     }
 
     fn ping(&mut self) -> ClientFuture<'_, ()> {
         Box::pin(async move {
+            // On a Sentinel service: go where the primary is now.
+            for conn in [&self.conn, &self.resource_conn] {
+                conn.follow().await.map_err(err)?;
+            }
             // The first ping on a broken connection fails and replaces it.
             if self.conn.ping().await.is_ok() {
                 return Ok(());

@@ -27,8 +27,11 @@
 //! - [`quorum`]: [`QuorumClient`], its Redlock on N masters.
 //! - [`sync_client`]: [`SyncClient`], the sync protocols' workers and
 //!   producer (the same trait: their operations are steps too).
+//! - [`follow`]: [`connect_any`], a connection for either form of
+//!   `--redis` (a Sentinel service's primary, followed).
 //! - `rslock`, `redlock` (features of the same names): the peer crates.
 
+pub mod follow;
 pub mod impl_client;
 pub mod open;
 pub mod quorum;
@@ -45,6 +48,7 @@ use std::time::{Duration, Instant};
 use locklab_model::{ClientOp, Outcome};
 use serde::{Deserialize, Serialize};
 
+pub use follow::connect_any;
 pub use impl_client::ImplClient;
 pub use open::{known_clients, open, ClientSpec, OpenError, Strategy};
 pub use quorum::QuorumClient;

@@ -261,7 +261,8 @@ impl LabClient for QuorumClient {
                 | ClientOp::Claim
                 | ClientOp::Process
                 | ClientOp::Mark
-                | ClientOp::Ack => Err(super::unsupported(self.protocol.name(), op)),
+                | ClientOp::Ack
+                | ClientOp::Confirm => Err(super::unsupported(self.protocol.name(), op)),
             }
         })
     }

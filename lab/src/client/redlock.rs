@@ -148,9 +148,10 @@ impl LabClient for RedlockClient {
                 | ClientOp::Process
                 | ClientOp::Mark
                 | ClientOp::Ack => Err(unsupported(NAME, op)),
-                ClientOp::Ask { .. } | ClientOp::AskLost { .. } | ClientOp::Conclude => {
-                    Err(unsupported(NAME, op))
-                }
+                ClientOp::Ask { .. }
+                | ClientOp::AskLost { .. }
+                | ClientOp::Conclude
+                | ClientOp::Confirm => Err(unsupported(NAME, op)),
             }
         })
     }

@@ -127,7 +127,8 @@ impl LabClient for SyncClient {
                 | ClientOp::Release
                 | ClientOp::Ask { .. }
                 | ClientOp::AskLost { .. }
-                | ClientOp::Conclude => Err(unsupported(self.protocol.name(), op)),
+                | ClientOp::Conclude
+                | ClientOp::Confirm => Err(unsupported(self.protocol.name(), op)),
             }
         })
     }

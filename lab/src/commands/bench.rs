@@ -18,6 +18,7 @@ use crate::bench::sync_report::{self, SyncRow};
 use crate::bench::{rtt, svg, Peer, Variant};
 use crate::cli::Status;
 use crate::output::{print_command_json, progress};
+use crate::sentinel::{SentinelOptions, SentinelSet};
 use crate::server::RedisServer;
 
 /// The most clients one run may have (each holds one or two connections).
@@ -33,9 +34,10 @@ pub const MAX_DURATION_SECS: f64 = 600.0;
 #[derive(Debug, Args)]
 pub struct BenchArgs {
     /// A protocol to measure (repeatable): naive, token, fenced (also
-    /// naive-unchecked, with `--wait poll` only), reentrant, or a sync
-    /// protocol. Default: naive, token, fenced, reentrant and every sync
-    /// protocol.
+    /// naive-unchecked, with `--wait poll` only), reentrant, token-wait
+    /// (which needs a replica: without `--redis` the lab then runs every
+    /// variant on a primary of its own Sentinel set), or a sync protocol.
+    /// Default: naive, token, fenced, reentrant and every sync protocol.
     #[arg(long = "protocol", value_name = "P")]
     pub protocols: Vec<String>,
     /// The key the sync protocols' units pass through (their sink is
@@ -81,9 +83,19 @@ pub struct BenchArgs {
     #[arg(long, value_name = "N", default_value_t = 1)]
     pub threads: usize,
     /// Use these Redis servers (repeatable: one per master) instead of
-    /// starting them.
+    /// starting them (`redis+sentinel://host:port[,host:port...]/service`
+    /// for a Sentinel service's primary).
     #[arg(long = "redis", value_name = "URL")]
     pub redis: Vec<String>,
+    /// Instead of the runs above: fail the primary over this many times
+    /// (the lab's Sentinel set, one replica, its primary killed) while
+    /// clients contend, and measure what each failover costs them.
+    #[arg(long, value_name = "N")]
+    pub failovers: Option<usize>,
+    /// Replicas of the lab's Sentinel set (1 or 2), for `--failovers` and
+    /// for a protocol that needs a replica.
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    pub replicas: usize,
 }
 
 /// A validated bench: what to run and how.
@@ -115,6 +127,10 @@ pub struct BenchPlan {
     pub sync: Vec<Protocol>,
     /// The sync runs' key, when the user names it.
     pub key: Option<locklab_impl::sync::SyncKey>,
+    /// Failovers to measure instead of the runs (`--failovers`).
+    pub failovers: Option<usize>,
+    /// Replicas of the lab's Sentinel set.
+    pub replicas: usize,
 }
 
 impl BenchPlan {
@@ -158,16 +174,24 @@ fn dedup<T: PartialEq>(items: impl IntoIterator<Item = T>) -> Vec<T> {
 impl BenchArgs {
     /// Turns the flags into a plan, or says in one line what is wrong.
     pub fn plan(&self) -> anyhow::Result<BenchPlan> {
+        let single = self.masters.contains(&1);
         let several = self.masters.iter().any(|&m| m > 1);
         let named: Vec<Protocol> = if self.protocols.is_empty() {
-            // The sync protocols join always, the quorum locks when a run
-            // has several masters.
+            // The sync protocols join when a run has one Redis, the quorum
+            // locks when one has several masters.
             ["naive", "token", "fenced", "reentrant"]
                 .into_iter()
                 .filter_map(|name| Protocol::named(name).ok())
-                .chain(Protocol::all().iter().copied().filter(|p| {
-                    p.family() == Family::Sync || (several && p.family() == Family::Quorum)
-                }))
+                .chain(
+                    Protocol::all()
+                        .iter()
+                        .copied()
+                        .filter(|p| match p.family() {
+                            Family::Sync => single,
+                            Family::Quorum => several,
+                            _ => false,
+                        }),
+                )
                 .collect()
         } else {
             dedup(
@@ -281,7 +305,25 @@ impl BenchArgs {
         if threads == 0 || threads > 64 {
             bail!("--threads {threads}: give 1 to 64");
         }
+        let failovers = match self.failovers {
+            Some(n) if !(1..=100).contains(&n) => bail!("--failovers {n}: give 1 to 100"),
+            Some(_) if !self.redis.is_empty() => {
+                bail!("--failovers kills a primary: it runs on the lab's own Sentinel set only (drop --redis)")
+            }
+            n => n,
+        };
+        if variants.iter().any(Variant::confirms)
+            && self.redis.is_empty()
+            && masters.iter().any(|&m| m > 1)
+        {
+            bail!("--masters above 1 with a protocol that needs a replica: give --masters 1, or --redis");
+        }
+        if !(1..=2).contains(&self.replicas) {
+            bail!("--replicas {}: give 1 or 2", self.replicas);
+        }
         let plan = BenchPlan {
+            replicas: self.replicas,
+            failovers,
             threads,
             variants,
             clients: clients.into_iter().map(|c| c as usize).collect(),
@@ -308,20 +350,42 @@ impl BenchArgs {
 /// Runs `locklab bench`.
 pub fn run(args: &BenchArgs) -> anyhow::Result<Status> {
     let plan = args.plan()?;
-    let most = plan.masters.iter().copied().max().unwrap_or(1);
-    let (_servers, urls) = if plan.redis.is_empty() {
-        let servers = RedisServer::start_many(most).context("starting redis-server")?;
-        let urls = servers.iter().map(RedisServer::url).collect();
-        (servers, urls)
-    } else {
-        (Vec::new(), plan.redis.clone())
-    };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(plan.threads)
         .enable_all()
         .build()
         .context("starting the tokio runtime")?;
-    let report = runtime.block_on(run_plan(&plan, &urls))?;
+    if let Some(failovers) = plan.failovers {
+        return crate::bench::failover::run(&plan, failovers, &runtime);
+    }
+    let most = plan.masters.iter().copied().max().unwrap_or(1);
+    let mut replicated = None;
+    let (_servers, urls) = if !plan.redis.is_empty() {
+        (Vec::new(), plan.redis.clone())
+    } else if plan.variants.iter().any(Variant::confirms) {
+        // A lock that waits for a replica: every variant on the primary of
+        // a set with one, so that the rows compare on the same server.
+        let set = runtime
+            .block_on(SentinelSet::start(&SentinelOptions {
+                replicas: plan.replicas,
+                ..SentinelOptions::default()
+            }))
+            .map_err(|e| {
+                crate::output::Tailed::new(format!("starting a Sentinel set: {e}"), e.log_tail())
+            })?;
+        let urls = vec![set.primary_url()];
+        replicated = Some(set);
+        (Vec::new(), urls)
+    } else {
+        let servers = RedisServer::start_many(most).context("starting redis-server")?;
+        let urls = servers.iter().map(RedisServer::url).collect();
+        (servers, urls)
+    };
+    let mut report = runtime.block_on(run_plan(&plan, &urls))?;
+    if replicated.is_some() {
+        report.servers = "embedded primary with a replica";
+    }
+    drop(replicated);
     if plan.json {
         print_command_json("bench", &report)?;
     } else {
@@ -348,13 +412,15 @@ pub async fn run_plan(plan: &BenchPlan, urls: &[String]) -> anyhow::Result<Repor
     let options = ConnectOptions::default();
     let mut conns = Vec::new();
     for url in urls {
-        let conn = connect(url, &options).await.map_err(|e| {
-            anyhow::anyhow!(
-                "--redis {}: {}",
-                crate::output::masked(url),
-                crate::client::error_line(&e)
-            )
-        })?;
+        let conn = crate::client::connect_any(url, &options)
+            .await
+            .map_err(|e| {
+                anyhow::anyhow!(
+                    "--redis {}: {}",
+                    crate::output::masked(url),
+                    crate::client::error_line(&e)
+                )
+            })?;
         conns.push(conn);
     }
     let Some(conn) = conns.first().cloned() else {
@@ -609,9 +675,16 @@ mod tests {
     #[test]
     fn masters_beyond_one_only_run_peers_and_the_one_client_run_is_always_there() {
         let p = plan(&["--clients", "8", "--masters", "1,3", "--peer", "none"]).unwrap();
-        assert!(p.runs().iter().all(|(_, m, _)| *m == 1));
-        assert_eq!(p.runs().len(), 10 * 2, "1 (uncontended) and 8 clients");
-        let e = plan(&["--masters", "3", "--peer", "none"]).unwrap_err();
+        let (one, three): (Vec<_>, Vec<_>) = p.runs().into_iter().partition(|(_, m, _)| *m == 1);
+        assert_eq!(one.len(), 10 * 2, "1 (uncontended) and 8 clients");
+        assert!(!three.is_empty());
+        assert!(
+            three
+                .iter()
+                .all(|(v, _, _)| v.supports_masters(3) && !v.supports_masters(1)),
+            "on three masters only the quorum locks: {three:?}"
+        );
+        let e = plan(&["--masters", "3", "--peer", "none", "--protocol", "token"]).unwrap_err();
         assert!(e.to_string().contains("nothing to run"), "{e}");
     }
 

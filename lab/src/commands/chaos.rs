@@ -35,6 +35,16 @@ pub struct ChaosArgs {
     /// Random schedules per protocol × fault budget.
     #[arg(long, default_value_t = 200)]
     pub schedules: usize,
+    /// Schedules, at most, per cell whose scenario has replicas: each plays
+    /// on the lab's Sentinel set, and one that fails over takes seconds (a
+    /// set of its own, and ticks long enough for a failover to fit in
+    /// one). 0 leaves those cells out.
+    #[arg(long, default_value_t = 5)]
+    pub sentinel_schedules: usize,
+    /// Replicas of the primary (1 or 2) for the cells that fail over.
+    /// Default: each protocol's own scenario (1 for a failover).
+    #[arg(long)]
+    pub replicas: Option<u64>,
     /// The seed; the same seed plays the same schedules.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
@@ -93,6 +103,8 @@ pub struct ChaosPlan {
     pub check: check::CheckPlan,
     /// Schedules per cell.
     pub schedules: usize,
+    /// Schedules per cell with replicas (0: those cells are left out).
+    pub sentinel_schedules: usize,
     /// The seed.
     pub seed: u64,
     /// Longest schedule.
@@ -139,6 +151,7 @@ impl ChaosArgs {
         );
         check.depth = self.depth;
         check.nodes = self.nodes;
+        check.replicas = self.replicas;
         let check = check.plan()?;
         let masters = check
             .scenarios
@@ -147,6 +160,12 @@ impl ChaosArgs {
             .max()
             .unwrap_or(1);
         let schedules = target::in_range("--schedules", self.schedules, 1..=100_000, "")?;
+        let sentinel_schedules = target::in_range(
+            "--sentinel-schedules",
+            self.sentinel_schedules,
+            0..=100_000,
+            "",
+        )?;
         let max_len = target::in_range("--max-len", self.max_len, 1..=200, " steps")?;
         let tick_ms = target::in_range(
             "--tick-ms",
@@ -187,6 +206,7 @@ impl ChaosArgs {
         Ok(ChaosPlan {
             check,
             schedules,
+            sentinel_schedules,
             seed: self.seed,
             max_len,
             tick: Duration::from_millis(tick_ms),
@@ -266,6 +286,7 @@ pub fn run(args: &ChaosArgs) -> anyhow::Result<Status> {
         keys: KeySpace::new(),
         clients: plan.clients.clone(),
         lock: plan.lock.clone(),
+        sentinels: Default::default(),
     };
 
     if let Some(steps) = &plan.schedule {
@@ -289,7 +310,23 @@ pub fn run(args: &ChaosArgs) -> anyhow::Result<Status> {
                     o.scenario.faults
                 ));
             }
-            stage.embedded || !restarts
+            let replicated = o.scenario.replicas > 0;
+            if replicated && !stage.embedded {
+                skipped.push(format!(
+                    "{} under {}: it holds a replica's replication or fails over, which the lab does only on its own Sentinel set (drop --redis)",
+                    row_name(&o.scenario),
+                    o.scenario.faults
+                ));
+            }
+            if replicated && stage.embedded && plan.sentinel_schedules == 0 {
+                skipped.push(format!(
+                    "{} under {}: --sentinel-schedules 0",
+                    row_name(&o.scenario),
+                    o.scenario.faults
+                ));
+            }
+            let sentinel = !replicated || (stage.embedded && plan.sentinel_schedules > 0);
+            (stage.embedded || !restarts) && sentinel
         })
         .map(|o| CellPlan {
             scenario: o.scenario,
@@ -297,7 +334,11 @@ pub fn run(args: &ChaosArgs) -> anyhow::Result<Status> {
                 .into_iter()
                 .filter_map(|p| o.verdict(p).map(|v| (p, v.verdict)))
                 .collect(),
-            schedules: plan.schedules,
+            schedules: if o.scenario.replicas > 0 {
+                plan.schedules.min(plan.sentinel_schedules)
+            } else {
+                plan.schedules
+            },
             seed: plan.seed,
             max_len: plan.max_len,
             max_shrink: 200,
@@ -356,7 +397,7 @@ fn run_cells(
     let next_cell = AtomicUsize::new(0);
     let next_key = AtomicUsize::new(0);
     let reports: Mutex<Vec<(usize, CellReport)>> = Mutex::new(Vec::new());
-    let failure: Mutex<Option<String>> = Mutex::new(None);
+    let failure: Mutex<Option<(String, Option<String>)>> = Mutex::new(None);
     std::thread::scope(|scope| {
         for _ in 0..parallel.min(cells.len()).max(1) {
             scope.spawn(|| loop {
@@ -375,7 +416,7 @@ fn run_cells(
                     }
                     Err(e) => {
                         if let Ok(mut f) = failure.lock() {
-                            f.get_or_insert(e.to_string());
+                            f.get_or_insert((e.to_string(), e.log_tail().map(str::to_owned)));
                         }
                         // One environment failure stops every cell.
                         stop.store(true, Ordering::Relaxed);
@@ -387,7 +428,9 @@ fn run_cells(
     });
     bar.finish_and_clear();
     if let Some(e) = failure.into_inner().ok().flatten() {
-        bail!("chaos stopped, nothing judged: {e}");
+        let (line, tail) = e;
+        let line = format!("chaos stopped, nothing judged: {line}");
+        return Err(crate::output::Tailed::new(line, tail.as_deref()).into());
     }
     let mut reports = reports.into_inner().unwrap_or_default();
     reports.sort_by_key(|(i, _)| *i);

@@ -60,6 +60,14 @@ pub struct CheckArgs {
     /// (0 ticks of a 3-tick lease).
     #[arg(long)]
     pub drift: Option<f64>,
+    /// Replicas of the primary (0 to 2): a failover promotes one. Default:
+    /// the protocol's own scenario (1 for token-wait), and under
+    /// `failover` rows with 1 and with 2.
+    #[arg(long)]
+    pub replicas: Option<u64>,
+    /// `min-replicas-to-write` on the primary (at most the replicas).
+    #[arg(long)]
+    pub min_replicas_to_write: Option<u64>,
     /// Print one JSON object instead of tables.
     #[arg(long)]
     pub json: bool,
@@ -120,6 +128,8 @@ impl CheckArgs {
             units: None,
             nodes: None,
             drift: None,
+            replicas: None,
+            min_replicas_to_write: None,
             json: true,
             no_symmetry: false,
             compare_symmetry: false,
@@ -143,6 +153,12 @@ impl CheckArgs {
         }
         if let Some(units) = self.units {
             s = s.with_units(units)?;
+        }
+        if let Some(replicas) = self.replicas {
+            s = s.replicated(replicas)?;
+        }
+        if let Some(n) = self.min_replicas_to_write {
+            s = s.min_replicas(n)?;
         }
         if s.protocol.family() == Family::Quorum {
             if let Some(nodes) = self.nodes {
@@ -210,10 +226,14 @@ impl CheckArgs {
             }
             scenarios
         };
-        let scenarios = scenarios
-            .into_iter()
-            .map(|s| self.resize(s))
-            .collect::<anyhow::Result<Vec<_>>>()?;
+        let mut resized: Vec<Scenario> = Vec::new();
+        for s in scenarios {
+            let s = self.resize(s)?;
+            if !resized.contains(&s) {
+                resized.push(s);
+            }
+        }
+        let scenarios = resized;
         if self.max_states == 0 || self.max_states > MAX_STATES_LIMIT {
             bail!(
                 "--max-states {}: give 1 to {MAX_STATES_LIMIT}",
@@ -427,13 +447,25 @@ fn columns(outcomes: &[ScenarioOutcome]) -> Vec<PropertyName> {
 }
 
 /// A row's protocol, marked `×2` when its clients acquire twice before
-/// writing (a lock used re-entrantly).
+/// writing (a lock used re-entrantly), and `+1 replica` when its primary
+/// has replicas.
 pub fn row_name(s: &Scenario) -> String {
-    if s.depth > 1 {
+    let mut name = if s.depth > 1 {
         format!("{} ×{}", s.protocol, s.depth)
     } else {
         s.protocol.to_string()
+    };
+    if s.replicas > 0 {
+        let plural = if s.replicas == 1 { "" } else { "s" };
+        name.push_str(&format!(" +{} replica{plural}", s.replicas));
     }
+    if s.min_replicas_to_write > 0 {
+        name.push_str(&format!(
+            " (min-replicas-to-write {})",
+            s.min_replicas_to_write
+        ));
+    }
+    name
 }
 
 /// A cell: the verdict, marked ✓ where the protocol claims it and it holds,
@@ -631,6 +663,8 @@ mod tests {
             units: None,
             nodes: None,
             drift: None,
+            replicas: None,
+            min_replicas_to_write: None,
             json: false,
             no_symmetry: false,
             compare_symmetry: false,
@@ -646,8 +680,11 @@ mod tests {
         let plan = args().plan().unwrap();
         // 6 lease protocols × (none + 5 faults), the four locks that a
         // re-entrant lock fixes, used re-entrantly, 5 sync protocols ×
-        // (none + 4 faults) and 2 quorum protocols × (none + 6 faults).
-        assert_eq!(plan.scenarios.len(), 6 * 6 + 4 + 5 * 5 + 2 * 7);
+        // (none + 4 faults), 2 quorum protocols × (none + 6 faults), token
+        // and fenced under a failover with 1 and with 2 replicas, and
+        // token-wait under none, pause, crash and (with 1 and 2 replicas) a
+        // failover.
+        assert_eq!(plan.scenarios.len(), 6 * 6 + 4 + 5 * 5 + 2 * 7 + 2 * 2 + 5);
     }
 
     #[test]

@@ -247,6 +247,7 @@ pub fn run(args: &ReproduceArgs) -> anyhow::Result<Status> {
         keys: KeySpace::new(),
         clients: Clients::InProcess,
         lock: None,
+        sentinels: Default::default(),
     };
     let (plays, skipped) = runtime.block_on(play_all(&stage, &schedules, plan.parallel))?;
     if plays.is_empty() {
@@ -299,23 +300,33 @@ async fn play_all(
 ) -> anyhow::Result<(Vec<Play>, Vec<String>)> {
     let mut jobs = Vec::new();
     let mut restarts = 0;
+    let mut replicated = 0;
     for (i, s) in schedules.iter().enumerate() {
         let scenarios = played_in(s);
         if !stage.embedded && s.steps.iter().any(touches_a_node) {
             restarts += scenarios.len();
             continue;
         }
+        if !stage.embedded && s.scenario.replicas > 0 {
+            replicated += scenarios.len();
+            continue;
+        }
         for scenario in scenarios {
             jobs.push((i, scenario));
         }
     }
-    let skipped = if restarts > 0 {
+    let mut skipped = if restarts > 0 {
         vec![format!(
             "{restarts} replays restart a Redis node, keep one down or jump its clock, which the lab does only to servers it starts (drop --redis to play them)"
         )]
     } else {
         vec![]
     };
+    if replicated > 0 {
+        skipped.push(format!(
+            "{replicated} replays hold a replica's replication or fail over, which the lab does only on its own Sentinel set (drop --redis to play them)"
+        ));
+    }
     let bar = progress::bar(jobs.len() as u64, "replays");
     let limit = Arc::new(tokio::sync::Semaphore::new(parallel));
     let stage = Arc::new(stage.clone());
@@ -345,10 +356,11 @@ async fn play_all(
             if e.is_environment() {
                 bar.finish_and_clear();
                 set.abort_all();
-                return Err(anyhow::anyhow!(
+                let line = format!(
                     "Redis at {} failed during a replay: {e}",
                     crate::output::masked(&stage.url)
-                ));
+                );
+                return Err(crate::output::Tailed::new(line, e.log_tail()).into());
             }
         }
         plays.push((n, play));

@@ -9,14 +9,15 @@ use locklab_impl::ConnectOptions;
 
 use crate::server::RedisServer;
 
-/// Checks that `url` is a Redis URL (without connecting), for `--redis`.
+/// Checks that `url` is a Redis URL or a Sentinel service's
+/// (`redis+sentinel://host:port[,host:port...]/service[/db]`), without
+/// connecting, for `--redis`.
 pub fn redis_url(url: &str) -> anyhow::Result<String> {
     let shown = crate::output::masked(url);
     if url.starts_with("rediss://") {
         bail!("--redis {shown}: TLS (rediss://) is not supported; reach a TLS server through a local tunnel (stunnel, spiped) at a redis:// address");
     }
-    redis::Client::open(url)
-        .map_err(|e| anyhow::anyhow!("--redis {shown}: not a Redis URL ({e})"))?;
+    crate::sentinel::RedisTarget::parse(url).map_err(|e| anyhow::anyhow!("--redis {e}"))?;
     Ok(url.to_owned())
 }
 

@@ -322,9 +322,15 @@ fn grant_number(history: &History, walked: &Walked, at: usize) -> u64 {
     // the client (a count above 1 with nothing believed: a leaked level)
     // goes on under that lease's grant, from before the let-go.
     let mut continues = false;
+    // A confirmed grant (`WAIT`) is the pending grant before it.
+    let mut confirmed = false;
     for i in (0..at).rev() {
         let x = &events[i];
         if &x.client != client {
+            continue;
+        }
+        if x.op == Op::Call(ClientOp::Confirm) && x.gives_belief() {
+            confirmed = true;
             continue;
         }
         let let_go = (x.op == Op::Call(ClientOp::Release) && walked.after[i] == 0)
@@ -338,7 +344,7 @@ fn grant_number(history: &History, walked: &Walked, at: usize) -> u64 {
         }
         // A grant the client read, or one whose reply it lost (Redis ran
         // it for the client all the same).
-        let its_grant = x.is_grant() && (x.gives_belief() || x.end_us.is_none());
+        let its_grant = x.is_grant() && (x.gives_belief() || x.end_us.is_none() || confirmed);
         if its_grant {
             return events[..=i].iter().filter(|e| e.is_grant()).count() as u64;
         }

@@ -35,6 +35,10 @@ pub enum Op {
     Rejoin,
     /// The lab moved a node's clock ahead.
     ClockJump,
+    /// A replica caught up with its primary (`node`).
+    Replicate,
+    /// Sentinel promoted a replica (`node`); every client followed it.
+    Failover,
 }
 
 impl Op {
@@ -51,12 +55,14 @@ impl Op {
             Op::Down => "down",
             Op::Rejoin => "rejoin",
             Op::ClockJump => "clock-jump",
+            Op::Replicate => "replicate",
+            Op::Failover => "failover",
         }
     }
 
     /// Every operation, for reading names. (An ask's master is the
     /// event's `node`.)
-    pub const ALL: [Op; 23] = [
+    pub const ALL: [Op; 26] = [
         Op::Call(ClientOp::Acquire),
         Op::Call(ClientOp::AcquireLost),
         Op::Call(ClientOp::AcquireResent),
@@ -75,6 +81,7 @@ impl Op {
             node: NodeId::FIRST,
         }),
         Op::Call(ClientOp::Conclude),
+        Op::Call(ClientOp::Confirm),
         Op::Observed,
         Op::Pause,
         Op::Resume,
@@ -84,10 +91,14 @@ impl Op {
         Op::Down,
         Op::Rejoin,
         Op::ClockJump,
+        Op::Replicate,
+        Op::Failover,
     ];
 
     /// An acquire, sent once or again — for a quorum lock, its
-    /// conclusion (a request to one master grants nothing by itself).
+    /// conclusion (a request to one master grants nothing by itself); or
+    /// the confirmation of one (a `WAIT`): an operation whose outcome may
+    /// give belief.
     pub fn is_acquire(&self) -> bool {
         matches!(
             self,
@@ -96,6 +107,7 @@ impl Op {
                     | ClientOp::AcquireLost
                     | ClientOp::AcquireResent
                     | ClientOp::Conclude
+                    | ClientOp::Confirm
             )
         )
     }
@@ -184,13 +196,17 @@ impl Event {
 
     /// An acquire Redis granted on a free lock (whether or not the client
     /// has read the reply yet): a new grant, not one more level of a
-    /// re-entrant one.
+    /// re-entrant one. For a lock that confirms its grants, the grant is
+    /// the pending one; its confirmation only gives belief.
     pub fn is_grant(&self) -> bool {
         self.op.is_acquire()
-            && matches!(
-                self.outcome,
-                Some(Outcome::Granted { count, .. }) if count.is_none_or(|c| c == 1)
-            )
+            && match self.outcome {
+                Some(Outcome::Pending) => true,
+                Some(Outcome::Granted { count, .. }) => {
+                    self.op != Op::Call(ClientOp::Confirm) && count.is_none_or(|c| c == 1)
+                }
+                _ => false,
+            }
     }
 
     /// The outcome, or the failure, in words.

@@ -47,7 +47,16 @@ pub fn outcome(e: &Event) -> String {
         Op::Down => format!("redis-server killed, kept down{node}"),
         Op::Rejoin => format!("redis-server back, empty{node}"),
         Op::ClockJump => format!("clock moved ahead{node}"),
+        Op::Replicate => format!("{} caught up with the primary", name(e.node)),
+        Op::Failover => format!(
+            "Sentinel promoted {}; every client follows it",
+            name(e.node)
+        ),
     }
+}
+
+fn name(node: Option<locklab_model::NodeId>) -> String {
+    node.map_or_else(|| "a replica".to_owned(), |n| n.to_string())
 }
 
 /// An inspection in words: `sink: u1 ×2, u2 · waiting: none`.

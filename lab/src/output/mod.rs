@@ -4,8 +4,10 @@
 pub mod envelope;
 pub mod progress;
 pub mod table;
+pub mod tailed;
 
 pub use envelope::print_command_json;
+pub use tailed::Tailed;
 
 use std::io::Write;
 

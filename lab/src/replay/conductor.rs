@@ -36,15 +36,15 @@
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-use locklab_impl::{connect, Conn, ConnectOptions, LockError, Ttl};
+use locklab_impl::{Conn, ConnectOptions, LockError, Ttl};
 use locklab_model::{
     ClientOp, KeyRole, LeaseClock, NodeId, Outcome, Script, Scripted, Step, Taken,
 };
 
 use super::keys::{role_key, KeySpace, ReplayKeys};
 use super::seat::{Clients, Seat, SeatSpec};
-use super::topology::Topology;
-use crate::client::OpError;
+use super::topology::{tick_for, SentinelPool, Topology};
+use crate::client::{connect_any, OpError};
 use crate::history::{History, Op, Recorder};
 
 /// Where and how replays play.
@@ -72,6 +72,9 @@ pub struct Stage {
     /// `rslock`, judged against the model of the protocol it claims to
     /// follow); `None`: the scenario's own.
     pub lock: Option<String>,
+    /// The lab's Sentinel sets, for the replays whose scenario has
+    /// replicas (started on demand, shared by the stage's replays).
+    pub sentinels: SentinelPool,
 }
 
 impl Stage {
@@ -114,13 +117,34 @@ pub enum ReplayError {
     /// A server the lab needed could not be started or restarted.
     #[error("redis-server: {0}")]
     Server(#[from] crate::server::ServerError),
+    /// The scenario has replicas, which the lab plays only on its own
+    /// Sentinel set (replication held, failovers forced).
+    #[error(
+        "the scenario has replicas: its replication and failovers are played only on the lab's own Sentinel set (drop --redis)"
+    )]
+    NeedsOwnSentinel,
+    /// The lab's Sentinel set failed, or did not agree in time.
+    #[error("{0}")]
+    Sentinel(#[from] crate::sentinel::SentinelError),
 }
 
 impl ReplayError {
     /// Whether the error is the environment's (the server, the machine),
     /// so that nothing measured on it can stand as a verdict.
     pub fn is_environment(&self) -> bool {
-        !matches!(self, ReplayError::CannotRestart)
+        !matches!(
+            self,
+            ReplayError::CannotRestart | ReplayError::NeedsOwnSentinel
+        )
+    }
+
+    /// The last lines of the logs involved (the Sentinels'), to print
+    /// below the error's line.
+    pub fn log_tail(&self) -> Option<&str> {
+        match self {
+            ReplayError::Sentinel(e) => e.log_tail(),
+            _ => None,
+        }
     }
 }
 
@@ -182,6 +206,13 @@ struct Conductor {
     /// When the step that started each lease's clock ended (a lease no key
     /// shows has surely started by then).
     anchor_ends: HashMap<(NodeId, KeyRole), Instant>,
+    /// Ticks played so far: a lease with `L` ticks left ends at model time
+    /// `ticks + L`, on every node that has a copy of it.
+    ticks: u32,
+    /// For each model time a lease ends at, when that lease's clock
+    /// started: a copy that appears elsewhere later (a replica catching up,
+    /// a failover) runs out with the original.
+    expiries: HashMap<u32, Instant>,
     divergence: Option<String>,
     overrun: Option<String>,
 }
@@ -202,7 +233,7 @@ pub async fn play(stage: &Stage, n: usize, script: Script) -> Result<Played, Rep
     let mut scale = 1;
     loop {
         let mut at = stage.clone();
-        at.tick = stage.tick * scale;
+        at.tick = tick_for(stage, &script) * scale;
         let mut played = play_at(&at, n, script.clone()).await?;
         match played.overrun.take() {
             Some(late) if scale < SLOWEST => {
@@ -222,7 +253,7 @@ async fn play_at(stage: &Stage, n: usize, script: Script) -> Result<Played, Repl
     let keys = stage.keys.replay(n)?;
     let scenario = script.scenario;
     let nodes = Topology::open(stage, &script).await?;
-    let resource_conn = connect(&stage.url, &stage.connect).await?;
+    let resource_conn = connect_any(&stage.url, &stage.connect).await?;
     let lock_name = stage
         .lock
         .clone()
@@ -281,6 +312,8 @@ async fn play_at(stage: &Stage, n: usize, script: Script) -> Result<Played, Repl
         rec: Recorder::new(),
         anchors: HashMap::new(),
         anchor_ends: HashMap::new(),
+        ticks: 0,
+        expiries: HashMap::new(),
         divergence: None,
         overrun: None,
     };
@@ -288,6 +321,10 @@ async fn play_at(stage: &Stage, n: usize, script: Script) -> Result<Played, Repl
     for client in std::mem::take(&mut conductor.clients) {
         client.seat.close().await;
     }
+    let closed = conductor
+        .nodes
+        .close(&stage.keys, &conductor.keys.pattern)
+        .await;
     // The resource's keys live on the stage's server, and so do the lock's
     // unless the replay had servers of its own (killed with it).
     let mut cleanup = stage
@@ -302,6 +339,7 @@ async fn play_at(stage: &Stage, n: usize, script: Script) -> Result<Played, Repl
         }
     }
     played?;
+    closed?;
     cleanup?;
     Ok(Played {
         script,
@@ -361,6 +399,11 @@ impl Conductor {
             self.step(i, s).await?;
             if s.taken == Taken::Skipped {
                 continue;
+            }
+            if s.step == Step::Tick {
+                self.ticks += 1;
+                let now = self.ticks;
+                self.expiries.retain(|ends, _| *ends >= now);
             }
             // A restart takes the lease with it whenever it lands (and
             // restarting a server takes a while). A tick must leave every
@@ -503,6 +546,11 @@ impl Conductor {
                 self.rec.instant(&name, Op::Crash);
             }
             Step::Restart { node } => self.restart(node).await?,
+            Step::Replicate { node } => {
+                self.nodes.replicate(node).await?;
+                self.rec.instant("lab", Op::Replicate).node = Some(node);
+            }
+            Step::Failover { node } => self.failover(node).await?,
             step => {
                 // Any other step is an operation: a client's, or the
                 // environment's on the lab's own client.
@@ -517,6 +565,25 @@ impl Conductor {
                 };
                 let real = self.perform(seat, op).await?;
                 self.expect(i, s, real.as_ref());
+            }
+        }
+        Ok(())
+    }
+
+    /// Sentinel promotes the replica; then every client follows the new
+    /// primary before the next step (a client that cannot act now —
+    /// paused, or waiting for a reply — as soon as it can).
+    async fn failover(&mut self, node: NodeId) -> Result<(), ReplayError> {
+        let asked = self.rec.now_us();
+        self.nodes.failover(node).await?;
+        let e = self.rec.instant("lab", Op::Failover);
+        e.node = Some(node);
+        e.start_us = asked;
+        for c in &mut self.clients {
+            if c.in_flight.is_some() || c.paused {
+                c.needs_warm = true;
+            } else {
+                c.seat.warm().await;
             }
         }
         Ok(())
@@ -636,14 +703,24 @@ impl Conductor {
     }
 
     /// After a step that granted or renewed a lease, its clock starts at
-    /// the step's start; a lease the step removed has no clock any more.
+    /// the step's start; a copy of an earlier lease that appears on a node
+    /// (a replica catching up, a failover) keeps that lease's clock; a
+    /// lease the step removed has no clock any more.
     fn restart_clocks(&mut self, s: &Scripted, started: Instant) {
         let ended = Instant::now();
         for after in &s.after {
             let key = (after.node, after.key);
             let before = s.before.iter().find(|b| (b.node, b.key) == key);
             if before.is_none_or(|b| after.ticks_left > b.ticks_left) {
-                self.anchors.insert(key, started);
+                let ends = self.ticks + u32::from(after.ticks_left);
+                let anchor = match self.expiries.get(&ends) {
+                    Some(&granted) if after.ticks_left < after.ttl => granted,
+                    _ => {
+                        self.expiries.entry(ends).or_insert(started);
+                        started
+                    }
+                };
+                self.anchors.insert(key, anchor);
                 self.anchor_ends.insert(key, ended);
             }
         }
@@ -708,7 +785,7 @@ impl Conductor {
         };
         for n in 0..self.nodes.len() {
             let node = NodeId(n as u8);
-            if self.nodes.nodes()[n].down {
+            if self.nodes.nodes()[n].down || !self.nodes.observes(node) {
                 continue;
             }
             for &role in roles {
@@ -748,8 +825,9 @@ impl Conductor {
             return Ok(());
         }
         let several = self.nodes.len() > 1;
+        let records = self.nodes.records(node);
         let slot = self.nodes.node_mut(node)?;
-        if slot.seen.get(&role) != Some(&is) {
+        if records && slot.seen.get(&role) != Some(&is) {
             slot.seen.insert(role, is);
             let e = self.rec.instant("lab", Op::Observed);
             e.present = Some(is);

@@ -120,7 +120,19 @@ impl Seat {
                         .map_err(|e| format!("starting a proxy: {e}"))?;
                     proxies.push(proxy);
                 }
-                let urls: Vec<String> = proxies.iter().map(Proxy::url).collect();
+                // A Sentinel service's client finds the primary itself, and
+                // follows it: no lab proxy in its path.
+                let follows = spec.lock_urls.first().is_some_and(|url| {
+                    matches!(
+                        crate::sentinel::RedisTarget::parse(url),
+                        Ok(crate::sentinel::RedisTarget::Sentinel(_))
+                    )
+                });
+                let urls: Vec<String> = if follows {
+                    spec.lock_urls.to_vec()
+                } else {
+                    proxies.iter().map(Proxy::url).collect()
+                };
                 let mut worker_spec = WorkerSpec::new(
                     spec.name,
                     spec.lock,

@@ -8,6 +8,9 @@
 //! the script jumps one); any other replay plays on the stage's servers,
 //! under keys of its own. The protected resource always stays on the
 //! stage's first server, as another system would.
+//! A replay whose scenario has replicas plays on the lab's Sentinel set
+//! instead ([`sentinel`](self::sentinel): replication held, `replicate`
+//! and `failover` played on it).
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -19,7 +22,15 @@ use locklab_impl::{connect, Conn};
 use locklab_model::{KeyRole, NodeId, Script, Step};
 
 use super::conductor::{ReplayError, Stage};
+use super::KeySpace;
+use crate::client::connect_any;
+use crate::sentinel::RedisTarget;
 use crate::server::{ClockOffset, RedisServer, ServerConfig};
+
+#[path = "topology_sentinel.rs"]
+pub mod sentinel;
+
+pub use sentinel::{tick_for, SentinelPool};
 
 /// One Redis node of a replay.
 pub struct Node {
@@ -44,6 +55,8 @@ pub struct Topology {
     nodes: Vec<Node>,
     /// How long starting the replay's own servers took.
     started_in: Option<Duration>,
+    /// The Sentinel set's side, for a scenario with replicas.
+    sentinel: Option<sentinel::SentinelNodes>,
 }
 
 /// Whether a step does something to a node that other replays must not
@@ -62,6 +75,9 @@ impl Topology {
     /// The nodes `script` plays on: servers of its own when it does
     /// something to a node, else the stage's.
     pub async fn open(stage: &Stage, script: &Script) -> Result<Topology, ReplayError> {
+        if script.scenario.replicas > 0 {
+            return sentinel::open(stage, script).await;
+        }
         let count = usize::from(script.scenario.nodes());
         let private = script.steps.iter().any(|s| touches_a_node(&s.step));
         let skewed = script
@@ -103,9 +119,9 @@ impl Topology {
                 )));
             }
             for url in urls.into_iter().take(count) {
-                let conn = connect(&url, &stage.connect).await?;
+                let conn = connect_any(&url, &stage.connect).await?;
                 nodes.push(Node {
-                    addr: socket_addr(&url)?,
+                    addr: node_addr(&url).await?,
                     url,
                     conn,
                     server: None,
@@ -120,7 +136,11 @@ impl Topology {
             // keeps the real command from running.
             locklab_impl::scripts::preload(&node.conn).await?;
         }
-        Ok(Topology { nodes, started_in })
+        Ok(Topology {
+            nodes,
+            started_in,
+            sentinel: None,
+        })
     }
 
     /// One tick for `script`: the stage's, unless the script restarts a
@@ -168,12 +188,51 @@ impl Topology {
     /// Whether the lab started these servers for this replay (their keys
     /// go with them).
     pub fn is_private(&self) -> bool {
-        self.nodes.iter().any(|n| n.server.is_some())
+        self.sentinel.is_some() || self.nodes.iter().any(|n| n.server.is_some())
+    }
+
+    /// Whether the conductor looks at `node`'s lock key after a step (a
+    /// replica's only while the model keeps its copy).
+    pub fn observes(&self, node: NodeId) -> bool {
+        self.sentinel.as_ref().is_none_or(|s| s.observes(node))
+    }
+
+    /// Whether what is seen on `node` goes into the history: every node's,
+    /// but of a primary and its replicas only the primary's (a replica that
+    /// lacks the key does not free the lock).
+    pub fn records(&self, node: NodeId) -> bool {
+        self.sentinel.as_ref().is_none_or(|s| s.primary() == node)
+    }
+
+    /// A replica catches up with its primary (a Sentinel topology only).
+    pub async fn replicate(&mut self, node: NodeId) -> Result<(), ReplayError> {
+        let s = self.sentinel.as_mut().ok_or_else(not_replicated)?;
+        s.replicate(node, &self.nodes).await
+    }
+
+    /// Sentinel promotes a replica (a Sentinel topology only).
+    pub async fn failover(&mut self, node: NodeId) -> Result<(), ReplayError> {
+        let s = self.sentinel.as_mut().ok_or_else(not_replicated)?;
+        s.failover(node, &self.nodes).await
+    }
+
+    /// After the replay: a Sentinel set deletes the replay's keys and goes
+    /// back to the stage's pool (or, once it failed over, away).
+    pub async fn close(&mut self, keys: &KeySpace, pattern: &str) -> Result<(), ReplayError> {
+        match self.sentinel.as_mut() {
+            Some(s) => s.close(&self.nodes, keys, pattern).await,
+            None => Ok(()),
+        }
     }
 
     /// Kills the node's server (SIGKILL) and starts it again on the same
     /// port, empty, and makes the lab's connection to it usable again.
     pub async fn restart(&mut self, node: NodeId) -> Result<(), ReplayError> {
+        if self.sentinel.is_some() {
+            return Err(ReplayError::Setup(
+                "a restart of a Sentinel-managed node is not played: Sentinel fails over a primary that stays down, and one that comes back at once resyncs its replicas empty".into(),
+            ));
+        }
         self.on_server(node, |server| {
             server.kill()?;
             server.restart()
@@ -243,6 +302,25 @@ impl Topology {
         }
         locklab_impl::scripts::preload(&n.conn).await?;
         Ok(())
+    }
+}
+
+fn not_replicated() -> ReplayError {
+    ReplayError::Setup("a replica's step in a replay with no replicas".into())
+}
+
+/// Where a `--redis` URL's server is now: the URL's own address, or a
+/// Sentinel service's current primary.
+async fn node_addr(url: &str) -> Result<SocketAddr, ReplayError> {
+    match RedisTarget::parse(url) {
+        Ok(RedisTarget::Sentinel(sentinel)) => {
+            let primary = sentinel
+                .primary_url()
+                .await
+                .map_err(|e| ReplayError::Setup(e.to_string()))?;
+            socket_addr(&primary)
+        }
+        _ => socket_addr(url),
     }
 }
 

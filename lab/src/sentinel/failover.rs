@@ -95,6 +95,9 @@ pub struct FailoverReport {
     /// agreed, and dropped: the part of the old primary's stream a lagging
     /// replica never received.
     pub dropped_stream_bytes: usize,
+    /// The moment both durations count from.
+    #[serde(skip)]
+    pub started_at: std::time::Instant,
 }
 
 impl SentinelSet {
@@ -165,6 +168,36 @@ impl SentinelSet {
     /// it, then until the old primary has been demoted by Sentinel and
     /// every other replica follows the new primary.
     pub async fn failover_to(&mut self, replica: usize) -> Result<FailoverReport, SentinelError> {
+        self.force_failover(replica, false).await
+    }
+
+    /// As [`failover_to`](Self::failover_to), but the lab demotes the old
+    /// primary itself (`REPLICAOF` the new one) as soon as every Sentinel
+    /// names the new primary, instead of leaving it a primary, taking
+    /// writes, until a Sentinel demotes it (about two seconds later): a
+    /// failover with no window in which clients can still write to the old
+    /// primary, as the model's is. Sentinel then finds the old primary
+    /// already configured as it would configure it.
+    pub async fn failover_to_at_once(
+        &mut self,
+        replica: usize,
+    ) -> Result<FailoverReport, SentinelError> {
+        self.force_failover(replica, true).await
+    }
+
+    /// Makes `replica` the only candidate of a forced failover ahead of
+    /// time (priorities, and the asked Sentinel seeing them: up to an
+    /// `info-period`), so that the failover itself is quicker.
+    pub async fn prepare_failover_to(&mut self, replica: usize) -> Result<(), SentinelError> {
+        self.check_candidate(replica)?;
+        self.make_only_candidate(replica, &[0]).await
+    }
+
+    async fn force_failover(
+        &mut self,
+        replica: usize,
+        demote_at_once: bool,
+    ) -> Result<FailoverReport, SentinelError> {
         self.check_candidate(replica)?;
         let old = self.primary;
         // Only the Sentinel asked picks the replica.
@@ -184,8 +217,14 @@ impl SentinelSet {
             });
         }
         tracing::debug!(old, replica, "SENTINEL FAILOVER sent");
-        self.finish_failover(FailoverKind::Forced, old, Some(replica), started)
-            .await
+        self.finish_failover(
+            FailoverKind::Forced,
+            old,
+            Some(replica),
+            started,
+            demote_at_once,
+        )
+        .await
     }
 
     /// Kills the primary (SIGKILL) and lets the Sentinels fail over on
@@ -217,7 +256,7 @@ impl SentinelSet {
         // longer route a replica around its proxy to it, and a failed
         // election is retried after twice this rather than after hours.
         self.set_failover_timeout().await?;
-        self.finish_failover(FailoverKind::PrimaryKilled, old, promote, started)
+        self.finish_failover(FailoverKind::PrimaryKilled, old, promote, started, false)
             .await
     }
 
@@ -357,6 +396,34 @@ impl SentinelSet {
         }
     }
 
+    /// `REPLICAOF` the new primary on `node`, repeated (within the
+    /// failover deadline) while it fails, as [`set_priority`](Self::set_priority).
+    async fn demote(&self, node: usize, primary: SocketAddr) -> Result<(), SentinelError> {
+        let link = &self.node_links[node];
+        let mut cmd = redis::cmd("REPLICAOF");
+        cmd.arg(primary.ip().to_string()).arg(primary.port());
+        let wait = Wait::new(self.options.failover_deadline, POLL);
+        loop {
+            // `OK`, or `OK Already connected to specified master`.
+            let set = link
+                .query::<redis::Value>(&cmd)
+                .await
+                .and_then(|v| match v {
+                    redis::Value::SimpleString(s) if s.starts_with("OK") => Ok(()),
+                    other => expect_ok(other),
+                });
+            match set {
+                Ok(()) => return Ok(()),
+                Err(why) => wait.again(why).await.map_err(|e| SentinelError::Refused {
+                    target: format!("redis-server {}", link.addr()),
+                    command: format!("REPLICAOF {primary}"),
+                    reply: e.last,
+                    log_tail: self.sentinel_log_tails(),
+                })?,
+            }
+        }
+    }
+
     async fn set_failover_timeout(&self) -> Result<(), SentinelError> {
         let ms = self.options.failover_timeout.as_millis().to_string();
         self.tell_sentinels(&["SET".into(), SERVICE.into(), "failover-timeout".into(), ms])
@@ -372,6 +439,7 @@ impl SentinelSet {
         old: usize,
         expected: Option<usize>,
         started: Instant,
+        demote_at_once: bool,
     ) -> Result<FailoverReport, SentinelError> {
         let old_addr = self.nodes[old].addr();
         let new_addr = self.wait_new_primary(old_addr, started).await?;
@@ -393,6 +461,9 @@ impl SentinelSet {
         if kind == FailoverKind::Forced {
             self.set_failover_timeout().await?;
         }
+        if demote_at_once && self.nodes[old].is_running() {
+            self.demote(old, new_addr).await?;
+        }
         self.wait_settled().await?;
         let settled_after = started.elapsed();
         for node in self.replicas() {
@@ -409,6 +480,7 @@ impl SentinelSet {
             agreed_after,
             settled_after,
             dropped_stream_bytes,
+            started_at: started.into_std(),
         };
         tracing::debug!(?report, "failover done");
         Ok(report)

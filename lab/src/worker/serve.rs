@@ -210,6 +210,7 @@ pub async fn handle(client: &mut dyn LabClient, request: Request) -> Reply {
             Reply::of(client.perform(op, "").await)
         }
         Request::Conclude => Reply::of(client.perform(ClientOp::Conclude, "").await),
+        Request::Confirm => Reply::of(client.perform(ClientOp::Confirm, "").await),
         Request::Reset {
             lock_key,
             resource_key,

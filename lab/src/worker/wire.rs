@@ -21,6 +21,8 @@
 //! ← {"op":"ask","node":1}               → a quorum lock's request to master n2: granted, busy, unreachable
 //! ← {"op":"ask-lost","node":1}          → the same, its reply dropped by the client
 //! ← {"op":"conclude"}                   → granted, busy (no majority), expired (no validity left)
+//! ← {"op":"confirm"}                    → {"ok":"granted","token":"9f…"}  {"ok":"unacknowledged"}
+//!                                         (after an acquire that said {"ok":"pending"})
 //! ← {"op":"reset","lock_key":"k2","resource_key":"r2"} → {"ok":"reset"}
 //! ← {"op":"ping"}                       → {"ok":"pong"}
 //! ← {"op":"quit"}                       → {"ok":"bye"}, and the worker exits 0
@@ -91,6 +93,8 @@ pub enum Request {
     },
     /// The end of a quorum acquire: hold, or release everywhere.
     Conclude,
+    /// `WAIT` for the grant the last acquire left pending.
+    Confirm,
     /// Start over with these keys.
     Reset {
         /// The new lock key.
@@ -126,6 +130,7 @@ impl Request {
             ClientOp::Ask { node } => Request::Ask { node: node.0 },
             ClientOp::AskLost { node } => Request::AskLost { node: node.0 },
             ClientOp::Conclude => Request::Conclude,
+            ClientOp::Confirm => Request::Confirm,
         }
     }
 

@@ -363,7 +363,15 @@ fn bad_input_is_one_line_and_exit_2() {
         &["bench", "--protocol", "paxos"],
         &["bench", "--peer", "zookeeper"],
         &["bench", "--wait", "spin"],
-        &["bench", "--masters", "3", "--peer", "none"],
+        &[
+            "bench",
+            "--masters",
+            "3",
+            "--peer",
+            "none",
+            "--protocol",
+            "token",
+        ],
         &["bench", "--redis", unreachable.as_str(), "--quick"],
     ] {
         let run = locklab(args);

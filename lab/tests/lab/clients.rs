@@ -312,6 +312,9 @@ async fn acquire_waits_until_the_deadline_or_the_release() {
         if protocol == p("naive-unchecked") {
             continue; // never waits: every attempt "succeeds"
         }
+        if protocol.caps().confirms() || protocol.family() != locklab_model::Family::Lease {
+            continue; // a replica: failover.rs; N masters: redlock.rs; not a lock
+        }
         let name = format!("wait:{protocol}");
         let holder = lock(protocol, &conn, &name, LONG);
         let waiter = lock(protocol, &conn, &name, LONG);

@@ -189,7 +189,7 @@ fn chaos_on_a_users_server_says_what_it_skipped_and_refuses_to_run_nothing() {
     assert_eq!(skipped.len(), 1);
     assert!(skipped[0]
         .as_str()
-        .is_some_and(|s| s.contains("restarts Redis")));
+        .is_some_and(|s| s.contains("restarts a Redis node")));
 }
 
 #[test]

@@ -9,6 +9,7 @@ mod clients;
 mod clock;
 mod evidence;
 mod explore;
+mod failover;
 mod proxy;
 mod redlock;
 mod report;

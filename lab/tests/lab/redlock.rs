@@ -42,6 +42,7 @@ fn replay(scenario: Scenario, steps: &[Step], clients: Clients) -> Played {
         keys: KeySpace::new(),
         clients,
         lock: None,
+        sentinels: Default::default(),
     };
     let runtime = tokio::runtime::Runtime::new().expect("a runtime");
     runtime

@@ -50,6 +50,7 @@ fn replay_in(server: &RedisServer, scenario: Scenario, steps: &[Step]) -> Played
         keys: KeySpace::new(),
         clients: Clients::InProcess,
         lock: None,
+        sentinels: Default::default(),
     };
     let runtime = tokio::runtime::Runtime::new().expect("a runtime");
     runtime

@@ -33,6 +33,7 @@ fn replay(server: &RedisServer, scenario: Scenario, steps: &[Step], clients: Cli
         keys: KeySpace::new(),
         clients,
         lock: None,
+        sentinels: Default::default(),
     };
     let runtime = tokio::runtime::Runtime::new().expect("a runtime");
     runtime

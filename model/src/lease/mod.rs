@@ -1,8 +1,10 @@
 //! The lease family: one lock key on one Redis, leased for a TTL — every
 //! single-instance lock locklab checks (`naive`, `naive-unchecked`,
-//! `token`, `fenced`, `reentrant`, `reentrant-redisson`). The protocols
-//! differ only in their [`Capabilities`]; the transitions here read those
-//! and nothing else.
+//! `token`, `fenced`, `reentrant`, `reentrant-redisson`, `token-wait`).
+//! The protocols differ only in their [`Capabilities`]; the transitions
+//! here read those and nothing else. "One Redis" may be a primary with
+//! replicas under Sentinel: [`replication`] adds the replicas' copies,
+//! replication as a step, and the failover (with none, nothing changes).
 //!
 //! Every client's possible next step, time passing, and every fault the
 //! budget still allows are enabled from every state. The one timing
@@ -26,6 +28,7 @@
 //! else happens: the lost reply and the resend are taken as immediate.)
 
 mod narrate;
+pub mod replication;
 mod symmetry;
 pub mod world;
 
@@ -42,7 +45,7 @@ use crate::world::{ClientId, NodeId, MAX_CLIENTS};
 use locklab_spec::declaration::{Capabilities, Reentry, Release};
 use locklab_spec::fault::Fault;
 use locklab_spec::property::PropertyName;
-pub use world::{Client, ForeignRelease, Lease, Pc, World};
+pub use world::{Client, ForeignRelease, Lease, NodeData, Pc, World};
 
 /// A lease-family scenario, ready for the checker.
 #[derive(Clone, Debug)]
@@ -266,7 +269,20 @@ impl LeaseModel {
         let outcome = match step {
             Step::Acquire { client } => {
                 let ran = self.run_acquire(w, client);
-                Some(self.settle(w, client, ran))
+                if ran == Ran::Granted && self.confirms() {
+                    Some(self.pend(w, client))
+                } else {
+                    Some(self.settle(w, client, ran))
+                }
+            }
+            Step::Confirm { client } => Some(self.confirm(w, client)),
+            Step::Replicate { node } => {
+                self.replicate(w, node);
+                None
+            }
+            Step::Failover { node } => {
+                self.failover(w, node);
+                None
             }
             Step::AcquireDelayed { client } => {
                 w.spend(Fault::Delay);
@@ -316,11 +332,16 @@ impl LeaseModel {
             }
             Step::Release { client } => Some(self.run_release(w, client)),
             Step::Tick => {
-                let lease = w.lease.as_mut()?;
-                lease.ttl -= 1;
-                if lease.ttl == 0 {
-                    w.lease = None;
+                if w.lease.is_none() && !Self::copies_leased(w) {
+                    return None;
                 }
+                if let Some(lease) = w.lease.as_mut() {
+                    lease.ttl -= 1;
+                    if lease.ttl == 0 {
+                        w.lease = None;
+                    }
+                }
+                Self::tick_copies(w);
                 None
             }
             Step::Pause { client } => {
@@ -424,6 +445,8 @@ impl System for LeaseModel {
             stale_accepted: false,
             self_wait: false,
             early_release: false,
+            primary: NodeId::FIRST,
+            copies: Default::default(),
         }
     }
 
@@ -485,15 +508,18 @@ impl System for LeaseModel {
         }
     }
 
+    /// The lock key on the primary, then the replicas' copies the state
+    /// keeps.
     fn clocks(&self, w: &World) -> Vec<LeaseClock> {
         w.lease
             .map(|l| LeaseClock {
-                node: NodeId::FIRST,
+                node: w.primary,
                 key: KeyRole::Lock,
                 ticks_left: l.ttl,
                 ttl: self.scenario.ttl,
             })
             .into_iter()
+            .chain(self.copy_clocks(w))
             .collect()
     }
 
@@ -580,6 +606,7 @@ impl Model for LeaseModel {
                         actions.push(Step::AcquireDelayed { client });
                     }
                     Pc::Awaiting => actions.push(Step::Deliver { client }),
+                    Pc::Unconfirmed | Pc::Orphaned => actions.push(Step::Confirm { client }),
                     Pc::Holding if c.depth == depth => actions.push(Step::Write { client }),
                     Pc::Wrote => actions.push(Step::Release { client }),
                     _ => {}
@@ -598,13 +625,14 @@ impl Model for LeaseModel {
             if lease.ttl > 1 || !w.owner_is_working() {
                 actions.push(Step::Tick);
             }
+        } else if Self::copies_leased(w) {
+            actions.push(Step::Tick);
         }
         // A restart matters only when Redis has something to forget.
         if w.left(Fault::Restart) > 0 && (w.lease.is_some() || w.fence_counter > 0) {
-            actions.push(Step::Restart {
-                node: NodeId::FIRST,
-            });
+            actions.push(Step::Restart { node: w.primary });
         }
+        self.replica_actions(w, actions);
     }
 
     fn next_state(&self, w: &World, step: Step) -> Option<World> {

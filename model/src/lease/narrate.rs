@@ -9,6 +9,8 @@ use locklab_spec::declaration::Release;
 
 use super::{LeaseModel, World};
 
+mod replicas;
+
 /// Tells the steps of one lease-family scenario.
 pub(super) struct Narrator<'a> {
     model: &'a LeaseModel,
@@ -61,6 +63,9 @@ impl<'a> Narrator<'a> {
             Step::Resume { client } => (None, None, resume(after, client)),
             Step::Crash { client } => (None, None, crash(before, client)),
             Step::Restart { .. } => (None, None, self.restart(before)),
+            Step::Confirm { client } => self.confirm(before, client, outcome),
+            Step::Replicate { node } => self.replicate(before, after, node),
+            Step::Failover { node } => self.failover(before, after, node),
             _ => (None, None, format!("{step} (not a step of this model)")),
         };
         let holders = after.believers();
@@ -174,6 +179,7 @@ impl<'a> Narrator<'a> {
                     ),
                 )
             }
+            Some(Outcome::Pending) => ("OK".to_owned(), self.pending(before, c)),
             Some(Outcome::Lost) => (
                 "lost".to_owned(),
                 format!(

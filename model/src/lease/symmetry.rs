@@ -17,12 +17,21 @@ impl Representative for World {
         // Sort by the client's own state, then by the roles ids play
         // elsewhere in the state, so that the order is fully determined up to
         // clients that are truly alike.
-        let key = |c: ClientId| -> (Client, bool, bool, bool) {
+        // Which replicas' copies hold a lease of the client's.
+        let copies = |c: ClientId| -> u8 {
+            self.copies
+                .iter()
+                .enumerate()
+                .filter(|(_, copy)| copy.lease.is_some_and(|l| l.owner == c))
+                .fold(0, |bits, (i, _)| bits | 1 << i)
+        };
+        let key = |c: ClientId| -> (Client, bool, bool, bool, u8) {
             (
                 *self.client(c),
                 owner == Some(c),
                 releaser == Some(c),
                 victim == Some(c),
+                copies(c),
             )
         };
         let mut order: [ClientId; MAX_CLIENTS] = std::array::from_fn(|i| ClientId(i as u8));
@@ -38,6 +47,11 @@ impl Representative for World {
         }
         if let Some(lease) = rep.lease.as_mut() {
             lease.owner = renamed[lease.owner.index()];
+        }
+        for copy in &mut rep.copies {
+            if let Some(lease) = copy.lease.as_mut() {
+                lease.owner = renamed[lease.owner.index()];
+            }
         }
         if let Some(f) = rep.foreign_release.as_mut() {
             f.releaser = renamed[f.releaser.index()];

@@ -1,6 +1,8 @@
 //! The lease family's state: the clients, the lock key in Redis, the fencing
 //! counter, the protected resource, what is left of the fault budget, and
-//! the ghost facts the properties need.
+//! the ghost facts the properties need — and, for a primary with replicas,
+//! which node is the primary and each replica's copy of the key and the
+//! counter.
 //!
 //! Time lives here as the lease's remaining ticks, so the state space stays
 //! finite. The state is kept small and fixed-size (no heap): the checker
@@ -9,8 +11,12 @@
 use std::fmt;
 use std::hash::{Hash, Hasher};
 
-use crate::world::{ClientId, MAX_CLIENTS};
+use crate::world::{ClientId, NodeId, MAX_CLIENTS};
 use locklab_spec::fault::{Fault, Faults, KINDS};
+
+/// The nodes of a primary and its replicas the state holds: the primary
+/// and up to two replicas.
+pub const MAX_COPIES: usize = 3;
 
 /// Where a client is in its loop of acquire (`depth` times) → write →
 /// release (as many times).
@@ -30,6 +36,12 @@ pub enum Pc {
     Done,
     /// Stopped for good.
     Crashed,
+    /// The primary granted the lock, and the client waits for replicas to
+    /// acknowledge it (`WAIT`) before it counts it: it does not believe yet.
+    Unconfirmed,
+    /// As [`Pc::Unconfirmed`], but a failover demoted the primary that
+    /// granted it: its `WAIT` can confirm nothing.
+    Orphaned,
 }
 
 /// One client's state.
@@ -52,6 +64,9 @@ pub struct Client {
     pub grant: u8,
     /// Paused: takes no step until resumed.
     pub paused: bool,
+    /// While [`Pc::Unconfirmed`]: the replicas (a bit per node) that have
+    /// caught up since its grant, so would acknowledge it.
+    pub acks: u8,
 }
 
 impl Client {
@@ -68,6 +83,7 @@ impl Client {
             | u32::from(self.fence) << 12
             | u32::from(self.grant) << 20
             | u32::from(self.paused) << 28
+            | u32::from(self.acks & 0b111) << 29
     }
 }
 
@@ -95,6 +111,29 @@ pub struct ForeignRelease {
     pub releaser: ClientId,
     /// The client whose lock it removed.
     pub victim: ClientId,
+}
+
+/// A replica's copy of what the lock keeps in Redis: what its primary had
+/// when it last caught up.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct NodeData {
+    /// The lock key, as the replica has it.
+    pub lease: Option<Lease>,
+    /// The fencing counter, as the replica has it.
+    pub fence_counter: u8,
+}
+
+impl NodeData {
+    fn packed(&self) -> u64 {
+        let lease = self.lease.map_or(0u64, |l| {
+            1 | u64::from(l.owner.0) << 4
+                | u64::from(l.ttl) << 8
+                | u64::from(l.fence) << 12
+                | u64::from(l.grant) << 20
+                | u64::from(l.count) << 28
+        });
+        lease | u64::from(self.fence_counter) << 36
+    }
 }
 
 /// The whole system's state.
@@ -127,6 +166,11 @@ pub struct World {
     /// A release removed the key while its owner still believed it held a
     /// level of it (a ghost).
     pub early_release: bool,
+    /// The node that is the primary: `lease` and `fence_counter` are its.
+    pub primary: NodeId,
+    /// Each replica's copy, by node (the primary's slot is unused), while a
+    /// failover may still promote one; empty otherwise.
+    pub copies: [NodeData; MAX_COPIES],
 }
 
 impl World {
@@ -172,7 +216,9 @@ impl World {
     pub fn owner_is_working(&self) -> bool {
         self.lease.is_some_and(|l| {
             let owner = self.client(l.owner);
-            owner.believes_it_holds() && !owner.paused && !owner.waiting
+            (owner.believes_it_holds() || matches!(owner.pc, Pc::Unconfirmed | Pc::Orphaned))
+                && !owner.paused
+                && !owner.waiting
         })
     }
 
@@ -210,6 +256,8 @@ impl fmt::Debug for World {
                     Pc::Idle if c.waiting => "waiting".to_owned(),
                     Pc::Idle => "idle".to_owned(),
                     Pc::Awaiting => "reply in flight".to_owned(),
+                    Pc::Unconfirmed => "granted, waiting for replicas".to_owned(),
+                    Pc::Orphaned => "granted on a demoted primary, waiting".to_owned(),
                     Pc::Holding => format!("holds ×{}", c.depth),
                     Pc::Wrote => format!("holds ×{}, wrote", c.depth),
                     Pc::Done => "done".to_owned(),
@@ -244,6 +292,34 @@ impl fmt::Debug for World {
             "lock: {lock} · fence counter {} · resource: highest token {}",
             self.fence_counter, self.resource_max
         )?;
+        let replicas: Vec<String> = self
+            .copies
+            .iter()
+            .enumerate()
+            .filter(|&(i, c)| i != self.primary.index() && *c != NodeData::default())
+            .map(|(i, c)| {
+                let lock = c
+                    .lease
+                    .map_or("absent".to_owned(), |l| format!("{}'s", l.owner));
+                format!(
+                    "{}: lock {lock}, counter {}",
+                    NodeId(i as u8),
+                    c.fence_counter
+                )
+            })
+            .collect();
+        if self.primary != NodeId::FIRST || !replicas.is_empty() {
+            writeln!(
+                f,
+                "primary {} · replicas: {}",
+                self.primary,
+                if replicas.is_empty() {
+                    "none caught up".to_owned()
+                } else {
+                    replicas.join(" · ")
+                }
+            )?;
+        }
         let mut ghosts = Vec::new();
         if let Some(fr) = self.foreign_release {
             ghosts.push(format!("{} released {}'s lock", fr.releaser, fr.victim));
@@ -273,7 +349,7 @@ impl Hash for World {
     /// Hashes a packed form, in one write: four bytes per client in use and
     /// a few words for the rest, instead of dozens of small writes.
     fn hash<H: Hasher>(&self, state: &mut H) {
-        let mut buf = [0u8; 4 * MAX_CLIENTS + 18];
+        let mut buf = [0u8; 4 * MAX_CLIENTS + 18 + 8 * MAX_COPIES + 1];
         let mut len = 0;
         for c in self.clients() {
             buf[len..len + 4].copy_from_slice(&c.packed().to_le_bytes());
@@ -309,6 +385,12 @@ impl Hash for World {
         buf[len..len + 8].copy_from_slice(&lease.to_le_bytes());
         buf[len + 8..len + 10].copy_from_slice(&foreign.to_le_bytes());
         buf[len + 10..len + 18].copy_from_slice(&misc.to_le_bytes());
-        state.write(&buf[..len + 18]);
+        len += 18;
+        for copy in &self.copies {
+            buf[len..len + 8].copy_from_slice(&copy.packed().to_le_bytes());
+            len += 8;
+        }
+        buf[len] = self.primary.0;
+        state.write(&buf[..len + 1]);
     }
 }

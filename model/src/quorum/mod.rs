@@ -378,7 +378,10 @@ impl QuorumModel {
             | Step::ClaimDelayed { .. }
             | Step::Process { .. }
             | Step::Mark { .. }
-            | Step::Ack { .. } => None,
+            | Step::Ack { .. }
+            | Step::Confirm { .. }
+            | Step::Replicate { .. }
+            | Step::Failover { .. } => None,
         }
     }
 

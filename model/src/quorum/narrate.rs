@@ -100,7 +100,10 @@ impl<'a> Narrator<'a> {
             | Step::ClaimDelayed { .. }
             | Step::Process { .. }
             | Step::Mark { .. }
-            | Step::Ack { .. } => (None, None, format!("{step}: not a step of a quorum lock")),
+            | Step::Ack { .. }
+            | Step::Confirm { .. }
+            | Step::Replicate { .. }
+            | Step::Failover { .. } => (None, None, format!("{step}: not a step of a quorum lock")),
         };
         let holders = after.believers();
         if holders.len() > 1 && holders.len() > before.believer_count() {

@@ -342,7 +342,10 @@ impl SyncModel {
             | Step::Conclude { .. }
             | Step::DelayedRestart { .. }
             | Step::Rejoin { .. }
-            | Step::ClockJump { .. } => return None,
+            | Step::ClockJump { .. }
+            | Step::Confirm { .. }
+            | Step::Replicate { .. }
+            | Step::Failover { .. } => return None,
         };
         Some(outcome)
     }

@@ -9,7 +9,7 @@
 //! holds — but it makes that belief harmless: the stale holder's write is
 //! refused. Belief is not effect.
 
-use super::{CLIENT_FAULTS, CRASH, LEASE_FAULTS};
+use super::{CLIENT_FAULTS, CRASH, REPLICATED_FAULTS};
 use crate::declaration::{Capabilities, Claim, Declaration, Family, Reentry, Release, Shape};
 use crate::property::PropertyName::*;
 
@@ -26,6 +26,7 @@ pub static DECLARATION: Declaration = Declaration {
         fencing: true,
         reentry: Reentry::None,
         sync: None,
+        wait_replicas: 0,
     },
     claims: &[
         Claim {
@@ -34,7 +35,7 @@ pub static DECLARATION: Declaration = Declaration {
         },
         Claim {
             property: NoForeignRelease,
-            under: LEASE_FAULTS,
+            under: REPLICATED_FAULTS,
         },
         Claim {
             property: FencedResource,
@@ -42,10 +43,10 @@ pub static DECLARATION: Declaration = Declaration {
         },
         Claim {
             property: EventuallyAcquired,
-            under: LEASE_FAULTS,
+            under: REPLICATED_FAULTS,
         },
     ],
     fixed_by: &["reentrant"],
     shape: Shape::LOCK,
-    faults: LEASE_FAULTS,
+    faults: REPLICATED_FAULTS,
 };

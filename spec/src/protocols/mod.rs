@@ -16,6 +16,7 @@ pub mod sync_naive;
 pub mod sync_stream;
 pub mod sync_stream_dedup;
 pub mod token;
+pub mod token_wait;
 
 use crate::fault::Fault;
 
@@ -51,4 +52,14 @@ pub(crate) const QUORUM_FAULTS: &[Fault] = &[
     Fault::Restart,
     Fault::DelayedRestart,
     Fault::ClockJump,
+];
+/// The lease faults and a failover: the menu of a lock that runs on a
+/// Sentinel-managed primary (its scenarios under `failover` get replicas).
+pub(crate) const REPLICATED_FAULTS: &[Fault] = &[
+    Fault::Pause,
+    Fault::Delay,
+    Fault::Crash,
+    Fault::Restart,
+    Fault::Retry,
+    Fault::Failover,
 ];

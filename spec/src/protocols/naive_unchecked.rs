@@ -23,6 +23,7 @@ pub static DECLARATION: Declaration = Declaration {
         fencing: false,
         reentry: Reentry::None,
         sync: None,
+        wait_replicas: 0,
     },
     claims: &[Claim {
         property: EventuallyAcquired,

@@ -33,6 +33,7 @@ pub static DECLARATION: Declaration = Declaration {
         fencing: true,
         reentry: Reentry::None,
         sync: None,
+        wait_replicas: 0,
     },
     claims: &[
         Claim {

@@ -40,6 +40,7 @@ pub static DECLARATION: Declaration = Declaration {
             guarded: true,
         },
         sync: None,
+        wait_replicas: 0,
     },
     claims: &[
         Claim {

@@ -37,6 +37,7 @@ pub static DECLARATION: Declaration = Declaration {
             guarded: false,
         },
         sync: None,
+        wait_replicas: 0,
     },
     claims: &[
         Claim {

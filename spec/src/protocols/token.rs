@@ -8,7 +8,7 @@
 //! from *believing* it still holds: a lease is a promise about time, and the
 //! client cannot see time pass while it is stopped.
 
-use super::{CRASH, LEASE_FAULTS};
+use super::{CRASH, REPLICATED_FAULTS};
 use crate::declaration::{Capabilities, Claim, Declaration, Family, Reentry, Release, Shape};
 use crate::property::PropertyName::*;
 
@@ -25,6 +25,7 @@ pub static DECLARATION: Declaration = Declaration {
         fencing: false,
         reentry: Reentry::None,
         sync: None,
+        wait_replicas: 0,
     },
     claims: &[
         Claim {
@@ -33,14 +34,14 @@ pub static DECLARATION: Declaration = Declaration {
         },
         Claim {
             property: NoForeignRelease,
-            under: LEASE_FAULTS,
+            under: REPLICATED_FAULTS,
         },
         Claim {
             property: EventuallyAcquired,
-            under: LEASE_FAULTS,
+            under: REPLICATED_FAULTS,
         },
     ],
     fixed_by: &["fenced", "reentrant"],
     shape: Shape::LOCK,
-    faults: LEASE_FAULTS,
+    faults: REPLICATED_FAULTS,
 };

@@ -132,11 +132,12 @@ pub fn model_diagram(
         let actor_name = client.as_deref();
         let actor = match s.step {
             Step::Tick => None,
-            Step::Restart { .. } => Some(server),
+            Step::Restart { .. } | Step::Replicate { .. } | Step::Failover { .. } => Some(server),
             _ => actor_name.and_then(lane_of),
         };
         let mark = match s.step {
             Step::Deliver { .. } => Mark::Deliver,
+            Step::Replicate { .. } | Step::Failover { .. } => Mark::Note,
             Step::Tick => Mark::Tick,
             Step::Pause { .. } => Mark::Pause,
             Step::Resume { .. } => Mark::Resume,

@@ -131,6 +131,7 @@ pub fn real_diagram(title: &str, subtitle: &str, events: &[Event], lease_us: u64
                     Op::Call(_) => (Mark::Call, client),
                     Op::Observed => (Mark::Expired, Some(server)),
                     Op::Restart => (Mark::Restart, Some(server)),
+                    Op::Replicate | Op::Failover => (Mark::Note, Some(server)),
                     Op::Pause => (Mark::Pause, client),
                     Op::Resume => (Mark::Resume, client),
                     Op::Crash => (Mark::Crash, client),
@@ -164,6 +165,7 @@ pub fn real_diagram(title: &str, subtitle: &str, events: &[Event], lease_us: u64
                 let says = match e.op {
                     Op::Observed => "Redis expired the key: `lock` is gone".to_owned(),
                     Op::Restart => "redis-server killed and restarted, empty".to_owned(),
+                    Op::Replicate | Op::Failover => timeline::outcome(e),
                     _ => {
                         let mut says = format!("{} {}", e.client, e.op.name());
                         if mark == Mark::Call {
