@@ -215,8 +215,17 @@ fn main() {
             let scenario = Scenario::new(protocol, faults)
                 .sized(clients as u64, rounds, 3)
                 .expect("a valid size");
-            let full = measure(LeaseModel::of(scenario, &PropertyName::ALL).checker().spawn_dfs());
-            let sym = measure(LeaseModel::of(scenario, &PropertyName::ALL).checker().symmetry().spawn_dfs());
+            let full = measure(
+                LeaseModel::of(scenario, &PropertyName::ALL)
+                    .checker()
+                    .spawn_dfs(),
+            );
+            let sym = measure(
+                LeaseModel::of(scenario, &PropertyName::ALL)
+                    .checker()
+                    .symmetry()
+                    .spawn_dfs(),
+            );
             println!(
                 "| {protocol} under {faults}, {rounds} rounds | {clients} | {} | {} | {:.1}× | {:.2} | {:.2} |",
                 full.unique,

@@ -28,11 +28,11 @@ use stateright::{Checker, CheckerVisitor, Expectation, Model, Path, Property};
 
 use crate::narrate::NarratedStep;
 use crate::path::tell;
-use locklab_spec::property::{Kind, PropertyName};
 use crate::scenario::Scenario;
 use crate::step::Step;
 use crate::system::{visit, Goal, System, Visit};
 use crate::verdict::{PropertyVerdict, ScenarioOutcome, Verdict};
+use locklab_spec::property::{Kind, PropertyName};
 
 /// How to run the checker.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -153,11 +153,7 @@ pub fn check(
             check_model(model, self.options, self.progress)
         }
     }
-    visit(
-        scenario,
-        &PropertyName::ALL,
-        Checking { options, progress },
-    )
+    visit(scenario, &PropertyName::ALL, Checking { options, progress })
 }
 
 /// The verdict a search gives a property.

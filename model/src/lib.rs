@@ -57,11 +57,11 @@ pub mod verdict;
 pub mod world;
 
 pub use check::{check, CheckOptions};
+pub use lease::LeaseModel;
 pub use locklab_spec::{
     declaration, fault, property, protocol, protocols, Capabilities, Declaration, Family, Fault,
     Faults, Kind, PropertyName, Protocol,
 };
-pub use lease::LeaseModel;
 pub use narrate::{KeyRole, LeaseClock, NarratedStep};
 pub use outcome::{ClientOp, Outcome};
 pub use path::{Script, Scripted, Taken};

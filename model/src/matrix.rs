@@ -7,10 +7,10 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 
 use crate::check::{check, CheckOptions};
-use locklab_spec::fault::Faults;
-use locklab_spec::protocol::Protocol;
 use crate::scenario::Scenario;
 use crate::verdict::ScenarioOutcome;
+use locklab_spec::fault::Faults;
+use locklab_spec::protocol::Protocol;
 
 /// Progress of a matrix run, for a progress bar.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

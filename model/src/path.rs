@@ -17,11 +17,11 @@ use serde::{Deserialize, Serialize};
 
 use crate::narrate::{LeaseClock, NarratedStep};
 use crate::outcome::Outcome;
-use locklab_spec::property::{Kind, PropertyName};
 use crate::scenario::Scenario;
 use crate::step::Step;
 use crate::system::{visit, System, Visit};
 use crate::verdict::Verdict;
+use locklab_spec::property::{Kind, PropertyName};
 
 /// A step the model does not allow where the path takes it.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -111,14 +111,28 @@ impl Script {
 
 /// Walks a path, taking what the protocol allows (see the module docs).
 pub fn script(scenario: Scenario, steps: &[Step]) -> Script {
-    visit(scenario, &PropertyName::ALL, Walking { steps, strict: false })
-        .expect("a lenient walk takes every step one way or another")
+    visit(
+        scenario,
+        &PropertyName::ALL,
+        Walking {
+            steps,
+            strict: false,
+        },
+    )
+    .expect("a lenient walk takes every step one way or another")
 }
 
 /// Follows a path that must be possible step by step in the scenario's
 /// model, or names the first step that is not.
 pub fn follow(scenario: Scenario, steps: &[Step]) -> Result<Script, Impossible> {
-    visit(scenario, &PropertyName::ALL, Walking { steps, strict: true })
+    visit(
+        scenario,
+        &PropertyName::ALL,
+        Walking {
+            steps,
+            strict: true,
+        },
+    )
 }
 
 struct Walking<'a> {

@@ -5,10 +5,10 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::world::MAX_CLIENTS;
 use locklab_spec::fault::Faults;
 use locklab_spec::property::PropertyName;
 use locklab_spec::protocol::Protocol;
-use crate::world::MAX_CLIENTS;
 
 /// The most rounds per client a scenario may ask for.
 pub const MAX_ROUNDS: u8 = 4;
@@ -103,7 +103,8 @@ impl Scenario {
     /// so that `--clients 300` is refused rather than wrapped).
     pub fn sized(self, clients: u64, rounds: u64, ttl: u64) -> Result<Scenario, ScenarioError> {
         Ok(Scenario {
-            clients: within(clients, 1, MAX_CLIENTS as u8).ok_or(ScenarioError::Clients(clients))?,
+            clients: within(clients, 1, MAX_CLIENTS as u8)
+                .ok_or(ScenarioError::Clients(clients))?,
             rounds: within(rounds, 1, MAX_ROUNDS).ok_or(ScenarioError::Rounds(rounds))?,
             ttl: within(ttl, 1, MAX_TTL).ok_or(ScenarioError::Ttl(ttl))?,
             ..self
@@ -126,7 +127,11 @@ impl Scenario {
             Some(fault) => Err(ScenarioError::Fault {
                 protocol: self.protocol,
                 fault: fault.name(),
-                known: known.iter().map(|f| f.name()).collect::<Vec<_>>().join(", "),
+                known: known
+                    .iter()
+                    .map(|f| f.name())
+                    .collect::<Vec<_>>()
+                    .join(", "),
             }),
         }
     }

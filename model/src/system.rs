@@ -15,14 +15,14 @@ use std::sync::Arc;
 use stateright::{Model, Property, Representative};
 
 use crate::check::Halt;
-use locklab_spec::declaration::Family;
 use crate::lease::LeaseModel;
 use crate::narrate::{LeaseClock, NarratedStep};
 use crate::outcome::Outcome;
 use crate::path::Taken;
-use locklab_spec::property::{Kind, PropertyName};
 use crate::scenario::Scenario;
 use crate::step::Step;
+use locklab_spec::declaration::Family;
+use locklab_spec::property::{Kind, PropertyName};
 
 /// A condition on one state of a model.
 pub type Condition<S> = fn(&S, &<S as System>::World) -> bool;

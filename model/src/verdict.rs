@@ -6,9 +6,9 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 
 use crate::narrate::NarratedStep;
+use crate::scenario::Scenario;
 use locklab_spec::property::{Kind, PropertyName};
 use locklab_spec::protocol::Protocol;
-use crate::scenario::Scenario;
 
 /// What the checker concluded about one property in one scenario.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]

@@ -195,7 +195,10 @@ fn a_restart_forgets_the_lock_and_the_fencing_counter() {
         let me = verdict(&o, PropertyName::MutualExclusion);
         assert_eq!(me.verdict, Verdict::Violated, "{protocol}");
         let steps = me.counterexample.as_ref().expect("a path");
-        assert!(steps.iter().any(|s| s.step == Step::Restart { node: NodeId::FIRST }));
+        assert!(steps.iter().any(|s| s.step
+            == Step::Restart {
+                node: NodeId::FIRST
+            }));
     }
     for protocol in [p("token"), p("fenced")] {
         let o = run(protocol, restart);

@@ -259,7 +259,10 @@ mod tests {
             "pause=2+crash"
         );
         assert_eq!(
-            "clock-jump+delayed-restart".parse::<Faults>().unwrap().kinds(),
+            "clock-jump+delayed-restart"
+                .parse::<Faults>()
+                .unwrap()
+                .kinds(),
             [Fault::DelayedRestart, Fault::ClockJump]
         );
     }

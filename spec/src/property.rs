@@ -115,9 +115,7 @@ impl PropertyName {
             PropertyName::ReentryNoSelfWait
             | PropertyName::NoEarlyRelease
             | PropertyName::SomeoneReenters => reenters,
-            PropertyName::NoLeakedHold => {
-                reenters || faults.budget(Fault::Retry) > 0
-            }
+            PropertyName::NoLeakedHold => reenters || faults.budget(Fault::Retry) > 0,
             _ => true,
         }
     }

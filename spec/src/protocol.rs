@@ -201,9 +201,9 @@ mod tests {
     #[test]
     fn unknown_name_lists_the_known_ones() {
         let err = "redlockk".parse::<Protocol>().unwrap_err();
-        assert!(err
-            .to_string()
-            .starts_with("unknown protocol `redlockk`; known protocols: naive, naive-unchecked, token, fenced"));
+        assert!(err.to_string().starts_with(
+            "unknown protocol `redlockk`; known protocols: naive, naive-unchecked, token, fenced"
+        ));
     }
 
     #[test]

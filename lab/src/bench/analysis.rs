@@ -155,8 +155,7 @@ fn tenures(events: &[Event]) -> Vec<Tenure> {
                 if last {
                     if let Some((i, _)) = open.remove(e.client.as_str()) {
                         out[i].until = Some(e.start_us);
-                        out[i].removed =
-                            e.outcome.as_ref().is_some_and(Outcome::removed_a_key);
+                        out[i].removed = e.outcome.as_ref().is_some_and(Outcome::removed_a_key);
                     }
                 }
             }

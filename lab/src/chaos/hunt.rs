@@ -169,7 +169,10 @@ impl Judged {
 /// The cell's own seed: the run's seed mixed with the cell's name, so a
 /// cell's schedules do not depend on which other cells run.
 pub fn cell_seed(seed: u64, scenario: &Scenario) -> u64 {
-    let name = format!("{}/{}/d{}", scenario.protocol, scenario.faults, scenario.depth);
+    let name = format!(
+        "{}/{}/d{}",
+        scenario.protocol, scenario.faults, scenario.depth
+    );
     name.bytes().fold(seed ^ 0x9e37_79b9_7f4a_7c15, |h, b| {
         (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
     })
@@ -405,7 +408,11 @@ where
     }
     let confirmation = runtime.block_on(judge(stage, next_key(), plan.scenario, &best))?;
     let confirmed = if confirmation.judged(plan.own_lock) {
-        confirmation.real.get(&property).copied().unwrap_or(Verdict::Unknown)
+        confirmation
+            .real
+            .get(&property)
+            .copied()
+            .unwrap_or(Verdict::Unknown)
     } else {
         Verdict::Unknown
     };

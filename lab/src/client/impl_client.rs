@@ -147,9 +147,10 @@ impl ImplClient {
 
     /// The lost request, sent again; this reply is read.
     async fn acquire_resent(&mut self) -> Result<Outcome, OpError> {
-        let request = self.lost.take().ok_or_else(|| {
-            OpError::definite("nothing to send again: no acquire reply was lost")
-        })?;
+        let request = self
+            .lost
+            .take()
+            .ok_or_else(|| OpError::definite("nothing to send again: no acquire reply was lost"))?;
         let attempt = self
             .lock
             .plain()
@@ -233,6 +234,13 @@ impl LabClient for ImplClient {
             self.lost = None;
             Ok(())
         })
+    }
+
+    fn write_fence(&self) -> Option<u64> {
+        match self.resource {
+            Resource::Fenced(_) => Some(self.grants.last().and_then(Grant::fence).unwrap_or(0)),
+            Resource::Plain(_) => None,
+        }
     }
 
     fn ping(&mut self) -> ClientFuture<'_, ()> {

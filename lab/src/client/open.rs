@@ -139,7 +139,10 @@ mod tests {
             name: "nope".into(),
         };
         let s = e.to_string();
-        assert!(s.contains("naive-unchecked") && s.contains("reentrant"), "{s}");
+        assert!(
+            s.contains("naive-unchecked") && s.contains("reentrant"),
+            "{s}"
+        );
         assert!(!s.contains('\n'), "{s}");
     }
 }

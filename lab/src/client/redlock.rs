@@ -70,7 +70,10 @@ impl RedlockClient {
         })
     }
 
-    async fn attempt(&mut self, manager: Arc<redlock::RedLock>) -> Result<Option<Outcome>, OpError> {
+    async fn attempt(
+        &mut self,
+        manager: Arc<redlock::RedLock>,
+    ) -> Result<Option<Outcome>, OpError> {
         let (key, ttl) = (self.key.clone(), self.ttl_ms);
         let sent = Instant::now();
         let got = tokio::task::spawn_blocking(move || {

@@ -173,7 +173,11 @@ impl LabClient for RslockClient {
         Box::pin(async move {
             match op {
                 ClientOp::Acquire => {
-                    match self.once.lock(self.lock_key.as_str().as_bytes(), self.ttl).await {
+                    match self
+                        .once
+                        .lock(self.lock_key.as_str().as_bytes(), self.ttl)
+                        .await
+                    {
                         Ok(lock) => Ok(self.granted(lock)),
                         Err(rslock::LockError::Unavailable) => Ok(Outcome::Busy),
                         Err(e) => Err(OpError::indefinite(format!("rslock: {}", error_line(&e)))),

@@ -190,7 +190,11 @@ impl BenchArgs {
                     .unwrap_or_default();
                 bail!("--protocol {protocol}: no --wait given fits it ({why})");
             }
-            variants.extend(fitting.into_iter().map(|wait| Variant::Impl { protocol, wait }));
+            variants.extend(
+                fitting
+                    .into_iter()
+                    .map(|wait| Variant::Impl { protocol, wait }),
+            );
         }
         for peer in peers {
             for &retry in peer.retries() {

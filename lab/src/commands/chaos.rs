@@ -152,11 +152,11 @@ impl ChaosArgs {
                 let steps = parse_schedule(text).context("--schedule")?;
                 let scenario = check.scenarios[0];
                 follow(scenario, &steps).with_context(|| {
-                        format!(
-                            "--schedule for {} under {}",
-                            scenario.protocol, scenario.faults
-                        )
-                    })?;
+                    format!(
+                        "--schedule for {} under {}",
+                        scenario.protocol, scenario.faults
+                    )
+                })?;
                 Some(steps)
             }
         };
@@ -303,7 +303,10 @@ pub fn run(args: &ChaosArgs) -> anyhow::Result<Status> {
             },
         )?;
     } else {
-        print!("{}", render(&plan, &reports, &skipped, interrupted != 0, secs));
+        print!(
+            "{}",
+            render(&plan, &reports, &skipped, interrupted != 0, secs)
+        );
     }
     Ok(if interrupted != 0 {
         Status::Interrupted(interrupted)
@@ -433,7 +436,7 @@ fn render(
 ) -> String {
     let clients = match plan.clients {
         Clients::InProcess => "clients in the lab's process",
-        Clients::Workers { .. } => "one worker process per client",
+        Clients::Workers { .. } | Clients::Command { .. } => "one worker process per client",
     };
     let mut out = format!(
         "locklab chaos — {} random schedules per cell (seed {}), real redis-server, {clients}; 1 tick = {} ms\n\n",

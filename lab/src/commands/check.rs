@@ -153,7 +153,10 @@ impl CheckArgs {
                 }
             }
             if scenarios.is_empty() {
-                bail!("no protocol can be checked under {}", self.faults.join(" and "));
+                bail!(
+                    "no protocol can be checked under {}",
+                    self.faults.join(" and ")
+                );
             }
             scenarios
         };
@@ -286,7 +289,14 @@ impl Summary {
         for o in outcomes {
             summary.unique_states += o.unique_states;
             for v in &o.verdicts {
-                let cell = || format!("{}/{}/{}", row_name(&o.scenario), o.scenario.faults, v.property);
+                let cell = || {
+                    format!(
+                        "{}/{}/{}",
+                        row_name(&o.scenario),
+                        o.scenario.faults,
+                        v.property
+                    )
+                };
                 if v.verdict == Verdict::Violated && v.kind != Kind::Sometimes {
                     summary.violations += 1;
                 }
@@ -358,9 +368,10 @@ fn columns(outcomes: &[ScenarioOutcome]) -> Vec<PropertyName> {
         .into_iter()
         .filter(|p| p.kind() != Kind::Sometimes)
         .filter(|p| {
-            outcomes
-                .iter()
-                .any(|o| o.verdict(*p).is_some_and(|v| v.verdict != Verdict::NotApplicable))
+            outcomes.iter().any(|o| {
+                o.verdict(*p)
+                    .is_some_and(|v| v.verdict != Verdict::NotApplicable)
+            })
         })
         .collect()
 }
@@ -398,7 +409,8 @@ fn witnesses(o: &ScenarioOutcome) -> String {
         .verdicts
         .iter()
         .filter(|v| {
-            v.kind == Kind::Sometimes && !matches!(v.verdict, Verdict::Holds | Verdict::NotApplicable)
+            v.kind == Kind::Sometimes
+                && !matches!(v.verdict, Verdict::Holds | Verdict::NotApplicable)
         })
         .map(|v| v.property.name())
         .collect();
@@ -592,7 +604,14 @@ mod tests {
                 protocols: vec!["redlok".into()],
                 ..args()
             }),
-            format!("unknown protocol `redlok`; known protocols: {}", Protocol::all().iter().map(|p| p.name()).collect::<Vec<_>>().join(", "))
+            format!(
+                "unknown protocol `redlok`; known protocols: {}",
+                Protocol::all()
+                    .iter()
+                    .map(|p| p.name())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
         );
         assert!(err(CheckArgs {
             faults: vec!["gc".into()],

@@ -10,7 +10,9 @@ use anyhow::{bail, Context};
 use clap::Args;
 use locklab_impl::ConnectOptions;
 use locklab_model::path::script;
-use locklab_model::{Faults, NarratedStep, PropertyName, Protocol, Scenario, ScenarioOutcome, Step, Verdict};
+use locklab_model::{
+    Faults, NarratedStep, PropertyName, Protocol, Scenario, ScenarioOutcome, Step, Verdict,
+};
 use serde::Serialize;
 
 use super::check::{self, CheckArgs};
@@ -430,7 +432,8 @@ fn render(
             out.push_str(&format!("\n  played on {}:\n", play.scenario.protocol));
             match &play.result {
                 Ok(played) => {
-                    let checked: Vec<PropertyName> = played.script.verdicts.keys().copied().collect();
+                    let checked: Vec<PropertyName> =
+                        played.script.verdicts.keys().copied().collect();
                     let findings = history::check(&played.history, &checked);
                     for line in timeline::render(&played.history, &findings).lines() {
                         out.push_str(&format!("    {line}\n"));

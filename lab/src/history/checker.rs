@@ -258,7 +258,9 @@ fn still_own(events: &[Event], at: usize, client: &str) -> Option<usize> {
     let gone = events[own + 1..at].iter().any(|e| {
         e.op == Op::Restart
             || (e.op == Op::Observed && e.present == Some(false))
-            || (e.client == client && e.op == Op::Call(ClientOp::Release) && e.outcome.as_ref().is_some_and(Outcome::removed_a_key))
+            || (e.client == client
+                && e.op == Op::Call(ClientOp::Release)
+                && e.outcome.as_ref().is_some_and(Outcome::removed_a_key))
     });
     (!gone).then_some(own)
 }

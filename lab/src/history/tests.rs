@@ -249,10 +249,7 @@ fn a_grant_whose_reply_is_still_in_flight_is_still_a_grant() {
 
 #[test]
 fn a_client_that_never_gets_the_lock_breaks_eventually_acquired() {
-    let h = H::new()
-        .grant("c1")
-        .acquire("c2", Outcome::Busy)
-        .done();
+    let h = H::new().grant("c1").acquire("c2", Outcome::Busy).done();
     let ea = verdict(&h, PropertyName::EventuallyAcquired);
     assert_eq!(ea.verdict, Verdict::Violated);
     assert_eq!(ea.events, [1]);

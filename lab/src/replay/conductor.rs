@@ -25,7 +25,9 @@ use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use locklab_impl::{connect, Conn, ConnectOptions, LockError, Ttl};
-use locklab_model::{ClientOp, KeyRole, LeaseClock, NodeId, Outcome, Script, Scripted, Step, Taken};
+use locklab_model::{
+    ClientOp, KeyRole, LeaseClock, NodeId, Outcome, Script, Scripted, Step, Taken,
+};
 
 use super::keys::{KeySpace, ReplayKeys};
 use super::seat::{Clients, Seat, SeatSpec};
@@ -281,7 +283,9 @@ impl Conductor<'_> {
                 let lost = self.rec.events().len();
                 self.perform(client.index(), ClientOp::AcquireLost).await?;
                 self.rec.unread(lost);
-                let real = self.perform(client.index(), ClientOp::AcquireResent).await?;
+                let real = self
+                    .perform(client.index(), ClientOp::AcquireResent)
+                    .await?;
                 self.expect(i, s, real.as_ref());
             }
             Step::Acquire { client } | Step::Write { client } | Step::Release { client } => {

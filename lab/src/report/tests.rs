@@ -17,8 +17,8 @@ use super::input::{
 use super::page::{self, PageMeta};
 use super::{figures, sequence};
 use crate::history::{Event, Op};
-use locklab_model::{ClientOp, Outcome};
 use crate::output::envelope::Envelope;
+use locklab_model::{ClientOp, Outcome};
 
 fn input<T>(command: &str, body: T) -> Input<T> {
     Input {
@@ -59,7 +59,12 @@ fn check_output(scenarios: &[(Protocol, Faults)]) -> CheckOutput {
     }
 }
 
-fn ev(client: &str, (op, outcome): (Op, Option<Outcome>), start_us: u64, end_us: Option<u64>) -> Event {
+fn ev(
+    client: &str,
+    (op, outcome): (Op, Option<Outcome>),
+    start_us: u64,
+    end_us: Option<u64>,
+) -> Event {
     let mut e = Event::new(client, op, start_us);
     e.outcome = outcome;
     e.end_us = end_us;
@@ -108,7 +113,10 @@ fn inputs() -> Inputs {
         (Protocol::named("naive").unwrap(), Faults::NONE),
         (Protocol::named("naive").unwrap(), pause),
         (Protocol::named("fenced").unwrap(), pause),
-        (Protocol::named("fenced").unwrap(), Faults::one(Fault::Restart)),
+        (
+            Protocol::named("fenced").unwrap(),
+            Faults::one(Fault::Restart),
+        ),
     ]);
     let me = check
         .verdicts

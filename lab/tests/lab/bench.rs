@@ -13,9 +13,7 @@ use std::time::Duration;
 use locklab::server::RedisServer;
 use locklab_impl::redis;
 use locklab_impl::wait::{FifoOptions, NotifyOptions};
-use locklab_impl::{
-    Attempt, Conn, LockError, LockKey, ReleaseOutcome, Ttl, Wait, WaitingLock,
-};
+use locklab_impl::{Attempt, Conn, LockError, LockKey, ReleaseOutcome, Ttl, Wait, WaitingLock};
 
 use crate::support::locklab;
 use crate::support::{conn, p, server, HANG_GUARD};

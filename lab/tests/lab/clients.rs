@@ -9,7 +9,7 @@
 
 use std::time::Duration;
 
-use crate::support::{p, conn, server, HANG_GUARD};
+use crate::support::{conn, p, server, HANG_GUARD};
 use locklab::server::free_port;
 use locklab_impl::redis;
 use locklab_impl::{

@@ -23,11 +23,7 @@ fn schedule(protocol: Protocol, faults: Faults, property: PropertyName) -> Vec<S
 
 /// The same, in a given scenario.
 fn schedule_in(scenario: Scenario, property: PropertyName) -> Vec<Step> {
-    let o = check(
-        scenario,
-        &CheckOptions::default(),
-        &|_| {},
-    );
+    let o = check(scenario, &CheckOptions::default(), &|_| {});
     let v = o.verdict(property).expect("a verdict");
     let mut steps: Vec<Step> = v
         .counterexample

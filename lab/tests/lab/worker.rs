@@ -18,10 +18,10 @@ use std::process::{Command, Stdio};
 use std::thread;
 use std::time::{Duration, Instant};
 
+use locklab::client::{known_clients, Keys, LabClient};
 use locklab::process::{spawn_guarded, GuardedChild, Signal};
 use locklab::proxy::{Direction, Proxy};
 use locklab::server::RedisServer;
-use locklab::client::{known_clients, Keys, LabClient};
 use locklab::worker::{Request, WorkerError, WorkerHandle, WorkerSpec};
 use locklab_impl::redis;
 use locklab_impl::Conn;
@@ -127,7 +127,10 @@ async fn every_protocol_acquires_writes_and_releases_through_a_worker() {
             ("token" | "rslock" | "redlock", Outcome::Granted { token, fence, .. }) => {
                 assert!(token.is_some() && fence.is_none(), "{protocol}: {first:?}")
             }
-            ("fenced" | "reentrant" | "reentrant-redisson", Outcome::Granted { token, fence, .. }) => {
+            (
+                "fenced" | "reentrant" | "reentrant-redisson",
+                Outcome::Granted { token, fence, .. },
+            ) => {
                 assert!(token.is_some() && fence.is_some(), "{protocol}: {first:?}")
             }
             _ => panic!("{protocol}: the first acquire gave {first:?}"),
@@ -167,7 +170,9 @@ async fn every_protocol_acquires_writes_and_releases_through_a_worker() {
 
         // Reset: fresh keys, no grant.
         let key2 = format!("{key}:2");
-        a.reset(&keys(&key2, &format!("{key2}:data"))).await.unwrap();
+        a.reset(&keys(&key2, &format!("{key2}:data")))
+            .await
+            .unwrap();
         assert!(granted(&acquire(&mut a).await), "{protocol}");
         assert!(exists(&direct, &key2).await, "{protocol}: the new key");
         assert!(release(&mut a).await.removed_a_key(), "{protocol}");
@@ -190,9 +195,19 @@ async fn the_line_protocol_answers_bad_lines_and_ends_with_stdin() {
         .await
         .expect_err("replies are pending");
     assert!(err.message.contains("pending"), "{err}");
-    assert!(granted(&w.recv().await.unwrap().into_outcome(ClientOp::Acquire).unwrap()));
+    assert!(granted(
+        &w.recv()
+            .await
+            .unwrap()
+            .into_outcome(ClientOp::Acquire)
+            .unwrap()
+    ));
     assert_eq!(
-        w.recv().await.unwrap().into_outcome(ClientOp::Write).unwrap(),
+        w.recv()
+            .await
+            .unwrap()
+            .into_outcome(ClientOp::Write)
+            .unwrap(),
         Outcome::Accepted
     );
     let err = w.recv_timeout(SHORT).await.unwrap_err();
@@ -323,7 +338,13 @@ async fn a_paused_worker_does_nothing_until_resumed() {
 
     w.resume().await.unwrap();
     assert!(!w.is_paused());
-    assert!(granted(&w.recv().await.unwrap().into_outcome(ClientOp::Acquire).unwrap()));
+    assert!(granted(
+        &w.recv()
+            .await
+            .unwrap()
+            .into_outcome(ClientOp::Acquire)
+            .unwrap()
+    ));
     assert!(exists(&direct, key).await);
 }
 
@@ -537,7 +558,12 @@ async fn rslock_with_a_held_reply(
     w.send(&Request::Acquire).await.unwrap();
     until_exists(&direct, key, true).await; // Redis ran rslock's SET NX
                                             // rslock answers without the held reply.
-    let reply = w.recv().await.unwrap().into_outcome(ClientOp::Acquire).unwrap();
+    let reply = w
+        .recv()
+        .await
+        .unwrap()
+        .into_outcome(ClientOp::Acquire)
+        .unwrap();
     let stayed = exists(&direct, key).await;
     proxy.release(Direction::ToClient);
     let next = acquire(&mut w).await;

@@ -32,16 +32,16 @@ pub mod world;
 use stateright::{Model, Property};
 
 use crate::check::Halt;
-use locklab_spec::declaration::{Capabilities, Reentry, Release};
-use locklab_spec::fault::Fault;
 use crate::narrate::{KeyRole, LeaseClock, NarratedStep};
 use crate::outcome::Outcome;
 use crate::path::Taken;
-use locklab_spec::property::PropertyName;
 use crate::scenario::Scenario;
 use crate::step::Step;
 use crate::system::{self, Condition, Goal, Probe, System};
 use crate::world::{ClientId, NodeId, MAX_CLIENTS};
+use locklab_spec::declaration::{Capabilities, Reentry, Release};
+use locklab_spec::fault::Fault;
+use locklab_spec::property::PropertyName;
 pub use world::{Client, ForeignRelease, Lease, Pc, World};
 
 /// A lease-family scenario, ready for the checker.
@@ -82,13 +82,7 @@ impl LeaseModel {
     /// Redis runs one acquire request of `c`.
     fn run_acquire(&self, w: &mut World, c: ClientId) -> Ran {
         let reentering = w.client(c).depth > 0;
-        let guarded = matches!(
-            self.caps.reentry,
-            Reentry::Counted {
-                guarded: true,
-                ..
-            }
-        );
+        let guarded = matches!(self.caps.reentry, Reentry::Counted { guarded: true, .. });
         match w.lease {
             Some(mut l) if l.owner == c && self.counted() => {
                 l.count += 1;
@@ -262,13 +256,7 @@ impl LeaseModel {
             Some(_) => {
                 // A guarded re-entry learns at once that its hold is gone.
                 client.depth > 0
-                    && matches!(
-                        self.caps.reentry,
-                        Reentry::Counted {
-                            guarded: true,
-                            ..
-                        }
-                    )
+                    && matches!(self.caps.reentry, Reentry::Counted { guarded: true, .. })
             }
         }
     }
@@ -438,9 +426,11 @@ impl System for LeaseModel {
             PropertyName::NoEarlyRelease => |_, w| !w.early_release,
             PropertyName::NoLeakedHold => |_, w| !w.leaked_hold(),
             PropertyName::SomeoneAcquires => |_, w| w.believer_count() > 0,
-            PropertyName::SomeoneReenters => {
-                |_, w| w.clients().iter().any(|c| c.believes_it_holds() && c.depth > 1)
-            }
+            PropertyName::SomeoneReenters => |_, w| {
+                w.clients()
+                    .iter()
+                    .any(|c| c.believes_it_holds() && c.depth > 1)
+            },
             PropertyName::EveryoneFinishes => |_, w| w.clients().iter().all(|c| c.pc == Pc::Done),
         }
     }

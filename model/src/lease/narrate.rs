@@ -1,11 +1,11 @@
 //! The lease family's steps in plain words, with the Redis command each one
 //! stands for as the protocol's capabilities make it.
 
-use locklab_spec::declaration::Release;
 use crate::narrate::{KeyView, NarratedStep};
 use crate::outcome::Outcome;
 use crate::step::Step;
 use crate::world::ClientId;
+use locklab_spec::declaration::Release;
 
 use super::{LeaseModel, World};
 

@@ -25,8 +25,7 @@ impl Representative for World {
                 victim == Some(c),
             )
         };
-        let mut order: [ClientId; MAX_CLIENTS] =
-            std::array::from_fn(|i| ClientId(i as u8));
+        let mut order: [ClientId; MAX_CLIENTS] = std::array::from_fn(|i| ClientId(i as u8));
         order[..n].sort_unstable_by_key(|c| key(*c));
         // order[new] = old; renamed[old] = new.
         let mut renamed = [ClientId(0); MAX_CLIENTS];

@@ -1,8 +1,8 @@
 use super::*;
-use locklab_spec::fault::Faults;
 use crate::path::{follow, script, Taken};
-use locklab_spec::protocol::Protocol;
 use crate::verdict::Verdict;
+use locklab_spec::fault::Faults;
+use locklab_spec::protocol::Protocol;
 
 fn p(name: &str) -> Protocol {
     name.parse().unwrap()
@@ -37,8 +37,14 @@ fn the_naive_schedule_breaks_naive_but_not_token() {
     assert_eq!(naive.first_break[&PropertyName::NoForeignRelease], 9);
     assert_eq!(naive.steps[8].expect, Some(Outcome::Deleted));
     let token = follow(Scenario::new(p("token"), faults), &unsafe_release()).unwrap();
-    assert_eq!(token.verdict(PropertyName::NoForeignRelease), Verdict::Holds);
-    assert_eq!(token.verdict(PropertyName::MutualExclusion), Verdict::Violated);
+    assert_eq!(
+        token.verdict(PropertyName::NoForeignRelease),
+        Verdict::Holds
+    );
+    assert_eq!(
+        token.verdict(PropertyName::MutualExclusion),
+        Verdict::Violated
+    );
     assert_eq!(token.steps[8].expect, Some(Outcome::NotHeld));
 }
 
@@ -56,7 +62,10 @@ fn a_fix_makes_the_third_client_wait() {
 
 #[test]
 fn a_step_the_protocol_does_not_allow_is_named() {
-    let unchecked_overlap = [Step::Acquire { client: c(1) }, Step::Acquire { client: c(2) }];
+    let unchecked_overlap = [
+        Step::Acquire { client: c(1) },
+        Step::Acquire { client: c(2) },
+    ];
     let err = follow(Scenario::new(p("token"), Faults::NONE), &unchecked_overlap).unwrap_err();
     assert_eq!(err.n, 2);
     assert_eq!(
@@ -94,7 +103,11 @@ fn the_model_says_what_each_reentrant_step_returns() {
             Some(Outcome::Released),
         ]
     );
-    assert!(s.verdicts.values().all(|v| *v == Verdict::Holds), "{:?}", s.verdicts);
+    assert!(
+        s.verdicts.values().all(|v| *v == Verdict::Holds),
+        "{:?}",
+        s.verdicts
+    );
 }
 
 #[test]
@@ -110,7 +123,10 @@ fn a_retried_acquire_counts_twice_without_attempt_ids() {
             count: Some(2)
         })
     );
-    assert_eq!(redisson.verdict(PropertyName::NoLeakedHold), Verdict::Violated);
+    assert_eq!(
+        redisson.verdict(PropertyName::NoLeakedHold),
+        Verdict::Violated
+    );
     let fixed = follow(Scenario::new(p("reentrant"), retry), &steps).unwrap();
     assert_eq!(fixed.verdict(PropertyName::NoLeakedHold), Verdict::Holds);
 }

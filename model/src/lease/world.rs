@@ -9,8 +9,8 @@
 use std::fmt;
 use std::hash::{Hash, Hasher};
 
-use locklab_spec::fault::{Fault, Faults, KINDS};
 use crate::world::{ClientId, MAX_CLIENTS};
+use locklab_spec::fault::{Fault, Faults, KINDS};
 
 /// Where a client is in its loop of acquire (`depth` times) → write →
 /// release (as many times).
@@ -237,7 +237,11 @@ impl Hash for World {
             1 | u16::from(f.releaser.0) << 4 | u16::from(f.victim.0) << 10
         });
         let mut budgets = 0u64;
-        for (i, fault) in locklab_spec::fault::Fault::ALL.iter().enumerate().take(KINDS) {
+        for (i, fault) in locklab_spec::fault::Fault::ALL
+            .iter()
+            .enumerate()
+            .take(KINDS)
+        {
             budgets |= u64::from(self.left(*fault) & 0b111) << (3 * i);
         }
         let misc = u64::from(self.n)

@@ -24,4 +24,5 @@ pub(crate) const LEASE_FAULTS: &[Fault] = &[
 pub(crate) const CRASH: &[Fault] = &[Fault::Crash];
 /// Every fault of a client: what fencing absorbs (the fencing counter lives
 /// in Redis, so a restart that forgets it is the one fault it cannot).
-pub(crate) const CLIENT_FAULTS: &[Fault] = &[Fault::Pause, Fault::Delay, Fault::Crash, Fault::Retry];
+pub(crate) const CLIENT_FAULTS: &[Fault] =
+    &[Fault::Pause, Fault::Delay, Fault::Crash, Fault::Retry];

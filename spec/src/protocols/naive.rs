@@ -20,7 +20,8 @@ use crate::property::PropertyName::*;
 pub static DECLARATION: Declaration = Declaration {
     name: "naive",
     summary: "SET key 1 NX PX ttl; release by DEL key",
-    lesson: "the unsafe release: a late DEL removes the next holder's lock and lets a third client in",
+    lesson:
+        "the unsafe release: a late DEL removes the next holder's lock and lets a third client in",
     family: Family::Lease,
     caps: Capabilities {
         checks_reply: true,

@@ -63,11 +63,9 @@ pub(super) fn cards(check: &CheckOutput, reproduce: Option<&ReproduceOutput>) ->
                 d.card.statements.push(statement(v.property));
             }
             d.card.cells.push(cell);
-            d.card.covers.push((
-                label.clone(),
-                faults.to_string(),
-                v.property.to_string(),
-            ));
+            d.card
+                .covers
+                .push((label.clone(), faults.to_string(), v.property.to_string()));
             continue;
         }
         let title = format!("{label} under {faults}");
@@ -105,11 +103,7 @@ pub(super) fn cards(check: &CheckOutput, reproduce: Option<&ReproduceOutput>) ->
                 title,
                 kind,
                 cells: vec![cell],
-                covers: vec![(
-                    label.clone(),
-                    faults.to_string(),
-                    v.property.to_string(),
-                )],
+                covers: vec![(label.clone(), faults.to_string(), v.property.to_string())],
                 statements: vec![statement(v.property)],
                 model,
                 real: None,
@@ -226,7 +220,11 @@ pub(super) fn matrix(check: &CheckOutput, cards: &[Card], chaos: Option<&ChaosOu
         if row.verdict.kind != Kind::Sometimes && !columns.contains(&row.verdict.property) {
             columns.push(row.verdict.property);
         }
-        let key = (row.scenario.protocol, row.scenario.faults, row.scenario.depth);
+        let key = (
+            row.scenario.protocol,
+            row.scenario.faults,
+            row.scenario.depth,
+        );
         if !keys.contains(&key) {
             keys.push(key);
         }
@@ -301,11 +299,7 @@ fn cell(row: &CheckRow, cards: &[Card], chaos: Option<&ChaosOutput>) -> Cell {
     let (faults, depth) = (row.scenario.faults, row.scenario.depth);
     let protocol = row.scenario.protocol;
     let label = row_name(&row.scenario);
-    let key = (
-        label.clone(),
-        faults.to_string(),
-        v.property.to_string(),
-    );
+    let key = (label.clone(), faults.to_string(), v.property.to_string());
     let card = cards.iter().find(|c| c.covers.contains(&key));
     let mut evidence = Vec::new();
     let mut marks = Vec::new();
@@ -342,13 +336,11 @@ fn cell(row: &CheckRow, cards: &[Card], chaos: Option<&ChaosOutput>) -> Cell {
         }
     }
     let chaos_cell = chaos.and_then(|c| {
-        c.runs
-            .iter()
-            .find(|r| {
-                r.scenario.protocol == protocol
-                    && r.scenario.faults == faults
-                    && r.scenario.depth == depth
-            })
+        c.runs.iter().find(|r| {
+            r.scenario.protocol == protocol
+                && r.scenario.faults == faults
+                && r.scenario.depth == depth
+        })
     });
     if let Some(c) = chaos_cell {
         if let Some(n) = c.violations.get(&v.property) {

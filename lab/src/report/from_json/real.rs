@@ -186,7 +186,9 @@ pub fn real_diagram(title: &str, subtitle: &str, events: &[Event], lease_us: u64
                 match &e.op {
                     op if op.is_acquire() => {
                         if e.is_grant() {
-                            lease = client.map(|c| (c, e.start_us, e.outcome.as_ref().and_then(Outcome::fence)));
+                            lease = client.map(|c| {
+                                (c, e.start_us, e.outcome.as_ref().and_then(Outcome::fence))
+                            });
                         }
                         if e.gives_belief() && !is_held {
                             believers.extend(client.filter(|c| !believers.contains(c)));
