@@ -367,6 +367,8 @@ impl Conductor<'_> {
                 });
             }
         }
+        let said = self.clients[c].seat.take_said();
+        self.rec.said(idx, said);
         let client = &mut self.clients[c];
         match &result {
             Ok(_) if op == ClientOp::AcquireLost => {}
