@@ -1,7 +1,8 @@
 // node-redlock v5 over ioredis, on one server, as a locklab worker
 // (docs/worker-protocol.md).
 //
-// One attempt per `acquire` (retryCount 0): redlock's acquire script sets
+// One attempt per `acquire` (retryCount 0; `acquire-within` lets redlock
+// retry as it does by default, until the deadline): redlock's acquire script sets
 // the key unless it exists, on every server (here one), and counts a
 // quorum. It does not check the grant's validity against the time the
 // attempt took: the caller gets a Lock whose `expiration` may already be
@@ -47,8 +48,18 @@ class RedlockAdapter extends Adapter {
   }
 
   async acquire() {
+    return this.attempt({ retryCount: 0 });
+  }
+
+  // Its own waiting: redlock's retries (every 200 ms, ±200 ms of jitter).
+  async acquireWithin(deadlineMs) {
+    const { retryDelay } = this.redlock.settings;
+    return this.attempt({ retryCount: Math.max(0, Math.ceil(deadlineMs / retryDelay)) });
+  }
+
+  async attempt(settings) {
     try {
-      this.lock = await this.redlock.acquire([this.key], this.lease);
+      this.lock = await this.redlock.acquire([this.key], this.lease, settings);
       return { ok: "granted", token: this.lock.value };
     } catch (error) {
       const against = await votesAgainst(error);

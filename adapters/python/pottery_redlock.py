@@ -6,7 +6,8 @@
 elapsed − drift) is positive. With its default `raise_on_redis_errors=False`
 a master it cannot reach counts as "not acquired", so a broken connection
 looks like a busy lock to the caller. `release` raises ReleaseUnlockedLock
-when the lock is no longer ours. No fencing token.
+when the lock is no longer ours. `acquire-within` is the library's own
+retry loop (random sleeps between attempts). No fencing token.
 
 pottery prefixes its keys with `redlock:`; the lab observes the key it gave,
 so the lock is pointed at that one.
@@ -32,13 +33,24 @@ class PotteryRedlock(worker.Adapter):
         self.key = lock_key
         self.lock = None
 
-    def acquire(self):
+    def new_lock(self):
         lock = Redlock(key="-", masters={self.client}, auto_release_time=self.lease)
         object.__setattr__(lock, "_Primitive__key", self.key)
-        if not lock.acquire(blocking=False):
+        return lock
+
+    def took(self, lock, acquired):
+        if not acquired:
             return {"ok": "busy"}
         self.lock = lock
         return {"ok": "granted", "token": lock._uuid}
+
+    def acquire(self):
+        lock = self.new_lock()
+        return self.took(lock, lock.acquire(blocking=False))
+
+    def acquire_within(self, deadline):
+        lock = self.new_lock()
+        return self.took(lock, lock.acquire(blocking=True, timeout=deadline))
 
     def release(self):
         lock, self.lock = self.lock, None

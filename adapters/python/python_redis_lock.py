@@ -8,7 +8,8 @@ is judged: a SIGSTOP stops it too. When it finds the lock gone (or Redis
 unreachable) its `extend` raises in the thread and the thread dies; the
 library tells its caller nothing then. This adapter reports the thread's
 death as `said`, and `release` raises NotAcquired when the lock is no longer
-ours. No fencing token.
+ours. `acquire-within` is the library's own waiting (BLPOP on a signal list
+that a release pushes to). No fencing token.
 
 The library prefixes its keys with `lock:`; the lab observes the key it gave,
 so the lock is pointed at that one. Its expire is whole seconds: a lease
@@ -45,13 +46,26 @@ class PythonRedisLock(worker.Adapter):
         self.key = lock_key
         self.lock = None
 
-    def acquire(self):
+    def new_lock(self):
         lock = redis_lock.Lock(self.client, "-", expire=self.expire, auto_renewal=True)
         lock._name, lock._signal = self.key, f"{self.key}:signal"
-        if not lock.acquire(blocking=False):
+        return lock
+
+    def took(self, lock, acquired):
+        if not acquired:
             return {"ok": "busy"}
         self.lock = lock
         return {"ok": "granted", "token": lock.id}
+
+    def acquire(self):
+        lock = self.new_lock()
+        return self.took(lock, lock.acquire(blocking=False))
+
+    def acquire_within(self, deadline):
+        # Its own waiting: BLPOP on the signal list a release pushes to; the
+        # timeout is whole seconds, so at least one.
+        lock = self.new_lock()
+        return self.took(lock, lock.acquire(blocking=True, timeout=max(1, int(deadline))))
 
     def release(self):
         lock, self.lock = self.lock, None
