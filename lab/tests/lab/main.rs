@@ -2,6 +2,7 @@
 //! ripgrep does): each module drives the real `locklab` binary or the lab's
 //! library the way a user or CI would.
 
+mod adapters;
 mod bench;
 mod chaos;
 mod check;
@@ -16,3 +17,4 @@ mod server;
 mod support;
 mod watchdog;
 mod worker;
+mod worker_check;
