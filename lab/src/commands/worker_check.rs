@@ -26,8 +26,8 @@ pub struct WorkerCheckArgs {
     /// deleted afterwards; nothing is flushed).
     #[arg(long, value_name = "URL")]
     pub redis: Option<String>,
-    /// The lease the adapter is given, in milliseconds (one check waits it
-    /// out).
+    /// The lease of the one check that waits a lease out, in milliseconds
+    /// (the others run with a lease no check outlasts).
     #[arg(long, default_value_t = 1000)]
     pub lease_ms: u64,
     /// How long any answer of the adapter may take, in milliseconds.

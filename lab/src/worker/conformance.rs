@@ -7,7 +7,8 @@
 //! finds it busy; a write is answered with a token (`write-with`) and the
 //! lab's write is accepted; release (the key is gone); a release without a
 //! grant is a definite error; a grant whose lease ran out is released as
-//! `not-held`; reset to new keys; `acquire-within` and the retry fault's
+//! `not-held` (on a worker of its own with a short lease: every other check
+//! runs with a lease none outlasts, however slow the machine); reset to new keys; `acquire-within` and the retry fault's
 //! `acquire-lost` and `acquire-resent` (each either done, or refused with a
 //! definite error: the lab then polls, or skips the retry fault); a
 //! non-JSON line and an unknown op each get an error and the worker goes
@@ -31,6 +32,9 @@ use super::handle::{WorkerError, WorkerHandle, WorkerSpec};
 use super::handshake::cut;
 use super::wire::{Control, Request};
 use crate::client::{Keys, LabClient, OpError};
+
+/// The lease of every check but the one that waits a lease out.
+pub const LONG_LEASE: Duration = Duration::from_secs(60);
 
 /// How a check went: `Ok(what the adapter did)` or `Err(what is wrong)`.
 #[derive(Clone, Debug, Serialize)]
@@ -77,7 +81,9 @@ pub struct Plan {
     pub command: LockCommand,
     /// The Redis it locks on.
     pub redis: String,
-    /// The lease of the grants (short: one check waits it out).
+    /// The lease of the one check that waits a lease out (the others run
+    /// with [`LONG_LEASE`], so that no lease runs out under them however
+    /// slow the machine).
     pub lease: Duration,
     /// How long any answer may take.
     pub deadline: Duration,
@@ -120,6 +126,10 @@ impl Script<'_> {
     }
 
     fn spec(&mut self, client: &str, n: usize) -> WorkerSpec {
+        self.spec_with(client, n, LONG_LEASE)
+    }
+
+    fn spec_with(&mut self, client: &str, n: usize, lease: Duration) -> WorkerSpec {
         let lock_key = format!("{}:{n}:lock", self.plan.prefix);
         let resource_key = format!("{}:{n}:resource", self.plan.prefix);
         self.keys.extend([
@@ -134,7 +144,7 @@ impl Script<'_> {
             self.plan.redis.clone(),
             lock_key,
             resource_key,
-            self.plan.lease,
+            lease,
         );
         spec.command = Some(self.plan.command.clone());
         spec.ready_timeout = self.plan.deadline;
@@ -223,7 +233,7 @@ async fn script(s: &mut Script<'_>, a: &mut WorkerHandle, spec_a: &WorkerSpec) {
     }
     free_and_held(s, a, spec_a).await;
     write_and_release(s, a, &spec_a.lock_key).await;
-    lease_runs_out(s, a, &spec_a.lock_key).await;
+    lease_runs_out(s).await;
     let spec_c = s.spec("c1", 2);
     reset(s, a, &spec_c).await;
     acquire_within(s, a, &spec_c.lock_key).await;
@@ -340,14 +350,21 @@ async fn write_and_release(s: &mut Script<'_>, a: &mut WorkerHandle, key: &str) 
 /// A grant whose lease ran out is released as `not-held` — unless the lock
 /// renews its lease while its holder lives (a watchdog thread), which is
 /// not wrong: its key then outlives the lease.
-async fn lease_runs_out(s: &mut Script<'_>, a: &mut WorkerHandle, key: &str) {
+async fn lease_runs_out(s: &mut Script<'_>) {
     const NAME: &str = "release after the lease ran out";
+    let spec = s.spec_with("c4", 6, s.plan.lease);
+    let key = spec.lock_key.clone();
+    let mut w = match s.spawn(&spec).await {
+        Ok(w) => w,
+        Err(e) => return s.fail(NAME, e.to_string()),
+    };
+    let a = &mut w;
     match a.perform(ClientOp::Acquire, "").await {
         Ok(Outcome::Granted { .. }) => {}
         Ok(other) => return s.fail(NAME, format!("the acquire answered {other}")),
         Err(e) => return s.fail(NAME, told(a, e)),
     }
-    let renews = match s.until_gone(key).await {
+    let renews = match s.until_gone(&key).await {
         Ok(gone) => !gone,
         Err(e) => return s.fail(NAME, e),
     };
