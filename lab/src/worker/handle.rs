@@ -16,6 +16,7 @@ use locklab_model::{ClientOp, Outcome};
 
 use super::external::LockCommand;
 use super::handshake::{cut, Ready, Start, PROTOCOL_VERSION};
+use super::lines::{Line, Lines};
 use super::resource::LabResource;
 use super::serve::{DEFAULT_CONNECT_TIMEOUT_MS, DEFAULT_RESPONSE_TIMEOUT_MS};
 use super::wire::{said, Control, Reply, Request, MAX_LINE};
@@ -300,11 +301,6 @@ fn status_text(status: &Option<ExitStatus>) -> String {
     }
 }
 
-/// One line of the worker's stdout.
-enum OutLine {
-    Text(String),
-    TooLong,
-}
 
 /// The last lines of a worker's stderr.
 #[derive(Clone, Default)]
@@ -359,7 +355,7 @@ pub struct WorkerHandle {
     child: GuardedChild,
     /// `None` once closed.
     stdin: Option<tokio::process::ChildStdin>,
-    lines: Lines,
+    lines: Lines<tokio::process::ChildStdout>,
     stderr: Tail,
     stderr_reader: Option<JoinHandle<()>>,
     pending: usize,
@@ -455,11 +451,9 @@ impl WorkerHandle {
         let stdin = tokio::process::ChildStdin::from_std(stdin).map_err(spawn_error)?;
         let tail = Tail::default();
         let stderr_reader = read_stderr(stderr, tail.clone(), client);
-        let lines = Lines {
-            stdout: tokio::process::ChildStdout::from_std(stdout).map_err(spawn_error)?,
-            partial: Vec::new(),
-            ended: false,
-        };
+        let lines = Lines::new(
+            tokio::process::ChildStdout::from_std(stdout).map_err(spawn_error)?,
+        );
         let mut handle = WorkerHandle {
             who: name,
             name: client.to_owned(),
@@ -506,8 +500,8 @@ impl WorkerHandle {
                 })
             }
             Ok(None) => Err(self.exited().await),
-            Ok(Some(OutLine::TooLong)) => Err(self.bad_line("(a line over 1 MiB)", "too long")),
-            Ok(Some(OutLine::Text(line))) => {
+            Ok(Some(Line::TooLong)) => Err(self.bad_line("(a line over 1 MiB)", "too long")),
+            Ok(Some(Line::Text(line))) => {
                 if let Ok(Reply::Err { err, .. }) = Reply::parse(&line) {
                     let _ = self.kill_group();
                     return Err(WorkerError::Refused {
@@ -652,8 +646,8 @@ impl WorkerHandle {
             Ok(Some(line)) => {
                 self.pending -= 1;
                 match line {
-                    OutLine::TooLong => Err(self.bad_line("(a line over 1 MiB)", "too long")),
-                    OutLine::Text(text) => {
+                    Line::TooLong => Err(self.bad_line("(a line over 1 MiB)", "too long")),
+                    Line::Text(text) => {
                         if let Some(note) = said(&text) {
                             if self.said.len() == SAID_MAX {
                                 self.said.pop_front();
@@ -674,8 +668,8 @@ impl WorkerHandle {
             return None;
         }
         match tokio::time::timeout(wait, self.lines.next()).await {
-            Ok(Some(OutLine::Text(text))) => Some(text),
-            Ok(Some(OutLine::TooLong)) => Some("(a line over 1 MiB)".to_owned()),
+            Ok(Some(Line::Text(text))) => Some(text),
+            Ok(Some(Line::TooLong)) => Some("(a line over 1 MiB)".to_owned()),
             Ok(None) | Err(_) => None,
         }
     }
@@ -952,51 +946,6 @@ fn proc_state(pid: u32) -> Option<char> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
     let close = stat.rfind(')')?;
     stat[close + 1..].split_whitespace().next()?.chars().next()
-}
-
-/// The worker's stdout, read line by line on the lab's own runtime: the
-/// reply wakes the task waiting for it directly (a reader thread would add
-/// a wake-up of its own to every operation, about a Redis round trip on a
-/// small machine). Cancel-safe: bytes are kept in `partial` only once read,
-/// so a reply whose wait timed out is returned by the next call.
-struct Lines {
-    stdout: tokio::process::ChildStdout,
-    partial: Vec<u8>,
-    ended: bool,
-}
-
-impl Lines {
-    /// The next line; `None` once stdout closed (or after a line over
-    /// [`MAX_LINE`], which ends the reading).
-    async fn next(&mut self) -> Option<OutLine> {
-        loop {
-            if let Some(end) = self.partial.iter().position(|&b| b == b'\n') {
-                let line: Vec<u8> = self.partial.drain(..=end).collect();
-                return Some(OutLine::Text(
-                    String::from_utf8_lossy(&line).trim_end().to_owned(),
-                ));
-            }
-            if self.partial.len() > MAX_LINE {
-                self.partial.clear();
-                self.ended = true;
-                return Some(OutLine::TooLong);
-            }
-            if self.ended {
-                if self.partial.is_empty() {
-                    return None;
-                }
-                let line = std::mem::take(&mut self.partial);
-                return Some(OutLine::Text(
-                    String::from_utf8_lossy(&line).trim_end().to_owned(),
-                ));
-            }
-            let mut buf = [0u8; 16 * 1024];
-            match tokio::io::AsyncReadExt::read(&mut self.stdout, &mut buf).await {
-                Ok(0) | Err(_) => self.ended = true,
-                Ok(n) => self.partial.extend_from_slice(&buf[..n]),
-            }
-        }
-    }
 }
 
 /// Keeps the last lines of the worker's stderr, on a thread of its own.

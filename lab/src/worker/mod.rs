@@ -16,6 +16,7 @@
 //! - [`handshake`]: the start-up message and `ready` ([`Start`], [`Ready`],
 //!   [`PROTOCOL_VERSION`]).
 //! - [`external`]: the command a worker runs ([`LockCommand`]).
+//! - [`lines`]: lines read from a pipe on the runtime's reactor.
 //! - [`resource`]: the resource the lab writes for a worker ([`LabResource`]).
 //! - [`conformance`]: the conformance script of `locklab worker-check`.
 //! - [`serve`]: the worker process itself ([`WorkerArgs`], [`serve::run`]).
@@ -26,6 +27,7 @@ pub mod conformance;
 pub mod external;
 pub mod handle;
 pub mod handshake;
+pub mod lines;
 pub mod resource;
 pub mod serve;
 pub mod wire;

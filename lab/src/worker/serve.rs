@@ -7,21 +7,23 @@
 //!
 //! It runs a current-thread tokio runtime for its whole life, so that
 //! anything the client runs in the background (a lease watchdog) keeps
-//! running between requests, and so that a SIGSTOP stops all of it. A
-//! thread of its own reads stdin (a blocking read that the runtime must not
-//! wait on) and hands each line over a bounded channel.
+//! running between requests, and so that a SIGSTOP stops all of it. Its
+//! stdin, a pipe from the lab, is read on that runtime's reactor too.
 
 use std::io::{self, BufRead, Read, Write};
+use std::os::fd::AsFd;
 use std::time::Duration;
 
 use anyhow::Context;
 use clap::Args;
 use locklab_impl::ConnectOptions;
+use tokio::net::unix::pipe;
 use tokio::sync::mpsc;
 
 use locklab_model::ClientOp;
 
 use super::handshake::{cut, Ready, Start, StartError, PROTOCOL_VERSION};
+use super::lines::{Line, Lines};
 use super::wire::{Control, Reply, Request, MAX_LINE};
 use crate::cli::Status;
 use crate::client::{
@@ -62,12 +64,6 @@ fn spec(protocol: &str, start: &Start) -> anyhow::Result<ClientSpec> {
     })
 }
 
-/// One line from stdin, or why there is none.
-enum Line {
-    Text(String),
-    TooLong,
-}
-
 /// Runs the worker until stdin closes or a `quit`. An error (unknown lock,
 /// a first line that is not the start-up message or is of another version,
 /// bad key or TTL, Redis unreachable) ends it before `ready`, with exit
@@ -87,8 +83,8 @@ pub fn run(args: &WorkerArgs) -> anyhow::Result<Status> {
 }
 
 /// The first line that is not blank; `None` if stdin ends first.
-async fn first_line(lines: &mut mpsc::Receiver<Line>) -> anyhow::Result<Option<String>> {
-    while let Some(line) = lines.recv().await {
+async fn first_line(lines: &mut Input) -> anyhow::Result<Option<String>> {
+    while let Some(line) = lines.next().await {
         match line {
             Line::Text(text) if text.trim().is_empty() => continue,
             Line::Text(text) => return Ok(Some(text)),
@@ -109,7 +105,7 @@ fn too_long() -> anyhow::Result<()> {
 }
 
 async fn serve(args: &WorkerArgs) -> anyhow::Result<Status> {
-    let mut lines = read_stdin();
+    let mut lines = Input::stdin();
     let Some(first) = first_line(&mut lines).await? else {
         anyhow::bail!("stdin closed before the start-up message");
     };
@@ -138,7 +134,7 @@ async fn serve(args: &WorkerArgs) -> anyhow::Result<Status> {
     out.flush()?;
     drop(out);
 
-    while let Some(line) = lines.recv().await {
+    while let Some(line) = lines.next().await {
         let text = match line {
             Line::Text(text) => text,
             Line::TooLong => {
@@ -208,11 +204,40 @@ fn reply(reply: &Reply) -> io::Result<()> {
     out.flush()
 }
 
+/// The worker's stdin, line by line: a pipe (as the lab gives it) is read
+/// on the runtime's reactor ([`Lines`]), so that a request wakes the task
+/// that serves it directly; anything else (a terminal, a file) by a thread
+/// of its own, over a bounded channel.
+enum Input {
+    Pipe(Lines<pipe::Receiver>),
+    Thread(mpsc::Receiver<Line>),
+}
+
+impl Input {
+    fn stdin() -> Input {
+        let pipe = io::stdin()
+            .as_fd()
+            .try_clone_to_owned()
+            .and_then(pipe::Receiver::from_owned_fd);
+        match pipe {
+            Ok(pipe) => Input::Pipe(Lines::new(pipe)),
+            Err(_) => Input::Thread(read_stdin()),
+        }
+    }
+
+    async fn next(&mut self) -> Option<Line> {
+        match self {
+            Input::Pipe(lines) => lines.next().await,
+            Input::Thread(lines) => lines.recv().await,
+        }
+    }
+}
+
 /// Reads stdin line by line on a thread of its own; the channel closes at
 /// end of input (or a read error).
 fn read_stdin() -> mpsc::Receiver<Line> {
     let (tx, rx) = mpsc::channel(16);
-    std::thread::Builder::new()
+    let spawned = std::thread::Builder::new()
         .name("worker-stdin".into())
         .spawn(move || {
             let stdin = io::stdin();
@@ -232,7 +257,9 @@ fn read_stdin() -> mpsc::Receiver<Line> {
                     return;
                 }
             }
-        })
-        .expect("start the worker's stdin thread");
+        });
+    if let Err(e) = spawned {
+        tracing::warn!(error = %e, "could not start the worker's stdin reader");
+    }
     rx
 }
