@@ -93,7 +93,7 @@ def main() -> int:
             def run(match: re.Match) -> str:
                 args = shlex.split(match.group(2))
                 print(f"{path.name}: locklab {' '.join(args)}", file=sys.stderr)
-                body = f"```text\n$ locklab {' '.join(args)}\n{locklab(binary, args).rstrip()}\n```\n"
+                body = f"```text\n$ locklab {shlex.join(args)}\n{locklab(binary, args).rstrip()}\n```\n"
                 return match.group(1) + body + match.group(4)
 
             def draw(match: re.Match) -> str:

@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
 # Installs what locklab needs beyond the Rust toolchain, and only what is
-# missing: redis-server and redis-sentinel (Debian's Redis 7 packages), and
-# for the browser test of `locklab report` Debian's chromium, Node.js and
-# the pinned playwright-core of lab/tests/browser (npm, from its lock file;
-# playwright drives the system chromium and never downloads a browser). The
+# missing: redis-server and redis-sentinel (Debian's Redis 7 packages); for
+# the browser test of `locklab report` Debian's chromium, Node.js and the
+# pinned playwright-core of lab/tests/browser (npm, from its lock file;
+# playwright drives the system chromium and never downloads a browser); and
+# for the lock adapters in other languages (adapters/): a Python venv at
+# .venv/ with adapters/python/requirements.txt (pinned versions), and
+# adapters/node's packages (`npm ci`, from the committed lock file). The
 # same script serves a developer's machine, CI and a new user's.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -14,13 +17,17 @@ command -v redis-sentinel >/dev/null 2>&1 || need+=(redis-sentinel)
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
 command -v node >/dev/null 2>&1 || need+=(nodejs)
 command -v npm >/dev/null 2>&1 || need+=(npm)
+command -v python3 >/dev/null 2>&1 || need+=(python3)
+if [ ! -x .venv/bin/python ] && ! python3 -m venv --help >/dev/null 2>&1; then
+  need+=(python3-venv)
+fi
 
 sudo=()
 if [ "$(id -u)" -ne 0 ] && command -v sudo >/dev/null 2>&1; then sudo=(sudo); fi
 
 if [ ${#need[@]} -gt 0 ]; then
   if ! command -v apt-get >/dev/null 2>&1; then
-    echo "setup: missing ${need[*]} and no apt-get here; install Redis 7 (redis-server, redis-sentinel), chromium and Node.js and put them on PATH" >&2
+    echo "setup: missing ${need[*]} and no apt-get here; install Redis 7 (redis-server, redis-sentinel), chromium, Node.js with npm and Python 3 with venv, and put them on PATH" >&2
     exit 2
   fi
   if [ "$(id -u)" -ne 0 ] && [ ${#sudo[@]} -eq 0 ]; then
@@ -40,4 +47,26 @@ browser=lab/tests/browser
 if [ ! -f "$browser/node_modules/playwright-core/package.json" ]; then
   echo "setup: installing playwright-core for the browser test (npm ci in $browser)" >&2
   npm ci --prefix "$browser" --no-audit --no-fund --silent
+fi
+
+# The Python adapters' venv: made once, packages installed when the pinned
+# list changed since the last install.
+requirements=adapters/python/requirements.txt
+if [ ! -x .venv/bin/python ]; then
+  echo "setup: creating .venv for the Python adapters" >&2
+  python3 -m venv .venv
+fi
+if ! cmp -s "$requirements" .venv/.locklab-requirements; then
+  echo "setup: installing $requirements into .venv" >&2
+  .venv/bin/python -m pip install -q --disable-pip-version-check -r "$requirements"
+  cp "$requirements" .venv/.locklab-requirements
+fi
+
+# The Node adapters' packages, exactly as adapters/node/package-lock.json says.
+node_modules=adapters/node/node_modules
+if ! { cmp -s adapters/node/package-lock.json $node_modules/.locklab-package-lock.json &&
+  [ -f $node_modules/.package-lock.json ]; }; then
+  echo "setup: npm ci in adapters/node" >&2
+  (cd adapters/node && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+  cp adapters/node/package-lock.json $node_modules/.locklab-package-lock.json
 fi

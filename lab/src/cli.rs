@@ -42,6 +42,9 @@ pub enum Command {
     /// One self-contained HTML page: the verdict matrix, every
     /// counterexample drawn beside its real run, chaos, the bench.
     Report(commands::report::ReportArgs),
+    /// Check a lock adapter against the worker protocol, line by line
+    /// (docs/worker-protocol.md).
+    WorkerCheck(commands::worker_check::WorkerCheckArgs),
     /// A lab client as a worker process, driven by the lab over stdin and
     /// stdout (see `locklab::worker`). Not for people.
     #[command(hide = true)]
@@ -72,6 +75,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Status> {
         Command::Explore(args) => commands::explore::run(&args),
         Command::Bench(args) => commands::bench::run(&args),
         Command::Report(args) => commands::report::run(&args),
+        Command::WorkerCheck(args) => commands::worker_check::run(&args),
     }
 }
 

@@ -1,5 +1,7 @@
 //! What the bench measures: a protocol of `locklab-impl` with a waiting
-//! strategy, or a peer crate with a retry setting.
+//! strategy, a peer crate with a retry setting, or a lock brought with
+//! `--lock-cmd` (one worker process per client, waiting by its library's
+//! own strategy — or polled by the lab where the adapter cannot wait).
 
 use std::fmt;
 use std::time::Duration;
@@ -7,6 +9,7 @@ use std::time::Duration;
 use locklab_impl::{ConnectOptions, Protocol, Ttl, Wait};
 
 use crate::client::{open, ClientSpec, Keys, LabClient, Strategy};
+use crate::worker::{LockCommand, WorkerHandle, WorkerSpec};
 
 /// A peer lock crate the bench can drive (each behind its cargo feature).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -78,7 +81,7 @@ impl Peer {
 }
 
 /// One row family of the bench.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Variant {
     /// A lock of `locklab-impl` with a waiting strategy.
     Impl {
@@ -94,6 +97,13 @@ pub enum Variant {
         /// Its retry delay (a random sleep up to this between tries).
         retry: Duration,
     },
+    /// A lock brought with `--lock-cmd`: one worker process per client.
+    Worker {
+        /// The adapter's command.
+        command: LockCommand,
+        /// Its name in the table (the adapter's file name).
+        label: String,
+    },
 }
 
 impl fmt::Display for Variant {
@@ -103,33 +113,39 @@ impl fmt::Display for Variant {
 }
 
 impl Variant {
-    /// The protocol's or the peer's name (`token`, `rslock`).
-    pub fn name(&self) -> &'static str {
+    /// The protocol's or the peer's name (`token`, `rslock`), or the
+    /// adapter's (`redis_py_lock.py`).
+    pub fn name(&self) -> &str {
         match self {
             Variant::Impl { protocol, .. } => protocol.name(),
             Variant::Peer { peer, .. } => peer.name(),
+            Variant::Worker { label, .. } => label,
         }
     }
 
-    /// How it waits: `poll`, `notify`, `fifo`, or `retry=200ms`.
+    /// How it waits: `poll`, `notify`, `fifo`, `retry=200ms`, or `worker`
+    /// (the adapter's own waiting).
     pub fn wait_name(&self) -> String {
         match self {
             Variant::Impl { wait, .. } => wait.name().to_owned(),
             Variant::Peer { retry, .. } => format!("retry={}ms", retry.as_millis()),
+            Variant::Worker { .. } => "worker".to_owned(),
         }
     }
 
-    /// Whether it is a peer crate.
+    /// Whether it is not one of `locklab-impl`'s: a peer crate, or a lock
+    /// brought with `--lock-cmd`.
     pub fn is_peer(&self) -> bool {
-        matches!(self, Variant::Peer { .. })
+        matches!(self, Variant::Peer { .. } | Variant::Worker { .. })
     }
 
     /// Whether it runs on `masters` servers: the single-server locks of
-    /// `locklab-impl` on one; its quorum locks on three or more; the Redlock
-    /// peers on any number (quorum N/2+1).
+    /// `locklab-impl` and the adapters on one; its quorum locks on three or
+    /// more; the Redlock peers on any number (quorum N/2+1).
     pub fn supports_masters(&self, masters: usize) -> bool {
         match self {
             Variant::Peer { .. } => true,
+            Variant::Worker { .. } => masters == 1,
             Variant::Impl { protocol, .. } => match protocol.family() {
                 locklab_model::Family::Lease | locklab_model::Family::Sync => masters == 1,
                 locklab_model::Family::Quorum => masters >= 3,
@@ -143,7 +159,7 @@ impl Variant {
     pub fn keeps_mutual_exclusion(&self) -> bool {
         match self {
             Variant::Impl { protocol, .. } => protocol.caps().checks_reply,
-            Variant::Peer { .. } => true,
+            Variant::Peer { .. } | Variant::Worker { .. } => true,
         }
     }
 
@@ -152,7 +168,7 @@ impl Variant {
     pub fn confirms(&self) -> bool {
         match self {
             Variant::Impl { protocol, .. } => protocol.caps().confirms(),
-            Variant::Peer { .. } => false,
+            Variant::Peer { .. } | Variant::Worker { .. } => false,
         }
     }
 
@@ -161,7 +177,7 @@ impl Variant {
     pub fn reenters(&self) -> bool {
         match self {
             Variant::Impl { protocol, .. } => protocol.caps().reentrant(),
-            Variant::Peer { .. } => false,
+            Variant::Peer { .. } | Variant::Worker { .. } => false,
         }
     }
 
@@ -173,9 +189,25 @@ impl Variant {
         ttl: Ttl,
         options: &ConnectOptions,
     ) -> Result<Box<dyn LabClient>, String> {
-        let (lock, strategy) = match *self {
-            Variant::Impl { protocol, wait } => (protocol.name(), Strategy::Wait(wait)),
-            Variant::Peer { peer, retry } => (peer.name(), Strategy::Retry(retry)),
+        let (lock, strategy) = match self {
+            Variant::Impl { protocol, wait } => (protocol.name(), Strategy::Wait(*wait)),
+            Variant::Peer { peer, retry } => (peer.name(), Strategy::Retry(*retry)),
+            Variant::Worker { command, .. } => {
+                let url = urls.first().ok_or("no server to connect to")?;
+                let mut spec = WorkerSpec::new(
+                    "bench",
+                    "",
+                    url.clone(),
+                    key,
+                    format!("{key}:resource"),
+                    ttl.as_duration(),
+                );
+                spec.command = Some(command.clone());
+                let worker = WorkerHandle::spawn(std::path::Path::new(""), &spec)
+                    .await
+                    .map_err(|e| format!("adapter {:?}: {e}", command.text()))?;
+                return Ok(Box::new(worker));
+            }
         };
         let spec = ClientSpec {
             lock: lock.to_owned(),

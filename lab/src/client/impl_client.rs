@@ -281,6 +281,13 @@ impl LabClient for ImplClient {
         })
     }
 
+    fn write_fence(&self) -> Option<u64> {
+        match self.resource {
+            Resource::Fenced(_) => Some(self.grants.last().and_then(Grant::fence).unwrap_or(0)),
+            Resource::Plain(_) => None,
+        }
+    }
+
     fn ping(&mut self) -> ClientFuture<'_, ()> {
         Box::pin(async move {
             // On a Sentinel service: go where the primary is now.

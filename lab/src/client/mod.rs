@@ -30,6 +30,8 @@
 //! - [`follow`]: [`connect_any`], a connection for either form of
 //!   `--redis` (a Sentinel service's primary, followed).
 //! - `rslock`, `redlock` (features of the same names): the peer crates.
+//! - [`support`]: which operations a client cannot do at all
+//!   ([`Support`]), so that a run skips what needs them.
 
 pub mod follow;
 pub mod impl_client;
@@ -39,6 +41,7 @@ pub mod quorum;
 pub mod redlock;
 #[cfg(feature = "rslock")]
 pub mod rslock;
+pub mod support;
 pub mod sync_client;
 
 use std::future::Future;
@@ -52,6 +55,7 @@ pub use follow::connect_any;
 pub use impl_client::ImplClient;
 pub use open::{known_clients, open, ClientSpec, OpenError, Strategy};
 pub use quorum::QuorumClient;
+pub use support::Support;
 pub use sync_client::SyncClient;
 
 /// Why an operation failed, on one line — and whether it surely did not
@@ -166,22 +170,7 @@ pub trait LabClient: Send {
     /// is still held then. The default polls [`LabClient::perform`] with a
     /// jittered backoff.
     fn acquire_within(&mut self, deadline: Duration) -> ClientFuture<'_, Outcome> {
-        Box::pin(async move {
-            let backoff = locklab_impl::Backoff::default();
-            let start = Instant::now();
-            for attempt in 0..u32::MAX {
-                let outcome = self.perform(ClientOp::Acquire, "").await?;
-                if !matches!(outcome, Outcome::Busy) {
-                    return Ok(outcome);
-                }
-                let left = deadline.saturating_sub(start.elapsed());
-                if left.is_zero() {
-                    break;
-                }
-                tokio::time::sleep(backoff.delay(attempt).min(left)).await;
-            }
-            Ok(Outcome::Busy)
-        })
+        Box::pin(poll_acquire(self, deadline))
     }
 
     /// Forgets every grant and switches to new keys, so one client (and
@@ -203,6 +192,38 @@ pub trait LabClient: Send {
     fn inspect(&mut self) -> ClientFuture<'_, Option<Inspection>> {
         Box::pin(async { Ok(None) })
     }
+
+    /// The fencing token a write would carry now: the latest grant's
+    /// (`Some(0)` for a fencing lock holding none), or `None` for a lock
+    /// that issues none (a plain write). A worker answers `write` with it
+    /// and the lab makes the write (docs/worker-protocol.md). The default:
+    /// `None`.
+    fn write_fence(&self) -> Option<u64> {
+        None
+    }
+}
+
+/// Takes the lock by polling [`LabClient::perform`] with a jittered
+/// backoff until it is granted or `deadline` has passed: the default of
+/// [`LabClient::acquire_within`].
+pub async fn poll_acquire<C: LabClient + ?Sized>(
+    client: &mut C,
+    deadline: Duration,
+) -> Result<Outcome, OpError> {
+    let backoff = locklab_impl::Backoff::default();
+    let start = Instant::now();
+    for attempt in 0..u32::MAX {
+        let outcome = client.perform(ClientOp::Acquire, "").await?;
+        if !matches!(outcome, Outcome::Busy) {
+            return Ok(outcome);
+        }
+        let left = deadline.saturating_sub(start.elapsed());
+        if left.is_zero() {
+            break;
+        }
+        tokio::time::sleep(backoff.delay(attempt).min(left)).await;
+    }
+    Ok(Outcome::Busy)
 }
 
 impl<T: LabClient + ?Sized> LabClient for Box<T> {
@@ -223,6 +244,10 @@ impl<T: LabClient + ?Sized> LabClient for Box<T> {
     }
     fn inspect(&mut self) -> ClientFuture<'_, Option<Inspection>> {
         (**self).inspect()
+    }
+
+    fn write_fence(&self) -> Option<u64> {
+        (**self).write_fence()
     }
 }
 

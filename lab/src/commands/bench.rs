@@ -82,6 +82,12 @@ pub struct BenchArgs {
     /// on two).
     #[arg(long, value_name = "N", default_value_t = 1)]
     pub threads: usize,
+    /// Bring your own lock, in any language (repeatable): one worker process
+    /// per client started from CMD (docs/worker-protocol.md), measured
+    /// beside the Rust locks. A no-op adapter (adapters/python/noop.py)
+    /// measures what the worker protocol itself costs.
+    #[arg(long = "lock-cmd", value_name = "CMD")]
+    pub lock_cmds: Vec<String>,
     /// Use these Redis servers (repeatable: one per master) instead of
     /// starting them (`redis+sentinel://host:port[,host:port...]/service`
     /// for a Sentinel service's primary).
@@ -143,7 +149,7 @@ impl BenchPlan {
         for v in &self.variants {
             for &m in &self.masters {
                 if v.supports_masters(m) {
-                    runs.extend(clients.iter().map(|&c| (*v, m, c)));
+                    runs.extend(clients.iter().map(|&c| (v.clone(), m, c)));
                 }
             }
         }
@@ -263,6 +269,11 @@ impl BenchArgs {
             for &retry in peer.retries() {
                 variants.push(Variant::Peer { peer, retry });
             }
+        }
+        for text in &self.lock_cmds {
+            let command = crate::worker::LockCommand::parse(text)?;
+            let label = command.label();
+            variants.push(Variant::Worker { command, label });
         }
         let clients = dedup(self.clients.iter().copied());
         for &c in &clients {
@@ -476,7 +487,7 @@ async fn measure_all(
     for (n, (variant, masters, clients)) in runs.into_iter().enumerate() {
         bar.set_message(format!("{variant} ×{masters}, {clients} clients"));
         let spec = RunSpec {
-            variant,
+            variant: variant.clone(),
             urls: urls[..masters].to_vec(),
             clients,
             duration: plan.duration,

@@ -18,9 +18,11 @@ use super::check::{self, row_name, CheckArgs};
 use super::target::{self, Target};
 use crate::chaos::{checked, run_cell, run_one, CellPlan, CellReport, Judged};
 use crate::cli::Status;
+use crate::client::Support;
 use crate::history::{self, timeline};
 use crate::output::{print_command_json, progress, table::Table};
-use crate::replay::{Clients, KeySpace, Stage};
+use crate::replay::{preflight, Clients, KeySpace, Stage};
+use crate::worker::LockCommand;
 
 /// Flags of `locklab chaos`.
 #[derive(Debug, Args)]
@@ -86,6 +88,12 @@ pub struct ChaosArgs {
     /// locks follow).
     #[arg(long, value_name = "NAME")]
     pub lock: Option<String>,
+    /// Bring your own lock, in any language: each client is one process
+    /// started from CMD (split into words as a shell would, then executed
+    /// without one), speaking the worker protocol (docs/worker-protocol.md),
+    /// judged against the model of `--protocol` (default: `token`).
+    #[arg(long, value_name = "CMD", conflicts_with_all = ["lock", "in_process"])]
+    pub lock_cmd: Option<String>,
     /// Run the clients inside the lab's process instead of one worker
     /// process each (a pause is then the lab withholding steps, not
     /// SIGSTOP; a delayed reply is read late instead of held by a proxy).
@@ -121,8 +129,11 @@ pub struct ChaosPlan {
     pub masters: usize,
     /// Where the clients run.
     pub clients: Clients,
-    /// A lock played in place of the protocols' own clients.
+    /// A lock played in place of the protocols' own clients (with
+    /// `--lock-cmd`: the adapter's label).
     pub lock: Option<String>,
+    /// The command of a lock brought with `--lock-cmd`.
+    pub lock_cmd: Option<LockCommand>,
     /// JSON output.
     pub json: bool,
 }
@@ -139,8 +150,14 @@ impl ChaosArgs {
                 );
             }
         }
-        let protocols = match (&self.lock, self.protocols.is_empty()) {
-            (Some(_), true) => vec!["token".to_owned()],
+        let lock_cmd = self
+            .lock_cmd
+            .as_deref()
+            .map(LockCommand::parse)
+            .transpose()?;
+        let own = self.lock.is_some() || lock_cmd.is_some();
+        let protocols = match (own, self.protocols.is_empty()) {
+            (true, true) => vec!["token".to_owned()],
             _ => self.protocols.clone(),
         };
         let mut check = CheckArgs::scenarios(
@@ -214,14 +231,22 @@ impl ChaosArgs {
             schedule,
             redis,
             masters,
-            clients: if self.in_process {
+            clients: if let Some(command) = &lock_cmd {
+                Clients::Command {
+                    command: command.clone(),
+                }
+            } else if self.in_process {
                 Clients::InProcess
             } else {
                 Clients::Workers {
                     binary: crate::worker::locklab_binary(),
                 }
             },
-            lock: self.lock.clone(),
+            lock: self
+                .lock
+                .clone()
+                .or_else(|| lock_cmd.as_ref().map(LockCommand::label)),
+            lock_cmd,
             json: self.json,
         })
     }
@@ -289,8 +314,18 @@ pub fn run(args: &ChaosArgs) -> anyhow::Result<Status> {
         sentinels: Default::default(),
     };
 
+    let support = match &plan.lock {
+        Some(lock) => runtime
+            .block_on(preflight(&stage, lock))
+            .map_err(|e| anyhow::anyhow!("{}: {e}", own_lock_name(&plan)))?,
+        None => Support::default(),
+    };
+
     if let Some(steps) = &plan.schedule {
         let scenario = plan.check.scenarios[0];
+        if let Some(why) = support.lacks_for_steps(steps) {
+            bail!("{}: cannot play this schedule: {why}", own_lock_name(&plan));
+        }
         let (judged, history) = run_one(scenario, steps, &stage, runtime.handle())?;
         return Ok(report_one(scenario, &judged, &history));
     }
@@ -309,6 +344,7 @@ pub fn run(args: &ChaosArgs) -> anyhow::Result<Status> {
                     row_name(&o.scenario),
                     o.scenario.faults
                 ));
+                return false;
             }
             let replicated = o.scenario.replicas > 0;
             if replicated && !stage.embedded {
@@ -324,6 +360,14 @@ pub fn run(args: &ChaosArgs) -> anyhow::Result<Status> {
                     row_name(&o.scenario),
                     o.scenario.faults
                 ));
+            }
+            if let Some(why) = support.lacks_for_faults(o.scenario.faults) {
+                skipped.push(format!(
+                    "{} under {}: {why}",
+                    own_lock_name(&plan),
+                    o.scenario.faults
+                ));
+                return false;
             }
             let sentinel = !replicated || (stage.embedded && plan.sentinel_schedules > 0);
             (stage.embedded || !restarts) && sentinel
@@ -383,6 +427,15 @@ pub fn run(args: &ChaosArgs) -> anyhow::Result<Status> {
     } else {
         Status::Broken
     })
+}
+
+/// The lock of the user's, for messages: `adapter "CMD"` or `--lock NAME`.
+fn own_lock_name(plan: &ChaosPlan) -> String {
+    match (&plan.lock_cmd, &plan.lock) {
+        (Some(cmd), _) => format!("adapter {:?}", cmd.text()),
+        (None, Some(lock)) => format!("--lock {lock}"),
+        (None, None) => "the lock".to_owned(),
+    }
 }
 
 fn run_cells(
@@ -506,7 +559,7 @@ fn render(
 ) -> String {
     let clients = match plan.clients {
         Clients::InProcess => "clients in the lab's process",
-        Clients::Workers { .. } => "one worker process per client",
+        Clients::Workers { .. } | Clients::Command { .. } => "one worker process per client",
     };
     let mut out = format!(
         "locklab chaos — {} random schedules per cell (seed {}), real redis-server, {clients}; 1 tick = {} ms\n\n",
@@ -583,11 +636,14 @@ fn render(
         out.push_str("diverged: schedules on which the lock did something else than the model of its protocol at some step; not judged (examples below)\n");
     }
 
-    let lock_flag = plan
-        .lock
-        .as_ref()
-        .map(|l| format!(" --lock {l}"))
-        .unwrap_or_default();
+    let lock_flag = match (&plan.lock_cmd, &plan.lock) {
+        (Some(cmd), _) => format!(
+            " --lock-cmd {}",
+            shlex::try_quote(cmd.text()).unwrap_or_default()
+        ),
+        (None, Some(l)) => format!(" --lock {l}"),
+        (None, None) => String::new(),
+    };
     for r in reports {
         let who = match &plan.lock {
             Some(lock) => format!("{lock} (as {})", row_name(&r.scenario)),

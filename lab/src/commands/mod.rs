@@ -8,3 +8,4 @@ pub mod explore;
 pub mod report;
 pub mod reproduce;
 pub mod target;
+pub mod worker_check;

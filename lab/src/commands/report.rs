@@ -27,6 +27,10 @@ pub struct ReportArgs {
     /// Random schedules per cell of the chaos run the report makes itself.
     #[arg(long, default_value_t = 20, value_name = "N")]
     pub chaos_schedules: usize,
+    /// Only these protocols (repeatable), in each command the report runs
+    /// itself. Default: every protocol, as each command has it.
+    #[arg(long = "protocol", value_name = "P")]
+    pub protocols: Vec<String>,
     /// Also write each diagram as a standalone SVG into DIR (created if
     /// missing), for the docs; prints one `figure<TAB>path<TAB>title` line
     /// per file.
@@ -45,12 +49,15 @@ pub fn run(args: &ReportArgs) -> anyhow::Result<Status> {
         target::in_range("--chaos-schedules", args.chaos_schedules, 1..=100_000, "")?;
     // Refuse an unwritable target before any work.
     let out = Pending::reserve(&args.out, "--out")?;
+    for name in &args.protocols {
+        name.parse::<locklab_model::Protocol>()?;
+    }
     let mut inputs = Inputs::default();
     let ran = args.from.is_empty();
     let how = if ran {
         collect::run_all(
             &crate::worker::locklab_binary(),
-            &collect::default_runs(chaos_schedules),
+            &collect::default_runs(chaos_schedules, &args.protocols),
             &mut inputs,
         )?;
         "made by running check, reproduce, chaos and bench".to_owned()

@@ -18,9 +18,11 @@ use serde::Serialize;
 use super::check::{self, CheckArgs};
 use super::target::{self, Target};
 use crate::cli::Status;
+use crate::client::Support;
 use crate::history::{self, timeline, Event, Finding};
 use crate::output::{print_command_json, progress, table::Table};
-use crate::replay::{self, Clients, KeySpace, Played, ReplayError, Stage};
+use crate::replay::{self, preflight, Clients, KeySpace, Played, ReplayError, Stage};
+use crate::worker::LockCommand;
 
 /// Flags of `locklab reproduce`.
 #[derive(Debug, Args)]
@@ -40,6 +42,12 @@ pub struct ReproduceArgs {
     /// Replays played at once.
     #[arg(long, default_value_t = 8)]
     pub parallel: usize,
+    /// Bring your own lock, in any language: play every counterexample of
+    /// `--protocol` (default: `token`) on this lock instead, each client one
+    /// process started from CMD (docs/worker-protocol.md), judged against
+    /// that protocol's model.
+    #[arg(long, value_name = "CMD")]
+    pub lock_cmd: Option<String>,
     /// Print one JSON object instead of tables.
     #[arg(long)]
     pub json: bool,
@@ -59,6 +67,8 @@ pub struct ReproducePlan {
     pub tick: Duration,
     /// Replays at once.
     pub parallel: usize,
+    /// A lock brought with `--lock-cmd`.
+    pub lock_cmd: Option<LockCommand>,
     /// JSON output.
     pub json: bool,
 }
@@ -66,7 +76,16 @@ pub struct ReproducePlan {
 impl ReproduceArgs {
     /// Turns the flags into a plan, or says in one line what is wrong.
     pub fn plan(&self) -> anyhow::Result<ReproducePlan> {
-        let check = CheckArgs::scenarios(self.protocols.clone(), vec![], None, None).plan()?;
+        let lock_cmd = self
+            .lock_cmd
+            .as_deref()
+            .map(LockCommand::parse)
+            .transpose()?;
+        let protocols = match (&lock_cmd, self.protocols.is_empty()) {
+            (Some(_), true) => vec!["token".to_owned()],
+            _ => self.protocols.clone(),
+        };
+        let check = CheckArgs::scenarios(protocols, vec![], None, None).plan()?;
         let masters = check
             .scenarios
             .iter()
@@ -97,6 +116,7 @@ impl ReproduceArgs {
             masters,
             tick: Duration::from_millis(tick_ms),
             parallel: target::in_range("--parallel", self.parallel, 1..=64, "")?,
+            lock_cmd,
             json: self.json,
         })
     }
@@ -245,11 +265,23 @@ pub fn run(args: &ReproduceArgs) -> anyhow::Result<Status> {
         tick: plan.tick,
         connect,
         keys: KeySpace::new(),
-        clients: Clients::InProcess,
-        lock: None,
+        clients: match &plan.lock_cmd {
+            Some(command) => Clients::Command {
+                command: command.clone(),
+            },
+            None => Clients::InProcess,
+        },
+        lock: plan.lock_cmd.as_ref().map(LockCommand::label),
         sentinels: Default::default(),
     };
-    let (plays, skipped) = runtime.block_on(play_all(&stage, &schedules, plan.parallel))?;
+    let support = match (&plan.lock_cmd, &stage.lock) {
+        (Some(command), Some(label)) => runtime
+            .block_on(preflight(&stage, label))
+            .map_err(|e| anyhow::anyhow!("adapter {:?}: {e}", command.text()))?,
+        _ => Support::default(),
+    };
+    let (plays, skipped) =
+        runtime.block_on(play_all(&stage, &schedules, plan.parallel, &support))?;
     if plays.is_empty() {
         bail!(
             "nothing left to replay on {}: {}",
@@ -277,7 +309,17 @@ pub fn run(args: &ReproduceArgs) -> anyhow::Result<Status> {
             },
         )?;
     } else {
-        print!("{}", render(&schedules, &plays, &rows, plan.tick, secs));
+        print!(
+            "{}",
+            render(
+                &schedules,
+                &plays,
+                &rows,
+                plan.tick,
+                secs,
+                stage.lock.as_deref()
+            )
+        );
         for why in &skipped {
             println!("skipped: {why}");
         }
@@ -297,12 +339,20 @@ async fn play_all(
     stage: &Stage,
     schedules: &[Schedule],
     parallel: usize,
+    support: &Support,
 ) -> anyhow::Result<(Vec<Play>, Vec<String>)> {
     let mut jobs = Vec::new();
     let mut restarts = 0;
     let mut replicated = 0;
+    let mut lacking = Vec::new();
     for (i, s) in schedules.iter().enumerate() {
-        let scenarios = played_in(s);
+        // A lock of the user's is played on its own schedules only: the
+        // fixes are other protocols.
+        let scenarios = if stage.lock.is_some() {
+            vec![s.scenario]
+        } else {
+            played_in(s)
+        };
         if !stage.embedded && s.steps.iter().any(touches_a_node) {
             restarts += scenarios.len();
             continue;
@@ -311,17 +361,28 @@ async fn play_all(
             replicated += scenarios.len();
             continue;
         }
+        if let Some(why) = support.lacks_for_steps(&s.steps) {
+            lacking.push(format!(
+                "the schedule of {} under {}: {why}",
+                s.properties
+                    .iter()
+                    .map(|p| p.name())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                s.scenario.faults
+            ));
+            continue;
+        }
         for scenario in scenarios {
             jobs.push((i, scenario));
         }
     }
-    let mut skipped = if restarts > 0 {
-        vec![format!(
+    let mut skipped = lacking;
+    if restarts > 0 {
+        skipped.push(format!(
             "{restarts} replays restart a Redis node, keep one down or jump its clock, which the lab does only to servers it starts (drop --redis to play them)"
-        )]
-    } else {
-        vec![]
-    };
+        ));
+    }
     if replicated > 0 {
         skipped.push(format!(
             "{replicated} replays hold a replica's replication or fail over, which the lab does only on its own Sentinel set (drop --redis to play them)"
@@ -433,7 +494,12 @@ fn render(
     rows: &[ReplayRow<'_>],
     tick: Duration,
     secs: f64,
+    lock: Option<&str>,
 ) -> String {
+    let played_on = |p: Protocol| match lock {
+        Some(lock) => format!("{lock} (as {p})"),
+        None => p.name().to_owned(),
+    };
     let mut out = format!(
         "locklab reproduce — every counterexample on a real redis-server; 1 tick = {} ms\n\n",
         tick.as_millis()
@@ -450,7 +516,7 @@ fn render(
         table.row([
             format!("{} under {}", r.found_in, r.faults),
             r.property.name().to_owned(),
-            r.protocol.name().to_owned(),
+            played_on(r.protocol),
             r.model.word().to_owned(),
             r.real.word().to_owned(),
             if r.agree {
@@ -477,7 +543,10 @@ fn render(
             s.steps.len()
         ));
         for play in plays {
-            out.push_str(&format!("\n  played on {}:\n", play.scenario.protocol));
+            out.push_str(&format!(
+                "\n  played on {}:\n",
+                played_on(play.scenario.protocol)
+            ));
             match &play.result {
                 Ok(played) => {
                     let checked: Vec<PropertyName> =

@@ -86,7 +86,7 @@ impl Target {
         for url in &nodes {
             runtime
                 .block_on(async {
-                    let conn = locklab_impl::connect(url, connect).await?;
+                    let conn = crate::client::connect_any(url, connect).await?;
                     conn.ping().await
                 })
                 .with_context(|| format!("cannot use Redis at {}", crate::output::masked(url)))?;

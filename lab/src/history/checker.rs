@@ -14,6 +14,34 @@
 //! A client's belief is counted in levels: each acquire it reads as granted
 //! (or ignores, believing) adds one, each release it sends takes one off,
 //! and it believes it holds the lock from its first level to its last.
+//!
+//! # Failures that may have happened
+//!
+//! An operation that failed without being `definite` (a timeout, a
+//! connection lost after sending) may have run. For an acquire that means
+//! a *possible grant*: Redis may hold the lock for a client that was told
+//! the acquire failed. What that does to each property:
+//!
+//! - `mutual-exclusion` is about belief, and a client told "failed" does
+//!   not believe it holds the lock: a possible grant is no belief, so it
+//!   neither makes nor excuses an overlap.
+//! - `no-foreign-release`: a possible grant of another client between a
+//!   client's grant and its release is a possible lock on Redis, which the
+//!   release may have removed. With no sure victim, the verdict is
+//!   `unknown` (the history cannot tell), not `holds` — unless the lab saw
+//!   the key gone (or Redis restarted) in between, so that whatever the
+//!   possible grant took was gone before the release.
+//! - `no-leaked-hold`: a possible grant is a possible lock its client does
+//!   not believe it holds. A key the lab sees with no believer is a leaked
+//!   hold whoever holds it, as before; but where the key would be excused
+//!   as a crashed holder's lease, a possible grant after that crash may be
+//!   what holds it, and the verdict is `unknown`.
+//! - the others (`fenced-resource`, the re-entry properties,
+//!   `eventually-acquired`) read grants and beliefs a client acted on; a
+//!   client that was told "failed" does not act on a possible grant, so
+//!   they read it as no grant.
+//!
+//! A definite failure surely did not happen and is read as nothing at all.
 
 use std::collections::{BTreeSet, HashMap};
 
@@ -51,6 +79,15 @@ impl Finding {
         Finding {
             property,
             verdict: Verdict::Violated,
+            events,
+            says: Some(says),
+        }
+    }
+
+    fn unknown(property: PropertyName, events: Vec<usize>, says: String) -> Finding {
+        Finding {
+            property,
+            verdict: Verdict::Unknown,
             events,
             says: Some(says),
         }
@@ -277,6 +314,7 @@ fn still_own(events: &[Event], at: usize, client: &str) -> Option<usize> {
 fn no_foreign_release(history: &History) -> Finding {
     let property = PropertyName::NoForeignRelease;
     let events = &history.events;
+    let mut possible = None;
     for (r, release) in events.iter().enumerate() {
         if release.op != Op::Call(ClientOp::Release)
             || !release.outcome.as_ref().is_some_and(Outcome::removed_a_key)
@@ -304,8 +342,33 @@ fn no_foreign_release(history: &History) -> Finding {
                 ),
             );
         }
+        // Another client's acquire that may have run: its lock may be what
+        // the release removed, unless the key was seen gone since.
+        if possible.is_none() {
+            possible = (after..r)
+                .rev()
+                .find(|&p| {
+                    events[p].client != release.client
+                        && events[p].may_have_granted()
+                        && !events[p + 1..r].iter().any(|e| {
+                            e.op == Op::Restart
+                                || (e.op == Op::Observed && e.present == Some(false))
+                        })
+                })
+                .map(|p| (p, r));
+        }
     }
-    Finding::holds(property)
+    match possible {
+        Some((p, r)) => Finding::unknown(
+            property,
+            vec![p, r],
+            format!(
+                "{}'s release may have removed {}'s lock: {}'s acquire failed and may have taken it",
+                events[r].client, events[p].client, events[p].client
+            ),
+        ),
+        None => Finding::holds(property),
+    }
 }
 
 /// The number of the grant a client was acting under at event `at`: the
@@ -441,6 +504,7 @@ fn no_leaked_hold(history: &History) -> Finding {
     let property = PropertyName::NoLeakedHold;
     let walked = walk(history);
     let events = &history.events;
+    let mut unknown = None;
     for (i, e) in events.iter().enumerate() {
         // A reply that says Redis counts more levels than the client holds.
         if let (true, Some(Outcome::Granted { count: Some(n), .. })) =
@@ -470,11 +534,26 @@ fn no_leaked_hold(history: &History) -> Finding {
                     && x.op != Op::Call(ClientOp::AcquireLost)
                     && x.end_us.is_none_or(|end| end > e.start_us)
             });
-            let crashed_holder = latest_grant(events, i).is_some_and(|g| {
+            let crashed_grant = latest_grant(events, i).filter(|&g| {
                 events[g + 1..i]
                     .iter()
                     .any(|x| x.client == events[g].client && x.op == Op::Crash)
             });
+            let crashed_holder = crashed_grant.is_some();
+            // A possible grant since that crash may be what holds the key:
+            // a lock its client does not know of.
+            let possible = crashed_grant
+                .and_then(|g| (g + 1..i).rev().find(|&p| events[p].may_have_granted()));
+            if let (false, false, Some(p), None) = (believers, in_flight, possible, &unknown) {
+                unknown = Some(Finding::unknown(
+                    property,
+                    vec![p, i],
+                    format!(
+                        "the lock key is held on Redis while no client believes it holds it: a crashed holder's lease, or {}'s, whose acquire failed and may have taken it",
+                        events[p].client
+                    ),
+                ));
+            }
             if !believers && !in_flight && !crashed_holder {
                 let last = events[..i]
                     .iter()
@@ -490,7 +569,7 @@ fn no_leaked_hold(history: &History) -> Finding {
             }
         }
     }
-    Finding::holds(property)
+    unknown.unwrap_or_else(|| Finding::holds(property))
 }
 
 fn eventually_acquired(history: &History) -> Finding {

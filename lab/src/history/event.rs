@@ -145,9 +145,16 @@ pub struct Event {
     /// the lab saw it do on Redis.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub outcome: Option<Outcome>,
-    /// Why it failed, if it did.
+    /// Why it failed, if it did. A failure that is not `definite` may have
+    /// happened: the checker reads a failed acquire that may have run as a
+    /// possible lock on Redis (see [`Event::may_have_granted`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<OpError>,
+    /// What the client's library told its caller with this reply (a
+    /// worker's `said`: an exception a release raised, a renewal thread
+    /// that died) — what a program using the library would have seen.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub said: Option<String>,
     /// The fencing token a write carried.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fence: Option<u64>,
@@ -177,6 +184,7 @@ impl Event {
             node: None,
             outcome: None,
             error: None,
+            said: None,
             fence: None,
             present: None,
             key: None,
@@ -207,6 +215,15 @@ impl Event {
                 }
                 _ => false,
             }
+    }
+
+    /// An acquire that failed in a way that may have run on Redis (a
+    /// timeout, a connection lost after sending): its client does not
+    /// believe it holds the lock, but Redis may hold it for it.
+    pub fn may_have_granted(&self) -> bool {
+        self.op.is_acquire()
+            && self.outcome.is_none()
+            && self.error.as_ref().is_some_and(|e| !e.definite)
     }
 
     /// The outcome, or the failure, in words.
@@ -297,6 +314,13 @@ impl Recorder {
     pub fn at_node(&mut self, index: usize, node: NodeId) {
         if let Some(e) = self.events.get_mut(index) {
             e.node = Some(node);
+        }
+    }
+
+    /// Records what the client's library told its caller with a reply.
+    pub fn said(&mut self, index: usize, said: Option<String>) {
+        if let (Some(e), Some(said)) = (self.events.get_mut(index), said) {
+            e.said = Some(said);
         }
     }
 

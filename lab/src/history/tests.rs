@@ -86,6 +86,17 @@ impl H {
         h
     }
 
+    /// An acquire that failed; `definite`: surely without effect.
+    fn failed(mut self, client: &str, definite: bool) -> H {
+        self = self.at(client, Op::Call(ClientOp::Acquire), None);
+        self.0.last_mut().unwrap().error = Some(crate::client::OpError {
+            message: "timed out".into(),
+            definite,
+            refused: false,
+        });
+        self
+    }
+
     fn done(self) -> History {
         History { events: self.0 }
     }
@@ -346,4 +357,96 @@ fn a_leaked_level_shows_in_the_reply_or_on_redis() {
         verdict(&crashed, PropertyName::NoLeakedHold).verdict,
         Verdict::Holds
     );
+}
+
+#[test]
+fn a_failed_acquire_that_may_have_run_is_a_possible_lock_not_a_belief() {
+    // c1's lease runs out; c2's acquire times out (it may have taken the
+    // lock); c1's late DEL may have removed it.
+    let possible = |definite| {
+        H::new()
+            .grant("c1")
+            .fault("c1", Op::Pause)
+            .failed("c2", definite)
+            .fault("c1", Op::Resume)
+            .release("c1", Outcome::Deleted)
+            .done()
+    };
+    let h = possible(false);
+    assert_eq!(
+        verdict(&h, PropertyName::MutualExclusion).verdict,
+        Verdict::Holds,
+        "c2 was told it failed: no belief"
+    );
+    let nfr = verdict(&h, PropertyName::NoForeignRelease);
+    assert_eq!(nfr.verdict, Verdict::Unknown, "{nfr:?}");
+    assert_eq!(nfr.events, [2, 4]);
+    assert!(nfr.says.unwrap().contains("may have removed c2's lock"));
+    // A definite failure surely did nothing.
+    let h = possible(true);
+    assert_eq!(
+        verdict(&h, PropertyName::NoForeignRelease).verdict,
+        Verdict::Holds
+    );
+    // Nor does a possible grant whose key the lab saw gone before the
+    // release.
+    let h = H::new()
+        .grant("c1")
+        .failed("c2", false)
+        .expired()
+        .release("c1", Outcome::Deleted)
+        .done();
+    assert_eq!(
+        verdict(&h, PropertyName::NoForeignRelease).verdict,
+        Verdict::Holds
+    );
+}
+
+#[test]
+fn a_key_seen_after_a_crash_and_a_possible_grant_may_be_a_leaked_hold() {
+    let h = |definite| {
+        H::new()
+            .grant("c1")
+            .fault("c1", Op::Crash)
+            .failed("c2", definite)
+            .seen()
+            .done()
+    };
+    let leak = verdict(&h(false), PropertyName::NoLeakedHold);
+    assert_eq!(leak.verdict, Verdict::Unknown, "{leak:?}");
+    assert_eq!(leak.events, [2, 3]);
+    assert_eq!(
+        verdict(&h(true), PropertyName::NoLeakedHold).verdict,
+        Verdict::Holds,
+        "the crashed holder's lease, surely"
+    );
+    // With no crashed holder to excuse it, a key nobody believes in is a
+    // leak whoever holds it.
+    let h = H::new()
+        .grant("c1")
+        .release("c1", Outcome::Released)
+        .failed("c2", false)
+        .seen()
+        .done();
+    assert_eq!(
+        verdict(&h, PropertyName::NoLeakedHold).verdict,
+        Verdict::Violated
+    );
+}
+
+#[test]
+fn what_the_library_said_is_kept_and_shown() {
+    let mut h = H::new()
+        .grant("c1")
+        .expired()
+        .release("c1", Outcome::NotHeld)
+        .done();
+    h.events[2].said =
+        Some("LockNotOwnedError: Cannot release a lock that's no longer owned".into());
+    let json = serde_json::to_string(&h).unwrap();
+    assert!(json.contains(r#""said":"LockNotOwnedError"#), "{json}");
+    let back: History = serde_json::from_str(&json).unwrap();
+    assert_eq!(back, h);
+    let text = timeline::render(&h, &[]);
+    assert!(text.contains("said: LockNotOwnedError"), "{text}");
 }

@@ -10,8 +10,15 @@ use super::checker::Finding;
 use super::event::{Event, History, Op};
 use crate::output::table::Table;
 
-/// What came of an event, in words.
+/// What came of an event, in words, with what the library said.
 pub fn outcome(e: &Event) -> String {
+    match &e.said {
+        Some(said) => format!("{} — said: {said}", happened(e)),
+        None => happened(e),
+    }
+}
+
+fn happened(e: &Event) -> String {
     let node = e.node.map(|n| format!(" on {n}")).unwrap_or_default();
     match e.op {
         Op::Call(ClientOp::Write) => {

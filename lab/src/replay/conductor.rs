@@ -634,6 +634,8 @@ impl Conductor {
                 });
             }
         }
+        let said = self.clients[c].seat.take_said();
+        self.rec.said(idx, said);
         let client = &mut self.clients[c];
         match &result {
             Ok(_) if op == ClientOp::AcquireLost || op.node().is_some() => {}

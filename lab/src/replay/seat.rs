@@ -16,7 +16,7 @@ use tokio::task::JoinHandle;
 
 use crate::client::{open, ClientSpec, Keys, LabClient, OpError, Strategy};
 use crate::proxy::{Direction, Proxy};
-use crate::worker::{Request, WorkerHandle, WorkerSpec};
+use crate::worker::{LockCommand, Request, WorkerHandle, WorkerSpec};
 
 /// How the clients of a replay are run.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -28,6 +28,19 @@ pub enum Clients {
         /// The `locklab` binary that serves as worker.
         binary: PathBuf,
     },
+    /// One worker process each, started from a user's command
+    /// (`--lock-cmd`), behind a proxy.
+    Command {
+        /// The command.
+        command: LockCommand,
+    },
+}
+
+impl Clients {
+    /// Whether each client is a process of its own.
+    pub fn in_workers(&self) -> bool {
+        !matches!(self, Clients::InProcess)
+    }
 }
 
 /// What a seat needs to open its client.
@@ -112,7 +125,7 @@ impl Seat {
                     in_flight: None,
                 })
             }
-            Clients::Workers { binary } => {
+            Clients::Workers { .. } | Clients::Command { .. } => {
                 let mut proxies = Vec::with_capacity(spec.lock_addrs.len());
                 for addr in spec.lock_addrs {
                     let proxy = Proxy::start(*addr)
@@ -144,7 +157,14 @@ impl Seat {
                 worker_spec.masters = urls.into_iter().skip(1).collect();
                 worker_spec.redlock = spec.redlock;
                 worker_spec.resource_redis = Some(spec.resource_url.to_owned());
-                let worker = WorkerHandle::spawn(binary, &worker_spec)
+                let binary = match clients {
+                    Clients::Workers { binary } => binary.clone(),
+                    _ => PathBuf::new(),
+                };
+                if let Clients::Command { command } = clients {
+                    worker_spec.command = Some(command.clone());
+                }
+                let worker = WorkerHandle::spawn(&binary, &worker_spec)
                     .await
                     .map_err(|e| e.to_string())?;
                 Ok(Seat::Worker {
@@ -165,6 +185,23 @@ impl Seat {
         match self {
             Seat::Local { lock, .. } => Self::local(lock)?.perform(op, data).await,
             Seat::Worker { worker, .. } => worker.perform(op, data).await,
+        }
+    }
+
+    /// The client itself, unless it crashed or a delayed acquire holds it.
+    pub fn client(&mut self) -> Option<&mut dyn LabClient> {
+        match self {
+            Seat::Local { lock, .. } => lock.as_deref_mut().map(|c| c as &mut dyn LabClient),
+            Seat::Worker { worker, .. } => Some(&mut **worker),
+        }
+    }
+
+    /// What the library told its caller since the last call (a worker's
+    /// `said`); `None` in process.
+    pub fn take_said(&mut self) -> Option<String> {
+        match self {
+            Seat::Local { .. } => None,
+            Seat::Worker { worker, .. } => worker.take_said(),
         }
     }
 

@@ -18,9 +18,16 @@ use crate::process::spawn_guarded;
 /// The longest one command may run before the report gives up on it.
 pub const COMMAND_DEADLINE: Duration = Duration::from_secs(1800);
 
-/// The commands of a default report, as `locklab` arguments.
-pub fn default_runs(chaos_schedules: usize) -> Vec<Vec<String>> {
-    let args = |a: &[&str]| a.iter().map(|s| (*s).to_owned()).collect::<Vec<String>>();
+/// The commands of a default report, as `locklab` arguments, each on
+/// `protocols` (none: every protocol each command has by default).
+pub fn default_runs(chaos_schedules: usize, protocols: &[String]) -> Vec<Vec<String>> {
+    let args = |a: &[&str]| {
+        let mut all: Vec<String> = a.iter().map(|s| (*s).to_owned()).collect();
+        for p in protocols {
+            all.extend(["--protocol".to_owned(), p.clone()]);
+        }
+        all
+    };
     vec![
         args(&["check", "--json"]),
         args(&["reproduce", "--json"]),

@@ -10,15 +10,17 @@ use std::thread::JoinHandle;
 use std::time::Duration;
 
 use tokio::io::AsyncWriteExt;
-use tokio::sync::mpsc;
 use tokio::time::Instant;
 
 use locklab_model::{ClientOp, Outcome};
 
+use super::external::LockCommand;
+use super::handshake::{cut, QuorumTiming, Ready, Start, PROTOCOL_VERSION};
+use super::lines::{Line, Lines};
+use super::resource::LabResource;
 use super::serve::{DEFAULT_CONNECT_TIMEOUT_MS, DEFAULT_RESPONSE_TIMEOUT_MS};
-use super::wire::Control;
-use super::wire::{Ready, Reply, Request, MAX_LINE};
-use crate::client::{ClientFuture, Keys, LabClient, OpError};
+use super::wire::{said, Control, Reply, Request, MAX_LINE};
+use crate::client::{poll_acquire, ClientFuture, Keys, LabClient, OpError};
 use crate::process::{spawn_guarded, GuardedChild, Signal};
 
 /// The environment variable naming the `locklab` binary that runs workers.
@@ -39,8 +41,8 @@ const EXIT_WAIT: Duration = Duration::from_secs(1);
 const STDERR_TAIL_LINES: usize = 20;
 /// The longest stderr line kept (longer ones are cut).
 const STDERR_LINE_MAX: usize = 500;
-/// Reply lines buffered between the reader thread and the lab.
-const REPLY_BUFFER: usize = 64;
+/// The most `said` notes a handle keeps.
+const SAID_MAX: usize = 100;
 
 /// The `locklab` binary to run workers with: `$LOCKLAB_BIN` if set, else the
 /// running executable (the lab runs workers from its own binary), else
@@ -54,14 +56,17 @@ pub fn locklab_binary() -> PathBuf {
         .unwrap_or_else(|| PathBuf::from("locklab"))
 }
 
-/// What a worker is started as (its `locklab worker` flags, and how long the
-/// lab waits for it).
+/// What a worker is started as (its command, its start-up message, and how
+/// long the lab waits for it).
 #[derive(Clone, Debug)]
 pub struct WorkerSpec {
     /// The client's name (`c1`, …).
     pub name: String,
-    /// The protocol.
+    /// The protocol, for the lab's own worker (`locklab worker --protocol
+    /// P`); not used with [`command`](Self::command).
     pub protocol: String,
+    /// Run this command instead of the lab's own worker (`--lock-cmd`).
+    pub command: Option<LockCommand>,
     /// The Redis URL of the lock (the proxy's, for message faults).
     pub redis: String,
     /// The URLs of a quorum lock's other masters, after `redis`.
@@ -97,6 +102,7 @@ impl WorkerSpec {
         Self {
             name: name.into(),
             protocol: protocol.into(),
+            command: None,
             redis: redis.into(),
             masters: Vec::new(),
             redlock: None,
@@ -110,44 +116,39 @@ impl WorkerSpec {
         }
     }
 
-    /// The arguments of `locklab` that start this worker.
+    /// The arguments of `locklab` that start the lab's own worker for
+    /// this protocol (the rest comes in [`start`](Self::start)).
     pub fn args(&self) -> Vec<OsString> {
-        let mut args: Vec<OsString> = vec![
+        vec![
             "worker".into(),
             "--protocol".into(),
             self.protocol.clone().into(),
-            "--redis".into(),
-            self.redis.clone().into(),
-            "--lock-key".into(),
-            self.lock_key.clone().into(),
-            "--resource-key".into(),
-            self.resource_key.clone().into(),
-            "--ttl-ms".into(),
-            self.ttl.as_millis().to_string().into(),
-            "--name".into(),
-            self.name.clone().into(),
-            "--response-timeout-ms".into(),
-            self.response_timeout.as_millis().to_string().into(),
-            "--connect-timeout-ms".into(),
-            self.connect_timeout.as_millis().to_string().into(),
-        ];
-        for url in &self.masters {
-            args.extend(["--redis".into(), url.clone().into()]);
+        ]
+    }
+
+    /// The command that starts this worker: [`command`](Self::command), or
+    /// the lab's own worker from `binary`.
+    pub fn command_for(&self, binary: &Path) -> LockCommand {
+        self.command
+            .clone()
+            .unwrap_or_else(|| LockCommand::locklab(binary, &self.protocol))
+    }
+
+    /// The start-up message the lab sends it.
+    pub fn start(&self) -> Start {
+        Start {
+            version: PROTOCOL_VERSION,
+            client: self.name.clone(),
+            redis: self.redis.clone(),
+            lock_key: self.lock_key.clone(),
+            resource_key: self.resource_key.clone(),
+            lease_ms: self.ttl.as_millis() as u64,
+            connect_timeout_ms: self.connect_timeout.as_millis() as u64,
+            response_timeout_ms: self.response_timeout.as_millis() as u64,
+            masters: self.masters.clone(),
+            resource_redis: self.resource_redis.clone(),
+            quorum: self.redlock.as_ref().map(QuorumTiming::of),
         }
-        if let Some(o) = &self.redlock {
-            args.extend([
-                "--drift-factor".into(),
-                o.drift_factor().to_string().into(),
-                "--drift-floor-us".into(),
-                o.drift_floor().as_micros().to_string().into(),
-                "--master-timeout-ms".into(),
-                o.master_timeout().as_millis().to_string().into(),
-            ]);
-        }
-        if let Some(url) = &self.resource_redis {
-            args.extend(["--resource-redis".into(), url.clone().into()]);
-        }
-        args
     }
 
     /// How long one request may take in the worker, at most: a request can
@@ -176,7 +177,7 @@ pub enum WorkerError {
     },
     /// It did not say `ready` in time; it was killed.
     #[error(
-        "worker {name} (pid {pid}) did not say ready within {waited:?}{}",
+        "worker {name} (pid {pid}) did not say ready within {waited:.1?}{}",
         last_line(stderr_tail)
     )]
     NotReady {
@@ -235,6 +236,39 @@ pub enum WorkerError {
         /// Why it did not parse.
         reason: String,
     },
+    /// It answered the start-up message with an error (and was killed).
+    #[error(
+        "worker {name} (pid {pid}) refused to start: {err}{}",
+        last_line(stderr_tail)
+    )]
+    Refused {
+        /// The worker's name.
+        name: String,
+        /// Its pid.
+        pid: u32,
+        /// What it said.
+        err: String,
+        /// Its last stderr lines.
+        stderr_tail: String,
+    },
+    /// It said `ready` for another protocol version (and was killed).
+    #[error("worker {name} (pid {pid}) speaks worker protocol version {version}; this lab speaks {PROTOCOL_VERSION} (docs/worker-protocol.md)")]
+    Version {
+        /// The worker's name.
+        name: String,
+        /// Its pid.
+        pid: u32,
+        /// The version it said (0: none).
+        version: u32,
+    },
+    /// The lab could not reach the protected resource it writes for it.
+    #[error("worker {name}: the protected resource: {reason}")]
+    Resource {
+        /// The worker's name.
+        name: String,
+        /// Why.
+        reason: String,
+    },
     /// Talking to it or signalling it failed.
     #[error("worker {name} (pid {pid}): {action}: {source}")]
     Io {
@@ -254,9 +288,9 @@ impl WorkerError {
     /// The worker's last stderr lines, for the errors that carry them.
     pub fn stderr_tail(&self) -> Option<&str> {
         match self {
-            WorkerError::NotReady { stderr_tail, .. } | WorkerError::Exited { stderr_tail, .. } => {
-                Some(stderr_tail)
-            }
+            WorkerError::NotReady { stderr_tail, .. }
+            | WorkerError::Exited { stderr_tail, .. }
+            | WorkerError::Refused { stderr_tail, .. } => Some(stderr_tail),
             _ => None,
         }
     }
@@ -274,12 +308,6 @@ fn status_text(status: &Option<ExitStatus>) -> String {
         Some(s) => format!(" ({s})"),
         None => String::new(),
     }
-}
-
-/// One line of the worker's stdout.
-enum OutLine {
-    Text(String),
-    TooLong,
 }
 
 /// The last lines of a worker's stderr.
@@ -318,14 +346,24 @@ impl Tail {
 /// separate so the lab can send an acquire whose reply the proxy holds and
 /// read it later; [`request`](Self::request) does both. It also implements
 /// [`LabClient`], so the harness can drive in-process clients and workers
-/// alike.
+/// alike: a write is answered by the worker with its fencing token and
+/// made by the lab ([`LabResource`]).
 pub struct WorkerHandle {
+    /// For messages: the client's name, and the adapter's when it is not
+    /// the lab's own worker (`c1 · redis_py_lock.py`).
+    who: String,
     name: String,
     protocol: String,
+    resource: Option<LabResource>,
+    said: VecDeque<String>,
+    /// The worker answered `acquire-within` with a definite error (it
+    /// cannot wait by itself): the lab polls its `acquire` instead.
+    polls: bool,
     pid: u32,
     child: GuardedChild,
-    stdin: tokio::process::ChildStdin,
-    lines: mpsc::Receiver<OutLine>,
+    /// `None` once closed.
+    stdin: Option<tokio::process::ChildStdin>,
+    lines: Lines<tokio::process::ChildStdout>,
     stderr: Tail,
     stderr_reader: Option<JoinHandle<()>>,
     pending: usize,
@@ -336,7 +374,7 @@ pub struct WorkerHandle {
 impl std::fmt::Debug for WorkerHandle {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("WorkerHandle")
-            .field("name", &self.name)
+            .field("name", &self.who)
             .field("protocol", &self.protocol)
             .field("pid", &self.pid)
             .field("pending", &self.pending)
@@ -346,37 +384,70 @@ impl std::fmt::Debug for WorkerHandle {
 }
 
 impl WorkerHandle {
-    /// Starts `binary worker …` as `spec` says and waits until it is
-    /// connected and says `ready` (at most `spec.ready_timeout`). A worker
-    /// that exits or stays silent is killed, and the error carries the tail
-    /// of its stderr.
+    /// Starts the worker `spec` describes — [`WorkerSpec::command`], or
+    /// `binary worker --protocol P` —, sends it the start-up message, waits
+    /// until it says `ready` (at most `spec.ready_timeout`) in this protocol
+    /// version, and connects to the protected resource it writes to through
+    /// the lab. A worker that exits, stays silent, refuses or speaks another
+    /// version is killed, and the error carries the tail of its stderr.
     pub async fn spawn(binary: &Path, spec: &WorkerSpec) -> Result<WorkerHandle, WorkerError> {
-        let mut handle =
-            Self::spawn_with_args(binary, &spec.name, spec.args(), spec.ready_timeout).await?;
+        let command = spec.command_for(binary);
+        let mut handle = Self::start(&command, spec).await?;
         handle.reply_timeout = spec.reply_timeout();
+        let resource_url = spec.resource_redis.as_deref().unwrap_or(&spec.redis);
+        let options = locklab_impl::ConnectOptions::new()
+            .with_connect_timeout(spec.connect_timeout)
+            .and_then(|o| o.with_response_timeout(spec.response_timeout))
+            .map_err(|e| e.to_string());
+        let resource = match options {
+            Ok(options) => LabResource::open(resource_url, &spec.resource_key, &options)
+                .await
+                .map_err(|e| e.message),
+            Err(e) => Err(e),
+        };
+        match resource {
+            Ok(resource) => handle.resource = Some(resource),
+            Err(reason) => {
+                let _ = handle.kill();
+                return Err(WorkerError::Resource {
+                    name: handle.who.clone(),
+                    reason,
+                });
+            }
+        }
         Ok(handle)
     }
 
-    /// Starts `binary` with these arguments (the first being `worker`) and
-    /// waits for `ready`, as [`spawn`](Self::spawn) does.
-    pub async fn spawn_with_args<I, S>(
-        binary: &Path,
-        name: &str,
-        args: I,
-        ready_timeout: Duration,
-    ) -> Result<WorkerHandle, WorkerError>
-    where
-        I: IntoIterator<Item = S>,
-        S: AsRef<std::ffi::OsStr>,
-    {
-        let mut cmd = Command::new(binary);
-        cmd.args(args)
+    /// Starts `command`, sends it `spec`'s start-up message and waits for
+    /// `ready`, without connecting to the resource: what
+    /// [`spawn`](Self::spawn) does first, and all a conformance check needs.
+    pub async fn start(
+        command: &LockCommand,
+        spec: &WorkerSpec,
+    ) -> Result<WorkerHandle, WorkerError> {
+        Self::start_with(command, spec, &spec.start()).await
+    }
+
+    /// [`start`](Self::start) with this start-up message (a conformance
+    /// check sends one of another version).
+    pub async fn start_with(
+        command: &LockCommand,
+        spec: &WorkerSpec,
+        start: &Start,
+    ) -> Result<WorkerHandle, WorkerError> {
+        let mut cmd = Command::new(command.program());
+        cmd.args(command.args())
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
+        let client = spec.name.as_str();
+        let name = match &spec.command {
+            Some(c) => format!("{client} · {}", c.label()),
+            None => client.to_owned(),
+        };
         let spawn_error = |source| WorkerError::Spawn {
-            name: name.to_owned(),
-            binary: binary.display().to_string(),
+            name: name.clone(),
+            binary: command.text().to_owned(),
             source,
         };
         let mut child = spawn_guarded(cmd).map_err(spawn_error)?;
@@ -387,14 +458,18 @@ impl WorkerHandle {
         let stderr = child.take_stderr().ok_or_else(missing)?;
         let stdin = tokio::process::ChildStdin::from_std(stdin).map_err(spawn_error)?;
         let tail = Tail::default();
-        let stderr_reader = read_stderr(stderr, tail.clone(), name);
-        let lines = read_stdout(stdout, name);
+        let stderr_reader = read_stderr(stderr, tail.clone(), client);
+        let lines = Lines::new(tokio::process::ChildStdout::from_std(stdout).map_err(spawn_error)?);
         let mut handle = WorkerHandle {
-            name: name.to_owned(),
+            who: name,
+            name: client.to_owned(),
             protocol: String::new(),
+            resource: None,
+            said: VecDeque::new(),
+            polls: false,
             pid,
             child,
-            stdin,
+            stdin: Some(stdin),
             lines,
             stderr: tail,
             stderr_reader,
@@ -404,38 +479,70 @@ impl WorkerHandle {
             ),
             paused: false,
         };
-        handle.wait_ready(ready_timeout).await?;
-        tracing::debug!(name, pid, protocol = %handle.protocol, "worker ready");
+        let started = Instant::now();
+        if let Err(e) = handle.write_line(start.to_line()).await {
+            let _ = handle.kill();
+            return Err(e);
+        }
+        let left = spec.ready_timeout.saturating_sub(started.elapsed());
+        if let Err(e) = handle.wait_ready(left).await {
+            let _ = handle.kill();
+            return Err(e);
+        }
+        tracing::debug!(name = %handle.who, pid, protocol = %handle.protocol, "worker ready");
         Ok(handle)
     }
 
     async fn wait_ready(&mut self, timeout: Duration) -> Result<(), WorkerError> {
         let started = Instant::now();
-        match tokio::time::timeout(timeout, self.lines.recv()).await {
+        match tokio::time::timeout(timeout, self.lines.next()).await {
             Err(_) => {
-                let _ = self.child.kill_and_wait();
+                let _ = self.kill_group();
                 Err(WorkerError::NotReady {
-                    name: self.name.clone(),
+                    name: self.who.clone(),
                     pid: self.pid,
                     waited: started.elapsed(),
                     stderr_tail: self.final_stderr().await,
                 })
             }
             Ok(None) => Err(self.exited().await),
-            Ok(Some(OutLine::TooLong)) => Err(self.bad_line("(a line over 1 MiB)", "too long")),
-            Ok(Some(OutLine::Text(line))) => match serde_json::from_str::<Ready>(&line) {
-                Ok(ready) => {
-                    self.protocol = ready.ready;
-                    Ok(())
+            Ok(Some(Line::TooLong)) => Err(self.bad_line("(a line over 1 MiB)", "too long")),
+            Ok(Some(Line::Text(line))) => {
+                if let Ok(Reply::Err { err, .. }) = Reply::parse(&line) {
+                    let _ = self.kill_group();
+                    return Err(WorkerError::Refused {
+                        name: self.who.clone(),
+                        pid: self.pid,
+                        err,
+                        stderr_tail: self.final_stderr().await,
+                    });
                 }
-                Err(e) => Err(self.bad_line(&line, &e.to_string())),
-            },
+                let ready = serde_json::from_str::<Ready>(&line)
+                    .map_err(|e| self.bad_line(&line, &format!("not a ready line ({e})")))?;
+                if ready.version != PROTOCOL_VERSION {
+                    return Err(WorkerError::Version {
+                        name: self.who.clone(),
+                        pid: self.pid,
+                        version: ready.version,
+                    });
+                }
+                self.protocol = ready.ready;
+                Ok(())
+            }
         }
     }
 
-    /// Its name.
+    /// Its client name (`c1`).
     pub fn name(&self) -> &str {
         &self.name
+    }
+
+    /// What the library told its caller, as the worker's replies said
+    /// (`"said"`) since the last call, oldest first, joined by `; `; taken,
+    /// so the next call starts afresh.
+    pub fn take_said(&mut self) -> Option<String> {
+        let notes: Vec<String> = self.said.drain(..).collect();
+        (!notes.is_empty()).then(|| notes.join("; "))
     }
 
     /// The protocol it said it speaks.
@@ -482,17 +589,32 @@ impl WorkerHandle {
     /// Sends one request (it is carried out when the worker gets to it:
     /// at once, or after its earlier requests, or after a pause).
     pub async fn send(&mut self, request: &Request) -> Result<(), WorkerError> {
-        let mut line = request.to_line();
+        self.write_line(request.to_line()).await?;
+        self.pending += 1;
+        Ok(())
+    }
+
+    /// Sends one line as it is, as a request (a conformance check's bad
+    /// lines): its answer is received like a reply.
+    pub async fn send_line(&mut self, line: &str) -> Result<(), WorkerError> {
+        self.write_line(line.to_owned()).await?;
+        self.pending += 1;
+        Ok(())
+    }
+
+    /// Writes one line to its stdin (bounded wait).
+    async fn write_line(&mut self, mut line: String) -> Result<(), WorkerError> {
         line.push('\n');
         let write = async {
-            self.stdin.write_all(line.as_bytes()).await?;
-            self.stdin.flush().await
+            let stdin = self
+                .stdin
+                .as_mut()
+                .ok_or_else(|| io::Error::new(io::ErrorKind::BrokenPipe, "stdin closed"))?;
+            stdin.write_all(line.as_bytes()).await?;
+            stdin.flush().await
         };
         match tokio::time::timeout(SEND_TIMEOUT, write).await {
-            Ok(Ok(())) => {
-                self.pending += 1;
-                Ok(())
-            }
+            Ok(Ok(())) => Ok(()),
             Ok(Err(e)) if e.kind() == io::ErrorKind::BrokenPipe => Err(self.exited().await),
             Ok(Err(source)) => Err(self.io_error("send a request", source)),
             Err(_) => Err(self.io_error(
@@ -514,12 +636,12 @@ impl WorkerHandle {
     pub async fn recv_timeout(&mut self, timeout: Duration) -> Result<Reply, WorkerError> {
         if self.pending == 0 {
             return Err(WorkerError::NothingPending {
-                name: self.name.clone(),
+                name: self.who.clone(),
             });
         }
-        match tokio::time::timeout(timeout, self.lines.recv()).await {
+        match tokio::time::timeout(timeout, self.lines.next()).await {
             Err(_) => Err(WorkerError::NoReply {
-                name: self.name.clone(),
+                name: self.who.clone(),
                 pid: self.pid,
                 waited: timeout,
             }),
@@ -530,12 +652,31 @@ impl WorkerHandle {
             Ok(Some(line)) => {
                 self.pending -= 1;
                 match line {
-                    OutLine::TooLong => Err(self.bad_line("(a line over 1 MiB)", "too long")),
-                    OutLine::Text(text) => {
+                    Line::TooLong => Err(self.bad_line("(a line over 1 MiB)", "too long")),
+                    Line::Text(text) => {
+                        if let Some(note) = said(&text) {
+                            if self.said.len() == SAID_MAX {
+                                self.said.pop_front();
+                            }
+                            self.said.push_back(note);
+                        }
                         Reply::parse(&text).map_err(|e| self.bad_line(&text, &e.to_string()))
                     }
                 }
             }
+        }
+    }
+
+    /// A line the worker printed with no request waiting for it, if one
+    /// comes within `wait` (none should: every line is a reply).
+    pub async fn unsolicited(&mut self, wait: Duration) -> Option<String> {
+        if self.pending > 0 {
+            return None;
+        }
+        match tokio::time::timeout(wait, self.lines.next()).await {
+            Ok(Some(Line::Text(text))) => Some(text),
+            Ok(Some(Line::TooLong)) => Some("(a line over 1 MiB)".to_owned()),
+            Ok(None) | Err(_) => None,
         }
     }
 
@@ -552,6 +693,7 @@ impl WorkerHandle {
     /// timers, any watchdog — until [`resume`](Self::resume).
     pub async fn pause(&mut self) -> Result<(), WorkerError> {
         self.signal(Signal::SIGSTOP, "SIGSTOP")?;
+        let _ = self.child.signal_group(Signal::SIGSTOP);
         self.wait_stopped(true).await?;
         self.paused = true;
         Ok(())
@@ -559,6 +701,7 @@ impl WorkerHandle {
 
     /// Lets a paused worker go on (SIGCONT) and waits until it runs.
     pub async fn resume(&mut self) -> Result<(), WorkerError> {
+        let _ = self.child.signal_group(Signal::SIGCONT);
         self.signal(Signal::SIGCONT, "SIGCONT")?;
         self.wait_stopped(false).await?;
         self.paused = false;
@@ -571,10 +714,9 @@ impl WorkerHandle {
         self.pending = 0;
         self.paused = false;
         let status = self
-            .child
-            .kill_and_wait()
+            .kill_group()
             .map_err(|source| self.io_error("SIGKILL and reap", source))?;
-        tracing::debug!(name = %self.name, pid = self.pid, %status, "worker killed");
+        tracing::debug!(name = %self.who, pid = self.pid, %status, "worker killed");
         Ok(status)
     }
 
@@ -591,7 +733,7 @@ impl WorkerHandle {
                 break;
             }
         }
-        let _ = self.stdin.shutdown().await;
+        self.stdin = None;
         let deadline = Instant::now() + EXIT_WAIT;
         loop {
             match self.child.try_wait() {
@@ -600,6 +742,30 @@ impl WorkerHandle {
                     tokio::time::sleep(Duration::from_millis(5)).await
                 }
                 _ => return self.kill(),
+            }
+        }
+    }
+
+    /// SIGKILL to its process group (it, and any helper it started), then
+    /// to it, and reap it.
+    fn kill_group(&mut self) -> io::Result<ExitStatus> {
+        let _ = self.child.signal_group(Signal::SIGKILL);
+        self.child.kill_and_wait()
+    }
+
+    /// Closes its stdin, as a lab that ends does, and waits up to `wait`
+    /// for it to exit; `None` if it is still running then (it is killed
+    /// when dropped).
+    pub async fn close_stdin(&mut self, wait: Duration) -> Option<ExitStatus> {
+        self.stdin = None;
+        let deadline = Instant::now() + wait;
+        loop {
+            match self.child.try_wait() {
+                Ok(Some(status)) => return Some(status),
+                Ok(None) if Instant::now() < deadline => {
+                    tokio::time::sleep(Duration::from_millis(5)).await
+                }
+                _ => return None,
             }
         }
     }
@@ -651,7 +817,7 @@ impl WorkerHandle {
             }
         };
         WorkerError::Exited {
-            name: self.name.clone(),
+            name: self.who.clone(),
             pid: self.pid,
             status,
             stderr_tail: self.final_stderr().await,
@@ -671,25 +837,17 @@ impl WorkerHandle {
     }
 
     fn bad_line(&self, line: &str, reason: &str) -> WorkerError {
-        let mut line = line.to_owned();
-        if line.len() > 200 {
-            let mut end = 200;
-            while !line.is_char_boundary(end) {
-                end -= 1;
-            }
-            line.truncate(end);
-        }
         WorkerError::BadLine {
-            name: self.name.clone(),
+            name: self.who.clone(),
             pid: self.pid,
-            line,
+            line: cut(line, 200),
             reason: reason.to_owned(),
         }
     }
 
     fn io_error(&self, action: &str, source: io::Error) -> WorkerError {
         WorkerError::Io {
-            name: self.name.clone(),
+            name: self.who.clone(),
             pid: self.pid,
             action: action.to_owned(),
             source,
@@ -702,12 +860,28 @@ impl WorkerHandle {
         if self.pending > 0 {
             return Err(OpError::definite(format!(
                 "worker {}: {} earlier replies are pending; receive them first",
-                self.name, self.pending
+                self.who, self.pending
             )));
         }
         self.request(&request)
             .await
             .map_err(|e| OpError::indefinite(e.to_string()))
+    }
+
+    /// Asks the worker for the fencing token it holds and writes with it,
+    /// as [`LabResource`] explains.
+    async fn write(&mut self, data: &str) -> Result<Outcome, OpError> {
+        let fence = self
+            .op(Request::of(ClientOp::Write, data))
+            .await?
+            .into_write_with()?;
+        let resource = self.resource.as_ref().ok_or_else(|| {
+            OpError::definite(format!(
+                "worker {}: no resource to write to (started without one)",
+                self.who
+            ))
+        })?;
+        resource.write(fence, data.as_bytes()).await
     }
 }
 
@@ -717,20 +891,39 @@ impl LabClient for WorkerHandle {
     }
 
     fn perform<'a>(&'a mut self, op: ClientOp, data: &'a str) -> ClientFuture<'a, Outcome> {
-        Box::pin(async move { self.op(Request::of(op, data)).await?.into_outcome(op) })
+        Box::pin(async move {
+            match op {
+                ClientOp::Write => self.write(data).await,
+                _ => self.op(Request::of(op, data)).await?.into_outcome(op),
+            }
+        })
     }
 
+    /// `acquire-within`, the worker waiting by its lock's own strategy; a
+    /// worker that answers it with a definite error (it cannot) is polled
+    /// with `acquire` by the lab from then on.
     fn acquire_within(&mut self, deadline: Duration) -> ClientFuture<'_, Outcome> {
         Box::pin(async move {
-            let deadline_ms = u64::try_from(deadline.as_millis()).unwrap_or(u64::MAX);
-            self.op(Request::AcquireWithin { deadline_ms })
-                .await?
-                .into_outcome(ClientOp::Acquire)
+            if !self.polls {
+                let deadline_ms = u64::try_from(deadline.as_millis()).unwrap_or(u64::MAX);
+                match self
+                    .op(Request::AcquireWithin { deadline_ms })
+                    .await?
+                    .into_outcome(ClientOp::Acquire)
+                {
+                    Err(e) if e.definite => self.polls = true,
+                    answered => return answered,
+                }
+            }
+            poll_acquire(self, deadline).await
         })
     }
 
     fn reset<'a>(&'a mut self, keys: &'a Keys) -> ClientFuture<'a, ()> {
         Box::pin(async move {
+            if let Some(resource) = &self.resource {
+                self.resource = Some(resource.with_key(&keys.resource)?);
+            }
             self.op(Request::Reset {
                 lock_key: keys.lock.clone(),
                 resource_key: keys.resource.clone(),
@@ -745,42 +938,20 @@ impl LabClient for WorkerHandle {
     }
 }
 
+impl Drop for WorkerHandle {
+    /// Its whole process group goes with it; the [`GuardedChild`] then
+    /// kills and reaps the worker itself.
+    fn drop(&mut self) {
+        let _ = self.child.signal_group(Signal::SIGKILL);
+    }
+}
+
 /// The state letter of `/proc/<pid>/stat` (`R`, `S`, `T`, `Z`, …); `None`
 /// if there is no such process.
 fn proc_state(pid: u32) -> Option<char> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
     let close = stat.rfind(')')?;
     stat[close + 1..].split_whitespace().next()?.chars().next()
-}
-
-/// Reads the worker's stdout lines on a thread of its own into a bounded
-/// channel, which closes when the worker's stdout does.
-fn read_stdout(stdout: impl Read + Send + 'static, name: &str) -> mpsc::Receiver<OutLine> {
-    let (tx, rx) = mpsc::channel(REPLY_BUFFER);
-    let spawned = std::thread::Builder::new()
-        .name(format!("worker-{name}-out"))
-        .spawn(move || {
-            let mut stdout = BufReader::new(stdout);
-            loop {
-                let mut buf = Vec::new();
-                let read = (&mut stdout)
-                    .take(MAX_LINE as u64 + 1)
-                    .read_until(b'\n', &mut buf);
-                let line = match read {
-                    Ok(0) | Err(_) => return,
-                    Ok(_) if buf.len() > MAX_LINE => OutLine::TooLong,
-                    Ok(_) => OutLine::Text(String::from_utf8_lossy(&buf).trim_end().to_owned()),
-                };
-                let too_long = matches!(line, OutLine::TooLong);
-                if tx.blocking_send(line).is_err() || too_long {
-                    return;
-                }
-            }
-        });
-    if let Err(e) = spawned {
-        tracing::warn!(error = %e, "could not start a worker's stdout reader");
-    }
-    rx
 }
 
 /// Keeps the last lines of the worker's stderr, on a thread of its own.

@@ -1,25 +1,34 @@
-//! The worker process: `locklab worker …` (hidden), one lab client serving
-//! the [line protocol](super::wire) on stdin/stdout.
+//! The worker process: `locklab worker --protocol P` (hidden), one lab
+//! client serving the [line protocol](super::wire) on stdin/stdout — the
+//! same protocol a worker in any other language speaks, so that one
+//! [`WorkerHandle`](super::WorkerHandle) drives both. Everything about the
+//! run (Redis, keys, lease, timeouts) comes in the start-up message, as it
+//! does for a worker in any language; the flag says only which lock.
 //!
 //! It runs a current-thread tokio runtime for its whole life, so that
 //! anything the client runs in the background (a lease watchdog) keeps
-//! running between requests, and so that a SIGSTOP stops all of it. A
-//! thread of its own reads stdin (a blocking read that the runtime must not
-//! wait on) and hands each line over a bounded channel.
+//! running between requests, and so that a SIGSTOP stops all of it. Its
+//! stdin, a pipe from the lab, is read on that runtime's reactor too.
 
 use std::io::{self, BufRead, Read, Write};
+use std::os::fd::AsFd;
 use std::time::Duration;
 
 use anyhow::Context;
 use clap::Args;
-use locklab_impl::{ConnectOptions, RedlockOptions};
+use locklab_impl::ConnectOptions;
+use tokio::net::unix::pipe;
 use tokio::sync::mpsc;
 
 use locklab_model::{ClientOp, NodeId};
 
-use super::wire::{Control, Ready, Reply, Request, MAX_LINE};
+use super::handshake::{cut, QuorumTiming, Ready, Start, StartError, PROTOCOL_VERSION};
+use super::lines::{Line, Lines};
+use super::wire::{Control, Reply, Request, MAX_LINE};
 use crate::cli::Status;
-use crate::client::{open, ClientSpec, Keys, LabClient, OpError, Strategy};
+use crate::client::{
+    known_clients, open, ClientSpec, Keys, LabClient, OpError, OpenError, Strategy,
+};
 
 /// The default response timeout of a worker's connections: long, so that a
 /// reply the proxy holds for seconds is late, not lost.
@@ -28,133 +37,116 @@ pub const DEFAULT_RESPONSE_TIMEOUT_MS: u64 = 30_000;
 /// The default connect timeout of a worker's connections.
 pub const DEFAULT_CONNECT_TIMEOUT_MS: u64 = 2_000;
 
-/// Flags of `locklab worker`.
+/// Flags of `locklab worker`: only which lock to be.
 #[derive(Debug, Clone, Args)]
 pub struct WorkerArgs {
     /// The lock: a protocol of locklab-impl, or a peer crate of this build
     /// (rslock, redlock).
     #[arg(long, value_name = "P")]
     pub protocol: String,
-    /// The Redis URL to lock on (the lab's proxy, to inject message
-    /// faults); repeated, one per master of a quorum lock.
-    #[arg(long = "redis", value_name = "URL", required = true)]
-    pub redis: Vec<String>,
-    /// The Redis URL of the protected resource. Default: --redis.
-    #[arg(long, value_name = "URL")]
-    pub resource_redis: Option<String>,
-    /// The lock key.
-    #[arg(long, value_name = "K")]
-    pub lock_key: String,
-    /// The protected resource's key.
-    #[arg(long, value_name = "R")]
-    pub resource_key: String,
-    /// The lease of each grant, in milliseconds.
-    #[arg(long, value_name = "MS")]
-    pub ttl_ms: u64,
-    /// The client's name, for messages.
-    #[arg(long, default_value = "worker")]
-    pub name: String,
-    /// How long one Redis command may wait for its reply, in milliseconds.
-    #[arg(long, value_name = "MS", default_value_t = DEFAULT_RESPONSE_TIMEOUT_MS)]
-    pub response_timeout_ms: u64,
-    /// How long connecting to Redis may take, in milliseconds.
-    #[arg(long, value_name = "MS", default_value_t = DEFAULT_CONNECT_TIMEOUT_MS)]
-    pub connect_timeout_ms: u64,
-    /// A quorum lock's drift allowance, as a share of the lease.
-    #[arg(long, value_name = "F")]
-    pub drift_factor: Option<f64>,
-    /// A quorum lock's drift allowance beyond that share, in microseconds.
-    #[arg(long, value_name = "US")]
-    pub drift_floor_us: Option<u64>,
-    /// A quorum lock's timeout per master and request, in milliseconds.
-    #[arg(long, value_name = "MS")]
-    pub master_timeout_ms: Option<u64>,
 }
 
-impl WorkerArgs {
-    fn spec(&self) -> anyhow::Result<ClientSpec> {
-        let connect = ConnectOptions::new()
-            .with_connect_timeout(Duration::from_millis(self.connect_timeout_ms))?
-            .with_response_timeout(Duration::from_millis(self.response_timeout_ms))?;
-        Ok(ClientSpec {
-            lock: self.protocol.clone(),
-            redis: self.redis.clone(),
-            resource_redis: self.resource_redis.clone(),
-            keys: Keys {
-                lock: self.lock_key.clone(),
-                resource: self.resource_key.clone(),
-            },
-            ttl: Duration::from_millis(self.ttl_ms),
-            connect,
-            strategy: Strategy::Default,
-            redlock: self.redlock()?,
-        })
-    }
-
-    /// The quorum settings the flags give, if any.
-    fn redlock(&self) -> anyhow::Result<Option<RedlockOptions>> {
-        if self.drift_factor.is_none()
-            && self.drift_floor_us.is_none()
-            && self.master_timeout_ms.is_none()
-        {
-            return Ok(None);
-        }
-        let mut options = RedlockOptions::default();
-        if let Some(f) = self.drift_factor {
-            options = options.with_drift_factor(f)?;
-        }
-        if let Some(us) = self.drift_floor_us {
-            options = options.with_drift_floor(Duration::from_micros(us));
-        }
-        if let Some(ms) = self.master_timeout_ms {
-            options = options.with_master_timeout(Duration::from_millis(ms))?;
-        }
-        Ok(Some(options))
-    }
+fn spec(protocol: &str, start: &Start) -> anyhow::Result<ClientSpec> {
+    let connect = ConnectOptions::new()
+        .with_connect_timeout(Duration::from_millis(start.connect_timeout_ms))?
+        .with_response_timeout(Duration::from_millis(start.response_timeout_ms))?;
+    Ok(ClientSpec {
+        lock: protocol.to_owned(),
+        redis: std::iter::once(start.redis.clone())
+            .chain(start.masters.iter().cloned())
+            .collect(),
+        resource_redis: start.resource_redis.clone(),
+        keys: Keys {
+            lock: start.lock_key.clone(),
+            resource: start.resource_key.clone(),
+        },
+        ttl: Duration::from_millis(start.lease_ms),
+        connect,
+        strategy: Strategy::Default,
+        redlock: start
+            .quorum
+            .as_ref()
+            .map(QuorumTiming::options)
+            .transpose()?,
+    })
 }
 
-/// One line from stdin, or why there is none.
-enum Line {
-    Text(String),
-    TooLong,
-}
-
-/// Runs the worker until stdin closes or a `quit`. An error (unknown
-/// protocol, bad key or TTL, Redis unreachable) ends it before `ready`,
-/// with exit code 2.
+/// Runs the worker until stdin closes or a `quit`. An error (unknown lock,
+/// a first line that is not the start-up message or is of another version,
+/// bad key or TTL, Redis unreachable) ends it before `ready`, with exit
+/// code 2.
 pub fn run(args: &WorkerArgs) -> anyhow::Result<Status> {
-    let spec = args.spec()?;
+    if !known_clients().contains(&args.protocol.as_str()) {
+        return Err(OpenError::Unknown {
+            name: args.protocol.clone(),
+        }
+        .into());
+    }
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .context("start the worker's tokio runtime")?;
-    runtime.block_on(serve(args, spec))
+    runtime.block_on(serve(args))
 }
 
-async fn serve(args: &WorkerArgs, spec: ClientSpec) -> anyhow::Result<Status> {
-    let mut client = open(&spec).await?;
-    let mut out = io::stdout().lock();
+/// The first line that is not blank; `None` if stdin ends first.
+async fn first_line(lines: &mut Input) -> anyhow::Result<Option<String>> {
+    while let Some(line) = lines.next().await {
+        match line {
+            Line::Text(text) if text.trim().is_empty() => continue,
+            Line::Text(text) => return Ok(Some(text)),
+            Line::TooLong => too_long()?,
+        }
+    }
+    Ok(None)
+}
+
+fn too_long() -> anyhow::Result<()> {
+    reply(
+        &OpError::definite(format!(
+            "request line over {MAX_LINE} bytes; the worker stops"
+        ))
+        .into(),
+    )?;
+    anyhow::bail!("a request line over {MAX_LINE} bytes")
+}
+
+async fn serve(args: &WorkerArgs) -> anyhow::Result<Status> {
+    let mut lines = Input::stdin();
+    let Some(first) = first_line(&mut lines).await? else {
+        anyhow::bail!("stdin closed before the start-up message");
+    };
+    let start = match StartError::check(&first) {
+        Ok(start) => start,
+        Err(e) => {
+            reply(&OpError::definite(e.to_string()).into())?;
+            return Err(e.into());
+        }
+    };
+    let mut client = match open(&spec(&args.protocol, &start)?).await {
+        Ok(client) => client,
+        Err(e) => {
+            reply(&OpError::definite(e.to_string()).into())?;
+            return Err(e.into());
+        }
+    };
     let ready = Ready {
         ready: client.protocol().to_owned(),
+        version: PROTOCOL_VERSION,
         pid: std::process::id(),
-        name: args.name.clone(),
+        name: start.client.clone(),
     };
+    let mut out = io::stdout().lock();
     writeln!(out, "{}", serde_json::to_string(&ready)?)?;
     out.flush()?;
     drop(out);
 
-    let mut lines = read_stdin();
-    while let Some(line) = lines.recv().await {
+    while let Some(line) = lines.next().await {
         let text = match line {
             Line::Text(text) => text,
             Line::TooLong => {
-                reply(
-                    &OpError::definite(format!(
-                        "request line over {MAX_LINE} bytes; the worker stops"
-                    ))
-                    .into(),
-                )?;
-                anyhow::bail!("a request line over {MAX_LINE} bytes");
+                too_long()?;
+                continue;
             }
         };
         if text.trim().is_empty() {
@@ -164,7 +156,7 @@ async fn serve(args: &WorkerArgs, spec: ClientSpec) -> anyhow::Result<Status> {
             Ok(request) => request,
             Err(e) => {
                 reply(
-                    &OpError::definite(format!("bad request {:?}: {e}", abbreviate(&text))).into(),
+                    &OpError::definite(format!("bad request {:?}: {e}", cut(&text, 200))).into(),
                 )?;
                 continue;
             }
@@ -178,7 +170,8 @@ async fn serve(args: &WorkerArgs, spec: ClientSpec) -> anyhow::Result<Status> {
     Ok(Status::Agrees)
 }
 
-/// Carries out one request.
+/// Carries out one request. A write is not made here: the worker answers
+/// with the fencing token it would write with, and the lab writes.
 pub async fn handle(client: &mut dyn LabClient, request: Request) -> Reply {
     let control = |r: Result<(), OpError>, done: Control| match r {
         Ok(()) => Reply::Control(done),
@@ -193,7 +186,9 @@ pub async fn handle(client: &mut dyn LabClient, request: Request) -> Reply {
                 .acquire_within(Duration::from_millis(deadline_ms))
                 .await,
         ),
-        Request::Write { data } => Reply::of(client.perform(ClientOp::Write, &data).await),
+        Request::Write { .. } => Reply::Control(Control::WriteWith {
+            fence: client.write_fence(),
+        }),
         Request::Release => Reply::of(client.perform(ClientOp::Release, "").await),
         Request::Produce => Reply::of(client.perform(ClientOp::Produce, "").await),
         Request::Read => Reply::of(client.perform(ClientOp::Read, "").await),
@@ -232,23 +227,40 @@ fn reply(reply: &Reply) -> io::Result<()> {
     out.flush()
 }
 
-fn abbreviate(s: &str) -> String {
-    const MAX: usize = 200;
-    if s.len() <= MAX {
-        return s.to_owned();
+/// The worker's stdin, line by line: a pipe (as the lab gives it) is read
+/// on the runtime's reactor ([`Lines`]), so that a request wakes the task
+/// that serves it directly; anything else (a terminal, a file) by a thread
+/// of its own, over a bounded channel.
+enum Input {
+    Pipe(Lines<pipe::Receiver>),
+    Thread(mpsc::Receiver<Line>),
+}
+
+impl Input {
+    fn stdin() -> Input {
+        let pipe = io::stdin()
+            .as_fd()
+            .try_clone_to_owned()
+            .and_then(pipe::Receiver::from_owned_fd);
+        match pipe {
+            Ok(pipe) => Input::Pipe(Lines::new(pipe)),
+            Err(_) => Input::Thread(read_stdin()),
+        }
     }
-    let mut end = MAX;
-    while !s.is_char_boundary(end) {
-        end -= 1;
+
+    async fn next(&mut self) -> Option<Line> {
+        match self {
+            Input::Pipe(lines) => lines.next().await,
+            Input::Thread(lines) => lines.recv().await,
+        }
     }
-    format!("{}…", &s[..end])
 }
 
 /// Reads stdin line by line on a thread of its own; the channel closes at
 /// end of input (or a read error).
 fn read_stdin() -> mpsc::Receiver<Line> {
     let (tx, rx) = mpsc::channel(16);
-    std::thread::Builder::new()
+    let spawned = std::thread::Builder::new()
         .name("worker-stdin".into())
         .spawn(move || {
             let stdin = io::stdin();
@@ -268,7 +280,9 @@ fn read_stdin() -> mpsc::Receiver<Line> {
                     return;
                 }
             }
-        })
-        .expect("start the worker's stdin thread");
+        });
+    if let Err(e) = spawned {
+        tracing::warn!(error = %e, "could not start the worker's stdin reader");
+    }
     rx
 }

@@ -1,16 +1,21 @@
-//! The worker's line protocol: JSON lines, one request per line on the
-//! worker's stdin, one reply per line on its stdout, in order. Replies to
-//! operations are the lab's [`Outcome`]s as they serialize — the same words
-//! the model predicts and the history records.
+//! The worker's line protocol, version [`PROTOCOL_VERSION`]: JSON lines,
+//! one request per line on the worker's stdin, one reply per line on its
+//! stdout, in order; anything else the worker has to say goes to stderr.
+//! Replies to operations are the lab's [`Outcome`]s as they serialize — the
+//! same words the model predicts and the history records. The full
+//! description, for adapter authors, is docs/worker-protocol.md.
 //!
 //! ```text
-//! → (on start)  {"ready":"token","pid":4242,"name":"c1"}
+//! ← {"op":"start","version":1,"client":"c1","redis":"redis://…","lock_key":"k",…}
+//! → {"ready":"token","version":1,"pid":4242,"name":"c1"}
 //! ← {"op":"acquire"}                    → {"ok":"granted","token":"9f…","fence":3}
-//!                                         {"ok":"busy"}  {"ok":"believed"}  {"ok":"lost"}
-//! ← {"op":"acquire-lost"}               → what Redis answered; the client drops it unread
+//!                                         {"ok":"granted","count":2}  {"ok":"busy"}
+//!                                         {"ok":"believed"}  {"ok":"lost"}
+//! ← {"op":"acquire-lost"}               → as acquire: what Redis answered; the
+//!                                         client drops it unread
 //! ← {"op":"acquire-resent"}             → as acquire: the lost request sent again
 //! ← {"op":"acquire-within","deadline_ms":500} → granted, or busy at the deadline
-//! ← {"op":"write","data":"c1 write 1"}  → {"ok":"accepted"}  {"ok":"refused","highest":4}
+//! ← {"op":"write","data":"c1 write 1"}  → {"ok":"write-with","fence":3}  {"ok":"write-with"}
 //! ← {"op":"release"}                    → {"ok":"released"}  {"ok":"still-held","count":1}
 //!                                         {"ok":"not-held"}  {"ok":"deleted"}  {"ok":"nothing-to-delete"}
 //! ← {"op":"produce"}                    → {"ok":"produced","unit":1}  {"ok":"conflict"}
@@ -29,14 +34,21 @@
 //! any failure                           → {"err":"one line","definite":true}
 //! ```
 //!
-//! `token`, `fence` and `count` are left out when the lock has none.
-//! `definite` says the operation surely did not happen (absent: it may
-//! have). A line that is not a request gets an `err` reply and the worker
+//! `token`, `fence` and `count` are left out when the lock has none. A write
+//! is answered with the fencing token the worker would write with
+//! (`write-with`), and the *lab* writes to the protected resource with it
+//! ([`LabResource`](super::resource::LabResource)). `definite` says the
+//! operation surely did not happen (absent: it may have, which the history
+//! must allow for); an operation a worker cannot do at all is a definite
+//! error. Any reply may carry `"said":"…"`: what the library told its caller
+//! (an exception, a warning from a background thread) since the last
+//! reply. A line that is not a request gets a definite `err` and the worker
 //! goes on; stdin closing ends the worker (exit 0).
 
 use locklab_model::{ClientOp, Outcome};
 use serde::{Deserialize, Serialize};
 
+pub use super::handshake::{Ready, Start, PROTOCOL_VERSION};
 use crate::client::OpError;
 
 /// The longest request line a worker reads, and the longest reply line the
@@ -140,10 +152,19 @@ impl Request {
     }
 }
 
-/// A reply to a request that is not an operation.
+/// A reply that is not an outcome: to a request that is not an operation,
+/// or to a write (the token to write with).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "ok", rename_all = "kebab-case")]
 pub enum Control {
+    /// Write: the lab is to write with this fencing token (`None`: the
+    /// lock issues none; a plain write).
+    WriteWith {
+        /// The fencing token of the grant held (0 for a fencing lock with
+        /// no grant).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        fence: Option<u64>,
+    },
     /// Reset: done.
     Reset,
     /// Ping: the connection works.
@@ -171,17 +192,6 @@ pub enum Reply {
         #[serde(default, skip_serializing_if = "std::ops::Not::not")]
         refused: bool,
     },
-}
-
-/// The first line a worker prints, once connected.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Ready {
-    /// The protocol it speaks.
-    pub ready: String,
-    /// Its process id.
-    pub pid: u32,
-    /// Its name (`--name`).
-    pub name: String,
 }
 
 impl From<OpError> for Reply {
@@ -213,23 +223,21 @@ impl Reply {
         serde_json::from_str(line)
     }
 
-    /// The reply to an operation: its outcome, which must answer `op`.
+    /// The reply to an operation other than a write: its outcome, which
+    /// must answer `op`.
     pub fn into_outcome(self, op: ClientOp) -> Result<Outcome, OpError> {
         match self {
-            Reply::Done(outcome) if outcome.answers(op) => Ok(outcome),
-            Reply::Err {
-                err,
-                definite,
-                refused,
-            } => Err(OpError {
-                message: err,
-                definite,
-                refused,
-            }),
-            other => Err(OpError::indefinite(format!(
-                "the worker answered {} to {op}",
-                other.to_line()
-            ))),
+            Reply::Done(outcome) if op != ClientOp::Write && outcome.answers(op) => Ok(outcome),
+            other => Err(other.unexpected(op.name())),
+        }
+    }
+
+    /// The reply to a write: the fencing token the lab is to write with
+    /// (`None`: a plain write).
+    pub fn into_write_with(self) -> Result<Option<u64>, OpError> {
+        match self {
+            Reply::Control(Control::WriteWith { fence }) => Ok(fence),
+            other => Err(other.unexpected("write")),
         }
     }
 
@@ -237,22 +245,67 @@ impl Reply {
     pub fn into_control(self, expected: Control) -> Result<(), OpError> {
         match self {
             Reply::Control(c) if c == expected => Ok(()),
+            other => {
+                let request = match expected {
+                    Control::WriteWith { .. } => "write",
+                    Control::Reset => "reset",
+                    Control::Pong => "ping",
+                    Control::Bye => "quit",
+                };
+                Err(other.unexpected(request))
+            }
+        }
+    }
+
+    /// A failure's line and whether it is definite; `None` for a success.
+    pub fn failure(&self) -> Option<(&str, bool)> {
+        match self {
+            Reply::Err { err, definite, .. } => Some((err, *definite)),
+            _ => None,
+        }
+    }
+
+    /// An error reply as the error; any other as a protocol error (the
+    /// wrong answer to `request`), indefinite: what the worker did is not
+    /// known.
+    fn unexpected(self, request: &str) -> OpError {
+        match self {
             Reply::Err {
                 err,
                 definite,
                 refused,
-            } => Err(OpError {
+            } => OpError {
                 message: err,
                 definite,
                 refused,
-            }),
-            other => Err(OpError::indefinite(format!(
-                "the worker answered {} where {} was due",
-                other.to_line(),
-                Reply::Control(expected).to_line()
-            ))),
+            },
+            Reply::Done(Outcome::Accepted | Outcome::Refused { .. }) if request == "write" => {
+                OpError::indefinite(format!(
+                    "the worker answered {} to write: a worker answers a write with {{\"ok\":\"write-with\",\"fence\":…}} and the lab writes",
+                    self.to_line()
+                ))
+            }
+            other => OpError::indefinite(format!(
+                "the worker answered {} to {request}",
+                other.to_line()
+            )),
         }
     }
+}
+
+/// The `said` of a reply line: what the library told its caller.
+pub fn said(line: &str) -> Option<String> {
+    #[derive(Deserialize)]
+    struct Said {
+        said: Option<String>,
+    }
+    if !line.contains("\"said\"") {
+        return None;
+    }
+    serde_json::from_str::<Said>(line)
+        .ok()
+        .and_then(|s| s.said)
+        .filter(|s| !s.trim().is_empty())
 }
 
 #[cfg(test)]
@@ -311,6 +364,14 @@ mod tests {
             ),
             (Reply::Control(Control::Pong), r#"{"ok":"pong"}"#),
             (
+                Reply::Control(Control::WriteWith { fence: Some(3) }),
+                r#"{"ok":"write-with","fence":3}"#,
+            ),
+            (
+                Reply::Control(Control::WriteWith { fence: None }),
+                r#"{"ok":"write-with"}"#,
+            ),
+            (
                 Reply::Err {
                     err: "boom".into(),
                     definite: false,
@@ -346,5 +407,30 @@ mod tests {
         assert!(Reply::Control(Control::Pong)
             .into_control(Control::Reset)
             .is_err());
+        assert_eq!(
+            Reply::Control(Control::WriteWith { fence: Some(2) }).into_write_with(),
+            Ok(Some(2))
+        );
+        let e = Reply::Done(Outcome::Accepted)
+            .into_outcome(ClientOp::Write)
+            .unwrap_err();
+        assert!(e.message.contains("write-with") && !e.definite, "{e}");
+        let e = Reply::Err {
+            err: "x".into(),
+            definite: true,
+            refused: false,
+        }
+        .into_write_with()
+        .unwrap_err();
+        assert_eq!(e, OpError::definite("x"));
+    }
+
+    #[test]
+    fn said_is_read_from_any_reply() {
+        let line = r#"{"ok":"not-held","said":"LockNotOwnedError: gone"}"#;
+        assert_eq!(said(line).as_deref(), Some("LockNotOwnedError: gone"));
+        assert_eq!(Reply::parse(line).unwrap(), Reply::Done(Outcome::NotHeld));
+        assert_eq!(said(r#"{"ok":"busy"}"#), None);
+        assert_eq!(said(r#"{"ok":"busy","said":" "}"#), None);
     }
 }

@@ -2,6 +2,7 @@
 //! ripgrep does): each module drives the real `locklab` binary or the lab's
 //! library the way a user or CI would.
 
+mod adapters;
 mod bench;
 mod chaos;
 mod check;
@@ -20,3 +21,4 @@ mod support;
 mod sync;
 mod watchdog;
 mod worker;
+mod worker_check;

@@ -209,40 +209,35 @@ async fn the_line_protocol_answers_bad_lines_and_ends_with_stdin() {
             .into_outcome(ClientOp::Acquire)
             .unwrap()
     ));
-    assert_eq!(
-        w.recv()
-            .await
-            .unwrap()
-            .into_outcome(ClientOp::Write)
-            .unwrap(),
-        Outcome::Accepted
-    );
+    // A write sent raw is answered with the token to write with: the lab
+    // writes (a plain write for token).
+    assert_eq!(w.recv().await.unwrap().into_write_with(), Ok(None));
     let err = w.recv_timeout(SHORT).await.unwrap_err();
     assert!(matches!(err, WorkerError::NothingPending { .. }), "{err}");
     assert!(w.quit().await.unwrap().success());
 
-    // Straight to the binary: a bad line gets an `err` line and the worker
-    // goes on; closing stdin ends it with 0.
+    // Straight to the binary: the start-up message, then a bad line gets
+    // an `err` line and the worker goes on; closing stdin ends it with 0.
+    let spec = WorkerSpec::new(
+        "c9",
+        "token",
+        server.url(),
+        "locklab:raw",
+        "locklab:raw:d",
+        LONG_TTL,
+    );
     let mut cmd = Command::new(binary());
-    cmd.args(
-        WorkerSpec::new(
-            "c9",
-            "token",
-            server.url(),
-            "locklab:raw",
-            "locklab:raw:d",
-            LONG_TTL,
-        )
-        .args(),
-    )
-    .stdin(Stdio::piped())
-    .stdout(Stdio::piped())
-    .stderr(Stdio::null());
+    cmd.args(spec.args())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null());
     let mut child = spawn_guarded(cmd).unwrap();
     let mut stdin = child.take_stdin().unwrap();
-    stdin
-        .write_all(b"not json\n{\"op\":\"acquire\"}\n")
-        .unwrap();
+    let input = format!(
+        "{}\nnot json\n{{\"op\":\"acquire\"}}\n{{\"op\":\"write\",\"data\":\"x\"}}\n",
+        spec.start().to_line()
+    );
+    stdin.write_all(input.as_bytes()).unwrap();
     drop(stdin);
     let mut stdout = String::new();
     child
@@ -253,15 +248,34 @@ async fn the_line_protocol_answers_bad_lines_and_ends_with_stdin() {
     let status = child.wait_timeout(HANG_GUARD).unwrap();
     assert!(status.is_some_and(|s| s.success()), "{status:?}");
     let lines: Vec<&str> = stdout.lines().collect();
-    assert_eq!(lines.len(), 3, "{stdout}");
+    assert_eq!(lines.len(), 4, "{stdout}");
     assert!(
-        lines[0].starts_with(r#"{"ready":"token","pid":"#),
+        lines[0].starts_with(r#"{"ready":"token","version":1,"pid":"#),
         "{stdout}"
     );
     assert!(lines[1].starts_with(r#"{"err":"bad request"#), "{stdout}");
     assert!(
         lines[2].starts_with(r#"{"ok":"granted","token":""#),
         "{stdout}"
+    );
+    assert_eq!(lines[3], r#"{"ok":"write-with"}"#, "the lab writes");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_worker_refuses_a_start_up_message_of_another_version() {
+    let server = server();
+    let spec = WorkerSpec::new("c1", "token", server.url(), "k", "r", LONG_TTL);
+    let mut newer = spec.start();
+    newer.version += 1;
+    let command = locklab::worker::LockCommand::locklab(binary(), "token");
+    let err = WorkerHandle::start_with(&command, &spec, &newer)
+        .await
+        .expect_err("another version");
+    assert!(matches!(err, WorkerError::Refused { .. }), "{err:?}");
+    let msg = err.to_string();
+    assert!(
+        msg.contains("version 2") && msg.contains("speaks 1") && !msg.contains('\n'),
+        "{msg}"
     );
 }
 
@@ -299,7 +313,7 @@ async fn an_unknown_protocol_is_one_line_and_exit_2() {
         !help
             .stdout
             .lines()
-            .any(|l| l.trim_start().starts_with("worker")),
+            .any(|l| l.trim_start().starts_with("worker ")),
         "{}",
         help.stdout
     );
@@ -320,7 +334,8 @@ async fn a_worker_that_cannot_reach_redis_fails_with_its_reason() {
     let err = WorkerHandle::spawn(binary(), &spec)
         .await
         .expect_err("nothing listens there");
-    assert!(matches!(err, WorkerError::Exited { .. }), "{err:?}");
+    // It says why on stdout, then exits.
+    assert!(matches!(err, WorkerError::Refused { .. }), "{err:?}");
     assert!(err.to_string().contains("could not connect"), "{err}");
 }
 

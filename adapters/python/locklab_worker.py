@@ -1,0 +1,192 @@
+"""The locklab worker protocol, version 1 (docs/worker-protocol.md), for
+Python lock adapters.
+
+An adapter gives `serve` a function that opens its lock from the lab's
+start-up message; `serve` does the rest: the version check, `ready`, one
+reply per request line, errors as definite or indefinite, and `said` notes.
+stdout carries only protocol lines: `print` and any library that writes to
+stdout are sent to stderr, which the lab keeps for its error messages.
+"""
+
+import json
+import os
+import sys
+import threading
+
+VERSION = 1
+
+
+class Definite(Exception):
+    """An error after which the operation surely did not happen."""
+
+
+class Adapter:
+    """What `serve` drives. `name` names the lock in reports; `said` collects
+    what the library told its caller (an exception it raised, a background
+    thread that died), sent with the next reply."""
+
+    name = "adapter"
+
+    def __init__(self):
+        self.said = []
+        self._said_lock = threading.Lock()
+
+    def note(self, text):
+        with self._said_lock:
+            self.said.append(text)
+
+    def take_said(self):
+        with self._said_lock:
+            said, self.said = self.said, []
+        return said
+
+    def acquire(self):
+        raise NotImplementedError
+
+    def acquire_within(self, deadline):
+        """Acquire, waiting by the library's own strategy for at most
+        `deadline` seconds. Without it the lab polls `acquire`."""
+        raise Definite("acquire-within: this adapter does not wait; poll acquire")
+
+    def acquire_lost(self):
+        """A new acquire request whose reply the client never reads: run it,
+        report what Redis answered, and keep nothing of it but the request,
+        for `acquire_resent`. Without it the lab skips the retry fault."""
+        raise Definite("acquire-lost: this library cannot send a request again")
+
+    def acquire_resent(self):
+        """The request of the last `acquire_lost`, sent again; its reply is
+        read (a library's own retry)."""
+        raise Definite("acquire-resent: this library cannot send a request again")
+
+    def write_fence(self):
+        """The fencing token to write with; None: the lock issues none."""
+        return None
+
+    def release(self):
+        raise NotImplementedError
+
+    def reset(self, lock_key):
+        raise NotImplementedError
+
+    def ping(self):
+        pass
+
+
+def describe(error):
+    """An exception as one line: its type and message."""
+    text = " ".join(str(error).split())
+    if isinstance(error, Definite):
+        return text
+    return f"{type(error).__name__}: {text}" if text else type(error).__name__
+
+
+def definite_for(error):
+    """Whether a library error means the operation surely did not happen:
+    ours (Definite), or an error reply from Redis (it refused the command).
+    A connection lost or a timeout may have let it happen."""
+    if isinstance(error, Definite):
+        return True
+    try:
+        import redis.exceptions
+
+        return isinstance(error, redis.exceptions.ResponseError)
+    except ImportError:
+        return False
+
+
+def redis_client(start):
+    """A redis-py client for the start-up message's Redis (the lab's proxy),
+    with its timeouts, checked with a PING."""
+    import redis
+
+    client = redis.Redis.from_url(
+        start["redis"],
+        socket_connect_timeout=start["connect_timeout_ms"] / 1000,
+        socket_timeout=start["response_timeout_ms"] / 1000,
+    )
+    client.ping()
+    return client
+
+
+def serve(open_adapter):
+    """Serves the protocol on stdin/stdout until stdin closes or `quit`."""
+    sys.stdout.flush()
+    sys.stdout = sys.stderr
+
+    def reply(message, adapter=None):
+        said = adapter.take_said() if adapter else []
+        if said:
+            message["said"] = "; ".join(said)
+        data = (json.dumps(message) + "\n").encode()
+        while data:  # straight to fd 1: no buffer to flush
+            data = data[os.write(1, data) :]
+
+    stdin = sys.stdin.buffer
+    line = b""
+    while not line.strip():
+        line = stdin.readline()
+        if not line:
+            sys.exit("stdin closed before the start-up message")
+    try:
+        start = json.loads(line)
+        if not isinstance(start, dict) or start.get("op") != "start":
+            raise Definite(f"expected the start-up message, got {line[:200]!r}")
+        if start.get("version") != VERSION:
+            raise Definite(
+                f"the lab speaks worker protocol version {start.get('version')}, "
+                f"this adapter speaks {VERSION}"
+            )
+        adapter = open_adapter(start)
+    except Exception as error:  # noqa: BLE001 - any failure ends the worker, said once
+        reply({"err": describe(error), "definite": True})
+        print(f"adapter: {describe(error)}", file=sys.stderr)
+        sys.exit(2)
+    reply(
+        {
+            "ready": adapter.name,
+            "version": VERSION,
+            "pid": os.getpid(),
+            "name": start["client"],
+        }
+    )
+
+    for line in stdin:
+        if not line.strip():
+            continue
+        try:
+            request = json.loads(line)
+            op = request["op"]
+        except (ValueError, KeyError, TypeError) as error:
+            reply({"err": f"bad request {line[:200]!r}: {describe(error)}", "definite": True})
+            continue
+        try:
+            if op == "acquire":
+                answer = adapter.acquire()
+            elif op == "acquire-within":
+                answer = adapter.acquire_within(request["deadline_ms"] / 1000)
+            elif op == "acquire-lost":
+                answer = adapter.acquire_lost()
+            elif op == "acquire-resent":
+                answer = adapter.acquire_resent()
+            elif op == "write":
+                fence = adapter.write_fence()
+                answer = {"ok": "write-with"}
+                if fence is not None:
+                    answer["fence"] = fence
+            elif op == "release":
+                answer = adapter.release()
+            elif op == "reset":
+                adapter.reset(request["lock_key"])
+                answer = {"ok": "reset"}
+            elif op == "ping":
+                adapter.ping()
+                answer = {"ok": "pong"}
+            elif op == "quit":
+                reply({"ok": "bye"}, adapter)
+                return
+            else:
+                raise Definite(f"unknown op {op!r}")
+        except Exception as error:  # noqa: BLE001 - reported to the lab, which records it
+            answer = {"err": describe(error), "definite": definite_for(error)}
+        reply(answer, adapter)

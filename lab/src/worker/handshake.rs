@@ -1,0 +1,213 @@
+//! The worker protocol's start: the lab's start-up message, the worker's
+//! `ready`, and the version both must speak.
+//!
+//! A worker learns everything about its run from its first stdin line, not
+//! from flags, so that any program in any language can be one: the command
+//! line picks the *library* (`locklab worker --protocol token`,
+//! `python3 redis_py_lock.py`), the start-up message gives the *run* (which
+//! Redis — the lab's proxy, so that delays are real —, which key, which
+//! lease). The version is checked at both ends: a worker that speaks
+//! another one is stopped before it acquires anything, with one line that
+//! says so.
+
+use serde::{Deserialize, Serialize};
+
+/// The version of the worker protocol this lab speaks
+/// (docs/worker-protocol.md).
+pub const PROTOCOL_VERSION: u32 = 1;
+
+/// The lab's first line to a worker: `{"op":"start","version":1,…}`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "op", rename = "start")]
+pub struct Start {
+    /// The protocol version the lab speaks.
+    pub version: u32,
+    /// The client's name in the run (`c1`, …), for the worker's messages.
+    pub client: String,
+    /// The Redis URL to lock on: the lab's proxy, when the lab injects
+    /// message faults.
+    pub redis: String,
+    /// The lock key, exactly as the lab observes it on Redis: a library that
+    /// prefixes its keys must be pointed at this one.
+    pub lock_key: String,
+    /// The protected resource's key. Informational: the lab writes to the
+    /// resource itself, with the fencing token the worker reports.
+    pub resource_key: String,
+    /// The lease of every grant, in milliseconds.
+    pub lease_ms: u64,
+    /// How long connecting to Redis may take, in milliseconds.
+    pub connect_timeout_ms: u64,
+    /// How long one Redis command may wait for its reply, in milliseconds:
+    /// long, so that a reply the proxy holds is late, not lost.
+    pub response_timeout_ms: u64,
+    /// A quorum lock's other masters, after `redis` (absent: one Redis).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub masters: Vec<String>,
+    /// Where the worker's own effects go, for a protocol whose worker
+    /// applies them itself (a sync protocol's sink); absent: `redis`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resource_redis: Option<String>,
+    /// A quorum lock's timing (absent: the lock's defaults).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quorum: Option<QuorumTiming>,
+}
+
+/// A quorum lock's timing in a start-up message: the lab sets it so that a
+/// replay's decisions fall where the model's do.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QuorumTiming {
+    /// The drift allowance as a share of the lease, in millionths.
+    pub drift_ppm: u64,
+    /// The drift allowance beyond that share, in microseconds.
+    pub drift_floor_us: u64,
+    /// The timeout per master and request, in milliseconds.
+    pub master_timeout_ms: u64,
+}
+
+impl QuorumTiming {
+    /// The timing of `options`.
+    pub fn of(options: &locklab_impl::RedlockOptions) -> QuorumTiming {
+        QuorumTiming {
+            drift_ppm: (options.drift_factor() * 1e6).round() as u64,
+            drift_floor_us: options.drift_floor().as_micros() as u64,
+            master_timeout_ms: options.master_timeout().as_millis() as u64,
+        }
+    }
+
+    /// The lock's options, or why they are out of range.
+    pub fn options(&self) -> Result<locklab_impl::RedlockOptions, locklab_impl::LockError> {
+        Ok(locklab_impl::RedlockOptions::default()
+            .with_drift_factor(self.drift_ppm as f64 / 1e6)?
+            .with_drift_floor(std::time::Duration::from_micros(self.drift_floor_us))
+            .with_master_timeout(std::time::Duration::from_millis(self.master_timeout_ms))?)
+    }
+}
+
+impl Start {
+    /// The message as one JSON line, without the newline.
+    pub fn to_line(&self) -> String {
+        serde_json::to_string(self).expect("a start-up message always serializes")
+    }
+}
+
+/// A worker's answer to [`Start`], once it is connected and ready to take
+/// requests: `{"ready":"redis-py Lock","version":1,"pid":4242,"name":"c1"}`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Ready {
+    /// The lock it is: a protocol name (`token`) or a library's
+    /// (`redis-py Lock 5.2.1`), for reports.
+    pub ready: String,
+    /// The protocol version it speaks (0 when it did not say).
+    #[serde(default)]
+    pub version: u32,
+    /// Its process id (informational: the lab signals the pid it started).
+    #[serde(default)]
+    pub pid: u32,
+    /// The client name it was given.
+    #[serde(default)]
+    pub name: String,
+}
+
+/// Why a start-up line, as a worker reads it, cannot be served.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum StartError {
+    /// The line is not a start-up message.
+    #[error("expected the start-up message {{\"op\":\"start\",\"version\":{PROTOCOL_VERSION},…}} as the first line, got {line:?}: {reason}")]
+    NotStart {
+        /// The line (cut).
+        line: String,
+        /// What did not parse.
+        reason: String,
+    },
+    /// The lab speaks another version.
+    #[error("the lab speaks worker protocol version {lab}, this worker speaks {PROTOCOL_VERSION}")]
+    Version {
+        /// The version the lab sent.
+        lab: u32,
+    },
+}
+
+impl StartError {
+    /// Parses a worker's first stdin line, checking the version.
+    pub fn check(line: &str) -> Result<Start, StartError> {
+        // The version first, so that a newer lab's message (with fields this
+        // worker does not know) is refused for its version, not its shape.
+        #[derive(Deserialize)]
+        struct Versioned {
+            op: String,
+            version: u32,
+        }
+        if let Ok(v) = serde_json::from_str::<Versioned>(line) {
+            if v.op == "start" && v.version != PROTOCOL_VERSION {
+                return Err(StartError::Version { lab: v.version });
+            }
+        }
+        serde_json::from_str::<Start>(line).map_err(|e| StartError::NotStart {
+            line: cut(line, 200),
+            reason: e.to_string(),
+        })
+    }
+}
+
+/// `s` cut to at most `max` bytes (on a character boundary), with `…` when
+/// cut.
+pub fn cut(s: &str, max: usize) -> String {
+    if s.len() <= max {
+        return s.to_owned();
+    }
+    let mut end = max;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}…", &s[..end])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn start() -> Start {
+        Start {
+            version: PROTOCOL_VERSION,
+            client: "c1".into(),
+            redis: "redis://127.0.0.1:7000/".into(),
+            lock_key: "k".into(),
+            resource_key: "r".into(),
+            lease_ms: 75,
+            connect_timeout_ms: 2000,
+            response_timeout_ms: 30000,
+            masters: Vec::new(),
+            resource_redis: None,
+            quorum: None,
+        }
+    }
+
+    #[test]
+    fn the_start_up_message_is_the_documented_line() {
+        assert_eq!(
+            start().to_line(),
+            r#"{"op":"start","version":1,"client":"c1","redis":"redis://127.0.0.1:7000/","lock_key":"k","resource_key":"r","lease_ms":75,"connect_timeout_ms":2000,"response_timeout_ms":30000}"#
+        );
+        assert_eq!(StartError::check(&start().to_line()), Ok(start()));
+    }
+
+    #[test]
+    fn a_worker_refuses_another_version_and_other_lines() {
+        let newer = start()
+            .to_line()
+            .replace(r#""version":1"#, r#""version":2"#);
+        assert_eq!(
+            StartError::check(&newer),
+            Err(StartError::Version { lab: 2 })
+        );
+        let e = StartError::check(r#"{"op":"acquire"}"#).unwrap_err();
+        assert!(matches!(e, StartError::NotStart { .. }), "{e}");
+        assert!(!e.to_string().contains('\n'));
+    }
+
+    #[test]
+    fn ready_without_a_version_reads_as_version_0() {
+        let r: Ready = serde_json::from_str(r#"{"ready":"x"}"#).unwrap();
+        assert_eq!(r.version, 0);
+    }
+}
