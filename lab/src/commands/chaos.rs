@@ -369,6 +369,14 @@ pub fn run(args: &ChaosArgs) -> anyhow::Result<Status> {
                 ));
                 return false;
             }
+            if replicated && plan.lock_cmd.is_some() {
+                skipped.push(format!(
+                    "{} under {}: an adapter is given one Redis address and cannot follow a Sentinel failover",
+                    own_lock_name(&plan),
+                    o.scenario.faults
+                ));
+                return false;
+            }
             let sentinel = !replicated || (stage.embedded && plan.sentinel_schedules > 0);
             (stage.embedded || !restarts) && sentinel
         })

@@ -361,6 +361,18 @@ async fn play_all(
             replicated += scenarios.len();
             continue;
         }
+        if s.scenario.replicas > 0 && matches!(stage.clients, Clients::Command { .. }) {
+            lacking.push(format!(
+                "the schedule of {} under {}: an adapter is given one Redis address and cannot follow a Sentinel failover",
+                s.properties
+                    .iter()
+                    .map(|p| p.name())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                s.scenario.faults
+            ));
+            continue;
+        }
         if let Some(why) = support.lacks_for_steps(&s.steps) {
             lacking.push(format!(
                 "the schedule of {} under {}: {why}",

@@ -18,7 +18,7 @@
 //! another system; message faults are on the lock's traffic).
 
 use locklab_impl::{
-    connect, Conn, ConnectOptions, FencedResource, PlainResource, ResourceKey, WriteOutcome,
+    Conn, ConnectOptions, FencedResource, PlainResource, ResourceKey, WriteOutcome,
 };
 use locklab_model::Outcome;
 
@@ -35,7 +35,10 @@ impl LabResource {
     /// Connects to the resource's Redis.
     pub async fn open(url: &str, key: &str, options: &ConnectOptions) -> Result<Self, OpError> {
         let key = ResourceKey::new(key).map_err(|e| OpError::of(&e))?;
-        let conn = connect(url, options).await.map_err(|e| OpError::of(&e))?;
+        // A Sentinel service's URL names its primary, followed.
+        let conn = crate::client::connect_any(url, options)
+            .await
+            .map_err(|e| OpError::of(&e))?;
         Ok(Self { conn, key })
     }
 
