@@ -76,10 +76,10 @@ impl QuorumTiming {
 
     /// The lock's options, or why they are out of range.
     pub fn options(&self) -> Result<locklab_impl::RedlockOptions, locklab_impl::LockError> {
-        Ok(locklab_impl::RedlockOptions::default()
+        locklab_impl::RedlockOptions::default()
             .with_drift_factor(self.drift_ppm as f64 / 1e6)?
             .with_drift_floor(std::time::Duration::from_micros(self.drift_floor_us))
-            .with_master_timeout(std::time::Duration::from_millis(self.master_timeout_ms))?)
+            .with_master_timeout(std::time::Duration::from_millis(self.master_timeout_ms))
     }
 }
 

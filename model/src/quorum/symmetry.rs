@@ -53,6 +53,9 @@ fn inverse<const N: usize>(order: &[u8; N], len: usize) -> [u8; N] {
     to
 }
 
+/// A state's place in the canonical order: its clients', then its masters'.
+type Rank = ([u64; MAX_CLIENTS], [u32; MAX_NODES]);
+
 impl World {
     /// What each client is, without the names of the masters: its own
     /// state with its request sets as counts, and how many keys it owns.
@@ -114,7 +117,7 @@ fn candidates(
         if end - start > 1 {
             let mut grown = Vec::new();
             for order in &out {
-                permute(&mut order.clone(), start, end, start, &mut grown);
+                permute(&mut order.clone(), end, start, &mut grown);
             }
             out = grown;
         }
@@ -123,21 +126,15 @@ fn candidates(
     out
 }
 
-/// Every order of `order[from..to]`, from position `at` on.
-fn permute(
-    order: &mut [u8; MAX_CLIENTS],
-    from: usize,
-    to: usize,
-    at: usize,
-    out: &mut Vec<[u8; MAX_CLIENTS]>,
-) {
+/// Every order of `order[at..to]`.
+fn permute(order: &mut [u8; MAX_CLIENTS], to: usize, at: usize, out: &mut Vec<[u8; MAX_CLIENTS]>) {
     if at + 1 >= to {
         out.push(*order);
         return;
     }
     for i in at..to {
         order.swap(at, i);
-        permute(order, from, to, at + 1, out);
+        permute(order, to, at + 1, out);
         order.swap(at, i);
     }
 }
@@ -189,7 +186,7 @@ impl Representative for World {
         let n = usize::from(self.n);
         let shapes = self.client_shapes();
         let first = order(&shapes, n);
-        let mut best: Option<(([u64; MAX_CLIENTS], [u32; MAX_NODES]), World)> = None;
+        let mut best: Option<(Rank, World)> = None;
         for clients in candidates(&first, &shapes, n) {
             let nodes = self.order_nodes(&inverse(&clients, n));
             let rep = self.renamed(&clients, &nodes);
