@@ -18,7 +18,10 @@ command -v chromium >/dev/null 2>&1 || need+=(chromium)
 command -v node >/dev/null 2>&1 || need+=(nodejs)
 command -v npm >/dev/null 2>&1 || need+=(npm)
 command -v python3 >/dev/null 2>&1 || need+=(python3)
-if [ ! -x .venv/bin/python ] && ! python3 -m venv --help >/dev/null 2>&1; then
+# A venv that works has pip; Debian's python3 makes one only with
+# python3-venv (`-m venv --help` answers without it, ensurepip does not).
+venv_ok() { [ -x .venv/bin/python ] && .venv/bin/python -m pip --version >/dev/null 2>&1; }
+if ! venv_ok && ! python3 -c 'import ensurepip' >/dev/null 2>&1; then
   need+=(python3-venv)
 fi
 
@@ -52,8 +55,9 @@ fi
 # The Python adapters' venv: made once, packages installed when the pinned
 # list changed since the last install.
 requirements=adapters/python/requirements.txt
-if [ ! -x .venv/bin/python ]; then
+if ! venv_ok; then
   echo "setup: creating .venv for the Python adapters" >&2
+  rm -rf .venv
   python3 -m venv .venv
 fi
 if ! cmp -s "$requirements" .venv/.locklab-requirements; then
