@@ -46,10 +46,13 @@ if [ ${#need[@]} -gt 0 ]; then
   redis-server --version >&2
 fi
 
+# playwright-core as its lock file pins it (1.61: the last to run on
+# Debian 12's Node.js 18), again whenever the lock file changed.
 browser=lab/tests/browser
-if [ ! -f "$browser/node_modules/playwright-core/package.json" ]; then
+if ! cmp -s "$browser/package-lock.json" "$browser/node_modules/.locklab-package-lock.json"; then
   echo "setup: installing playwright-core for the browser test (npm ci in $browser)" >&2
   npm ci --prefix "$browser" --no-audit --no-fund --silent
+  cp "$browser/package-lock.json" "$browser/node_modules/.locklab-package-lock.json"
 fi
 
 # The Python adapters' venv: made once, packages installed when the pinned
