@@ -97,3 +97,35 @@ fn every_sync_counterexample_breaks_the_same_property_on_real_redis() {
         }
     }
 }
+
+#[test]
+fn chaos_agrees_with_the_model_on_every_sync_cell() {
+    let run = crate::support::locklab(&[
+        "chaos",
+        "--protocol",
+        "sync-naive",
+        "--protocol",
+        "sync-cas",
+        "--protocol",
+        "sync-stream",
+        "--schedules",
+        "20",
+        "--json",
+    ]);
+    assert!(run.code == 0 || run.code == 1, "{}", run.stderr);
+    let json = run.json();
+    assert_eq!(json["disagreements"], 0, "{}", run.stdout);
+    let runs = json["runs"].as_array().expect("runs");
+    // Three protocols × (none + pause, delay, crash, restart).
+    assert_eq!(runs.len(), 15);
+    assert!(runs.iter().all(|r| r["agree"] == true), "{}", run.stdout);
+    // The article's pattern breaks with no fault at all, on real Redis.
+    let naive = runs
+        .iter()
+        .find(|r| r["protocol"] == "sync-naive" && r["faults"] == serde_json::json!([]))
+        .expect("sync-naive without faults");
+    assert!(
+        naive["violations"]["no-double-processing"].as_u64() > Some(0),
+        "{naive}"
+    );
+}
