@@ -10,21 +10,15 @@
 use std::time::Duration;
 
 use locklab_impl::{
-    AcquireRequest, Attempt, Conn, FencedResource, Grant, LockError, LockKey, PendingGrant,
-    PlainResource, Protocol, ReleaseOutcome, ResourceKey, Ttl, Wait, WaitingLock, WriteOutcome,
+    AcquireRequest, Attempt, Conn, Grant, LockError, LockKey, PendingGrant, Protocol,
+    ReleaseOutcome, Ttl, Wait, WaitingLock,
 };
 use locklab_model::{ClientOp, Outcome};
 
 use super::follow::connect_any;
 use super::open::{ClientSpec, Strategy};
+use super::resource::Resource;
 use super::{ClientFuture, Keys, LabClient, OpError};
-
-/// The resource a client writes to.
-#[derive(Clone, Debug)]
-enum Resource {
-    Fenced(FencedResource),
-    Plain(PlainResource),
-}
 
 /// A lock of `locklab-impl` with its state: the grants it believes it
 /// holds, innermost last.
@@ -94,12 +88,7 @@ impl ImplClient {
             ttl,
             wait,
         )?;
-        let key = ResourceKey::new(keys.resource.as_str())?;
-        let resource = if protocol.caps().fencing {
-            Resource::Fenced(FencedResource::new(resource_conn.clone(), key))
-        } else {
-            Resource::Plain(PlainResource::new(resource_conn.clone(), key))
-        };
+        let resource = Resource::of(protocol, resource_conn, keys.resource.as_str())?;
         Ok((lock, resource))
     }
 
@@ -195,17 +184,8 @@ impl ImplClient {
     }
 
     async fn write(&mut self, data: &str) -> Result<Outcome, OpError> {
-        let outcome = match &self.resource {
-            Resource::Fenced(r) => {
-                let fence = self.grants.last().and_then(Grant::fence).unwrap_or(0);
-                r.write(fence, data.as_bytes()).await
-            }
-            Resource::Plain(r) => r.write(data.as_bytes()).await,
-        };
-        Ok(match outcome.map_err(err)? {
-            WriteOutcome::Accepted => Outcome::Accepted,
-            WriteOutcome::Refused { highest } => Outcome::Refused { highest },
-        })
+        let fence = self.grants.last().and_then(Grant::fence);
+        self.resource.write(fence, data).await
     }
 
     async fn release(&mut self) -> Result<Outcome, OpError> {
@@ -282,10 +262,8 @@ impl LabClient for ImplClient {
     }
 
     fn write_fence(&self) -> Option<u64> {
-        match self.resource {
-            Resource::Fenced(_) => Some(self.grants.last().and_then(Grant::fence).unwrap_or(0)),
-            Resource::Plain(_) => None,
-        }
+        self.resource
+            .token(self.grants.last().and_then(Grant::fence))
     }
 
     fn ping(&mut self) -> ClientFuture<'_, ()> {

@@ -39,6 +39,7 @@ pub mod open;
 pub mod quorum;
 #[cfg(feature = "redlock")]
 pub mod redlock;
+pub mod resource;
 #[cfg(feature = "rslock")]
 pub mod rslock;
 pub mod support;

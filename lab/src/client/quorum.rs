@@ -15,20 +15,14 @@ use std::time::Duration;
 
 use locklab_impl::redlock::Decision;
 use locklab_impl::{
-    connect, Conn, FencedResource, LockError, LockKey, MasterReply, PlainResource, Protocol,
-    QuorumGrant, Redlock, RedlockOptions, Refusal, ResourceKey, Round, Ttl, Wait, WriteOutcome,
+    connect, Conn, LockError, LockKey, MasterReply, Protocol, QuorumGrant, Redlock, RedlockOptions,
+    Refusal, Round, Ttl, Wait,
 };
 use locklab_model::{ClientOp, NodeId, Outcome};
 
 use super::open::{ClientSpec, Strategy};
+use super::resource::Resource;
 use super::{ClientFuture, Keys, LabClient, OpError};
-
-/// The resource a client writes to.
-#[derive(Clone, Debug)]
-enum Resource {
-    Fenced(FencedResource),
-    Plain(PlainResource),
-}
 
 /// A Redlock of `locklab-impl` with its state: the attempt in progress,
 /// and the grant it believes it holds.
@@ -114,12 +108,7 @@ impl QuorumClient {
             options,
         )?
         .with_wait(wait)?;
-        let key = ResourceKey::new(keys.resource.as_str())?;
-        let resource = if protocol.caps().fencing {
-            Resource::Fenced(FencedResource::new(resource_conn.clone(), key))
-        } else {
-            Resource::Plain(PlainResource::new(resource_conn.clone(), key))
-        };
+        let resource = Resource::of(protocol, resource_conn, keys.resource.as_str())?;
         Ok((lock, resource))
     }
 
@@ -215,17 +204,8 @@ impl QuorumClient {
     }
 
     async fn write(&mut self, data: &str) -> Result<Outcome, OpError> {
-        let outcome = match &self.resource {
-            Resource::Fenced(r) => {
-                let fence = self.held.as_ref().and_then(QuorumGrant::fence).unwrap_or(0);
-                r.write(fence, data.as_bytes()).await
-            }
-            Resource::Plain(r) => r.write(data.as_bytes()).await,
-        };
-        Ok(match outcome.map_err(err)? {
-            WriteOutcome::Accepted => Outcome::Accepted,
-            WriteOutcome::Refused { highest } => Outcome::Refused { highest },
-        })
+        let fence = self.held.as_ref().and_then(QuorumGrant::fence);
+        self.resource.write(fence, data).await
     }
 
     async fn release(&mut self) -> Result<Outcome, OpError> {
