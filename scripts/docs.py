@@ -1,28 +1,51 @@
 #!/usr/bin/env python3
-"""Regenerates what docs/ shows of real runs, so the book never shows a
-hand-drawn one:
+"""Regenerates what the book (docs/*.md and README.md) shows of real runs and
+of the declarations, so the book never shows a hand-made one:
 
     <!-- locklab: ARGS -->
     ...
     <!-- /locklab -->
 
 is replaced by the output of `locklab ARGS` (the release binary, built
-first), and
+first), as a text block headed by the command. With `--markdown` among ARGS
+(`locklab list … --markdown`: the protocols, claims, faults, properties and
+the worker protocol's operations, read from the declarations and the code)
+the output is a Markdown table and goes in as it is, with the command below
+it.
+
+    <!-- locklab: ARGS | keep: PATTERN; PATTERN … -->
+
+cuts a long output to what the chapter discusses: in every table at the
+left margin (a header line, a rule of `─`, then rows up to a blank line or a
+line that starts with neither a letter, a digit nor a space, such as a
+legend) only the rows matching a PATTERN stay; of the sections (a heading at the
+left margin after a blank line, with ` — ` in it and no table under it, up
+to the blank line before the next line at the margin) only those whose
+heading matches a PATTERN stay (a PATTERN is text found anywhere in the
+line, in which `*` stands for any characters); `⋮` marks each cut,
+and a line under the block says that the command prints it all. Every other
+line stays. The lab's `book` test (lab/tests/lab/book.rs) makes the same cut
+and fails when a region that does not depend on timing — the `check`
+listings and the `list` tables — differs from what the binary prints now.
 
     <!-- locklab figure: NAME [NAME...] | ARGS | ARGS ... -->
     ...
     <!-- /locklab -->
 
-by the diagrams NAME of the report made from the `--json` output of each
-`locklab ARGS` (`locklab report --from ... --svg-dir docs/figures --figure
-NAME`): the same drawing code as `locklab report`, written to
+is replaced by the diagrams NAME of the report made from the `--json` output
+of each `locklab ARGS` (`locklab report --from ... --svg-dir docs/figures
+--figure NAME`): the same drawing code as `locklab report`, written to
 docs/figures/NAME.svg and linked from the region.
 
 With --screenshot it instead makes a default `locklab report` and saves a
 screenshot of one counterexample card as docs/report.png (for the README),
 with the browser test's driver (needs `bash scripts/setup.sh`).
 
-Run from the repository root:  python3 scripts/docs.py [--screenshot] [docs/FILE.md ...]
+docs/libraries.md is written by scripts/libraries.py, not by this script.
+
+Run from the repository root:  python3 scripts/docs.py [--screenshot] [FILE.md ...]
+(no FILE: README.md and every docs/*.md, in one run; the time it took is
+printed at the end).
 """
 import pathlib
 import re
@@ -30,19 +53,91 @@ import shlex
 import subprocess
 import sys
 import tempfile
+import time
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 REGION = re.compile(r"(<!-- locklab: (.*?) -->\n)(.*?)(<!-- /locklab -->)", re.S)
 FIGURE = re.compile(r"(<!-- locklab figure: (.*?) -->\n)(.*?)(<!-- /locklab -->)", re.S)
 FIGURES = ROOT / "docs" / "figures"
 SHOT_CARD = "cx-naive-pause-no-foreign-release"
+KEEP = " | keep: "
+CUT = "⋮"
+CUT_NOTE = f"({CUT} marks lines cut to what this chapter discusses; the command prints them all.)\n"
 
 
 def locklab(binary, args, **kw):
-    done = subprocess.run([binary, *args], cwd=ROOT, capture_output=True, text=True, timeout=900, **kw)
+    done = subprocess.run([binary, *args], cwd=ROOT, capture_output=True, text=True, timeout=1800, **kw)
     if done.returncode not in (0, 1):
         raise SystemExit(f"locklab {' '.join(args)} failed ({done.returncode}): {done.stderr}")
     return done.stdout
+
+
+def is_rule(line: str) -> bool:
+    return "─" in line and set(line) <= {"─", " "}
+
+
+def cut(text: str, keep: str) -> tuple[str, bool]:
+    """The output cut to the table rows and sections matching a pattern of `keep` (see
+    the module docs); whether anything was cut. lab/tests/lab/book.rs makes
+    the same cut."""
+    pattern = re.compile("|".join(".*".join(map(re.escape, p.strip().split("*"))) for p in keep.split(";")))
+    lines = text.split("\n")
+    n = len(lines)
+    kept = [True] * n
+    # Rows of the tables at the margin (not the timelines inside a section).
+    for i, line in enumerate(lines):
+        if i > 0 and line.startswith("─") and is_rule(line):
+            j = i + 1
+            while j < n and lines[j].strip() and (lines[j][0].isalnum() or lines[j][0] == " "):
+                kept[j] = bool(pattern.search(lines[j]))
+                j += 1
+    # Sections: from a heading to the blank line before the next line at
+    # the margin.
+    for i, line in enumerate(lines):
+        heading = (
+            i > 0
+            and not lines[i - 1].strip()
+            and line[:1].strip()
+            and " — " in line
+            and not (i + 2 < n and is_rule(lines[i + 2]))
+        )
+        if not heading or pattern.search(line):
+            continue
+        end = n
+        for k in range(i + 1, n):
+            if not lines[k].strip() and k + 1 < n and lines[k + 1][:1].strip():
+                end = k + 1
+                break
+        for k in range(i, end):
+            kept[k] = False
+    out, i = [], 0
+    while i < n:
+        if kept[i]:
+            out.append(lines[i])
+            i += 1
+            continue
+        j = i
+        while j < n and not kept[j]:
+            j += 1
+        out.append(CUT)
+        if not lines[j - 1].strip():
+            out.append("")
+        i = j
+    return "\n".join(out), out != lines
+
+
+def listing(binary, spec: str) -> str:
+    """The body of a `<!-- locklab: … -->` region."""
+    command, _, keep = spec.partition(KEEP)
+    args = shlex.split(command)
+    out = locklab(binary, args).rstrip()
+    if "--markdown" in args:
+        return f"{out}\n\n<sub>`$ locklab {shlex.join(args)}`</sub>\n"
+    note = ""
+    if keep:
+        out, was_cut = cut(out, keep)
+        note = CUT_NOTE if was_cut else ""
+    return f"```text\n$ locklab {shlex.join(args)}\n{out}\n```\n{note}"
 
 
 def figures(binary, spec: str, tmp: pathlib.Path) -> str:
@@ -70,7 +165,7 @@ def screenshot(binary) -> int:
     work.mkdir(parents=True, exist_ok=True)
     page = work / "report.html"
     print(f"locklab report --out {page}", file=sys.stderr)
-    subprocess.run([binary, "report", "--out", str(page)], cwd=ROOT, check=False, timeout=900)
+    subprocess.run([binary, "report", "--out", str(page)], cwd=ROOT, check=False, timeout=1800)
     shot = ROOT / "docs" / "report.png"
     driver = ROOT / "lab" / "tests" / "browser" / "report.mjs"
     subprocess.run(["node", str(driver), str(page), str(work), "--card", SHOT_CARD, "--shot", str(shot)],
@@ -80,21 +175,20 @@ def screenshot(binary) -> int:
 
 
 def main() -> int:
+    started = time.monotonic()
     subprocess.run(["cargo", "build", "--release", "-q", "-p", "locklab", "--all-features"], cwd=ROOT, check=True)
     binary = ROOT / "target" / "release" / "locklab"
     args = sys.argv[1:]
     if "--screenshot" in args:
         return screenshot(binary)
-    files = [pathlib.Path(f) for f in args] or sorted((ROOT / "docs").glob("*.md"))
+    files = [pathlib.Path(f) for f in args] or [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
     with tempfile.TemporaryDirectory() as tmp:
         for path in files:
             text = path.read_text()
 
             def run(match: re.Match) -> str:
-                args = shlex.split(match.group(2))
-                print(f"{path.name}: locklab {' '.join(args)}", file=sys.stderr)
-                body = f"```text\n$ locklab {shlex.join(args)}\n{locklab(binary, args).rstrip()}\n```\n"
-                return match.group(1) + body + match.group(4)
+                print(f"{path.name}: locklab {match.group(2)}", file=sys.stderr)
+                return match.group(1) + listing(binary, match.group(2)) + match.group(4)
 
             def draw(match: re.Match) -> str:
                 print(f"{path.name}: figures {match.group(2)}", file=sys.stderr)
@@ -103,6 +197,7 @@ def main() -> int:
             new = FIGURE.sub(draw, REGION.sub(run, text))
             if new != text:
                 path.write_text(new)
+    print(f"docs.py: done in {time.monotonic() - started:.0f} s", file=sys.stderr)
     return 0
 
 

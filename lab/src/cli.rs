@@ -42,6 +42,9 @@ pub enum Command {
     /// One self-contained HTML page: the verdict matrix, every
     /// counterexample drawn beside its real run, chaos, the bench.
     Report(commands::report::ReportArgs),
+    /// What the lab knows, from its declarations: protocols, claims, faults,
+    /// properties, and the worker protocol's operations and start-up fields.
+    List(commands::list::ListArgs),
     /// Check a lock adapter against the worker protocol, line by line
     /// (docs/worker-protocol.md).
     WorkerCheck(commands::worker_check::WorkerCheckArgs),
@@ -76,6 +79,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Status> {
         Command::Bench(args) => commands::bench::run(&args),
         Command::Report(args) => commands::report::run(&args),
         Command::WorkerCheck(args) => commands::worker_check::run(&args),
+        Command::List(args) => commands::list::run(&args),
     }
 }
 

@@ -5,6 +5,7 @@ pub mod bench;
 pub mod chaos;
 pub mod check;
 pub mod explore;
+pub mod list;
 pub mod report;
 pub mod reproduce;
 pub mod target;

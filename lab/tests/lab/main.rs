@@ -4,6 +4,7 @@
 
 mod adapters;
 mod bench;
+mod book;
 mod chaos;
 mod check;
 mod clients;
