@@ -295,8 +295,12 @@ fn fault_meaning(fault: Fault, family: Family) -> Option<(&'static str, &'static
     let real_crash = "chaos: the worker process is SIGKILLed; reproduce: the client is dropped, its request in flight aborted";
     let real_delay = "chaos: the lab's TCP proxy holds the reply until the model delivers it, once Redis has run the command; reproduce: the reply is read late";
     Some(match (fault, family) {
-        (Fault::Pause, Lease | Quorum) => (
-            "a client that believes it holds stops taking steps; ticks go on and can end its lease (or validity) while it still believes it holds",
+        (Fault::Pause, Lease) => (
+            "a client that believes it holds stops taking steps; ticks go on and can end its lease while it still believes it holds",
+            real_pause,
+        ),
+        (Fault::Pause, Quorum) => (
+            "a client that holds (a majority, validity left) stops taking steps; ticks go on and end its validity and its keys while it still believes it holds",
             real_pause,
         ),
         (Fault::Pause, Sync) => (
@@ -315,8 +319,12 @@ fn fault_meaning(fault: Fault, family: Family) -> Option<(&'static str, &'static
             "the reply of the step that hands a worker its unit (the claim for sync-cas, the read otherwise) stays in flight: Redis has run it, and the claim or idle time runs while the worker does not know it has the unit",
             real_delay,
         ),
-        (Fault::Crash, Lease | Quorum) => (
+        (Fault::Crash, Lease) => (
             "a client stops for good, holding the lock or not; its lease runs out like any other",
+            real_crash,
+        ),
+        (Fault::Crash, Quorum) => (
+            "a client stops for good, holding the lock or not, asking or not; its keys run out like any others",
             real_crash,
         ),
         (Fault::Crash, Sync) => (
@@ -779,7 +787,8 @@ fn markdown(l: &Listing) -> String {
     let cell = |i: usize, s: &str| -> String {
         let s = s.replace('|', "\\|");
         if !l.code.get(i).copied().unwrap_or(false) || s == "—" {
-            return s;
+            // Plain text: `<token>` must not read as an HTML tag.
+            return s.replace('<', "&lt;").replace('>', "&gt;");
         }
         let code = |part: &str| -> String {
             if part.contains('`') {
@@ -914,6 +923,14 @@ mod tests {
         assert_eq!(
             markdown(&l),
             "| a | b |\n|---|---|\n| `x`, `y` | p \\| q |\n"
+        );
+        let l = Listing {
+            rows: vec![vec!["<x>".into(), "SET <token>".into()]],
+            ..l
+        };
+        assert_eq!(
+            markdown(&l),
+            "| a | b |\n|---|---|\n| `<x>` | SET &lt;token&gt; |\n"
         );
     }
 }
