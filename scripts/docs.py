@@ -13,20 +13,21 @@ the worker protocol's operations, read from the declarations and the code)
 the output is a Markdown table and goes in as it is, with the command below
 it.
 
-    <!-- locklab: ARGS | keep: PATTERN; PATTERN … -->
+    <!-- locklab: ARGS | rows: PATTERN; … | keep: PATTERN; … -->
 
-cuts a long output to what the chapter discusses: in every table at the
-left margin (a header line, a rule of `─`, then rows up to a blank line or a
-line that starts with neither a letter, a digit nor a space, such as a
-legend) only the rows matching a PATTERN stay; of the sections (a heading at the
-left margin after a blank line, with ` — ` in it and no table under it, up
-to the blank line before the next line at the margin) only those whose
-heading matches a PATTERN stay (a PATTERN is text found anywhere in the
-line, in which `*` stands for any characters); `⋮` marks each cut,
-and a line under the block says that the command prints it all. Every other
-line stays. The lab's `book` test (lab/tests/lab/book.rs) makes the same cut
-and fails when a region that does not depend on timing — the `check`
-listings and the `list` tables — differs from what the binary prints now.
+cuts a long output to what the chapter discusses. `rows:` cuts the tables
+at the left margin (a header line, a rule of `─`, then rows up to a blank
+line or a line that starts with neither a letter, a digit nor a space,
+such as a legend) to the rows matching a PATTERN. `keep:` cuts the sections
+(a heading at the left margin after a blank line, with ` — ` in it and no
+table under it, up to the blank line before the next line at the margin)
+to those whose heading matches a PATTERN; `keep:` with no pattern cuts them
+all. A PATTERN is text found anywhere in the line, in which `*` stands for
+any characters. `⋮` marks each cut, and a line under the block says that
+the command prints it all. Every other line stays. The lab's `book` test
+(lab/tests/lab/book.rs) makes the same cut and fails when a region that
+does not depend on timing — the `check` listings and the `list` tables —
+differs from what the binary prints now.
 
     <!-- locklab figure: NAME [NAME...] | ARGS | ARGS ... -->
     ...
@@ -61,9 +62,8 @@ REGION = re.compile(r"(<!-- locklab: (.*?) -->\n)(.*?)(<!-- /locklab -->)", re.S
 FIGURE = re.compile(r"(<!-- locklab figure: (.*?) -->\n)(.*?)(<!-- /locklab -->)", re.S)
 FIGURES = ROOT / "docs" / "figures"
 SHOT_CARD = "cx-naive-pause-no-foreign-release"
-KEEP = " | keep: "
 CUT = "⋮"
-CUT_NOTE = f"({CUT} marks lines cut to what this chapter discusses; the command prints them all.)\n"
+CUT_NOTE = f"({CUT} marks lines cut here; the command above prints them all.)\n"
 
 
 def locklab(binary, args, **kw):
@@ -77,40 +77,67 @@ def is_rule(line: str) -> bool:
     return "─" in line and set(line) <= {"─", " "}
 
 
-def cut(text: str, keep: str) -> tuple[str, bool]:
-    """The output cut to the table rows and sections matching a pattern of `keep` (see
-    the module docs); whether anything was cut. lab/tests/lab/book.rs makes
-    the same cut."""
-    pattern = re.compile("|".join(".*".join(map(re.escape, p.strip().split("*"))) for p in keep.split(";")))
+def matcher(patterns: str):
+    """Whether a line holds one of `patterns` (separated by `;`, `*` any
+    characters); no pattern at all matches nothing."""
+    parts = [p.strip() for p in patterns.split(";") if p.strip()]
+    regex = re.compile("|".join(".*".join(map(re.escape, p.split("*"))) for p in parts)) if parts else None
+    return lambda line: bool(regex and regex.search(line))
+
+
+def options(spec: str) -> tuple[str, str | None, str | None]:
+    """A region's command, and its `rows:` and `keep:` patterns (None: no
+    cut)."""
+    command, *rest = spec.split(" | ")
+    rows = keep = None
+    for option in rest:
+        name, _, patterns = option.strip().partition(":")
+        if name == "rows":
+            rows = patterns
+        elif name == "keep":
+            keep = patterns
+        else:
+            raise SystemExit(f"unknown region option {option!r} in `{spec}`: give rows: or keep:")
+    return command, rows, keep
+
+
+def cut(text: str, rows: str | None, keep: str | None) -> str:
+    """The output cut to the table rows matching `rows` and the sections
+    whose heading matches `keep` (see the module docs). lab/tests/lab/book.rs
+    makes the same cut."""
     lines = text.split("\n")
     n = len(lines)
     kept = [True] * n
-    # Rows of the tables at the margin (not the timelines inside a section).
-    for i, line in enumerate(lines):
-        if i > 0 and line.startswith("─") and is_rule(line):
-            j = i + 1
-            while j < n and lines[j].strip() and (lines[j][0].isalnum() or lines[j][0] == " "):
-                kept[j] = bool(pattern.search(lines[j]))
-                j += 1
-    # Sections: from a heading to the blank line before the next line at
-    # the margin.
-    for i, line in enumerate(lines):
-        heading = (
-            i > 0
-            and not lines[i - 1].strip()
-            and line[:1].strip()
-            and " — " in line
-            and not (i + 2 < n and is_rule(lines[i + 2]))
-        )
-        if not heading or pattern.search(line):
-            continue
-        end = n
-        for k in range(i + 1, n):
-            if not lines[k].strip() and k + 1 < n and lines[k + 1][:1].strip():
-                end = k + 1
-                break
-        for k in range(i, end):
-            kept[k] = False
+    if rows is not None:
+        row = matcher(rows)
+        # Rows of the tables at the margin (not the timelines inside a section).
+        for i, line in enumerate(lines):
+            if i > 0 and line.startswith("─") and is_rule(line):
+                j = i + 1
+                while j < n and lines[j].strip() and (lines[j][0].isalnum() or lines[j][0] == " "):
+                    kept[j] = row(lines[j])
+                    j += 1
+    if keep is not None:
+        section = matcher(keep)
+        # Sections: from a heading to the blank line before the next line at
+        # the margin.
+        for i, line in enumerate(lines):
+            heading = (
+                i > 0
+                and not lines[i - 1].strip()
+                and line[:1].strip()
+                and " — " in line
+                and not (i + 2 < n and is_rule(lines[i + 2]))
+            )
+            if not heading or section(line):
+                continue
+            end = n
+            for k in range(i + 1, n):
+                if not lines[k].strip() and k + 1 < n and lines[k + 1][:1].strip():
+                    end = k + 1
+                    break
+            for k in range(i, end):
+                kept[k] = False
     out, i = [], 0
     while i < n:
         if kept[i]:
@@ -124,27 +151,26 @@ def cut(text: str, keep: str) -> tuple[str, bool]:
         if not lines[j - 1].strip():
             out.append("")
         i = j
-    return "\n".join(out), out != lines
+    return "\n".join(out)
 
 
 def timeless(spec: str) -> bool:
     """Whether a region is one the `book` test compares: a `check` listing
     (not `--json`) or a `list` table."""
-    args = shlex.split(spec.partition(KEEP)[0])
+    args = shlex.split(options(spec)[0])
     return bool(args) and (args[0] == "list" or (args[0] == "check" and "--json" not in args))
 
 
 def listing(binary, spec: str) -> str:
     """The body of a `<!-- locklab: … -->` region."""
-    command, _, keep = spec.partition(KEEP)
+    command, rows, keep = options(spec)
     args = shlex.split(command)
     out = locklab(binary, args).rstrip()
     if "--markdown" in args:
         return f"{out}\n\n<sub>`$ locklab {shlex.join(args)}`</sub>\n"
-    note = ""
-    if keep:
-        out, was_cut = cut(out, keep)
-        note = CUT_NOTE if was_cut else ""
+    whole = out
+    out = cut(out, rows, keep)
+    note = CUT_NOTE if out != whole else ""
     return f"```text\n$ locklab {shlex.join(args)}\n{out}\n```\n{note}"
 
 

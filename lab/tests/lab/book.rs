@@ -2,7 +2,7 @@
 //! `README.md` that `scripts/docs.py` generates and that does not depend on
 //! timing — the `check` listings (times aside) and the `locklab list`
 //! tables read from the declarations — is what the binary prints now, cut
-//! the way `scripts/docs.py` cuts it (`| keep: …`). A change to a
+//! the way `scripts/docs.py` cuts it (`| rows: … | keep: …`). A change to a
 //! declaration, a claim, a fault's menu, a counterexample or the worker
 //! protocol fails here until `python3 scripts/docs.py` has been run.
 //!
@@ -16,9 +16,7 @@ use crate::support::locklab;
 /// The marker of a cut, and the line under a cut block (as
 /// `scripts/docs.py` writes them).
 const CUT: &str = "⋮";
-const CUT_NOTE: &str =
-    "(⋮ marks lines cut to what this chapter discusses; the command prints them all.)";
-const KEEP: &str = " | keep: ";
+const CUT_NOTE: &str = "(⋮ marks lines cut here; the command above prints them all.)";
 
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -27,8 +25,8 @@ fn root() -> PathBuf {
         .to_path_buf()
 }
 
-/// One generated region: the file, its line, its spec (`ARGS` or
-/// `ARGS | keep: …`) and its body.
+/// One generated region: the file, its line, its spec (`ARGS`, or
+/// `ARGS | rows: … | keep: …`) and its body.
 struct Region {
     file: String,
     line: usize,
@@ -97,6 +95,32 @@ fn glob_in(pattern: &str, line: &str) -> bool {
     true
 }
 
+/// Whether a line holds one of `patterns` (separated by `;`); no pattern
+/// at all matches nothing.
+fn matches(patterns: &str, line: &str) -> bool {
+    patterns
+        .split(';')
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+        .any(|p| glob_in(p, line))
+}
+
+/// A region's command, and its `rows:` and `keep:` patterns (`None`: no
+/// cut), as `scripts/docs.py` reads them.
+fn options(spec: &str) -> (&str, Option<&str>, Option<&str>) {
+    let mut parts = spec.split(" | ");
+    let command = parts.next().unwrap_or("");
+    let (mut rows, mut keep) = (None, None);
+    for option in parts {
+        match option.trim().split_once(':') {
+            Some(("rows", p)) => rows = Some(p),
+            Some(("keep", p)) => keep = Some(p),
+            _ => panic!("unknown region option `{option}` in `{spec}`"),
+        }
+    }
+    (command, rows, keep)
+}
+
 fn is_rule(line: &str) -> bool {
     line.contains('─') && line.chars().all(|c| c == '─' || c == ' ')
 }
@@ -105,41 +129,45 @@ fn at_margin(line: &str) -> bool {
     line.chars().next().is_some_and(|c| !c.is_whitespace())
 }
 
-/// The cut `scripts/docs.py` makes (its `cut`, line for line).
-fn cut(text: &str, keep: &str) -> String {
-    let patterns: Vec<&str> = keep.split(';').map(str::trim).collect();
-    let matches = |line: &str| patterns.iter().any(|p| glob_in(p, line));
+/// The cut `scripts/docs.py` makes (its `cut`, line for line): table rows
+/// to those matching `rows`, sections to those whose heading matches
+/// `keep`.
+fn cut(text: &str, rows: Option<&str>, keep: Option<&str>) -> String {
     let lines: Vec<&str> = text.split('\n').collect();
     let n = lines.len();
     let mut kept = vec![true; n];
-    for i in 1..n {
-        if lines[i].starts_with('─') && is_rule(lines[i]) {
-            let mut j = i + 1;
-            while j < n
-                && !lines[j].trim().is_empty()
-                && lines[j]
-                    .chars()
-                    .next()
-                    .is_some_and(|c| c.is_alphanumeric() || c == ' ')
-            {
-                kept[j] = matches(lines[j]);
-                j += 1;
+    if let Some(rows) = rows {
+        for i in 1..n {
+            if lines[i].starts_with('─') && is_rule(lines[i]) {
+                let mut j = i + 1;
+                while j < n
+                    && !lines[j].trim().is_empty()
+                    && lines[j]
+                        .chars()
+                        .next()
+                        .is_some_and(|c| c.is_alphanumeric() || c == ' ')
+                {
+                    kept[j] = matches(rows, lines[j]);
+                    j += 1;
+                }
             }
         }
     }
-    for i in 1..n {
-        let heading = lines[i - 1].trim().is_empty()
-            && at_margin(lines[i])
-            && lines[i].contains(" — ")
-            && !(i + 2 < n && is_rule(lines[i + 2]));
-        if !heading || matches(lines[i]) {
-            continue;
-        }
-        let end = (i + 1..n)
-            .find(|&k| lines[k].trim().is_empty() && k + 1 < n && at_margin(lines[k + 1]))
-            .map_or(n, |k| k + 1);
-        for k in kept.iter_mut().take(end).skip(i) {
-            *k = false;
+    if let Some(keep) = keep {
+        for i in 1..n {
+            let heading = lines[i - 1].trim().is_empty()
+                && at_margin(lines[i])
+                && lines[i].contains(" — ")
+                && !(i + 2 < n && is_rule(lines[i + 2]));
+            if !heading || matches(keep, lines[i]) {
+                continue;
+            }
+            let end = (i + 1..n)
+                .find(|&k| lines[k].trim().is_empty() && k + 1 < n && at_margin(lines[k + 1]))
+                .map_or(n, |k| k + 1);
+            for k in kept.iter_mut().take(end).skip(i) {
+                *k = false;
+            }
         }
     }
     let mut out: Vec<&str> = Vec::new();
@@ -197,10 +225,7 @@ fn untimed(line: &str) -> String {
 
 /// The body `scripts/docs.py` writes for a region, from a fresh run.
 fn expected(spec: &str) -> Option<String> {
-    let (command, keep) = match spec.split_once(KEEP) {
-        Some((c, k)) => (c, Some(k)),
-        None => (spec, None),
-    };
+    let (command, rows, keep) = options(spec);
     let args = shlex::split(command).expect("a region's arguments split as a shell would");
     let timeless = match args.first().map(String::as_str) {
         Some("check") => !args.iter().any(|a| a == "--json"),
@@ -230,17 +255,12 @@ fn expected(spec: &str) -> Option<String> {
     if args.iter().any(|a| a == "--markdown") {
         return Some(format!("{out}\n\n<sub>`$ locklab {shown}`</sub>\n"));
     }
-    let (out, note) = match keep {
-        Some(keep) => {
-            let cut = cut(out, keep);
-            let note = if cut != out {
-                format!("{CUT_NOTE}\n")
-            } else {
-                String::new()
-            };
-            (cut, note)
-        }
-        None => (out.to_owned(), String::new()),
+    let whole = out;
+    let out = cut(out, rows, keep);
+    let note = if out != whole {
+        format!("{CUT_NOTE}\n")
+    } else {
+        String::new()
     };
     Some(format!("```text\n$ locklab {shown}\n{out}\n```\n{note}"))
 }
@@ -322,11 +342,13 @@ fn the_cut_keeps_the_chosen_rows_and_sections_and_marks_the_rest() {
                 ⋮\n\
                 \n\
                 2 scenarios";
-    assert_eq!(cut(out, "naive *pause; naive under*"), want);
+    assert_eq!(cut(out, Some("naive *pause"), Some("naive under*")), want);
+    assert_eq!(cut(out, None, None), out, "nothing cut without options");
+    let no_sections = cut(out, None, Some(""));
+    assert!(no_sections.contains("fenced pause") && !no_sections.contains("one"));
     assert_eq!(
-        cut(out, "pause"),
-        out,
-        "nothing cut when everything matches"
+        options("reproduce --protocol naive | rows: a  *b | keep:"),
+        ("reproduce --protocol naive", Some(" a  *b"), Some(""))
     );
 }
 
