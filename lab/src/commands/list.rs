@@ -242,7 +242,7 @@ fn protocols_table(protocols: &[Protocol]) -> Listing {
             "fixed by",
         ],
         code: &[true, false, false, false, true, false, true],
-        wrap: &[20, 8, 30, 30, 20, 20, 12],
+        wrap: &[18, 6, 17, 17, 16, 13, 17],
         rows,
     }
 }
@@ -282,7 +282,7 @@ fn claims_table(protocols: &[Protocol]) -> Listing {
             "not claimed under (its menu)",
         ],
         code: &[true, true, true, true],
-        wrap: &[20, 22, 40, 40],
+        wrap: &[20, 22, 36, 36],
         rows,
     }
 }
@@ -397,7 +397,7 @@ fn faults_table(protocols: &[Protocol]) -> Listing {
             "on real Redis",
         ],
         code: &[true, false, true, false, false],
-        wrap: &[15, 6, 24, 34, 34],
+        wrap: &[15, 6, 22, 33, 33],
         rows,
     }
 }
@@ -652,7 +652,7 @@ fn operations_table() -> Listing {
         what: What::Operations,
         header: &["request", "answers", "sent to", "what it asks"],
         code: &[true, true, false, false],
-        wrap: &[44, 40, 16, 30],
+        wrap: &[26, 30, 15, 30],
         rows,
     }
 }
@@ -821,19 +821,29 @@ fn markdown(l: &Listing) -> String {
 }
 
 /// Splits `s` into lines of at most `width` characters, at spaces where it
-/// can.
+/// can, and inside a longer word (a line of JSON) after a comma.
 fn wrap(s: &str, width: usize) -> Vec<String> {
+    // Each piece, and whether a space goes before it.
+    let mut pieces: Vec<(&str, bool)> = Vec::new();
+    for (i, word) in s.split(' ').enumerate() {
+        if word.chars().count() > width && word.contains(',') {
+            for (k, piece) in word.split_inclusive(',').enumerate() {
+                pieces.push((piece, i > 0 && k == 0));
+            }
+        } else {
+            pieces.push((word, i > 0));
+        }
+    }
     let mut lines = Vec::new();
     let mut line = String::new();
-    for word in s.split(' ') {
-        let fits = line.chars().count() + 1 + word.chars().count() <= width;
-        if !line.is_empty() && !fits {
+    for (piece, space) in pieces {
+        let gap = usize::from(space && !line.is_empty());
+        if !line.is_empty() && line.chars().count() + gap + piece.chars().count() > width {
             lines.push(std::mem::take(&mut line));
-        }
-        if !line.is_empty() {
+        } else if gap == 1 {
             line.push(' ');
         }
-        line.push_str(word);
+        line.push_str(piece);
     }
     lines.push(line);
     lines
@@ -909,6 +919,20 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn long_cells_wrap_at_spaces_and_json_after_commas() {
+        assert_eq!(wrap("a bb ccc", 4), ["a bb", "ccc"]);
+        assert_eq!(
+            wrap(r#"{"ok":"granted","token":"9f"} {"ok":"busy"}"#, 16),
+            [
+                r#"{"ok":"granted","#,
+                r#""token":"9f"}"#,
+                r#"{"ok":"busy"}"#
+            ]
+        );
+        assert_eq!(wrap("", 5), [""]);
     }
 
     #[test]
