@@ -39,9 +39,9 @@ use crate::path::tell;
 use crate::scenario::Scenario;
 use crate::step::Step;
 use crate::system::{visit, Goal, System, Visit};
-use shortest::{Budget, Symmetry, Target};
 use crate::verdict::{PropertyVerdict, ScenarioOutcome, Verdict};
 use locklab_spec::property::{Kind, PropertyName};
+use shortest::{Budget, Symmetry, Target};
 
 /// How to run the checker.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -337,7 +337,14 @@ where
     let symmetry = options
         .symmetry
         .then_some(<M::State as Representative>::representative as Symmetry<M::State>);
-    shortest::search(model, model.init_states(), symmetry, &targets, budget(options)).paths
+    shortest::search(
+        model,
+        model.init_states(),
+        symmetry,
+        &targets,
+        budget(options),
+    )
+    .paths
 }
 
 /// The shortest path from `start` to a state where `goal` holds. Without

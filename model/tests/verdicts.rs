@@ -263,8 +263,14 @@ fn evidence(o: &ScenarioOutcome) -> Vec<(PropertyName, Evidence<'_>)> {
     o.verdicts
         .iter()
         .map(|v| {
-            let shortest = v.counterexample.as_deref().filter(|_| v.shortest == Some(true));
-            (v.property, (shortest, v.aftermath.as_deref(), v.witness.as_deref()))
+            let shortest = v
+                .counterexample
+                .as_deref()
+                .filter(|_| v.shortest == Some(true));
+            (
+                v.property,
+                (shortest, v.aftermath.as_deref(), v.witness.as_deref()),
+            )
         })
         .collect()
 }
