@@ -7,8 +7,9 @@
 //! master at once, each request bounded by a per-master timeout, and counts
 //! the grants. It holds the lock when a majority granted and the validity
 //! `ttl − elapsed − drift` is positive, `elapsed` measured from the first
-//! request; otherwise it releases on every master — also those whose reply
-//! it never got — and, in [`Redlock::acquire`], tries again after a
+//! request; otherwise it releases on every master that did not refuse —
+//! also those whose reply it never got — and, in [`Redlock::acquire`],
+//! tries again after a
 //! jittered wait, a release's announcement, or its turn
 //! ([`Wait::Fifo`]: the fair quorum lock, `queue.rs`). A master that
 //! errors or times out counts as not granted
@@ -193,8 +194,9 @@ impl Redlock {
     }
 
     /// Decides the attempt: a grant with a majority and validity left;
-    /// otherwise the token is released on every master (also where no
-    /// grant was read) and the refusal says why, per master.
+    /// otherwise the token is released on every master that did not
+    /// refuse (also where no grant was read) and the refusal says why, per
+    /// master.
     pub async fn conclude(&self, round: Round) -> Result<QuorumGrant, Refusal> {
         self.decide(round, None).await
     }
@@ -232,7 +234,12 @@ impl Redlock {
                 waiter: waiter.map(str::to_owned),
             });
         }
-        let cleaned = self.release_token(round.token, None).await;
+        // A master that refused holds no key of this attempt's fresh
+        // token: releasing there would change nothing.
+        let holding: Vec<usize> = (0..self.masters.len())
+            .filter(|&k| !matches!(round.replies.get(k), Some(Some(MasterReply::Busy))))
+            .collect();
+        let cleaned = self.release_token(round.token, None, &holding).await;
         tracing::debug!(key = %self.key, ?decision, released = ?cleaned.ok(), "redlock attempt lost");
         Err(Refusal {
             masters: self
@@ -370,7 +377,10 @@ impl Redlock {
                 ),
             });
         }
-        let removed = self.release_token(token, grant.waiter.as_deref()).await?;
+        let every: Vec<usize> = (0..self.masters.len()).collect();
+        let removed = self
+            .release_token(token, grant.waiter.as_deref(), &every)
+            .await?;
         Ok(if removed > 0 {
             ReleaseOutcome::Released
         } else {
@@ -378,12 +388,18 @@ impl Redlock {
         })
     }
 
-    /// Compare-and-delete of `token` on every master at once (announcing
-    /// the free lock with [`Wait::Notify`]; with [`Wait::Fifo`] waking the
-    /// next waiter, and taking `waiter` out of every queue): how many
-    /// removed it; an error only when no master answered.
-    async fn release_token(&self, token: Token, waiter: Option<&str>) -> Result<usize, LockError> {
-        let results = join_all(self.masters.iter().map(|conn| async move {
+    /// Compare-and-delete of `token` on the masters `on` at once
+    /// (announcing the free lock with [`Wait::Notify`]; with [`Wait::Fifo`]
+    /// waking the next waiter, and taking `waiter` out of those queues):
+    /// how many removed it; an error only when no master answered.
+    async fn release_token(
+        &self,
+        token: Token,
+        waiter: Option<&str>,
+        on: &[usize],
+    ) -> Result<usize, LockError> {
+        let results = join_all(on.iter().map(|&k| async move {
+            let conn = &self.masters[k];
             let call = async {
                 match self.wait {
                     Wait::Notify(_) => {
