@@ -55,10 +55,13 @@ while true do
   redis.call('ZREM', queue, head)
 end
 
+redis.call('SET', alive, 1, 'PX', lease)
+redis.call('PEXPIRE', queue, 2 * lease)
 if redis.call('EXISTS', lock) == 0 then
+  -- The caller stays queued: if its attempt loses elsewhere, its release
+  -- here wakes it again, not the next in line; the release of the grant
+  -- it wins takes it out of every queue.
   if head == id then
-    redis.call('ZREM', queue, id)
-    redis.call('DEL', alive)
     return grant()
   end
   -- Free, and another's turn (a lease ran out, or its wake-up was lost):
@@ -69,7 +72,4 @@ if redis.call('EXISTS', lock) == 0 then
     redis.call('PEXPIRE', theirs, lease)
   end
 end
-
-redis.call('SET', alive, 1, 'PX', lease)
-redis.call('PEXPIRE', queue, 2 * lease)
 return {0}
