@@ -7,24 +7,32 @@
 //! 1. **Verdicts**: a depth-first search with symmetry reduction (Stateright
 //!    applies symmetry in DFS only) visits one state per class of states
 //!    that differ only by client names, and decides every property.
-//! 2. **Counterexamples**: for the properties found broken, a single-threaded
-//!    breadth-first search without symmetry, checking only those properties,
-//!    so that it stops at the deepest first violation; breadth-first order
-//!    makes each counterexample a shortest one, with the client names as
-//!    they were.
+//! 2. **Counterexamples**: for the properties found broken, a breadth-first
+//!    search without symmetry ([`shortest`]), checking only those
+//!    properties, that stops once each has its first violation;
+//!    breadth-first order makes each counterexample a shortest one, with
+//!    the client names as they were. It keeps one parent link per state,
+//!    so a state costs about what it costs the verdict search. What a break
+//!    leads to, and the witness that a property holds for the right reason,
+//!    are found by the same search from another start.
 //!
-//! Budgets are enforced while the search runs: the state budget by
-//! Stateright, the time budget by a [`Halt`] the search loop sets at the
-//! deadline, after which the model offers no more steps and the search ends
-//! within moments. A search that ran out of budget decides nothing it did
-//! not find: its `always` and `eventually` verdicts are `unknown`.
+//! Budgets are enforced while the searches run: the state budget by
+//! Stateright and by [`shortest`], the time budget by a [`Halt`] the search
+//! loop sets at the deadline (after which the model offers no more steps
+//! and the search ends within moments) and by [`shortest`]'s own clock. A
+//! search that ran out of budget decides nothing it did not find: its
+//! `always` and `eventually` verdicts are `unknown`, and a counterexample
+//! the breadth-first search could not finish is the verdict search's, not
+//! marked shortest.
+
+mod shortest;
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use stateright::{Checker, CheckerVisitor, Expectation, Model, Path, Property};
+use stateright::{Checker, Expectation, Model, Property, Representative};
 
 use crate::narrate::NarratedStep;
 use crate::path::tell;
@@ -33,6 +41,7 @@ use crate::step::Step;
 use crate::system::{visit, Goal, System, Visit};
 use crate::verdict::{PropertyVerdict, ScenarioOutcome, Verdict};
 use locklab_spec::property::{Kind, PropertyName};
+use shortest::{Budget, Symmetry, Target};
 
 /// How to run the checker.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -62,9 +71,10 @@ impl Default for CheckOptions {
     }
 }
 
-/// A stop flag a model reads in `within_boundary`: once set, no new state
-/// is within bounds, so a running search drains and ends, and the paths it
-/// found can still be rebuilt from the model's (unchanged) steps.
+/// A stop flag a model reads (in `within_boundary`, or in `actions`): once
+/// set, no new state is within bounds, so a running search drains and
+/// ends. The flag is lifted once the search is over, so that the paths it
+/// found can be rebuilt from the model's steps.
 #[derive(Clone, Debug, Default)]
 pub struct Halt(Arc<AtomicBool>);
 
@@ -78,9 +88,13 @@ impl Halt {
     pub fn is_set(&self) -> bool {
         self.0.load(Ordering::Relaxed)
     }
+
+    fn lift(&self) {
+        self.0.store(false, Ordering::Relaxed);
+    }
 }
 
-type Trace<W> = Vec<(W, Option<Step>)>;
+type Trace<W> = shortest::Trace<W, Step>;
 
 /// The result of one search.
 struct Search<W> {
@@ -117,6 +131,9 @@ fn search<S: System, C: Checker<S>>(
     }
     progress(checker.unique_state_count());
     let out_of_budget = halt.is_set() || checker.state_count() >= options.max_states;
+    // Stateright rebuilds a path from its action indices, by asking the
+    // model for its steps again: a halted model would offer none.
+    halt.lift();
     Search {
         discoveries: checker
             .discoveries()
@@ -255,8 +272,7 @@ fn attach_evidence<S: System>(
     if !broken.is_empty() {
         let scenario = *model.scenario();
         let breaking = S::of(scenario, &broken);
-        let halt = breaking.halt().clone();
-        let shortest = first_breaks(breaking, &halt, options);
+        let shortest = first_breaks(&breaking, options);
         for v in verdicts.iter_mut().filter(|v| broken.contains(&v.property)) {
             let name = v.property.name();
             let (path, is_shortest) = match shortest.get(name) {
@@ -297,141 +313,65 @@ fn attach_evidence<S: System>(
     }
 }
 
-/// A breadth-first search that records, for each safety property, the path
-/// to the first state that breaks it. Stateright records a discovery too,
-/// but later violating states in the same batch overwrite it, so the
-/// checker's own discovery is not always a shortest one; the visitor sees
-/// states in breadth-first order and keeps the first.
-fn first_breaks<M>(
-    model: M,
-    halt: &Halt,
-    options: &CheckOptions,
-) -> HashMap<&'static str, Trace<M::State>>
+/// The shortest path to the first state that breaks each `always`
+/// property of `model`: the path a breadth-first search without symmetry
+/// finds first, with symmetry when the options ask for it (see
+/// [`shortest`]).
+fn first_breaks<M>(model: &M, options: &CheckOptions) -> HashMap<&'static str, Trace<M::State>>
 where
-    M: Model<Action = Step> + Send + Sync + 'static,
-    M::State: Clone + PartialEq + std::fmt::Debug + std::hash::Hash + Send + Sync + 'static,
+    M: Model<Action = Step>,
+    M::State: Clone + std::hash::Hash + Representative,
 {
     let always: Vec<Property<M>> = model
         .properties()
         .into_iter()
         .filter(|p| p.expectation == Expectation::Always)
         .collect();
-    let found: Found<M::State> = Arc::default();
-    let visitor = FirstBreaks {
-        always,
-        found: Arc::clone(&found),
-    };
-    let builder = budgeted(
-        model.checker(),
-        &CheckOptions {
-            threads: 1,
-            ..*options
-        },
+    let targets: Vec<Target<'_, M::State>> = always
+        .iter()
+        .map(|p| Target {
+            name: p.name,
+            hit: Box::new(move |state: &M::State| !(p.condition)(model, state)),
+        })
+        .collect();
+    let symmetry = options
+        .symmetry
+        .then_some(<M::State as Representative>::representative as Symmetry<M::State>);
+    shortest::search(
+        model,
+        model.init_states(),
+        symmetry,
+        &targets,
+        budget(options),
     )
-    .visitor(visitor);
-    let mut checker = builder.spawn_bfs();
-    let deadline = options.timeout.map(|t| Instant::now() + t);
-    let handles = checker.handles();
-    let mut nap = Duration::from_micros(200);
-    while handles.iter().any(|h| !h.is_finished()) {
-        if deadline.is_some_and(|d| Instant::now() >= d) {
-            halt.set();
-        }
-        std::thread::sleep(nap);
-        nap = (nap * 2).min(Duration::from_millis(50));
-    }
-    for handle in handles {
-        if let Err(panic) = handle.join() {
-            std::panic::resume_unwind(panic);
-        }
-    }
-    let found = std::mem::take(&mut *found.lock().unwrap_or_else(|e| e.into_inner()));
-    found
+    .paths
 }
 
-/// The first trace found to break each property, by property name.
-type Found<S> = Arc<Mutex<HashMap<&'static str, Trace<S>>>>;
-
-struct FirstBreaks<M: Model> {
-    always: Vec<Property<M>>,
-    found: Found<M::State>,
-}
-
-impl<M: Model<Action = Step>> CheckerVisitor<M> for FirstBreaks<M>
-where
-    M::State: Clone,
-{
-    fn visit(&self, model: &M, path: Path<M::State, Step>) {
-        let Ok(mut found) = self.found.lock() else {
-            return;
-        };
-        for p in &self.always {
-            if !found.contains_key(p.name) && !(p.condition)(model, path.last_state()) {
-                found.insert(p.name, path.clone().into_vec());
-            }
-        }
-    }
-}
-
-const PROBE: &str = "probe";
-
-/// A model, started from a given state, searching for the first state
-/// where a goal is true (reported as a break of the property [`PROBE`]).
-struct Reach<S: System> {
-    inner: S,
-    start: S::World,
-    goal: Goal<S>,
-}
-
-impl<S: System> Clone for Reach<S> {
-    fn clone(&self) -> Self {
-        Reach {
-            inner: self.inner.clone(),
-            start: self.start.clone(),
-            goal: Arc::clone(&self.goal),
-        }
-    }
-}
-
-impl<S: System> Model for Reach<S> {
-    type State = S::World;
-    type Action = Step;
-
-    fn init_states(&self) -> Vec<S::World> {
-        vec![self.start.clone()]
-    }
-
-    fn actions(&self, state: &S::World, actions: &mut Vec<Step>) {
-        self.inner.actions(state, actions);
-    }
-
-    fn next_state(&self, state: &S::World, step: Step) -> Option<S::World> {
-        self.inner.next_state(state, step)
-    }
-
-    fn within_boundary(&self, state: &S::World) -> bool {
-        self.inner.within_boundary(state)
-    }
-
-    fn properties(&self) -> Vec<Property<Self>> {
-        vec![Property::always(PROBE, |r: &Reach<S>, w: &S::World| {
-            !(r.goal)(&r.inner, w)
-        })]
-    }
-}
-
-/// The shortest path from `start` to a state where `goal` holds.
+/// The shortest path from `start` to a state where `goal` holds. Without
+/// symmetry: neither the start nor the goal need be the same for renamed
+/// clients.
 fn reach<S: System>(
     model: &S,
     start: S::World,
     goal: Goal<S>,
     options: &CheckOptions,
 ) -> Option<Trace<S::World>> {
-    // A model of its own: the verdict run's may have been halted.
-    let inner = S::of(*model.scenario(), model.checked());
-    let halt = inner.halt().clone();
-    let probe = Reach { inner, start, goal };
-    first_breaks(probe, &halt, options).remove(PROBE)
+    const GOAL: &str = "goal";
+    let target = Target {
+        name: GOAL,
+        hit: Box::new(|w: &S::World| goal(model, w)),
+    };
+    shortest::search(model, vec![start], None, &[target], budget(options))
+        .paths
+        .remove(GOAL)
+}
+
+/// A shortest-path search's budget: the verdict search's, from now.
+fn budget(options: &CheckOptions) -> Budget {
+    Budget {
+        max_states: options.max_states,
+        deadline: options.timeout.map(|t| Instant::now() + t),
+    }
 }
 
 /// The counterexample of a property in a verdict, as steps (for replays).

@@ -256,8 +256,37 @@ fn every_claim_holds_and_no_holds_is_vacuous() {
     }
 }
 
+/// The evidence of a verdict that does not depend on the search's order:
+/// the shortest counterexample (a longer one is the verdict search's own
+/// find), what it leads to, and the witness.
+fn evidence(o: &ScenarioOutcome) -> Vec<(PropertyName, Evidence<'_>)> {
+    o.verdicts
+        .iter()
+        .map(|v| {
+            let shortest = v
+                .counterexample
+                .as_deref()
+                .filter(|_| v.shortest == Some(true));
+            (
+                v.property,
+                (shortest, v.aftermath.as_deref(), v.witness.as_deref()),
+            )
+        })
+        .collect()
+}
+
+type Evidence<'a> = (
+    Option<&'a [NarratedStep]>,
+    Option<&'a [NarratedStep]>,
+    Option<&'a [NarratedStep]>,
+);
+
+/// Symmetry reduction changes how many states are visited, never what is
+/// found: the breadth-first search keeps one state per class of renamed
+/// states and still finds, step for step, the counterexample it finds
+/// without symmetry.
 #[test]
-fn symmetry_changes_state_counts_not_verdicts() {
+fn symmetry_changes_state_counts_not_verdicts_nor_counterexamples() {
     let without = CheckOptions {
         symmetry: false,
         ..CheckOptions::default()
@@ -272,6 +301,12 @@ fn symmetry_changes_state_counts_not_verdicts() {
             };
             assert_eq!(words(&a), words(&b), "{protocol} {faults}");
             assert!(a.unique_states < b.unique_states);
+            assert_eq!(evidence(&a), evidence(&b), "{protocol} {faults}");
+            for v in &a.verdicts {
+                if v.kind == Kind::Always && v.verdict == Verdict::Violated {
+                    assert_eq!(v.shortest, Some(true), "{protocol} {faults} {}", v.property);
+                }
+            }
         }
     }
 }
@@ -288,6 +323,37 @@ fn a_budget_that_runs_out_gives_unknown_not_holds() {
         verdict(&o, PropertyName::NoForeignRelease).verdict,
         Verdict::Unknown
     );
+}
+
+/// A time budget that runs out stops every search — the verdicts, the
+/// shortest counterexamples — and what was found before it is still told.
+/// (Stateright rebuilds a path by asking the model for its steps again,
+/// which a halted quorum model no longer offered: this panicked.)
+#[test]
+fn a_time_budget_that_runs_out_gives_unknown_not_a_panic() {
+    // Tens of millions of states: no machine checks them in the second
+    // each search is given; the verdict search finds a break on its way.
+    let large = Scenario::new(p("redlock-fenced"), pause())
+        .sized(3, 1, 3)
+        .and_then(|s| s.with_nodes(7))
+        .expect("a valid size");
+    let brief = CheckOptions {
+        timeout: Some(std::time::Duration::from_secs(1)),
+        ..CheckOptions::default()
+    };
+    let o = check(large, &brief, &|_| {});
+    assert!(!o.complete);
+    assert!(o.unique_states > 0);
+    for v in o.verdicts.iter().filter(|v| v.kind != Kind::Sometimes) {
+        match v.verdict {
+            Verdict::Violated => {
+                assert_eq!(v.kind, Kind::Always, "{}", v.property);
+                assert!(v.counterexample.as_ref().is_some_and(|c| !c.is_empty()));
+            }
+            Verdict::Unknown | Verdict::NotApplicable => {}
+            Verdict::Holds => panic!("{} holds after a search cut short", v.property),
+        }
+    }
 }
 
 /// The rows of the article's lock used re-entrantly, and the lock that

@@ -20,6 +20,9 @@ pub struct QuorumGrant {
     pub(crate) grant: Grant,
     pub(crate) valid_until: Instant,
     pub(crate) masters: Vec<usize>,
+    /// The waiter in turn that won it ([`Wait::Fifo`](crate::Wait::Fifo)):
+    /// its release leaves every queue.
+    pub(crate) waiter: Option<String>,
 }
 
 impl QuorumGrant {

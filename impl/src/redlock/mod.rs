@@ -7,9 +7,12 @@
 //! master at once, each request bounded by a per-master timeout, and counts
 //! the grants. It holds the lock when a majority granted and the validity
 //! `ttl − elapsed − drift` is positive, `elapsed` measured from the first
-//! request; otherwise it releases on every master — also those whose reply
-//! it never got — and, in [`Redlock::acquire`], tries again after a
-//! jittered wait. A master that errors or times out counts as not granted
+//! request; otherwise it releases on every master that did not refuse —
+//! also those whose reply it never got — and, in [`Redlock::acquire`],
+//! tries again after a
+//! jittered wait, a release's announcement, or its turn
+//! ([`Wait::Fifo`]: the fair quorum lock, `queue.rs`). A master that
+//! errors or times out counts as not granted
 //! and never aborts the attempt; a failed attempt says, per master, why
 //! ([`Refusal`]). [`Redlock::extend`] renews the lease on a majority within
 //! the validity; [`QuorumGrant::expired`] tells the holder when its
@@ -25,6 +28,7 @@
 
 mod grant;
 mod options;
+mod queue;
 mod refusal;
 mod round;
 
@@ -47,13 +51,15 @@ use crate::grant::{Grant, ReleaseOutcome};
 use crate::protocol::Protocol;
 use crate::scripts;
 use crate::token::Token;
+use crate::wait::fifo::Pool;
 use crate::wait::notify::{self, Subscription, CHANNEL_SUFFIX};
-use crate::wait::scripts::NOTIFY_RELEASE;
+use crate::wait::scripts::{NOTIFY_RELEASE, QUORUM_RELEASE};
 use crate::wait::Wait;
 use locklab_spec::Family;
 
 /// A Redlock on N masters (see the [module docs](self)). Clones share the
-/// connections and the wake-up subscription.
+/// connections, the wake-up subscription and the waiters' blocking
+/// connections.
 #[derive(Debug, Clone)]
 pub struct Redlock {
     protocol: Protocol,
@@ -61,10 +67,13 @@ pub struct Redlock {
     key: LockKey,
     counter: String,
     channel: String,
+    queue: String,
     ttl: Ttl,
     options: RedlockOptions,
     wait: Wait,
     subscription: Arc<Subscription>,
+    /// Per master, the connections waiters in turn block on.
+    blocking: Arc<Vec<Pool>>,
 }
 
 impl Redlock {
@@ -98,6 +107,8 @@ impl Redlock {
             protocol,
             counter: key.derived(FENCE_SUFFIX),
             channel: key.derived(CHANNEL_SUFFIX),
+            queue: key.derived(queue::QUEUE_SUFFIX),
+            blocking: Arc::new(masters.iter().map(|_| Pool::default()).collect()),
             masters,
             key,
             ttl,
@@ -108,9 +119,11 @@ impl Redlock {
     }
 
     /// The same lock, waiting in [`acquire`](Self::acquire) by `wait`:
-    /// polling with jittered backoff, or woken by a release's announcement
-    /// (on the first master, with a bounded fallback poll). A FIFO hand-off
-    /// needs one queue, which N independent masters do not have: refused.
+    /// polling with jittered backoff; woken by a release's announcement
+    /// (on the first master, with a bounded fallback poll); or in turn,
+    /// granted in the order the waiters began to wait ([`Wait::Fifo`]: the
+    /// fair quorum lock, see `queue.rs`). Every client of one key should
+    /// wait alike: a client that polls ignores the queue.
     pub fn with_wait(mut self, wait: Wait) -> Result<Self, LockError> {
         wait.fits(self.protocol)?;
         self.wait = wait;
@@ -181,9 +194,17 @@ impl Redlock {
     }
 
     /// Decides the attempt: a grant with a majority and validity left;
-    /// otherwise the token is released on every master (also where no
-    /// grant was read) and the refusal says why, per master.
+    /// otherwise the token is released on every master that did not
+    /// refuse (also where no grant was read) and the refusal says why, per
+    /// master.
     pub async fn conclude(&self, round: Round) -> Result<QuorumGrant, Refusal> {
+        self.decide(round, None).await
+    }
+
+    /// [`conclude`](Self::conclude), for the attempt of `waiter` (a waiter
+    /// in turn, which a lost attempt leaves queued and the grant's release
+    /// takes out of every queue).
+    async fn decide(&self, round: Round, waiter: Option<&str>) -> Result<QuorumGrant, Refusal> {
         let now = Instant::now();
         let ttl = self.ttl.as_duration();
         let drift = self.options.drift(self.ttl);
@@ -210,9 +231,15 @@ impl Redlock {
                 },
                 valid_until: now + validity,
                 masters,
+                waiter: waiter.map(str::to_owned),
             });
         }
-        let cleaned = self.release_token(round.token).await;
+        // A master that refused holds no key of this attempt's fresh
+        // token: releasing there would change nothing.
+        let holding: Vec<usize> = (0..self.masters.len())
+            .filter(|&k| !matches!(round.replies.get(k), Some(Some(MasterReply::Busy))))
+            .collect();
+        let cleaned = self.release_token(round.token, None, &holding).await;
         tracing::debug!(key = %self.key, ?decision, released = ?cleaned.ok(), "redlock attempt lost");
         Err(Refusal {
             masters: self
@@ -246,6 +273,9 @@ impl Redlock {
     /// deadline, [`LockError::NoQuorum`] with the last attempt's refusal.
     /// Always makes one attempt.
     pub async fn acquire(&self, deadline: Duration) -> Result<QuorumGrant, LockError> {
+        if let Wait::Fifo(options) = self.wait {
+            return self.acquire_in_turn(options, deadline).await;
+        }
         if deadline > MAX_WAIT {
             return Err(LockError::InvalidOption {
                 reason: format!("acquire deadline {deadline:?} refused; at most {MAX_WAIT:?}"),
@@ -347,7 +377,10 @@ impl Redlock {
                 ),
             });
         }
-        let removed = self.release_token(token).await?;
+        let every: Vec<usize> = (0..self.masters.len()).collect();
+        let removed = self
+            .release_token(token, grant.waiter.as_deref(), &every)
+            .await?;
         Ok(if removed > 0 {
             ReleaseOutcome::Released
         } else {
@@ -355,28 +388,49 @@ impl Redlock {
         })
     }
 
-    /// Compare-and-delete of `token` on every master at once (announcing
-    /// the free lock with [`Wait::Notify`]): how many removed it; an error
-    /// only when no master answered.
-    async fn release_token(&self, token: Token) -> Result<usize, LockError> {
-        let notify = matches!(self.wait, Wait::Notify(_));
-        let results = join_all(self.masters.iter().map(|conn| async move {
+    /// Compare-and-delete of `token` on the masters `on` at once
+    /// (announcing the free lock with [`Wait::Notify`]; with [`Wait::Fifo`]
+    /// waking the next waiter, and taking `waiter` out of those queues):
+    /// how many removed it; an error only when no master answered.
+    async fn release_token(
+        &self,
+        token: Token,
+        waiter: Option<&str>,
+        on: &[usize],
+    ) -> Result<usize, LockError> {
+        let results = join_all(on.iter().map(|&k| async move {
+            let conn = &self.masters[k];
             let call = async {
-                if notify {
-                    conn.invoke::<u64>(
-                        NOTIFY_RELEASE
-                            .key(self.key.as_str())
-                            .arg(token)
-                            .arg(&self.channel),
-                    )
-                    .await
-                } else {
-                    conn.invoke::<u64>(
-                        scripts::COMPARE_AND_DELETE
-                            .key(self.key.as_str())
-                            .arg(token),
-                    )
-                    .await
+                match self.wait {
+                    Wait::Notify(_) => {
+                        conn.invoke::<u64>(
+                            NOTIFY_RELEASE
+                                .key(self.key.as_str())
+                                .arg(token)
+                                .arg(&self.channel),
+                        )
+                        .await
+                    }
+                    Wait::Fifo(_) => {
+                        let alive = waiter.map(|id| self.key.derived(&format!("w:{id}")));
+                        conn.invoke::<u64>(
+                            QUORUM_RELEASE
+                                .key(self.key.as_str())
+                                .key(&self.queue)
+                                .key(alive.as_deref().unwrap_or(self.key.as_str()))
+                                .arg(token)
+                                .arg(waiter.unwrap_or_default()),
+                        )
+                        .await
+                    }
+                    Wait::Poll(_) => {
+                        conn.invoke::<u64>(
+                            scripts::COMPARE_AND_DELETE
+                                .key(self.key.as_str())
+                                .arg(token),
+                        )
+                        .await
+                    }
                 }
             };
             self.bounded(call).await

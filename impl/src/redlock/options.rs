@@ -51,7 +51,7 @@ impl RedlockOptions {
 
     /// How long one master may take to answer one request; a master that
     /// takes longer counts as not granted (its request may still run: a
-    /// failed attempt releases on every master).
+    /// failed attempt releases on every master that did not refuse).
     pub fn with_master_timeout(mut self, timeout: Duration) -> Result<Self, LockError> {
         if timeout.is_zero() {
             return Err(LockError::InvalidOption {

@@ -30,6 +30,7 @@ use super::options::FifoOptions;
 use super::scripts;
 use crate::backoff::MAX_WAIT;
 use crate::base::LockBase;
+use crate::connection::Conn;
 use crate::error::LockError;
 use crate::grant::{Attempt, Grant};
 use crate::token::Token;
@@ -48,26 +49,28 @@ pub(crate) struct Pool {
 const MAX_IDLE: usize = 4;
 
 impl Pool {
-    async fn take(
+    /// An idle connection to `conn`'s server, or a new one whose replies
+    /// may take `poll` longer than `conn`'s.
+    pub(crate) async fn take(
         &self,
-        base: &LockBase,
+        conn: &Conn,
         poll: Duration,
     ) -> Result<MultiplexedConnection, LockError> {
         if let Some(con) = self.idle.lock().ok().and_then(|mut idle| idle.pop()) {
             return Ok(con);
         }
-        let opts = base.conn.options();
+        let opts = conn.options();
         let config = AsyncConnectionConfig::new()
             .set_connection_timeout(Some(opts.connect_timeout()))
             .set_response_timeout(Some(poll + opts.response_timeout()));
-        base.conn
-            .client()
+        conn.client()
             .get_multiplexed_async_connection_with_config(&config)
             .await
-            .map_err(|e| LockError::from_connect(e, base.conn.url(), opts.connect_timeout()))
+            .map_err(|e| LockError::from_connect(e, conn.url(), opts.connect_timeout()))
     }
 
-    fn give_back(&self, con: MultiplexedConnection) {
+    /// Keeps `con` for the next wait.
+    pub(crate) fn give_back(&self, con: MultiplexedConnection) {
         if let Ok(mut idle) = self.idle.lock() {
             if idle.len() < MAX_IDLE {
                 idle.push(con);
@@ -252,7 +255,7 @@ impl Queue<'_> {
             }
             let block = poll.min(remaining).max(Duration::from_millis(1));
             if con.is_none() {
-                con = pool.take(self.base, poll).await.ok();
+                con = pool.take(&self.base.conn, poll).await.ok();
             }
             let sent = Instant::now();
             match con.as_mut() {
@@ -289,9 +292,9 @@ impl Queue<'_> {
     }
 }
 
-/// `BLPOP wake <block>`: the fence pushed by a hand-off, or `None` when the
-/// block ran out.
-async fn blpop(
+/// `BLPOP wake <block>`: the value pushed by a hand-off (its fence) or a
+/// wake-up, or `None` when the block ran out.
+pub(crate) async fn blpop(
     con: &mut MultiplexedConnection,
     wake: &str,
     block: Duration,

@@ -77,14 +77,6 @@ impl Wait {
                 ),
             });
         }
-        if matches!(self, Wait::Fifo(_)) && protocol.family() == locklab_spec::Family::Quorum {
-            return Err(LockError::InvalidOption {
-                reason: format!(
-                    "{protocol} runs on independent masters, which share no queue to hand the lock \
-                     on in; use poll or notify"
-                ),
-            });
-        }
         if caps.reentrant() {
             return Err(LockError::InvalidOption {
                 reason: format!(

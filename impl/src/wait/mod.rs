@@ -15,7 +15,9 @@
 //!   also polls on a bounded, jittered fallback ([`NotifyOptions::fallback`]).
 //!   No wake-up is lost for longer than that. All waiters wake on every
 //!   release and race; one wins.
-//! - [`Wait::Fifo`] — a fair hand-off: waiters queue in a Redis list; the
+//! - [`Wait::Fifo`] — a fair hand-off (for a Redlock on N masters, which
+//!   cannot hand on, a queue that refuses out of turn instead: see
+//!   `redlock/queue.rs`): waiters queue in a Redis list; the
 //!   release script grants the lock directly to the oldest *live* waiter
 //!   and wakes it through that waiter's own list (`BLPOP`). Grants go in
 //!   arrival order. Fault tolerance: a queued waiter keeps a liveness key
@@ -49,7 +51,7 @@
 //! - `scripts`: the Lua scripts (`impl/src/scripts/fifo_*.lua`,
 //!   `notify_release.lua`).
 
-mod fifo;
+pub(crate) mod fifo;
 pub mod lock;
 pub(crate) mod notify;
 pub mod options;

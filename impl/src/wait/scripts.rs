@@ -1,5 +1,7 @@
-//! The waiting strategies' Lua scripts, in `impl/src/scripts/` beside the
-//! others and run the same way (`EVALSHA`, reloaded on `NOSCRIPT`).
+//! The waiting strategies' Lua scripts (the single-instance FIFO's, the
+//! fair quorum lock's, the notifying release), in `impl/src/scripts/`
+//! beside the others and run the same way (`EVALSHA`, reloaded on
+//! `NOSCRIPT`).
 
 use std::sync::LazyLock;
 
@@ -17,6 +19,18 @@ pub(crate) static FIFO_RELEASE: LazyLock<Script> =
 pub(crate) static FIFO_LEAVE: LazyLock<Script> =
     LazyLock::new(|| Script::new(include_str!("../scripts/fifo_leave.lua")));
 
+/// Ask one Redlock master in turn: granted only to the oldest live waiter.
+pub(crate) static QUORUM_ACQUIRE: LazyLock<Script> =
+    LazyLock::new(|| Script::new(include_str!("../scripts/quorum_acquire.lua")));
+
+/// Release one Redlock master (compare-and-delete) and wake its next waiter.
+pub(crate) static QUORUM_RELEASE: LazyLock<Script> =
+    LazyLock::new(|| Script::new(include_str!("../scripts/quorum_release.lua")));
+
+/// Leave one Redlock master's queue, waking the next waiter.
+pub(crate) static QUORUM_LEAVE: LazyLock<Script> =
+    LazyLock::new(|| Script::new(include_str!("../scripts/quorum_leave.lua")));
+
 /// Release (compare-and-delete, or `DEL` for naive) and `PUBLISH`.
 pub(crate) static NOTIFY_RELEASE: LazyLock<Script> =
     LazyLock::new(|| Script::new(include_str!("../scripts/notify_release.lua")));
@@ -31,6 +45,9 @@ mod tests {
             FIFO_ACQUIRE.get_hash(),
             FIFO_RELEASE.get_hash(),
             FIFO_LEAVE.get_hash(),
+            QUORUM_ACQUIRE.get_hash(),
+            QUORUM_RELEASE.get_hash(),
+            QUORUM_LEAVE.get_hash(),
             NOTIFY_RELEASE.get_hash(),
         ];
         let theirs = [

@@ -547,8 +547,9 @@ impl SentinelSet {
             .sum()
     }
 
-    /// Waits until the primary says it is one and every live replica
-    /// replicates from it with its link up.
+    /// Waits until the primary says it is one, every live replica
+    /// replicates from it with its link up, and (with
+    /// `min-replicas-to-write`) the primary counts them as good.
     async fn wait_settled(&mut self) -> Result<(), SentinelError> {
         let live: Vec<usize> = self
             .replicas()
@@ -582,7 +583,7 @@ impl SentinelSet {
                         ));
                     }
                 }
-                Ok(())
+                self.check_counted(&primary, live.len())
             };
             match wait.probe(settled).await {
                 Ok(()) => return Ok(()),

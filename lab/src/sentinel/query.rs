@@ -161,6 +161,11 @@ pub(crate) struct NodeInfo {
     /// How far into the replication stream it is: a primary's
     /// `master_repl_offset`, a replica's `slave_repl_offset`.
     pub(crate) offset: u64,
+    /// A primary with `min-replicas-to-write`: the replicas it counts as
+    /// good (`min_slaves_good_slaves`: online, acknowledged within
+    /// `min-replicas-max-lag`), which decides whether it takes writes. A
+    /// replica is counted a moment after its own link says it is up.
+    pub(crate) good_replicas: Option<u64>,
 }
 
 impl NodeInfo {
@@ -187,6 +192,7 @@ impl NodeInfo {
                 primary: None,
                 link_up: false,
                 offset: number("master_repl_offset")?,
+                good_replicas: number("min_slaves_good_slaves").ok(),
             }),
             Some("slave") => Ok(NodeInfo {
                 is_primary: false,
@@ -197,6 +203,7 @@ impl NodeInfo {
                     .map(SocketAddr::from),
                 link_up: fields.get("master_link_status") == Some(&"up"),
                 offset: number("slave_repl_offset")?,
+                good_replicas: None,
             }),
             other => Err(format!("role {other:?}")),
         }
@@ -238,6 +245,7 @@ mod tests {
                 primary: Some("127.0.0.1:4242".parse().unwrap()),
                 link_up: true,
                 offset: 118,
+                good_replicas: None,
             }
         );
     }
@@ -249,6 +257,10 @@ mod tests {
         let node = NodeInfo::parse(info).unwrap();
         assert!(node.is_primary);
         assert_eq!(node.offset, 9);
+        assert_eq!(node.good_replicas, None);
+        let counting = "# Replication\r\nrole:master\r\nconnected_slaves:1\r\n\
+                        min_slaves_good_slaves:0\r\nmaster_repl_offset:9\r\n";
+        assert_eq!(NodeInfo::parse(counting).unwrap().good_replicas, Some(0));
         assert!(NodeInfo::parse("role:sentinel\r\n").is_err());
         assert!(NodeInfo::parse("role:master\r\n").is_err());
     }

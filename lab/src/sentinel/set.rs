@@ -77,8 +77,10 @@ impl std::fmt::Debug for SentinelSet {
 impl SentinelSet {
     /// Starts the set and returns once it is ready: every Sentinel names
     /// node 0 as the primary without a down flag, knows the two other
-    /// Sentinels and every replica (link up, not down), and every replica's
-    /// link is up with everything the primary had when the lab last looked.
+    /// Sentinels and every replica (link up, not down), every replica's
+    /// link is up with everything the primary had when the lab last looked,
+    /// and the primary takes writes (with `min-replicas-to-write`, it
+    /// counts its replicas as good).
     pub async fn start(options: &SentinelOptions) -> Result<SentinelSet, SentinelError> {
         options.validate()?;
         let runtime = ProxyRuntime::new()?;
@@ -385,8 +387,30 @@ impl SentinelSet {
         self.check_in_sync().await
     }
 
+    /// With `min-replicas-to-write`: whether the primary (what it says in
+    /// `primary`) counts enough of its `live` replicas as good to take
+    /// writes — all it asks for, or every live one when fewer are left. A
+    /// replica's link is up a moment before its primary counts it (it puts
+    /// the replica online when it reaps the sync's child, and refreshes
+    /// the count on its cron): a write in between is refused
+    /// (`NOREPLICAS`).
+    pub(super) fn check_counted(&self, primary: &NodeInfo, live: usize) -> Result<(), String> {
+        let Some(min) = self.options.min_replicas_to_write else {
+            return Ok(());
+        };
+        let needed = u64::from(min.replicas).min(live as u64);
+        let good = primary.good_replicas.unwrap_or(0);
+        if good < needed {
+            return Err(format!(
+                "the primary counts {good} good replicas, {needed} needed for min-replicas-to-write {}",
+                min.replicas
+            ));
+        }
+        Ok(())
+    }
+
     /// Every live replica's link is up and it has everything the primary
-    /// had a moment ago.
+    /// had a moment ago, and the primary counts them as good replicas.
     pub(super) async fn check_in_sync(&self) -> Result<(), String> {
         let primary = NodeInfo::read(&self.node_links[self.primary]).await?;
         if !primary.is_primary {
@@ -413,7 +437,7 @@ impl SentinelSet {
                 ));
             }
         }
-        Ok(())
+        self.check_counted(&primary, self.replicas().len())
     }
 }
 

@@ -349,6 +349,45 @@ fn a_quick_run_reports_every_row_and_keeps_mutual_exclusion() {
     }
 }
 
+/// Redlock waiting in turn on three masters: every client served, mutual
+/// exclusion kept (the history checker reads the run).
+#[test]
+fn redlock_in_turn_serves_every_client_and_keeps_mutual_exclusion() {
+    let run = locklab(&[
+        "bench",
+        "--protocol",
+        "redlock",
+        "--wait",
+        "fifo",
+        "--masters",
+        "3",
+        "--clients",
+        "8",
+        "--peer",
+        "none",
+        "--quick",
+        "--json",
+    ]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let report = run.json();
+    let rows: Vec<&serde_json::Value> = ["uncontended", "contended"]
+        .iter()
+        .flat_map(|t| report[*t].as_array().into_iter().flatten())
+        .collect();
+    assert!(!rows.is_empty(), "{report}");
+    for row in rows {
+        assert_eq!(
+            (row["protocol"].as_str(), row["wait"].as_str()),
+            (Some("redlock"), Some("fifo"))
+        );
+        assert_eq!(row["masters"], 3, "{row}");
+        assert!(row["grants"].as_u64() > Some(0), "{row}");
+        assert_eq!(row["starved"], 0, "{row}");
+        assert_eq!(row["overlaps"], 0, "{row}");
+        assert_eq!(row["mutual_exclusion"], "holds", "{row}");
+    }
+}
+
 #[test]
 fn bad_input_is_one_line_and_exit_2() {
     let unused = {

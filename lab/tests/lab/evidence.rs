@@ -234,6 +234,50 @@ fn a_budget_that_runs_out_proves_nothing_and_says_so() {
     assert_eq!(witness["claimed"], false);
 }
 
+/// The time budget on a quorum lock: the verdict search finds a break
+/// before it stops, and the counterexample searches stop too. Each search
+/// used to panic (exit 101, a Stateright backtrace) rebuilding a path from
+/// a model the deadline had halted.
+#[test]
+fn a_time_budget_that_runs_out_on_seven_masters_is_unknown_not_a_panic() {
+    for protocol in ["redlock", "redlock-fenced"] {
+        // Tens of millions of states: far more than a second checks.
+        let run = locklab(&[
+            "check",
+            "--protocol",
+            protocol,
+            "--nodes",
+            "7",
+            "--clients",
+            "3",
+            "--faults",
+            "pause",
+            "--timeout-secs",
+            "1",
+            "--json",
+        ]);
+        assert_eq!(run.code, 3, "{protocol}: {}", run.stderr);
+        assert!(!run.stderr.contains("panicked"), "{}", run.stderr);
+        let json = run.json();
+        let rows = json["verdicts"].as_array().expect("rows");
+        assert!(rows.iter().all(|r| r["complete"] == false));
+        assert!(rows.iter().all(|r| r["unique_states"].as_u64() > Some(0)));
+        for row in rows.iter().filter(|r| r["kind"] != "sometimes") {
+            let word = row["verdict"].as_str().expect("a verdict word");
+            assert!(
+                ["unknown", "violated", "n/a"].contains(&word),
+                "{protocol} {}: {word}",
+                row["property"]
+            );
+            if word == "violated" {
+                assert!(row["counterexample"]
+                    .as_array()
+                    .is_some_and(|c| !c.is_empty()));
+            }
+        }
+    }
+}
+
 #[test]
 fn an_interrupted_chaos_run_prints_what_it_ran_and_removes_its_servers_dirs() {
     let tmp = tempfile::tempdir().expect("a temp dir");

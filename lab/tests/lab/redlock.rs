@@ -278,9 +278,11 @@ fn the_fencing_token_of_a_majority_lets_the_paused_holders_write_in() {
 // ---- The client of `locklab-impl` on real masters ----
 
 mod client {
+    use std::sync::{Arc, Mutex};
     use std::time::Duration;
 
     use locklab::server::RedisServer;
+    use locklab_impl::wait::FifoOptions;
     use locklab_impl::{
         connect, ConnectOptions, LockError, LockKey, MasterReply, Redlock, RedlockOptions,
         ReleaseOutcome, Ttl, Wait,
@@ -460,12 +462,121 @@ mod client {
             .expect("not hung")
             .expect("joined");
         assert!(got.is_ok(), "{got:?}");
-        let fifo = Wait::named("fifo").expect("fifo");
-        let e = a
-            .clone()
-            .with_wait(fifo)
-            .expect_err("no queue across masters");
-        assert!(e.to_string().contains("independent masters"), "{e}");
+    }
+
+    impl Masters {
+        /// A Redlock whose clients wait in turn, with a waiter lease no
+        /// load outlasts: a waiter is skipped only once it stops asking.
+        async fn in_turn(&self, protocol: &str, key: &str) -> Redlock {
+            let options = FifoOptions::new(Duration::from_millis(100), Duration::from_secs(60))
+                .expect("fifo options");
+            self.lock(protocol, key, 10_000)
+                .await
+                .with_wait(Wait::Fifo(options))
+                .expect("fifo fits a quorum lock")
+        }
+
+        /// How many waiters each master queues for `key`.
+        async fn queued(&self, key: &str) -> Vec<u64> {
+            let mut counts = Vec::new();
+            for s in &self.servers {
+                let conn = connect(&s.url(), &ConnectOptions::default())
+                    .await
+                    .expect("connect");
+                let n: u64 = conn
+                    .query(redis::cmd("ZCARD").arg(format!("{key}:q")))
+                    .await
+                    .expect("ZCARD");
+                counts.push(n);
+            }
+            counts
+        }
+
+        /// Waits, bounded, until every master queues `n` waiters for `key`.
+        async fn wait_queued(&self, key: &str, n: u64) {
+            let deadline = tokio::time::Instant::now() + crate::support::HANG_GUARD;
+            loop {
+                let counts = self.queued(key).await;
+                if counts.iter().all(|&c| c == n) {
+                    return;
+                }
+                assert!(
+                    tokio::time::Instant::now() < deadline,
+                    "never {n} queued: {counts:?}"
+                );
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+        }
+    }
+
+    /// The fair quorum lock: the grants go in the order the waiters began
+    /// to wait, with fencing tokens that grow in that order, and a waiter
+    /// granted leaves every master's queue.
+    #[tokio::test(flavor = "multi_thread")]
+    async fn waiters_in_turn_get_the_lock_in_the_order_they_began_to_wait() {
+        let masters = Masters::start(3);
+        let holder = masters.in_turn("redlock-fenced", "turn").await;
+        let held = holder
+            .acquire(Duration::ZERO)
+            .await
+            .expect("free masters grant");
+        let granted = Arc::new(Mutex::new(Vec::new()));
+        let mut waiters = Vec::new();
+        for i in 0..4 {
+            let lock = masters.in_turn("redlock-fenced", "turn").await;
+            let granted = Arc::clone(&granted);
+            waiters.push(tokio::spawn(async move {
+                let grant = lock.acquire(Duration::from_secs(60)).await?;
+                // Recorded while held: the grants' order.
+                granted
+                    .lock()
+                    .expect("not poisoned")
+                    .push((i, grant.fence()));
+                lock.release(&grant).await.map(|_| ())
+            }));
+            // The next waiter begins once every master queues this one.
+            masters.wait_queued("turn", i + 1).await;
+        }
+        holder.release(&held).await.expect("release");
+        for w in waiters {
+            tokio::time::timeout(crate::support::HANG_GUARD, w)
+                .await
+                .expect("not hung")
+                .expect("joined")
+                .expect("granted and released");
+        }
+        let granted = granted.lock().expect("not poisoned").clone();
+        let order: Vec<u64> = granted.iter().map(|(i, _)| *i).collect();
+        assert_eq!(order, [0, 1, 2, 3]);
+        let fences: Vec<u64> = granted.iter().filter_map(|(_, f)| *f).collect();
+        assert_eq!(fences.len(), 4);
+        assert!(held.fence() < fences.first().copied(), "{fences:?}");
+        assert!(fences.windows(2).all(|w| w[0] < w[1]), "{fences:?}");
+        assert_eq!(masters.queued("turn").await, [0, 0, 0]);
+    }
+
+    /// A waiter in turn that gives up leaves every queue, and so does not
+    /// keep the lock from the next one.
+    #[tokio::test(flavor = "multi_thread")]
+    async fn a_waiter_in_turn_that_gives_up_leaves_every_queue() {
+        let masters = Masters::start(3);
+        let holder = masters.in_turn("redlock", "leave").await;
+        let held = holder.acquire(Duration::ZERO).await.expect("granted");
+        let quitter = masters.in_turn("redlock", "leave").await;
+        let e = quitter
+            .acquire(Duration::from_millis(200))
+            .await
+            .expect_err("held all along");
+        assert!(
+            matches!(&e, LockError::NoQuorum { last, .. } if last.granted() == 0),
+            "{e}"
+        );
+        assert_eq!(masters.queued("leave").await, [0, 0, 0]);
+        holder.release(&held).await.expect("release");
+        let next = masters.in_turn("redlock", "leave").await;
+        next.acquire(Duration::ZERO)
+            .await
+            .expect("nobody queued ahead: granted at once");
     }
 }
 
