@@ -61,6 +61,10 @@ func (l *redislockLock) Name() string {
 	return name
 }
 
+// FollowsFailover: go-redis's failover client (newClient) asks the
+// Sentinels for the primary and reconnects to the new one.
+func (l *redislockLock) FollowsFailover() bool { return true }
+
 func (l *redislockLock) Perform(req Request) (Answer, error) {
 	switch req.Op {
 	case "acquire":

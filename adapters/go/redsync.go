@@ -98,6 +98,10 @@ func (l *redsyncLock) mutex(extra ...redsync.Option) *redsync.Mutex {
 
 func (l *redsyncLock) quorum() int { return len(l.pools)/2 + 1 }
 
+// FollowsFailover: go-redis's failover client (newClient) asks the
+// Sentinels for the primary and reconnects to the new one.
+func (l *redsyncLock) FollowsFailover() bool { return true }
+
 func (l *redsyncLock) Perform(req Request) (Answer, error) {
 	switch req.Op {
 	case "acquire":

@@ -77,6 +77,9 @@ func definitef(format string, args ...any) error { return Definite{fmt.Sprintf(f
 // Adapter is one lock library behind the protocol.
 type Adapter interface {
 	Name() string
+	// FollowsFailover says it locks through the start-up message's
+	// Sentinel set, when there is one, and follows its failovers.
+	FollowsFailover() bool
 	Perform(req Request) (Answer, error)
 	Reset(lockKey string) error
 	Ping() error
@@ -169,7 +172,11 @@ func serve(open func(Start, *Notes) (Adapter, error)) {
 		fmt.Fprintln(os.Stderr, "adapter:", describe(err))
 		os.Exit(2)
 	}
-	send(Answer{"ready": adapter.Name(), "version": protocolVersion, "pid": os.Getpid(), "name": start.Client})
+	ready := Answer{"ready": adapter.Name(), "version": protocolVersion, "pid": os.Getpid(), "name": start.Client}
+	if adapter.FollowsFailover() {
+		ready["follows_failover"] = true
+	}
+	send(ready)
 
 	for {
 		line, err := readLine(in)

@@ -196,6 +196,19 @@ impl Seat {
         }
     }
 
+    /// Why the client cannot follow a Sentinel failover, if it cannot: a
+    /// worker whose `ready` did not say it follows one. A client in the
+    /// lab's process follows a Sentinel URL's primary (client::follow).
+    pub fn stays_on_one_server(&self) -> Option<String> {
+        match self {
+            Seat::Worker { worker, .. } if !worker.follows_failover() => Some(
+                "it is given one Redis address and cannot follow a Sentinel failover (its ready line does not say \"follows_failover\":true, docs/worker-protocol.md)"
+                    .to_owned(),
+            ),
+            _ => None,
+        }
+    }
+
     /// What the library told its caller since the last call (a worker's
     /// `said`); `None` in process.
     pub fn take_said(&mut self) -> Option<String> {

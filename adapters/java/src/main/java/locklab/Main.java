@@ -2,21 +2,29 @@ package locklab;
 
 import java.util.Locale;
 
-/** {@code java -jar locklab-redisson.jar watchdog|lease|fenced}: one of Redisson's locks. */
+/**
+ * {@code java -jar locklab-redisson.jar watchdog|lease|fenced [--unsynced]}: one of Redisson's
+ * locks; {@code --unsynced} sets {@code checkLockSyncedSlaves = false}, as Redisson's own error
+ * message suggests when no replica acknowledged a grant.
+ */
 public final class Main {
   private Main() {}
 
   public static void main(String[] args) {
     // Redisson's log (SLF4J simple: stderr) from warnings up.
     System.setProperty("org.slf4j.simpleLogger.defaultLogLevel", "warn");
+    boolean unsynced = args.length == 2 && args[1].equals("--unsynced");
     RedissonLocks.Mode mode;
     try {
-      mode = RedissonLocks.Mode.valueOf(args.length == 1 ? args[0].toUpperCase(Locale.ROOT) : "");
+      if (args.length == 0 || args.length > 2 || (args.length == 2 && !unsynced)) {
+        throw new IllegalArgumentException();
+      }
+      mode = RedissonLocks.Mode.valueOf(args[0].toUpperCase(Locale.ROOT));
     } catch (IllegalArgumentException error) {
-      System.err.println("usage: locklab-redisson watchdog|lease|fenced");
+      System.err.println("usage: locklab-redisson watchdog|lease|fenced [--unsynced]");
       System.exit(2);
       return;
     }
-    Worker.serve(start -> RedissonLocks.open(mode, start));
+    Worker.serve(start -> RedissonLocks.open(mode, start, unsynced));
   }
 }

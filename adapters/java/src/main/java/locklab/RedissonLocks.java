@@ -42,7 +42,11 @@ import org.redisson.config.SingleServerConfig;
  *
  * <p>With a {@code sentinel} field in the start-up message (the lab's Sentinel set), Redisson
  * is configured as its Sentinel client, and follows a failover as it does: by the Sentinels'
- * {@code +switch-master}, and by rescanning them.
+ * {@code +switch-master}, and by rescanning them. Redisson's locks then {@code WAIT} for the
+ * replicas after each grant ({@code checkLockSyncedSlaves}, on by default): when none
+ * acknowledged within {@code slavesSyncTimeout} (1 s) the acquire throws {@code
+ * NoSyncedSlavesException} — and the lock key and the counter's increment stay on the primary.
+ * {@code --unsynced} turns the check off.
  */
 public final class RedissonLocks extends Worker.Adapter {
   /** The lock's mode, from the command line. */
@@ -59,6 +63,7 @@ public final class RedissonLocks extends Worker.Adapter {
   }
 
   private final Mode mode;
+  private final boolean unsynced;
   private final RedissonClient redisson;
   private final long lease;
   private String key;
@@ -66,16 +71,19 @@ public final class RedissonLocks extends Worker.Adapter {
   private int holds;
   private Long fence;
 
-  private RedissonLocks(Mode mode, RedissonClient redisson, long lease, String key) {
+  private RedissonLocks(
+      Mode mode, boolean unsynced, RedissonClient redisson, long lease, String key) {
     this.mode = mode;
+    this.unsynced = unsynced;
     this.redisson = redisson;
     this.lease = lease;
     this.key = key;
   }
 
   /** Opens a Redisson client as the start-up message says. */
-  public static RedissonLocks open(Mode mode, JsonObject start) {
+  public static RedissonLocks open(Mode mode, JsonObject start, boolean unsynced) {
     Config config = new Config();
+    config.setCheckLockSyncedSlaves(!unsynced);
     long lease = start.get("lease_ms").getAsLong();
     int connect = start.get("connect_timeout_ms").getAsInt();
     int response = start.get("response_timeout_ms").getAsInt();
@@ -115,12 +123,13 @@ public final class RedissonLocks extends Worker.Adapter {
       server.setPingConnectionInterval(0);
     }
     RedissonClient redisson = Redisson.create(config);
-    return new RedissonLocks(mode, redisson, lease, start.get("lock_key").getAsString());
+    return new RedissonLocks(
+        mode, unsynced, redisson, lease, start.get("lock_key").getAsString());
   }
 
   @Override
   public String name() {
-    return "Redisson " + VERSION + " " + mode.label;
+    return "Redisson " + VERSION + " " + mode.label + (unsynced ? ", checkLockSyncedSlaves off" : "");
   }
 
   /** Redisson's version, from the Maven metadata the jar carries. */
@@ -138,6 +147,11 @@ public final class RedissonLocks extends Worker.Adapter {
       // Unknown: said as such.
     }
     return pom.getProperty("version", "(version unknown)");
+  }
+
+  @Override
+  public boolean followsFailover() {
+    return true;
   }
 
   private RLock newLock() {

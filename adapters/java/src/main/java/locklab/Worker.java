@@ -42,6 +42,14 @@ public final class Worker {
     /** The lock's name for reports: library, version, mode. */
     public abstract String name();
 
+    /**
+     * Whether it follows a Sentinel failover: with the start-up message's {@code sentinel}, it
+     * finds the primary through the Sentinels and moves to the new one, as its library does.
+     */
+    public boolean followsFailover() {
+      return false;
+    }
+
     public abstract Map<String, Object> acquire() throws Exception;
 
     /** Acquire, waiting by the library's own strategy for at most the deadline. */
@@ -121,6 +129,15 @@ public final class Worker {
     return text.isEmpty() ? type : type + ": " + text;
   }
 
+  /** An exception and its root cause, as one line. */
+  public static String describeWithCause(Throwable error) {
+    Throwable root = error;
+    while (root.getCause() != null && root.getCause() != root) {
+      root = root.getCause();
+    }
+    return root == error ? describe(error) : describe(error) + " (" + describe(root) + ")";
+  }
+
   /** Writes one protocol line (any thread). */
   public static synchronized void send(Map<String, Object> message) {
     out.print(GSON.toJson(message) + "\n");
@@ -183,6 +200,9 @@ public final class Worker {
     ready.put("version", VERSION);
     ready.put("pid", ProcessHandle.current().pid());
     ready.put("name", start.get("client").getAsString());
+    if (adapter.followsFailover()) {
+      ready.put("follows_failover", true);
+    }
     reply(ready, null);
 
     try {
@@ -247,9 +267,10 @@ public final class Worker {
     } catch (Definite error) {
       return error(describe(error), true);
     } catch (Exception error) {
-      // A Redis error reply is a refusal: the command did not run.
-      boolean refused = error.getClass().getName().equals("org.redisson.client.RedisException");
-      return error(describe(error), refused);
+      // Indefinite: the command may have run (Redisson reports a grant
+      // whose replicas did not acknowledge it as an exception, too).
+      error.printStackTrace();
+      return error(describeWithCause(error), false);
     }
   }
 
