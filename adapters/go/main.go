@@ -3,6 +3,7 @@
 //
 //	locklab-go redsync [--renew]     go-redsync's Mutex, on every master the lab gives
 //	locklab-go redislock [--renew]   bsm/redislock's Obtain
+//	locklab-go noop                  no lock, no Redis: the protocol's own cost
 //
 // --renew renews each grant every third of its lease (redsync's Extend,
 // redislock's Refresh) until it is released or a renewal fails.
@@ -26,6 +27,8 @@ func main() {
 		open = openRedsync
 	case "redislock":
 		open = openRedislock
+	case "noop":
+		open = openNoop
 	default:
 		usage()
 	}
@@ -33,7 +36,7 @@ func main() {
 }
 
 func usage() {
-	fmt.Fprintln(os.Stderr, "usage: locklab-go redsync|redislock [--renew]")
+	fmt.Fprintln(os.Stderr, "usage: locklab-go redsync|redislock [--renew] | noop")
 	os.Exit(2)
 }
 

@@ -154,7 +154,11 @@ impl Seat {
                     spec.resource_key.as_str(),
                     spec.ttl.as_duration(),
                 );
-                worker_spec.masters = urls.into_iter().skip(1).collect();
+                // On a Sentinel set the other nodes are the primary's
+                // replicas, not masters of a quorum lock.
+                if !follows {
+                    worker_spec.masters = urls.into_iter().skip(1).collect();
+                }
                 worker_spec.redlock = spec.redlock;
                 worker_spec.resource_redis = Some(spec.resource_url.to_owned());
                 let binary = match clients {

@@ -73,9 +73,9 @@ fn each_adapter_passes_the_conformance_script() {
     }
 }
 
-/// One short chaos run: every cell agrees with the model, and every cell
-/// judged schedules (a cell of late or diverged schedules only would
-/// agree by default).
+/// One short chaos run: every cell agrees with the model, and the run
+/// judged schedules (a run of late or diverged schedules only would agree
+/// by default).
 fn chaos_agrees(cmd: &str, protocol: &str, extra: &[&str]) -> serde_json::Value {
     let mut args = vec![
         "chaos",
@@ -104,11 +104,9 @@ fn chaos_agrees(cmd: &str, protocol: &str, extra: &[&str]) -> serde_json::Value 
     assert!(!cells.is_empty(), "{cmd}: no cell: {json}");
     for cell in cells {
         assert_eq!(cell["agree"], true, "{cmd}: {cell}");
-        assert!(
-            cell["schedules"].as_u64().unwrap_or(0) > 0,
-            "{cmd}: a cell judged nothing: {cell}"
-        );
     }
+    let judged: u64 = cells.iter().filter_map(|c| c["schedules"].as_u64()).sum();
+    assert!(judged > 0, "{cmd}: no schedule was judged: {json}");
     json
 }
 
