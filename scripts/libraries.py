@@ -114,6 +114,13 @@ MEANINGS = [
         "**safer than the model** here",
     ),
     (
+        ("(retry", "the model says busy", "Redis said granted"),
+        "its resent acquire was granted: Redisson's lock is re-entrant per client and thread, so the "
+        "resend (the same script, the same `<client id>:<thread id>`) re-enters the grant its lost first "
+        "request took — hold count 2 on Redis where the caller knows of one; its one unlock then leaves the "
+        "lock held. Different from the model's `SET NX` (busy), not judged",
+    ),
+    (
         ("the model says granted", "the command failed", "NoSyncedSlavesException"),
         "on the Sentinel set, Redisson `WAIT`ed for the replicas after the grant and, none having "
         "acknowledged it within `slavesSyncTimeout`, threw `NoSyncedSlavesException` — while the lock key "

@@ -194,3 +194,26 @@ fn redissons_fencing_token_refuses_the_stale_write() {
         run.stdout
     );
 }
+
+/// Redisson keeps `RFencedLock`'s counter in a key of its own named after
+/// the lock's (`redisson_lock_token:{<lock key>}`): the lab's clean-up of a
+/// replay's keys takes it too, so that a replay played again on the same
+/// keys starts from token 1 — and a key of anyone else stays.
+#[tokio::test]
+async fn a_replays_clean_up_takes_a_librarys_key_named_after_the_lock() {
+    use locklab::replay::KeySpace;
+
+    let server = crate::support::server();
+    let conn = crate::support::conn(&server).await;
+    let space = KeySpace::new();
+    let keys = space.replay(3).unwrap();
+    let counter = format!("redisson_lock_token:{{{}}}", keys.lock.as_str());
+    let other = "redisson_lock_token:{someone-else:lock}";
+    for key in [keys.lock.as_str(), counter.as_str(), other] {
+        let _: () = conn.query(redis::cmd("SET").arg(key).arg(1)).await.unwrap();
+    }
+    let deleted = space.delete(&conn, &keys.pattern).await.unwrap();
+    assert_eq!(deleted, 2);
+    let left: Vec<String> = conn.query(redis::cmd("KEYS").arg("*")).await.unwrap();
+    assert_eq!(left, [other]);
+}
