@@ -6,7 +6,10 @@
 # playwright drives the system chromium and never downloads a browser); and
 # for the lock adapters in other languages (adapters/): a Python venv at
 # .venv/ with adapters/python/requirements.txt (pinned versions), and
-# adapters/node's packages (`npm ci`, from the committed lock file). The
+# adapters/node's packages (`npm ci`, from the committed lock file); the
+# JVM and Go adapters built when their sources or lock files changed
+# (adapters/java: a jar with its dependencies and a class-data archive, by
+# Maven from pom.xml; adapters/go: one binary, from go.mod and go.sum). The
 # same script serves a developer's machine, CI and a new user's.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -18,6 +21,9 @@ command -v chromium >/dev/null 2>&1 || need+=(chromium)
 command -v node >/dev/null 2>&1 || need+=(nodejs)
 command -v npm >/dev/null 2>&1 || need+=(npm)
 command -v python3 >/dev/null 2>&1 || need+=(python3)
+{ command -v java >/dev/null 2>&1 && command -v javac >/dev/null 2>&1; } || need+=(default-jdk-headless)
+command -v mvn >/dev/null 2>&1 || need+=(maven)
+command -v go >/dev/null 2>&1 || need+=(golang)
 # A venv that works has pip; Debian's python3 makes one only with
 # python3-venv (`-m venv --help` answers without it, ensurepip does not).
 venv_ok() { [ -x .venv/bin/python ] && .venv/bin/python -m pip --version >/dev/null 2>&1; }
@@ -30,7 +36,7 @@ if [ "$(id -u)" -ne 0 ] && command -v sudo >/dev/null 2>&1; then sudo=(sudo); fi
 
 if [ ${#need[@]} -gt 0 ]; then
   if ! command -v apt-get >/dev/null 2>&1; then
-    echo "setup: missing ${need[*]} and no apt-get here; install Redis 7 (redis-server, redis-sentinel), chromium, Node.js with npm and Python 3 with venv, and put them on PATH" >&2
+    echo "setup: missing ${need[*]} and no apt-get here; install Redis 7 (redis-server, redis-sentinel), chromium, Node.js with npm, Python 3 with venv, a JDK 17 or later with Maven, and Go 1.21 or later, and put them on PATH" >&2
     exit 2
   fi
   if [ "$(id -u)" -ne 0 ] && [ ${#sudo[@]} -eq 0 ]; then
@@ -76,4 +82,62 @@ if ! { cmp -s adapters/node/package-lock.json $node_modules/.locklab-package-loc
   echo "setup: npm ci in adapters/node" >&2
   (cd adapters/node && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
   cp adapters/node/package-lock.json $node_modules/.locklab-package-lock.json
+fi
+
+# A build's output is kept with a stamp of what it was built from; it is
+# built again only when a source or lock file changed. A failed build is its
+# last lines and exit 2; every build is bounded in time.
+stamp() { cat "$@" | sha256sum | cut -d' ' -f1; }
+build() { # build NAME LOG COMMAND...: runs COMMAND, its output to LOG
+  local name=$1 log=$2
+  shift 2
+  if ! timeout 900 "$@" >"$log" 2>&1; then
+    tail -n 25 "$log" >&2
+    echo "setup: building $name failed (the lines above; all of it in $log)" >&2
+    exit 2
+  fi
+}
+
+# The Redisson adapter: a jar with its dependencies, and the class-data
+# archive of one short conversation with a Redis of its own (the lab
+# starts a JVM per client per schedule; the archive halves its start-up).
+java_out=adapters/java/target
+java_stamp=$(stamp adapters/java/pom.xml adapters/java/redisson $(find adapters/java/src -type f | sort))
+if [ "$(cat $java_out/.locklab-stamp 2>/dev/null)" != "$java_stamp" ]; then
+  echo "setup: building adapters/java (Maven)" >&2
+  mkdir -p $java_out
+  build adapters/java $java_out/build.log mvn -B -q -f adapters/java/pom.xml package
+  rm -f $java_out/locklab-redisson.jsa
+  port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+  redis-server --port "$port" --bind 127.0.0.1 --save '' --appendonly no >/dev/null 2>&1 &
+  redis=$!
+  for _ in $(seq 50); do redis-cli -p "$port" ping >/dev/null 2>&1 && break; sleep 0.1; done
+  start='{"op":"start","version":1,"client":"c1","redis":"redis://127.0.0.1:'$port'/","lock_key":"setup:lock","resource_key":"setup:resource","lease_ms":3000,"connect_timeout_ms":2000,"response_timeout_ms":5000}'
+  if ! printf '%s\n{"op":"ping"}\n{"op":"acquire"}\n{"op":"write","data":"x"}\n{"op":"release"}\n{"op":"quit"}\n' "$start" |
+    timeout 120 java -XX:TieredStopAtLevel=1 -XX:+UseSerialGC -Xlog:disable -Xlog:all=error:stderr \
+      -XX:ArchiveClassesAtExit=$java_out/locklab-redisson.jsa.tmp -jar $java_out/locklab-redisson.jar fenced \
+      >$java_out/archive.log 2>&1; then
+    echo "setup: adapters/java: no class-data archive (see $java_out/archive.log); the adapter starts slower without it" >&2
+  fi
+  kill "$redis" 2>/dev/null || true
+  wait "$redis" 2>/dev/null || true
+  [ -f $java_out/locklab-redisson.jsa.tmp ] && mv $java_out/locklab-redisson.jsa.tmp $java_out/locklab-redisson.jsa
+  echo "$java_stamp" >$java_out/.locklab-stamp
+fi
+
+# The Go adapter: one binary. go.mod asks for Go 1.26; a go command from
+# 1.21 on fetches that toolchain from the Go module proxy by itself, an
+# older one (Debian 12's golang is 1.19) cannot.
+go_out=adapters/go/bin
+go_stamp=$(stamp adapters/go/go.mod adapters/go/go.sum $(find adapters/go -maxdepth 1 -name '*.go' | sort))
+if [ "$(cat $go_out/.locklab-stamp 2>/dev/null)" != "$go_stamp" ]; then
+  go_minor=$(go env GOVERSION 2>/dev/null | sed -n 's/^go1\.\([0-9]*\).*/\1/p')
+  if [ -z "$go_minor" ] || [ "$go_minor" -lt 21 ]; then
+    echo "setup: adapters/go needs Go 1.21 or later (it then fetches the Go 1.26 that go.mod asks for); this go is $(go version 2>/dev/null || echo missing) — install a newer Go and put it first on PATH" >&2
+    exit 2
+  fi
+  echo "setup: building adapters/go" >&2
+  mkdir -p $go_out
+  (cd adapters/go && build adapters/go bin/build.log go build -trimpath -o bin/locklab-go .)
+  echo "$go_stamp" >$go_out/.locklab-stamp
 fi

@@ -24,6 +24,11 @@ pub const PROBED: [ClientOp; 2] = [ClientOp::AcquireLost, ClientOp::AcquireResen
 pub struct Support {
     /// Each operation the client refused definitely, with its error line.
     pub cannot: BTreeMap<ClientOp, String>,
+    /// Why it cannot follow a Sentinel failover, if it cannot (a worker
+    /// whose `ready` did not say it follows one): the lab then keeps it
+    /// off the scenarios with replicas.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stays_on_one_server: Option<String>,
 }
 
 /// The operations a fault needs beyond acquire, write and release.
@@ -57,7 +62,10 @@ impl Support {
                 }
             }
         }
-        Support { cannot }
+        Support {
+            cannot,
+            stays_on_one_server: None,
+        }
     }
 
     /// Why a scenario under `faults` cannot be played on this client, if
@@ -68,6 +76,12 @@ impl Support {
                 format!("{fault} needs `{op}`, which the lock cannot do ({said})")
             })
         })
+    }
+
+    /// Why a scenario with replicas (a Sentinel set, which may fail over)
+    /// cannot be played on this client, if it cannot.
+    pub fn lacks_for_replicas(&self, replicas: u8) -> Option<&str> {
+        self.stays_on_one_server.as_deref().filter(|_| replicas > 0)
     }
 
     /// Why `steps` cannot be played on this client, if they cannot.
@@ -96,6 +110,7 @@ mod tests {
     fn a_client_without_resends_is_kept_out_of_retry_only() {
         let support = Support {
             cannot: BTreeMap::from([(ClientOp::AcquireLost, "no such op".to_owned())]),
+            stays_on_one_server: None,
         };
         let retry: Faults = "retry".parse().unwrap();
         let why = support.lacks_for_faults(retry).unwrap();
@@ -108,5 +123,16 @@ mod tests {
         let steps: Vec<Step> = locklab_model::step::parse_schedule("acquire c1; retry c2").unwrap();
         assert!(support.lacks_for_steps(&steps).is_some());
         assert_eq!(support.lacks_for_steps(&steps[..1]), None);
+        assert_eq!(support.lacks_for_replicas(1), None);
+    }
+
+    #[test]
+    fn a_client_that_stays_on_one_server_is_kept_off_replicas_only() {
+        let support = Support {
+            stays_on_one_server: Some("it said nothing".to_owned()),
+            ..Support::default()
+        };
+        assert_eq!(support.lacks_for_replicas(0), None);
+        assert_eq!(support.lacks_for_replicas(2), Some("it said nothing"));
     }
 }

@@ -369,9 +369,9 @@ pub fn run(args: &ChaosArgs) -> anyhow::Result<Status> {
                 ));
                 return false;
             }
-            if replicated && plan.lock_cmd.is_some() {
+            if let Some(why) = support.lacks_for_replicas(o.scenario.replicas) {
                 skipped.push(format!(
-                    "{} under {}: an adapter is given one Redis address and cannot follow a Sentinel failover",
+                    "{} under {}: {why}",
                     own_lock_name(&plan),
                     o.scenario.faults
                 ));

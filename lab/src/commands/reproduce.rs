@@ -361,9 +361,9 @@ async fn play_all(
             replicated += scenarios.len();
             continue;
         }
-        if s.scenario.replicas > 0 && matches!(stage.clients, Clients::Command { .. }) {
+        if let Some(why) = support.lacks_for_replicas(s.scenario.replicas) {
             lacking.push(format!(
-                "the schedule of {} under {}: an adapter is given one Redis address and cannot follow a Sentinel failover",
+                "the schedule of {} under {}: {why}",
                 s.properties
                     .iter()
                     .map(|p| p.name())

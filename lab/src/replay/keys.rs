@@ -66,9 +66,14 @@ impl KeySpace {
     }
 
     /// Deletes every key matching `pattern` (which must lie under this
-    /// prefix); returns how many it deleted.
+    /// prefix), and every key that holds such a name inside it: a library
+    /// may keep a key of its own named after the lab's (Redisson's fencing
+    /// counter `redisson_lock_token:{<lock key>}`), and a replay played
+    /// again on the same keys must find it gone too. The prefix is the
+    /// run's own, so such a key is the run's. Returns how many it deleted.
     pub async fn delete(&self, conn: &Conn, pattern: &str) -> Result<usize, LockError> {
         debug_assert!(pattern.starts_with(&self.prefix));
+        let pattern = format!("*{pattern}");
         let mut cursor: u64 = 0;
         let mut deleted = 0;
         // Bounded: SCAN visits every key at most a few times; a keyspace
@@ -79,7 +84,7 @@ impl KeySpace {
                     redis::cmd("SCAN")
                         .arg(cursor)
                         .arg("MATCH")
-                        .arg(pattern)
+                        .arg(&pattern)
                         .arg("COUNT")
                         .arg(1000),
                 )

@@ -1,6 +1,7 @@
 //! Before a run on a lock of the user's (`--lock`, `--lock-cmd`): one
 //! client started as the run starts its clients, pinged, asked which
-//! operations it cannot do ([`Support`]), and let go — so that a client
+//! operations it cannot do and whether it follows a failover
+//! ([`Support`]), and let go — so that a client
 //! that cannot even start is one line before any schedule is played, and
 //! the cells that need an operation it lacks are skipped with a note
 //! rather than played into a divergence.
@@ -37,9 +38,13 @@ pub async fn preflight(stage: &Stage, lock: &str) -> Result<Support, String> {
         },
     )
     .await?;
+    let stays_on_one_server = seat.stays_on_one_server();
     let probed = match seat.client() {
         Some(client) => match client.ping().await {
-            Ok(()) => Ok(Support::probe(client).await),
+            Ok(()) => Ok(Support {
+                stays_on_one_server,
+                ..Support::probe(client).await
+            }),
             Err(e) => Err(format!("a ping failed: {e}")),
         },
         None => Err("no client".to_owned()),

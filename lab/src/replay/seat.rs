@@ -154,7 +154,11 @@ impl Seat {
                     spec.resource_key.as_str(),
                     spec.ttl.as_duration(),
                 );
-                worker_spec.masters = urls.into_iter().skip(1).collect();
+                // On a Sentinel set the other nodes are the primary's
+                // replicas, not masters of a quorum lock.
+                if !follows {
+                    worker_spec.masters = urls.into_iter().skip(1).collect();
+                }
                 worker_spec.redlock = spec.redlock;
                 worker_spec.resource_redis = Some(spec.resource_url.to_owned());
                 let binary = match clients {
@@ -193,6 +197,19 @@ impl Seat {
         match self {
             Seat::Local { lock, .. } => lock.as_deref_mut().map(|c| c as &mut dyn LabClient),
             Seat::Worker { worker, .. } => Some(&mut **worker),
+        }
+    }
+
+    /// Why the client cannot follow a Sentinel failover, if it cannot: a
+    /// worker whose `ready` did not say it follows one. A client in the
+    /// lab's process follows a Sentinel URL's primary (client::follow).
+    pub fn stays_on_one_server(&self) -> Option<String> {
+        match self {
+            Seat::Worker { worker, .. } if !worker.follows_failover() => Some(
+                "it is given one Redis address and cannot follow a Sentinel failover (its ready line does not say \"follows_failover\":true, docs/worker-protocol.md)"
+                    .to_owned(),
+            ),
+            _ => None,
         }
     }
 

@@ -88,7 +88,9 @@ impl LockCommand {
     }
 
     /// A short name for reports: the file name of the first argument that
-    /// names an existing file (the adapter's script), else of the program.
+    /// names an existing file (the adapter's script), else of the program,
+    /// with the plain words after it — one adapter's modes
+    /// (`redisson fenced`, `locklab-go redsync --renew`).
     pub fn label(&self) -> String {
         let file_name = |s: &str| {
             Path::new(s)
@@ -96,12 +98,30 @@ impl LockCommand {
                 .map(|n| n.to_string_lossy().into_owned())
                 .unwrap_or_else(|| s.to_owned())
         };
-        self.argv[1..]
+        let script = self.argv[1..]
             .iter()
-            .find(|a| !a.starts_with('-') && Path::new(a).is_file())
-            .map(|a| file_name(a))
-            .unwrap_or_else(|| file_name(self.program()))
+            .position(|a| !a.starts_with('-') && Path::new(a).is_file())
+            .map_or(0, |i| i + 1);
+        let mut words = vec![file_name(&self.argv[script])];
+        words.extend(
+            self.argv[script + 1..]
+                .iter()
+                .filter(|a| is_mode_word(a))
+                .cloned(),
+        );
+        words.join(" ")
     }
+}
+
+/// A word that names a mode of an adapter (`fenced`, `--renew`): letters,
+/// digits, `.`, `_` and `-`, not a path nor a single-dash flag.
+fn is_mode_word(word: &str) -> bool {
+    let bare = word.strip_prefix("--").unwrap_or(word);
+    bare.starts_with(|c: char| c.is_ascii_alphanumeric())
+        && bare
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
+        && !Path::new(word).exists()
 }
 
 /// The program's path: `program` itself if it holds a `/`, else the first
@@ -139,6 +159,23 @@ mod tests {
         let args: Vec<OsString> = c.args().collect();
         assert_eq!(args, vec![OsString::from("-c"), "exec echo \"a b\"".into()]);
         assert_eq!(c.label(), "sh");
+    }
+
+    #[test]
+    fn a_label_keeps_the_adapters_mode() {
+        let dir = tempfile::tempdir().unwrap();
+        let script = dir.path().join("adapter.py");
+        std::fs::write(&script, "").unwrap();
+        let text = format!(
+            "sh {} fenced --renew -v {}",
+            script.display(),
+            dir.path().display()
+        );
+        assert_eq!(
+            LockCommand::parse(&text).unwrap().label(),
+            "adapter.py fenced --renew"
+        );
+        assert_eq!(LockCommand::parse("sh").unwrap().label(), "sh");
     }
 
     #[test]

@@ -15,7 +15,7 @@ use tokio::time::Instant;
 use locklab_model::{ClientOp, Outcome};
 
 use super::external::LockCommand;
-use super::handshake::{cut, QuorumTiming, Ready, Start, PROTOCOL_VERSION};
+use super::handshake::{cut, QuorumTiming, Ready, SentinelSet, Start, PROTOCOL_VERSION};
 use super::lines::{Line, Lines};
 use super::resource::LabResource;
 use super::serve::{DEFAULT_CONNECT_TIMEOUT_MS, DEFAULT_RESPONSE_TIMEOUT_MS};
@@ -148,6 +148,7 @@ impl WorkerSpec {
             masters: self.masters.clone(),
             resource_redis: self.resource_redis.clone(),
             quorum: self.redlock.as_ref().map(QuorumTiming::of),
+            sentinel: SentinelSet::of_url(&self.redis),
         }
     }
 
@@ -359,6 +360,8 @@ pub struct WorkerHandle {
     /// The worker answered `acquire-within` with a definite error (it
     /// cannot wait by itself): the lab polls its `acquire` instead.
     polls: bool,
+    /// Its `ready` said it follows a Sentinel failover.
+    follows_failover: bool,
     pid: u32,
     child: GuardedChild,
     /// `None` once closed.
@@ -467,6 +470,7 @@ impl WorkerHandle {
             resource: None,
             said: VecDeque::new(),
             polls: false,
+            follows_failover: false,
             pid,
             child,
             stdin: Some(stdin),
@@ -527,6 +531,7 @@ impl WorkerHandle {
                     });
                 }
                 self.protocol = ready.ready;
+                self.follows_failover = ready.follows_failover;
                 Ok(())
             }
         }
@@ -543,6 +548,11 @@ impl WorkerHandle {
     pub fn take_said(&mut self) -> Option<String> {
         let notes: Vec<String> = self.said.drain(..).collect();
         (!notes.is_empty()).then(|| notes.join("; "))
+    }
+
+    /// Whether its `ready` said it follows a Sentinel failover.
+    pub fn follows_failover(&self) -> bool {
+        self.follows_failover
     }
 
     /// The protocol it said it speaks.

@@ -50,6 +50,37 @@ pub struct Start {
     /// A quorum lock's timing (absent: the lock's defaults).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub quorum: Option<QuorumTiming>,
+    /// When the lock is on a Sentinel set (`redis` is then its
+    /// `redis+sentinel://` URL): the set, for a client that finds the
+    /// primary through the Sentinels and follows a failover (absent: one
+    /// Redis).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sentinel: Option<SentinelSet>,
+}
+
+/// A Sentinel set in a start-up message: what a Sentinel client is
+/// configured with.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SentinelSet {
+    /// The service (master) name the Sentinels monitor.
+    pub service: String,
+    /// The Sentinels, `host:port` each.
+    pub addrs: Vec<String>,
+}
+
+impl SentinelSet {
+    /// The set `url` names, if it is a Sentinel URL.
+    pub fn of_url(url: &str) -> Option<SentinelSet> {
+        let sentinel = crate::sentinel::SentinelUrl::parse(url).ok()?;
+        Some(SentinelSet {
+            service: sentinel.service().to_owned(),
+            addrs: sentinel
+                .hosts()
+                .iter()
+                .map(|(host, port)| format!("{host}:{port}"))
+                .collect(),
+        })
+    }
 }
 
 /// A quorum lock's timing in a start-up message: the lab sets it so that a
@@ -106,6 +137,12 @@ pub struct Ready {
     /// The client name it was given.
     #[serde(default)]
     pub name: String,
+    /// It follows a Sentinel failover: given a start-up message with
+    /// `sentinel`, it finds the primary through the Sentinels and moves to
+    /// the new one after a failover, as its library does. Without it the
+    /// lab does not play the failover cells on it.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub follows_failover: bool,
 }
 
 /// Why a start-up line, as a worker reads it, cannot be served.
@@ -179,6 +216,7 @@ mod tests {
             masters: Vec::new(),
             resource_redis: None,
             quorum: None,
+            sentinel: None,
         }
     }
 
@@ -206,8 +244,33 @@ mod tests {
     }
 
     #[test]
+    fn a_sentinel_url_is_given_as_its_set() {
+        let set = SentinelSet::of_url("redis+sentinel://127.0.0.1:26379,127.0.0.1:26380/locklab");
+        assert_eq!(
+            set,
+            Some(SentinelSet {
+                service: "locklab".into(),
+                addrs: vec!["127.0.0.1:26379".into(), "127.0.0.1:26380".into()],
+            })
+        );
+        assert_eq!(SentinelSet::of_url("redis://127.0.0.1:6379/"), None);
+        let line = Start {
+            sentinel: set,
+            ..start()
+        }
+        .to_line();
+        assert!(
+            line.ends_with(
+                r#""sentinel":{"service":"locklab","addrs":["127.0.0.1:26379","127.0.0.1:26380"]}}"#
+            ),
+            "{line}"
+        );
+    }
+
+    #[test]
     fn ready_without_a_version_reads_as_version_0() {
         let r: Ready = serde_json::from_str(r#"{"ready":"x"}"#).unwrap();
         assert_eq!(r.version, 0);
+        assert!(!r.follows_failover);
     }
 }

@@ -34,7 +34,7 @@ pub mod wire;
 
 pub use external::{LockCommand, LockCommandError};
 pub use handle::{locklab_binary, WorkerError, WorkerHandle, WorkerSpec, LOCKLAB_BIN_ENV};
-pub use handshake::{Ready, Start, PROTOCOL_VERSION};
+pub use handshake::{Ready, SentinelSet, Start, PROTOCOL_VERSION};
 pub use resource::LabResource;
 pub use serve::WorkerArgs;
 pub use wire::{Control, Reply, Request};

@@ -135,6 +135,9 @@ async fn serve(args: &WorkerArgs) -> anyhow::Result<Status> {
         version: PROTOCOL_VERSION,
         pid: std::process::id(),
         name: start.client.clone(),
+        // A Sentinel URL's client resolves the primary again after an
+        // error (client::follow).
+        follows_failover: true,
     };
     let mut out = io::stdout().lock();
     writeln!(out, "{}", serde_json::to_string(&ready)?)?;

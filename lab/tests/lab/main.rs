@@ -12,6 +12,7 @@ mod clock;
 mod evidence;
 mod explore;
 mod failover;
+mod jvm_go;
 mod proxy;
 mod redlock;
 mod report;
