@@ -22,7 +22,7 @@ use serde::Serialize;
 use crate::cli::Status;
 use crate::output::print_command_json;
 use crate::output::table::Table;
-use crate::worker::handshake::QuorumTiming;
+use crate::worker::handshake::{QuorumTiming, SentinelSet};
 use crate::worker::{Control, Reply, Request, Start, PROTOCOL_VERSION};
 
 /// Flags of `locklab list`.
@@ -677,6 +677,10 @@ fn start_table() -> Listing {
             drift_floor_us: 2_000,
             master_timeout_ms: 50,
         }),
+        sentinel: Some(SentinelSet {
+            service: "locklab".into(),
+            addrs: vec!["127.0.0.1:26379".into(), "127.0.0.1:26380".into()],
+        }),
     };
     // Destructured field by field: a new field does not compile without
     // its row.
@@ -692,6 +696,7 @@ fn start_table() -> Listing {
         masters,
         resource_redis,
         quorum,
+        sentinel,
     } = &example;
     let js = |v: serde_json::Result<String>| v.unwrap_or_default();
     let rows: Vec<[String; 3]> = vec![
@@ -749,6 +754,11 @@ fn start_table() -> Listing {
             "quorum".into(),
             js(serde_json::to_string(quorum)),
             "optional: a quorum lock's drift (share of the lease in millionths, plus a floor in µs) and per-master timeout, set so that a replay's decisions fall where the model's do; absent: the lock's defaults".into(),
+        ],
+        [
+            "sentinel".into(),
+            js(serde_json::to_string(sentinel)),
+            "optional: on the lab's Sentinel set, the service and the Sentinels, for a client that finds the primary itself and follows a failover (`redis` is then the set's `redis+sentinel://` URL, with no proxy in the way); absent: one Redis".into(),
         ],
     ];
     Listing {
