@@ -20,17 +20,18 @@
 //! not find: its `always` and `eventually` verdicts are `unknown`.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use stateright::{Checker, CheckerVisitor, Expectation, Model, Path, Property};
 
+use crate::family::{visit, Visit};
+use crate::kit::{Checked, Halt};
 use crate::narrate::NarratedStep;
 use crate::path::tell;
 use crate::scenario::Scenario;
 use crate::step::Step;
-use crate::system::{visit, Goal, System, Visit};
+use crate::system::{Goal, System};
 use crate::verdict::{PropertyVerdict, ScenarioOutcome, Verdict};
 use locklab_spec::property::{Kind, PropertyName};
 
@@ -62,24 +63,6 @@ impl Default for CheckOptions {
     }
 }
 
-/// A stop flag a model reads in `within_boundary`: once set, no new state
-/// is within bounds, so a running search drains and ends, and the paths it
-/// found can still be rebuilt from the model's (unchanged) steps.
-#[derive(Clone, Debug, Default)]
-pub struct Halt(Arc<AtomicBool>);
-
-impl Halt {
-    /// Stops the search that owns this flag.
-    pub fn set(&self) {
-        self.0.store(true, Ordering::Relaxed);
-    }
-
-    /// Whether the search was stopped.
-    pub fn is_set(&self) -> bool {
-        self.0.load(Ordering::Relaxed)
-    }
-}
-
 type Trace<W> = Vec<(W, Option<Step>)>;
 
 /// The result of one search.
@@ -92,7 +75,7 @@ struct Search<W> {
 
 /// Runs a search to its end, or to its budget, calling `progress` with the
 /// unique state count a few times a second.
-fn search<S: System, C: Checker<S>>(
+fn search<S: System, C: Checker<Checked<S>>>(
     mut checker: C,
     halt: &Halt,
     options: &CheckOptions,
@@ -181,7 +164,7 @@ fn check_model<S: System>(
     let checked = model.checked().to_vec();
 
     let halt = model.halt().clone();
-    let builder = budgeted(model.clone().checker(), options);
+    let builder = budgeted(Checked(model.clone()).checker(), options);
     let builder = if options.symmetry {
         builder.symmetry()
     } else {
@@ -192,7 +175,7 @@ fn check_model<S: System>(
     let without_symmetry = (options.compare_symmetry && options.symmetry).then(|| {
         let fresh = S::of(scenario, &checked);
         let halt = fresh.halt().clone();
-        let builder = budgeted(fresh.checker(), options);
+        let builder = budgeted(Checked(fresh).checker(), options);
         search::<S, _>(builder.spawn_dfs(), &halt, options, &|_| {})
     });
 
@@ -256,7 +239,7 @@ fn attach_evidence<S: System>(
         let scenario = *model.scenario();
         let breaking = S::of(scenario, &broken);
         let halt = breaking.halt().clone();
-        let shortest = first_breaks(breaking, &halt, options);
+        let shortest = first_breaks(Checked(breaking), &halt, options);
         for v in verdicts.iter_mut().filter(|v| broken.contains(&v.property)) {
             let name = v.property.name();
             let (path, is_shortest) = match shortest.get(name) {
@@ -406,11 +389,11 @@ impl<S: System> Model for Reach<S> {
     }
 
     fn next_state(&self, state: &S::World, step: Step) -> Option<S::World> {
-        self.inner.next_state(state, step)
+        self.inner.play(state, step).map(|(next, _)| next)
     }
 
-    fn within_boundary(&self, state: &S::World) -> bool {
-        self.inner.within_boundary(state)
+    fn within_boundary(&self, _: &S::World) -> bool {
+        !self.inner.halt().is_set()
     }
 
     fn properties(&self) -> Vec<Property<Self>> {

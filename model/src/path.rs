@@ -15,11 +15,14 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
+use crate::family::{visit, Visit};
+use crate::kit::Checked;
 use crate::narrate::{KeyRole, LeaseClock, NarratedStep};
 use crate::outcome::Outcome;
 use crate::scenario::Scenario;
 use crate::step::Step;
-use crate::system::{visit, System, Visit};
+use crate::system::System;
+pub use crate::system::Taken;
 use crate::verdict::Verdict;
 use locklab_spec::property::{Kind, PropertyName};
 
@@ -33,20 +36,6 @@ pub struct Impossible {
     pub step: Step,
     /// The protocol.
     pub protocol: &'static str,
-}
-
-/// How a step of a walk went in the model.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Taken {
-    /// The model allows the step and took it.
-    Step,
-    /// An acquire the protocol makes wait (the lock is held): the client
-    /// tries, is told the lock is busy, and nothing changes.
-    Waits,
-    /// A step of a client that is not where the path assumes (it is still
-    /// waiting for the lock): skipped.
-    Skipped,
 }
 
 /// One step of a script: what the model says it does.
@@ -153,6 +142,7 @@ impl Visit for Walking<'_> {
 }
 
 fn walk<S: System>(model: &S, steps: &[Step], strict: bool) -> Result<Script, Impossible> {
+    let checked = Checked(model.clone());
     let safety: Vec<PropertyName> = model
         .checked()
         .iter()
@@ -197,7 +187,7 @@ fn walk<S: System>(model: &S, steps: &[Step], strict: bool) -> Result<Script, Im
         let broken: Vec<PropertyName> = safety
             .iter()
             .copied()
-            .filter(|&p| !model.holds(p, &next))
+            .filter(|&p| !checked.holds(p, &next))
             .collect();
         for &p in &broken {
             first_break.entry(p).or_insert(i + 1);

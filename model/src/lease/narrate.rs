@@ -1,9 +1,11 @@
 //! The lease family's steps in plain words, with the Redis command each one
 //! stands for as the protocol's capabilities make it.
 
+use crate::kit::Told;
 use crate::narrate::{KeyView, NarratedStep};
 use crate::outcome::Outcome;
 use crate::step::Step;
+use crate::system::System;
 use crate::world::ClientId;
 use locklab_spec::declaration::Release;
 
@@ -68,8 +70,8 @@ impl<'a> Narrator<'a> {
             Step::Failover { node } => self.failover(before, after, node),
             _ => (None, None, format!("{step} (not a step of this model)")),
         };
-        let holders = after.believers();
-        if holders.len() > 1 && holders.len() > before.believer_count() {
+        let holders = after.roster.believers();
+        if holders.len() > 1 && holders.len() > before.roster.believer_count() {
             let all = if holders.len() == 2 { "both" } else { "all" };
             says.push_str(&format!(
                 " — {} {all} believe they hold the lock",
@@ -97,7 +99,7 @@ impl<'a> Narrator<'a> {
     }
 
     fn ttl(&self) -> u8 {
-        self.model.scenario.ttl
+        self.model.scenario().ttl
     }
 
     fn acquire_command(&self, c: ClientId) -> String {
@@ -124,7 +126,7 @@ impl<'a> Narrator<'a> {
         let caps = self.model.caps;
         match after.lease {
             Some(l) if caps.reentrant() => format!("fence {}, count {}", l.fence, l.count),
-            _ if caps.fencing => after.client(c).fence.to_string(),
+            _ if caps.fencing => after.roster.client(c).fence.to_string(),
             _ => "OK".to_owned(),
         }
     }
@@ -135,15 +137,15 @@ impl<'a> Narrator<'a> {
         after: &World,
         c: ClientId,
         outcome: Option<&Outcome>,
-    ) -> (Option<String>, Option<String>, String) {
+    ) -> Told {
         let command = self.acquire_command(c);
         let fencing = self.model.caps.fencing;
-        let reentering = before.client(c).depth > 0;
+        let reentering = before.roster.client(c).depth > 0;
         let mine_before = before.lease.filter(|l| l.owner == c);
         let (reply, says) = match outcome {
             Some(Outcome::Granted { .. }) => {
                 let reply = self.grant_reply(after, c);
-                let fence = after.client(c).fence;
+                let fence = after.roster.client(c).fence;
                 let with_fence = if fencing {
                     format!(" with fencing token {fence}")
                 } else {
@@ -215,53 +217,15 @@ impl<'a> Narrator<'a> {
         format!("the delayed reply reaches {c}: it believes it holds the lock{tail}")
     }
 
-    fn write(
-        &self,
-        before: &World,
-        after: &World,
-        c: ClientId,
-    ) -> (Option<String>, Option<String>, String) {
-        let client = before.client(c);
-        let stale = if after.stale_accepted && !before.stale_accepted {
-            let made = if client.grant == 0 {
-                "without any grant".to_owned()
-            } else {
-                format!("under grant {}", client.grant)
-            };
-            format!(
-                " — a stale write, made {made} yet accepted after grant {}'s",
-                before.resource_grant
-            )
-        } else {
-            String::new()
-        };
-        if !self.model.caps.fencing {
-            return (
-                Some(format!("SET resource <{c}'s data>")),
-                Some("OK".to_owned()),
-                format!("{c} writes to the resource{stale}"),
-            );
-        }
-        let token = client.fence;
-        let command = format!(
-            "EVALSHA fenced-write 3 resource resource:highest resource:log {token} <{c}'s data>"
-        );
-        if token >= before.resource_max {
-            (
-                Some(command),
-                Some("accepted".to_owned()),
-                format!("{c} writes to the resource with token {token}: accepted{stale}"),
-            )
-        } else {
-            (
-                Some(command),
-                Some("refused".to_owned()),
-                format!(
-                    "{c} writes with token {token}: the resource refuses it, having accepted token {}",
-                    before.resource_max
-                ),
-            )
-        }
+    fn write(&self, before: &World, after: &World, c: ClientId) -> Told {
+        let client = before.roster.client(c);
+        self.model.resource.tell_write(
+            &before.resource,
+            &after.resource,
+            c,
+            client.fence,
+            client.grant,
+        )
     }
 
     fn release(
@@ -270,7 +234,7 @@ impl<'a> Narrator<'a> {
         after: &World,
         c: ClientId,
         outcome: Option<&Outcome>,
-    ) -> (Option<String>, Option<String>, String) {
+    ) -> Told {
         let caps = self.model.caps;
         let command = match caps.release {
             Release::Del => "DEL lock".to_owned(),
@@ -281,7 +245,7 @@ impl<'a> Narrator<'a> {
                 format!("EVALSHA compare-and-delete 1 lock <{c}'s token>")
             }
         };
-        let inside = after.client(c).depth;
+        let inside = after.roster.client(c).depth;
         let still_inside = if inside > 0 {
             format!(" — while {c} is still inside, at depth {inside}")
         } else {
@@ -350,7 +314,7 @@ fn tick(before: &World, after: &World) -> String {
 }
 
 fn resume(after: &World, c: ClientId) -> String {
-    if !after.client(c).believes_it_holds() {
+    if !after.roster.client(c).believes_it_holds() {
         return format!("{c} resumes");
     }
     match after.lease {

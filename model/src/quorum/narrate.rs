@@ -1,6 +1,7 @@
 //! The quorum family's steps in plain words, with the Redis command each
 //! one sends to which master.
 
+use crate::kit::Told;
 use crate::narrate::{KeyView, NarratedStep, NodeView};
 use crate::outcome::Outcome;
 use crate::step::Step;
@@ -105,8 +106,8 @@ impl<'a> Narrator<'a> {
             | Step::Replicate { .. }
             | Step::Failover { .. } => (None, None, format!("{step}: not a step of a quorum lock")),
         };
-        let holders = after.believers();
-        if holders.len() > 1 && holders.len() > before.believer_count() {
+        let holders = after.roster.believers();
+        if holders.len() > 1 && holders.len() > before.roster.believer_count() {
             let all = if holders.len() == 2 { "both" } else { "all" };
             says.push_str(&format!(
                 " — {} {all} believe they hold the lock",
@@ -156,8 +157,8 @@ impl<'a> Narrator<'a> {
         node: NodeId,
         outcome: Option<&Outcome>,
         lost: bool,
-    ) -> (Option<String>, Option<String>, String) {
-        let client = before.client(c);
+    ) -> Told {
+        let client = before.roster.client(c);
         let starts = if client.asked == 0 {
             format!("{c} starts an attempt: ")
         } else {
@@ -203,13 +204,8 @@ impl<'a> Narrator<'a> {
         (Some(self.acquire_command(c, node)), Some(reply), says)
     }
 
-    fn conclude(
-        &self,
-        before: &World,
-        c: ClientId,
-        outcome: Option<&Outcome>,
-    ) -> (Option<String>, Option<String>, String) {
-        let client = before.client(c);
+    fn conclude(&self, before: &World, c: ClientId, outcome: Option<&Outcome>) -> Told {
+        let client = before.roster.client(c);
         let m = before.m;
         let got = client.got.count_ones();
         let elapsed = client.elapsed;
@@ -262,51 +258,18 @@ impl<'a> Narrator<'a> {
         }
     }
 
-    fn write(
-        &self,
-        before: &World,
-        after: &World,
-        c: ClientId,
-    ) -> (Option<String>, Option<String>, String) {
-        let client = before.client(c);
-        let stale = if after.stale_accepted && !before.stale_accepted {
-            format!(
-                " — a stale write, made under grant {} yet accepted after grant {}'s",
-                client.grant, before.resource_grant
-            )
-        } else {
-            String::new()
-        };
-        if !self.model.caps.fencing {
-            return (
-                Some(format!("SET resource <{c}'s data>")),
-                Some("OK".to_owned()),
-                format!("{c} writes to the resource{stale}"),
-            );
-        }
-        let token = client.fence;
-        let command = format!(
-            "EVALSHA fenced-write 3 resource resource:highest resource:log {token} <{c}'s data>"
-        );
-        if token >= before.resource_max {
-            (
-                Some(command),
-                Some("accepted".to_owned()),
-                format!("{c} writes to the resource with token {token}: accepted{stale}"),
-            )
-        } else {
-            (
-                Some(command),
-                Some("refused".to_owned()),
-                format!(
-                    "{c} writes with token {token}: the resource refuses it, having accepted token {}",
-                    before.resource_max
-                ),
-            )
-        }
+    fn write(&self, before: &World, after: &World, c: ClientId) -> Told {
+        let client = before.roster.client(c);
+        self.model.resource.tell_write(
+            &before.resource,
+            &after.resource,
+            c,
+            client.fence,
+            client.grant,
+        )
     }
 
-    fn release(&self, before: &World, c: ClientId) -> (Option<String>, Option<String>, String) {
+    fn release(&self, before: &World, c: ClientId) -> Told {
         let keys = before.keys_of(c);
         let m = before.m;
         let says = if keys == 0 {
@@ -333,8 +296,8 @@ impl<'a> Narrator<'a> {
                 parts.push(format!("{}'s key on {k} runs out", key.owner));
             }
         }
-        for c in before.ids() {
-            let (b, a) = (before.client(c), after.client(c));
+        for c in before.roster.ids() {
+            let (b, a) = (before.roster.client(c), after.roster.client(c));
             if b.believes_it_holds() && b.validity > 0 && a.validity == 0 {
                 parts.push(format!("{c}'s validity is over"));
             }
@@ -378,7 +341,7 @@ fn jump(before: &World, after: &World, node: NodeId) -> String {
 }
 
 fn resume(after: &World, c: ClientId) -> String {
-    let client = after.client(c);
+    let client = after.roster.client(c);
     if !client.believes_it_holds() {
         return format!("{c} resumes");
     }
@@ -394,7 +357,7 @@ fn resume(after: &World, c: ClientId) -> String {
 }
 
 fn crash(before: &World, c: ClientId) -> String {
-    if before.client(c).believes_it_holds() {
+    if before.roster.client(c).believes_it_holds() {
         format!("{c} crashes holding the lock: its keys stay until their leases run out")
     } else {
         format!("{c} crashes (stops for good)")

@@ -2,6 +2,7 @@
 //! stands for as the protocol's capabilities make it, and the state after
 //! each step: what the key (or the Stream) holds, and the sink.
 
+use crate::kit::Told;
 use crate::narrate::NarratedStep;
 use crate::outcome::Outcome;
 use crate::step::Step;
@@ -13,9 +14,6 @@ use super::{Entry, Pc, Slot, SyncModel, Unit, World};
 pub(super) struct Narrator<'a> {
     model: &'a SyncModel,
 }
-
-/// A step's command, reply and words.
-type Told = (Option<String>, Option<String>, String);
 
 impl<'a> Narrator<'a> {
     pub(super) fn new(model: &'a SyncModel) -> Self {
@@ -151,9 +149,12 @@ impl<'a> Narrator<'a> {
             )
         } else {
             let others: Vec<String> = before
+                .roster
                 .ids()
                 .filter(|o| {
-                    *o != c && before.worker(*o).unit.map(|u| u.to_string()) == Some(unit.clone())
+                    *o != c
+                        && before.roster.client(*o).unit.map(|u| u.to_string())
+                            == Some(unit.clone())
                 })
                 .map(|o| o.to_string())
                 .collect();
@@ -191,7 +192,8 @@ impl<'a> Narrator<'a> {
             );
         }
         let unit = before
-            .worker(c)
+            .roster
+            .client(c)
             .unit
             .map(|u| u.to_string())
             .unwrap_or_default();
@@ -243,7 +245,8 @@ impl<'a> Narrator<'a> {
 
     fn process(&self, before: &World, c: ClientId, outcome: Option<&Outcome>) -> Told {
         let unit = before
-            .worker(c)
+            .roster
+            .client(c)
             .unit
             .map(|u| u.to_string())
             .unwrap_or_default();
@@ -275,7 +278,8 @@ impl<'a> Narrator<'a> {
     fn mark(&self, before: &World, c: ClientId, outcome: Option<&Outcome>) -> Told {
         let ttl = self.ttl();
         let unit = before
-            .worker(c)
+            .roster
+            .client(c)
             .unit
             .map(|u| u.to_string())
             .unwrap_or_default();
@@ -319,7 +323,8 @@ impl<'a> Narrator<'a> {
 
     fn ack(&self, before: &World, c: ClientId, outcome: Option<&Outcome>) -> Told {
         let unit = before
-            .worker(c)
+            .roster
+            .client(c)
             .unit
             .map(|u| u.to_string())
             .unwrap_or_default();
@@ -327,7 +332,8 @@ impl<'a> Narrator<'a> {
         match outcome {
             Some(Outcome::Marked) => {
                 let whose = before
-                    .worker(c)
+                    .roster
+                    .client(c)
                     .unit
                     .map(|u| before.entry(u))
                     .and_then(|e| match e {
@@ -461,11 +467,15 @@ impl<'a> Narrator<'a> {
 
 /// The unit in a worker's hands, as `u2`.
 fn unit_of(w: &World, c: ClientId) -> String {
-    w.worker(c).unit.map(|u| u.to_string()).unwrap_or_default()
+    w.roster
+        .client(c)
+        .unit
+        .map(|u| u.to_string())
+        .unwrap_or_default()
 }
 
 fn resume(after: &World, c: ClientId) -> String {
-    let worker = after.worker(c);
+    let worker = after.roster.client(c);
     match (worker.pc, worker.unit) {
         (Pc::Got | Pc::Claimed | Pc::Processed, Some(u)) => {
             format!("{c} resumes, still with {u} in hand")
@@ -475,7 +485,7 @@ fn resume(after: &World, c: ClientId) -> String {
 }
 
 fn crash(before: &World, c: ClientId) -> String {
-    let worker = before.worker(c);
+    let worker = before.roster.client(c);
     match (worker.pc, worker.unit) {
         (Pc::Processed, Some(u)) => {
             format!("{c} crashes after processing {u}, before marking it done")

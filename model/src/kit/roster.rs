@@ -1,0 +1,245 @@
+//! The clients of a scenario and its fault budget, as every family keeps
+//! them: a fixed-size array of the family's own client state (a
+//! [`Member`]), the count in use, and what is left of each fault — with the
+//! transitions of the faults done to a client, and the order in which
+//! clients offer their steps.
+
+use std::fmt;
+use std::hash::Hash;
+
+use crate::step::Step;
+use crate::world::{ClientId, MAX_CLIENTS};
+use locklab_spec::fault::{Fault, Faults};
+
+/// A client's state, as the roster needs to know it.
+pub trait Member: Copy + Default + Eq + Hash + Ord + fmt::Debug {
+    /// The client after a crash: stopped for good.
+    fn crashed() -> Self;
+    /// Takes no step until resumed.
+    fn is_paused(&self) -> bool;
+    /// Pauses or resumes it.
+    fn set_paused(&mut self, paused: bool);
+    /// Takes no step of its own any more (finished, or crashed).
+    fn is_finished(&self) -> bool;
+    /// Whether pausing it now can change anything: elsewhere the scheduler
+    /// lets it idle anyway.
+    fn pause_matters(&self) -> bool;
+}
+
+/// A lock client: one that believes it holds the lock or not, and does a
+/// number of rounds.
+pub trait Holder: Member {
+    /// Believes it holds the lock, paused or not.
+    fn believes_it_holds(&self) -> bool;
+    /// Rounds still to do.
+    fn rounds_left(&self) -> u8;
+    /// Has finished all its rounds.
+    fn is_done(&self) -> bool;
+    /// Has crashed.
+    fn is_crashed(&self) -> bool;
+}
+
+/// Implements [`Member`] and [`Holder`] for a lock family's client: a
+/// struct with `pc` (of an enum with `Done` and `Crashed`), `paused` and
+/// `rounds_left`, and a `believes_it_holds` method of its own. A pause
+/// matters only while it believes it holds: anywhere else the scheduler
+/// already lets it idle (and a quorum client's asking time counts against
+/// its validity anyway).
+macro_rules! lock_client {
+    ($client:ident, $pc:ident) => {
+        impl $crate::kit::Member for $client {
+            fn crashed() -> $client {
+                $client {
+                    pc: $pc::Crashed,
+                    ..$client::default()
+                }
+            }
+
+            fn is_paused(&self) -> bool {
+                self.paused
+            }
+
+            fn set_paused(&mut self, paused: bool) {
+                self.paused = paused;
+            }
+
+            fn is_finished(&self) -> bool {
+                matches!(self.pc, $pc::Done | $pc::Crashed)
+            }
+
+            fn pause_matters(&self) -> bool {
+                $client::believes_it_holds(self)
+            }
+        }
+
+        impl $crate::kit::Holder for $client {
+            fn believes_it_holds(&self) -> bool {
+                $client::believes_it_holds(self)
+            }
+
+            fn rounds_left(&self) -> u8 {
+                self.rounds_left
+            }
+
+            fn is_done(&self) -> bool {
+                self.pc == $pc::Done
+            }
+
+            fn is_crashed(&self) -> bool {
+                self.pc == $pc::Crashed
+            }
+        }
+    };
+}
+pub(crate) use lock_client;
+
+/// The clients of a scenario: only the first `n` are in use.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Roster<C> {
+    clients: [C; MAX_CLIENTS],
+    n: u8,
+}
+
+impl<C: Member> Roster<C> {
+    /// `n` clients, each starting as `each`.
+    pub fn new(n: u8, each: C) -> Roster<C> {
+        let mut clients = [C::default(); MAX_CLIENTS];
+        for c in clients.iter_mut().take(usize::from(n)) {
+            *c = each;
+        }
+        Roster { clients, n }
+    }
+
+    /// How many clients are in use.
+    pub fn len(&self) -> u8 {
+        self.n
+    }
+
+    /// Whether no client is in use.
+    pub fn is_empty(&self) -> bool {
+        self.n == 0
+    }
+
+    /// The clients in use.
+    pub fn clients(&self) -> &[C] {
+        &self.clients[..usize::from(self.n)]
+    }
+
+    /// The clients in use, to change.
+    pub fn clients_mut(&mut self) -> &mut [C] {
+        &mut self.clients[..usize::from(self.n)]
+    }
+
+    /// One client's state.
+    pub fn client(&self, c: ClientId) -> &C {
+        &self.clients[c.index()]
+    }
+
+    /// One client's state, to change.
+    pub fn client_mut(&mut self, c: ClientId) -> &mut C {
+        &mut self.clients[c.index()]
+    }
+
+    /// The ids of the clients in use.
+    pub fn ids(&self) -> impl Iterator<Item = ClientId> + use<C> {
+        (0..self.n).map(ClientId)
+    }
+
+    /// The steps of every client that has any: a paused client's resume,
+    /// a running one's own steps (`own`) and a pause where it matters, and
+    /// a crash of any client while the budget allows — in client order, so
+    /// that every family lists its steps alike.
+    pub fn offer(
+        &self,
+        budget: &Budget,
+        steps: &mut Vec<Step>,
+        mut own: impl FnMut(ClientId, &C, &mut Vec<Step>),
+    ) {
+        for client in self.ids() {
+            let c = self.client(client);
+            if c.is_finished() {
+                continue;
+            }
+            if c.is_paused() {
+                steps.push(Step::Resume { client });
+            } else {
+                own(client, c, steps);
+                if budget.left(Fault::Pause) > 0 && c.pause_matters() {
+                    steps.push(Step::Pause { client });
+                }
+            }
+            if budget.left(Fault::Crash) > 0 {
+                steps.push(Step::Crash { client });
+            }
+        }
+    }
+
+    /// The client stops taking steps (the `pause` fault).
+    pub fn pause(&mut self, c: ClientId, budget: &mut Budget) {
+        budget.spend(Fault::Pause);
+        self.client_mut(c).set_paused(true);
+    }
+
+    /// The paused client takes steps again.
+    pub fn resume(&mut self, c: ClientId) {
+        self.client_mut(c).set_paused(false);
+    }
+
+    /// The client stops for good (the `crash` fault): it forgets everything
+    /// it believed.
+    pub fn crash(&mut self, c: ClientId, budget: &mut Budget) {
+        budget.spend(Fault::Crash);
+        *self.client_mut(c) = C::crashed();
+    }
+}
+
+impl<C: Holder> Roster<C> {
+    /// The clients that believe they hold the lock right now.
+    pub fn believers(&self) -> Vec<ClientId> {
+        self.ids()
+            .filter(|c| self.client(*c).believes_it_holds())
+            .collect()
+    }
+
+    /// How many clients believe they hold the lock right now.
+    pub fn believer_count(&self) -> usize {
+        self.clients()
+            .iter()
+            .filter(|c| c.believes_it_holds())
+            .count()
+    }
+}
+
+impl<C: Member> fmt::Debug for Roster<C> {
+    /// Only the clients in use.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_list().entries(self.clients()).finish()
+    }
+}
+
+/// What is left of a scenario's fault budget.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Budget(Faults);
+
+impl Budget {
+    /// The whole budget of a scenario.
+    pub fn new(faults: Faults) -> Budget {
+        Budget(faults)
+    }
+
+    /// Faults of this kind still allowed.
+    pub fn left(&self, fault: Fault) -> u8 {
+        self.0.budget(fault)
+    }
+
+    /// Uses one fault of this kind.
+    pub fn spend(&mut self, fault: Fault) {
+        self.0 = self.0.with(fault, self.left(fault) - 1);
+    }
+}
+
+impl fmt::Display for Budget {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
