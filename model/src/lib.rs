@@ -19,8 +19,9 @@
 //!   re-exported from `locklab-spec`, where each protocol is declared once.
 //! - [`scenario`]: protocol, clients, rounds, lease, depth, faults; input
 //!   checks; which cells a protocol claims.
-//! - [`world`], [`step`] and [`outcome`]: the vocabulary every model shares
-//!   with the lab — clients and nodes, steps, and what an operation did.
+//! - [`world`], [`step`], [`op`] and [`outcome`]: the vocabulary every
+//!   model shares with the lab — clients and nodes, steps, the operations
+//!   and what becomes of their replies, and what an operation did.
 //! - [`system`]: what every model family provides ([`System`]); [`family`]:
 //!   the choice of family by protocol ([`family::visit`]).
 //! - [`kit`]: what every family is built from — the one Stateright model
@@ -57,6 +58,7 @@ pub mod kit;
 pub mod lease;
 pub mod matrix;
 pub mod narrate;
+pub mod op;
 pub mod outcome;
 pub mod path;
 pub mod quorum;
@@ -75,11 +77,12 @@ pub use locklab_spec::{
     Faults, Kind, PropertyName, Protocol, SyncCaps, Take,
 };
 pub use narrate::{KeyRole, LeaseClock, NarratedStep, NodeView};
-pub use outcome::{ClientOp, Outcome};
+pub use op::{Call, ClientOp, Reply};
+pub use outcome::Outcome;
 pub use path::{Script, Scripted};
 pub use quorum::QuorumModel;
 pub use scenario::Scenario;
-pub use step::Step;
+pub use step::{ClientFault, NodeFault, Step};
 pub use sync::SyncModel;
 pub use system::{System, Taken};
 pub use verdict::{PropertyVerdict, ScenarioOutcome, Verdict};

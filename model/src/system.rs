@@ -17,6 +17,7 @@ use stateright::Representative;
 
 use crate::kit::{Condition, Core, Halt};
 use crate::narrate::{KeyRole, LeaseClock, NarratedStep};
+use crate::op::{ClientOp, Reply};
 use crate::outcome::Outcome;
 use crate::scenario::Scenario;
 use crate::step::Step;
@@ -103,7 +104,11 @@ pub trait System: Clone + Send + Sync + 'static {
     fn refused(&self, w: &Self::World, step: Step) -> (Taken, Option<Outcome>) {
         let _ = w;
         match step {
-            Step::Acquire { .. } => (Taken::Waits, Some(Outcome::Busy)),
+            Step::Op {
+                op: ClientOp::Acquire,
+                reply: Reply::Now,
+                ..
+            } => (Taken::Waits, Some(Outcome::Busy)),
             _ => (Taken::Skipped, None),
         }
     }

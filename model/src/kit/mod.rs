@@ -29,7 +29,7 @@ pub use checked::{Checked, Condition};
 pub use lock::{lock_condition, Locked};
 pub use resource::{Resource, ResourceGhost};
 pub(crate) use roster::lock_client;
-pub use roster::{Budget, Holder, Member, Roster};
+pub use roster::{tell_pause, Budget, Holder, Member, Roster};
 
 /// A step told: the Redis command it stands for, Redis's reply, and what
 /// happened in words.

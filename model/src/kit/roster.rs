@@ -7,7 +7,7 @@
 use std::fmt;
 use std::hash::Hash;
 
-use crate::step::Step;
+use crate::step::{ClientFault, Step};
 use crate::world::{ClientId, MAX_CLIENTS};
 use locklab_spec::fault::{Fault, Faults};
 
@@ -160,37 +160,42 @@ impl<C: Member> Roster<C> {
             if c.is_finished() {
                 continue;
             }
+            let fault = |fault| Step::Client { client, fault };
             if c.is_paused() {
-                steps.push(Step::Resume { client });
+                steps.push(fault(ClientFault::Resume));
             } else {
                 own(client, c, steps);
                 if budget.left(Fault::Pause) > 0 && c.pause_matters() {
-                    steps.push(Step::Pause { client });
+                    steps.push(fault(ClientFault::Pause));
                 }
             }
             if budget.left(Fault::Crash) > 0 {
-                steps.push(Step::Crash { client });
+                steps.push(fault(ClientFault::Crash));
             }
         }
     }
 
-    /// The client stops taking steps (the `pause` fault).
-    pub fn pause(&mut self, c: ClientId, budget: &mut Budget) {
-        budget.spend(Fault::Pause);
-        self.client_mut(c).set_paused(true);
+    /// A fault done to client `c`: a pause (it takes no steps), its end,
+    /// or a crash (it stops for good, forgetting everything it believed).
+    pub fn suffer(&mut self, c: ClientId, fault: ClientFault, budget: &mut Budget) {
+        let client = self.client_mut(c);
+        match fault {
+            ClientFault::Pause => {
+                budget.spend(Fault::Pause);
+                client.set_paused(true);
+            }
+            ClientFault::Resume => client.set_paused(false),
+            ClientFault::Crash => {
+                budget.spend(Fault::Crash);
+                *client = C::crashed();
+            }
+        }
     }
+}
 
-    /// The paused client takes steps again.
-    pub fn resume(&mut self, c: ClientId) {
-        self.client_mut(c).set_paused(false);
-    }
-
-    /// The client stops for good (the `crash` fault): it forgets everything
-    /// it believed.
-    pub fn crash(&mut self, c: ClientId, budget: &mut Budget) {
-        budget.spend(Fault::Crash);
-        *self.client_mut(c) = C::crashed();
-    }
+/// A pause of client `c`, told.
+pub fn tell_pause(c: ClientId) -> String {
+    format!("{c} pauses (GC, swap, SIGSTOP): it takes no steps while time passes")
 }
 
 impl<C: Holder> Roster<C> {

@@ -34,9 +34,10 @@ pub mod world;
 
 use crate::kit::{lock_condition, Budget, Condition, Core, Resource, ResourceGhost, Roster};
 use crate::narrate::{KeyRole, LeaseClock, NarratedStep};
+use crate::op::{ClientOp, Reply};
 use crate::outcome::Outcome;
 use crate::scenario::Scenario;
-use crate::step::Step;
+use crate::step::{NodeFault, Step};
 use crate::system::{Goal, Probe, System, Taken};
 use crate::world::{ClientId, NodeId};
 use locklab_spec::declaration::{Capabilities, Reentry, Release};
@@ -230,7 +231,11 @@ impl LeaseModel {
     /// Applies a step: the outcome the client reads, if it reads one now.
     fn apply(&self, w: &mut World, step: Step) -> Option<Option<Outcome>> {
         let outcome = match step {
-            Step::Acquire { client } => {
+            Step::Op {
+                client,
+                op: ClientOp::Acquire,
+                reply: Reply::Now,
+            } => {
                 let ran = self.run_acquire(w, client);
                 if ran == Ran::Granted && self.confirms() {
                     Some(self.pend(w, client))
@@ -238,16 +243,27 @@ impl LeaseModel {
                     Some(self.settle(w, client, ran))
                 }
             }
-            Step::Confirm { client } => Some(self.confirm(w, client)),
+            Step::Op {
+                client,
+                op: ClientOp::Confirm,
+                reply: Reply::Now,
+            } => Some(self.confirm(w, client)),
             Step::Replicate { node } => {
                 self.replicate(w, node);
                 None
             }
-            Step::Failover { node } => {
+            Step::Node {
+                node,
+                fault: NodeFault::Failover,
+            } => {
                 self.failover(w, node);
                 None
             }
-            Step::AcquireDelayed { client } => {
+            Step::Op {
+                client,
+                op: ClientOp::Acquire,
+                reply: Reply::Held,
+            } => {
                 w.budget.spend(Fault::Delay);
                 let ran = self.run_acquire(w, client);
                 if ran != Ran::Granted {
@@ -271,7 +287,11 @@ impl LeaseModel {
                     count: self.counted().then_some(1),
                 })
             }
-            Step::Retry { client } => {
+            Step::Op {
+                client,
+                op: ClientOp::Acquire,
+                reply: Reply::Resent,
+            } => {
                 w.budget.spend(Fault::Retry);
                 let idempotent = matches!(
                     self.caps.reentry,
@@ -288,13 +308,21 @@ impl LeaseModel {
                 };
                 Some(self.settle(w, client, ran))
             }
-            Step::Write { client } => {
+            Step::Op {
+                client,
+                op: ClientOp::Write,
+                reply: Reply::Now,
+            } => {
                 let Client { fence, grant, .. } = *w.roster.client(client);
                 let outcome = self.resource.write(&mut w.resource, fence, grant);
                 w.roster.client_mut(client).pc = Pc::Wrote;
                 Some(outcome)
             }
-            Step::Release { client } => Some(self.run_release(w, client)),
+            Step::Op {
+                client,
+                op: ClientOp::Release,
+                reply: Reply::Now,
+            } => Some(self.run_release(w, client)),
             Step::Tick => {
                 if w.lease.is_none() && !Self::copies_leased(w) {
                     return None;
@@ -308,19 +336,14 @@ impl LeaseModel {
                 Self::tick_copies(w);
                 None
             }
-            Step::Pause { client } => {
-                w.roster.pause(client, &mut w.budget);
+            Step::Client { client, fault } => {
+                w.roster.suffer(client, fault, &mut w.budget);
                 None
             }
-            Step::Resume { client } => {
-                w.roster.resume(client);
-                None
-            }
-            Step::Crash { client } => {
-                w.roster.crash(client, &mut w.budget);
-                None
-            }
-            Step::Restart { .. } => {
+            Step::Node {
+                fault: NodeFault::Restart,
+                ..
+            } => {
                 // Without persistence Redis comes back empty: the lock and
                 // the fencing counter are gone. Clients keep their beliefs.
                 w.budget.spend(Fault::Restart);
@@ -328,21 +351,7 @@ impl LeaseModel {
                 w.fence_counter = 0;
                 None
             }
-            Step::Produce
-            | Step::Read { .. }
-            | Step::ReadDelayed { .. }
-            | Step::Claim { .. }
-            | Step::ClaimDelayed { .. }
-            | Step::Process { .. }
-            | Step::Mark { .. }
-            | Step::Ack { .. } => return None,
-            // Steps of other families: never offered here.
-            Step::Ask { .. }
-            | Step::AskLost { .. }
-            | Step::Conclude { .. }
-            | Step::DelayedRestart { .. }
-            | Step::Rejoin { .. }
-            | Step::ClockJump { .. } => return None,
+            _ => return None,
         };
         Some(outcome)
     }
@@ -406,19 +415,27 @@ impl System for LeaseModel {
                 _ => false,
             };
             if wants_a_level && self.acquire_enabled(w, client) {
-                steps.push(Step::Acquire { client });
+                steps.push(Step::now(client, ClientOp::Acquire));
                 if w.budget.left(Fault::Retry) > 0 {
-                    steps.push(Step::Retry { client });
+                    steps.push(Step::Op {
+                        client,
+                        op: ClientOp::Acquire,
+                        reply: Reply::Resent,
+                    });
                 }
             }
             match c.pc {
                 Pc::Idle if w.lease.is_none() && w.budget.left(Fault::Delay) > 0 => {
-                    steps.push(Step::AcquireDelayed { client });
+                    steps.push(Step::Op {
+                        client,
+                        op: ClientOp::Acquire,
+                        reply: Reply::Held,
+                    });
                 }
                 Pc::Awaiting => steps.push(Step::Deliver { client }),
-                Pc::Unconfirmed | Pc::Orphaned => steps.push(Step::Confirm { client }),
-                Pc::Holding if c.depth == depth => steps.push(Step::Write { client }),
-                Pc::Wrote => steps.push(Step::Release { client }),
+                Pc::Unconfirmed | Pc::Orphaned => steps.push(Step::now(client, ClientOp::Confirm)),
+                Pc::Holding if c.depth == depth => steps.push(Step::now(client, ClientOp::Write)),
+                Pc::Wrote => steps.push(Step::now(client, ClientOp::Release)),
                 _ => {}
             }
         });
@@ -431,7 +448,10 @@ impl System for LeaseModel {
         }
         // A restart matters only when Redis has something to forget.
         if w.budget.left(Fault::Restart) > 0 && (w.lease.is_some() || w.fence_counter > 0) {
-            steps.push(Step::Restart { node: w.primary });
+            steps.push(Step::Node {
+                node: w.primary,
+                fault: NodeFault::Restart,
+            });
         }
         self.replica_actions(w, steps);
     }
@@ -468,7 +488,11 @@ impl System for LeaseModel {
     /// of a client still waiting) is skipped.
     fn refused(&self, w: &World, step: Step) -> (Taken, Option<Outcome>) {
         match step {
-            Step::Acquire { client } => {
+            Step::Op {
+                client,
+                op: ClientOp::Acquire,
+                reply: Reply::Now,
+            } => {
                 let c = w.roster.client(client);
                 let wants = match c.pc {
                     Pc::Idle => true,
@@ -549,7 +573,7 @@ impl System for LeaseModel {
                 w.roster
                     .ids()
                     .find(|c| m.about_to_write_stale(w, *c))
-                    .map(|client| Step::Write { client })
+                    .map(|client| Step::now(client, ClientOp::Write))
             }),
         })
     }

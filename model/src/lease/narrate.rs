@@ -1,10 +1,11 @@
 //! The lease family's steps in plain words, with the Redis command each one
 //! stands for as the protocol's capabilities make it.
 
-use crate::kit::Told;
+use crate::kit::{tell_pause, Told};
 use crate::narrate::{KeyView, NarratedStep};
+use crate::op::{ClientOp, Reply};
 use crate::outcome::Outcome;
-use crate::step::Step;
+use crate::step::{ClientFault, NodeFault, Step};
 use crate::system::System;
 use crate::world::ClientId;
 use locklab_spec::declaration::Release;
@@ -32,8 +33,16 @@ impl<'a> Narrator<'a> {
         after: &World,
     ) -> NarratedStep {
         let (command, reply, mut says) = match step {
-            Step::Acquire { client } => self.acquire(before, after, client, outcome),
-            Step::AcquireDelayed { client } => {
+            Step::Op {
+                client,
+                op: ClientOp::Acquire,
+                reply: Reply::Now,
+            } => self.acquire(before, after, client, outcome),
+            Step::Op {
+                client,
+                op: ClientOp::Acquire,
+                reply: Reply::Held,
+            } => {
                 let (command, _, _) = self.acquire(before, after, client, None);
                 (
                     command,
@@ -43,7 +52,11 @@ impl<'a> Narrator<'a> {
                     ),
                 )
             }
-            Step::Retry { client } => {
+            Step::Op {
+                client,
+                op: ClientOp::Acquire,
+                reply: Reply::Resent,
+            } => {
                 let (command, reply, says) = self.acquire(before, after, client, outcome);
                 (
                     command,
@@ -54,20 +67,32 @@ impl<'a> Narrator<'a> {
                 )
             }
             Step::Deliver { client } => (None, None, self.deliver(after, client)),
-            Step::Write { client } => self.write(before, after, client),
-            Step::Release { client } => self.release(before, after, client, outcome),
+            Step::Op {
+                client,
+                op: ClientOp::Write,
+                reply: Reply::Now,
+            } => self.write(before, after, client),
+            Step::Op {
+                client,
+                op: ClientOp::Release,
+                reply: Reply::Now,
+            } => self.release(before, after, client, outcome),
+            Step::Op {
+                client,
+                op: ClientOp::Confirm,
+                reply: Reply::Now,
+            } => self.confirm(before, client, outcome),
             Step::Tick => (None, None, tick(before, after)),
-            Step::Pause { client } => (
-                None,
-                None,
-                format!("{client} pauses (GC, swap, SIGSTOP): it takes no steps while time passes"),
-            ),
-            Step::Resume { client } => (None, None, resume(after, client)),
-            Step::Crash { client } => (None, None, crash(before, client)),
-            Step::Restart { .. } => (None, None, self.restart(before)),
-            Step::Confirm { client } => self.confirm(before, client, outcome),
+            Step::Client { client, fault } => (None, None, suffered(before, after, client, fault)),
+            Step::Node {
+                fault: NodeFault::Restart,
+                ..
+            } => (None, None, self.restart(before)),
             Step::Replicate { node } => self.replicate(before, after, node),
-            Step::Failover { node } => self.failover(before, after, node),
+            Step::Node {
+                node,
+                fault: NodeFault::Failover,
+            } => self.failover(before, after, node),
             _ => (None, None, format!("{step} (not a step of this model)")),
         };
         let holders = after.roster.believers();
@@ -310,6 +335,14 @@ fn tick(before: &World, after: &World) -> String {
             if l.ttl == 1 { "" } else { "s" }
         ),
         (None, None) => "a tick passes".to_owned(),
+    }
+}
+
+fn suffered(before: &World, after: &World, c: ClientId, fault: ClientFault) -> String {
+    match fault {
+        ClientFault::Pause => tell_pause(c),
+        ClientFault::Resume => resume(after, c),
+        ClientFault::Crash => crash(before, c),
     }
 }
 

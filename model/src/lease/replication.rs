@@ -73,7 +73,7 @@ use super::world::{Client, NodeData, Pc, World, MAX_COPIES};
 use super::LeaseModel;
 use crate::narrate::{KeyRole, LeaseClock};
 use crate::outcome::Outcome;
-use crate::step::Step;
+use crate::step::{NodeFault, Step};
 use crate::system::System;
 use crate::world::{ClientId, NodeId};
 
@@ -243,7 +243,10 @@ impl LeaseModel {
         }
         if w.budget.left(Fault::Failover) > 0 {
             for node in self.replica_nodes(w) {
-                actions.push(Step::Failover { node });
+                actions.push(Step::Node {
+                    node,
+                    fault: NodeFault::Failover,
+                });
             }
         }
     }

@@ -4,10 +4,10 @@
 //!
 //! Each master keeps its own copy of the key with its own remaining lease
 //! (and, with fencing, its own counter). A client asks the masters one at a
-//! time ([`Step::Ask`]: `SET key <token> NX PX ttl` there), in any order,
+//! time ([`ClientOp::Ask`]: `SET key <token> NX PX ttl` there), in any order,
 //! interleaved with the other clients' requests, with time and with faults;
 //! it counts the ticks from its first request; having heard from every
-//! master it concludes ([`Step::Conclude`]): it holds the lock only with a
+//! master it concludes ([`ClientOp::Conclude`]): it holds the lock only with a
 //! majority *and* a validity `ttl − elapsed − drift` of at least one tick.
 //! Otherwise it releases on every master — also those it believes did not
 //! grant it (a reply that never came) — and tries again. A release, after
@@ -21,7 +21,7 @@
 //! its leases lose [`CLOCK_JUMP_TICKS`]). A master that crashes and stays
 //! down for a whole lease before it rejoins empty (`delayed-restart`) is the
 //! documentation's fix for `restart`. A reply that does not come within the
-//! per-master timeout (`delay`: [`Step::AskLost`]) is a master the client
+//! per-master timeout (`delay`: an ask whose reply is [`Reply::Lost`]) is a master the client
 //! counts as not granted, though it ran the request.
 //!
 //! **Bounded contention.** A client that lost an attempt tries again at
@@ -44,9 +44,10 @@ pub mod world;
 
 use crate::kit::{lock_condition, Budget, Condition, Core, Resource, ResourceGhost, Roster};
 use crate::narrate::{KeyRole, LeaseClock, NarratedStep};
+use crate::op::{ClientOp, Reply};
 use crate::outcome::Outcome;
 use crate::scenario::Scenario;
-use crate::step::Step;
+use crate::step::{NodeFault, Step};
 use crate::system::{System, Taken};
 use crate::world::{ClientId, NodeId};
 use locklab_spec::declaration::Capabilities;
@@ -267,10 +268,15 @@ impl QuorumModel {
         moves && !blocked
     }
 
-    /// Applies a step: the outcome the client reads, if it reads one now.
-    fn apply(&self, w: &mut World, step: Step) -> Option<Outcome> {
-        match step {
-            Step::Ask { client, node } => {
+    /// Applies a step: the outcome the client reads, if it reads one now;
+    /// `None` for a step the family does not take.
+    fn apply(&self, w: &mut World, step: Step) -> Option<Option<Outcome>> {
+        let outcome = match step {
+            Step::Op {
+                client,
+                op: ClientOp::Ask { node },
+                reply: Reply::Now,
+            } => {
                 self.begin(w, client);
                 let outcome = self.run_ask(w, client, node);
                 let c = w.roster.client_mut(client);
@@ -281,38 +287,52 @@ impl QuorumModel {
                 }
                 Some(outcome)
             }
-            Step::AskLost { client, node } => {
+            Step::Op {
+                client,
+                op: ClientOp::Ask { node },
+                reply: Reply::Lost,
+            } => {
                 w.budget.spend(Fault::Delay);
                 self.begin(w, client);
                 let outcome = self.run_ask(w, client, node);
                 w.roster.client_mut(client).asked |= bit(node);
                 Some(outcome)
             }
-            Step::Conclude { client } => Some(self.conclude(w, client)),
-            Step::Write { client } => Some(self.write(w, client)),
-            Step::Release { client } => Some(self.release(w, client)),
+            Step::Op {
+                client,
+                op: ClientOp::Conclude,
+                reply: Reply::Now,
+            } => Some(self.conclude(w, client)),
+            Step::Op {
+                client,
+                op: ClientOp::Write,
+                reply: Reply::Now,
+            } => Some(self.write(w, client)),
+            Step::Op {
+                client,
+                op: ClientOp::Release,
+                reply: Reply::Now,
+            } => Some(self.release(w, client)),
             Step::Tick => {
                 self.tick(w);
                 None
             }
-            Step::Pause { client } => {
-                w.roster.pause(client, &mut w.budget);
+            Step::Client { client, fault } => {
+                w.roster.suffer(client, fault, &mut w.budget);
                 None
             }
-            Step::Resume { client } => {
-                w.roster.resume(client);
-                None
-            }
-            Step::Crash { client } => {
-                w.roster.crash(client, &mut w.budget);
-                None
-            }
-            Step::Restart { node } => {
+            Step::Node {
+                node,
+                fault: NodeFault::Restart,
+            } => {
                 w.budget.spend(Fault::Restart);
                 *w.node_mut(node) = Node::default();
                 None
             }
-            Step::DelayedRestart { node } => {
+            Step::Node {
+                node,
+                fault: NodeFault::DelayedRestart,
+            } => {
                 w.budget.spend(Fault::DelayedRestart);
                 *w.node_mut(node) = Node {
                     down: Some(self.ttl()),
@@ -320,11 +340,17 @@ impl QuorumModel {
                 };
                 None
             }
-            Step::Rejoin { node } => {
+            Step::Node {
+                node,
+                fault: NodeFault::Rejoin,
+            } => {
                 w.node_mut(node).down = None;
                 None
             }
-            Step::ClockJump { node } => {
+            Step::Node {
+                node,
+                fault: NodeFault::ClockJump,
+            } => {
                 w.budget.spend(Fault::ClockJump);
                 let n = w.node_mut(node);
                 if let Some(key) = n.key.as_mut() {
@@ -335,23 +361,9 @@ impl QuorumModel {
                 }
                 None
             }
-            Step::Acquire { .. }
-            | Step::AcquireDelayed { .. }
-            | Step::Deliver { .. }
-            | Step::Retry { .. }
-            // Steps of the sync family: never offered here.
-            | Step::Produce
-            | Step::Read { .. }
-            | Step::ReadDelayed { .. }
-            | Step::Claim { .. }
-            | Step::ClaimDelayed { .. }
-            | Step::Process { .. }
-            | Step::Mark { .. }
-            | Step::Ack { .. }
-            | Step::Confirm { .. }
-            | Step::Replicate { .. }
-            | Step::Failover { .. } => None,
-        }
+            _ => return None,
+        };
+        Some(outcome)
     }
 
     /// The masters whose data a fault could take away: up, with a key or a
@@ -404,16 +416,21 @@ impl System for QuorumModel {
                     if c.asked & bit(node) != 0 {
                         continue;
                     }
-                    steps.push(Step::Ask { client, node });
+                    let ask = ClientOp::Ask { node };
+                    steps.push(Step::now(client, ask));
                     if w.budget.left(Fault::Delay) > 0 && w.node(node).is_up() {
-                        steps.push(Step::AskLost { client, node });
+                        steps.push(Step::Op {
+                            client,
+                            op: ask,
+                            reply: Reply::Lost,
+                        });
                     }
                 }
             }
             match c.pc {
-                Pc::Asking if c.asked == all => steps.push(Step::Conclude { client }),
-                Pc::Holding => steps.push(Step::Write { client }),
-                Pc::Wrote => steps.push(Step::Release { client }),
+                Pc::Asking if c.asked == all => steps.push(Step::now(client, ClientOp::Conclude)),
+                Pc::Holding => steps.push(Step::now(client, ClientOp::Write)),
+                Pc::Wrote => steps.push(Step::now(client, ClientOp::Release)),
                 _ => {}
             }
         });
@@ -423,17 +440,18 @@ impl System for QuorumModel {
         let none_down = w.nodes().iter().all(Node::is_up);
         for node in w.node_ids() {
             let n = w.node(node);
+            let fault = |fault| Step::Node { node, fault };
             if n.down == Some(0) {
-                steps.push(Step::Rejoin { node });
+                steps.push(fault(NodeFault::Rejoin));
             }
             if w.budget.left(Fault::Restart) > 0 && Self::has_something(n) {
-                steps.push(Step::Restart { node });
+                steps.push(fault(NodeFault::Restart));
             }
             if w.budget.left(Fault::DelayedRestart) > 0 && none_down && Self::has_something(n) {
-                steps.push(Step::DelayedRestart { node });
+                steps.push(fault(NodeFault::DelayedRestart));
             }
             if w.budget.left(Fault::ClockJump) > 0 && n.is_up() && n.key.is_some() {
-                steps.push(Step::ClockJump { node });
+                steps.push(fault(NodeFault::ClockJump));
             }
         }
     }
@@ -445,7 +463,7 @@ impl System for QuorumModel {
 
     fn play(&self, w: &World, step: Step) -> Option<(World, Option<Outcome>)> {
         let mut next = w.clone();
-        let outcome = self.apply(&mut next, step);
+        let outcome = self.apply(&mut next, step)?;
         Some((next, outcome))
     }
 

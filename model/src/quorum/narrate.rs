@@ -1,10 +1,11 @@
 //! The quorum family's steps in plain words, with the Redis command each
 //! one sends to which master.
 
-use crate::kit::Told;
+use crate::kit::{tell_pause, Told};
 use crate::narrate::{KeyView, NarratedStep, NodeView};
+use crate::op::{ClientOp, Reply};
 use crate::outcome::Outcome;
-use crate::step::Step;
+use crate::step::{ClientFault, NodeFault, Step};
 use crate::world::{ClientId, NodeId};
 use locklab_spec::fault::CLOCK_JUMP_TICKS;
 
@@ -54,20 +55,32 @@ impl<'a> Narrator<'a> {
         after: &World,
     ) -> NarratedStep {
         let (command, reply, mut says) = match step {
-            Step::Ask { client, node } => self.ask(before, client, node, outcome, false),
-            Step::AskLost { client, node } => self.ask(before, client, node, outcome, true),
-            Step::Conclude { client } => self.conclude(before, client, outcome),
-            Step::Write { client } => self.write(before, after, client),
-            Step::Release { client } => self.release(before, client),
+            Step::Op {
+                client,
+                op: ClientOp::Ask { node },
+                reply,
+            } => self.ask(before, client, node, outcome, reply == Reply::Lost),
+            Step::Op {
+                client,
+                op: ClientOp::Conclude,
+                ..
+            } => self.conclude(before, client, outcome),
+            Step::Op {
+                client,
+                op: ClientOp::Write,
+                ..
+            } => self.write(before, after, client),
+            Step::Op {
+                client,
+                op: ClientOp::Release,
+                ..
+            } => self.release(before, client),
             Step::Tick => (None, None, self.tick(before, after)),
-            Step::Pause { client } => (
-                None,
-                None,
-                format!("{client} pauses (GC, swap, SIGSTOP): it takes no steps while time passes"),
-            ),
-            Step::Resume { client } => (None, None, resume(after, client)),
-            Step::Crash { client } => (None, None, crash(before, client)),
-            Step::Restart { node } => (
+            Step::Client { client, fault } => (None, None, suffered(before, after, client, fault)),
+            Step::Node {
+                node,
+                fault: NodeFault::Restart,
+            } => (
                 None,
                 None,
                 format!(
@@ -75,7 +88,10 @@ impl<'a> Narrator<'a> {
                     self.lost(before, node)
                 ),
             ),
-            Step::DelayedRestart { node } => (
+            Step::Node {
+                node,
+                fault: NodeFault::DelayedRestart,
+            } => (
                 None,
                 None,
                 format!(
@@ -84,27 +100,19 @@ impl<'a> Narrator<'a> {
                     self.lost(before, node)
                 ),
             ),
-            Step::Rejoin { node } => (
+            Step::Node {
+                node,
+                fault: NodeFault::Rejoin,
+            } => (
                 None,
                 None,
                 format!("{node} rejoins, empty, a lease after its crash"),
             ),
-            Step::ClockJump { node } => (None, None, jump(before, after, node)),
-            Step::Acquire { .. }
-            | Step::AcquireDelayed { .. }
-            | Step::Deliver { .. }
-            | Step::Retry { .. }
-            | Step::Produce
-            | Step::Read { .. }
-            | Step::ReadDelayed { .. }
-            | Step::Claim { .. }
-            | Step::ClaimDelayed { .. }
-            | Step::Process { .. }
-            | Step::Mark { .. }
-            | Step::Ack { .. }
-            | Step::Confirm { .. }
-            | Step::Replicate { .. }
-            | Step::Failover { .. } => (None, None, format!("{step}: not a step of a quorum lock")),
+            Step::Node {
+                node,
+                fault: NodeFault::ClockJump,
+            } => (None, None, jump(before, after, node)),
+            _ => (None, None, format!("{step}: not a step of a quorum lock")),
         };
         let holders = after.roster.believers();
         if holders.len() > 1 && holders.len() > before.roster.believer_count() {
@@ -337,6 +345,14 @@ fn jump(before: &World, after: &World, node: NodeId) -> String {
             ticks(left.ttl)
         ),
         _ => head,
+    }
+}
+
+fn suffered(before: &World, after: &World, c: ClientId, fault: ClientFault) -> String {
+    match fault {
+        ClientFault::Pause => tell_pause(c),
+        ClientFault::Resume => resume(after, c),
+        ClientFault::Crash => crash(before, c),
     }
 }
 

@@ -36,9 +36,10 @@ pub mod world;
 
 use crate::kit::{Budget, Condition, Core, Roster};
 use crate::narrate::{KeyRole, LeaseClock, NarratedStep};
+use crate::op::{ClientOp, Reply};
 use crate::outcome::Outcome;
 use crate::scenario::Scenario;
-use crate::step::Step;
+use crate::step::{NodeFault, Step};
 use crate::system::{System, Taken};
 use crate::world::{ClientId, NodeId};
 use locklab_spec::declaration::{SyncCaps, Take};
@@ -177,10 +178,14 @@ impl SyncModel {
                 }
                 Some(Outcome::Produced { unit: took(u) })
             }
-            Step::Read { client } | Step::ReadDelayed { client } => {
+            Step::Op {
+                client,
+                op: ClientOp::Read,
+                reply: reply @ (Reply::Now | Reply::Held),
+            } => {
                 let u = self.readable(w)?;
                 self.hand_over(w, client, u);
-                let delayed = step.is_delayed();
+                let delayed = reply == Reply::Held;
                 let worker = w.roster.client_mut(client);
                 worker.unit = Some(u);
                 worker.pc = if delayed { Pc::Awaiting } else { Pc::Got };
@@ -191,8 +196,12 @@ impl SyncModel {
                     Some(Outcome::Read { unit: took(u) })
                 }
             }
-            Step::Claim { client } | Step::ClaimDelayed { client } => {
-                let delayed = step.is_delayed();
+            Step::Op {
+                client,
+                op: ClientOp::Claim,
+                reply: reply @ (Reply::Now | Reply::Held),
+            } => {
+                let delayed = reply == Reply::Held;
                 if self.stream() {
                     let u = self.first_idle(w)?;
                     self.hand_over(w, client, u);
@@ -238,7 +247,11 @@ impl SyncModel {
                     Some(Outcome::Read { unit: took(u) })
                 }
             }
-            Step::Process { client } => {
+            Step::Op {
+                client,
+                op: ClientOp::Process,
+                reply: Reply::Now,
+            } => {
                 let u = w.roster.client(client).unit?;
                 let applied = self.apply_effect(w, u);
                 w.roster.client_mut(client).pc = Pc::Processed;
@@ -247,7 +260,11 @@ impl SyncModel {
                     applied,
                 })
             }
-            Step::Mark { client } => {
+            Step::Op {
+                client,
+                op: ClientOp::Mark,
+                reply: Reply::Now,
+            } => {
                 let u = w.roster.client(client).unit?;
                 let mine = w.claim.is_none_or(|c| c.owner == client);
                 let marks = !self.claims() || (w.slot == Slot::Unit(u) && mine);
@@ -265,7 +282,11 @@ impl SyncModel {
                     Outcome::Conflict
                 })
             }
-            Step::Ack { client } => {
+            Step::Op {
+                client,
+                op: ClientOp::Ack,
+                reply: Reply::Now,
+            } => {
                 let u = w.roster.client(client).unit?;
                 let pending = matches!(w.entry(u), Entry::Pending { .. });
                 if pending {
@@ -300,19 +321,14 @@ impl SyncModel {
                 }
                 None
             }
-            Step::Pause { client } => {
-                w.roster.pause(client, &mut w.budget);
+            Step::Client { client, fault } => {
+                w.roster.suffer(client, fault, &mut w.budget);
                 None
             }
-            Step::Resume { client } => {
-                w.roster.resume(client);
-                None
-            }
-            Step::Crash { client } => {
-                w.roster.crash(client, &mut w.budget);
-                None
-            }
-            Step::Restart { .. } => {
+            Step::Node {
+                fault: NodeFault::Restart,
+                ..
+            } => {
                 // Without persistence Redis comes back empty; the sink is
                 // another system and keeps its effects.
                 w.budget.spend(Fault::Restart);
@@ -322,20 +338,7 @@ impl SyncModel {
                 w.entries = [Entry::Absent; MAX_UNITS];
                 None
             }
-            Step::Acquire { .. }
-            | Step::AcquireDelayed { .. }
-            | Step::Retry { .. }
-            | Step::Write { .. }
-            | Step::Release { .. }
-            | Step::Ask { .. }
-            | Step::AskLost { .. }
-            | Step::Conclude { .. }
-            | Step::DelayedRestart { .. }
-            | Step::Rejoin { .. }
-            | Step::ClockJump { .. }
-            | Step::Confirm { .. }
-            | Step::Replicate { .. }
-            | Step::Failover { .. } => return None,
+            _ => return None,
         };
         Some(outcome)
     }
@@ -344,28 +347,33 @@ impl SyncModel {
     fn worker_steps(&self, w: &World, client: ClientId, steps: &mut Vec<Step>) {
         let worker = w.roster.client(client);
         let delay = w.budget.left(Fault::Delay) > 0;
+        let held = |op| Step::Op {
+            client,
+            op,
+            reply: Reply::Held,
+        };
         match worker.pc {
             Pc::Idle => {
                 if self.readable(w).is_some() {
-                    steps.push(Step::Read { client });
+                    steps.push(Step::now(client, ClientOp::Read));
                     if delay && !self.claims() {
-                        steps.push(Step::ReadDelayed { client });
+                        steps.push(held(ClientOp::Read));
                     }
                 }
                 if self.stream() && self.first_idle(w).is_some() {
-                    steps.push(Step::Claim { client });
+                    steps.push(Step::now(client, ClientOp::Claim));
                 }
             }
             Pc::Got if self.claims() => {
-                steps.push(Step::Claim { client });
+                steps.push(Step::now(client, ClientOp::Claim));
                 if delay && worker.unit.is_some_and(|u| self.claimable(w, u)) {
-                    steps.push(Step::ClaimDelayed { client });
+                    steps.push(held(ClientOp::Claim));
                 }
             }
-            Pc::Got | Pc::Claimed => steps.push(Step::Process { client }),
+            Pc::Got | Pc::Claimed => steps.push(Step::now(client, ClientOp::Process)),
             Pc::Awaiting => steps.push(Step::Deliver { client }),
-            Pc::Processed if self.stream() => steps.push(Step::Ack { client }),
-            Pc::Processed => steps.push(Step::Mark { client }),
+            Pc::Processed if self.stream() => steps.push(Step::now(client, ClientOp::Ack)),
+            Pc::Processed => steps.push(Step::now(client, ClientOp::Mark)),
             Pc::Crashed => {}
         }
     }
@@ -414,8 +422,9 @@ impl System for SyncModel {
             steps.push(Step::Tick);
         }
         if w.budget.left(Fault::Restart) > 0 && self.redis_has_something(w) {
-            steps.push(Step::Restart {
+            steps.push(Step::Node {
                 node: NodeId::FIRST,
+                fault: NodeFault::Restart,
             });
         }
     }
@@ -446,10 +455,12 @@ impl System for SyncModel {
     /// produced with no room for it) is skipped.
     fn refused(&self, w: &World, step: Step) -> (Taken, Option<Outcome>) {
         match step {
-            Step::Read { client } | Step::Claim { client }
-                if w.roster.client(client).pc == Pc::Idle && !w.roster.client(client).paused =>
-            {
-                if matches!(step, Step::Read { .. }) || self.stream() {
+            Step::Op {
+                client,
+                op: op @ (ClientOp::Read | ClientOp::Claim),
+                reply: Reply::Now,
+            } if w.roster.client(client).pc == Pc::Idle && !w.roster.client(client).paused => {
+                if op == ClientOp::Read || self.stream() {
                     (Taken::Waits, Some(Outcome::Empty))
                 } else {
                     (Taken::Skipped, None)

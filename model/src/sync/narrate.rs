@@ -2,10 +2,11 @@
 //! stands for as the protocol's capabilities make it, and the state after
 //! each step: what the key (or the Stream) holds, and the sink.
 
-use crate::kit::Told;
+use crate::kit::{tell_pause, Told};
 use crate::narrate::NarratedStep;
+use crate::op::{ClientOp, Reply};
 use crate::outcome::Outcome;
-use crate::step::Step;
+use crate::step::{ClientFault, NodeFault, Step};
 use crate::world::ClientId;
 
 use super::{Entry, Pc, Slot, SyncModel, Unit, World};
@@ -30,8 +31,16 @@ impl<'a> Narrator<'a> {
     ) -> NarratedStep {
         let (command, reply, mut says) = match step {
             Step::Produce => self.produce(after),
-            Step::Read { client } => self.read(before, after, client, outcome),
-            Step::ReadDelayed { client } => {
+            Step::Op {
+                client,
+                op: ClientOp::Read,
+                reply: Reply::Now,
+            } => self.read(before, after, client, outcome),
+            Step::Op {
+                client,
+                op: ClientOp::Read,
+                reply: Reply::Held,
+            } => {
                 let (command, reply, _) = self.read(before, after, client, None);
                 let unit = unit_of(after, client);
                 (
@@ -40,8 +49,16 @@ impl<'a> Narrator<'a> {
                     format!("Redis hands {unit} to {client}, but the reply is delayed in flight: {client} does not know it has it"),
                 )
             }
-            Step::Claim { client } => self.claim(before, after, client, outcome),
-            Step::ClaimDelayed { client } => {
+            Step::Op {
+                client,
+                op: ClientOp::Claim,
+                reply: Reply::Now,
+            } => self.claim(before, after, client, outcome),
+            Step::Op {
+                client,
+                op: ClientOp::Claim,
+                reply: Reply::Held,
+            } => {
                 let (command, _, _) = self.claim(before, after, client, None);
                 let unit = unit_of(after, client);
                 (
@@ -51,18 +68,27 @@ impl<'a> Narrator<'a> {
                 )
             }
             Step::Deliver { client } => (None, None, self.deliver(after, client)),
-            Step::Process { client } => self.process(before, client, outcome),
-            Step::Mark { client } => self.mark(before, client, outcome),
-            Step::Ack { client } => self.ack(before, client, outcome),
+            Step::Op {
+                client,
+                op: ClientOp::Process,
+                reply: Reply::Now,
+            } => self.process(before, client, outcome),
+            Step::Op {
+                client,
+                op: ClientOp::Mark,
+                reply: Reply::Now,
+            } => self.mark(before, client, outcome),
+            Step::Op {
+                client,
+                op: ClientOp::Ack,
+                reply: Reply::Now,
+            } => self.ack(before, client, outcome),
             Step::Tick => (None, None, self.tick(before, after)),
-            Step::Pause { client } => (
-                None,
-                None,
-                format!("{client} pauses (GC, swap, SIGSTOP): it takes no steps while time passes"),
-            ),
-            Step::Resume { client } => (None, None, resume(after, client)),
-            Step::Crash { client } => (None, None, crash(before, client)),
-            Step::Restart { .. } => (None, None, self.restart(before)),
+            Step::Client { client, fault } => (None, None, suffered(before, after, client, fault)),
+            Step::Node {
+                fault: NodeFault::Restart,
+                ..
+            } => (None, None, self.restart(before)),
             _ => (None, None, format!("{step} (not a step of this model)")),
         };
         if let (None, Some(u)) = (before.doubled(), after.doubled()) {
@@ -472,6 +498,14 @@ fn unit_of(w: &World, c: ClientId) -> String {
         .unit
         .map(|u| u.to_string())
         .unwrap_or_default()
+}
+
+fn suffered(before: &World, after: &World, c: ClientId, fault: ClientFault) -> String {
+    match fault {
+        ClientFault::Pause => tell_pause(c),
+        ClientFault::Resume => resume(after, c),
+        ClientFault::Crash => crash(before, c),
+    }
 }
 
 fn resume(after: &World, c: ClientId) -> String {
