@@ -2,6 +2,11 @@
 //! Stateright's own examples pin theirs: a change to the model that changes
 //! its state space shows up here first. When a change is intended, update
 //! the numbers in the same commit and say why.
+//!
+//! (`fenced` under `restart` went from 124/562 to 116/531 when
+//! `fenced-resource` came to order writes by token, then grant: the ghost
+//! keeps the grant of the latest write in that order, not the highest grant
+//! written, and states that differed only there are one.)
 
 use locklab_model::{check, CheckOptions, Faults, Scenario};
 
@@ -27,7 +32,7 @@ const DEFAULT_MATRIX: [(&str, &str, usize, usize); 20] = [
     ("fenced", "pause", 157, 759),
     ("fenced", "delay", 124, 591),
     ("fenced", "crash", 79, 368),
-    ("fenced", "restart", 124, 562),
+    ("fenced", "restart", 116, 531),
 ];
 
 /// Each client acquiring twice before it writes (3 clients × 1 round,

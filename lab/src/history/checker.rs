@@ -377,10 +377,10 @@ fn no_foreign_release(history: &History) -> Finding {
 /// The number of the grant a client was acting under at event `at`: the
 /// rank among all grants of the latest grant in its current tenure (since
 /// it last let go of every level, crashed or learned it lost the lock); 0
-/// when it believes without a grant. Grant order, not the fencing token, is
-/// what the resource's history is judged by: a fencing counter that Redis
-/// forgot in a restart hands out low tokens again, and the judgement must
-/// see through that.
+/// when it believes without a grant. Where tokens cannot tell two writes
+/// apart, grant order is what the resource's history is judged by: a
+/// fencing counter that Redis forgot in a restart hands out the same token
+/// again, and the judgement must see through that.
 fn grant_number(history: &History, walked: &Walked, at: usize) -> u64 {
     let events = &history.events;
     let client = &events[at].client;
@@ -424,33 +424,48 @@ fn grant_number(history: &History, walked: &Walked, at: usize) -> u64 {
     0
 }
 
+/// The writes the resource accepted, in the order it can see (the model's
+/// definition, `model/src/kit/resource.rs`): by fencing token, and where
+/// tokens cannot tell two grants apart (no fencing, or a token handed out
+/// twice), by grant. One that comes before a write accepted earlier is
+/// stale.
 fn fenced_resource(history: &History) -> Finding {
     let property = PropertyName::FencedResource;
     let walked = walk(history);
-    let mut highest: Option<(u64, usize)> = None;
+    let mut latest: Option<((u64, u64), usize)> = None;
     for (i, e) in history.events.iter().enumerate() {
         if e.op != Op::call(ClientOp::Write) || e.outcome != Some(Outcome::Accepted) {
             continue;
         }
-        let grant = grant_number(history, &walked, i);
-        match highest {
-            Some((top, at)) if grant < top => {
-                let under = if grant == 0 {
-                    "without a grant".to_owned()
-                } else {
-                    format!("under grant {grant}")
+        let key = (e.fence.unwrap_or(0), grant_number(history, &walked, i));
+        match latest {
+            Some((top, at)) if key < top => {
+                let under = |(token, grant): (u64, u64)| {
+                    let grant = if grant == 0 {
+                        "without a grant".to_owned()
+                    } else {
+                        format!("under grant {grant}")
+                    };
+                    if token == 0 {
+                        grant
+                    } else {
+                        format!("{grant} with token {token}")
+                    }
                 };
                 return Finding::violated(
                     property,
                     vec![at, i],
                     format!(
-                        "the resource accepted {}'s write made {under} after {}'s write under grant {top}",
-                        e.client, history.events[at].client
+                        "the resource accepted {}'s write made {} after {}'s write made {}",
+                        e.client,
+                        under(key),
+                        history.events[at].client,
+                        under(top)
                     ),
                 );
             }
-            Some((top, _)) if grant == top => {}
-            _ => highest = Some((grant, i)),
+            Some((top, _)) if key == top => {}
+            _ => latest = Some((key, i)),
         }
     }
     Finding::holds(property)

@@ -1,12 +1,33 @@
 //! The protected resource a lock guards, and the ghost that judges
-//! `fenced-resource` on it.
+//! `fenced-resource` on it — one definition for every lock family.
 //!
-//! With fencing, the resource's script refuses a token lower than the
-//! highest it accepted; without, it accepts every write. Either way the
-//! model labels each write with the number of the grant its writer acted
-//! under — a ghost, which unlike a fencing counter on Redis survives a
-//! restart — and `fenced-resource` is broken once the resource accepts a
-//! write under an older grant than one it already accepted.
+//! What the resource promises is Kleppmann's fencing: with a fencing lock,
+//! its script refuses a token lower than the highest it accepted (without
+//! one, it accepts every write). It can order writes only as their tokens
+//! do, so the property judges its history in the order it can see:
+//!
+//! > `fenced-resource`: the resource never accepts a write older than one
+//! > it already accepted — older by fencing token, and where tokens cannot
+//! > tell two grants apart (a lock without fencing, or one token handed out
+//! > twice), by grant.
+//!
+//! A token-2 write after a token-1 write is therefore in order, whichever
+//! client was granted first: that is what fencing allows. What it cannot
+//! absorb is a token that does not name one grant: a counter Redis forgot
+//! in a restart, or a quorum's counters that drifted apart, hand the same
+//! token to two grants, and the older one's write then lands after the
+//! newer one's.
+//!
+//! Grants are numbered when the lock becomes the client's, as its protocol
+//! defines holding: on one Redis, the `SET` that creates the key (for a
+//! lock that confirms its grants too — its `WAIT` decides whether the
+//! client acts on a grant Redis made, and one given back unconfirmed
+//! returns its number, or a client refused again and again would count
+//! forever); on a quorum, the client's conclusion that a majority granted
+//! with validity left (one master's `SET` grants only a share). The numbers
+//! are a ghost: unlike a fencing counter on Redis they survive a restart.
+//! The lab's history checker judges real runs by the same order
+//! (`lab/src/history/checker.rs`).
 
 use crate::outcome::Outcome;
 use crate::world::ClientId;
@@ -33,11 +54,12 @@ pub struct ResourceGhost {
     pub grants: u8,
     /// The highest fencing token the resource has accepted.
     pub highest: u8,
-    /// The highest grant number among the writes the resource accepted (a
-    /// ghost: what `fenced-resource` is judged by).
+    /// The grant of the accepted write latest in the resource's order
+    /// (fencing token, then grant): a ghost, with `highest` what
+    /// `fenced-resource` is judged by.
     pub highest_grant: u8,
-    /// The resource accepted a write made under an older grant than one it
-    /// had accepted before.
+    /// The resource accepted a write that comes before one it had
+    /// accepted.
     pub stale_accepted: bool,
 }
 
@@ -68,20 +90,24 @@ impl Resource {
         }
     }
 
-    /// A write carrying `fence` (0 for none) by a client acting under grant
-    /// `grant` (0 for none).
+    /// A write by a client holding fencing token `fence` (0 for none) and
+    /// acting under grant `grant` (0 for none).
     pub fn write(self, g: &mut ResourceGhost, fence: u8, grant: u8) -> Outcome {
-        if self.fenced && fence < g.highest {
+        let token = if self.fenced { fence } else { 0 };
+        if token < g.highest {
             return Outcome::Refused {
                 highest: u64::from(g.highest),
             };
         }
-        g.highest = g.highest.max(fence);
-        if self.tracks_grants {
-            if grant < g.highest_grant {
-                g.stale_accepted = true;
-            }
-            g.highest_grant = g.highest_grant.max(grant);
+        if !self.tracks_grants {
+            g.highest = token;
+            return Outcome::Accepted;
+        }
+        let latest = (g.highest, g.highest_grant);
+        if (token, grant) < latest {
+            g.stale_accepted = true;
+        } else {
+            (g.highest, g.highest_grant) = (token, grant);
         }
         Outcome::Accepted
     }
@@ -101,8 +127,13 @@ impl Resource {
             } else {
                 format!("under grant {grant}")
             };
+            let tie = if self.fenced {
+                " with the same token"
+            } else {
+                ""
+            };
             format!(
-                " — a stale write, made {made} yet accepted after grant {}'s",
+                " — a stale write, made {made} yet accepted after grant {}'s{tie}",
                 before.highest_grant
             )
         } else {
@@ -134,5 +165,48 @@ impl Resource {
                 ),
             )
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn writes(fenced: bool, writes: &[(u8, u8)]) -> ResourceGhost {
+        let resource = Resource {
+            fenced,
+            tracks_grants: true,
+        };
+        let mut g = ResourceGhost::default();
+        for &(fence, grant) in writes {
+            resource.write(&mut g, fence, grant);
+        }
+        g
+    }
+
+    #[test]
+    fn writes_are_ordered_by_token_then_grant() {
+        // A higher token is in order, whichever grant came first.
+        assert!(!writes(true, &[(1, 2), (2, 1)]).stale_accepted);
+        // The same token twice: the older grant after the newer is stale.
+        assert!(writes(true, &[(1, 2), (1, 1)]).stale_accepted);
+        assert!(!writes(true, &[(1, 1), (1, 2), (1, 2)]).stale_accepted);
+        // Without fencing there is no token: grant order alone.
+        assert!(writes(false, &[(0, 2), (0, 1)]).stale_accepted);
+        assert!(writes(false, &[(3, 2), (0, 1)]).stale_accepted);
+    }
+
+    #[test]
+    fn a_lower_token_is_refused_and_judged_no_further() {
+        let resource = Resource {
+            fenced: true,
+            tracks_grants: true,
+        };
+        let mut g = writes(true, &[(2, 1)]);
+        assert_eq!(
+            resource.write(&mut g, 1, 2),
+            Outcome::Refused { highest: 2 }
+        );
+        assert!(!g.stale_accepted);
     }
 }

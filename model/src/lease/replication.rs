@@ -117,19 +117,15 @@ impl LeaseModel {
     }
 
     /// The primary granted `c` the lock; it waits for acknowledgements.
-    /// The grant gets its number (the ghost `fenced-resource` is judged by)
-    /// only once confirmed: a refused one was never held, and numbering it
-    /// would let a client that is refused again and again count forever.
+    /// The grant has its number already, from the `SET` that made it (as
+    /// every lease lock's): the resource's order is the order Redis granted
+    /// in, whatever the client then decides.
     pub(super) fn pend(&self, w: &mut World, c: ClientId) -> Outcome {
-        if let Some(lease) = w.lease.as_mut().filter(|l| l.grant != 0) {
-            self.resource.give_back(&mut w.resource, lease.grant);
-            lease.grant = 0;
-        }
         let lease = w.lease.expect("a grant leaves a lease");
         let client = w.roster.client_mut(c);
         client.pc = Pc::Unconfirmed;
         client.fence = lease.fence;
-        client.grant = 0;
+        client.grant = lease.grant;
         client.waiting = false;
         client.acks = 0;
         Outcome::Pending
@@ -142,12 +138,7 @@ impl LeaseModel {
         let client = w.roster.client(c);
         if client.pc == Pc::Unconfirmed && (!self.lacks(client) || self.keeps_up(w)) {
             let counted = self.counted();
-            let grant = self.resource.issue(&mut w.resource);
-            if let Some(lease) = w.lease.as_mut().filter(|l| l.owner == c) {
-                lease.grant = grant;
-            }
             let client = w.roster.client_mut(c);
-            client.grant = grant;
             client.pc = Pc::Holding;
             client.depth += 1;
             client.acks = 0;
@@ -160,6 +151,9 @@ impl LeaseModel {
         if w.lease.is_some_and(|l| l.owner == c) {
             w.lease = None;
         }
+        // Never held: its number goes back, or a client refused again and
+        // again would count forever.
+        self.resource.give_back(&mut w.resource, client.grant);
         let client = w.roster.client_mut(c);
         *client = Client {
             rounds_left: client.rounds_left,

@@ -218,6 +218,32 @@ fn redlock_fenced_tokens_are_not_monotonic() {
     assert!(grants[1] <= grants[0], "{grants:?}");
 }
 
+/// Under a clock jump, fencing fails because one token is handed out to
+/// two grants (the masters' counters drift apart), not because of a token-2
+/// write after a token-1 write, which is in order: the shortest break ends
+/// with two accepted writes carrying the same token.
+#[test]
+fn a_clock_jump_hands_one_token_to_two_grants() {
+    let scenario = Scenario::new(p("redlock-fenced"), Faults::one(Fault::ClockJump));
+    let o = crate::check(scenario, &crate::CheckOptions::default(), &|_| {});
+    let v = o.verdict(PropertyName::FencedResource).unwrap();
+    assert_eq!(v.verdict, Verdict::Violated);
+    let steps = v.counterexample.as_ref().unwrap();
+    let tokens: Vec<Option<u64>> = steps
+        .iter()
+        .filter(|s| s.step.kind() == "conclude")
+        .filter_map(|s| s.outcome.as_ref())
+        .filter(|o| o.gives_belief())
+        .map(Outcome::fence)
+        .collect();
+    assert_eq!(tokens.len(), 2, "{tokens:?}");
+    assert_eq!(tokens[0], tokens[1], "{tokens:?}");
+    let last = steps.last().unwrap();
+    assert_eq!(last.step.kind(), "write");
+    assert_eq!(last.outcome, Some(Outcome::Accepted));
+    assert!(last.says.contains("with the same token"), "{}", last.says);
+}
+
 #[test]
 fn the_representative_is_the_same_for_renamed_clients_and_masters() {
     let model = QuorumModel::of(
