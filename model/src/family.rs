@@ -6,7 +6,7 @@ use crate::quorum::QuorumModel;
 use crate::scenario::Scenario;
 use crate::sync::SyncModel;
 use crate::system::System;
-use locklab_spec::declaration::Family;
+use locklab_spec::family::Family;
 use locklab_spec::property::PropertyName;
 
 /// Something to do with a scenario's model, whatever its family.

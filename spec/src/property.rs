@@ -7,7 +7,7 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
-use crate::declaration::Family;
+use crate::family::Family;
 use crate::fault::{Fault, Faults};
 
 /// A property the lab checks.
