@@ -11,6 +11,10 @@ use crate::outcome::Outcome;
 use crate::step::Step;
 use crate::world::{ClientId, NodeId};
 
+/// A step told: the Redis command it stands for, Redis's reply, and what
+/// happened in words.
+pub type Told = (Option<String>, Option<String>, String);
+
 /// The lock key's state after a step.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct KeyView {

@@ -16,7 +16,6 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 
 use crate::family::{visit, Visit};
-use crate::kit::Checked;
 use crate::narrate::{KeyRole, LeaseClock, NarratedStep};
 use crate::outcome::Outcome;
 use crate::scenario::Scenario;
@@ -142,7 +141,6 @@ impl Visit for Walking<'_> {
 }
 
 fn walk<S: System>(model: &S, steps: &[Step], strict: bool) -> Result<Script, Impossible> {
-    let checked = Checked(model.clone());
     let safety: Vec<PropertyName> = model
         .checked()
         .iter()
@@ -187,7 +185,7 @@ fn walk<S: System>(model: &S, steps: &[Step], strict: bool) -> Result<Script, Im
         let broken: Vec<PropertyName> = safety
             .iter()
             .copied()
-            .filter(|&p| !checked.holds(p, &next))
+            .filter(|&p| !model.holds(p, &next))
             .collect();
         for &p in &broken {
             first_break.entry(p).or_insert(i + 1);

@@ -15,13 +15,17 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 use stateright::Representative;
 
-use crate::kit::{Condition, Core, Halt};
+use crate::kit::core::{Core, Halt};
 use crate::narrate::{KeyRole, LeaseClock, NarratedStep};
 use crate::op::{ClientOp, Reply};
 use crate::outcome::Outcome;
 use crate::scenario::Scenario;
 use crate::step::Step;
 use locklab_spec::property::PropertyName;
+
+/// A condition on one state of a model: a property's, or an `eventually`
+/// property's goal.
+pub type Condition<S> = fn(&S, &<S as System>::World) -> bool;
 
 /// A step to play from a state, if there is one.
 pub type Then<S> = fn(&S, &<S as System>::World) -> Option<Step>;
@@ -144,5 +148,10 @@ pub trait System: Clone + Send + Sync + 'static {
     fn witness(&self, broken: &[PropertyName], holding: &[PropertyName]) -> Option<Probe<Self>> {
         let _ = (broken, holding);
         None
+    }
+
+    /// Whether the property holds in `w`.
+    fn holds(&self, property: PropertyName, w: &Self::World) -> bool {
+        Self::condition(property)(self, w)
     }
 }

@@ -2,6 +2,10 @@
 //! model for its initial states, the steps enabled in a state, the next
 //! state, its boundary and its properties; a [`System`] answers all of
 //! that in its own terms, so the adapter is written once.
+//!
+//! A Stateright property's condition is a plain `fn` of the model it
+//! checks, so a family's condition (a `fn` of the family's model) is
+//! reached through one monomorphic function per property index.
 
 use std::ops::Deref;
 
@@ -9,11 +13,23 @@ use stateright::{Model, Property};
 
 use crate::step::Step;
 use crate::system::System;
-use locklab_spec::property::Kind;
+use locklab_spec::property::{Kind, PropertyName};
 
-/// A condition on one state of a checked model: a property's, or an
-/// `eventually` property's goal.
-pub type Condition<S> = fn(&Checked<S>, &<S as System>::World) -> bool;
+/// A property's condition as Stateright calls it.
+type Check<S> = fn(&Checked<S>, &<S as System>::World) -> bool;
+
+/// The condition of the property at `P` in [`PropertyName::ALL`].
+fn check<S: System, const P: usize>(m: &Checked<S>, w: &S::World) -> bool {
+    S::condition(PropertyName::ALL[P])(&m.0, w)
+}
+
+/// One [`check`] per property, in [`PropertyName::ALL`]'s order.
+fn checks<S: System>() -> [Check<S>; PropertyName::ALL.len()] {
+    macro_rules! each {
+        ($($p:literal)*) => { [$(check::<S, $p>),*] };
+    }
+    each!(0 1 2 3 4 5 6 7 8 9 10 11 12 13 14)
+}
 
 /// A family's model as Stateright checks (and the Explorer serves) it.
 #[derive(Clone, Debug)]
@@ -24,13 +40,6 @@ impl<S> Deref for Checked<S> {
 
     fn deref(&self) -> &S {
         &self.0
-    }
-}
-
-impl<S: System> Checked<S> {
-    /// Whether the property holds in `w`.
-    pub fn holds(&self, property: locklab_spec::PropertyName, w: &S::World) -> bool {
-        S::condition(property)(self, w)
     }
 }
 
@@ -58,10 +67,12 @@ impl<S: System> Model for Checked<S> {
     }
 
     fn properties(&self) -> Vec<Property<Self>> {
+        let checks = checks::<S>();
         self.checked()
             .iter()
             .map(|&p| {
-                let condition = S::condition(p);
+                let at = PropertyName::ALL.iter().position(|q| *q == p);
+                let condition = checks[at.expect("every property is in the table")];
                 match p.kind() {
                     Kind::Always => Property::always(p.name(), condition),
                     Kind::Eventually => Property::eventually(p.name(), condition),

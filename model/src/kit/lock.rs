@@ -1,8 +1,9 @@
 //! The properties every lock family judges alike, read from what the kit
 //! keeps: beliefs from the roster, stale writes from the resource ghost.
 
-use super::{Checked, Condition, Holder, ResourceGhost, Roster};
-use crate::system::System;
+use super::resource::ResourceGhost;
+use super::roster::{Holder, Roster};
+use crate::system::{Condition, System};
 use locklab_spec::property::PropertyName;
 
 /// A lock family's world, as the shared conditions read it.
@@ -35,7 +36,7 @@ where
 
 /// Every client that has not crashed has had the lock (or believed it had)
 /// at least once.
-fn eventually_acquired<S>(m: &Checked<S>, w: &S::World) -> bool
+fn eventually_acquired<S>(m: &S, w: &S::World) -> bool
 where
     S: System,
     S::World: Locked,

@@ -19,18 +19,14 @@
 //! the kit depends on no family and no family on another.
 
 mod checked;
-mod core;
+pub(crate) mod core;
 mod lock;
 mod resource;
 mod roster;
 
 pub use self::core::{Core, Halt};
-pub use checked::{Checked, Condition};
+pub use checked::Checked;
 pub use lock::{lock_condition, Locked};
 pub use resource::{Resource, ResourceGhost};
 pub(crate) use roster::lock_client;
 pub use roster::{tell_pause, Budget, Holder, Member, Roster};
-
-/// A step told: the Redis command it stands for, Redis's reply, and what
-/// happened in words.
-pub type Told = (Option<String>, Option<String>, String);

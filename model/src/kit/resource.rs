@@ -33,7 +33,8 @@ use crate::outcome::Outcome;
 use crate::world::ClientId;
 use locklab_spec::property::PropertyName;
 
-use super::{Core, Told};
+use super::core::Core;
+use crate::narrate::Told;
 
 /// The protected resource's rules in a scenario.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -32,13 +32,13 @@ pub mod replication;
 mod symmetry;
 pub mod world;
 
-use crate::kit::{lock_condition, Budget, Condition, Core, Resource, ResourceGhost, Roster};
+use crate::kit::{lock_condition, Budget, Core, Resource, ResourceGhost, Roster};
 use crate::narrate::{KeyRole, LeaseClock, NarratedStep};
 use crate::op::{ClientOp, Reply};
 use crate::outcome::Outcome;
 use crate::scenario::Scenario;
 use crate::step::{NodeFault, Step};
-use crate::system::{Goal, Probe, System, Taken};
+use crate::system::{Condition, Goal, Probe, System, Taken};
 use crate::world::{ClientId, NodeId};
 use locklab_spec::declaration::{Capabilities, Reentry, Release};
 use locklab_spec::fault::Fault;

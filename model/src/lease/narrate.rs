@@ -1,7 +1,8 @@
 //! The lease family's steps in plain words, with the Redis command each one
 //! stands for as the protocol's capabilities make it.
 
-use crate::kit::{tell_pause, Told};
+use crate::kit::tell_pause;
+use crate::narrate::Told;
 use crate::narrate::{KeyView, NarratedStep};
 use crate::op::{ClientOp, Reply};
 use crate::outcome::Outcome;

@@ -42,13 +42,13 @@ mod narrate;
 mod symmetry;
 pub mod world;
 
-use crate::kit::{lock_condition, Budget, Condition, Core, Resource, ResourceGhost, Roster};
+use crate::kit::{lock_condition, Budget, Core, Resource, ResourceGhost, Roster};
 use crate::narrate::{KeyRole, LeaseClock, NarratedStep};
 use crate::op::{ClientOp, Reply};
 use crate::outcome::Outcome;
 use crate::scenario::Scenario;
 use crate::step::{NodeFault, Step};
-use crate::system::{System, Taken};
+use crate::system::{Condition, System, Taken};
 use crate::world::{ClientId, NodeId};
 use locklab_spec::declaration::Capabilities;
 use locklab_spec::fault::{Fault, CLOCK_JUMP_TICKS};
@@ -521,6 +521,3 @@ impl System for QuorumModel {
         narrate::Narrator::new(self).tell(n, before, step, outcome, after)
     }
 }
-
-#[cfg(test)]
-mod tests;

@@ -1,7 +1,8 @@
 //! The quorum family's steps in plain words, with the Redis command each
 //! one sends to which master.
 
-use crate::kit::{tell_pause, Told};
+use crate::kit::tell_pause;
+use crate::narrate::Told;
 use crate::narrate::{KeyView, NarratedStep, NodeView};
 use crate::op::{ClientOp, Reply};
 use crate::outcome::Outcome;

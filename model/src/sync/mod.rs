@@ -34,13 +34,13 @@ mod narrate;
 mod symmetry;
 pub mod world;
 
-use crate::kit::{Budget, Condition, Core, Roster};
+use crate::kit::{Budget, Core, Roster};
 use crate::narrate::{KeyRole, LeaseClock, NarratedStep};
 use crate::op::{ClientOp, Reply};
 use crate::outcome::Outcome;
 use crate::scenario::Scenario;
 use crate::step::{NodeFault, Step};
-use crate::system::{System, Taken};
+use crate::system::{Condition, System, Taken};
 use crate::world::{ClientId, NodeId};
 use locklab_spec::declaration::{SyncCaps, Take};
 use locklab_spec::fault::Fault;

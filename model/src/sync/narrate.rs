@@ -2,8 +2,9 @@
 //! stands for as the protocol's capabilities make it, and the state after
 //! each step: what the key (or the Stream) holds, and the sink.
 
-use crate::kit::{tell_pause, Told};
+use crate::kit::tell_pause;
 use crate::narrate::NarratedStep;
+use crate::narrate::Told;
 use crate::op::{ClientOp, Reply};
 use crate::outcome::Outcome;
 use crate::step::{ClientFault, NodeFault, Step};

@@ -2,8 +2,8 @@
 //! failover and what the promoted replica lacks, and a `WAIT`.
 
 use super::Narrator;
-use crate::kit::Told;
 use crate::lease::world::{NodeData, Pc, World};
+use crate::narrate::Told;
 use crate::outcome::Outcome;
 use crate::world::{ClientId, NodeId};
 

@@ -6,13 +6,7 @@ use locklab_model::{
     Protocol, Scenario, ScenarioOutcome, Step, Verdict,
 };
 
-fn p(name: &str) -> Protocol {
-    name.parse().expect("a protocol")
-}
-
-fn step(text: &str) -> Step {
-    text.parse().expect("a step")
-}
+use crate::support::{p, step};
 
 fn run(protocol: Protocol, faults: Faults) -> ScenarioOutcome {
     check(

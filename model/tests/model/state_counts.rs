@@ -92,6 +92,25 @@ const SYNC_THREE_BY_THREE: [(&str, &str, usize, usize); 4] = [
     ("sync-stream-dedup", "delay", 1008, 5488),
 ];
 
+/// The quorum family's default matrix: 2 clients on 3 masters, lease 3
+/// ticks.
+const QUORUM_MATRIX: [(&str, &str, usize, usize); 14] = [
+    ("redlock", "none", 3056, 30507),
+    ("redlock", "pause", 7276, 69349),
+    ("redlock", "delay", 11548, 122672),
+    ("redlock", "crash", 5969, 57551),
+    ("redlock", "restart", 10097, 104281),
+    ("redlock", "delayed-restart", 16856, 181310),
+    ("redlock", "clock-jump", 9014, 92659),
+    ("redlock-fenced", "none", 3865, 37905),
+    ("redlock-fenced", "pause", 10693, 99648),
+    ("redlock-fenced", "delay", 15816, 167973),
+    ("redlock-fenced", "crash", 10351, 98885),
+    ("redlock-fenced", "restart", 14889, 156168),
+    ("redlock-fenced", "delayed-restart", 24431, 263491),
+    ("redlock-fenced", "clock-jump", 11565, 117978),
+];
+
 fn counts(scenario: Scenario) -> (usize, usize) {
     let options = CheckOptions {
         compare_symmetry: true,
@@ -153,6 +172,15 @@ fn sync_three_workers_three_units_state_counts() {
             .sized(3, 1, 2)
             .and_then(|s| s.with_units(3))
             .expect("a valid size");
+        assert_eq!(counts(s), (sym, full), "{protocol} under {faults}");
+    }
+}
+
+#[test]
+fn quorum_matrix_state_counts() {
+    for (protocol, faults, sym, full) in QUORUM_MATRIX {
+        let faults: Faults = faults.parse().expect("fault names");
+        let s = Scenario::new(protocol.parse().expect("a protocol"), faults);
         assert_eq!(counts(s), (sym, full), "{protocol} under {faults}");
     }
 }

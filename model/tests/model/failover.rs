@@ -10,16 +10,10 @@ use locklab_model::path::follow;
 use locklab_model::step::parse_schedule;
 use locklab_model::{
     check, CheckOptions, Fault, Faults, NarratedStep, NodeId, Outcome, PropertyName,
-    PropertyVerdict, Protocol, Scenario, ScenarioOutcome, Step, Verdict,
+    PropertyVerdict, Scenario, ScenarioOutcome, Step, Verdict,
 };
 
-fn p(name: &str) -> Protocol {
-    name.parse().expect("a protocol")
-}
-
-fn step(text: &str) -> Step {
-    text.parse().expect("a step")
-}
+use crate::support::{p, step};
 
 fn failover() -> Faults {
     Faults::one(Fault::Failover)

@@ -1,18 +1,16 @@
+//! The quorum family's verdicts and walks, asserted on what the checker
+//! computed: a majority within the validity holds; a master that forgets,
+//! a clock that jumps and a paused holder each let a second majority form;
+//! a token made from the masters' counters hands one token to two grants.
+
+use locklab_model::path::follow;
+use locklab_model::{
+    check, CheckOptions, Fault, Faults, Outcome, PropertyName, QuorumModel, Scenario, Step, System,
+    Verdict,
+};
 use stateright::Representative;
 
-use super::*;
-use crate::path::follow;
-use crate::verdict::Verdict;
-use locklab_spec::fault::Faults;
-use locklab_spec::protocol::Protocol;
-
-fn p(name: &str) -> Protocol {
-    name.parse().unwrap()
-}
-
-fn step(text: &str) -> Step {
-    text.parse().expect("a step")
-}
+use crate::support::{p, step};
 
 fn ask(client: u8, node: u8) -> Step {
     step(&format!("ask c{client} n{node}"))
@@ -143,7 +141,7 @@ fn a_master_that_is_down_does_not_answer_and_rejoins_empty_after_a_lease() {
 }
 
 fn counterexample(scenario: Scenario, property: PropertyName) -> Vec<Step> {
-    let o = crate::check(scenario, &crate::CheckOptions::default(), &|_| {});
+    let o = check(scenario, &CheckOptions::default(), &|_| {});
     let v = o.verdict(property).unwrap();
     assert_eq!(v.verdict, Verdict::Violated, "{property} in {scenario:?}");
     assert_eq!(v.shortest, Some(true));
@@ -196,7 +194,7 @@ fn a_clock_jump_of_one_tick_on_the_oldest_key_is_enough() {
 #[test]
 fn redlock_fenced_tokens_are_not_monotonic() {
     let scenario = Scenario::new(p("redlock-fenced"), Faults::one(Fault::Pause));
-    let o = crate::check(scenario, &crate::CheckOptions::default(), &|_| {});
+    let o = check(scenario, &CheckOptions::default(), &|_| {});
     let v = o.verdict(PropertyName::FencedResource).unwrap();
     assert_eq!(v.verdict, Verdict::Violated);
     let steps = v.counterexample.as_ref().unwrap();
@@ -225,7 +223,7 @@ fn redlock_fenced_tokens_are_not_monotonic() {
 #[test]
 fn a_clock_jump_hands_one_token_to_two_grants() {
     let scenario = Scenario::new(p("redlock-fenced"), Faults::one(Fault::ClockJump));
-    let o = crate::check(scenario, &crate::CheckOptions::default(), &|_| {});
+    let o = check(scenario, &CheckOptions::default(), &|_| {});
     let v = o.verdict(PropertyName::FencedResource).unwrap();
     assert_eq!(v.verdict, Verdict::Violated);
     let steps = v.counterexample.as_ref().unwrap();

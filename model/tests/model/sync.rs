@@ -9,16 +9,10 @@
 use locklab_model::path::follow;
 use locklab_model::{
     check, CheckOptions, ClientOp, Fault, Faults, NarratedStep, Outcome, PropertyName,
-    PropertyVerdict, Protocol, Reply, Scenario, ScenarioOutcome, Step, Verdict,
+    PropertyVerdict, Reply, Scenario, ScenarioOutcome, Step, Verdict,
 };
 
-fn p(name: &str) -> Protocol {
-    name.parse().expect("a protocol")
-}
-
-fn step(text: &str) -> Step {
-    text.parse().expect("a step")
-}
+use crate::support::{p, step};
 
 fn run(protocol: &str, faults: Faults) -> ScenarioOutcome {
     check(
