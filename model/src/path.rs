@@ -16,7 +16,7 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 
 use crate::family::{visit, Visit};
-use crate::narrate::{KeyRole, LeaseClock, NarratedStep};
+use crate::narrate::{KeyRole, LeaseClock, NarratedStep, Turn};
 use crate::outcome::Outcome;
 use crate::scenario::Scenario;
 use crate::step::Step;
@@ -161,7 +161,13 @@ fn walk<S: System>(model: &S, steps: &[Step], strict: bool) -> Result<Script, Im
         let before = model.clocks(&here);
         let (taken, expect, next, told) = match played {
             Some((next, outcome)) => {
-                let told = model.tell(i + 1, &here, step, outcome.as_ref(), &next);
+                let told = model.tell(Turn {
+                    n: i + 1,
+                    before: &here,
+                    step,
+                    outcome: outcome.as_ref(),
+                    after: &next,
+                });
                 (Taken::Step, outcome, next, told)
             }
             None if strict => {
@@ -173,7 +179,13 @@ fn walk<S: System>(model: &S, steps: &[Step], strict: bool) -> Result<Script, Im
             }
             None => {
                 let (taken, outcome) = model.refused(&here, step);
-                let mut told = model.tell(i + 1, &here, step, outcome.as_ref(), &here);
+                let mut told = model.tell(Turn {
+                    n: i + 1,
+                    before: &here,
+                    step,
+                    outcome: outcome.as_ref(),
+                    after: &here,
+                });
                 if taken == Taken::Skipped {
                     told.says = format!("{step} is skipped: the client is not where the schedule assumes (it is still waiting)");
                     told.command = None;
@@ -235,7 +247,13 @@ pub fn tell<S: System>(
             let (after, _) = &pair[1];
             let step = (*step)?;
             let outcome = model.play(before, step).and_then(|(_, o)| o);
-            Some(model.tell(first + i, before, step, outcome.as_ref(), after))
+            Some(model.tell(Turn {
+                n: first + i,
+                before,
+                step,
+                outcome: outcome.as_ref(),
+                after,
+            }))
         })
         .collect()
 }

@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 use stateright::Representative;
 
 use crate::kit::core::{Core, Halt};
-use crate::narrate::{KeyRole, LeaseClock, NarratedStep};
+use crate::narrate::{KeyRole, LeaseClock, NarratedStep, Turn};
 use crate::op::{ClientOp, Reply};
 use crate::outcome::Outcome;
 use crate::scenario::Scenario;
@@ -127,14 +127,7 @@ pub trait System: Clone + Send + Sync + 'static {
 
     /// A step told in words, with its Redis command, reply and the keys
     /// after it.
-    fn tell(
-        &self,
-        n: usize,
-        before: &Self::World,
-        step: Step,
-        outcome: Option<&Outcome>,
-        after: &Self::World,
-    ) -> NarratedStep;
+    fn tell(&self, turn: Turn<'_, Self::World>) -> NarratedStep;
 
     /// After a counterexample of `property` that ends in `at`: what it
     /// leads to, as a goal to search on from there.

@@ -11,6 +11,7 @@ use std::ops::Deref;
 
 use stateright::{Model, Property};
 
+use crate::narrate::Turn;
 use crate::step::Step;
 use crate::system::System;
 use locklab_spec::property::{Kind, PropertyName};
@@ -90,6 +91,13 @@ impl<S: System> Model for Checked<S> {
     /// The step told, as in a counterexample (for the Explorer).
     fn format_step(&self, last: &S::World, step: Step) -> Option<String> {
         let (next, outcome) = self.play(last, step)?;
-        Some(self.tell(1, last, step, outcome.as_ref(), &next).says)
+        let turn = Turn {
+            n: 1,
+            before: last,
+            step,
+            outcome: outcome.as_ref(),
+            after: &next,
+        };
+        Some(self.tell(turn).says)
     }
 }

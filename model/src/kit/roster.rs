@@ -39,14 +39,28 @@ pub trait Holder: Member {
     fn is_crashed(&self) -> bool;
 }
 
-/// Implements [`Member`] and [`Holder`] for a lock family's client: a
+/// Implements [`Member`] and [`Holder`] for a lock family's client — a
 /// struct with `pc` (of an enum with `Done` and `Crashed`), `paused` and
-/// `rounds_left`, and a `believes_it_holds` method of its own. A pause
+/// `rounds_left`, and a `believes_it_holds` method of its own — and
+/// [`Locked`](super::Locked) for its world, with `roster` and `resource`
+/// fields: `lock_client!(World, Client, Pc)`. A pause
 /// matters only while it believes it holds: anywhere else the scheduler
 /// already lets it idle (and a quorum client's asking time counts against
 /// its validity anyway).
 macro_rules! lock_client {
-    ($client:ident, $pc:ident) => {
+    ($world:ident, $client:ident, $pc:ident) => {
+        impl $crate::kit::Locked for $world {
+            type Client = $client;
+
+            fn roster(&self) -> &$crate::kit::Roster<$client> {
+                &self.roster
+            }
+
+            fn resource(&self) -> &$crate::kit::ResourceGhost {
+                &self.resource
+            }
+        }
+
         impl $crate::kit::Member for $client {
             fn crashed() -> $client {
                 $client {
@@ -212,6 +226,23 @@ impl<C: Holder> Roster<C> {
             .iter()
             .filter(|c| c.believes_it_holds())
             .count()
+    }
+
+    /// What a step that made more clients believe they hold the lock than
+    /// `before` did adds to its words: ` — c1 and c2 both believe they hold
+    /// the lock`.
+    pub fn tell_believers(&self, before: &Roster<C>) -> String {
+        let holders = self.believers();
+        if holders.len() < 2 || holders.len() <= before.believer_count() {
+            return String::new();
+        }
+        let all = if holders.len() == 2 { "both" } else { "all" };
+        let names: Vec<String> = holders.iter().map(ToString::to_string).collect();
+        let names = match names.as_slice() {
+            [a, b] => format!("{a} and {b}"),
+            _ => names.join(", "),
+        };
+        format!(" — {names} {all} believe they hold the lock")
     }
 }
 

@@ -33,7 +33,7 @@ mod symmetry;
 pub mod world;
 
 use crate::kit::{lock_condition, Budget, Core, Resource, ResourceGhost, Roster};
-use crate::narrate::{KeyRole, LeaseClock, NarratedStep};
+use crate::narrate::{KeyRole, LeaseClock, NarratedStep, Turn};
 use crate::op::{ClientOp, Reply};
 use crate::outcome::Outcome;
 use crate::scenario::Scenario;
@@ -528,15 +528,8 @@ impl System for LeaseModel {
         vec![KeyRole::Lock]
     }
 
-    fn tell(
-        &self,
-        n: usize,
-        before: &World,
-        step: Step,
-        outcome: Option<&Outcome>,
-        after: &World,
-    ) -> NarratedStep {
-        narrate::Narrator::new(self).tell(n, before, step, outcome, after)
+    fn tell(&self, turn: Turn<'_, World>) -> NarratedStep {
+        narrate::Narrator::new(self).tell(turn)
     }
 
     /// After a foreign release: the shortest continuation in which two

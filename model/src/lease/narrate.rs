@@ -3,7 +3,7 @@
 
 use crate::kit::tell_pause;
 use crate::narrate::Told;
-use crate::narrate::{KeyView, NarratedStep};
+use crate::narrate::{KeyView, NarratedStep, Turn};
 use crate::op::{ClientOp, Reply};
 use crate::outcome::Outcome;
 use crate::step::{ClientFault, NodeFault, Step};
@@ -25,14 +25,14 @@ impl<'a> Narrator<'a> {
         Narrator { model }
     }
 
-    pub(super) fn tell(
-        &self,
-        n: usize,
-        before: &World,
-        step: Step,
-        outcome: Option<&Outcome>,
-        after: &World,
-    ) -> NarratedStep {
+    pub(super) fn tell(&self, turn: Turn<'_, World>) -> NarratedStep {
+        let Turn {
+            n,
+            before,
+            step,
+            outcome,
+            after,
+        } = turn;
         let (command, reply, mut says) = match step {
             Step::Op {
                 client,
@@ -96,14 +96,8 @@ impl<'a> Narrator<'a> {
             } => self.failover(before, after, node),
             _ => (None, None, format!("{step} (not a step of this model)")),
         };
+        says.push_str(&after.roster.tell_believers(&before.roster));
         let holders = after.roster.believers();
-        if holders.len() > 1 && holders.len() > before.roster.believer_count() {
-            let all = if holders.len() == 2 { "both" } else { "all" };
-            says.push_str(&format!(
-                " — {} {all} believe they hold the lock",
-                names(&holders)
-            ));
-        }
         let caps = self.model.caps;
         NarratedStep {
             n,
@@ -367,13 +361,5 @@ fn crash(before: &World, c: ClientId) -> String {
             format!("{c} crashes holding the lock: the others must wait for its lease to run out")
         }
         _ => format!("{c} crashes (stops for good)"),
-    }
-}
-
-fn names(clients: &[ClientId]) -> String {
-    let names: Vec<String> = clients.iter().map(ToString::to_string).collect();
-    match names.as_slice() {
-        [a, b] => format!("{a} and {b}"),
-        _ => names.join(", "),
     }
 }

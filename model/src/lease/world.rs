@@ -11,7 +11,7 @@
 use std::fmt;
 use std::hash::{Hash, Hasher};
 
-use crate::kit::{lock_client, Budget, Locked, ResourceGhost, Roster};
+use crate::kit::{lock_client, Budget, ResourceGhost, Roster};
 use crate::world::{ClientId, NodeId, MAX_CLIENTS};
 use locklab_spec::fault::KINDS;
 
@@ -70,7 +70,7 @@ pub struct Client {
     pub acks: u8,
 }
 
-lock_client!(Client, Pc);
+lock_client!(World, Client, Pc);
 
 impl Client {
     /// The client believes it holds the lock, paused or not.
@@ -188,18 +188,6 @@ impl World {
             let owner = self.roster.client(l.owner);
             !matches!(owner.pc, Pc::Awaiting | Pc::Crashed) && l.count > owner.depth
         })
-    }
-}
-
-impl Locked for World {
-    type Client = Client;
-
-    fn roster(&self) -> &Roster<Client> {
-        &self.roster
-    }
-
-    fn resource(&self) -> &ResourceGhost {
-        &self.resource
     }
 }
 

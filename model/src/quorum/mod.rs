@@ -43,7 +43,7 @@ mod symmetry;
 pub mod world;
 
 use crate::kit::{lock_condition, Budget, Core, Resource, ResourceGhost, Roster};
-use crate::narrate::{KeyRole, LeaseClock, NarratedStep};
+use crate::narrate::{KeyRole, LeaseClock, NarratedStep, Turn};
 use crate::op::{ClientOp, Reply};
 use crate::outcome::Outcome;
 use crate::scenario::Scenario;
@@ -510,14 +510,7 @@ impl System for QuorumModel {
         keys.chain(attempts).chain(down).collect()
     }
 
-    fn tell(
-        &self,
-        n: usize,
-        before: &World,
-        step: Step,
-        outcome: Option<&Outcome>,
-        after: &World,
-    ) -> NarratedStep {
-        narrate::Narrator::new(self).tell(n, before, step, outcome, after)
+    fn tell(&self, turn: Turn<'_, World>) -> NarratedStep {
+        narrate::Narrator::new(self).tell(turn)
     }
 }

@@ -3,7 +3,7 @@
 
 use crate::kit::tell_pause;
 use crate::narrate::Told;
-use crate::narrate::{KeyView, NarratedStep, NodeView};
+use crate::narrate::{KeyView, NarratedStep, NodeView, Turn};
 use crate::op::{ClientOp, Reply};
 use crate::outcome::Outcome;
 use crate::step::{ClientFault, NodeFault, Step};
@@ -19,14 +19,6 @@ pub(super) struct Narrator<'a> {
 
 fn ticks(n: u8) -> String {
     format!("{n} tick{}", if n == 1 { "" } else { "s" })
-}
-
-fn names(clients: &[ClientId]) -> String {
-    let names: Vec<String> = clients.iter().map(ToString::to_string).collect();
-    match names.as_slice() {
-        [a, b] => format!("{a} and {b}"),
-        _ => names.join(", "),
-    }
 }
 
 /// `n1, n3`, or `no master`.
@@ -47,14 +39,14 @@ impl<'a> Narrator<'a> {
         Narrator { model }
     }
 
-    pub(super) fn tell(
-        &self,
-        n: usize,
-        before: &World,
-        step: Step,
-        outcome: Option<&Outcome>,
-        after: &World,
-    ) -> NarratedStep {
+    pub(super) fn tell(&self, turn: Turn<'_, World>) -> NarratedStep {
+        let Turn {
+            n,
+            before,
+            step,
+            outcome,
+            after,
+        } = turn;
         let (command, reply, mut says) = match step {
             Step::Op {
                 client,
@@ -115,14 +107,8 @@ impl<'a> Narrator<'a> {
             } => (None, None, jump(before, after, node)),
             _ => (None, None, format!("{step}: not a step of a quorum lock")),
         };
+        says.push_str(&after.roster.tell_believers(&before.roster));
         let holders = after.roster.believers();
-        if holders.len() > 1 && holders.len() > before.roster.believer_count() {
-            let all = if holders.len() == 2 { "both" } else { "all" };
-            says.push_str(&format!(
-                " — {} {all} believe they hold the lock",
-                names(&holders)
-            ));
-        }
         let fencing = self.model.caps.fencing;
         NarratedStep {
             n,

@@ -12,7 +12,7 @@ use std::hash::{Hash, Hasher};
 
 use locklab_spec::fault::{Fault, KINDS};
 
-use crate::kit::{lock_client, Budget, Locked, ResourceGhost, Roster};
+use crate::kit::{lock_client, Budget, ResourceGhost, Roster};
 use crate::scenario::MAX_QUORUM_NODES;
 use crate::world::{ClientId, NodeId, MAX_CLIENTS};
 
@@ -77,7 +77,7 @@ pub struct Client {
     pub paused: bool,
 }
 
-lock_client!(Client, Pc);
+lock_client!(World, Client, Pc);
 
 impl Client {
     /// The client believes it holds the lock, paused or not.
@@ -191,18 +191,6 @@ impl World {
         self.node_ids()
             .filter(|k| self.node(*k).key.is_some_and(|key| key.owner == c))
             .fold(0, |set, k| set | bit(k))
-    }
-}
-
-impl Locked for World {
-    type Client = Client;
-
-    fn roster(&self) -> &Roster<Client> {
-        &self.roster
-    }
-
-    fn resource(&self) -> &ResourceGhost {
-        &self.resource
     }
 }
 

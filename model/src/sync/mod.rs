@@ -35,7 +35,7 @@ mod symmetry;
 pub mod world;
 
 use crate::kit::{Budget, Core, Roster};
-use crate::narrate::{KeyRole, LeaseClock, NarratedStep};
+use crate::narrate::{KeyRole, LeaseClock, NarratedStep, Turn};
 use crate::op::{ClientOp, Reply};
 use crate::outcome::Outcome;
 use crate::scenario::Scenario;
@@ -504,15 +504,8 @@ impl System for SyncModel {
         }
     }
 
-    fn tell(
-        &self,
-        n: usize,
-        before: &World,
-        step: Step,
-        outcome: Option<&Outcome>,
-        after: &World,
-    ) -> NarratedStep {
-        narrate::Narrator::new(self).tell(n, before, step, outcome, after)
+    fn tell(&self, turn: Turn<'_, World>) -> NarratedStep {
+        narrate::Narrator::new(self).tell(turn)
     }
 }
 

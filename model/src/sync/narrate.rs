@@ -3,8 +3,8 @@
 //! each step: what the key (or the Stream) holds, and the sink.
 
 use crate::kit::tell_pause;
-use crate::narrate::NarratedStep;
 use crate::narrate::Told;
+use crate::narrate::{NarratedStep, Turn};
 use crate::op::{ClientOp, Reply};
 use crate::outcome::Outcome;
 use crate::step::{ClientFault, NodeFault, Step};
@@ -22,14 +22,14 @@ impl<'a> Narrator<'a> {
         Narrator { model }
     }
 
-    pub(super) fn tell(
-        &self,
-        n: usize,
-        before: &World,
-        step: Step,
-        outcome: Option<&Outcome>,
-        after: &World,
-    ) -> NarratedStep {
+    pub(super) fn tell(&self, turn: Turn<'_, World>) -> NarratedStep {
+        let Turn {
+            n,
+            before,
+            step,
+            outcome,
+            after,
+        } = turn;
         let (command, reply, mut says) = match step {
             Step::Produce => self.produce(after),
             Step::Op {
