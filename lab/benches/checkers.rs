@@ -56,7 +56,7 @@ fn bench_history(grants: usize) -> (History, Vec<String>) {
         let client = clients[g % clients.len()].clone();
         let mut acquire = Event::new(
             &client,
-            Op::Call(ClientOp::Acquire),
+            Op::call(ClientOp::Acquire),
             t.saturating_sub(5_000),
         );
         acquire.outcome = Some(Outcome::Granted {
@@ -66,7 +66,7 @@ fn bench_history(grants: usize) -> (History, Vec<String>) {
         });
         acquire.end_us = Some(t + 70);
         events.push(acquire);
-        let mut release = Event::new(&client, Op::Call(ClientOp::Release), t + 71);
+        let mut release = Event::new(&client, Op::call(ClientOp::Release), t + 71);
         release.outcome = Some(Outcome::Released);
         release.end_us = Some(t + 140);
         events.push(release);

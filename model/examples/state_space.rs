@@ -17,7 +17,7 @@
 
 use std::time::Instant;
 
-use locklab_model::{Faults, LeaseModel, PropertyName, Protocol, Scenario, System};
+use locklab_model::{Checked, Faults, LeaseModel, PropertyName, Protocol, Scenario, System};
 
 fn p(name: &str) -> Protocol {
     name.parse().expect("a protocol")
@@ -156,7 +156,7 @@ fn one(args: &[String]) {
         // One property, as the bare model checks one: Stateright looks every
         // property up by name in every state, so the per-state cost grows
         // with the number of properties checked.
-        let model = LeaseModel::of(scenario, &[PropertyName::MutualExclusion]);
+        let model = Checked(LeaseModel::of(scenario, &[PropertyName::MutualExclusion]));
         if dfs {
             measure(model.checker().spawn_dfs())
         } else {
@@ -190,7 +190,7 @@ fn main() {
         let scenario = Scenario::new(p("token"), Faults::NONE)
             .sized(clients as u64, u64::from(rounds), u64::from(ttl))
             .expect("a valid size");
-        let model = || LeaseModel::of(scenario, &[PropertyName::MutualExclusion]);
+        let model = || Checked(LeaseModel::of(scenario, &[PropertyName::MutualExclusion]));
         let bare_bfs = measure(bare.clone().checker().spawn_bfs());
         let bare_dfs = measure(bare.checker().spawn_dfs());
         let ours_bfs = measure(model().checker().spawn_bfs());
@@ -216,12 +216,12 @@ fn main() {
                 .sized(clients as u64, rounds, 3)
                 .expect("a valid size");
             let full = measure(
-                LeaseModel::of(scenario, &PropertyName::ALL)
+                Checked(LeaseModel::of(scenario, &PropertyName::ALL))
                     .checker()
                     .spawn_dfs(),
             );
             let sym = measure(
-                LeaseModel::of(scenario, &PropertyName::ALL)
+                Checked(LeaseModel::of(scenario, &PropertyName::ALL))
                     .checker()
                     .symmetry()
                     .spawn_dfs(),

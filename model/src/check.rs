@@ -28,17 +28,17 @@
 mod shortest;
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use stateright::{Checker, Expectation, Model, Property, Representative};
 
+use crate::family::{visit, Visit};
+use crate::kit::{Checked, Halt};
 use crate::narrate::NarratedStep;
 use crate::path::tell;
 use crate::scenario::Scenario;
 use crate::step::Step;
-use crate::system::{visit, Goal, System, Visit};
+use crate::system::{Goal, System};
 use crate::verdict::{PropertyVerdict, ScenarioOutcome, Verdict};
 use locklab_spec::property::{Kind, PropertyName};
 use shortest::{Budget, Symmetry, Target};
@@ -71,29 +71,6 @@ impl Default for CheckOptions {
     }
 }
 
-/// A stop flag a model reads (in `within_boundary`, or in `actions`): once
-/// set, no new state is within bounds, so a running search drains and
-/// ends. The flag is lifted once the search is over, so that the paths it
-/// found can be rebuilt from the model's steps.
-#[derive(Clone, Debug, Default)]
-pub struct Halt(Arc<AtomicBool>);
-
-impl Halt {
-    /// Stops the search that owns this flag.
-    pub fn set(&self) {
-        self.0.store(true, Ordering::Relaxed);
-    }
-
-    /// Whether the search was stopped.
-    pub fn is_set(&self) -> bool {
-        self.0.load(Ordering::Relaxed)
-    }
-
-    fn lift(&self) {
-        self.0.store(false, Ordering::Relaxed);
-    }
-}
-
 type Trace<W> = shortest::Trace<W, Step>;
 
 /// The result of one search.
@@ -106,7 +83,7 @@ struct Search<W> {
 
 /// Runs a search to its end, or to its budget, calling `progress` with the
 /// unique state count a few times a second.
-fn search<S: System, C: Checker<S>>(
+fn search<S: System, C: Checker<Checked<S>>>(
     mut checker: C,
     halt: &Halt,
     options: &CheckOptions,
@@ -198,7 +175,7 @@ fn check_model<S: System>(
     let checked = model.checked().to_vec();
 
     let halt = model.halt().clone();
-    let builder = budgeted(model.clone().checker(), options);
+    let builder = budgeted(Checked(model.clone()).checker(), options);
     let builder = if options.symmetry {
         builder.symmetry()
     } else {
@@ -209,7 +186,7 @@ fn check_model<S: System>(
     let without_symmetry = (options.compare_symmetry && options.symmetry).then(|| {
         let fresh = S::of(scenario, &checked);
         let halt = fresh.halt().clone();
-        let builder = budgeted(fresh.checker(), options);
+        let builder = budgeted(Checked(fresh).checker(), options);
         search::<S, _>(builder.spawn_dfs(), &halt, options, &|_| {})
     });
 
@@ -272,7 +249,7 @@ fn attach_evidence<S: System>(
     if !broken.is_empty() {
         let scenario = *model.scenario();
         let breaking = S::of(scenario, &broken);
-        let shortest = first_breaks(&breaking, options);
+        let shortest = first_breaks(&Checked(breaking), options);
         for v in verdicts.iter_mut().filter(|v| broken.contains(&v.property)) {
             let name = v.property.name();
             let (path, is_shortest) = match shortest.get(name) {
@@ -361,9 +338,15 @@ fn reach<S: System>(
         name: GOAL,
         hit: Box::new(|w: &S::World| goal(model, w)),
     };
-    shortest::search(model, vec![start], None, &[target], budget(options))
-        .paths
-        .remove(GOAL)
+    shortest::search(
+        &Checked(model.clone()),
+        vec![start],
+        None,
+        &[target],
+        budget(options),
+    )
+    .paths
+    .remove(GOAL)
 }
 
 /// A shortest-path search's budget: the verdict search's, from now.

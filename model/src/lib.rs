@@ -19,10 +19,14 @@
 //!   re-exported from `locklab-spec`, where each protocol is declared once.
 //! - [`scenario`]: protocol, clients, rounds, lease, depth, faults; input
 //!   checks; which cells a protocol claims.
-//! - [`world`], [`step`] and [`outcome`]: the vocabulary every model shares
-//!   with the lab — clients and nodes, steps, and what an operation did.
-//! - [`system`]: what every model family provides ([`System`]), and the
-//!   choice of family by protocol ([`system::visit`]).
+//! - [`world`], [`step`], [`op`] and [`outcome`]: the vocabulary every
+//!   model shares with the lab — clients and nodes, steps, the operations
+//!   and what becomes of their replies, and what an operation did.
+//! - [`system`]: what every model family provides ([`System`]); [`family`]:
+//!   the choice of family by protocol ([`family::visit`]).
+//! - [`kit`]: what every family is built from — the one Stateright model
+//!   ([`Checked`]), the client roster and fault budget, the protected
+//!   resource and its ghost.
 //! - [`lease`]: the lease family — one key on one Redis — as a Stateright
 //!   [`stateright::Model`], its narration and its symmetry.
 //! - [`sync`]: the sync family — units of work from a producer to workers
@@ -49,9 +53,12 @@
 //! ```
 
 pub mod check;
+pub mod family;
+pub mod kit;
 pub mod lease;
 pub mod matrix;
 pub mod narrate;
+pub mod op;
 pub mod outcome;
 pub mod path;
 pub mod quorum;
@@ -63,18 +70,20 @@ pub mod verdict;
 pub mod world;
 
 pub use check::{check, CheckOptions};
+pub use kit::Checked;
 pub use lease::LeaseModel;
 pub use locklab_spec::{
     declaration, fault, property, protocol, protocols, Capabilities, Declaration, Family, Fault,
     Faults, Kind, PropertyName, Protocol, SyncCaps, Take,
 };
 pub use narrate::{KeyRole, LeaseClock, NarratedStep, NodeView};
-pub use outcome::{ClientOp, Outcome};
-pub use path::{Script, Scripted, Taken};
+pub use op::{Call, ClientOp, Reply};
+pub use outcome::Outcome;
+pub use path::{Script, Scripted};
 pub use quorum::QuorumModel;
 pub use scenario::Scenario;
-pub use step::Step;
+pub use step::{ClientFault, NodeFault, Step};
 pub use sync::SyncModel;
-pub use system::System;
+pub use system::{System, Taken};
 pub use verdict::{PropertyVerdict, ScenarioOutcome, Verdict};
 pub use world::{ClientId, NodeId};

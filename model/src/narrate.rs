@@ -11,6 +11,26 @@ use crate::outcome::Outcome;
 use crate::step::Step;
 use crate::world::{ClientId, NodeId};
 
+/// A step told: the Redis command it stands for, Redis's reply, and what
+/// happened in words.
+pub type Told = (Option<String>, Option<String>, String);
+
+/// One step of a path, as a family tells it: its place (1-based), the state
+/// before it, the step, what the client read, and the state after it.
+#[derive(Clone, Copy, Debug)]
+pub struct Turn<'a, W> {
+    /// The step's place in the path.
+    pub n: usize,
+    /// The state it was taken in.
+    pub before: &'a W,
+    /// The step.
+    pub step: Step,
+    /// What the client read, if it read a reply.
+    pub outcome: Option<&'a Outcome>,
+    /// The state it led to.
+    pub after: &'a W,
+}
+
 /// The lock key's state after a step.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct KeyView {

@@ -9,132 +9,7 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-use crate::world::NodeId;
-
-/// An operation a client performs on a step.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum ClientOp {
-    /// One acquire attempt (for a re-entrant lock: one level more).
-    Acquire,
-    /// A new acquire request whose reply is lost on its way back: Redis
-    /// runs it, the lab sees what it answered, the client never does.
-    AcquireLost,
-    /// The request of the last [`ClientOp::AcquireLost`] sent again (a
-    /// client library's retry): the client reads this reply.
-    AcquireResent,
-    /// A write to the protected resource.
-    Write,
-    /// A release (for a re-entrant lock: one level; for a quorum lock, on
-    /// every master).
-    Release,
-    /// The producer writes the next unit of work.
-    Produce,
-    /// A worker reads (or, from a Stream, takes) the next unit.
-    Read,
-    /// A worker claims a unit (compare-and-set on the unit it read, or a
-    /// Stream's idle pending unit).
-    Claim,
-    /// A worker applies its unit's effect to the sink.
-    Process,
-    /// A worker marks its unit done in the key.
-    Mark,
-    /// A worker acknowledges its unit to the consumer group.
-    Ack,
-    /// One request of a quorum acquire: ask one master and read its reply.
-    Ask {
-        /// The master.
-        node: NodeId,
-    },
-    /// One request of a quorum acquire whose reply does not come within the
-    /// per-master timeout: the master runs it, the lab sees what it
-    /// answered, the client counts the master as not granted.
-    AskLost {
-        /// The master.
-        node: NodeId,
-    },
-    /// The end of a quorum acquire: the client counts its grants and the
-    /// time the round took, and holds the lock or releases everywhere.
-    Conclude,
-    /// A `WAIT` after a grant: how many replicas acknowledged it (a lock
-    /// that confirms its grants).
-    Confirm,
-}
-
-impl ClientOp {
-    /// The operation's name in tables and on the wire.
-    pub fn name(self) -> &'static str {
-        match self {
-            ClientOp::Acquire => "acquire",
-            ClientOp::AcquireLost => "acquire-lost",
-            ClientOp::AcquireResent => "acquire-resent",
-            ClientOp::Write => "write",
-            ClientOp::Release => "release",
-            ClientOp::Produce => "produce",
-            ClientOp::Read => "read",
-            ClientOp::Claim => "claim",
-            ClientOp::Process => "process",
-            ClientOp::Mark => "mark",
-            ClientOp::Ack => "ack",
-            ClientOp::Ask { .. } => "ask",
-            ClientOp::AskLost { .. } => "ask-lost",
-            ClientOp::Conclude => "conclude",
-            ClientOp::Confirm => "confirm",
-        }
-    }
-
-    /// The master a request of a quorum acquire goes to.
-    pub fn node(self) -> Option<NodeId> {
-        match self {
-            ClientOp::Ask { node } | ClientOp::AskLost { node } => Some(node),
-            _ => None,
-        }
-    }
-
-    /// Every operation, in this order.
-    pub const ALL: [ClientOp; 11] = [
-        ClientOp::Acquire,
-        ClientOp::AcquireLost,
-        ClientOp::AcquireResent,
-        ClientOp::Write,
-        ClientOp::Release,
-        ClientOp::Produce,
-        ClientOp::Read,
-        ClientOp::Claim,
-        ClientOp::Process,
-        ClientOp::Mark,
-        ClientOp::Ack,
-    ];
-
-    /// Whether the operation carries data of the caller's (a write's
-    /// payload; a processed unit's tag in the sink).
-    pub fn carries_data(self) -> bool {
-        matches!(self, ClientOp::Write | ClientOp::Process)
-    }
-}
-
-impl ClientOp {
-    /// The operation whose outcomes answer this one (a re-sent acquire, a
-    /// request to one master and the conclusion of a quorum acquire are
-    /// answered as an acquire).
-    pub fn answered_as(self) -> ClientOp {
-        match self {
-            ClientOp::AcquireLost
-            | ClientOp::AcquireResent
-            | ClientOp::Ask { .. }
-            | ClientOp::AskLost { .. }
-            | ClientOp::Conclude
-            | ClientOp::Confirm => ClientOp::Acquire,
-            op => op,
-        }
-    }
-}
-
-impl fmt::Display for ClientOp {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
+use crate::op::ClientOp;
 
 /// What an operation did. As a model prediction, a field that is `None`
 /// means "the model does not say" (a random token, say); see
@@ -271,7 +146,8 @@ impl Outcome {
     }
 
     /// Whether this outcome can answer `op` (answered as what
-    /// [`ClientOp::answered_as`] says: a re-sent acquire as an acquire).
+    /// [`ClientOp::answered_as`] says: a quorum's conclusion as an
+    /// acquire).
     pub fn answers(&self, op: ClientOp) -> bool {
         let answered = match self {
             Outcome::Granted { .. }
@@ -452,7 +328,7 @@ mod tests {
 
     #[test]
     fn an_outcome_answers_the_operations_it_can() {
-        assert!(Outcome::Busy.answers(ClientOp::AcquireResent));
+        assert!(Outcome::Busy.answers(ClientOp::Conclude));
         assert!(!Outcome::Busy.answers(ClientOp::Release));
         assert!(
             Outcome::Conflict.answers(ClientOp::Claim) && Outcome::Conflict.answers(ClientOp::Ack)

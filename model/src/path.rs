@@ -15,11 +15,13 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
-use crate::narrate::{KeyRole, LeaseClock, NarratedStep};
+use crate::family::{visit, Visit};
+use crate::narrate::{KeyRole, LeaseClock, NarratedStep, Turn};
 use crate::outcome::Outcome;
 use crate::scenario::Scenario;
 use crate::step::Step;
-use crate::system::{visit, System, Visit};
+use crate::system::System;
+pub use crate::system::Taken;
 use crate::verdict::Verdict;
 use locklab_spec::property::{Kind, PropertyName};
 
@@ -33,20 +35,6 @@ pub struct Impossible {
     pub step: Step,
     /// The protocol.
     pub protocol: &'static str,
-}
-
-/// How a step of a walk went in the model.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Taken {
-    /// The model allows the step and took it.
-    Step,
-    /// An acquire the protocol makes wait (the lock is held): the client
-    /// tries, is told the lock is busy, and nothing changes.
-    Waits,
-    /// A step of a client that is not where the path assumes (it is still
-    /// waiting for the lock): skipped.
-    Skipped,
 }
 
 /// One step of a script: what the model says it does.
@@ -173,7 +161,13 @@ fn walk<S: System>(model: &S, steps: &[Step], strict: bool) -> Result<Script, Im
         let before = model.clocks(&here);
         let (taken, expect, next, told) = match played {
             Some((next, outcome)) => {
-                let told = model.tell(i + 1, &here, step, outcome.as_ref(), &next);
+                let told = model.tell(Turn {
+                    n: i + 1,
+                    before: &here,
+                    step,
+                    outcome: outcome.as_ref(),
+                    after: &next,
+                });
                 (Taken::Step, outcome, next, told)
             }
             None if strict => {
@@ -185,7 +179,13 @@ fn walk<S: System>(model: &S, steps: &[Step], strict: bool) -> Result<Script, Im
             }
             None => {
                 let (taken, outcome) = model.refused(&here, step);
-                let mut told = model.tell(i + 1, &here, step, outcome.as_ref(), &here);
+                let mut told = model.tell(Turn {
+                    n: i + 1,
+                    before: &here,
+                    step,
+                    outcome: outcome.as_ref(),
+                    after: &here,
+                });
                 if taken == Taken::Skipped {
                     told.says = format!("{step} is skipped: the client is not where the schedule assumes (it is still waiting)");
                     told.command = None;
@@ -247,7 +247,13 @@ pub fn tell<S: System>(
             let (after, _) = &pair[1];
             let step = (*step)?;
             let outcome = model.play(before, step).and_then(|(_, o)| o);
-            Some(model.tell(first + i, before, step, outcome.as_ref(), after))
+            Some(model.tell(Turn {
+                n: first + i,
+                before,
+                step,
+                outcome: outcome.as_ref(),
+                after,
+            }))
         })
         .collect()
 }

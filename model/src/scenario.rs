@@ -6,7 +6,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::world::MAX_CLIENTS;
-use locklab_spec::declaration::Family;
+use locklab_spec::family::Family;
 use locklab_spec::fault::{Fault, Faults};
 use locklab_spec::property::PropertyName;
 use locklab_spec::protocol::Protocol;

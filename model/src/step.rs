@@ -1,307 +1,201 @@
 //! The step vocabulary shared by every model and the lab: a counterexample
 //! is a list of these, and the lab's conductor plays the same list against
-//! real Redis. A step is either a client's action (it names the
-//! [`ClientOp`] the client performs), time passing, or a fault; which steps
-//! a model takes, and what each one does, is the model's to say.
+//! real Redis.
+//!
+//! A step is a client's operation with what becomes of its reply
+//! ([`Step::Op`]), a held reply handed over, the producer's write, time
+//! passing, a replica catching up, or a fault done to a client or a node.
+//! Which steps a model takes, and what each one does, is the model's to
+//! say: a family matches the steps it offers and no other.
+//!
+//! A step reads and writes as text (`acquire c1`, `ask-lost c1 n2`,
+//! `tick`, `restart n2`) and as JSON (`{"kind":"ask-lost","client":0,
+//! "node":1}`), with the same names.
 
 use std::fmt;
 use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
-use crate::outcome::ClientOp;
+use crate::op::{Call, ClientOp, Reply};
 use crate::world::{ClientId, NodeId, MAX_CLIENTS, MAX_NODES};
 
-/// One step of the system: a client's action, time passing, or a fault.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "kebab-case")]
+/// One step of the system.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Step {
-    /// The client sends its acquire and reads the reply at once.
-    Acquire {
-        /// Who.
+    /// The client performs `op`; `reply` says what becomes of its reply.
+    Op {
+        /// The client.
         client: ClientId,
+        /// The operation.
+        op: ClientOp,
+        /// What becomes of its reply.
+        reply: Reply,
     },
-    /// Redis runs the client's acquire, but the reply is held in flight
-    /// (the `delay` fault).
-    AcquireDelayed {
-        /// Who.
-        client: ClientId,
-    },
-    /// The held reply reaches the client.
+    /// The reply held in flight ([`Reply::Held`]) reaches the client.
     Deliver {
-        /// Who.
+        /// The client.
         client: ClientId,
-    },
-    /// The client's acquire reply is lost and it sends the same request
-    /// again: Redis runs it twice, the client reads the second reply (the
-    /// `retry` fault).
-    Retry {
-        /// Who.
-        client: ClientId,
-    },
-    /// The client writes to the protected resource (its critical section),
-    /// carrying its fencing token where the protocol has one.
-    Write {
-        /// Who.
-        client: ClientId,
-    },
-    /// The client releases the lock (one level, for a re-entrant lock).
-    Release {
-        /// Who.
-        client: ClientId,
-    },
-    /// One tick of time passes: every lease loses a tick, and is gone at zero.
-    Tick,
-    /// The client stops taking steps (the `pause` fault).
-    Pause {
-        /// Who.
-        client: ClientId,
-    },
-    /// The paused client takes steps again.
-    Resume {
-        /// Who.
-        client: ClientId,
-    },
-    /// The client stops for good (the `crash` fault).
-    Crash {
-        /// Who.
-        client: ClientId,
-    },
-    /// A Redis node crashes and restarts empty (the `restart` fault).
-    Restart {
-        /// Which node (`n1` for a single server).
-        node: NodeId,
     },
     /// The producer writes the next unit of work (a sync scenario's
     /// environment: the lab performs it, not a client under test).
     Produce,
-    /// The worker reads (or, from a Stream, takes) the next unit.
-    Read {
-        /// Who.
-        client: ClientId,
-    },
-    /// Redis runs the worker's read, but the reply is held in flight (the
-    /// `delay` fault); [`Step::Deliver`] hands it over.
-    ReadDelayed {
-        /// Who.
-        client: ClientId,
-    },
-    /// The worker claims a unit: by compare-and-set on the unit it read, or
-    /// (a Stream) a unit pending longer than the claim idle time.
-    Claim {
-        /// Who.
-        client: ClientId,
-    },
-    /// Redis runs the worker's claim, but the reply is held in flight (the
-    /// `delay` fault).
-    ClaimDelayed {
-        /// Who.
-        client: ClientId,
-    },
-    /// The worker processes its unit: the unit's effect goes to the sink.
-    Process {
-        /// Who.
-        client: ClientId,
-    },
-    /// The worker marks its unit done in the key.
-    Mark {
-        /// Who.
-        client: ClientId,
-    },
-    /// The worker acknowledges its unit to the Stream's consumer group.
-    Ack {
-        /// Who.
-        client: ClientId,
-    },
-    /// The client asks one master for the lock (`SET NX PX` there) and
-    /// reads its reply: one request of a quorum acquire.
-    Ask {
-        /// Who.
-        client: ClientId,
-        /// Which master.
-        node: NodeId,
-    },
-    /// The client asks one master, which runs the request, but no reply
-    /// comes within the client's per-master timeout: the client counts the
-    /// master as not granted (the `delay` fault of the quorum family).
-    AskLost {
-        /// Who.
-        client: ClientId,
-        /// Which master.
-        node: NodeId,
-    },
-    /// The client, having heard from every master, decides: it holds the
-    /// lock with a majority and validity left, or releases everywhere.
-    Conclude {
-        /// Who.
-        client: ClientId,
-    },
-    /// A master crashes, empty, and stays down (the `delayed-restart`
-    /// fault): it may rejoin only after a whole lease.
-    DelayedRestart {
-        /// Which master.
-        node: NodeId,
-    },
-    /// A master that crashed comes back, empty.
-    Rejoin {
-        /// Which master.
-        node: NodeId,
-    },
-    /// A master's clock jumps ahead (the `clock-jump` fault): its leases
-    /// lose [`CLOCK_JUMP_TICKS`](locklab_spec::fault::CLOCK_JUMP_TICKS).
-    ClockJump {
-        /// Which master.
-        node: NodeId,
-    },
-    /// The client sends `WAIT` after its grant and reads how many replicas
-    /// acknowledged it (a lock that confirms its grants, `token-wait`).
-    Confirm {
-        /// Who.
-        client: ClientId,
-    },
+    /// One tick of time passes: every lease loses a tick, and is gone at zero.
+    Tick,
     /// A replica catches up with everything its primary has now.
     Replicate {
         /// The replica.
         node: NodeId,
     },
-    /// Sentinel promotes this replica with whatever it has (the `failover`
-    /// fault); the old primary is demoted and resyncs from it.
-    Failover {
-        /// The replica promoted.
+    /// A fault done to a client (or its end).
+    Client {
+        /// The client.
+        client: ClientId,
+        /// What is done to it.
+        fault: ClientFault,
+    },
+    /// A fault done to a Redis node (or its end).
+    Node {
+        /// The node (`n1` for a single server).
         node: NodeId,
+        /// What is done to it.
+        fault: NodeFault,
     },
 }
 
-impl Step {
-    /// The client taking or suffering the step (none for time and for
-    /// faults of a node).
-    pub fn client(self) -> Option<ClientId> {
+/// A fault done to a client.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum ClientFault {
+    /// It stops taking steps (the `pause` fault).
+    Pause,
+    /// The paused client takes steps again.
+    Resume,
+    /// It stops for good (the `crash` fault).
+    Crash,
+}
+
+impl ClientFault {
+    const ALL: [ClientFault; 3] = [ClientFault::Pause, ClientFault::Resume, ClientFault::Crash];
+
+    /// The step's name.
+    pub fn name(self) -> &'static str {
         match self {
-            Step::Acquire { client }
-            | Step::AcquireDelayed { client }
-            | Step::Deliver { client }
-            | Step::Retry { client }
-            | Step::Write { client }
-            | Step::Release { client }
-            | Step::Pause { client }
-            | Step::Resume { client }
-            | Step::Crash { client }
-            | Step::Read { client }
-            | Step::ReadDelayed { client }
-            | Step::Claim { client }
-            | Step::ClaimDelayed { client }
-            | Step::Process { client }
-            | Step::Mark { client }
-            | Step::Ack { client }
-            | Step::Ask { client, .. }
-            | Step::AskLost { client, .. }
-            | Step::Conclude { client }
-            | Step::Confirm { client } => Some(client),
-            Step::Tick
-            | Step::Restart { .. }
-            | Step::Produce
-            | Step::DelayedRestart { .. }
-            | Step::Rejoin { .. }
-            | Step::ClockJump { .. }
-            | Step::Replicate { .. }
-            | Step::Failover { .. } => None,
+            ClientFault::Pause => "pause",
+            ClientFault::Resume => "resume",
+            ClientFault::Crash => "crash",
+        }
+    }
+}
+
+/// A fault done to a Redis node.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum NodeFault {
+    /// It crashes and restarts empty (the `restart` fault).
+    Restart,
+    /// A master crashes, empty, and stays down (the `delayed-restart`
+    /// fault): it may rejoin only after a whole lease.
+    DelayedRestart,
+    /// A master that crashed comes back, empty.
+    Rejoin,
+    /// Its clock jumps ahead (the `clock-jump` fault): its leases lose
+    /// [`CLOCK_JUMP_TICKS`](locklab_spec::fault::CLOCK_JUMP_TICKS).
+    ClockJump,
+    /// Sentinel promotes this replica with whatever it has (the `failover`
+    /// fault); the old primary is demoted and resyncs from it.
+    Failover,
+}
+
+impl NodeFault {
+    const ALL: [NodeFault; 5] = [
+        NodeFault::Restart,
+        NodeFault::DelayedRestart,
+        NodeFault::Rejoin,
+        NodeFault::ClockJump,
+        NodeFault::Failover,
+    ];
+
+    /// The step's name.
+    pub fn name(self) -> &'static str {
+        match self {
+            NodeFault::Restart => "restart",
+            NodeFault::DelayedRestart => "delayed-restart",
+            NodeFault::Rejoin => "rejoin",
+            NodeFault::ClockJump => "clock-jump",
+            NodeFault::Failover => "failover",
         }
     }
 
-    /// Whether the step sends its operation and leaves the reply in
-    /// flight, for a later [`Step::Deliver`].
-    pub fn is_delayed(self) -> bool {
-        matches!(
-            self,
-            Step::AcquireDelayed { .. } | Step::ReadDelayed { .. } | Step::ClaimDelayed { .. }
-        )
+    /// Whether the step always names its node, as a replica's does (`n1`
+    /// may be a replica); a node fault of a single server may leave it out.
+    fn names_its_node(self) -> bool {
+        self == NodeFault::Failover
+    }
+}
+
+impl Step {
+    /// The client performs `op` and reads its reply at once.
+    pub fn now(client: ClientId, op: ClientOp) -> Step {
+        Step::Op {
+            client,
+            op,
+            reply: Reply::Now,
+        }
     }
 
-    /// The node a step is about: a fault of a node, or a client's request
-    /// to one master.
-    pub fn node(self) -> Option<NodeId> {
+    /// The client taking or suffering the step (none for the environment,
+    /// time and the nodes).
+    pub fn client(self) -> Option<ClientId> {
         match self {
-            Step::Restart { node }
-            | Step::DelayedRestart { node }
-            | Step::Rejoin { node }
-            | Step::ClockJump { node }
-            | Step::Ask { node, .. }
-            | Step::AskLost { node, .. }
-            | Step::Replicate { node }
-            | Step::Failover { node } => Some(node),
+            Step::Op { client, .. } | Step::Deliver { client } | Step::Client { client, .. } => {
+                Some(client)
+            }
             _ => None,
         }
     }
 
-    /// The operation the client performs on this step, if it performs one
-    /// (a fault done *to* a client, such as a pause, is not an operation).
-    /// A retry is two: a request whose reply is lost
-    /// ([`ClientOp::AcquireLost`]), then the same request again, whose reply
-    /// the client reads — the operation named here. A step with an
-    /// operation and no client ([`Step::Produce`]) is the environment's,
-    /// which the lab performs itself. (A [`Step::Deliver`] reads the reply
-    /// of whatever was sent; its operation here is the lease family's.)
-    pub fn op(self) -> Option<ClientOp> {
+    /// The node a step is about: a node's fault, a replica catching up, or
+    /// a client's request to one master.
+    pub fn node(self) -> Option<NodeId> {
         match self {
-            Step::Acquire { .. } | Step::AcquireDelayed { .. } | Step::Deliver { .. } => {
-                Some(ClientOp::Acquire)
-            }
-            Step::Retry { .. } => Some(ClientOp::AcquireResent),
-            Step::Write { .. } => Some(ClientOp::Write),
-            Step::Release { .. } => Some(ClientOp::Release),
-            Step::Produce => Some(ClientOp::Produce),
-            Step::Read { .. } | Step::ReadDelayed { .. } => Some(ClientOp::Read),
-            Step::Claim { .. } | Step::ClaimDelayed { .. } => Some(ClientOp::Claim),
-            Step::Process { .. } => Some(ClientOp::Process),
-            Step::Mark { .. } => Some(ClientOp::Mark),
-            Step::Ack { .. } => Some(ClientOp::Ack),
-            Step::Ask { node, .. } => Some(ClientOp::Ask { node }),
-            Step::AskLost { node, .. } => Some(ClientOp::AskLost { node }),
-            Step::Conclude { .. } => Some(ClientOp::Conclude),
-            Step::Confirm { .. } => Some(ClientOp::Confirm),
-            Step::Tick
-            | Step::Pause { .. }
-            | Step::Resume { .. }
-            | Step::Crash { .. }
-            | Step::Restart { .. }
-            | Step::DelayedRestart { .. }
-            | Step::Rejoin { .. }
-            | Step::ClockJump { .. } => None,
-            Step::Replicate { .. } | Step::Failover { .. } => None,
+            Step::Node { node, .. } | Step::Replicate { node } => Some(node),
+            Step::Op { op, .. } => op.node(),
+            _ => None,
+        }
+    }
+
+    /// The operation performed on this step, and what becomes of its reply
+    /// (a fault done *to* a client, such as a pause, is not one). A step
+    /// with an operation and no client ([`Step::Produce`]) is the
+    /// environment's, which the lab performs itself. A [`Step::Deliver`]
+    /// reads the reply of whatever was sent: it performs nothing.
+    pub fn call(self) -> Option<Call> {
+        match self {
+            Step::Op { op, reply, .. } => Some(Call { op, reply }),
+            Step::Produce => Some(Call::now(ClientOp::Produce)),
+            _ => None,
         }
     }
 
     /// The step's name in JSON and tables.
-    pub fn kind(self) -> &'static str {
+    pub fn kind(self) -> String {
         match self {
-            Step::Acquire { .. } => "acquire",
-            Step::AcquireDelayed { .. } => "acquire-delayed",
-            Step::Deliver { .. } => "deliver",
-            Step::Retry { .. } => "retry",
-            Step::Write { .. } => "write",
-            Step::Release { .. } => "release",
-            Step::Tick => "tick",
-            Step::Pause { .. } => "pause",
-            Step::Resume { .. } => "resume",
-            Step::Crash { .. } => "crash",
-            Step::Restart { .. } => "restart",
-            Step::Produce => "produce",
-            Step::Read { .. } => "read",
-            Step::ReadDelayed { .. } => "read-delayed",
-            Step::Claim { .. } => "claim",
-            Step::ClaimDelayed { .. } => "claim-delayed",
-            Step::Process { .. } => "process",
-            Step::Mark { .. } => "mark",
-            Step::Ack { .. } => "ack",
-            Step::Ask { .. } => "ask",
-            Step::AskLost { .. } => "ask-lost",
-            Step::Conclude { .. } => "conclude",
-            Step::DelayedRestart { .. } => "delayed-restart",
-            Step::Rejoin { .. } => "rejoin",
-            Step::ClockJump { .. } => "clock-jump",
-            Step::Confirm { .. } => "confirm",
-            Step::Replicate { .. } => "replicate",
-            Step::Failover { .. } => "failover",
+            Step::Op { op, reply, .. } => Call { op, reply }.name(),
+            Step::Deliver { .. } => "deliver".to_owned(),
+            Step::Produce => "produce".to_owned(),
+            Step::Tick => "tick".to_owned(),
+            Step::Replicate { .. } => "replicate".to_owned(),
+            Step::Client { fault, .. } => fault.name().to_owned(),
+            Step::Node { fault, .. } => fault.name().to_owned(),
+        }
+    }
+
+    /// Whether the step always names its node (a replica's step), even
+    /// `n1`.
+    fn names_its_node(self) -> bool {
+        match self {
+            Step::Replicate { .. } => true,
+            Step::Node { fault, .. } => fault.names_its_node(),
+            _ => false,
         }
     }
 }
@@ -311,19 +205,21 @@ impl fmt::Display for Step {
     /// it is the only one a single server has (`restart`, `restart n2`); a
     /// replica's step always names it (`replicate n2`, `failover n1`).
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let replicas = matches!(self, Step::Replicate { .. } | Step::Failover { .. });
+        let kind = self.kind();
         match (self.client(), self.node()) {
-            (Some(c), Some(n)) => write!(f, "{} {c} {n}", self.kind()),
-            (Some(c), None) => write!(f, "{} {c}", self.kind()),
-            (None, Some(n)) if n != NodeId::FIRST || replicas => write!(f, "{} {n}", self.kind()),
-            _ => f.write_str(self.kind()),
+            (Some(c), Some(n)) => write!(f, "{kind} {c} {n}"),
+            (Some(c), None) => write!(f, "{kind} {c}"),
+            (None, Some(n)) if n != NodeId::FIRST || self.names_its_node() => {
+                write!(f, "{kind} {n}")
+            }
+            _ => f.write_str(&kind),
         }
     }
 }
 
 /// A step that could not be read.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("cannot read step `{given}`: {why}; write e.g. `acquire c1`, `acquire-delayed c2`, `deliver c2`, `retry c1`, `write c1`, `release c1`, `pause c1`, `resume c1`, `crash c3`, `tick`, `restart`, `restart n2`, `produce`, `read c1`, `read-delayed c1`, `claim c1`, `claim-delayed c1`, `process c1`, `mark c1`, `ack c1`, `ask c1 n2`, `ask-lost c1 n2`, `conclude c1`, `delayed-restart n2`, `rejoin n2`, `clock-jump n2`, `confirm c1`, `replicate n2`, `failover n2`")]
+#[error("cannot read step `{given}`: {why}; write e.g. `acquire c1`, `acquire-delayed c2`, `deliver c2`, `acquire-resent c1`, `write c1`, `release c1`, `pause c1`, `resume c1`, `crash c3`, `tick`, `restart`, `restart n2`, `produce`, `read c1`, `read-delayed c1`, `claim c1`, `claim-delayed c1`, `process c1`, `mark c1`, `ack c1`, `ask c1 n2`, `ask-lost c1 n2`, `conclude c1`, `delayed-restart n2`, `rejoin n2`, `clock-jump n2`, `confirm c1`, `replicate n2`, `failover n2`")]
 pub struct BadStep {
     /// What was given.
     pub given: String,
@@ -345,6 +241,9 @@ fn index(word: &str, prefix: char, max: usize, what: &str) -> Result<u8, String>
     }
 }
 
+/// The old name of `acquire-resent`, still read.
+const RETRY: &str = "retry";
+
 impl FromStr for Step {
     type Err = BadStep;
 
@@ -362,7 +261,16 @@ impl FromStr for Step {
             [] => return Err(bad("the step is empty".into())),
             _ => return Err(bad("a step has at most three words".into())),
         };
-        if third.is_some() && !matches!(kind, "ask" | "ask-lost") {
+        let call = if kind == RETRY {
+            Some(Call {
+                op: ClientOp::Acquire,
+                reply: Reply::Resent,
+            })
+        } else {
+            Call::named(kind)
+        };
+        let asks = call.is_some_and(|c| c.op.node().is_some());
+        if third.is_some() && !asks {
             return Err(bad(format!("`{kind}` takes at most one argument")));
         }
         let client = |arg: Option<&str>| -> Result<ClientId, BadStep> {
@@ -371,118 +279,92 @@ impl FromStr for Step {
                 .map(ClientId)
                 .map_err(bad)
         };
-        let node = |arg: Option<&str>| -> Result<NodeId, BadStep> {
-            match arg {
-                None => Ok(NodeId::FIRST),
-                Some(arg) => index(arg, 'n', MAX_NODES, "node").map(NodeId).map_err(bad),
-            }
+        let node = |arg: &str| index(arg, 'n', MAX_NODES, "node").map(NodeId).map_err(bad);
+        let none = |arg: Option<&str>| match arg {
+            None => Ok(()),
+            Some(_) => Err(bad(format!("`{kind}` takes no client"))),
         };
-        let none = |arg: Option<&str>| -> Result<(), BadStep> {
-            match arg {
-                None => Ok(()),
-                Some(_) => Err(bad(format!("`{kind}` takes no client"))),
-            }
-        };
-        let step = match kind {
-            "tick" => {
-                none(arg)?;
-                Step::Tick
-            }
-            "restart" => Step::Restart { node: node(arg)? },
-            "produce" => {
-                none(arg)?;
-                Step::Produce
-            }
-            "read" => Step::Read {
-                client: client(arg)?,
-            },
-            "read-delayed" => Step::ReadDelayed {
-                client: client(arg)?,
-            },
-            "claim" => Step::Claim {
-                client: client(arg)?,
-            },
-            "claim-delayed" => Step::ClaimDelayed {
-                client: client(arg)?,
-            },
-            "process" => Step::Process {
-                client: client(arg)?,
-            },
-            "mark" => Step::Mark {
-                client: client(arg)?,
-            },
-            "ack" => Step::Ack {
-                client: client(arg)?,
-            },
-            "delayed-restart" => Step::DelayedRestart { node: node(arg)? },
-            "rejoin" => Step::Rejoin { node: node(arg)? },
-            "clock-jump" => Step::ClockJump { node: node(arg)? },
-            "ask" | "ask-lost" => {
-                let client = client(arg)?;
-                let node = match third {
-                    Some(n) => node(Some(n))?,
-                    None => {
-                        return Err(bad(format!(
-                            "`{kind}` needs a client and a node: `{kind} c1 n2`"
-                        )))
-                    }
-                };
-                if kind == "ask" {
-                    Step::Ask { client, node }
-                } else {
-                    Step::AskLost { client, node }
+        if let Some(Call { op, reply }) = call.filter(|c| c.op != ClientOp::Produce) {
+            let client = client(arg)?;
+            let op = match (op, third) {
+                (ClientOp::Ask { .. }, Some(n)) => ClientOp::Ask { node: node(n)? },
+                (ClientOp::Ask { .. }, None) => {
+                    return Err(bad(format!(
+                        "`{kind}` needs a client and a node: `{kind} c1 n2`"
+                    )))
                 }
-            }
-            "conclude" => Step::Conclude {
+                (op, _) => op,
+            };
+            return Ok(Step::Op { client, op, reply });
+        }
+        if let Some(fault) = ClientFault::ALL.into_iter().find(|f| f.name() == kind) {
+            return Ok(Step::Client {
                 client: client(arg)?,
-            },
-            "replicate" | "failover" => {
-                let node = match arg {
-                    None => return Err(bad(format!("`{kind}` needs a node (`n2`, …)"))),
-                    Some(arg) => index(arg, 'n', MAX_NODES, "node")
-                        .map(NodeId)
-                        .map_err(bad)?,
-                };
-                if kind == "replicate" {
-                    Step::Replicate { node }
-                } else {
-                    Step::Failover { node }
+                fault,
+            });
+        }
+        if let Some(fault) = NodeFault::ALL.into_iter().find(|f| f.name() == kind) {
+            let node = match arg {
+                Some(arg) => node(arg)?,
+                None if fault.names_its_node() => {
+                    return Err(bad(format!("`{kind}` needs a node (`n2`, …)")))
                 }
-            }
-            "confirm" => Step::Confirm {
+                None => NodeId::FIRST,
+            };
+            return Ok(Step::Node { node, fault });
+        }
+        match kind {
+            "tick" => none(arg).map(|()| Step::Tick),
+            "produce" => none(arg).map(|()| Step::Produce),
+            "deliver" => Ok(Step::Deliver {
                 client: client(arg)?,
+            }),
+            "replicate" => match arg {
+                Some(arg) => Ok(Step::Replicate { node: node(arg)? }),
+                None => Err(bad(format!("`{kind}` needs a node (`n2`, …)"))),
             },
-            "acquire" => Step::Acquire {
-                client: client(arg)?,
-            },
-            "acquire-delayed" => Step::AcquireDelayed {
-                client: client(arg)?,
-            },
-            "deliver" => Step::Deliver {
-                client: client(arg)?,
-            },
-            "retry" => Step::Retry {
-                client: client(arg)?,
-            },
-            "write" => Step::Write {
-                client: client(arg)?,
-            },
-            "release" => Step::Release {
-                client: client(arg)?,
-            },
-            "pause" => Step::Pause {
-                client: client(arg)?,
-            },
-            "resume" => Step::Resume {
-                client: client(arg)?,
-            },
-            "crash" => Step::Crash {
-                client: client(arg)?,
-            },
-            other => return Err(bad(format!("`{other}` is not a step"))),
-        };
-        Ok(step)
+            other => Err(bad(format!("`{other}` is not a step"))),
+        }
     }
+}
+
+impl Serialize for Step {
+    /// `{"kind":"ask-lost","client":0,"node":1}`: the name, and the client
+    /// and node where the step has them.
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        Flat {
+            kind: self.kind(),
+            client: self.client(),
+            node: self.node(),
+        }
+        .serialize(s)
+    }
+}
+
+impl<'de> Deserialize<'de> for Step {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Step, D::Error> {
+        let flat = Flat::deserialize(d)?;
+        let text = [
+            Some(flat.kind),
+            flat.client.map(|c| c.to_string()),
+            flat.node.map(|n| n.to_string()),
+        ]
+        .into_iter()
+        .flatten()
+        .collect::<Vec<_>>()
+        .join(" ");
+        text.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+/// A step as JSON has it.
+#[derive(Serialize, Deserialize)]
+struct Flat {
+    kind: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    client: Option<ClientId>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    node: Option<NodeId>,
 }
 
 /// Reads a schedule written as steps separated by `;` or `,`.
@@ -508,58 +390,43 @@ mod tests {
     use super::*;
 
     #[test]
-    fn schedules_round_trip_through_text() {
-        let steps = vec![
-            Step::Acquire {
-                client: ClientId(0),
-            },
-            Step::AcquireDelayed {
-                client: ClientId(1),
-            },
-            Step::Tick,
-            Step::Restart {
-                node: NodeId::FIRST,
-            },
-            Step::Restart { node: NodeId(2) },
-            Step::Retry {
-                client: ClientId(7),
-            },
-            Step::Ask {
-                client: ClientId(0),
-                node: NodeId(0),
-            },
-            Step::AskLost {
-                client: ClientId(1),
-                node: NodeId(4),
-            },
-            Step::Conclude {
-                client: ClientId(1),
-            },
-            Step::DelayedRestart { node: NodeId(1) },
-            Step::Rejoin { node: NodeId(1) },
-            Step::ClockJump { node: NodeId(2) },
-            Step::Confirm {
-                client: ClientId(0),
-            },
-            Step::Replicate { node: NodeId(1) },
-            Step::Failover {
-                node: NodeId::FIRST,
-            },
-        ];
-        let text = format_schedule(&steps);
-        assert_eq!(
-            text,
-            "acquire c1; acquire-delayed c2; tick; restart; restart n3; retry c8; \
+    fn schedules_round_trip_through_text_and_json() {
+        let text = "acquire c1; acquire-delayed c2; tick; restart; restart n3; acquire-resent c8; \
              ask c1 n1; ask-lost c2 n5; conclude c2; delayed-restart n2; rejoin n2; clock-jump n3; \
-             confirm c1; replicate n2; failover n1"
+             confirm c1; replicate n2; failover n1; pause c1; resume c1; crash c3";
+        let steps = parse_schedule(text).unwrap();
+        assert_eq!(format_schedule(&steps), text);
+        assert_eq!(
+            steps[7],
+            Step::Op {
+                client: ClientId(1),
+                op: ClientOp::Ask { node: NodeId(4) },
+                reply: Reply::Lost
+            }
         );
-        assert_eq!(parse_schedule(&text), Ok(steps));
+        let json = serde_json::to_string(&steps).unwrap();
+        assert!(
+            json.starts_with(r#"[{"kind":"acquire","client":0},"#),
+            "{json}"
+        );
+        assert!(json.contains(r#"{"kind":"ask-lost","client":1,"node":4}"#));
+        assert!(json.contains(r#"{"kind":"restart","node":0}"#));
+        assert!(json.contains(r#"{"kind":"tick"}"#));
+        let back: Vec<Step> = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, steps);
+
         let sync = "produce; read c1; read-delayed c2; deliver c2; claim c1; claim-delayed c2; process c1; mark c1; ack c2";
         let steps = parse_schedule(sync).unwrap();
         assert_eq!(format_schedule(&steps), sync);
-        assert!(steps[2].is_delayed() && steps[5].is_delayed() && !steps[4].is_delayed());
         assert_eq!(steps[0].client(), None);
-        assert_eq!(steps[0].op(), Some(ClientOp::Produce));
+        assert_eq!(steps[0].call(), Some(Call::now(ClientOp::Produce)));
+        assert_eq!(steps[3].call(), None);
+    }
+
+    #[test]
+    fn the_old_name_of_a_resent_acquire_is_read() {
+        let steps = parse_schedule("retry c2").unwrap();
+        assert_eq!(format_schedule(&steps), "acquire-resent c2");
     }
 
     #[test]

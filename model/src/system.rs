@@ -1,32 +1,30 @@
 //! What every model family provides, so that the checker, the replay
-//! script, chaos and the explorer work on any of them: [`System`], and
-//! [`visit`], which picks a scenario's model from its protocol's family.
+//! script, chaos and the explorer work on any of them: [`System`].
 //!
 //! A family has its own state type; what it shares with the others is the
-//! step vocabulary ([`Step`]), the outcome vocabulary ([`Outcome`]) and the
-//! property names. The model is the one source of truth for what a step
-//! does: [`System::play`] gives the next state *and* the outcome the client
-//! reads, and the lab's conductor compares a real outcome with that.
+//! step vocabulary ([`Step`]), the outcome vocabulary ([`Outcome`]), the
+//! property names and the kit it is built from ([`crate::kit`]). The model
+//! is the one source of truth for what a step does: [`System::play`] gives
+//! the next state *and* the outcome the client reads, and the lab's
+//! conductor compares a real outcome with that.
 
 use std::fmt::Debug;
 use std::hash::Hash;
 use std::sync::Arc;
 
-use stateright::{Model, Property, Representative};
+use serde::{Deserialize, Serialize};
+use stateright::Representative;
 
-use crate::check::Halt;
-use crate::lease::LeaseModel;
-use crate::narrate::{KeyRole, LeaseClock, NarratedStep};
+use crate::kit::core::{Core, Halt};
+use crate::narrate::{KeyRole, LeaseClock, NarratedStep, Turn};
+use crate::op::{ClientOp, Reply};
 use crate::outcome::Outcome;
-use crate::path::Taken;
-use crate::quorum::QuorumModel;
 use crate::scenario::Scenario;
 use crate::step::Step;
-use crate::sync::SyncModel;
-use locklab_spec::declaration::Family;
-use locklab_spec::property::{Kind, PropertyName};
+use locklab_spec::property::PropertyName;
 
-/// A condition on one state of a model.
+/// A condition on one state of a model: a property's, or an `eventually`
+/// property's goal.
 pub type Condition<S> = fn(&S, &<S as System>::World) -> bool;
 
 /// A step to play from a state, if there is one.
@@ -46,10 +44,23 @@ pub struct Probe<S: System> {
     pub then: Option<Then<S>>,
 }
 
-/// A model family, as the checker, the replay script and chaos use it.
-pub trait System:
-    Model<State = <Self as System>::World, Action = Step> + Clone + Send + Sync + 'static
-{
+/// How a step of a walk went in the model.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Taken {
+    /// The model allows the step and took it.
+    Step,
+    /// An acquire the protocol makes wait (the lock is held): the client
+    /// tries, is told the lock is busy, and nothing changes.
+    Waits,
+    /// A step of a client that is not where the path assumes (it is still
+    /// waiting for the lock): skipped.
+    Skipped,
+}
+
+/// A model family, as the checker, the replay script and chaos use it
+/// (Stateright checks it as a [`Checked`](crate::kit::Checked)).
+pub trait System: Clone + Send + Sync + 'static {
     /// The family's state.
     type World: Clone + Debug + Hash + Eq + Send + Sync + Representative + 'static;
 
@@ -57,18 +68,30 @@ pub trait System:
     /// apply to the scenario).
     fn of(scenario: Scenario, checking: &[PropertyName]) -> Self;
 
+    /// The scenario, the properties checked and the halt flag.
+    fn core(&self) -> &Core;
+
     /// The scenario.
-    fn scenario(&self) -> &Scenario;
+    fn scenario(&self) -> &Scenario {
+        &self.core().scenario
+    }
 
     /// The properties this model checks.
-    fn checked(&self) -> &[PropertyName];
+    fn checked(&self) -> &[PropertyName] {
+        &self.core().properties
+    }
 
     /// The flag that stops a search of this model: once set, no new state
-    /// is within bounds (`Model::within_boundary` reads it).
-    fn halt(&self) -> &Halt;
+    /// is within bounds.
+    fn halt(&self) -> &Halt {
+        &self.core().halt
+    }
 
     /// The state every run starts from.
     fn initial(&self) -> Self::World;
+
+    /// The steps enabled in `w`.
+    fn actions(&self, w: &Self::World, steps: &mut Vec<Step>);
 
     /// The condition behind a property: on one state for `always` and
     /// `sometimes`, the goal for `eventually`.
@@ -85,7 +108,11 @@ pub trait System:
     fn refused(&self, w: &Self::World, step: Step) -> (Taken, Option<Outcome>) {
         let _ = w;
         match step {
-            Step::Acquire { .. } => (Taken::Waits, Some(Outcome::Busy)),
+            Step::Op {
+                op: ClientOp::Acquire,
+                reply: Reply::Now,
+                ..
+            } => (Taken::Waits, Some(Outcome::Busy)),
             _ => (Taken::Skipped, None),
         }
     }
@@ -100,14 +127,7 @@ pub trait System:
 
     /// A step told in words, with its Redis command, reply and the keys
     /// after it.
-    fn tell(
-        &self,
-        n: usize,
-        before: &Self::World,
-        step: Step,
-        outcome: Option<&Outcome>,
-        after: &Self::World,
-    ) -> NarratedStep;
+    fn tell(&self, turn: Turn<'_, Self::World>) -> NarratedStep;
 
     /// After a counterexample of `property` that ends in `at`: what it
     /// leads to, as a goal to search on from there.
@@ -126,50 +146,5 @@ pub trait System:
     /// Whether the property holds in `w`.
     fn holds(&self, property: PropertyName, w: &Self::World) -> bool {
         Self::condition(property)(self, w)
-    }
-}
-
-/// The Stateright properties of a model's checked properties.
-pub fn properties<S: System>(model: &S) -> Vec<Property<S>> {
-    model
-        .checked()
-        .iter()
-        .map(|&p| {
-            let condition = S::condition(p);
-            match p.kind() {
-                Kind::Always => Property::always(p.name(), condition),
-                Kind::Eventually => Property::eventually(p.name(), condition),
-                Kind::Sometimes => Property::sometimes(p.name(), condition),
-            }
-        })
-        .collect()
-}
-
-/// The properties a scenario's model checks out of `asked`: those that
-/// apply to it, in table order.
-pub fn applicable(scenario: &Scenario, asked: &[PropertyName]) -> Vec<PropertyName> {
-    PropertyName::ALL
-        .into_iter()
-        .filter(|p| {
-            asked.contains(p)
-                && p.applies(scenario.protocol.family(), scenario.depth, scenario.faults)
-        })
-        .collect()
-}
-
-/// Something to do with a scenario's model, whatever its family.
-pub trait Visit {
-    /// What it gives back.
-    type Out;
-    /// Does it.
-    fn visit<S: System>(self, model: S) -> Self::Out;
-}
-
-/// Builds the scenario's model (checking `checking`) and hands it to `v`.
-pub fn visit<V: Visit>(scenario: Scenario, checking: &[PropertyName], v: V) -> V::Out {
-    match scenario.protocol.family() {
-        Family::Lease => v.visit(LeaseModel::of(scenario, checking)),
-        Family::Sync => v.visit(SyncModel::of(scenario, checking)),
-        Family::Quorum => v.visit(QuorumModel::of(scenario, checking)),
     }
 }

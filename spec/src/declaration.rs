@@ -6,6 +6,7 @@
 //! never which protocol it is. A declaration lives in the protocol's own
 //! module under [`crate::protocols`]; [`crate::protocol`] lists them.
 
+use crate::family::Family;
 use crate::fault::{Fault, Faults};
 use crate::property::{Kind, PropertyName};
 
@@ -24,29 +25,13 @@ pub struct Declaration {
     pub caps: Capabilities,
     /// What it promises.
     pub claims: &'static [Claim],
-    /// The protocols that fix its breaks (by name): replays of its
-    /// counterexamples are played on them too.
-    pub fixed_by: &'static [&'static str],
+    /// The protocols that fix its breaks: replays of its counterexamples
+    /// are played on them too.
+    pub fixed_by: &'static [&'static Declaration],
     /// The scenario its rows of the default matrix check.
     pub shape: Shape,
     /// The faults its model can take, in the order of its matrix rows.
     pub faults: &'static [Fault],
-}
-
-/// Which model checks a protocol. A family is a state shape and a set of
-/// transitions; the protocols of one family differ only in their
-/// [`Capabilities`].
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Family {
-    /// One lock key on one Redis: the single-instance lease locks.
-    Lease,
-    /// Units of work handed from a producer to workers through one Redis
-    /// key (a string the producer fills, or a Stream), each unit's effect
-    /// applied to a sink: the article's "distributed sync" and its fixes.
-    Sync,
-    /// The same key on N independent Redis masters, held by a majority
-    /// within a validity window: Redlock.
-    Quorum,
 }
 
 /// How a release removes the key.
@@ -102,9 +87,11 @@ pub struct Capabilities {
 }
 
 impl Capabilities {
-    /// The lock fields of a protocol that is not a lock (a sync
-    /// protocol's), which nothing reads: no fencing, no re-entry.
-    pub const NOT_A_LOCK: Capabilities = Capabilities {
+    /// The article's lock: `SET key 1 NX PX ttl`, reply read, `DEL` to
+    /// release. A declaration changes what differs from it, or from
+    /// [`Capabilities::TOKEN`] or [`Capabilities::FENCED`], by struct
+    /// update, so that a new capability field edits this file only.
+    pub const NAIVE: Capabilities = Capabilities {
         checks_reply: true,
         unique_token: false,
         release: Release::Del,
@@ -113,6 +100,25 @@ impl Capabilities {
         sync: None,
         wait_replicas: 0,
     };
+
+    /// The token lock: a value unique to the holder, released by
+    /// compare-and-delete.
+    pub const TOKEN: Capabilities = Capabilities {
+        unique_token: true,
+        release: Release::CompareAndDelete,
+        ..Capabilities::NAIVE
+    };
+
+    /// The fenced lock: the token lock with a fencing token issued with
+    /// each grant.
+    pub const FENCED: Capabilities = Capabilities {
+        fencing: true,
+        ..Capabilities::TOKEN
+    };
+
+    /// The lock fields of a protocol that is not a lock (a sync
+    /// protocol's), which nothing reads: no fencing, no re-entry.
+    pub const NOT_A_LOCK: Capabilities = Capabilities::NAIVE;
 
     /// Whether the owner's own acquire adds a level instead of waiting.
     pub fn reentrant(&self) -> bool {
@@ -239,6 +245,11 @@ pub struct Claim {
     pub property: PropertyName,
     /// The faults under which it is promised.
     pub under: &'static [Fault],
+}
+
+/// `property` is promised under any budget of the faults `under`.
+pub const fn claim(property: PropertyName, under: &'static [Fault]) -> Claim {
+    Claim { property, under }
 }
 
 impl Declaration {

@@ -12,7 +12,8 @@
 //! # Layout
 //!
 //! - [`declaration`]: [`Declaration`], [`Capabilities`] (and a sync
-//!   protocol's [`SyncCaps`]), [`Family`], [`Shape`], [`Claim`].
+//!   protocol's [`SyncCaps`]), [`Shape`], [`Claim`].
+//! - [`family`]: [`Family`], the model that checks a protocol.
 //! - [`protocol`]: [`Protocol`], a handle on a declaration, and the one
 //!   list of them.
 //! - [`protocols`]: one module per protocol, holding its declaration and
@@ -23,14 +24,16 @@
 //! Adding a protocol: see `docs/adding-a-protocol.md`.
 
 pub mod declaration;
+pub mod family;
 pub mod fault;
 pub mod property;
 pub mod protocol;
 pub mod protocols;
 
 pub use declaration::{
-    Capabilities, Claim, Declaration, Family, Reentry, Release, Shape, SyncCaps, Take,
+    claim, Capabilities, Claim, Declaration, Reentry, Release, Shape, SyncCaps, Take,
 };
+pub use family::Family;
 pub use fault::{Fault, FaultError, Faults};
 pub use property::{Kind, PropertyName, UnknownProperty};
 pub use protocol::{Protocol, UnknownProtocol};

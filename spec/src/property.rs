@@ -7,7 +7,7 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
-use crate::declaration::Family;
+use crate::family::Family;
 use crate::fault::{Fault, Faults};
 
 /// A property the lab checks.
@@ -18,9 +18,9 @@ pub enum PropertyName {
     MutualExclusion,
     /// A release never removes a lock another client holds.
     NoForeignRelease,
-    /// The resource never accepts a write made under an older grant than one
-    /// it already accepted (with fencing: a lower token — as long as the
-    /// fencing counter is never reset).
+    /// The resource never accepts a write older than one it already
+    /// accepted: older by fencing token, and where tokens cannot tell two
+    /// grants apart (no fencing, or one token handed out twice), by grant.
     FencedResource,
     /// Every client that does not crash gets the lock at least once: a
     /// crashed holder does not block the others forever.
@@ -177,7 +177,7 @@ impl PropertyName {
             PropertyName::MutualExclusion => "no two clients believe they hold the lock at once",
             PropertyName::NoForeignRelease => "a release never removes a lock another client holds",
             PropertyName::FencedResource => {
-                "the resource never accepts a write under an older grant than one it already accepted"
+                "the resource never accepts a write older than one it already accepted, by fencing token, then by grant"
             }
             PropertyName::EventuallyAcquired => {
                 "every client that does not crash gets the lock at least once"

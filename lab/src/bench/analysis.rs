@@ -16,7 +16,7 @@
 
 use std::collections::BTreeMap;
 
-use locklab_model::{ClientOp, Outcome};
+use locklab_model::{Call, ClientOp, Outcome};
 
 use crate::history::{Event, History, Op};
 
@@ -72,20 +72,36 @@ impl Analysis {
                 continue;
             }
             match (&e.op, &e.outcome) {
-                (Op::Call(ClientOp::Acquire), Some(Outcome::Granted { count: Some(n), .. }))
-                    if *n > 1 =>
-                {
+                (
+                    Op::Call(Call {
+                        op: ClientOp::Acquire,
+                        ..
+                    }),
+                    Some(Outcome::Granted { count: Some(n), .. }),
+                ) if *n > 1 => {
                     if let Some(us) = took {
                         reentry.record(us);
                     }
                 }
-                (Op::Call(ClientOp::Acquire), Some(o)) if o.gives_belief() => {
+                (
+                    Op::Call(Call {
+                        op: ClientOp::Acquire,
+                        ..
+                    }),
+                    Some(o),
+                ) if o.gives_belief() => {
                     *per_client.entry(e.client.clone()).or_default() += 1;
                     if let Some(us) = took {
                         acquire.record(us);
                     }
                 }
-                (Op::Call(ClientOp::Release), Some(_)) => {
+                (
+                    Op::Call(Call {
+                        op: ClientOp::Release,
+                        ..
+                    }),
+                    Some(_),
+                ) => {
                     if let Some(us) = took {
                         release.record(us);
                     }
@@ -130,7 +146,10 @@ fn tenures(events: &[Event]) -> Vec<Tenure> {
     let mut out: Vec<Tenure> = Vec::new();
     for e in events {
         match &e.op {
-            Op::Call(ClientOp::Acquire) if e.gives_belief() => {
+            Op::Call(Call {
+                op: ClientOp::Acquire,
+                ..
+            }) if e.gives_belief() => {
                 if let Some((_, levels)) = open.get_mut(e.client.as_str()) {
                     *levels += 1;
                 } else if let Some(from) = e.end_us {
@@ -143,7 +162,10 @@ fn tenures(events: &[Event]) -> Vec<Tenure> {
                     });
                 }
             }
-            Op::Call(ClientOp::Release) => {
+            Op::Call(Call {
+                op: ClientOp::Release,
+                ..
+            }) => {
                 let last = match open.get_mut(e.client.as_str()) {
                     Some((_, levels)) if *levels > 1 => {
                         *levels -= 1;
@@ -229,11 +251,11 @@ mod tests {
     }
 
     fn granted() -> (Op, Outcome) {
-        (Op::Call(ClientOp::Acquire), Outcome::GRANTED)
+        (Op::call(ClientOp::Acquire), Outcome::GRANTED)
     }
 
     fn released() -> (Op, Outcome) {
-        (Op::Call(ClientOp::Release), Outcome::Released)
+        (Op::call(ClientOp::Release), Outcome::Released)
     }
 
     fn names(n: usize) -> Vec<String> {
@@ -302,7 +324,7 @@ mod tests {
             ("c2", granted(), 5, 20),
             (
                 "c2",
-                (Op::Call(ClientOp::Release), Outcome::NotHeld),
+                (Op::call(ClientOp::Release), Outcome::NotHeld),
                 30,
                 31,
             ),
@@ -316,7 +338,7 @@ mod tests {
 
     #[test]
     fn failures_are_counted_and_nothing_granted_has_no_fairness() {
-        let mut failed = Event::new("c1", Op::Call(ClientOp::Acquire), 0);
+        let mut failed = Event::new("c1", Op::call(ClientOp::Acquire), 0);
         failed.error = Some(crate::client::OpError::indefinite("reset"));
         failed.end_us = Some(1);
         let h = History {

@@ -243,7 +243,7 @@ fn released(outcome: ReleaseOutcome) -> Outcome {
 
 fn invoke(rec: &Mutex<Recorder>, client: &str, op: ClientOp) -> usize {
     rec.lock()
-        .map(|mut r| r.invoke(client, Op::Call(op)))
+        .map(|mut r| r.invoke(client, Op::call(op)))
         .unwrap_or(usize::MAX)
 }
 
@@ -289,7 +289,7 @@ fn held_at(history: &History, at: u64) -> (bool, bool) {
 /// A release of `client`'s answered by Redis, ending when `when` says.
 fn released_by(e: &Event, client: &str, when: impl Fn(u64) -> bool) -> bool {
     e.client == client
-        && e.op == Op::Call(ClientOp::Release)
+        && e.op == Op::call(ClientOp::Release)
         && e.outcome.is_some()
         && e.end_us.is_some_and(when)
 }
@@ -306,7 +306,7 @@ fn overlaps(history: &History) -> usize {
         .filter_map(|e| {
             if e.gives_belief() {
                 Some((e.end_us?, true, e.client.as_str()))
-            } else if e.op == Op::Call(ClientOp::Release) {
+            } else if e.op == Op::call(ClientOp::Release) {
                 Some((e.start_us, false, e.client.as_str()))
             } else {
                 None

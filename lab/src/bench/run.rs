@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use locklab_impl::{ConnectOptions, Ttl};
 use locklab_model::{PropertyName, Verdict};
 
-use locklab_model::{ClientOp, Outcome};
+use locklab_model::{Call, ClientOp, Outcome};
 
 use crate::client::{LabClient, OpError};
 use crate::history::{self, History, Op, Recorder};
@@ -157,7 +157,7 @@ async fn client_loop(
         if now >= end || errors >= MAX_ERRORS {
             break;
         }
-        let at = invoke(rec, name, Op::Call(ClientOp::Acquire));
+        let at = invoke(rec, name, Op::call(ClientOp::Acquire));
         let result = lock.acquire_within(end - now).await;
         let held = match &result {
             Ok(o) if o.gives_belief() => 1,
@@ -175,8 +175,8 @@ async fn client_loop(
         complete(rec, at, result);
         let mut levels = held;
         if reenters {
-            let at = invoke(rec, name, Op::Call(ClientOp::Acquire));
-            let again = lock.perform(ClientOp::Acquire, "").await;
+            let at = invoke(rec, name, Op::call(ClientOp::Acquire));
+            let again = lock.perform(Call::now(ClientOp::Acquire), "").await;
             if again.as_ref().is_ok_and(Outcome::gives_belief) {
                 levels += 1;
             } else if again.is_err() {
@@ -185,8 +185,8 @@ async fn client_loop(
             complete(rec, at, again);
         }
         for _ in 0..levels {
-            let at = invoke(rec, name, Op::Call(ClientOp::Release));
-            let released = lock.perform(ClientOp::Release, "").await;
+            let at = invoke(rec, name, Op::call(ClientOp::Release));
+            let released = lock.perform(Call::now(ClientOp::Release), "").await;
             if released.is_err() {
                 errors += 1;
             }

@@ -13,12 +13,12 @@ use locklab_impl::{
     AcquireRequest, Attempt, Conn, Grant, LockError, LockKey, PendingGrant, Protocol,
     ReleaseOutcome, Ttl, Wait, WaitingLock,
 };
-use locklab_model::{ClientOp, Outcome};
+use locklab_model::{Call, ClientOp, Outcome, Reply};
 
 use super::follow::connect_any;
 use super::open::{ClientSpec, Strategy};
 use super::resource::Resource;
-use super::{ClientFuture, Keys, LabClient, OpError};
+use super::{refuse, ClientFuture, Keys, LabClient, OpError};
 
 /// A lock of `locklab-impl` with its state: the grants it believes it
 /// holds, innermost last.
@@ -126,7 +126,7 @@ impl ImplClient {
         outcome
     }
 
-    async fn acquire(&mut self) -> Result<Outcome, OpError> {
+    async fn try_acquire(&mut self) -> Result<Outcome, OpError> {
         if let Some(lock) = self.lock.plain().token_wait() {
             // The grant alone; `confirm` asks the replicas.
             return Ok(
@@ -148,7 +148,7 @@ impl ImplClient {
     }
 
     /// `WAIT` for the pending grant: held, or released as unacknowledged.
-    async fn confirm(&mut self) -> Result<Outcome, OpError> {
+    async fn try_confirm(&mut self) -> Result<Outcome, OpError> {
         let (Some(lock), Some(pending)) = (self.lock.plain().token_wait(), self.pending.take())
         else {
             return Err(OpError::definite(
@@ -183,12 +183,7 @@ impl ImplClient {
         Ok(self.took(attempt))
     }
 
-    async fn write(&mut self, data: &str) -> Result<Outcome, OpError> {
-        let fence = self.grants.last().and_then(Grant::fence);
-        self.resource.write(fence, data).await
-    }
-
-    async fn release(&mut self) -> Result<Outcome, OpError> {
+    async fn try_release(&mut self) -> Result<Outcome, OpError> {
         let grant = self
             .grants
             .pop()
@@ -209,26 +204,47 @@ impl LabClient for ImplClient {
         self.protocol.name()
     }
 
-    fn perform<'a>(&'a mut self, op: ClientOp, data: &'a str) -> ClientFuture<'a, Outcome> {
-        Box::pin(async move {
-            match op {
-                ClientOp::Acquire => self.acquire().await,
-                ClientOp::AcquireLost => self.acquire_lost().await,
-                ClientOp::AcquireResent => self.acquire_resent().await,
-                ClientOp::Write => self.write(data).await,
-                ClientOp::Release => self.release().await,
-                ClientOp::Confirm => self.confirm().await,
-                ClientOp::Produce
-                | ClientOp::Read
-                | ClientOp::Claim
-                | ClientOp::Process
-                | ClientOp::Mark
-                | ClientOp::Ack => Err(super::unsupported(self.protocol.name(), op)),
-                ClientOp::Ask { .. } | ClientOp::AskLost { .. } | ClientOp::Conclude => {
-                    Err(super::unsupported(self.protocol.name(), op))
-                }
-            }
-        })
+    fn acquire(&mut self) -> ClientFuture<'_, Outcome> {
+        Box::pin(self.try_acquire())
+    }
+
+    fn confirm(&mut self) -> ClientFuture<'_, Outcome> {
+        Box::pin(self.try_confirm())
+    }
+
+    fn write<'a>(&'a mut self, data: &'a str) -> ClientFuture<'a, Outcome> {
+        let fence = self.grants.last().and_then(Grant::fence);
+        Box::pin(self.resource.write(fence, data))
+    }
+
+    fn release(&mut self) -> ClientFuture<'_, Outcome> {
+        Box::pin(self.try_release())
+    }
+
+    fn lose(&mut self, op: ClientOp) -> ClientFuture<'_, Outcome> {
+        match op {
+            ClientOp::Acquire => Box::pin(self.acquire_lost()),
+            op => refuse(
+                self,
+                Call {
+                    op,
+                    reply: Reply::Lost,
+                },
+            ),
+        }
+    }
+
+    fn resend(&mut self, op: ClientOp) -> ClientFuture<'_, Outcome> {
+        match op {
+            ClientOp::Acquire => Box::pin(self.acquire_resent()),
+            op => refuse(
+                self,
+                Call {
+                    op,
+                    reply: Reply::Resent,
+                },
+            ),
+        }
     }
 
     fn acquire_within(&mut self, deadline: Duration) -> ClientFuture<'_, Outcome> {

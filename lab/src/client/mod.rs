@@ -10,6 +10,13 @@
 //! do ([`ClientOp`]), and the client answers in the lab's one outcome
 //! vocabulary ([`Outcome`]), the words the model predicts in.
 //!
+//! A client implements the operations it has, one method each; every other
+//! operation answers "unsupported" (a definite error) by default, and
+//! [`LabClient::perform`] dispatches a [`Call`] once for all of them. What
+//! becomes of a reply is a dimension of its own: a request whose reply is
+//! lost ([`LabClient::lose`]) and the same request sent again
+//! ([`LabClient::resend`]) are for the clients that can do them.
+//!
 //! # Why boxed futures
 //!
 //! The harness holds clients of different protocols side by side —
@@ -49,7 +56,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::time::{Duration, Instant};
 
-use locklab_model::{ClientOp, Outcome};
+use locklab_model::{Call, ClientOp, NodeId, Outcome, Reply};
 use serde::{Deserialize, Serialize};
 
 pub use follow::connect_any;
@@ -158,13 +165,123 @@ pub trait LabClient: Send {
     /// The protocol's (or peer's) name.
     fn protocol(&self) -> &str;
 
-    /// Performs one operation and reads its reply at once. An acquire is
-    /// one attempt (no waiting); a re-sent acquire sends the same request
-    /// twice and answers with the second reply; a write carries `data`
+    /// Performs one call: its operation, read at once, or its reply lost,
+    /// or the lost request sent again. An acquire is one attempt (no
+    /// waiting); a write carries `data`, and so does a processed unit's tag
     /// (other operations ignore it). An operation that makes no sense in
     /// the client's state (a release with nothing held) is a definite
-    /// error.
-    fn perform<'a>(&'a mut self, op: ClientOp, data: &'a str) -> ClientFuture<'a, Outcome>;
+    /// error, and so is one the client does not have. Provided: it calls
+    /// the operation's own method. (A client that only forwards calls — a
+    /// worker process's handle — implements this instead.)
+    fn perform<'a>(&'a mut self, call: Call, data: &'a str) -> ClientFuture<'a, Outcome> {
+        match (call.reply, call.op) {
+            (Reply::Lost, op) => self.lose(op),
+            (Reply::Resent, op) => self.resend(op),
+            // A held reply is the lab's doing (its proxy holds the bytes):
+            // the client performs the operation as it would any other.
+            (Reply::Now | Reply::Held, op) => match op {
+                ClientOp::Acquire => self.acquire(),
+                ClientOp::Confirm => self.confirm(),
+                ClientOp::Write => self.write(data),
+                ClientOp::Release => self.release(),
+                ClientOp::Ask { node } => self.ask(node),
+                ClientOp::Conclude => self.conclude(),
+                ClientOp::Produce => self.produce(),
+                ClientOp::Read => self.read(),
+                ClientOp::Claim => self.claim(),
+                ClientOp::Process => self.process(data),
+                ClientOp::Mark => self.mark(),
+                ClientOp::Ack => self.ack(),
+            },
+        }
+    }
+
+    /// One acquire attempt (for a re-entrant lock, one level more).
+    fn acquire(&mut self) -> ClientFuture<'_, Outcome> {
+        refuse(self, ClientOp::Acquire)
+    }
+
+    /// `WAIT` for the grant the last acquire left pending.
+    fn confirm(&mut self) -> ClientFuture<'_, Outcome> {
+        refuse(self, ClientOp::Confirm)
+    }
+
+    /// Writes `data` to the protected resource, with the fencing token of
+    /// the grant held if the lock issues one.
+    fn write<'a>(&'a mut self, data: &'a str) -> ClientFuture<'a, Outcome> {
+        let _ = data;
+        refuse(self, ClientOp::Write)
+    }
+
+    /// Releases one level of the grant held.
+    fn release(&mut self) -> ClientFuture<'_, Outcome> {
+        refuse(self, ClientOp::Release)
+    }
+
+    /// One request of a quorum acquire, to master `node`.
+    fn ask(&mut self, node: NodeId) -> ClientFuture<'_, Outcome> {
+        refuse(self, ClientOp::Ask { node })
+    }
+
+    /// The end of a quorum acquire: hold, or release everywhere.
+    fn conclude(&mut self) -> ClientFuture<'_, Outcome> {
+        refuse(self, ClientOp::Conclude)
+    }
+
+    /// Writes the next unit of work.
+    fn produce(&mut self) -> ClientFuture<'_, Outcome> {
+        refuse(self, ClientOp::Produce)
+    }
+
+    /// Reads (takes) the next unit.
+    fn read(&mut self) -> ClientFuture<'_, Outcome> {
+        refuse(self, ClientOp::Read)
+    }
+
+    /// Claims a unit.
+    fn claim(&mut self) -> ClientFuture<'_, Outcome> {
+        refuse(self, ClientOp::Claim)
+    }
+
+    /// Applies the unit in hand to the sink, tagged `data`.
+    fn process<'a>(&'a mut self, data: &'a str) -> ClientFuture<'a, Outcome> {
+        let _ = data;
+        refuse(self, ClientOp::Process)
+    }
+
+    /// Marks the processed unit done.
+    fn mark(&mut self) -> ClientFuture<'_, Outcome> {
+        refuse(self, ClientOp::Mark)
+    }
+
+    /// Acknowledges the processed unit.
+    fn ack(&mut self) -> ClientFuture<'_, Outcome> {
+        refuse(self, ClientOp::Ack)
+    }
+
+    /// Sends `op` and drops its reply unread: the lab learns what Redis
+    /// answered, the client's state nothing (it counts a timeout).
+    fn lose(&mut self, op: ClientOp) -> ClientFuture<'_, Outcome> {
+        refuse(
+            self,
+            Call {
+                op,
+                reply: Reply::Lost,
+            },
+        )
+    }
+
+    /// Sends the request of the last [`LabClient::lose`] again, as a
+    /// library's retry does; this reply is read.
+    fn resend(&mut self, op: ClientOp) -> ClientFuture<'_, Outcome> {
+        refuse(
+            self,
+            Call {
+                op,
+                reply: Reply::Resent,
+            },
+        )
+    }
 
     /// Takes the lock, waiting by the lock's own strategy for at most
     /// about `deadline`: [`Outcome::Granted`], or [`Outcome::Busy`] when it
@@ -214,7 +331,7 @@ pub async fn poll_acquire<C: LabClient + ?Sized>(
     let backoff = locklab_impl::Backoff::default();
     let start = Instant::now();
     for attempt in 0..u32::MAX {
-        let outcome = client.perform(ClientOp::Acquire, "").await?;
+        let outcome = client.perform(Call::now(ClientOp::Acquire), "").await?;
         if !matches!(outcome, Outcome::Busy) {
             return Ok(outcome);
         }
@@ -225,31 +342,6 @@ pub async fn poll_acquire<C: LabClient + ?Sized>(
         tokio::time::sleep(backoff.delay(attempt).min(left)).await;
     }
     Ok(Outcome::Busy)
-}
-
-impl<T: LabClient + ?Sized> LabClient for Box<T> {
-    fn protocol(&self) -> &str {
-        (**self).protocol()
-    }
-    fn perform<'a>(&'a mut self, op: ClientOp, data: &'a str) -> ClientFuture<'a, Outcome> {
-        (**self).perform(op, data)
-    }
-    fn acquire_within(&mut self, deadline: Duration) -> ClientFuture<'_, Outcome> {
-        (**self).acquire_within(deadline)
-    }
-    fn reset<'a>(&'a mut self, keys: &'a Keys) -> ClientFuture<'a, ()> {
-        (**self).reset(keys)
-    }
-    fn ping(&mut self) -> ClientFuture<'_, ()> {
-        (**self).ping()
-    }
-    fn inspect(&mut self) -> ClientFuture<'_, Option<Inspection>> {
-        (**self).inspect()
-    }
-
-    fn write_fence(&self) -> Option<u64> {
-        (**self).write_fence()
-    }
 }
 
 /// An error and its sources, on one line: `connection to Redis at … lost:
@@ -269,8 +361,19 @@ pub fn error_line(e: &(dyn std::error::Error + 'static)) -> String {
 }
 
 /// A definite error for an operation a client does not have.
-pub(crate) fn unsupported(client: &str, op: ClientOp) -> OpError {
-    OpError::definite(format!("{client} has no `{op}` operation"))
+pub(crate) fn unsupported(client: &str, call: impl Into<Call>) -> OpError {
+    let call = call.into();
+    OpError::definite(format!("{client} has no `{call}` operation"))
+}
+
+/// The default of every operation a client does not have: a definite
+/// error, naming it.
+pub(crate) fn refuse<'a, C: LabClient + ?Sized>(
+    client: &C,
+    call: impl Into<Call>,
+) -> ClientFuture<'a, Outcome> {
+    let e = unsupported(client.protocol(), call);
+    Box::pin(async move { Err(e) })
 }
 
 #[cfg(test)]

@@ -18,11 +18,11 @@ use locklab_impl::{
     connect, Conn, LockError, LockKey, MasterReply, Protocol, QuorumGrant, Redlock, RedlockOptions,
     Refusal, Round, Ttl, Wait,
 };
-use locklab_model::{ClientOp, NodeId, Outcome};
+use locklab_model::{Call, ClientOp, NodeId, Outcome, Reply};
 
 use super::open::{ClientSpec, Strategy};
 use super::resource::Resource;
-use super::{ClientFuture, Keys, LabClient, OpError};
+use super::{refuse, ClientFuture, Keys, LabClient, OpError};
 
 /// A Redlock of `locklab-impl` with its state: the attempt in progress,
 /// and the grant it believes it holds.
@@ -149,7 +149,7 @@ impl QuorumClient {
         })
     }
 
-    async fn ask(&mut self, node: NodeId, lost: bool) -> Result<Outcome, OpError> {
+    async fn ask_master(&mut self, node: NodeId, lost: bool) -> Result<Outcome, OpError> {
         let k = self.master(node)?;
         if self.held.is_some() {
             return Err(OpError::definite(
@@ -184,7 +184,7 @@ impl QuorumClient {
         }
     }
 
-    async fn conclude(&mut self) -> Result<Outcome, OpError> {
+    async fn try_conclude(&mut self) -> Result<Outcome, OpError> {
         let round = self
             .round
             .take()
@@ -193,7 +193,7 @@ impl QuorumClient {
         Ok(self.concluded(result))
     }
 
-    async fn acquire(&mut self) -> Result<Outcome, OpError> {
+    async fn try_acquire(&mut self) -> Result<Outcome, OpError> {
         if self.held.is_some() {
             return Err(OpError::definite(
                 "already holds the lock: release it first",
@@ -203,12 +203,7 @@ impl QuorumClient {
         Ok(self.concluded(result))
     }
 
-    async fn write(&mut self, data: &str) -> Result<Outcome, OpError> {
-        let fence = self.held.as_ref().and_then(QuorumGrant::fence);
-        self.resource.write(fence, data).await
-    }
-
-    async fn release(&mut self) -> Result<Outcome, OpError> {
+    async fn try_release(&mut self) -> Result<Outcome, OpError> {
         let grant = self
             .held
             .take()
@@ -225,26 +220,38 @@ impl LabClient for QuorumClient {
         self.protocol.name()
     }
 
-    fn perform<'a>(&'a mut self, op: ClientOp, data: &'a str) -> ClientFuture<'a, Outcome> {
-        Box::pin(async move {
-            match op {
-                ClientOp::Ask { node } => self.ask(node, false).await,
-                ClientOp::AskLost { node } => self.ask(node, true).await,
-                ClientOp::Conclude => self.conclude().await,
-                ClientOp::Acquire => self.acquire().await,
-                ClientOp::Write => self.write(data).await,
-                ClientOp::Release => self.release().await,
-                ClientOp::AcquireLost
-                | ClientOp::AcquireResent
-                | ClientOp::Produce
-                | ClientOp::Read
-                | ClientOp::Claim
-                | ClientOp::Process
-                | ClientOp::Mark
-                | ClientOp::Ack
-                | ClientOp::Confirm => Err(super::unsupported(self.protocol.name(), op)),
-            }
-        })
+    fn ask(&mut self, node: NodeId) -> ClientFuture<'_, Outcome> {
+        Box::pin(self.ask_master(node, false))
+    }
+
+    fn lose(&mut self, op: ClientOp) -> ClientFuture<'_, Outcome> {
+        match op {
+            ClientOp::Ask { node } => Box::pin(self.ask_master(node, true)),
+            op => refuse(
+                self,
+                Call {
+                    op,
+                    reply: Reply::Lost,
+                },
+            ),
+        }
+    }
+
+    fn conclude(&mut self) -> ClientFuture<'_, Outcome> {
+        Box::pin(self.try_conclude())
+    }
+
+    fn acquire(&mut self) -> ClientFuture<'_, Outcome> {
+        Box::pin(self.try_acquire())
+    }
+
+    fn write<'a>(&'a mut self, data: &'a str) -> ClientFuture<'a, Outcome> {
+        let fence = self.held.as_ref().and_then(QuorumGrant::fence);
+        Box::pin(self.resource.write(fence, data))
+    }
+
+    fn release(&mut self) -> ClientFuture<'_, Outcome> {
+        Box::pin(self.try_release())
     }
 
     fn acquire_within(&mut self, deadline: Duration) -> ClientFuture<'_, Outcome> {

@@ -10,11 +10,12 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use locklab_impl::{connect, PlainResource, ResourceKey, WriteOutcome};
-use locklab_model::{ClientOp, Outcome};
+use locklab_impl::connect;
+use locklab_model::Outcome;
 
 use super::open::{peer_error, ClientSpec, OpenError, Strategy};
-use super::{unsupported, ClientFuture, Keys, LabClient, OpError};
+use super::resource::Resource;
+use super::{ClientFuture, Keys, LabClient, OpError};
 
 /// The client's name (`redlock` is the protocol).
 pub const NAME: &str = super::open::REDLOCK_RS;
@@ -28,7 +29,7 @@ pub struct RedlockClient {
     waiting: Arc<redlock::RedLock>,
     key: Vec<u8>,
     ttl_ms: usize,
-    resource: PlainResource,
+    resource: Resource,
     resource_conn: locklab_impl::Conn,
     held: Option<(Vec<u8>, usize, Instant)>,
 }
@@ -61,10 +62,7 @@ impl RedlockClient {
             waiting: Arc::new(manager(&spec.redis, 3, retry)?),
             key: spec.keys.lock.as_bytes().to_vec(),
             ttl_ms: spec.ttl.as_millis() as usize,
-            resource: PlainResource::new(
-                resource_conn.clone(),
-                ResourceKey::new(spec.keys.resource.as_str())?,
-            ),
+            resource: Resource::plain(&resource_conn, &spec.keys.resource)?,
             resource_conn,
             held: None,
         })
@@ -95,7 +93,7 @@ impl RedlockClient {
         }))
     }
 
-    async fn release(&mut self) -> Result<Outcome, OpError> {
+    async fn try_release(&mut self) -> Result<Outcome, OpError> {
         let (val, validity, granted) = self
             .held
             .take()
@@ -127,33 +125,21 @@ impl LabClient for RedlockClient {
         NAME
     }
 
-    fn perform<'a>(&'a mut self, op: ClientOp, data: &'a str) -> ClientFuture<'a, Outcome> {
+    fn acquire(&mut self) -> ClientFuture<'_, Outcome> {
         Box::pin(async move {
-            match op {
-                ClientOp::Acquire => Ok(self
-                    .attempt(self.once.clone())
-                    .await?
-                    .unwrap_or(Outcome::Busy)),
-                ClientOp::Release => self.release().await,
-                ClientOp::Write => match self.resource.write(data.as_bytes()).await {
-                    Ok(WriteOutcome::Accepted) => Ok(Outcome::Accepted),
-                    Ok(WriteOutcome::Refused { highest }) => Ok(Outcome::Refused { highest }),
-                    Err(e) => Err(OpError::of(&e)),
-                },
-                ClientOp::AcquireLost
-                | ClientOp::AcquireResent
-                | ClientOp::Produce
-                | ClientOp::Read
-                | ClientOp::Claim
-                | ClientOp::Process
-                | ClientOp::Mark
-                | ClientOp::Ack => Err(unsupported(NAME, op)),
-                ClientOp::Ask { .. }
-                | ClientOp::AskLost { .. }
-                | ClientOp::Conclude
-                | ClientOp::Confirm => Err(unsupported(NAME, op)),
-            }
+            Ok(self
+                .attempt(self.once.clone())
+                .await?
+                .unwrap_or(Outcome::Busy))
         })
+    }
+
+    fn release(&mut self) -> ClientFuture<'_, Outcome> {
+        Box::pin(self.try_release())
+    }
+
+    fn write<'a>(&'a mut self, data: &'a str) -> ClientFuture<'a, Outcome> {
+        Box::pin(self.resource.write(None, data))
     }
 
     fn acquire_within(&mut self, deadline: Duration) -> ClientFuture<'_, Outcome> {
@@ -174,9 +160,8 @@ impl LabClient for RedlockClient {
     fn reset<'a>(&'a mut self, keys: &'a Keys) -> ClientFuture<'a, ()> {
         Box::pin(async move {
             self.key = keys.lock.as_bytes().to_vec();
-            let resource_key =
-                ResourceKey::new(keys.resource.as_str()).map_err(|e| OpError::of(&e))?;
-            self.resource = PlainResource::new(self.resource_conn.clone(), resource_key);
+            self.resource = Resource::plain(&self.resource_conn, &keys.resource)
+                .map_err(|e| OpError::of(&e))?;
             self.held = None;
             Ok(())
         })

@@ -29,6 +29,14 @@ impl Resource {
         })
     }
 
+    /// A plain resource at `key` on `conn` (a peer lock issues no token).
+    pub fn plain(conn: &Conn, key: &str) -> Result<Resource, LockError> {
+        Ok(Resource::Plain(PlainResource::new(
+            conn.clone(),
+            ResourceKey::new(key)?,
+        )))
+    }
+
     /// The token a write carries with `fence` the latest grant's (`None`:
     /// none held), or `None` for a plain resource.
     pub fn token(&self, fence: Option<u64>) -> Option<u64> {

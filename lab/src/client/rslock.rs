@@ -51,12 +51,13 @@
 use std::time::{Duration, Instant};
 
 use locklab_impl::redis;
-use locklab_impl::{connect, Conn, LockKey, PlainResource, ResourceKey, WriteOutcome};
-use locklab_model::{ClientOp, Outcome};
+use locklab_impl::{connect, Conn, LockKey};
+use locklab_model::Outcome;
 use rslock::LockManager;
 
 use super::open::{peer_error, ClientSpec, OpenError, Strategy};
-use super::{error_line, unsupported, ClientFuture, Keys, LabClient, OpError};
+use super::resource::Resource;
+use super::{error_line, ClientFuture, Keys, LabClient, OpError};
 
 /// The client's name.
 pub const NAME: &str = "rslock";
@@ -78,7 +79,7 @@ pub struct RslockClient {
     conn: Conn,
     resource_conn: Conn,
     lock_key: LockKey,
-    resource: PlainResource,
+    resource: Resource,
     ttl: Duration,
     held: Option<rslock::Lock>,
 }
@@ -123,10 +124,7 @@ impl RslockClient {
         Ok(Self {
             once: manager(&spec.redis, 1, Duration::from_millis(1))?,
             waiting: manager(&spec.redis, 3, retry)?,
-            resource: PlainResource::new(
-                resource_conn.clone(),
-                ResourceKey::new(spec.keys.resource.as_str())?,
-            ),
+            resource: Resource::plain(&resource_conn, &spec.keys.resource)?,
             resource_conn,
             conn,
             lock_key: LockKey::new(spec.keys.lock.as_str())?,
@@ -145,7 +143,7 @@ impl RslockClient {
         }
     }
 
-    async fn release(&mut self) -> Result<Outcome, OpError> {
+    async fn try_release(&mut self) -> Result<Outcome, OpError> {
         let lock = self
             .held
             .take()
@@ -169,40 +167,23 @@ impl LabClient for RslockClient {
         NAME
     }
 
-    fn perform<'a>(&'a mut self, op: ClientOp, data: &'a str) -> ClientFuture<'a, Outcome> {
+    fn acquire(&mut self) -> ClientFuture<'_, Outcome> {
         Box::pin(async move {
-            match op {
-                ClientOp::Acquire => {
-                    match self
-                        .once
-                        .lock(self.lock_key.as_str().as_bytes(), self.ttl)
-                        .await
-                    {
-                        Ok(lock) => Ok(self.granted(lock)),
-                        Err(rslock::LockError::Unavailable) => Ok(Outcome::Busy),
-                        Err(e) => Err(OpError::indefinite(format!("rslock: {}", error_line(&e)))),
-                    }
-                }
-                ClientOp::Release => self.release().await,
-                ClientOp::Write => match self.resource.write(data.as_bytes()).await {
-                    Ok(WriteOutcome::Accepted) => Ok(Outcome::Accepted),
-                    Ok(WriteOutcome::Refused { highest }) => Ok(Outcome::Refused { highest }),
-                    Err(e) => Err(OpError::of(&e)),
-                },
-                ClientOp::AcquireLost
-                | ClientOp::AcquireResent
-                | ClientOp::Produce
-                | ClientOp::Read
-                | ClientOp::Claim
-                | ClientOp::Process
-                | ClientOp::Mark
-                | ClientOp::Ack => Err(unsupported(NAME, op)),
-                ClientOp::Ask { .. }
-                | ClientOp::AskLost { .. }
-                | ClientOp::Conclude
-                | ClientOp::Confirm => Err(unsupported(NAME, op)),
+            let key = self.lock_key.as_str().as_bytes();
+            match self.once.lock(key, self.ttl).await {
+                Ok(lock) => Ok(self.granted(lock)),
+                Err(rslock::LockError::Unavailable) => Ok(Outcome::Busy),
+                Err(e) => Err(OpError::indefinite(format!("rslock: {}", error_line(&e)))),
             }
         })
+    }
+
+    fn release(&mut self) -> ClientFuture<'_, Outcome> {
+        Box::pin(self.try_release())
+    }
+
+    fn write<'a>(&'a mut self, data: &'a str) -> ClientFuture<'a, Outcome> {
+        Box::pin(self.resource.write(None, data))
     }
 
     fn acquire_within(&mut self, deadline: Duration) -> ClientFuture<'_, Outcome> {
@@ -229,9 +210,8 @@ impl LabClient for RslockClient {
     fn reset<'a>(&'a mut self, keys: &'a Keys) -> ClientFuture<'a, ()> {
         Box::pin(async move {
             self.lock_key = LockKey::new(keys.lock.as_str()).map_err(|e| OpError::of(&e))?;
-            let resource_key =
-                ResourceKey::new(keys.resource.as_str()).map_err(|e| OpError::of(&e))?;
-            self.resource = PlainResource::new(self.resource_conn.clone(), resource_key);
+            self.resource = Resource::plain(&self.resource_conn, &keys.resource)
+                .map_err(|e| OpError::of(&e))?;
             self.held = None;
             Ok(())
         })

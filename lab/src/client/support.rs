@@ -11,19 +11,28 @@
 
 use std::collections::BTreeMap;
 
-use locklab_model::{ClientOp, Fault, Faults, Step};
+use locklab_model::{Call, ClientOp, Fault, Faults, Reply, Step};
 use serde::Serialize;
 
 use super::LabClient;
 
 /// The operations the lab asks about: those not every client has.
-pub const PROBED: [ClientOp; 2] = [ClientOp::AcquireLost, ClientOp::AcquireResent];
+pub const PROBED: [Call; 2] = [
+    Call {
+        op: ClientOp::Acquire,
+        reply: Reply::Lost,
+    },
+    Call {
+        op: ClientOp::Acquire,
+        reply: Reply::Resent,
+    },
+];
 
 /// What a client cannot do, with what it answered.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct Support {
     /// Each operation the client refused definitely, with its error line.
-    pub cannot: BTreeMap<ClientOp, String>,
+    pub cannot: BTreeMap<Call, String>,
     /// Why it cannot follow a Sentinel failover, if it cannot (a worker
     /// whose `ready` did not say it follows one): the lab then keeps it
     /// off the scenarios with replicas.
@@ -32,7 +41,7 @@ pub struct Support {
 }
 
 /// The operations a fault needs beyond acquire, write and release.
-pub fn fault_ops(fault: Fault) -> &'static [ClientOp] {
+pub fn fault_ops(fault: Fault) -> &'static [Call] {
     match fault {
         Fault::Retry => &PROBED,
         _ => &[],
@@ -40,9 +49,9 @@ pub fn fault_ops(fault: Fault) -> &'static [ClientOp] {
 }
 
 /// The operations a step performs.
-pub fn step_ops(step: Step) -> &'static [ClientOp] {
-    match step {
-        Step::Retry { .. } => &PROBED,
+pub fn step_ops(step: Step) -> &'static [Call] {
+    match step.call() {
+        Some(call) if PROBED.contains(&call) => &PROBED,
         _ => &[],
     }
 }
@@ -55,10 +64,10 @@ impl Support {
     /// drop it, or reset it, and delete its keys.
     pub async fn probe(client: &mut dyn LabClient) -> Support {
         let mut cannot = BTreeMap::new();
-        for op in PROBED {
-            if let Err(e) = client.perform(op, "").await {
+        for call in PROBED {
+            if let Err(e) = client.perform(call, "").await {
                 if e.definite {
-                    cannot.insert(op, e.message);
+                    cannot.insert(call, e.message);
                 }
             }
         }
@@ -96,7 +105,7 @@ impl Support {
         })
     }
 
-    fn lacking(&self, ops: &[ClientOp]) -> Option<(ClientOp, &str)> {
+    fn lacking(&self, ops: &[Call]) -> Option<(Call, &str)> {
         ops.iter()
             .find_map(|op| self.cannot.get(op).map(|said| (*op, said.as_str())))
     }
@@ -109,7 +118,7 @@ mod tests {
     #[test]
     fn a_client_without_resends_is_kept_out_of_retry_only() {
         let support = Support {
-            cannot: BTreeMap::from([(ClientOp::AcquireLost, "no such op".to_owned())]),
+            cannot: BTreeMap::from([(PROBED[0], "no such op".to_owned())]),
             stays_on_one_server: None,
         };
         let retry: Faults = "retry".parse().unwrap();
@@ -120,7 +129,8 @@ mod tests {
         );
         assert_eq!(support.lacks_for_faults("pause".parse().unwrap()), None);
         assert_eq!(Support::default().lacks_for_faults(retry), None);
-        let steps: Vec<Step> = locklab_model::step::parse_schedule("acquire c1; retry c2").unwrap();
+        let steps: Vec<Step> =
+            locklab_model::step::parse_schedule("acquire c1; acquire-resent c2").unwrap();
         assert!(support.lacks_for_steps(&steps).is_some());
         assert_eq!(support.lacks_for_steps(&steps[..1]), None);
         assert_eq!(support.lacks_for_replicas(1), None);

@@ -13,7 +13,7 @@ use locklab_impl::{connect, LockError, Ttl};
 use locklab_model::{ClientOp, Outcome, Protocol};
 
 use super::open::ClientSpec;
-use super::{error_line, unsupported, Applied, ClientFuture, Inspection, Keys, LabClient, OpError};
+use super::{error_line, refuse, Applied, ClientFuture, Inspection, Keys, LabClient, OpError};
 
 /// A sync protocol's worker, or its producer.
 #[derive(Debug)]
@@ -101,41 +101,43 @@ impl LabClient for SyncClient {
         self.protocol.name()
     }
 
-    fn perform<'a>(&'a mut self, op: ClientOp, data: &'a str) -> ClientFuture<'a, Outcome> {
+    fn produce(&mut self) -> ClientFuture<'_, Outcome> {
         Box::pin(async move {
-            let w = &mut self.worker;
-            match op {
-                ClientOp::Produce => Ok(match w.produce().await.map_err(err)? {
-                    Produced::Written(u) => Outcome::Produced { unit: u.0 },
-                    Produced::Full => Outcome::Conflict,
-                }),
-                ClientOp::Read => Ok(Self::taken(w.read().await.map_err(err)?, false)),
-                ClientOp::Claim => Ok(Self::taken(w.claim().await.map_err(err)?, true)),
-                ClientOp::Process => {
-                    let applied = w.process(data).await.map_err(err)?;
-                    Ok(Outcome::Processed {
-                        unit: applied.unit.0,
-                        applied: applied.applied,
-                    })
-                }
-                ClientOp::Mark => Ok(Self::marked(w.mark().await.map_err(err)?)),
-                ClientOp::Ack => Ok(Self::marked(w.ack().await.map_err(err)?)),
-                ClientOp::Acquire
-                | ClientOp::AcquireLost
-                | ClientOp::AcquireResent
-                | ClientOp::Write
-                | ClientOp::Release
-                | ClientOp::Ask { .. }
-                | ClientOp::AskLost { .. }
-                | ClientOp::Conclude
-                | ClientOp::Confirm => Err(unsupported(self.protocol.name(), op)),
-            }
+            Ok(match self.worker.produce().await.map_err(err)? {
+                Produced::Written(u) => Outcome::Produced { unit: u.0 },
+                Produced::Full => Outcome::Conflict,
+            })
         })
     }
 
+    fn read(&mut self) -> ClientFuture<'_, Outcome> {
+        Box::pin(async move { Ok(Self::taken(self.worker.read().await.map_err(err)?, false)) })
+    }
+
+    fn claim(&mut self) -> ClientFuture<'_, Outcome> {
+        Box::pin(async move { Ok(Self::taken(self.worker.claim().await.map_err(err)?, true)) })
+    }
+
+    fn process<'a>(&'a mut self, data: &'a str) -> ClientFuture<'a, Outcome> {
+        Box::pin(async move {
+            let applied = self.worker.process(data).await.map_err(err)?;
+            Ok(Outcome::Processed {
+                unit: applied.unit.0,
+                applied: applied.applied,
+            })
+        })
+    }
+
+    fn mark(&mut self) -> ClientFuture<'_, Outcome> {
+        Box::pin(async move { Ok(Self::marked(self.worker.mark().await.map_err(err)?)) })
+    }
+
+    fn ack(&mut self) -> ClientFuture<'_, Outcome> {
+        Box::pin(async move { Ok(Self::marked(self.worker.ack().await.map_err(err)?)) })
+    }
+
     fn acquire_within(&mut self, _deadline: Duration) -> ClientFuture<'_, Outcome> {
-        let name = self.protocol.name();
-        Box::pin(async move { Err(unsupported(name, ClientOp::Acquire)) })
+        refuse(self, ClientOp::Acquire)
     }
 
     fn reset<'a>(&'a mut self, keys: &'a Keys) -> ClientFuture<'a, ()> {

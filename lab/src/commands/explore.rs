@@ -6,9 +6,10 @@ use std::net::{SocketAddr, TcpListener};
 
 use anyhow::{bail, Context};
 use clap::Args;
-use locklab_model::system::{visit, Visit};
-use locklab_model::{Faults, PropertyName, Protocol, Scenario, System};
+use locklab_model::family::{visit, Visit};
+use locklab_model::{Checked, Faults, PropertyName, Protocol, Scenario, System};
 use serde::Serialize;
+use stateright::Model;
 
 use crate::cli::Status;
 
@@ -54,7 +55,7 @@ struct Serve(SocketAddr);
 impl Visit for Serve {
     type Out = ();
     fn visit<S: System>(self, model: S) {
-        let _checker = model.checker().serve(self.0);
+        let _checker = Checked(model).checker().serve(self.0);
     }
 }
 

@@ -14,7 +14,8 @@
 use anyhow::bail;
 use clap::{Args, ValueEnum};
 use locklab_model::{Outcome, Protocol};
-use locklab_spec::declaration::{Family, Shape};
+use locklab_spec::declaration::Shape;
+use locklab_spec::family::Family;
 use locklab_spec::property::Kind;
 use locklab_spec::{Fault, PropertyName};
 use serde::Serialize;

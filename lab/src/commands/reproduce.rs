@@ -11,7 +11,8 @@ use clap::Args;
 use locklab_impl::ConnectOptions;
 use locklab_model::path::script;
 use locklab_model::{
-    Faults, NarratedStep, PropertyName, Protocol, Scenario, ScenarioOutcome, Step, Verdict,
+    Faults, NarratedStep, NodeFault, PropertyName, Protocol, Scenario, ScenarioOutcome, Step,
+    Verdict,
 };
 use serde::Serialize;
 
@@ -190,10 +191,13 @@ fn played_in(s: &Schedule) -> Vec<Scenario> {
 pub fn touches_a_node(step: &Step) -> bool {
     matches!(
         step,
-        Step::Restart { .. }
-            | Step::DelayedRestart { .. }
-            | Step::Rejoin { .. }
-            | Step::ClockJump { .. }
+        Step::Node {
+            fault: NodeFault::Restart
+                | NodeFault::DelayedRestart
+                | NodeFault::Rejoin
+                | NodeFault::ClockJump,
+            ..
+        }
     )
 }
 

@@ -45,7 +45,7 @@
 
 use std::collections::{BTreeSet, HashMap};
 
-use locklab_model::{ClientOp, Outcome, PropertyName, Verdict};
+use locklab_model::{Call, ClientOp, Outcome, PropertyName, Verdict};
 use serde::{Deserialize, Serialize};
 
 use super::event::{Event, History, Op};
@@ -201,7 +201,10 @@ fn walk(history: &History) -> Walked {
             }
         };
         match e.op {
-            Op::Call(ClientOp::Release) if had > 0 => {
+            Op::Call(Call {
+                op: ClientOp::Release,
+                ..
+            }) if had > 0 => {
                 if had == 1 {
                     close(&mut open, &mut closed, (e.start_us, i));
                 } else if let Some(o) = open.get_mut(e.client.as_str()) {
@@ -305,7 +308,7 @@ fn still_own(events: &[Event], at: usize, client: &str) -> Option<usize> {
         matches!(e.op, Op::Restart | Op::Down)
             || (e.op == Op::Observed && e.present == Some(false))
             || (e.client == client
-                && e.op == Op::Call(ClientOp::Release)
+                && e.op == Op::call(ClientOp::Release)
                 && e.outcome.as_ref().is_some_and(Outcome::removed_a_key))
     });
     (!gone).then_some(own)
@@ -316,7 +319,7 @@ fn no_foreign_release(history: &History) -> Finding {
     let events = &history.events;
     let mut possible = None;
     for (r, release) in events.iter().enumerate() {
-        if release.op != Op::Call(ClientOp::Release)
+        if release.op != Op::call(ClientOp::Release)
             || !release.outcome.as_ref().is_some_and(Outcome::removed_a_key)
         {
             continue;
@@ -374,10 +377,10 @@ fn no_foreign_release(history: &History) -> Finding {
 /// The number of the grant a client was acting under at event `at`: the
 /// rank among all grants of the latest grant in its current tenure (since
 /// it last let go of every level, crashed or learned it lost the lock); 0
-/// when it believes without a grant. Grant order, not the fencing token, is
-/// what the resource's history is judged by: a fencing counter that Redis
-/// forgot in a restart hands out low tokens again, and the judgement must
-/// see through that.
+/// when it believes without a grant. Where tokens cannot tell two writes
+/// apart, grant order is what the resource's history is judged by: a
+/// fencing counter that Redis forgot in a restart hands out the same token
+/// again, and the judgement must see through that.
 fn grant_number(history: &History, walked: &Walked, at: usize) -> u64 {
     let events = &history.events;
     let client = &events[at].client;
@@ -392,11 +395,11 @@ fn grant_number(history: &History, walked: &Walked, at: usize) -> u64 {
         if &x.client != client {
             continue;
         }
-        if x.op == Op::Call(ClientOp::Confirm) && x.gives_belief() {
+        if x.op == Op::call(ClientOp::Confirm) && x.gives_belief() {
             confirmed = true;
             continue;
         }
-        let let_go = (x.op == Op::Call(ClientOp::Release) && walked.after[i] == 0)
+        let let_go = (x.op == Op::call(ClientOp::Release) && walked.after[i] == 0)
             || x.op == Op::Crash
             || x.outcome == Some(Outcome::Lost);
         if let_go {
@@ -421,33 +424,48 @@ fn grant_number(history: &History, walked: &Walked, at: usize) -> u64 {
     0
 }
 
+/// The writes the resource accepted, in the order it can see (the model's
+/// definition, `model/src/kit/resource.rs`): by fencing token, and where
+/// tokens cannot tell two grants apart (no fencing, or a token handed out
+/// twice), by grant. One that comes before a write accepted earlier is
+/// stale.
 fn fenced_resource(history: &History) -> Finding {
     let property = PropertyName::FencedResource;
     let walked = walk(history);
-    let mut highest: Option<(u64, usize)> = None;
+    let mut latest: Option<((u64, u64), usize)> = None;
     for (i, e) in history.events.iter().enumerate() {
-        if e.op != Op::Call(ClientOp::Write) || e.outcome != Some(Outcome::Accepted) {
+        if e.op != Op::call(ClientOp::Write) || e.outcome != Some(Outcome::Accepted) {
             continue;
         }
-        let grant = grant_number(history, &walked, i);
-        match highest {
-            Some((top, at)) if grant < top => {
-                let under = if grant == 0 {
-                    "without a grant".to_owned()
-                } else {
-                    format!("under grant {grant}")
+        let key = (e.fence.unwrap_or(0), grant_number(history, &walked, i));
+        match latest {
+            Some((top, at)) if key < top => {
+                let under = |(token, grant): (u64, u64)| {
+                    let grant = if grant == 0 {
+                        "without a grant".to_owned()
+                    } else {
+                        format!("under grant {grant}")
+                    };
+                    if token == 0 {
+                        grant
+                    } else {
+                        format!("{grant} with token {token}")
+                    }
                 };
                 return Finding::violated(
                     property,
                     vec![at, i],
                     format!(
-                        "the resource accepted {}'s write made {under} after {}'s write under grant {top}",
-                        e.client, history.events[at].client
+                        "the resource accepted {}'s write made {} after {}'s write made {}",
+                        e.client,
+                        under(key),
+                        history.events[at].client,
+                        under(top)
                     ),
                 );
             }
-            Some((top, _)) if grant == top => {}
-            _ => highest = Some((grant, i)),
+            Some((top, _)) if key == top => {}
+            _ => latest = Some((key, i)),
         }
     }
     Finding::holds(property)
@@ -480,7 +498,7 @@ fn no_early_release(history: &History) -> Finding {
     let walked = walk(history);
     let events = &history.events;
     for (i, e) in events.iter().enumerate() {
-        let removed = e.op == Op::Call(ClientOp::Release)
+        let removed = e.op == Op::call(ClientOp::Release)
             && e.outcome.as_ref().is_some_and(Outcome::removed_a_key);
         if removed && walked.after[i] > 0 {
             if let Some(own) = still_own(events, i, &e.client) {
@@ -530,9 +548,7 @@ fn no_leaked_hold(history: &History) -> Finding {
                 .any(|(_, b)| b.from < (e.start_us, i) && b.until > (e.start_us, i));
             // (A reply that was lost is not in flight: nobody will read it.)
             let in_flight = events[..i].iter().any(|x| {
-                x.op.is_acquire()
-                    && x.op != Op::Call(ClientOp::AcquireLost)
-                    && x.end_us.is_none_or(|end| end > e.start_us)
+                x.op.is_acquire() && !x.op.is_lost() && x.end_us.is_none_or(|end| end > e.start_us)
             });
             let crashed_grant = latest_grant(events, i).filter(|&g| {
                 events[g + 1..i]

@@ -6,7 +6,7 @@
 
 use std::time::Instant;
 
-use locklab_model::{ClientOp, KeyRole, NodeId, Outcome};
+use locklab_model::{Call, ClientOp, KeyRole, NodeId, Outcome, Reply};
 use serde::{Deserialize, Serialize};
 
 use crate::client::{Inspection, OpError};
@@ -14,8 +14,9 @@ use crate::client::{Inspection, OpError};
 /// What an event records; in JSON, its name (`"acquire"`, `"pause"`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Op {
-    /// A client's operation.
-    Call(ClientOp),
+    /// A client's operation (with what became of its reply: `acquire-lost`
+    /// is an acquire whose reply the client never read).
+    Call(Call),
     /// The lab looked at the lock key on Redis.
     Observed,
     /// The client was paused (it takes no steps).
@@ -42,46 +43,31 @@ pub enum Op {
 }
 
 impl Op {
+    /// A client's operation, its reply read at once.
+    pub const fn call(op: ClientOp) -> Op {
+        Op::Call(Call::now(op))
+    }
+
     /// The operation's name in tables.
-    pub fn name(&self) -> &'static str {
+    pub fn name(&self) -> String {
         match self {
-            Op::Call(op) => op.name(),
-            Op::Observed => "observed",
-            Op::Pause => "pause",
-            Op::Resume => "resume",
-            Op::Crash => "crash",
-            Op::Restart => "restart",
-            Op::Inspected => "inspected",
-            Op::Down => "down",
-            Op::Rejoin => "rejoin",
-            Op::ClockJump => "clock-jump",
-            Op::Replicate => "replicate",
-            Op::Failover => "failover",
+            Op::Call(call) => call.name(),
+            Op::Observed => "observed".to_owned(),
+            Op::Pause => "pause".to_owned(),
+            Op::Resume => "resume".to_owned(),
+            Op::Crash => "crash".to_owned(),
+            Op::Restart => "restart".to_owned(),
+            Op::Inspected => "inspected".to_owned(),
+            Op::Down => "down".to_owned(),
+            Op::Rejoin => "rejoin".to_owned(),
+            Op::ClockJump => "clock-jump".to_owned(),
+            Op::Replicate => "replicate".to_owned(),
+            Op::Failover => "failover".to_owned(),
         }
     }
 
-    /// Every operation, for reading names. (An ask's master is the
-    /// event's `node`.)
-    pub const ALL: [Op; 26] = [
-        Op::Call(ClientOp::Acquire),
-        Op::Call(ClientOp::AcquireLost),
-        Op::Call(ClientOp::AcquireResent),
-        Op::Call(ClientOp::Write),
-        Op::Call(ClientOp::Release),
-        Op::Call(ClientOp::Produce),
-        Op::Call(ClientOp::Read),
-        Op::Call(ClientOp::Claim),
-        Op::Call(ClientOp::Process),
-        Op::Call(ClientOp::Mark),
-        Op::Call(ClientOp::Ack),
-        Op::Call(ClientOp::Ask {
-            node: NodeId::FIRST,
-        }),
-        Op::Call(ClientOp::AskLost {
-            node: NodeId::FIRST,
-        }),
-        Op::Call(ClientOp::Conclude),
-        Op::Call(ClientOp::Confirm),
+    /// The lab's own events, for reading names.
+    const EVENTS: [Op; 11] = [
         Op::Observed,
         Op::Pause,
         Op::Resume,
@@ -95,6 +81,13 @@ impl Op {
         Op::Failover,
     ];
 
+    /// The event of this name (an ask's master is the event's `node`).
+    pub fn named(name: &str) -> Option<Op> {
+        Call::named(name)
+            .map(Op::Call)
+            .or_else(|| Op::EVENTS.into_iter().find(|op| op.name() == name))
+    }
+
     /// An acquire, sent once or again — for a quorum lock, its
     /// conclusion (a request to one master grants nothing by itself); or
     /// the confirmation of one (a `WAIT`): an operation whose outcome may
@@ -102,29 +95,36 @@ impl Op {
     pub fn is_acquire(&self) -> bool {
         matches!(
             self,
-            Op::Call(
-                ClientOp::Acquire
-                    | ClientOp::AcquireLost
-                    | ClientOp::AcquireResent
-                    | ClientOp::Conclude
-                    | ClientOp::Confirm
-            )
+            Op::Call(Call {
+                op: ClientOp::Acquire | ClientOp::Conclude | ClientOp::Confirm,
+                ..
+            })
+        )
+    }
+
+    /// An operation whose reply the client never read (Redis ran it; the
+    /// lab saw what it answered).
+    pub fn is_lost(&self) -> bool {
+        matches!(
+            self,
+            Op::Call(Call {
+                reply: Reply::Lost,
+                ..
+            })
         )
     }
 }
 
 impl Serialize for Op {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(self.name())
+        s.serialize_str(&self.name())
     }
 }
 
 impl<'de> Deserialize<'de> for Op {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Op, D::Error> {
         let name = String::deserialize(d)?;
-        Op::ALL
-            .into_iter()
-            .find(|op| op.name() == name)
+        Op::named(&name)
             .ok_or_else(|| serde::de::Error::custom(format!("unknown operation {name:?}")))
     }
 }
@@ -211,7 +211,7 @@ impl Event {
             && match self.outcome {
                 Some(Outcome::Pending) => true,
                 Some(Outcome::Granted { count, .. }) => {
-                    self.op != Op::Call(ClientOp::Confirm) && count.is_none_or(|c| c == 1)
+                    self.op != Op::call(ClientOp::Confirm) && count.is_none_or(|c| c == 1)
                 }
                 _ => false,
             }

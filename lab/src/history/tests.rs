@@ -1,6 +1,6 @@
 //! The checker on histories built by hand.
 
-use locklab_model::{ClientOp, Outcome, PropertyName, Verdict};
+use locklab_model::{Call, ClientOp, Outcome, PropertyName, Reply, Verdict};
 
 use super::*;
 
@@ -47,7 +47,7 @@ impl H {
     }
 
     fn acquire(self, client: &str, outcome: Outcome) -> H {
-        self.at(client, Op::Call(ClientOp::Acquire), Some(outcome))
+        self.at(client, Op::call(ClientOp::Acquire), Some(outcome))
     }
 
     fn grant(self, client: &str) -> H {
@@ -77,18 +77,18 @@ impl H {
     }
 
     fn release(self, client: &str, outcome: Outcome) -> H {
-        self.at(client, Op::Call(ClientOp::Release), Some(outcome))
+        self.at(client, Op::call(ClientOp::Release), Some(outcome))
     }
 
     fn write(self, client: &str, fence: Option<u64>, outcome: Outcome) -> H {
-        let mut h = self.at(client, Op::Call(ClientOp::Write), Some(outcome));
+        let mut h = self.at(client, Op::call(ClientOp::Write), Some(outcome));
         h.0.last_mut().unwrap().fence = fence;
         h
     }
 
     /// An acquire that failed; `definite`: surely without effect.
     fn failed(mut self, client: &str, definite: bool) -> H {
-        self = self.at(client, Op::Call(ClientOp::Acquire), None);
+        self = self.at(client, Op::call(ClientOp::Acquire), None);
         self.0.last_mut().unwrap().error = Some(crate::client::OpError {
             message: "timed out".into(),
             definite,
@@ -226,7 +226,7 @@ fn a_stale_write_breaks_the_plain_resource_but_not_the_fenced_one() {
 fn a_reply_never_read_gives_no_belief() {
     let mut h = H::new().grant("c1").done();
     h.events[0].end_us = None;
-    let mut e = Event::new("c2", Op::Call(ClientOp::Acquire), 5000);
+    let mut e = Event::new("c2", Op::call(ClientOp::Acquire), 5000);
     e.outcome = Some(Outcome::GRANTED);
     e.end_us = Some(5100);
     h.events.push(e);
@@ -346,7 +346,11 @@ fn a_leaked_level_shows_in_the_reply_or_on_redis() {
     // A resent SET NX refused by its own first run: the key is there, and
     // nobody believes they hold it.
     let mut resent = H::new();
-    resent = resent.at("c1", Op::Call(ClientOp::AcquireResent), Some(Outcome::Busy));
+    let call = Call {
+        op: ClientOp::Acquire,
+        reply: Reply::Resent,
+    };
+    resent = resent.at("c1", Op::Call(call), Some(Outcome::Busy));
     let h = resent.seen().done();
     let f = verdict(&h, PropertyName::NoLeakedHold);
     assert_eq!(f.verdict, Verdict::Violated);

@@ -2,7 +2,7 @@
 //! time, the client, what it did and what came of it, and a mark on the
 //! events the checker names.
 
-use locklab_model::{ClientOp, KeyRole};
+use locklab_model::{Call, ClientOp, KeyRole};
 
 use crate::client::Inspection;
 
@@ -21,7 +21,10 @@ pub fn outcome(e: &Event) -> String {
 fn happened(e: &Event) -> String {
     let node = e.node.map(|n| format!(" on {n}")).unwrap_or_default();
     match e.op {
-        Op::Call(ClientOp::Write) => {
+        Op::Call(Call {
+            op: ClientOp::Write,
+            ..
+        }) => {
             let fence = e
                 .fence
                 .map(|f| format!(" with token {f}"))

@@ -14,7 +14,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use locklab_model::{ClientOp, Outcome, PropertyName};
+use locklab_model::{Call, ClientOp, Outcome, PropertyName};
 
 use super::checker::Finding;
 use super::event::{Event, History, Op};
@@ -36,7 +36,7 @@ struct Evidence {
 }
 
 fn is_worker_op(e: &Event, ops: &[ClientOp]) -> bool {
-    matches!(e.op, Op::Call(op) if ops.contains(&op))
+    matches!(e.op, Op::Call(call) if ops.contains(&call.op))
 }
 
 fn evidence(history: &History) -> Evidence {
@@ -46,11 +46,20 @@ fn evidence(history: &History) -> Evidence {
     let mut hands: BTreeMap<&str, Option<Option<u32>>> = BTreeMap::new();
     for (i, e) in history.events.iter().enumerate() {
         match (&e.op, &e.outcome) {
-            (Op::Call(ClientOp::Produce), Some(Outcome::Produced { unit })) => {
+            (
+                Op::Call(Call {
+                    op: ClientOp::Produce,
+                    ..
+                }),
+                Some(Outcome::Produced { unit }),
+            ) => {
                 produced.entry(*unit).or_insert(i);
             }
             (
-                Op::Call(ClientOp::Process),
+                Op::Call(Call {
+                    op: ClientOp::Process,
+                    ..
+                }),
                 Some(Outcome::Processed {
                     unit,
                     applied: true,

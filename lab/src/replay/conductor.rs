@@ -38,7 +38,8 @@ use std::time::{Duration, Instant};
 
 use locklab_impl::{Conn, ConnectOptions, LockError, Ttl};
 use locklab_model::{
-    ClientOp, KeyRole, LeaseClock, NodeId, Outcome, Script, Scripted, Step, Taken,
+    Call, ClientFault, ClientId, ClientOp, KeyRole, LeaseClock, NodeFault, NodeId, Outcome, Reply,
+    Script, Scripted, Step, Taken,
 };
 
 use super::keys::{role_key, KeySpace, ReplayKeys};
@@ -102,7 +103,7 @@ pub enum ReplayError {
         /// The client.
         client: String,
         /// The operation.
-        op: ClientOp,
+        op: Call,
         /// What Redis said.
         message: String,
     },
@@ -266,7 +267,7 @@ async fn play_at(stage: &Stage, n: usize, script: Script) -> Result<Played, Repl
     let environment = script
         .steps
         .iter()
-        .any(|s| s.step.client().is_none() && s.step.op().is_some());
+        .any(|s| s.step.client().is_none() && s.step.call().is_some());
     let names: Vec<(String, &Clients)> = (0..scenario.clients)
         .map(|i| (format!("c{}", i + 1), &stage.clients))
         .chain(environment.then(|| ("lab".to_owned(), &Clients::InProcess)))
@@ -409,10 +410,16 @@ impl Conductor {
             // restarting a server takes a while). A tick must leave every
             // lease that lives on with the time the model gives it.
             match s.step {
-                Step::Restart { .. } | Step::Rejoin { .. } => {}
+                Step::Node {
+                    fault: NodeFault::Restart | NodeFault::Rejoin,
+                    ..
+                } => {}
                 // Killing a server is quick, but the step may not be judged
                 // by the tick it started in; its down time starts now.
-                Step::DelayedRestart { .. } => self.restart_clocks(s, started),
+                Step::Node {
+                    fault: NodeFault::DelayedRestart,
+                    ..
+                } => self.restart_clocks(s, started),
                 Step::Tick => self.check_on_time(i, s.step, &s.after, &self.anchors.clone()),
                 _ => {
                     self.check_on_time(i, s.step, &s.before, &anchors);
@@ -466,43 +473,114 @@ impl Conductor {
             return Ok(());
         }
         match s.step {
-            Step::Retry { client } => {
-                // The first run's reply is lost: recorded as never read.
-                let lost = self.rec.events().len();
-                self.perform(client.index(), ClientOp::AcquireLost).await?;
-                self.rec.unread(lost);
-                let real = self
-                    .perform(client.index(), ClientOp::AcquireResent)
-                    .await?;
+            Step::Op { client, op, reply } => self.call(i, s, client, op, reply).await?,
+            Step::Produce => {
+                // The environment's operation, on the lab's own client.
+                let seat = self.lab.ok_or_else(|| {
+                    ReplayError::Setup(format!("no client of the lab's own to play `{}`", s.step))
+                })?;
+                let real = self.perform(seat, Call::now(ClientOp::Produce)).await?;
                 self.expect(i, s, real.as_ref());
             }
-            step if step.is_delayed() => {
-                let (Some(client), Some(op)) = (step.client(), step.op()) else {
-                    return Ok(());
-                };
-                self.send_delayed(client.index(), op).await;
-            }
-            Step::AskLost { client, .. } => {
-                // The master runs it; the client never reads the reply.
-                let lost = self.rec.events().len();
-                let op = s.step.op().expect("a client's operation");
-                let real = self.perform(client.index(), op).await?;
-                self.rec.unread(lost);
+            Step::Deliver { client } => {
+                let real = self.deliver(client.index()).await?;
                 self.expect(i, s, real.as_ref());
             }
-            Step::DelayedRestart { node } => {
+            Step::Tick => self.tick(s).await?,
+            Step::Replicate { node } => {
+                self.nodes.replicate(node).await?;
+                self.rec.instant("lab", Op::Replicate).node = Some(node);
+            }
+            Step::Client { client, fault } => self.suffer(i, s.step, client, fault).await,
+            Step::Node { node, fault } => self.strike(node, fault).await?,
+        }
+        Ok(())
+    }
+
+    /// A client's operation, played as its reply goes: read at once, held
+    /// in flight, lost, or lost and sent again.
+    async fn call(
+        &mut self,
+        i: usize,
+        s: &Scripted,
+        client: ClientId,
+        op: ClientOp,
+        reply: Reply,
+    ) -> Result<(), ReplayError> {
+        let c = client.index();
+        let lost = Call {
+            op,
+            reply: Reply::Lost,
+        };
+        let real = match reply {
+            Reply::Now => self.perform(c, Call::now(op)).await?,
+            Reply::Held => {
+                self.send_delayed(c, op).await;
+                return Ok(());
+            }
+            // Redis runs it; the client never reads the reply.
+            Reply::Lost => {
+                let at = self.rec.events().len();
+                let real = self.perform(c, lost).await?;
+                self.rec.unread(at);
+                real
+            }
+            // The first run's reply is lost: recorded as never read.
+            Reply::Resent => {
+                let at = self.rec.events().len();
+                self.perform(c, lost).await?;
+                self.rec.unread(at);
+                self.perform(c, Call { op, reply }).await?
+            }
+        };
+        self.expect(i, s, real.as_ref());
+        Ok(())
+    }
+
+    /// A fault done to a client: paused, resumed, or crashed.
+    async fn suffer(&mut self, i: usize, step: Step, client: ClientId, fault: ClientFault) {
+        let c = &mut self.clients[client.index()];
+        let name = c.name.clone();
+        match fault {
+            ClientFault::Pause => {
+                c.paused = true;
+                let paused = c.seat.pause().await;
+                self.rec.instant(&name, Op::Pause);
+                self.diverge_if(i, step, paused.err(), "could not pause");
+            }
+            ClientFault::Resume => {
+                c.paused = false;
+                let resumed = c.seat.resume().await;
+                self.rec.instant(&name, Op::Resume);
+                self.warm_if_needed(client.index()).await;
+                self.diverge_if(i, step, resumed.err(), "could not resume");
+            }
+            ClientFault::Crash => {
+                c.seat.crash();
+                c.in_flight = None;
+                c.fence = None;
+                self.rec.instant(&name, Op::Crash);
+            }
+        }
+    }
+
+    /// A fault done to a node.
+    async fn strike(&mut self, node: NodeId, fault: NodeFault) -> Result<(), ReplayError> {
+        match fault {
+            NodeFault::Restart => self.restart(node).await?,
+            NodeFault::DelayedRestart => {
                 self.nodes.crash(node).await?;
                 self.anchors.retain(|(n, _), _| *n != node);
                 let e = self.rec.instant("lab", Op::Down);
                 e.node = Some(node);
             }
-            Step::Rejoin { node } => {
+            NodeFault::Rejoin => {
                 self.nodes.rejoin(node).await?;
                 let e = self.rec.instant("lab", Op::Rejoin);
                 e.node = Some(node);
                 self.warm_all().await;
             }
-            Step::ClockJump { node } => {
+            NodeFault::ClockJump => {
                 let by = self.tick * u32::from(locklab_model::fault::CLOCK_JUMP_TICKS);
                 self.nodes.jump(node, by).await?;
                 // The node's keys end `by` earlier: their clocks started
@@ -515,57 +593,7 @@ impl Conductor {
                 let e = self.rec.instant("lab", Op::ClockJump);
                 e.node = Some(node);
             }
-            Step::Deliver { client } => {
-                let real = self.deliver(client.index()).await?;
-                self.expect(i, s, real.as_ref());
-            }
-            Step::Tick => self.tick(s).await?,
-            Step::Pause { client } => {
-                let c = &mut self.clients[client.index()];
-                c.paused = true;
-                let paused = c.seat.pause().await;
-                let name = c.name.clone();
-                self.rec.instant(&name, Op::Pause);
-                self.diverge_if(i, s.step, paused.err(), "could not pause");
-            }
-            Step::Resume { client } => {
-                let c = &mut self.clients[client.index()];
-                c.paused = false;
-                let resumed = c.seat.resume().await;
-                let name = c.name.clone();
-                self.rec.instant(&name, Op::Resume);
-                self.warm_if_needed(client.index()).await;
-                self.diverge_if(i, s.step, resumed.err(), "could not resume");
-            }
-            Step::Crash { client } => {
-                let c = &mut self.clients[client.index()];
-                c.seat.crash();
-                c.in_flight = None;
-                c.fence = None;
-                let name = c.name.clone();
-                self.rec.instant(&name, Op::Crash);
-            }
-            Step::Restart { node } => self.restart(node).await?,
-            Step::Replicate { node } => {
-                self.nodes.replicate(node).await?;
-                self.rec.instant("lab", Op::Replicate).node = Some(node);
-            }
-            Step::Failover { node } => self.failover(node).await?,
-            step => {
-                // Any other step is an operation: a client's, or the
-                // environment's on the lab's own client.
-                let Some(op) = step.op() else {
-                    return Ok(());
-                };
-                let seat = match step.client() {
-                    Some(client) => client.index(),
-                    None => self.lab.ok_or_else(|| {
-                        ReplayError::Setup(format!("no client of the lab's own to play `{step}`"))
-                    })?,
-                };
-                let real = self.perform(seat, op).await?;
-                self.expect(i, s, real.as_ref());
-            }
+            NodeFault::Failover => self.failover(node).await?,
         }
         Ok(())
     }
@@ -592,8 +620,9 @@ impl Conductor {
     /// One operation, its reply read at once, recorded. A refusal of the
     /// server's own (out of memory, no scripting, read-only, NOAUTH) stops
     /// the replay: it is the environment, not the lock.
-    async fn perform(&mut self, c: usize, op: ClientOp) -> Result<Option<Outcome>, ReplayError> {
+    async fn perform(&mut self, c: usize, call: Call) -> Result<Option<Outcome>, ReplayError> {
         let client = &mut self.clients[c];
+        let op = call.op;
         let data = if op.carries_data() {
             client.carried += 1;
             format!("{} {op} {}", client.name, client.carried)
@@ -602,15 +631,15 @@ impl Conductor {
         };
         let fence = client.fence;
         let name = client.name.clone();
-        let idx = self.rec.invoke(&name, Op::Call(op));
+        let idx = self.rec.invoke(&name, Op::Call(call));
         if let Some(node) = op.node() {
             self.rec.at_node(idx, node);
         }
         if op == ClientOp::Write {
             self.rec.carry(idx, fence);
         }
-        let result = self.clients[c].seat.perform(op, &data).await;
-        self.settle(c, idx, op, result)
+        let result = self.clients[c].seat.perform(call, &data).await;
+        self.settle(c, idx, call, result)
     }
 
     /// Records an operation's result; a server refusal is an error.
@@ -618,7 +647,7 @@ impl Conductor {
         &mut self,
         c: usize,
         idx: usize,
-        op: ClientOp,
+        call: Call,
         result: Result<Outcome, OpError>,
     ) -> Result<Option<Outcome>, ReplayError> {
         if let Err(e) = &result {
@@ -629,7 +658,7 @@ impl Conductor {
             {
                 return Err(ReplayError::Refused {
                     client: self.clients[c].name.clone(),
-                    op,
+                    op: call,
                     message,
                 });
             }
@@ -638,7 +667,8 @@ impl Conductor {
         self.rec.said(idx, said);
         let client = &mut self.clients[c];
         match &result {
-            Ok(_) if op == ClientOp::AcquireLost || op.node().is_some() => {}
+            // A reply never read gives no belief; nor does one master's.
+            Ok(_) if call.reply == Reply::Lost || call.op.node().is_some() => {}
             Ok(o) if o.gives_belief() => {
                 if let Some(f) = o.fence() {
                     client.fence = Some(f);
@@ -657,7 +687,7 @@ impl Conductor {
     /// on Redis when the next one starts — whatever key shows it, or none.
     async fn send_delayed(&mut self, c: usize, op: ClientOp) {
         let name = self.clients[c].name.clone();
-        let idx = self.rec.invoke(&name, Op::Call(op));
+        let idx = self.rec.invoke(&name, Op::call(op));
         match self.clients[c].seat.send(op).await {
             Ok(()) => {
                 self.clients[c].in_flight = Some((idx, op));
@@ -674,7 +704,7 @@ impl Conductor {
             return Ok(None);
         };
         let result = self.clients[c].seat.deliver(op).await;
-        let outcome = self.settle(c, idx, op, result)?;
+        let outcome = self.settle(c, idx, Call::now(op), result)?;
         self.warm_if_needed(c).await;
         Ok(outcome)
     }
@@ -840,7 +870,15 @@ impl Conductor {
                 e.key = Some(role);
             }
         }
-        if let (true, KeyRole::Lock, Step::AcquireDelayed { client }) = (is, role, s.step) {
+        let delayed_acquire = |step| match step {
+            Step::Op {
+                client,
+                op: ClientOp::Acquire,
+                reply: Reply::Held,
+            } => Some(client),
+            _ => None,
+        };
+        if let (true, KeyRole::Lock, Some(client)) = (is, role, delayed_acquire(s.step)) {
             // A delayed acquire Redis has run: granted, not yet known.
             if let Some((idx, _)) = self.clients[client.index()].in_flight {
                 self.rec.observe(idx, Outcome::GRANTED);

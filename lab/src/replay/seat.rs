@@ -11,7 +11,7 @@
 use std::path::PathBuf;
 
 use locklab_impl::{LockKey, ResourceKey, Ttl};
-use locklab_model::{ClientOp, Outcome};
+use locklab_model::{Call, ClientOp, Outcome};
 use tokio::task::JoinHandle;
 
 use crate::client::{open, ClientSpec, Keys, LabClient, OpError, Strategy};
@@ -185,10 +185,10 @@ impl Seat {
     }
 
     /// One operation, its reply read at once.
-    pub async fn perform(&mut self, op: ClientOp, data: &str) -> Result<Outcome, OpError> {
+    pub async fn perform(&mut self, call: Call, data: &str) -> Result<Outcome, OpError> {
         match self {
-            Seat::Local { lock, .. } => Self::local(lock)?.perform(op, data).await,
-            Seat::Worker { worker, .. } => worker.perform(op, data).await,
+            Seat::Local { lock, .. } => Self::local(lock)?.perform(call, data).await,
+            Seat::Worker { worker, .. } => worker.perform(call, data).await,
         }
     }
 
@@ -230,7 +230,7 @@ impl Seat {
             } => {
                 let mut client = lock.take().ok_or_else(gone)?;
                 *in_flight = Some(tokio::spawn(async move {
-                    let outcome = client.perform(op, "").await;
+                    let outcome = client.perform(Call::now(op), "").await;
                     (client, outcome)
                 }));
                 Ok(())
@@ -242,7 +242,7 @@ impl Seat {
                     proxy.hold(Direction::ToClient);
                 }
                 worker
-                    .send(&Request::of(op, ""))
+                    .send(&Request::of(Call::now(op), "")?)
                     .await
                     .map_err(worker_error)
             }

@@ -19,7 +19,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use locklab_impl::{connect, Conn};
-use locklab_model::{KeyRole, NodeId, Script, Step};
+use locklab_model::{KeyRole, NodeFault, NodeId, Script, Step};
 
 use super::conductor::{ReplayError, Stage};
 use super::KeySpace;
@@ -64,10 +64,13 @@ pub struct Topology {
 fn touches_a_node(step: &Step) -> bool {
     matches!(
         step,
-        Step::Restart { .. }
-            | Step::DelayedRestart { .. }
-            | Step::Rejoin { .. }
-            | Step::ClockJump { .. }
+        Step::Node {
+            fault: NodeFault::Restart
+                | NodeFault::DelayedRestart
+                | NodeFault::Rejoin
+                | NodeFault::ClockJump,
+            ..
+        }
     )
 }
 
@@ -80,10 +83,15 @@ impl Topology {
         }
         let count = usize::from(script.scenario.nodes());
         let private = script.steps.iter().any(|s| touches_a_node(&s.step));
-        let skewed = script
-            .steps
-            .iter()
-            .any(|s| matches!(s.step, Step::ClockJump { .. }));
+        let skewed = script.steps.iter().any(|s| {
+            matches!(
+                s.step,
+                Step::Node {
+                    fault: NodeFault::ClockJump,
+                    ..
+                }
+            )
+        });
         let mut nodes = Vec::with_capacity(count);
         let mut started_in = None;
         if private {
@@ -149,10 +157,15 @@ impl Topology {
     /// as starting a server, so the tick is made four times that long
     /// (measured when this replay's servers started), in whole 10 ms.
     pub fn tick_for(&self, tick: Duration, script: &Script) -> Duration {
-        let restarts = script
-            .steps
-            .iter()
-            .any(|s| matches!(s.step, Step::Restart { .. } | Step::Rejoin { .. }));
+        let restarts = script.steps.iter().any(|s| {
+            matches!(
+                s.step,
+                Step::Node {
+                    fault: NodeFault::Restart | NodeFault::Rejoin,
+                    ..
+                }
+            )
+        });
         match self.started_in {
             Some(cost) if restarts && self.nodes.len() > 1 => {
                 let ten = Duration::from_millis(10);

@@ -34,7 +34,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use locklab_impl::{connect, Conn};
-use locklab_model::{Fault, NodeId, Script, Step};
+use locklab_model::{Fault, NodeFault, NodeId, Reply, Script, Step};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use super::{Node, Topology};
@@ -154,10 +154,15 @@ pub(super) struct SentinelNodes {
 /// The tick a replay of `script` plays at: the stage's, or longer when the
 /// scenario has replicas (see [`REPLICA_TICK`], [`FAILOVER_TICK`]).
 pub fn tick_for(stage: &Stage, script: &Script) -> Duration {
-    let fails_over = script
-        .steps
-        .iter()
-        .any(|s| matches!(s.step, Step::Failover { .. }));
+    let fails_over = script.steps.iter().any(|s| {
+        matches!(
+            s.step,
+            Step::Node {
+                fault: NodeFault::Failover,
+                ..
+            }
+        )
+    });
     match (script.scenario.replicas, fails_over) {
         (0, _) => stage.tick,
         (_, false) => stage.tick.max(REPLICA_TICK),
@@ -175,7 +180,10 @@ pub(super) async fn open(stage: &Stage, script: &Script) -> Result<Topology, Rep
         .steps
         .iter()
         .filter_map(|s| match s.step {
-            Step::Failover { node } => Some(node),
+            Step::Node {
+                node,
+                fault: NodeFault::Failover,
+            } => Some(node),
             _ => None,
         })
         .collect();
@@ -187,7 +195,7 @@ pub(super) async fn open(stage: &Stage, script: &Script) -> Result<Topology, Rep
     let delayed = script
         .steps
         .iter()
-        .any(|s| matches!(s.step, Step::AcquireDelayed { .. }));
+        .any(|s| s.step.call().is_some_and(|c| c.reply == Reply::Held));
     if delayed && matches!(stage.clients, Clients::Workers { .. }) {
         return Err(ReplayError::Setup(
             "a delayed reply on a Sentinel set is played with clients in the lab's process (--in-process): a worker resolves the primary itself, with no lab proxy in its path".into(),

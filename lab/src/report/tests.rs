@@ -75,7 +75,7 @@ fn ev(
 }
 
 fn granted() -> (Op, Option<Outcome>) {
-    (Op::Call(ClientOp::Acquire), Some(Outcome::GRANTED))
+    (Op::call(ClientOp::Acquire), Some(Outcome::GRANTED))
 }
 
 fn fault(op: Op) -> (Op, Option<Outcome>) {
@@ -89,7 +89,7 @@ fn unsafe_release_history() -> Vec<Event> {
         ev("c1", granted(), 0, Some(147)),
         ev(
             "c1",
-            (Op::Call(ClientOp::Write), Some(Outcome::Accepted)),
+            (Op::call(ClientOp::Write), Some(Outcome::Accepted)),
             148,
             Some(213),
         ),
@@ -99,7 +99,7 @@ fn unsafe_release_history() -> Vec<Event> {
         ev("c2", granted(), 301_145, Some(301_240)),
         ev(
             "c1",
-            (Op::Call(ClientOp::Release), Some(Outcome::Deleted)),
+            (Op::call(ClientOp::Release), Some(Outcome::Deleted)),
             301_240,
             Some(301_526),
         ),

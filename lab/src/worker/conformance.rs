@@ -24,13 +24,14 @@
 use std::time::Duration;
 
 use locklab_impl::{connect, Conn, ConnectOptions};
-use locklab_model::{ClientOp, Outcome};
+use locklab_model::{Call, ClientOp, Outcome};
 use serde::Serialize;
 
 use super::external::LockCommand;
 use super::handle::{WorkerError, WorkerHandle, WorkerSpec};
 use super::handshake::cut;
 use super::wire::{Control, Request};
+use crate::client::support::PROBED;
 use crate::client::{Keys, LabClient, OpError};
 
 /// The lease of every check but the one that waits a lease out.
@@ -252,7 +253,7 @@ async fn script(s: &mut Script<'_>, a: &mut WorkerHandle, spec_a: &WorkerSpec) {
 /// stdin close).
 async fn free_and_held(s: &mut Script<'_>, a: &mut WorkerHandle, spec_a: &WorkerSpec) {
     let key = spec_a.lock_key.clone();
-    match a.perform(ClientOp::Acquire, "").await {
+    match a.perform(Call::now(ClientOp::Acquire), "").await {
         Ok(Outcome::Granted { token, .. }) => match s.exists(&key).await {
             Ok(true) => s.pass(
                 "acquire a free lock",
@@ -274,7 +275,7 @@ async fn free_and_held(s: &mut Script<'_>, a: &mut WorkerHandle, spec_a: &Worker
     spec_b.lock_key = key;
     match s.spawn(&spec_b).await {
         Ok(mut b) => {
-            match b.perform(ClientOp::Acquire, "").await {
+            match b.perform(Call::now(ClientOp::Acquire), "").await {
                 Ok(Outcome::Busy) => s.pass("acquire a held lock", "busy"),
                 Ok(Outcome::Believed) => s.pass(
                     "acquire a held lock",
@@ -304,7 +305,7 @@ async fn free_and_held(s: &mut Script<'_>, a: &mut WorkerHandle, spec_a: &Worker
 
 /// Write, release, release again.
 async fn write_and_release(s: &mut Script<'_>, a: &mut WorkerHandle, key: &str) {
-    match a.perform(ClientOp::Write, "c1 write 1").await {
+    match a.perform(Call::now(ClientOp::Write), "c1 write 1").await {
         Ok(Outcome::Accepted) => s.pass(
             "write",
             "answered with its token (write-with); the lab's write was accepted",
@@ -312,7 +313,7 @@ async fn write_and_release(s: &mut Script<'_>, a: &mut WorkerHandle, key: &str) 
         Ok(other) => s.fail("write", format!("the lab's write was {other}")),
         Err(e) => s.fail("write", told(a, e)),
     }
-    match a.perform(ClientOp::Release, "").await {
+    match a.perform(Call::now(ClientOp::Release), "").await {
         Ok(o @ (Outcome::Released | Outcome::Deleted)) => match s.exists(key).await {
             Ok(false) => s.pass("release", format!("{o}; the key is gone")),
             Ok(true) => s.fail(
@@ -329,7 +330,7 @@ async fn write_and_release(s: &mut Script<'_>, a: &mut WorkerHandle, key: &str) 
         ),
         Err(e) => s.fail("release", told(a, e)),
     }
-    match a.perform(ClientOp::Release, "").await {
+    match a.perform(Call::now(ClientOp::Release), "").await {
         Err(OpError { definite: true, .. }) => {
             s.pass("release without a grant", "a definite error")
         }
@@ -359,7 +360,7 @@ async fn lease_runs_out(s: &mut Script<'_>) {
         Err(e) => return s.fail(NAME, e.to_string()),
     };
     let a = &mut w;
-    match a.perform(ClientOp::Acquire, "").await {
+    match a.perform(Call::now(ClientOp::Acquire), "").await {
         Ok(Outcome::Granted { .. }) => {}
         Ok(other) => return s.fail(NAME, format!("the acquire answered {other}")),
         Err(e) => return s.fail(NAME, told(a, e)),
@@ -368,7 +369,7 @@ async fn lease_runs_out(s: &mut Script<'_>) {
         Ok(gone) => !gone,
         Err(e) => return s.fail(NAME, e),
     };
-    match (renews, a.perform(ClientOp::Release, "").await) {
+    match (renews, a.perform(Call::now(ClientOp::Release), "").await) {
         (false, Ok(o @ (Outcome::NotHeld | Outcome::NothingToDelete))) => s.pass(NAME, o.to_string()),
         (false, Ok(other)) => s.fail(
             NAME,
@@ -393,9 +394,9 @@ async fn reset(s: &mut Script<'_>, a: &mut WorkerHandle, spec: &WorkerSpec) {
     if let Err(e) = a.reset(&keys_of(spec)).await {
         return s.fail("reset", told(a, e));
     }
-    match a.perform(ClientOp::Acquire, "").await {
+    match a.perform(Call::now(ClientOp::Acquire), "").await {
         Ok(Outcome::Granted { .. }) if s.exists(&spec.lock_key).await == Ok(true) => {
-            let _ = a.perform(ClientOp::Release, "").await;
+            let _ = a.perform(Call::now(ClientOp::Release), "").await;
             s.pass("reset", "the next grant is on the new key")
         }
         Ok(other) => s.fail(
@@ -420,7 +421,7 @@ async fn acquire_within(s: &mut Script<'_>, a: &mut WorkerHandle, key: &str) {
     match answered {
         Ok(Outcome::Granted { .. }) => match s.exists(key).await {
             Ok(true) => {
-                let _ = a.perform(ClientOp::Release, "").await;
+                let _ = a.perform(Call::now(ClientOp::Release), "").await;
                 s.pass(NAME, "granted a free lock")
             }
             Ok(false) => s.fail(NAME, format!("granted, but the key {key} is not on Redis")),
@@ -455,7 +456,7 @@ async fn retry_ops(s: &mut Script<'_>, a: &mut WorkerHandle, spec: &WorkerSpec) 
         return s.fail(NAME, told(a, e));
     }
     let key = &spec.lock_key;
-    match a.perform(ClientOp::AcquireLost, "").await {
+    match a.perform(PROBED[0], "").await {
         Err(OpError {
             definite: true,
             message,
@@ -478,7 +479,7 @@ async fn retry_ops(s: &mut Script<'_>, a: &mut WorkerHandle, spec: &WorkerSpec) 
         }
         Err(e) => return s.fail(NAME, told(a, e)),
     }
-    let resent = a.perform(ClientOp::AcquireResent, "").await;
+    let resent = a.perform(PROBED[1], "").await;
     let detail = match &resent {
         Ok(o @ Outcome::Granted { .. }) => {
             format!("the resend was {o}: the lock knows its own request")
@@ -487,7 +488,7 @@ async fn retry_ops(s: &mut Script<'_>, a: &mut WorkerHandle, spec: &WorkerSpec) 
         Err(e) => return s.fail(NAME, format!("acquire-resent: {}", told(a, e))),
     };
     if resent.as_ref().is_ok_and(Outcome::gives_belief) {
-        let _ = a.perform(ClientOp::Release, "").await;
+        let _ = a.perform(Call::now(ClientOp::Release), "").await;
     }
     s.pass(NAME, detail);
 }

@@ -12,7 +12,7 @@ use std::time::Duration;
 use tokio::io::AsyncWriteExt;
 use tokio::time::Instant;
 
-use locklab_model::{ClientOp, Outcome};
+use locklab_model::{Call, ClientOp, Outcome};
 
 use super::external::LockCommand;
 use super::handshake::{cut, QuorumTiming, Ready, SentinelSet, Start, PROTOCOL_VERSION};
@@ -880,9 +880,9 @@ impl WorkerHandle {
 
     /// Asks the worker for the fencing token it holds and writes with it,
     /// as [`LabResource`] explains.
-    async fn write(&mut self, data: &str) -> Result<Outcome, OpError> {
+    async fn write_with_token(&mut self, data: &str) -> Result<Outcome, OpError> {
         let fence = self
-            .op(Request::of(ClientOp::Write, data))
+            .op(Request::of(Call::now(ClientOp::Write), data)?)
             .await?
             .into_write_with()?;
         let resource = self.resource.as_ref().ok_or_else(|| {
@@ -900,12 +900,15 @@ impl LabClient for WorkerHandle {
         &self.protocol
     }
 
-    fn perform<'a>(&'a mut self, op: ClientOp, data: &'a str) -> ClientFuture<'a, Outcome> {
+    /// Every call goes over the wire as its request (the worker's client
+    /// has the operations); a write is the lab's, with the worker's token.
+    fn perform<'a>(&'a mut self, call: Call, data: &'a str) -> ClientFuture<'a, Outcome> {
         Box::pin(async move {
-            match op {
-                ClientOp::Write => self.write(data).await,
-                _ => self.op(Request::of(op, data)).await?.into_outcome(op),
+            if call == Call::now(ClientOp::Write) {
+                return self.write_with_token(data).await;
             }
+            let request = Request::of(call, data)?;
+            self.op(request).await?.into_outcome(call.op)
         })
     }
 

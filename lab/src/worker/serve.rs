@@ -20,8 +20,6 @@ use locklab_impl::ConnectOptions;
 use tokio::net::unix::pipe;
 use tokio::sync::mpsc;
 
-use locklab_model::{ClientOp, NodeId};
-
 use super::handshake::{cut, QuorumTiming, Ready, Start, StartError, PROTOCOL_VERSION};
 use super::lines::{Line, Lines};
 use super::wire::{Control, Reply, Request, MAX_LINE};
@@ -181,9 +179,6 @@ pub async fn handle(client: &mut dyn LabClient, request: Request) -> Reply {
         Err(e) => e.into(),
     };
     match request {
-        Request::Acquire => Reply::of(client.perform(ClientOp::Acquire, "").await),
-        Request::AcquireLost => Reply::of(client.perform(ClientOp::AcquireLost, "").await),
-        Request::AcquireResent => Reply::of(client.perform(ClientOp::AcquireResent, "").await),
         Request::AcquireWithin { deadline_ms } => Reply::of(
             client
                 .acquire_within(Duration::from_millis(deadline_ms))
@@ -192,23 +187,6 @@ pub async fn handle(client: &mut dyn LabClient, request: Request) -> Reply {
         Request::Write { .. } => Reply::Control(Control::WriteWith {
             fence: client.write_fence(),
         }),
-        Request::Release => Reply::of(client.perform(ClientOp::Release, "").await),
-        Request::Produce => Reply::of(client.perform(ClientOp::Produce, "").await),
-        Request::Read => Reply::of(client.perform(ClientOp::Read, "").await),
-        Request::Claim => Reply::of(client.perform(ClientOp::Claim, "").await),
-        Request::Process { data } => Reply::of(client.perform(ClientOp::Process, &data).await),
-        Request::Mark => Reply::of(client.perform(ClientOp::Mark, "").await),
-        Request::Ack => Reply::of(client.perform(ClientOp::Ack, "").await),
-        Request::Ask { node } => {
-            let op = ClientOp::Ask { node: NodeId(node) };
-            Reply::of(client.perform(op, "").await)
-        }
-        Request::AskLost { node } => {
-            let op = ClientOp::AskLost { node: NodeId(node) };
-            Reply::of(client.perform(op, "").await)
-        }
-        Request::Conclude => Reply::of(client.perform(ClientOp::Conclude, "").await),
-        Request::Confirm => Reply::of(client.perform(ClientOp::Confirm, "").await),
         Request::Reset {
             lock_key,
             resource_key,
@@ -221,6 +199,10 @@ pub async fn handle(client: &mut dyn LabClient, request: Request) -> Reply {
         }
         Request::Ping => control(client.ping().await, Control::Pong),
         Request::Quit => Reply::Control(Control::Bye),
+        operation => match operation.call() {
+            Some((call, data)) => Reply::of(client.perform(call, data).await),
+            None => OpError::definite("not an operation").into(),
+        },
     }
 }
 

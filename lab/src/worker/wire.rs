@@ -45,7 +45,7 @@
 //! reply. A line that is not a request gets a definite `err` and the worker
 //! goes on; stdin closing ends the worker (exit 0).
 
-use locklab_model::{ClientOp, Outcome};
+use locklab_model::{Call, ClientOp, NodeId, Outcome, Reply as Delivery};
 use serde::{Deserialize, Serialize};
 
 pub use super::handshake::{Ready, Start, PROTOCOL_VERSION};
@@ -121,29 +121,85 @@ pub enum Request {
 }
 
 impl Request {
-    /// The request that performs `op` (with `data` for a write).
-    pub fn of(op: ClientOp, data: &str) -> Request {
-        match op {
-            ClientOp::Acquire => Request::Acquire,
-            ClientOp::AcquireLost => Request::AcquireLost,
-            ClientOp::AcquireResent => Request::AcquireResent,
-            ClientOp::Write => Request::Write {
-                data: data.to_owned(),
+    /// The request that performs `call` (with `data` for a write or a
+    /// processed unit's tag), if the protocol has one: a lost or re-sent
+    /// reply only of an acquire or of a request to one master.
+    pub fn of(call: Call, data: &str) -> Result<Request, OpError> {
+        Ok(match (call.op, call.reply) {
+            (ClientOp::Acquire, Delivery::Now) => Request::Acquire,
+            (ClientOp::Acquire, Delivery::Lost) => Request::AcquireLost,
+            (ClientOp::Acquire, Delivery::Resent) => Request::AcquireResent,
+            (ClientOp::Ask { node }, Delivery::Now) => Request::Ask { node: node.0 },
+            (ClientOp::Ask { node }, Delivery::Lost) => Request::AskLost { node: node.0 },
+            (op, Delivery::Now) => match op {
+                ClientOp::Write => Request::Write {
+                    data: data.to_owned(),
+                },
+                ClientOp::Release => Request::Release,
+                ClientOp::Produce => Request::Produce,
+                ClientOp::Read => Request::Read,
+                ClientOp::Claim => Request::Claim,
+                ClientOp::Process => Request::Process {
+                    data: data.to_owned(),
+                },
+                ClientOp::Mark => Request::Mark,
+                ClientOp::Ack => Request::Ack,
+                ClientOp::Conclude => Request::Conclude,
+                ClientOp::Confirm => Request::Confirm,
+                ClientOp::Acquire | ClientOp::Ask { .. } => unreachable!("matched above"),
             },
-            ClientOp::Release => Request::Release,
-            ClientOp::Produce => Request::Produce,
-            ClientOp::Read => Request::Read,
-            ClientOp::Claim => Request::Claim,
-            ClientOp::Process => Request::Process {
-                data: data.to_owned(),
-            },
-            ClientOp::Mark => Request::Mark,
-            ClientOp::Ack => Request::Ack,
-            ClientOp::Ask { node } => Request::Ask { node: node.0 },
-            ClientOp::AskLost { node } => Request::AskLost { node: node.0 },
-            ClientOp::Conclude => Request::Conclude,
-            ClientOp::Confirm => Request::Confirm,
-        }
+            _ => {
+                return Err(OpError::definite(format!(
+                    "the worker protocol has no `{call}` request"
+                )))
+            }
+        })
+    }
+
+    /// The call a request performs, and its data (`None`: a request that is
+    /// not an operation).
+    pub fn call(&self) -> Option<(Call, &str)> {
+        let lost = |op| Call {
+            op,
+            reply: Delivery::Lost,
+        };
+        Some(match self {
+            Request::Acquire => (Call::now(ClientOp::Acquire), ""),
+            Request::AcquireLost => (lost(ClientOp::Acquire), ""),
+            Request::AcquireResent => (
+                Call {
+                    op: ClientOp::Acquire,
+                    reply: Delivery::Resent,
+                },
+                "",
+            ),
+            Request::Write { data } => (Call::now(ClientOp::Write), data),
+            Request::Release => (Call::now(ClientOp::Release), ""),
+            Request::Produce => (Call::now(ClientOp::Produce), ""),
+            Request::Read => (Call::now(ClientOp::Read), ""),
+            Request::Claim => (Call::now(ClientOp::Claim), ""),
+            Request::Process { data } => (Call::now(ClientOp::Process), data),
+            Request::Mark => (Call::now(ClientOp::Mark), ""),
+            Request::Ack => (Call::now(ClientOp::Ack), ""),
+            Request::Ask { node } => (
+                Call::now(ClientOp::Ask {
+                    node: NodeId(*node),
+                }),
+                "",
+            ),
+            Request::AskLost { node } => (
+                lost(ClientOp::Ask {
+                    node: NodeId(*node),
+                }),
+                "",
+            ),
+            Request::Conclude => (Call::now(ClientOp::Conclude), ""),
+            Request::Confirm => (Call::now(ClientOp::Confirm), ""),
+            Request::AcquireWithin { .. }
+            | Request::Reset { .. }
+            | Request::Ping
+            | Request::Quit => return None,
+        })
     }
 
     /// The request as one JSON line, without the newline.
@@ -311,6 +367,7 @@ pub fn said(line: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::client::support;
 
     #[test]
     fn requests_are_the_documented_lines() {
@@ -332,10 +389,36 @@ mod tests {
             r#"{"op":"reset","lock_key":"k","resource_key":"r"}"#
         );
         assert_eq!(
-            Request::of(ClientOp::Process, "c1 process 1").to_line(),
+            Request::of(Call::now(ClientOp::Process), "c1 process 1")
+                .unwrap()
+                .to_line(),
             r#"{"op":"process","data":"c1 process 1"}"#
         );
-        assert_eq!(Request::of(ClientOp::Ack, "").to_line(), r#"{"op":"ack"}"#);
+        assert_eq!(
+            Request::of(Call::now(ClientOp::Ack), "").unwrap().to_line(),
+            r#"{"op":"ack"}"#
+        );
+        // The reply's fate is part of the request's name, as in version 1.
+        for (call, line) in [
+            (support::PROBED[0], r#"{"op":"acquire-lost"}"#),
+            (support::PROBED[1], r#"{"op":"acquire-resent"}"#),
+            (
+                Call {
+                    op: ClientOp::Ask { node: NodeId(1) },
+                    reply: Delivery::Lost,
+                },
+                r#"{"op":"ask-lost","node":1}"#,
+            ),
+        ] {
+            let request = Request::of(call, "").unwrap();
+            assert_eq!(request.to_line(), line);
+            assert_eq!(request.call(), Some((call, "")));
+        }
+        let lost_write = Call {
+            op: ClientOp::Write,
+            reply: Delivery::Lost,
+        };
+        assert!(Request::of(lost_write, "x").unwrap_err().definite);
         let parsed: Request = serde_json::from_str(r#"{"op":"quit"}"#).unwrap();
         assert_eq!(parsed, Request::Quit);
     }

@@ -10,6 +10,7 @@ use locklab::replay::{play, Clients, KeySpace, Played, Stage};
 use locklab::server::RedisServer;
 use locklab_impl::ConnectOptions;
 use locklab_model::path::script;
+use locklab_model::step::parse_schedule;
 use locklab_model::{
     check, CheckOptions, Fault, Faults, NodeId, Outcome, PropertyName, Scenario, Step, Verdict,
 };
@@ -146,32 +147,12 @@ fn a_master_kept_down_for_a_lease_does_not_answer_and_rejoins_empty() {
     // c1 holds with n1 and n2 (c2 took n3); n2 crashes and stays down, c2
     // asks it in vain; c1 finishes; a lease later n2 rejoins, empty.
     let scenario = redlock(Faults::one(Fault::DelayedRestart));
-    let ask = |c: u8, n: u8| Step::Ask {
-        client: locklab_model::ClientId(c - 1),
-        node: NodeId(n - 1),
-    };
-    let c = |n: u8| locklab_model::ClientId(n - 1);
-    let steps = vec![
-        ask(1, 1),
-        ask(1, 2),
-        ask(2, 3),
-        ask(1, 3),
-        Step::Conclude { client: c(1) },
-        Step::DelayedRestart { node: NodeId(1) },
-        ask(2, 2),
-        ask(2, 1),
-        Step::Conclude { client: c(2) },
-        Step::Write { client: c(1) },
-        Step::Release { client: c(1) },
-        Step::Tick,
-        Step::Tick,
-        Step::Tick,
-        Step::Rejoin { node: NodeId(1) },
-        ask(2, 2),
-        ask(2, 1),
-        ask(2, 3),
-        Step::Conclude { client: c(2) },
-    ];
+    let steps = parse_schedule(
+        "ask c1 n1; ask c1 n2; ask c2 n3; ask c1 n3; conclude c1; delayed-restart n2; \
+         ask c2 n2; ask c2 n1; conclude c2; write c1; release c1; tick; tick; tick; rejoin n2; \
+         ask c2 n2; ask c2 n1; ask c2 n3; conclude c2",
+    )
+    .expect("a schedule");
     let played = replay(scenario, &steps, Clients::InProcess);
     assert_agrees(&played, PropertyName::MutualExclusion);
     let ev = &played.history.events;
@@ -200,26 +181,8 @@ fn a_master_kept_down_for_a_lease_does_not_answer_and_rejoins_empty() {
 #[test]
 fn a_reply_that_never_came_is_released_on_its_master_too() {
     let scenario = redlock(Faults::one(Fault::Delay));
-    let c = |n: u8| locklab_model::ClientId(n - 1);
-    let steps = [
-        Step::AskLost {
-            client: c(1),
-            node: NodeId(0),
-        },
-        Step::Ask {
-            client: c(2),
-            node: NodeId(1),
-        },
-        Step::Ask {
-            client: c(1),
-            node: NodeId(1),
-        },
-        Step::Ask {
-            client: c(1),
-            node: NodeId(2),
-        },
-        Step::Conclude { client: c(1) },
-    ];
+    let steps = parse_schedule("ask-lost c1 n1; ask c2 n2; ask c1 n2; ask c1 n3; conclude c1")
+        .expect("a schedule");
     let played = replay(scenario, &steps, Clients::InProcess);
     assert_agrees(&played, PropertyName::MutualExclusion);
     let ev = &played.history.events;

@@ -9,8 +9,8 @@ use locklab::server::RedisServer;
 use locklab_impl::ConnectOptions;
 use locklab_model::path::script;
 use locklab_model::{
-    check, CheckOptions, ClientId, Fault, Faults, Outcome, PropertyName, Protocol, Scenario, Step,
-    Verdict,
+    check, CheckOptions, ClientId, ClientOp, Fault, Faults, Outcome, PropertyName, Protocol, Reply,
+    Scenario, Step, Verdict,
 };
 
 use crate::support::{locklab, p};
@@ -108,9 +108,7 @@ fn the_articles_unsafe_release_happens_on_redis() {
 fn naive_unchecked_lets_every_contender_hold_with_no_fault() {
     let server = RedisServer::start().expect("redis-server");
     let steps: Vec<Step> = (0..3)
-        .map(|c| Step::Acquire {
-            client: ClientId(c),
-        })
+        .map(|c| Step::now(ClientId(c), ClientOp::Acquire))
         .collect();
     let played = replay(&server, p("naive-unchecked"), Faults::NONE, &steps);
     assert_eq!(played.divergence, None);
@@ -350,8 +348,10 @@ fn a_retried_acquire_leaks_a_level_on_redis_without_attempt_ids() {
     let steps = schedule_in(leaky, PropertyName::NoLeakedHold);
     assert_eq!(
         steps,
-        [Step::Retry {
-            client: ClientId(0)
+        [Step::Op {
+            client: ClientId(0),
+            op: ClientOp::Acquire,
+            reply: Reply::Resent,
         }]
     );
     let played = replay_in(&server, leaky, &steps);
@@ -359,7 +359,7 @@ fn a_retried_acquire_leaks_a_level_on_redis_without_attempt_ids() {
     let leak = history::finding(&played.history, PropertyName::NoLeakedHold);
     assert_eq!(leak.verdict, Verdict::Violated);
     // The lost first run and the resent request are both in the history.
-    let ops: Vec<&str> = played
+    let ops: Vec<String> = played
         .history
         .events
         .iter()

@@ -25,7 +25,7 @@ use locklab::server::RedisServer;
 use locklab::worker::{Request, WorkerError, WorkerHandle, WorkerSpec};
 use locklab_impl::redis;
 use locklab_impl::Conn;
-use locklab_model::{ClientOp, Outcome};
+use locklab_model::{Call, ClientOp, Outcome};
 
 use crate::support::locklab;
 use crate::support::{assert_gone, conn_to as conn, is_live, rerun_on_helper, server, HANG_GUARD};
@@ -49,19 +49,19 @@ async fn spawn(name: &str, protocol: &str, url: &str, key: &str, ttl: Duration) 
 }
 
 async fn acquire(w: &mut WorkerHandle) -> Outcome {
-    w.perform(ClientOp::Acquire, "")
+    w.perform(Call::now(ClientOp::Acquire), "")
         .await
         .unwrap_or_else(|e| panic!("{} acquire: {e}", w.name()))
 }
 
 async fn release(w: &mut WorkerHandle) -> Outcome {
-    w.perform(ClientOp::Release, "")
+    w.perform(Call::now(ClientOp::Release), "")
         .await
         .unwrap_or_else(|e| panic!("{} release: {e}", w.name()))
 }
 
 async fn write(w: &mut WorkerHandle, data: &str) -> Outcome {
-    w.perform(ClientOp::Write, data)
+    w.perform(Call::now(ClientOp::Write), data)
         .await
         .unwrap_or_else(|e| panic!("{} write: {e}", w.name()))
 }
@@ -167,7 +167,7 @@ async fn every_protocol_acquires_writes_and_releases_through_a_worker() {
         assert_eq!(released, expected, "{protocol}");
         assert!(!exists(&direct, &key).await, "{protocol}: the key is gone");
         let err = a
-            .perform(ClientOp::Release, "")
+            .perform(Call::now(ClientOp::Release), "")
             .await
             .expect_err("nothing left to release");
         assert!(err.message.contains("no grant"), "{err}");
@@ -198,7 +198,7 @@ async fn the_line_protocol_answers_bad_lines_and_ends_with_stdin() {
     w.send(&Request::Write { data: "x".into() }).await.unwrap();
     assert_eq!(w.pending(), 2);
     let err = w
-        .perform(ClientOp::Acquire, "")
+        .perform(Call::now(ClientOp::Acquire), "")
         .await
         .expect_err("replies are pending");
     assert!(err.message.contains("pending"), "{err}");
@@ -488,7 +488,7 @@ async fn a_partition_fails_the_workers_request_and_repair_heals_it() {
     let mut w = spawn("c1", "token", &proxy.url(), key, LONG_TTL).await;
     proxy.partition();
     let err = w
-        .perform(ClientOp::Acquire, "")
+        .perform(Call::now(ClientOp::Acquire), "")
         .await
         .expect_err("no way to Redis");
     assert!(!err.message.is_empty());

@@ -32,16 +32,14 @@ pub mod replication;
 mod symmetry;
 pub mod world;
 
-use stateright::{Model, Property};
-
-use crate::check::Halt;
-use crate::narrate::{KeyRole, LeaseClock, NarratedStep};
+use crate::kit::{lock_condition, Budget, Core, Resource, ResourceGhost, Roster};
+use crate::narrate::{KeyRole, LeaseClock, NarratedStep, Turn};
+use crate::op::{ClientOp, Reply};
 use crate::outcome::Outcome;
-use crate::path::Taken;
 use crate::scenario::Scenario;
-use crate::step::Step;
-use crate::system::{self, Condition, Goal, Probe, System};
-use crate::world::{ClientId, NodeId, MAX_CLIENTS};
+use crate::step::{NodeFault, Step};
+use crate::system::{Condition, Goal, Probe, System, Taken};
+use crate::world::{ClientId, NodeId};
 use locklab_spec::declaration::{Capabilities, Reentry, Release};
 use locklab_spec::fault::Fault;
 use locklab_spec::property::PropertyName;
@@ -50,11 +48,9 @@ pub use world::{Client, ForeignRelease, Lease, NodeData, Pc, World};
 /// A lease-family scenario, ready for the checker.
 #[derive(Clone, Debug)]
 pub struct LeaseModel {
-    scenario: Scenario,
+    core: Core,
     caps: Capabilities,
-    properties: Vec<PropertyName>,
-    tracks_grants: bool,
-    halt: Halt,
+    resource: Resource,
 }
 
 /// What one run of the acquire request did on Redis, as the client reads it.
@@ -73,23 +69,18 @@ enum Ran {
 }
 
 impl LeaseModel {
-    /// Whether a client has had the lock (or believed it had) at least once.
-    fn has_acquired(&self, c: &Client) -> bool {
-        c.rounds_left < self.scenario.rounds || c.believes_it_holds()
-    }
-
     fn counted(&self) -> bool {
         self.caps.reentrant()
     }
 
     /// Redis runs one acquire request of `c`.
     fn run_acquire(&self, w: &mut World, c: ClientId) -> Ran {
-        let reentering = w.client(c).depth > 0;
+        let reentering = w.roster.client(c).depth > 0;
         let guarded = matches!(self.caps.reentry, Reentry::Counted { guarded: true, .. });
         match w.lease {
             Some(mut l) if l.owner == c && self.counted() => {
                 l.count += 1;
-                l.ttl = self.scenario.ttl;
+                l.ttl = self.scenario().ttl;
                 w.lease = Some(l);
                 Ran::Granted
             }
@@ -105,15 +96,10 @@ impl LeaseModel {
                 } else {
                     0
                 };
-                let grant = if self.tracks_grants {
-                    w.grants += 1;
-                    w.grants
-                } else {
-                    0
-                };
+                let grant = self.resource.issue(&mut w.resource);
                 w.lease = Some(Lease {
                     owner: c,
-                    ttl: self.scenario.ttl,
+                    ttl: self.scenario().ttl,
                     fence,
                     grant,
                     count: 1,
@@ -127,7 +113,7 @@ impl LeaseModel {
     /// words.
     fn settle(&self, w: &mut World, c: ClientId, ran: Ran) -> Outcome {
         let lease = w.lease;
-        let client = w.client_mut(c);
+        let client = w.roster.client_mut(c);
         match ran {
             Ran::Granted => {
                 let l = lease.expect("a grant leaves a lease");
@@ -175,30 +161,8 @@ impl LeaseModel {
         }
     }
 
-    /// The client writes to the resource. With fencing, the resource's
-    /// script refuses a token lower than the highest it accepted; without,
-    /// it accepts everything. The ghost notes an accepted write made under
-    /// an older grant than one already accepted.
-    fn run_write(&self, w: &mut World, c: ClientId) -> Outcome {
-        let Client { fence, grant, .. } = *w.client(c);
-        let accepted = !self.caps.fencing || fence >= w.resource_max;
-        if !accepted {
-            return Outcome::Refused {
-                highest: u64::from(w.resource_max),
-            };
-        }
-        w.resource_max = w.resource_max.max(fence);
-        if self.tracks_grants {
-            if grant < w.resource_grant {
-                w.stale_accepted = true;
-            }
-            w.resource_grant = w.resource_grant.max(grant);
-        }
-        Outcome::Accepted
-    }
-
     fn run_release(&self, w: &mut World, c: ClientId) -> Outcome {
-        let depth_after = w.client(c).depth.saturating_sub(1);
+        let depth_after = w.roster.client(c).depth.saturating_sub(1);
         let outcome = match (w.lease, self.caps.release) {
             (None, Release::Del) => Outcome::NothingToDelete,
             (None, Release::CompareAndDelete) => Outcome::NotHeld,
@@ -231,7 +195,7 @@ impl LeaseModel {
                 }
             }
         };
-        let client = w.client_mut(c);
+        let client = w.roster.client_mut(c);
         client.depth = depth_after;
         if depth_after == 0 {
             client.rounds_left -= 1;
@@ -251,7 +215,7 @@ impl LeaseModel {
     /// (the scheduler simply lets it wait), but it does try once against
     /// its own lock — that is the self-wait the re-entry properties catch.
     fn acquire_enabled(&self, w: &World, c: ClientId) -> bool {
-        let client = w.client(c);
+        let client = w.roster.client(c);
         match w.lease {
             None => true,
             Some(_) if !self.caps.checks_reply => true,
@@ -267,7 +231,11 @@ impl LeaseModel {
     /// Applies a step: the outcome the client reads, if it reads one now.
     fn apply(&self, w: &mut World, step: Step) -> Option<Option<Outcome>> {
         let outcome = match step {
-            Step::Acquire { client } => {
+            Step::Op {
+                client,
+                op: ClientOp::Acquire,
+                reply: Reply::Now,
+            } => {
                 let ran = self.run_acquire(w, client);
                 if ran == Ran::Granted && self.confirms() {
                     Some(self.pend(w, client))
@@ -275,30 +243,41 @@ impl LeaseModel {
                     Some(self.settle(w, client, ran))
                 }
             }
-            Step::Confirm { client } => Some(self.confirm(w, client)),
+            Step::Op {
+                client,
+                op: ClientOp::Confirm,
+                reply: Reply::Now,
+            } => Some(self.confirm(w, client)),
             Step::Replicate { node } => {
                 self.replicate(w, node);
                 None
             }
-            Step::Failover { node } => {
+            Step::Node {
+                node,
+                fault: NodeFault::Failover,
+            } => {
                 self.failover(w, node);
                 None
             }
-            Step::AcquireDelayed { client } => {
-                w.spend(Fault::Delay);
+            Step::Op {
+                client,
+                op: ClientOp::Acquire,
+                reply: Reply::Held,
+            } => {
+                w.budget.spend(Fault::Delay);
                 let ran = self.run_acquire(w, client);
                 if ran != Ran::Granted {
                     return None;
                 }
                 let l = w.lease?;
-                let c = w.client_mut(client);
+                let c = w.roster.client_mut(client);
                 c.fence = l.fence;
                 c.grant = l.grant;
                 c.pc = Pc::Awaiting;
                 None
             }
             Step::Deliver { client } => {
-                let c = w.client_mut(client);
+                let c = w.roster.client_mut(client);
                 c.depth += 1;
                 c.pc = Pc::Holding;
                 let fence = c.fence;
@@ -308,8 +287,12 @@ impl LeaseModel {
                     count: self.counted().then_some(1),
                 })
             }
-            Step::Retry { client } => {
-                w.spend(Fault::Retry);
+            Step::Op {
+                client,
+                op: ClientOp::Acquire,
+                reply: Reply::Resent,
+            } => {
+                w.budget.spend(Fault::Retry);
                 let idempotent = matches!(
                     self.caps.reentry,
                     Reentry::Counted {
@@ -325,12 +308,21 @@ impl LeaseModel {
                 };
                 Some(self.settle(w, client, ran))
             }
-            Step::Write { client } => {
-                let outcome = self.run_write(w, client);
-                w.client_mut(client).pc = Pc::Wrote;
+            Step::Op {
+                client,
+                op: ClientOp::Write,
+                reply: Reply::Now,
+            } => {
+                let Client { fence, grant, .. } = *w.roster.client(client);
+                let outcome = self.resource.write(&mut w.resource, fence, grant);
+                w.roster.client_mut(client).pc = Pc::Wrote;
                 Some(outcome)
             }
-            Step::Release { client } => Some(self.run_release(w, client)),
+            Step::Op {
+                client,
+                op: ClientOp::Release,
+                reply: Reply::Now,
+            } => Some(self.run_release(w, client)),
             Step::Tick => {
                 if w.lease.is_none() && !Self::copies_leased(w) {
                     return None;
@@ -344,46 +336,22 @@ impl LeaseModel {
                 Self::tick_copies(w);
                 None
             }
-            Step::Pause { client } => {
-                w.spend(Fault::Pause);
-                w.client_mut(client).paused = true;
+            Step::Client { client, fault } => {
+                w.roster.suffer(client, fault, &mut w.budget);
                 None
             }
-            Step::Resume { client } => {
-                w.client_mut(client).paused = false;
-                None
-            }
-            Step::Crash { client } => {
-                w.spend(Fault::Crash);
-                *w.client_mut(client) = Client {
-                    pc: Pc::Crashed,
-                    ..Client::default()
-                };
-                None
-            }
-            Step::Restart { .. } => {
+            Step::Node {
+                fault: NodeFault::Restart,
+                ..
+            } => {
                 // Without persistence Redis comes back empty: the lock and
                 // the fencing counter are gone. Clients keep their beliefs.
-                w.spend(Fault::Restart);
+                w.budget.spend(Fault::Restart);
                 w.lease = None;
                 w.fence_counter = 0;
                 None
             }
-            Step::Produce
-            | Step::Read { .. }
-            | Step::ReadDelayed { .. }
-            | Step::Claim { .. }
-            | Step::ClaimDelayed { .. }
-            | Step::Process { .. }
-            | Step::Mark { .. }
-            | Step::Ack { .. } => return None,
-            // Steps of other families: never offered here.
-            Step::Ask { .. }
-            | Step::AskLost { .. }
-            | Step::Conclude { .. }
-            | Step::DelayedRestart { .. }
-            | Step::Rejoin { .. }
-            | Step::ClockJump { .. } => return None,
+            _ => return None,
         };
         Some(outcome)
     }
@@ -391,11 +359,11 @@ impl LeaseModel {
     /// The client runs, believes it holds, and its next write carries a
     /// token lower than one the resource accepted.
     fn about_to_write_stale(&self, w: &World, c: ClientId) -> bool {
-        let client = w.client(c);
+        let client = w.roster.client(c);
         client.pc == Pc::Holding
-            && client.depth == self.scenario.depth
+            && client.depth == self.scenario().depth
             && !client.paused
-            && client.fence < w.resource_max
+            && client.fence < w.resource.highest
     }
 }
 
@@ -403,46 +371,34 @@ impl System for LeaseModel {
     type World = World;
 
     fn of(scenario: Scenario, checking: &[PropertyName]) -> Self {
-        let properties = system::applicable(&scenario, checking);
-        let tracks_grants = properties.contains(&PropertyName::FencedResource);
+        let core = Core::new(scenario, checking, &PropertyName::ALL);
+        let caps = scenario.protocol.caps();
         LeaseModel {
-            caps: scenario.protocol.caps(),
-            scenario,
-            properties,
-            tracks_grants,
-            halt: Halt::default(),
+            resource: Resource::new(caps.fencing, &core),
+            caps,
+            core,
         }
     }
 
-    fn scenario(&self) -> &Scenario {
-        &self.scenario
-    }
-
-    fn checked(&self) -> &[PropertyName] {
-        &self.properties
-    }
-
-    fn halt(&self) -> &Halt {
-        &self.halt
+    fn core(&self) -> &Core {
+        &self.core
     }
 
     fn initial(&self) -> World {
-        let s = &self.scenario;
-        let mut clients = [Client::default(); MAX_CLIENTS];
-        for c in clients.iter_mut().take(usize::from(s.clients)) {
-            c.rounds_left = s.rounds;
-        }
+        let s = self.scenario();
         World {
-            clients,
-            n: s.clients,
+            roster: Roster::new(
+                s.clients,
+                Client {
+                    rounds_left: s.rounds,
+                    ..Client::default()
+                },
+            ),
             lease: None,
             fence_counter: 0,
-            grants: 0,
-            resource_max: 0,
-            resource_grant: 0,
-            left: s.faults,
+            resource: ResourceGhost::default(),
+            budget: Budget::new(s.faults),
             foreign_release: None,
-            stale_accepted: false,
             self_wait: false,
             early_release: false,
             primary: NodeId::FIRST,
@@ -450,32 +406,73 @@ impl System for LeaseModel {
         }
     }
 
+    fn actions(&self, w: &World, steps: &mut Vec<Step>) {
+        let depth = self.scenario().depth;
+        w.roster.offer(&w.budget, steps, |client, c, steps| {
+            let wants_a_level = match c.pc {
+                Pc::Idle => true,
+                Pc::Holding => c.depth < depth,
+                _ => false,
+            };
+            if wants_a_level && self.acquire_enabled(w, client) {
+                steps.push(Step::now(client, ClientOp::Acquire));
+                if w.budget.left(Fault::Retry) > 0 {
+                    steps.push(Step::Op {
+                        client,
+                        op: ClientOp::Acquire,
+                        reply: Reply::Resent,
+                    });
+                }
+            }
+            match c.pc {
+                Pc::Idle if w.lease.is_none() && w.budget.left(Fault::Delay) > 0 => {
+                    steps.push(Step::Op {
+                        client,
+                        op: ClientOp::Acquire,
+                        reply: Reply::Held,
+                    });
+                }
+                Pc::Awaiting => steps.push(Step::Deliver { client }),
+                Pc::Unconfirmed | Pc::Orphaned => steps.push(Step::now(client, ClientOp::Confirm)),
+                Pc::Holding if c.depth == depth => steps.push(Step::now(client, ClientOp::Write)),
+                Pc::Wrote => steps.push(Step::now(client, ClientOp::Release)),
+                _ => {}
+            }
+        });
+        if let Some(lease) = w.lease {
+            if lease.ttl > 1 || !w.owner_is_working() {
+                steps.push(Step::Tick);
+            }
+        } else if Self::copies_leased(w) {
+            steps.push(Step::Tick);
+        }
+        // A restart matters only when Redis has something to forget.
+        if w.budget.left(Fault::Restart) > 0 && (w.lease.is_some() || w.fence_counter > 0) {
+            steps.push(Step::Node {
+                node: w.primary,
+                fault: NodeFault::Restart,
+            });
+        }
+        self.replica_actions(w, steps);
+    }
+
     fn condition(property: PropertyName) -> Condition<Self> {
+        if let Some(shared) = lock_condition::<Self>(property) {
+            return shared;
+        }
         match property {
-            PropertyName::MutualExclusion => |_, w| w.believer_count() <= 1,
             PropertyName::NoForeignRelease => |_, w| w.foreign_release.is_none(),
-            PropertyName::FencedResource => |_, w| !w.stale_accepted,
-            PropertyName::EventuallyAcquired => |m, w| {
-                w.clients()
-                    .iter()
-                    .all(|c| c.pc == Pc::Crashed || m.has_acquired(c))
-            },
             PropertyName::ReentryNoSelfWait => |_, w| !w.self_wait,
             PropertyName::NoEarlyRelease => |_, w| !w.early_release,
             PropertyName::NoLeakedHold => |_, w| !w.leaked_hold(),
-            PropertyName::SomeoneAcquires => |_, w| w.believer_count() > 0,
             PropertyName::SomeoneReenters => |_, w| {
-                w.clients()
+                w.roster
+                    .clients()
                     .iter()
                     .any(|c| c.believes_it_holds() && c.depth > 1)
             },
-            PropertyName::EveryoneFinishes => |_, w| w.clients().iter().all(|c| c.pc == Pc::Done),
-            // Not a property of this family (`applicable` never asks).
-            PropertyName::NoDoubleProcessing
-            | PropertyName::NoLostUpdate
-            | PropertyName::ExactlyOnceSync
-            | PropertyName::SomeUnitProcessed
-            | PropertyName::EveryUnitProcessed => |_, _| true,
+            // Not a property of this family (the core never checks it).
+            _ => |_, _| true,
         }
     }
 
@@ -491,11 +488,15 @@ impl System for LeaseModel {
     /// of a client still waiting) is skipped.
     fn refused(&self, w: &World, step: Step) -> (Taken, Option<Outcome>) {
         match step {
-            Step::Acquire { client } => {
-                let c = w.client(client);
+            Step::Op {
+                client,
+                op: ClientOp::Acquire,
+                reply: Reply::Now,
+            } => {
+                let c = w.roster.client(client);
                 let wants = match c.pc {
                     Pc::Idle => true,
-                    Pc::Holding => c.depth < self.scenario.depth,
+                    Pc::Holding => c.depth < self.scenario().depth,
                     _ => false,
                 };
                 if wants && !c.paused {
@@ -516,7 +517,7 @@ impl System for LeaseModel {
                 node: w.primary,
                 key: KeyRole::Lock,
                 ticks_left: l.ttl,
-                ttl: self.scenario.ttl,
+                ttl: self.scenario().ttl,
             })
             .into_iter()
             .chain(self.copy_clocks(w))
@@ -527,15 +528,8 @@ impl System for LeaseModel {
         vec![KeyRole::Lock]
     }
 
-    fn tell(
-        &self,
-        n: usize,
-        before: &World,
-        step: Step,
-        outcome: Option<&Outcome>,
-        after: &World,
-    ) -> NarratedStep {
-        narrate::Narrator::new(self).tell(n, before, step, outcome, after)
+    fn tell(&self, turn: Turn<'_, World>) -> NarratedStep {
+        narrate::Narrator::new(self).tell(turn)
     }
 
     /// After a foreign release: the shortest continuation in which two
@@ -547,7 +541,12 @@ impl System for LeaseModel {
         }
         let releaser = at.foreign_release?.releaser;
         Some(std::sync::Arc::new(move |_, w: &World| {
-            w.believers().iter().filter(|c| **c != releaser).count() > 1
+            w.roster
+                .believers()
+                .iter()
+                .filter(|c| **c != releaser)
+                .count()
+                > 1
         }))
     }
 
@@ -561,104 +560,15 @@ impl System for LeaseModel {
         at_work.then(|| Probe {
             property: PropertyName::FencedResource,
             goal: std::sync::Arc::new(|m: &LeaseModel, w: &World| {
-                w.ids().any(|c| m.about_to_write_stale(w, c))
+                w.roster.ids().any(|c| m.about_to_write_stale(w, c))
             }),
             then: Some(|m, w| {
-                w.ids()
+                w.roster
+                    .ids()
                     .find(|c| m.about_to_write_stale(w, *c))
-                    .map(|client| Step::Write { client })
+                    .map(|client| Step::now(client, ClientOp::Write))
             }),
         })
-    }
-}
-
-impl Model for LeaseModel {
-    type State = World;
-    type Action = Step;
-
-    fn init_states(&self) -> Vec<World> {
-        vec![self.initial()]
-    }
-
-    fn actions(&self, w: &World, actions: &mut Vec<Step>) {
-        let depth = self.scenario.depth;
-        for client in w.ids() {
-            let c = w.client(client);
-            if matches!(c.pc, Pc::Done | Pc::Crashed) {
-                continue;
-            }
-            if c.paused {
-                actions.push(Step::Resume { client });
-            } else {
-                let wants_a_level = match c.pc {
-                    Pc::Idle => true,
-                    Pc::Holding => c.depth < depth,
-                    _ => false,
-                };
-                if wants_a_level && self.acquire_enabled(w, client) {
-                    actions.push(Step::Acquire { client });
-                    if w.left(Fault::Retry) > 0 {
-                        actions.push(Step::Retry { client });
-                    }
-                }
-                match c.pc {
-                    Pc::Idle if w.lease.is_none() && w.left(Fault::Delay) > 0 => {
-                        actions.push(Step::AcquireDelayed { client });
-                    }
-                    Pc::Awaiting => actions.push(Step::Deliver { client }),
-                    Pc::Unconfirmed | Pc::Orphaned => actions.push(Step::Confirm { client }),
-                    Pc::Holding if c.depth == depth => actions.push(Step::Write { client }),
-                    Pc::Wrote => actions.push(Step::Release { client }),
-                    _ => {}
-                }
-                // A pause matters only while the client believes it holds:
-                // anywhere else the scheduler already lets it idle.
-                if w.left(Fault::Pause) > 0 && c.believes_it_holds() {
-                    actions.push(Step::Pause { client });
-                }
-            }
-            if w.left(Fault::Crash) > 0 {
-                actions.push(Step::Crash { client });
-            }
-        }
-        if let Some(lease) = w.lease {
-            if lease.ttl > 1 || !w.owner_is_working() {
-                actions.push(Step::Tick);
-            }
-        } else if Self::copies_leased(w) {
-            actions.push(Step::Tick);
-        }
-        // A restart matters only when Redis has something to forget.
-        if w.left(Fault::Restart) > 0 && (w.lease.is_some() || w.fence_counter > 0) {
-            actions.push(Step::Restart { node: w.primary });
-        }
-        self.replica_actions(w, actions);
-    }
-
-    fn next_state(&self, w: &World, step: Step) -> Option<World> {
-        self.play(w, step).map(|(next, _)| next)
-    }
-
-    /// Once the search is halted no new state is within bounds, so the
-    /// search drains what it has and ends (steps are unchanged: the paths
-    /// of what it found can still be rebuilt).
-    fn within_boundary(&self, _: &World) -> bool {
-        !self.halt.is_set()
-    }
-
-    fn properties(&self) -> Vec<Property<Self>> {
-        system::properties(self)
-    }
-
-    /// `acquire c1`, `tick`: how the Explorer lists the steps.
-    fn format_action(&self, step: &Step) -> String {
-        step.to_string()
-    }
-
-    /// The step told, as in a counterexample (for the Explorer).
-    fn format_step(&self, last: &World, step: Step) -> Option<String> {
-        let (next, outcome) = self.play(last, step)?;
-        Some(self.tell(1, last, step, outcome.as_ref(), &next).says)
     }
 }
 

@@ -1,9 +1,13 @@
 //! The lease family's steps in plain words, with the Redis command each one
 //! stands for as the protocol's capabilities make it.
 
-use crate::narrate::{KeyView, NarratedStep};
+use crate::kit::tell_pause;
+use crate::narrate::Told;
+use crate::narrate::{KeyView, NarratedStep, Turn};
+use crate::op::{ClientOp, Reply};
 use crate::outcome::Outcome;
-use crate::step::Step;
+use crate::step::{ClientFault, NodeFault, Step};
+use crate::system::System;
 use crate::world::ClientId;
 use locklab_spec::declaration::Release;
 
@@ -21,17 +25,25 @@ impl<'a> Narrator<'a> {
         Narrator { model }
     }
 
-    pub(super) fn tell(
-        &self,
-        n: usize,
-        before: &World,
-        step: Step,
-        outcome: Option<&Outcome>,
-        after: &World,
-    ) -> NarratedStep {
+    pub(super) fn tell(&self, turn: Turn<'_, World>) -> NarratedStep {
+        let Turn {
+            n,
+            before,
+            step,
+            outcome,
+            after,
+        } = turn;
         let (command, reply, mut says) = match step {
-            Step::Acquire { client } => self.acquire(before, after, client, outcome),
-            Step::AcquireDelayed { client } => {
+            Step::Op {
+                client,
+                op: ClientOp::Acquire,
+                reply: Reply::Now,
+            } => self.acquire(before, after, client, outcome),
+            Step::Op {
+                client,
+                op: ClientOp::Acquire,
+                reply: Reply::Held,
+            } => {
                 let (command, _, _) = self.acquire(before, after, client, None);
                 (
                     command,
@@ -41,7 +53,11 @@ impl<'a> Narrator<'a> {
                     ),
                 )
             }
-            Step::Retry { client } => {
+            Step::Op {
+                client,
+                op: ClientOp::Acquire,
+                reply: Reply::Resent,
+            } => {
                 let (command, reply, says) = self.acquire(before, after, client, outcome);
                 (
                     command,
@@ -52,30 +68,36 @@ impl<'a> Narrator<'a> {
                 )
             }
             Step::Deliver { client } => (None, None, self.deliver(after, client)),
-            Step::Write { client } => self.write(before, after, client),
-            Step::Release { client } => self.release(before, after, client, outcome),
+            Step::Op {
+                client,
+                op: ClientOp::Write,
+                reply: Reply::Now,
+            } => self.write(before, after, client),
+            Step::Op {
+                client,
+                op: ClientOp::Release,
+                reply: Reply::Now,
+            } => self.release(before, after, client, outcome),
+            Step::Op {
+                client,
+                op: ClientOp::Confirm,
+                reply: Reply::Now,
+            } => self.confirm(before, client, outcome),
             Step::Tick => (None, None, tick(before, after)),
-            Step::Pause { client } => (
-                None,
-                None,
-                format!("{client} pauses (GC, swap, SIGSTOP): it takes no steps while time passes"),
-            ),
-            Step::Resume { client } => (None, None, resume(after, client)),
-            Step::Crash { client } => (None, None, crash(before, client)),
-            Step::Restart { .. } => (None, None, self.restart(before)),
-            Step::Confirm { client } => self.confirm(before, client, outcome),
+            Step::Client { client, fault } => (None, None, suffered(before, after, client, fault)),
+            Step::Node {
+                fault: NodeFault::Restart,
+                ..
+            } => (None, None, self.restart(before)),
             Step::Replicate { node } => self.replicate(before, after, node),
-            Step::Failover { node } => self.failover(before, after, node),
+            Step::Node {
+                node,
+                fault: NodeFault::Failover,
+            } => self.failover(before, after, node),
             _ => (None, None, format!("{step} (not a step of this model)")),
         };
-        let holders = after.believers();
-        if holders.len() > 1 && holders.len() > before.believer_count() {
-            let all = if holders.len() == 2 { "both" } else { "all" };
-            says.push_str(&format!(
-                " — {} {all} believe they hold the lock",
-                names(&holders)
-            ));
-        }
+        says.push_str(&after.roster.tell_believers(&before.roster));
+        let holders = after.roster.believers();
         let caps = self.model.caps;
         NarratedStep {
             n,
@@ -97,7 +119,7 @@ impl<'a> Narrator<'a> {
     }
 
     fn ttl(&self) -> u8 {
-        self.model.scenario.ttl
+        self.model.scenario().ttl
     }
 
     fn acquire_command(&self, c: ClientId) -> String {
@@ -124,7 +146,7 @@ impl<'a> Narrator<'a> {
         let caps = self.model.caps;
         match after.lease {
             Some(l) if caps.reentrant() => format!("fence {}, count {}", l.fence, l.count),
-            _ if caps.fencing => after.client(c).fence.to_string(),
+            _ if caps.fencing => after.roster.client(c).fence.to_string(),
             _ => "OK".to_owned(),
         }
     }
@@ -135,15 +157,15 @@ impl<'a> Narrator<'a> {
         after: &World,
         c: ClientId,
         outcome: Option<&Outcome>,
-    ) -> (Option<String>, Option<String>, String) {
+    ) -> Told {
         let command = self.acquire_command(c);
         let fencing = self.model.caps.fencing;
-        let reentering = before.client(c).depth > 0;
+        let reentering = before.roster.client(c).depth > 0;
         let mine_before = before.lease.filter(|l| l.owner == c);
         let (reply, says) = match outcome {
             Some(Outcome::Granted { .. }) => {
                 let reply = self.grant_reply(after, c);
-                let fence = after.client(c).fence;
+                let fence = after.roster.client(c).fence;
                 let with_fence = if fencing {
                     format!(" with fencing token {fence}")
                 } else {
@@ -215,53 +237,15 @@ impl<'a> Narrator<'a> {
         format!("the delayed reply reaches {c}: it believes it holds the lock{tail}")
     }
 
-    fn write(
-        &self,
-        before: &World,
-        after: &World,
-        c: ClientId,
-    ) -> (Option<String>, Option<String>, String) {
-        let client = before.client(c);
-        let stale = if after.stale_accepted && !before.stale_accepted {
-            let made = if client.grant == 0 {
-                "without any grant".to_owned()
-            } else {
-                format!("under grant {}", client.grant)
-            };
-            format!(
-                " — a stale write, made {made} yet accepted after grant {}'s",
-                before.resource_grant
-            )
-        } else {
-            String::new()
-        };
-        if !self.model.caps.fencing {
-            return (
-                Some(format!("SET resource <{c}'s data>")),
-                Some("OK".to_owned()),
-                format!("{c} writes to the resource{stale}"),
-            );
-        }
-        let token = client.fence;
-        let command = format!(
-            "EVALSHA fenced-write 3 resource resource:highest resource:log {token} <{c}'s data>"
-        );
-        if token >= before.resource_max {
-            (
-                Some(command),
-                Some("accepted".to_owned()),
-                format!("{c} writes to the resource with token {token}: accepted{stale}"),
-            )
-        } else {
-            (
-                Some(command),
-                Some("refused".to_owned()),
-                format!(
-                    "{c} writes with token {token}: the resource refuses it, having accepted token {}",
-                    before.resource_max
-                ),
-            )
-        }
+    fn write(&self, before: &World, after: &World, c: ClientId) -> Told {
+        let client = before.roster.client(c);
+        self.model.resource.tell_write(
+            &before.resource,
+            &after.resource,
+            c,
+            client.fence,
+            client.grant,
+        )
     }
 
     fn release(
@@ -270,7 +254,7 @@ impl<'a> Narrator<'a> {
         after: &World,
         c: ClientId,
         outcome: Option<&Outcome>,
-    ) -> (Option<String>, Option<String>, String) {
+    ) -> Told {
         let caps = self.model.caps;
         let command = match caps.release {
             Release::Del => "DEL lock".to_owned(),
@@ -281,7 +265,7 @@ impl<'a> Narrator<'a> {
                 format!("EVALSHA compare-and-delete 1 lock <{c}'s token>")
             }
         };
-        let inside = after.client(c).depth;
+        let inside = after.roster.client(c).depth;
         let still_inside = if inside > 0 {
             format!(" — while {c} is still inside, at depth {inside}")
         } else {
@@ -349,8 +333,16 @@ fn tick(before: &World, after: &World) -> String {
     }
 }
 
+fn suffered(before: &World, after: &World, c: ClientId, fault: ClientFault) -> String {
+    match fault {
+        ClientFault::Pause => tell_pause(c),
+        ClientFault::Resume => resume(after, c),
+        ClientFault::Crash => crash(before, c),
+    }
+}
+
 fn resume(after: &World, c: ClientId) -> String {
-    if !after.client(c).believes_it_holds() {
+    if !after.roster.client(c).believes_it_holds() {
         return format!("{c} resumes");
     }
     match after.lease {
@@ -369,13 +361,5 @@ fn crash(before: &World, c: ClientId) -> String {
             format!("{c} crashes holding the lock: the others must wait for its lease to run out")
         }
         _ => format!("{c} crashes (stops for good)"),
-    }
-}
-
-fn names(clients: &[ClientId]) -> String {
-    let names: Vec<String> = clients.iter().map(ToString::to_string).collect();
-    match names.as_slice() {
-        [a, b] => format!("{a} and {b}"),
-        _ => names.join(", "),
     }
 }

@@ -73,7 +73,8 @@ use super::world::{Client, NodeData, Pc, World, MAX_COPIES};
 use super::LeaseModel;
 use crate::narrate::{KeyRole, LeaseClock};
 use crate::outcome::Outcome;
-use crate::step::Step;
+use crate::step::{NodeFault, Step};
+use crate::system::System;
 use crate::world::{ClientId, NodeId};
 
 impl LeaseModel {
@@ -86,7 +87,7 @@ impl LeaseModel {
     /// The replicas of the primary in `w`.
     pub(super) fn replica_nodes(&self, w: &World) -> impl Iterator<Item = NodeId> + use<> {
         let primary = w.primary;
-        (0..=self.scenario.replicas)
+        (0..=self.scenario().replicas)
             .map(NodeId)
             .filter(move |n| *n != primary)
     }
@@ -94,7 +95,7 @@ impl LeaseModel {
     /// Whether the state keeps the replicas' copies: only while a failover
     /// may still promote one.
     fn tracks_copies(&self, w: &World) -> bool {
-        self.scenario.replicas > 0 && w.left(Fault::Failover) > 0
+        self.scenario().replicas > 0 && w.budget.left(Fault::Failover) > 0
     }
 
     fn primary_data(w: &World) -> NodeData {
@@ -112,23 +113,19 @@ impl LeaseModel {
     /// From the last failover on, the replicas keep up (see the module
     /// docs).
     fn keeps_up(&self, w: &World) -> bool {
-        self.scenario.faults.budget(Fault::Failover) > 0 && w.left(Fault::Failover) == 0
+        self.scenario().faults.budget(Fault::Failover) > 0 && w.budget.left(Fault::Failover) == 0
     }
 
     /// The primary granted `c` the lock; it waits for acknowledgements.
-    /// The grant gets its number (the ghost `fenced-resource` is judged by)
-    /// only once confirmed: a refused one was never held, and numbering it
-    /// would let a client that is refused again and again count forever.
+    /// The grant has its number already, from the `SET` that made it (as
+    /// every lease lock's): the resource's order is the order Redis granted
+    /// in, whatever the client then decides.
     pub(super) fn pend(&self, w: &mut World, c: ClientId) -> Outcome {
-        if let Some(lease) = w.lease.as_mut().filter(|l| l.grant != 0) {
-            lease.grant = 0;
-            w.grants -= 1;
-        }
         let lease = w.lease.expect("a grant leaves a lease");
-        let client = w.client_mut(c);
+        let client = w.roster.client_mut(c);
         client.pc = Pc::Unconfirmed;
         client.fence = lease.fence;
-        client.grant = 0;
+        client.grant = lease.grant;
         client.waiting = false;
         client.acks = 0;
         Outcome::Pending
@@ -138,20 +135,10 @@ impl LeaseModel {
     /// holds the lock; or too few, so it releases the grant
     /// (compare-and-delete) and counts it as not acquired.
     pub(super) fn confirm(&self, w: &mut World, c: ClientId) -> Outcome {
-        let client = w.client(c);
+        let client = w.roster.client(c);
         if client.pc == Pc::Unconfirmed && (!self.lacks(client) || self.keeps_up(w)) {
             let counted = self.counted();
-            let grant = if self.tracks_grants {
-                w.grants += 1;
-                w.grants
-            } else {
-                0
-            };
-            if let Some(lease) = w.lease.as_mut().filter(|l| l.owner == c) {
-                lease.grant = grant;
-            }
-            let client = w.client_mut(c);
-            client.grant = grant;
+            let client = w.roster.client_mut(c);
             client.pc = Pc::Holding;
             client.depth += 1;
             client.acks = 0;
@@ -164,7 +151,10 @@ impl LeaseModel {
         if w.lease.is_some_and(|l| l.owner == c) {
             w.lease = None;
         }
-        let client = w.client_mut(c);
+        // Never held: its number goes back, or a client refused again and
+        // again would count forever.
+        self.resource.give_back(&mut w.resource, client.grant);
+        let client = w.roster.client_mut(c);
         *client = Client {
             rounds_left: client.rounds_left,
             ..Client::default()
@@ -178,10 +168,10 @@ impl LeaseModel {
         if self.tracks_copies(w) {
             w.copies[n.index()] = Self::primary_data(w);
         }
-        for i in 0..usize::from(w.n) {
-            let needs = w.clients[i].pc == Pc::Unconfirmed && self.lacks(&w.clients[i]);
-            if needs {
-                w.clients[i].acks |= 1 << n.0;
+        let needs = |c: &Client| c.pc == Pc::Unconfirmed && self.lacks(c);
+        for client in w.roster.clients_mut() {
+            if needs(client) {
+                client.acks |= 1 << n.0;
             }
         }
     }
@@ -189,7 +179,7 @@ impl LeaseModel {
     /// Sentinel promotes replica `n` with its copy; the old primary is
     /// demoted and resyncs from it; pending grants confirm nothing.
     pub(super) fn failover(&self, w: &mut World, n: NodeId) {
-        w.spend(Fault::Failover);
+        w.budget.spend(Fault::Failover);
         let old = w.primary;
         let promoted = std::mem::take(&mut w.copies[n.index()]);
         w.lease = promoted.lease;
@@ -200,8 +190,7 @@ impl LeaseModel {
         } else {
             w.copies = [NodeData::default(); MAX_COPIES];
         }
-        for i in 0..usize::from(w.n) {
-            let client = &mut w.clients[i];
+        for client in w.roster.clients_mut() {
             if client.pc == Pc::Unconfirmed {
                 client.pc = Pc::Orphaned;
                 client.acks = 0;
@@ -231,24 +220,27 @@ impl LeaseModel {
     /// that lacks what the primary has, a pending grant it would
     /// acknowledge), and a failover to each while the budget lasts.
     pub(super) fn replica_actions(&self, w: &World, actions: &mut Vec<Step>) {
-        if self.scenario.replicas == 0 || self.keeps_up(w) {
+        if self.scenario().replicas == 0 || self.keeps_up(w) {
             return;
         }
         let tracks = self.tracks_copies(w);
         let primary = Self::primary_data(w);
         for node in self.replica_nodes(w) {
             let behind = tracks && w.copies[node.index()] != primary;
-            let acknowledges = w
-                .clients()
-                .iter()
-                .any(|c| c.pc == Pc::Unconfirmed && self.lacks(c) && c.acks & (1 << node.0) == 0);
+            let acknowledges =
+                w.roster.clients().iter().any(|c| {
+                    c.pc == Pc::Unconfirmed && self.lacks(c) && c.acks & (1 << node.0) == 0
+                });
             if behind || acknowledges {
                 actions.push(Step::Replicate { node });
             }
         }
-        if w.left(Fault::Failover) > 0 {
+        if w.budget.left(Fault::Failover) > 0 {
             for node in self.replica_nodes(w) {
-                actions.push(Step::Failover { node });
+                actions.push(Step::Node {
+                    node,
+                    fault: NodeFault::Failover,
+                });
             }
         }
     }
@@ -262,7 +254,7 @@ impl LeaseModel {
                     node,
                     key: KeyRole::Lock,
                     ticks_left: l.ttl,
-                    ttl: self.scenario.ttl,
+                    ttl: self.scenario().ttl,
                 })
             })
             .collect()

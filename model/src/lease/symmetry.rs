@@ -10,7 +10,7 @@ use crate::world::{ClientId, MAX_CLIENTS};
 
 impl Representative for World {
     fn representative(&self) -> Self {
-        let n = usize::from(self.n);
+        let n = usize::from(self.roster.len());
         let owner = self.lease.map(|l| l.owner);
         let releaser = self.foreign_release.map(|f| f.releaser);
         let victim = self.foreign_release.map(|f| f.victim);
@@ -27,7 +27,7 @@ impl Representative for World {
         };
         let key = |c: ClientId| -> (Client, bool, bool, bool, u8) {
             (
-                *self.client(c),
+                *self.roster.client(c),
                 owner == Some(c),
                 releaser == Some(c),
                 victim == Some(c),
@@ -43,7 +43,7 @@ impl Representative for World {
         }
         let mut rep = self.clone();
         for (new, old) in order[..n].iter().enumerate() {
-            rep.clients[new] = *self.client(*old);
+            *rep.roster.client_mut(ClientId(new as u8)) = *self.roster.client(*old);
         }
         if let Some(lease) = rep.lease.as_mut() {
             lease.owner = renamed[lease.owner.index()];

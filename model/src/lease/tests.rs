@@ -8,21 +8,21 @@ fn p(name: &str) -> Protocol {
     name.parse().unwrap()
 }
 
-fn c(n: u8) -> ClientId {
-    ClientId(n - 1)
+fn step(text: &str) -> Step {
+    text.parse().expect("a step")
 }
 
 fn unsafe_release() -> Vec<Step> {
     vec![
-        Step::Acquire { client: c(1) },
-        Step::Pause { client: c(1) },
+        step("acquire c1"),
+        step("pause c1"),
         Step::Tick,
         Step::Tick,
         Step::Tick,
-        Step::Resume { client: c(1) },
-        Step::Acquire { client: c(2) },
-        Step::Write { client: c(1) },
-        Step::Release { client: c(1) },
+        step("resume c1"),
+        step("acquire c2"),
+        step("write c1"),
+        step("release c1"),
     ]
 }
 
@@ -51,8 +51,8 @@ fn the_naive_schedule_breaks_naive_but_not_token() {
 #[test]
 fn a_fix_makes_the_third_client_wait() {
     let mut steps = unsafe_release();
-    steps.push(Step::Acquire { client: c(3) });
-    steps.push(Step::Write { client: c(3) });
+    steps.push(step("acquire c3"));
+    steps.push(step("write c3"));
     let token = script(Scenario::new(p("token"), Faults::one(Fault::Pause)), &steps);
     let taken: Vec<Taken> = token.steps.iter().map(|s| s.taken).collect();
     assert_eq!(taken[..9], [Taken::Step; 9]);
@@ -62,10 +62,7 @@ fn a_fix_makes_the_third_client_wait() {
 
 #[test]
 fn a_step_the_protocol_does_not_allow_is_named() {
-    let unchecked_overlap = [
-        Step::Acquire { client: c(1) },
-        Step::Acquire { client: c(2) },
-    ];
+    let unchecked_overlap = [step("acquire c1"), step("acquire c2")];
     let err = follow(Scenario::new(p("token"), Faults::NONE), &unchecked_overlap).unwrap_err();
     assert_eq!(err.n, 2);
     assert_eq!(
@@ -77,11 +74,11 @@ fn a_step_the_protocol_does_not_allow_is_named() {
 #[test]
 fn the_model_says_what_each_reentrant_step_returns() {
     let steps = [
-        Step::Acquire { client: c(1) },
-        Step::Acquire { client: c(1) },
-        Step::Write { client: c(1) },
-        Step::Release { client: c(1) },
-        Step::Release { client: c(1) },
+        step("acquire c1"),
+        step("acquire c1"),
+        step("write c1"),
+        step("release c1"),
+        step("release c1"),
     ];
     let s = follow(Scenario::new(p("reentrant"), Faults::NONE), &steps).unwrap();
     let expected: Vec<Option<Outcome>> = s.steps.iter().map(|s| s.expect.clone()).collect();
@@ -112,7 +109,7 @@ fn the_model_says_what_each_reentrant_step_returns() {
 
 #[test]
 fn a_retried_acquire_counts_twice_without_attempt_ids() {
-    let steps = [Step::Retry { client: c(1) }];
+    let steps = [step("acquire-resent c1")];
     let retry = Faults::one(Fault::Retry);
     let redisson = follow(Scenario::new(p("reentrant-redisson"), retry), &steps).unwrap();
     assert_eq!(

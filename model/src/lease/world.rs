@@ -11,8 +11,9 @@
 use std::fmt;
 use std::hash::{Hash, Hasher};
 
+use crate::kit::{lock_client, Budget, ResourceGhost, Roster};
 use crate::world::{ClientId, NodeId, MAX_CLIENTS};
-use locklab_spec::fault::{Fault, Faults, KINDS};
+use locklab_spec::fault::KINDS;
 
 /// The nodes of a primary and its replicas the state holds: the primary
 /// and up to two replicas.
@@ -68,6 +69,8 @@ pub struct Client {
     /// caught up since its grant, so would acknowledge it.
     pub acks: u8,
 }
+
+lock_client!(World, Client, Pc);
 
 impl Client {
     /// The client believes it holds the lock, paused or not.
@@ -139,28 +142,18 @@ impl NodeData {
 /// The whole system's state.
 #[derive(Clone, PartialEq, Eq)]
 pub struct World {
-    /// The clients; only the first `n` are in use.
-    pub clients: [Client; MAX_CLIENTS],
-    /// How many clients are in use.
-    pub n: u8,
+    /// The clients.
+    pub roster: Roster<Client>,
     /// The lock key, when present.
     pub lease: Option<Lease>,
     /// The fencing counter in Redis: the last token issued.
     pub fence_counter: u8,
-    /// Grants so far (a ghost: Redis forgets its counter, this does not).
-    pub grants: u8,
-    /// The highest fencing token the protected resource has accepted.
-    pub resource_max: u8,
-    /// The highest grant number among the writes the resource accepted (a
-    /// ghost: what `fenced-resource` is judged by).
-    pub resource_grant: u8,
+    /// The protected resource, and the ghost of grant order.
+    pub resource: ResourceGhost,
     /// What is left of the fault budget.
-    pub left: Faults,
+    pub budget: Budget,
     /// The first foreign release, if one happened.
     pub foreign_release: Option<ForeignRelease>,
-    /// The resource accepted a write with a token lower than one it had
-    /// accepted before.
-    pub stale_accepted: bool,
     /// A holder's re-acquire was refused by its own lock (a ghost).
     pub self_wait: bool,
     /// A release removed the key while its owner still believed it held a
@@ -174,62 +167,17 @@ pub struct World {
 }
 
 impl World {
-    /// The clients in use.
-    pub fn clients(&self) -> &[Client] {
-        &self.clients[..usize::from(self.n)]
-    }
-
-    /// One client's state.
-    pub fn client(&self, c: ClientId) -> &Client {
-        &self.clients[c.index()]
-    }
-
-    /// One client's state, to change.
-    pub fn client_mut(&mut self, c: ClientId) -> &mut Client {
-        &mut self.clients[c.index()]
-    }
-
-    /// The ids of the clients in use.
-    pub fn ids(&self) -> impl Iterator<Item = ClientId> + use<> {
-        (0..self.n).map(ClientId)
-    }
-
-    /// The clients that believe they hold the lock right now.
-    pub fn believers(&self) -> Vec<ClientId> {
-        self.ids()
-            .filter(|c| self.client(*c).believes_it_holds())
-            .collect()
-    }
-
-    /// How many clients believe they hold the lock right now.
-    pub fn believer_count(&self) -> usize {
-        self.clients()
-            .iter()
-            .filter(|c| c.believes_it_holds())
-            .count()
-    }
-
     /// True when the lease's owner is running its critical section, not
     /// paused and not blocked: the model's timing assumption is that such a
     /// holder finishes before its lease runs out, so time may not expire
     /// that lease.
     pub fn owner_is_working(&self) -> bool {
         self.lease.is_some_and(|l| {
-            let owner = self.client(l.owner);
+            let owner = self.roster.client(l.owner);
             (owner.believes_it_holds() || matches!(owner.pc, Pc::Unconfirmed | Pc::Orphaned))
                 && !owner.paused
                 && !owner.waiting
         })
-    }
-
-    /// Faults of this kind still allowed.
-    pub fn left(&self, fault: Fault) -> u8 {
-        self.left.budget(fault)
-    }
-
-    /// Uses one fault of this kind.
-    pub fn spend(&mut self, fault: Fault) {
-        self.left = self.left.with(fault, self.left(fault) - 1);
     }
 
     /// Redis holds more levels for the lease's owner than it believes it
@@ -237,7 +185,7 @@ impl World {
     /// nothing yet or any more, and does not count).
     pub fn leaked_hold(&self) -> bool {
         self.lease.is_some_and(|l| {
-            let owner = self.client(l.owner);
+            let owner = self.roster.client(l.owner);
             !matches!(owner.pc, Pc::Awaiting | Pc::Crashed) && l.count > owner.depth
         })
     }
@@ -249,9 +197,10 @@ impl fmt::Debug for World {
     /// left of the faults and the ghosts that have turned true.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let clients: Vec<String> = self
+            .roster
             .ids()
             .map(|id| {
-                let c = self.client(id);
+                let c = self.roster.client(id);
                 let mut s = match c.pc {
                     Pc::Idle if c.waiting => "waiting".to_owned(),
                     Pc::Idle => "idle".to_owned(),
@@ -290,7 +239,7 @@ impl fmt::Debug for World {
         writeln!(
             f,
             "lock: {lock} · fence counter {} · resource: highest token {}",
-            self.fence_counter, self.resource_max
+            self.fence_counter, self.resource.highest
         )?;
         let replicas: Vec<String> = self
             .copies
@@ -324,7 +273,7 @@ impl fmt::Debug for World {
         if let Some(fr) = self.foreign_release {
             ghosts.push(format!("{} released {}'s lock", fr.releaser, fr.victim));
         }
-        if self.stale_accepted {
+        if self.resource.stale_accepted {
             ghosts.push("a stale write was accepted".to_owned());
         }
         if self.self_wait {
@@ -339,7 +288,7 @@ impl fmt::Debug for World {
         write!(
             f,
             "faults left: {} · broken so far: {}",
-            self.left,
+            self.budget,
             ghosts.join(", ")
         )
     }
@@ -351,7 +300,7 @@ impl Hash for World {
     fn hash<H: Hasher>(&self, state: &mut H) {
         let mut buf = [0u8; 4 * MAX_CLIENTS + 18 + 8 * MAX_COPIES + 1];
         let mut len = 0;
-        for c in self.clients() {
+        for c in self.roster.clients() {
             buf[len..len + 4].copy_from_slice(&c.packed().to_le_bytes());
             len += 4;
         }
@@ -371,14 +320,14 @@ impl Hash for World {
             .enumerate()
             .take(KINDS)
         {
-            budgets |= u64::from(self.left(*fault) & 0b111) << (3 * i);
+            budgets |= u64::from(self.budget.left(*fault) & 0b111) << (3 * i);
         }
-        let misc = u64::from(self.n)
+        let misc = u64::from(self.roster.len())
             | u64::from(self.fence_counter) << 4
-            | u64::from(self.grants) << 12
-            | u64::from(self.resource_max) << 20
-            | u64::from(self.resource_grant) << 28
-            | u64::from(self.stale_accepted) << 36
+            | u64::from(self.resource.grants) << 12
+            | u64::from(self.resource.highest) << 20
+            | u64::from(self.resource.highest_grant) << 28
+            | u64::from(self.resource.stale_accepted) << 36
             | u64::from(self.self_wait) << 37
             | u64::from(self.early_release) << 38
             | budgets << 40;

@@ -4,10 +4,10 @@
 //!
 //! Each master keeps its own copy of the key with its own remaining lease
 //! (and, with fencing, its own counter). A client asks the masters one at a
-//! time ([`Step::Ask`]: `SET key <token> NX PX ttl` there), in any order,
+//! time ([`ClientOp::Ask`]: `SET key <token> NX PX ttl` there), in any order,
 //! interleaved with the other clients' requests, with time and with faults;
 //! it counts the ticks from its first request; having heard from every
-//! master it concludes ([`Step::Conclude`]): it holds the lock only with a
+//! master it concludes ([`ClientOp::Conclude`]): it holds the lock only with a
 //! majority *and* a validity `ttl − elapsed − drift` of at least one tick.
 //! Otherwise it releases on every master — also those it believes did not
 //! grant it (a reply that never came) — and tries again. A release, after
@@ -21,7 +21,7 @@
 //! its leases lose [`CLOCK_JUMP_TICKS`]). A master that crashes and stays
 //! down for a whole lease before it rejoins empty (`delayed-restart`) is the
 //! documentation's fix for `restart`. A reply that does not come within the
-//! per-master timeout (`delay`: [`Step::AskLost`]) is a master the client
+//! per-master timeout (`delay`: an ask whose reply is [`Reply::Lost`]) is a master the client
 //! counts as not granted, though it ran the request.
 //!
 //! **Bounded contention.** A client that lost an attempt tries again at
@@ -42,16 +42,14 @@ mod narrate;
 mod symmetry;
 pub mod world;
 
-use stateright::{Model, Property};
-
-use crate::check::Halt;
-use crate::narrate::{KeyRole, LeaseClock, NarratedStep};
+use crate::kit::{lock_condition, Budget, Core, Resource, ResourceGhost, Roster};
+use crate::narrate::{KeyRole, LeaseClock, NarratedStep, Turn};
+use crate::op::{ClientOp, Reply};
 use crate::outcome::Outcome;
-use crate::path::Taken;
 use crate::scenario::Scenario;
-use crate::step::Step;
-use crate::system::{self, Condition, System};
-use crate::world::{ClientId, NodeId, MAX_CLIENTS};
+use crate::step::{NodeFault, Step};
+use crate::system::{Condition, System, Taken};
+use crate::world::{ClientId, NodeId};
 use locklab_spec::declaration::Capabilities;
 use locklab_spec::fault::{Fault, CLOCK_JUMP_TICKS};
 use locklab_spec::property::PropertyName;
@@ -75,30 +73,23 @@ const MODELLED: [PropertyName; 5] = [
 /// A quorum-family scenario, ready for the checker.
 #[derive(Clone, Debug)]
 pub struct QuorumModel {
-    scenario: Scenario,
+    core: Core,
     caps: Capabilities,
-    properties: Vec<PropertyName>,
-    tracks_grants: bool,
-    halt: Halt,
+    resource: Resource,
 }
 
 impl QuorumModel {
     fn ttl(&self) -> u8 {
-        self.scenario.ttl
+        self.scenario().ttl
     }
 
     /// The elapsed ticks from which no validity is left.
     fn no_validity_at(&self) -> u8 {
-        self.scenario.ttl.saturating_sub(self.scenario.drift)
+        self.scenario().ttl.saturating_sub(self.scenario().drift)
     }
 
     fn majority(&self) -> u32 {
-        u32::from(self.scenario.majority())
-    }
-
-    /// Whether a client has had the lock at least once.
-    fn has_acquired(&self, c: &Client) -> bool {
-        c.rounds_left < self.scenario.rounds || c.believes_it_holds()
+        u32::from(self.scenario().majority())
     }
 
     /// Whether the contention is over: attempts start only alone.
@@ -111,7 +102,7 @@ impl QuorumModel {
     /// else only when nobody else is asking and a majority of the masters
     /// are up and free.
     fn may_ask(&self, w: &World, c: ClientId) -> bool {
-        match w.client(c).pc {
+        match w.roster.client(c).pc {
             Pc::Asking => true,
             Pc::Idle if !self.contention_over(w) => true,
             Pc::Idle => {
@@ -120,7 +111,7 @@ impl QuorumModel {
                     .iter()
                     .filter(|n| n.is_up() && n.key.is_none())
                     .count() as u32;
-                free >= self.majority() && w.clients().iter().all(|o| o.pc != Pc::Asking)
+                free >= self.majority() && w.roster.clients().iter().all(|o| o.pc != Pc::Asking)
             }
             _ => false,
         }
@@ -152,7 +143,7 @@ impl QuorumModel {
     /// The client's next request starts an attempt if it is idle.
     fn begin(&self, w: &mut World, c: ClientId) {
         let alone = self.contention_over(w);
-        let client = w.client_mut(c);
+        let client = w.roster.client_mut(c);
         if client.pc == Pc::Idle {
             *client = Client {
                 pc: Pc::Asking,
@@ -177,17 +168,12 @@ impl QuorumModel {
     }
 
     fn conclude(&self, w: &mut World, c: ClientId) -> Outcome {
-        let client = *w.client(c);
+        let client = *w.roster.client(c);
         let majority = client.got.count_ones() >= self.majority();
         let valid = client.elapsed < self.no_validity_at();
         if majority && valid {
-            let grant = if self.tracks_grants {
-                w.grants += 1;
-                w.grants
-            } else {
-                0
-            };
-            let client = w.client_mut(c);
+            let grant = self.resource.issue(&mut w.resource);
+            let client = w.roster.client_mut(c);
             client.pc = Pc::Holding;
             client.validity = self.no_validity_at() - client.elapsed;
             client.grant = grant;
@@ -203,7 +189,7 @@ impl QuorumModel {
         }
         Self::release_everywhere(w, c);
         w.lost = (w.lost + 1).min(CONTENDED_LOSSES);
-        let client = w.client_mut(c);
+        let client = w.roster.client_mut(c);
         *client = Client {
             rounds_left: client.rounds_left,
             ..Client::default()
@@ -216,26 +202,14 @@ impl QuorumModel {
     }
 
     fn write(&self, w: &mut World, c: ClientId) -> Outcome {
-        let Client { fence, grant, .. } = *w.client(c);
-        w.client_mut(c).pc = Pc::Wrote;
-        if self.caps.fencing && fence < w.resource_max {
-            return Outcome::Refused {
-                highest: u64::from(w.resource_max),
-            };
-        }
-        w.resource_max = w.resource_max.max(fence);
-        if self.tracks_grants {
-            if grant < w.resource_grant {
-                w.stale_accepted = true;
-            }
-            w.resource_grant = w.resource_grant.max(grant);
-        }
-        Outcome::Accepted
+        let Client { fence, grant, .. } = *w.roster.client(c);
+        w.roster.client_mut(c).pc = Pc::Wrote;
+        self.resource.write(&mut w.resource, fence, grant)
     }
 
     fn release(&self, w: &mut World, c: ClientId) -> Outcome {
         let removed = Self::release_everywhere(w, c);
-        let client = w.client_mut(c);
+        let client = w.roster.client_mut(c);
         let rounds_left = client.rounds_left - 1;
         *client = Client {
             pc: if rounds_left == 0 { Pc::Done } else { Pc::Idle },
@@ -265,7 +239,7 @@ impl QuorumModel {
                 *d = d.saturating_sub(1);
             }
         }
-        for client in w.clients.iter_mut().take(usize::from(w.n)) {
+        for client in w.roster.clients_mut() {
             match client.pc {
                 Pc::Asking => client.elapsed = (client.elapsed + 1).min(cap),
                 Pc::Holding | Pc::Wrote => client.validity = client.validity.saturating_sub(1),
@@ -280,6 +254,7 @@ impl QuorumModel {
     fn tick_enabled(&self, w: &World) -> bool {
         let cap = self.no_validity_at();
         let blocked = w
+            .roster
             .clients()
             .iter()
             .any(|c| (c.is_working() && c.validity <= 1) || (c.pc == Pc::Asking && c.alone));
@@ -287,19 +262,24 @@ impl QuorumModel {
             .nodes()
             .iter()
             .any(|n| n.key.is_some() || n.down.is_some_and(|d| d > 0))
-            || w.clients().iter().any(|c| {
+            || w.roster.clients().iter().any(|c| {
                 (c.pc == Pc::Asking && c.elapsed < cap) || (c.believes_it_holds() && c.validity > 0)
             });
         moves && !blocked
     }
 
-    /// Applies a step: the outcome the client reads, if it reads one now.
-    fn apply(&self, w: &mut World, step: Step) -> Option<Outcome> {
-        match step {
-            Step::Ask { client, node } => {
+    /// Applies a step: the outcome the client reads, if it reads one now;
+    /// `None` for a step the family does not take.
+    fn apply(&self, w: &mut World, step: Step) -> Option<Option<Outcome>> {
+        let outcome = match step {
+            Step::Op {
+                client,
+                op: ClientOp::Ask { node },
+                reply: Reply::Now,
+            } => {
                 self.begin(w, client);
                 let outcome = self.run_ask(w, client, node);
-                let c = w.client_mut(client);
+                let c = w.roster.client_mut(client);
                 c.asked |= bit(node);
                 if let Outcome::Granted { fence, .. } = outcome {
                     c.got |= bit(node);
@@ -307,56 +287,71 @@ impl QuorumModel {
                 }
                 Some(outcome)
             }
-            Step::AskLost { client, node } => {
-                w.spend(Fault::Delay);
+            Step::Op {
+                client,
+                op: ClientOp::Ask { node },
+                reply: Reply::Lost,
+            } => {
+                w.budget.spend(Fault::Delay);
                 self.begin(w, client);
                 let outcome = self.run_ask(w, client, node);
-                w.client_mut(client).asked |= bit(node);
+                w.roster.client_mut(client).asked |= bit(node);
                 Some(outcome)
             }
-            Step::Conclude { client } => Some(self.conclude(w, client)),
-            Step::Write { client } => Some(self.write(w, client)),
-            Step::Release { client } => Some(self.release(w, client)),
+            Step::Op {
+                client,
+                op: ClientOp::Conclude,
+                reply: Reply::Now,
+            } => Some(self.conclude(w, client)),
+            Step::Op {
+                client,
+                op: ClientOp::Write,
+                reply: Reply::Now,
+            } => Some(self.write(w, client)),
+            Step::Op {
+                client,
+                op: ClientOp::Release,
+                reply: Reply::Now,
+            } => Some(self.release(w, client)),
             Step::Tick => {
                 self.tick(w);
                 None
             }
-            Step::Pause { client } => {
-                w.spend(Fault::Pause);
-                w.client_mut(client).paused = true;
+            Step::Client { client, fault } => {
+                w.roster.suffer(client, fault, &mut w.budget);
                 None
             }
-            Step::Resume { client } => {
-                w.client_mut(client).paused = false;
-                None
-            }
-            Step::Crash { client } => {
-                w.spend(Fault::Crash);
-                *w.client_mut(client) = Client {
-                    pc: Pc::Crashed,
-                    ..Client::default()
-                };
-                None
-            }
-            Step::Restart { node } => {
-                w.spend(Fault::Restart);
+            Step::Node {
+                node,
+                fault: NodeFault::Restart,
+            } => {
+                w.budget.spend(Fault::Restart);
                 *w.node_mut(node) = Node::default();
                 None
             }
-            Step::DelayedRestart { node } => {
-                w.spend(Fault::DelayedRestart);
+            Step::Node {
+                node,
+                fault: NodeFault::DelayedRestart,
+            } => {
+                w.budget.spend(Fault::DelayedRestart);
                 *w.node_mut(node) = Node {
                     down: Some(self.ttl()),
                     ..Node::default()
                 };
                 None
             }
-            Step::Rejoin { node } => {
+            Step::Node {
+                node,
+                fault: NodeFault::Rejoin,
+            } => {
                 w.node_mut(node).down = None;
                 None
             }
-            Step::ClockJump { node } => {
-                w.spend(Fault::ClockJump);
+            Step::Node {
+                node,
+                fault: NodeFault::ClockJump,
+            } => {
+                w.budget.spend(Fault::ClockJump);
                 let n = w.node_mut(node);
                 if let Some(key) = n.key.as_mut() {
                     key.ttl = key.ttl.saturating_sub(CLOCK_JUMP_TICKS);
@@ -366,23 +361,9 @@ impl QuorumModel {
                 }
                 None
             }
-            Step::Acquire { .. }
-            | Step::AcquireDelayed { .. }
-            | Step::Deliver { .. }
-            | Step::Retry { .. }
-            // Steps of the sync family: never offered here.
-            | Step::Produce
-            | Step::Read { .. }
-            | Step::ReadDelayed { .. }
-            | Step::Claim { .. }
-            | Step::ClaimDelayed { .. }
-            | Step::Process { .. }
-            | Step::Mark { .. }
-            | Step::Ack { .. }
-            | Step::Confirm { .. }
-            | Step::Replicate { .. }
-            | Step::Failover { .. } => None,
-        }
+            _ => return None,
+        };
+        Some(outcome)
     }
 
     /// The masters whose data a fault could take away: up, with a key or a
@@ -396,79 +377,93 @@ impl System for QuorumModel {
     type World = World;
 
     fn of(scenario: Scenario, checking: &[PropertyName]) -> Self {
-        let properties: Vec<PropertyName> = system::applicable(&scenario, checking)
-            .into_iter()
-            .filter(|p| MODELLED.contains(p))
-            .collect();
-        let tracks_grants = properties.contains(&PropertyName::FencedResource);
+        let core = Core::new(scenario, checking, &MODELLED);
+        let caps = scenario.protocol.caps();
         QuorumModel {
-            caps: scenario.protocol.caps(),
-            scenario,
-            properties,
-            tracks_grants,
-            halt: Halt::default(),
+            resource: Resource::new(caps.fencing, &core),
+            caps,
+            core,
         }
     }
 
-    fn scenario(&self) -> &Scenario {
-        &self.scenario
-    }
-
-    fn checked(&self) -> &[PropertyName] {
-        &self.properties
-    }
-
-    fn halt(&self) -> &Halt {
-        &self.halt
+    fn core(&self) -> &Core {
+        &self.core
     }
 
     fn initial(&self) -> World {
-        let s = &self.scenario;
-        let mut clients = [Client::default(); MAX_CLIENTS];
-        for c in clients.iter_mut().take(usize::from(s.clients)) {
-            c.rounds_left = s.rounds;
-        }
+        let s = self.scenario();
         World {
-            clients,
-            n: s.clients,
+            roster: Roster::new(
+                s.clients,
+                Client {
+                    rounds_left: s.rounds,
+                    ..Client::default()
+                },
+            ),
             nodes: [Node::default(); world::MAX_NODES],
             m: s.nodes(),
-            grants: 0,
             lost: 0,
-            resource_max: 0,
-            resource_grant: 0,
-            left: s.faults,
-            stale_accepted: false,
+            resource: ResourceGhost::default(),
+            budget: Budget::new(s.faults),
         }
     }
 
-    fn condition(property: PropertyName) -> Condition<Self> {
-        match property {
-            PropertyName::MutualExclusion => |_, w| w.believer_count() <= 1,
-            PropertyName::FencedResource => |_, w| !w.stale_accepted,
-            PropertyName::EventuallyAcquired => |m, w| {
-                w.clients()
-                    .iter()
-                    .all(|c| c.pc == Pc::Crashed || m.has_acquired(c))
-            },
-            PropertyName::SomeoneAcquires => |_, w| w.believer_count() > 0,
-            PropertyName::EveryoneFinishes => |_, w| w.clients().iter().all(|c| c.pc == Pc::Done),
-            PropertyName::NoForeignRelease
-            | PropertyName::SomeoneReenters
-            | PropertyName::ReentryNoSelfWait
-            | PropertyName::NoEarlyRelease
-            | PropertyName::NoLeakedHold
-            | PropertyName::NoDoubleProcessing
-            | PropertyName::NoLostUpdate
-            | PropertyName::ExactlyOnceSync
-            | PropertyName::SomeUnitProcessed
-            | PropertyName::EveryUnitProcessed => |_, _| true,
+    fn actions(&self, w: &World, steps: &mut Vec<Step>) {
+        let all = w.all_nodes();
+        w.roster.offer(&w.budget, steps, |client, c, steps| {
+            if self.may_ask(w, client) {
+                for node in w.node_ids() {
+                    if c.asked & bit(node) != 0 {
+                        continue;
+                    }
+                    let ask = ClientOp::Ask { node };
+                    steps.push(Step::now(client, ask));
+                    if w.budget.left(Fault::Delay) > 0 && w.node(node).is_up() {
+                        steps.push(Step::Op {
+                            client,
+                            op: ask,
+                            reply: Reply::Lost,
+                        });
+                    }
+                }
+            }
+            match c.pc {
+                Pc::Asking if c.asked == all => steps.push(Step::now(client, ClientOp::Conclude)),
+                Pc::Holding => steps.push(Step::now(client, ClientOp::Write)),
+                Pc::Wrote => steps.push(Step::now(client, ClientOp::Release)),
+                _ => {}
+            }
+        });
+        if self.tick_enabled(w) {
+            steps.push(Step::Tick);
         }
+        let none_down = w.nodes().iter().all(Node::is_up);
+        for node in w.node_ids() {
+            let n = w.node(node);
+            let fault = |fault| Step::Node { node, fault };
+            if n.down == Some(0) {
+                steps.push(fault(NodeFault::Rejoin));
+            }
+            if w.budget.left(Fault::Restart) > 0 && Self::has_something(n) {
+                steps.push(fault(NodeFault::Restart));
+            }
+            if w.budget.left(Fault::DelayedRestart) > 0 && none_down && Self::has_something(n) {
+                steps.push(fault(NodeFault::DelayedRestart));
+            }
+            if w.budget.left(Fault::ClockJump) > 0 && n.is_up() && n.key.is_some() {
+                steps.push(fault(NodeFault::ClockJump));
+            }
+        }
+    }
+
+    /// The shared lock conditions; the family models no other property.
+    fn condition(property: PropertyName) -> Condition<Self> {
+        lock_condition::<Self>(property).unwrap_or(|_, _| true)
     }
 
     fn play(&self, w: &World, step: Step) -> Option<(World, Option<Outcome>)> {
         let mut next = w.clone();
-        let outcome = self.apply(&mut next, step);
+        let outcome = self.apply(&mut next, step)?;
         Some((next, outcome))
     }
 
@@ -495,8 +490,8 @@ impl System for QuorumModel {
                 ttl,
             })
         });
-        let attempts = w.ids().filter_map(|c| {
-            let client = w.client(c);
+        let attempts = w.roster.ids().filter_map(|c| {
+            let client = w.roster.client(c);
             (client.pc == Pc::Asking).then(|| LeaseClock {
                 node: NodeId::FIRST,
                 key: KeyRole::Attempt { client: c },
@@ -515,107 +510,7 @@ impl System for QuorumModel {
         keys.chain(attempts).chain(down).collect()
     }
 
-    fn tell(
-        &self,
-        n: usize,
-        before: &World,
-        step: Step,
-        outcome: Option<&Outcome>,
-        after: &World,
-    ) -> NarratedStep {
-        narrate::Narrator::new(self).tell(n, before, step, outcome, after)
+    fn tell(&self, turn: Turn<'_, World>) -> NarratedStep {
+        narrate::Narrator::new(self).tell(turn)
     }
 }
-
-impl Model for QuorumModel {
-    type State = World;
-    type Action = Step;
-
-    fn init_states(&self) -> Vec<World> {
-        vec![self.initial()]
-    }
-
-    fn actions(&self, w: &World, actions: &mut Vec<Step>) {
-        if self.halt.is_set() {
-            return;
-        }
-        let all = w.all_nodes();
-        for client in w.ids() {
-            let c = w.client(client);
-            if matches!(c.pc, Pc::Done | Pc::Crashed) {
-                continue;
-            }
-            if c.paused {
-                actions.push(Step::Resume { client });
-            } else {
-                if self.may_ask(w, client) {
-                    for node in w.node_ids() {
-                        if c.asked & bit(node) != 0 {
-                            continue;
-                        }
-                        actions.push(Step::Ask { client, node });
-                        if w.left(Fault::Delay) > 0 && w.node(node).is_up() {
-                            actions.push(Step::AskLost { client, node });
-                        }
-                    }
-                }
-                match c.pc {
-                    Pc::Asking if c.asked == all => actions.push(Step::Conclude { client }),
-                    Pc::Holding => actions.push(Step::Write { client }),
-                    Pc::Wrote => actions.push(Step::Release { client }),
-                    _ => {}
-                }
-                // A pause matters only while the client believes it holds:
-                // while it asks, the time it takes is counted against its
-                // validity anyway.
-                if w.left(Fault::Pause) > 0 && c.believes_it_holds() {
-                    actions.push(Step::Pause { client });
-                }
-            }
-            if w.left(Fault::Crash) > 0 {
-                actions.push(Step::Crash { client });
-            }
-        }
-        if self.tick_enabled(w) {
-            actions.push(Step::Tick);
-        }
-        let none_down = w.nodes().iter().all(Node::is_up);
-        for node in w.node_ids() {
-            let n = w.node(node);
-            if n.down == Some(0) {
-                actions.push(Step::Rejoin { node });
-            }
-            if w.left(Fault::Restart) > 0 && Self::has_something(n) {
-                actions.push(Step::Restart { node });
-            }
-            if w.left(Fault::DelayedRestart) > 0 && none_down && Self::has_something(n) {
-                actions.push(Step::DelayedRestart { node });
-            }
-            if w.left(Fault::ClockJump) > 0 && n.is_up() && n.key.is_some() {
-                actions.push(Step::ClockJump { node });
-            }
-        }
-    }
-
-    fn next_state(&self, w: &World, step: Step) -> Option<World> {
-        self.play(w, step).map(|(next, _)| next)
-    }
-
-    fn properties(&self) -> Vec<Property<Self>> {
-        system::properties(self)
-    }
-
-    /// `ask c1 n2`, `tick`: how the Explorer lists the steps.
-    fn format_action(&self, step: &Step) -> String {
-        step.to_string()
-    }
-
-    /// The step told, as in a counterexample (for the Explorer).
-    fn format_step(&self, last: &World, step: Step) -> Option<String> {
-        let (next, outcome) = self.play(last, step)?;
-        Some(self.tell(1, last, step, outcome.as_ref(), &next).says)
-    }
-}
-
-#[cfg(test)]
-mod tests;

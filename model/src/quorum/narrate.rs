@@ -1,9 +1,12 @@
 //! The quorum family's steps in plain words, with the Redis command each
 //! one sends to which master.
 
-use crate::narrate::{KeyView, NarratedStep, NodeView};
+use crate::kit::tell_pause;
+use crate::narrate::Told;
+use crate::narrate::{KeyView, NarratedStep, NodeView, Turn};
+use crate::op::{ClientOp, Reply};
 use crate::outcome::Outcome;
-use crate::step::Step;
+use crate::step::{ClientFault, NodeFault, Step};
 use crate::world::{ClientId, NodeId};
 use locklab_spec::fault::CLOCK_JUMP_TICKS;
 
@@ -16,14 +19,6 @@ pub(super) struct Narrator<'a> {
 
 fn ticks(n: u8) -> String {
     format!("{n} tick{}", if n == 1 { "" } else { "s" })
-}
-
-fn names(clients: &[ClientId]) -> String {
-    let names: Vec<String> = clients.iter().map(ToString::to_string).collect();
-    match names.as_slice() {
-        [a, b] => format!("{a} and {b}"),
-        _ => names.join(", "),
-    }
 }
 
 /// `n1, n3`, or `no master`.
@@ -44,29 +39,41 @@ impl<'a> Narrator<'a> {
         Narrator { model }
     }
 
-    pub(super) fn tell(
-        &self,
-        n: usize,
-        before: &World,
-        step: Step,
-        outcome: Option<&Outcome>,
-        after: &World,
-    ) -> NarratedStep {
+    pub(super) fn tell(&self, turn: Turn<'_, World>) -> NarratedStep {
+        let Turn {
+            n,
+            before,
+            step,
+            outcome,
+            after,
+        } = turn;
         let (command, reply, mut says) = match step {
-            Step::Ask { client, node } => self.ask(before, client, node, outcome, false),
-            Step::AskLost { client, node } => self.ask(before, client, node, outcome, true),
-            Step::Conclude { client } => self.conclude(before, client, outcome),
-            Step::Write { client } => self.write(before, after, client),
-            Step::Release { client } => self.release(before, client),
+            Step::Op {
+                client,
+                op: ClientOp::Ask { node },
+                reply,
+            } => self.ask(before, client, node, outcome, reply == Reply::Lost),
+            Step::Op {
+                client,
+                op: ClientOp::Conclude,
+                ..
+            } => self.conclude(before, client, outcome),
+            Step::Op {
+                client,
+                op: ClientOp::Write,
+                ..
+            } => self.write(before, after, client),
+            Step::Op {
+                client,
+                op: ClientOp::Release,
+                ..
+            } => self.release(before, client),
             Step::Tick => (None, None, self.tick(before, after)),
-            Step::Pause { client } => (
-                None,
-                None,
-                format!("{client} pauses (GC, swap, SIGSTOP): it takes no steps while time passes"),
-            ),
-            Step::Resume { client } => (None, None, resume(after, client)),
-            Step::Crash { client } => (None, None, crash(before, client)),
-            Step::Restart { node } => (
+            Step::Client { client, fault } => (None, None, suffered(before, after, client, fault)),
+            Step::Node {
+                node,
+                fault: NodeFault::Restart,
+            } => (
                 None,
                 None,
                 format!(
@@ -74,7 +81,10 @@ impl<'a> Narrator<'a> {
                     self.lost(before, node)
                 ),
             ),
-            Step::DelayedRestart { node } => (
+            Step::Node {
+                node,
+                fault: NodeFault::DelayedRestart,
+            } => (
                 None,
                 None,
                 format!(
@@ -83,36 +93,22 @@ impl<'a> Narrator<'a> {
                     self.lost(before, node)
                 ),
             ),
-            Step::Rejoin { node } => (
+            Step::Node {
+                node,
+                fault: NodeFault::Rejoin,
+            } => (
                 None,
                 None,
                 format!("{node} rejoins, empty, a lease after its crash"),
             ),
-            Step::ClockJump { node } => (None, None, jump(before, after, node)),
-            Step::Acquire { .. }
-            | Step::AcquireDelayed { .. }
-            | Step::Deliver { .. }
-            | Step::Retry { .. }
-            | Step::Produce
-            | Step::Read { .. }
-            | Step::ReadDelayed { .. }
-            | Step::Claim { .. }
-            | Step::ClaimDelayed { .. }
-            | Step::Process { .. }
-            | Step::Mark { .. }
-            | Step::Ack { .. }
-            | Step::Confirm { .. }
-            | Step::Replicate { .. }
-            | Step::Failover { .. } => (None, None, format!("{step}: not a step of a quorum lock")),
+            Step::Node {
+                node,
+                fault: NodeFault::ClockJump,
+            } => (None, None, jump(before, after, node)),
+            _ => (None, None, format!("{step}: not a step of a quorum lock")),
         };
-        let holders = after.believers();
-        if holders.len() > 1 && holders.len() > before.believer_count() {
-            let all = if holders.len() == 2 { "both" } else { "all" };
-            says.push_str(&format!(
-                " — {} {all} believe they hold the lock",
-                names(&holders)
-            ));
-        }
+        says.push_str(&after.roster.tell_believers(&before.roster));
+        let holders = after.roster.believers();
         let fencing = self.model.caps.fencing;
         NarratedStep {
             n,
@@ -156,8 +152,8 @@ impl<'a> Narrator<'a> {
         node: NodeId,
         outcome: Option<&Outcome>,
         lost: bool,
-    ) -> (Option<String>, Option<String>, String) {
-        let client = before.client(c);
+    ) -> Told {
+        let client = before.roster.client(c);
         let starts = if client.asked == 0 {
             format!("{c} starts an attempt: ")
         } else {
@@ -203,13 +199,8 @@ impl<'a> Narrator<'a> {
         (Some(self.acquire_command(c, node)), Some(reply), says)
     }
 
-    fn conclude(
-        &self,
-        before: &World,
-        c: ClientId,
-        outcome: Option<&Outcome>,
-    ) -> (Option<String>, Option<String>, String) {
-        let client = before.client(c);
+    fn conclude(&self, before: &World, c: ClientId, outcome: Option<&Outcome>) -> Told {
+        let client = before.roster.client(c);
         let m = before.m;
         let got = client.got.count_ones();
         let elapsed = client.elapsed;
@@ -262,51 +253,18 @@ impl<'a> Narrator<'a> {
         }
     }
 
-    fn write(
-        &self,
-        before: &World,
-        after: &World,
-        c: ClientId,
-    ) -> (Option<String>, Option<String>, String) {
-        let client = before.client(c);
-        let stale = if after.stale_accepted && !before.stale_accepted {
-            format!(
-                " — a stale write, made under grant {} yet accepted after grant {}'s",
-                client.grant, before.resource_grant
-            )
-        } else {
-            String::new()
-        };
-        if !self.model.caps.fencing {
-            return (
-                Some(format!("SET resource <{c}'s data>")),
-                Some("OK".to_owned()),
-                format!("{c} writes to the resource{stale}"),
-            );
-        }
-        let token = client.fence;
-        let command = format!(
-            "EVALSHA fenced-write 3 resource resource:highest resource:log {token} <{c}'s data>"
-        );
-        if token >= before.resource_max {
-            (
-                Some(command),
-                Some("accepted".to_owned()),
-                format!("{c} writes to the resource with token {token}: accepted{stale}"),
-            )
-        } else {
-            (
-                Some(command),
-                Some("refused".to_owned()),
-                format!(
-                    "{c} writes with token {token}: the resource refuses it, having accepted token {}",
-                    before.resource_max
-                ),
-            )
-        }
+    fn write(&self, before: &World, after: &World, c: ClientId) -> Told {
+        let client = before.roster.client(c);
+        self.model.resource.tell_write(
+            &before.resource,
+            &after.resource,
+            c,
+            client.fence,
+            client.grant,
+        )
     }
 
-    fn release(&self, before: &World, c: ClientId) -> (Option<String>, Option<String>, String) {
+    fn release(&self, before: &World, c: ClientId) -> Told {
         let keys = before.keys_of(c);
         let m = before.m;
         let says = if keys == 0 {
@@ -333,8 +291,8 @@ impl<'a> Narrator<'a> {
                 parts.push(format!("{}'s key on {k} runs out", key.owner));
             }
         }
-        for c in before.ids() {
-            let (b, a) = (before.client(c), after.client(c));
+        for c in before.roster.ids() {
+            let (b, a) = (before.roster.client(c), after.roster.client(c));
             if b.believes_it_holds() && b.validity > 0 && a.validity == 0 {
                 parts.push(format!("{c}'s validity is over"));
             }
@@ -377,8 +335,16 @@ fn jump(before: &World, after: &World, node: NodeId) -> String {
     }
 }
 
+fn suffered(before: &World, after: &World, c: ClientId, fault: ClientFault) -> String {
+    match fault {
+        ClientFault::Pause => tell_pause(c),
+        ClientFault::Resume => resume(after, c),
+        ClientFault::Crash => crash(before, c),
+    }
+}
+
 fn resume(after: &World, c: ClientId) -> String {
-    let client = after.client(c);
+    let client = after.roster.client(c);
     if !client.believes_it_holds() {
         return format!("{c} resumes");
     }
@@ -394,7 +360,7 @@ fn resume(after: &World, c: ClientId) -> String {
 }
 
 fn crash(before: &World, c: ClientId) -> String {
-    if before.client(c).believes_it_holds() {
+    if before.roster.client(c).believes_it_holds() {
         format!("{c} crashes holding the lock: its keys stay until their leases run out")
     } else {
         format!("{c} crashes (stops for good)")

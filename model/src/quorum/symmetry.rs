@@ -67,7 +67,7 @@ impl World {
             }
         }
         let mut shapes = [0u128; MAX_CLIENTS];
-        for (c, client) in self.clients().iter().enumerate() {
+        for (c, client) in self.roster.clients().iter().enumerate() {
             let anonymous = Client {
                 asked: client.asked.count_ones() as u8,
                 got: client.got.count_ones() as u8,
@@ -83,7 +83,7 @@ impl World {
         let mut keys = [0u128; MAX_NODES];
         for (k, node) in self.nodes().iter().enumerate() {
             let mut incidence = 0u32;
-            for (c, client) in self.clients().iter().enumerate() {
+            for (c, client) in self.roster.clients().iter().enumerate() {
                 let to = client_to[c];
                 if client.asked & (1 << k) != 0 {
                     incidence |= 1 << to;
@@ -142,16 +142,16 @@ fn permute(order: &mut [u8; MAX_CLIENTS], to: usize, at: usize, out: &mut Vec<[u
 impl World {
     /// The state renamed by these orders (`new → old`).
     fn renamed(&self, clients: &[u8; MAX_CLIENTS], nodes: &[u8; MAX_NODES]) -> World {
-        let n = usize::from(self.n);
+        let n = usize::from(self.roster.len());
         let m = usize::from(self.m);
         let client_to = inverse(clients, n);
         let node_to = inverse(nodes, m);
         let mut rep = self.clone();
         for (new, &old) in clients[..n].iter().enumerate() {
-            let mut c = self.clients[usize::from(old)];
+            let mut c = *self.roster.client(ClientId(old));
             c.asked = rename_set(c.asked, &node_to, m);
             c.got = rename_set(c.got, &node_to, m);
-            rep.clients[new] = c;
+            *rep.roster.client_mut(ClientId(new as u8)) = c;
         }
         for (new, &old) in nodes[..m].iter().enumerate() {
             let mut node = self.nodes[usize::from(old)];
@@ -166,7 +166,7 @@ impl World {
     /// A total order on states of one scenario, to pick the least renaming.
     fn rank(&self) -> ([u64; MAX_CLIENTS], [u32; MAX_NODES]) {
         let mut clients = [0u64; MAX_CLIENTS];
-        for (i, c) in self.clients().iter().enumerate() {
+        for (i, c) in self.roster.clients().iter().enumerate() {
             clients[i] = c.packed();
         }
         let mut nodes = [0u32; MAX_NODES];
@@ -183,7 +183,7 @@ impl Representative for World {
     /// their state and by which (renamed) clients asked them, and the least
     /// result kept: a canonical form.
     fn representative(&self) -> Self {
-        let n = usize::from(self.n);
+        let n = usize::from(self.roster.len());
         let shapes = self.client_shapes();
         let first = order(&shapes, n);
         let mut best: Option<(Rank, World)> = None;

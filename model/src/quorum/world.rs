@@ -10,8 +10,9 @@
 use std::fmt;
 use std::hash::{Hash, Hasher};
 
-use locklab_spec::fault::{Fault, Faults, KINDS};
+use locklab_spec::fault::{Fault, KINDS};
 
+use crate::kit::{lock_client, Budget, ResourceGhost, Roster};
 use crate::scenario::MAX_QUORUM_NODES;
 use crate::world::{ClientId, NodeId, MAX_CLIENTS};
 
@@ -75,6 +76,8 @@ pub struct Client {
     /// Paused: takes no step until resumed.
     pub paused: bool,
 }
+
+lock_client!(World, Client, Pc);
 
 impl Client {
     /// The client believes it holds the lock, paused or not.
@@ -143,51 +146,21 @@ impl Node {
 /// The whole system's state.
 #[derive(Clone, PartialEq, Eq)]
 pub struct World {
-    /// The clients; only the first `n` are in use.
-    pub clients: [Client; MAX_CLIENTS],
-    /// How many clients are in use.
-    pub n: u8,
+    /// The clients.
+    pub roster: Roster<Client>,
     /// The masters; only the first `m` are in use.
     pub nodes: [Node; MAX_NODES],
     /// How many masters are in use.
     pub m: u8,
-    /// Grants so far (a ghost).
-    pub grants: u8,
     /// Attempts lost so far, up to [`CONTENDED_LOSSES`](super::CONTENDED_LOSSES).
     pub lost: u8,
-    /// The highest fencing token the protected resource has accepted.
-    pub resource_max: u8,
-    /// The highest grant number among the writes the resource accepted (a
-    /// ghost: what `fenced-resource` is judged by).
-    pub resource_grant: u8,
+    /// The protected resource, and the ghost of grant order.
+    pub resource: ResourceGhost,
     /// What is left of the fault budget.
-    pub left: Faults,
-    /// The resource accepted a write made under an older grant than one it
-    /// had accepted before.
-    pub stale_accepted: bool,
+    pub budget: Budget,
 }
 
 impl World {
-    /// The clients in use.
-    pub fn clients(&self) -> &[Client] {
-        &self.clients[..usize::from(self.n)]
-    }
-
-    /// One client's state.
-    pub fn client(&self, c: ClientId) -> &Client {
-        &self.clients[c.index()]
-    }
-
-    /// One client's state, to change.
-    pub fn client_mut(&mut self, c: ClientId) -> &mut Client {
-        &mut self.clients[c.index()]
-    }
-
-    /// The ids of the clients in use.
-    pub fn ids(&self) -> impl Iterator<Item = ClientId> + use<> {
-        (0..self.n).map(ClientId)
-    }
-
     /// The masters in use.
     pub fn nodes(&self) -> &[Node] {
         &self.nodes[..usize::from(self.m)]
@@ -213,36 +186,11 @@ impl World {
         ((1u16 << self.m) - 1) as NodeSet
     }
 
-    /// The clients that believe they hold the lock right now.
-    pub fn believers(&self) -> Vec<ClientId> {
-        self.ids()
-            .filter(|c| self.client(*c).believes_it_holds())
-            .collect()
-    }
-
-    /// How many clients believe they hold the lock right now.
-    pub fn believer_count(&self) -> usize {
-        self.clients()
-            .iter()
-            .filter(|c| c.believes_it_holds())
-            .count()
-    }
-
     /// The masters holding `c`'s token.
     pub fn keys_of(&self, c: ClientId) -> NodeSet {
         self.node_ids()
             .filter(|k| self.node(*k).key.is_some_and(|key| key.owner == c))
             .fold(0, |set, k| set | bit(k))
-    }
-
-    /// Faults of this kind still allowed.
-    pub fn left(&self, fault: Fault) -> u8 {
-        self.left.budget(fault)
-    }
-
-    /// Uses one fault of this kind.
-    pub fn spend(&mut self, fault: Fault) {
-        self.left = self.left.with(fault, self.left(fault) - 1);
     }
 }
 
@@ -250,14 +198,11 @@ impl fmt::Debug for World {
     /// Only the clients and masters in use.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("World")
-            .field("clients", &self.clients())
+            .field("clients", &self.roster)
             .field("nodes", &self.nodes())
-            .field("grants", &self.grants)
             .field("lost", &self.lost)
-            .field("resource_max", &self.resource_max)
-            .field("resource_grant", &self.resource_grant)
-            .field("faults_left", &self.left.to_string())
-            .field("stale_accepted", &self.stale_accepted)
+            .field("resource", &self.resource)
+            .field("faults_left", &self.budget.to_string())
             .finish()
     }
 }
@@ -268,7 +213,7 @@ impl Hash for World {
     fn hash<H: Hasher>(&self, state: &mut H) {
         let mut buf = [0u8; 8 * MAX_CLIENTS + 4 * MAX_NODES + 8];
         let mut len = 0;
-        for c in self.clients() {
+        for c in self.roster.clients() {
             buf[len..len + 8].copy_from_slice(&c.packed().to_le_bytes());
             len += 8;
         }
@@ -278,14 +223,14 @@ impl Hash for World {
         }
         let mut budgets = 0u64;
         for (i, fault) in Fault::ALL.iter().enumerate().take(KINDS) {
-            budgets |= u64::from(self.left(*fault) & 0b11) << (2 * i);
+            budgets |= u64::from(self.budget.left(*fault) & 0b11) << (2 * i);
         }
-        let misc = u64::from(self.n)
+        let misc = u64::from(self.roster.len())
             | u64::from(self.m) << 4
-            | u64::from(self.grants) << 8
-            | u64::from(self.resource_max) << 16
-            | u64::from(self.resource_grant) << 24
-            | u64::from(self.stale_accepted) << 32
+            | u64::from(self.resource.grants) << 8
+            | u64::from(self.resource.highest) << 16
+            | u64::from(self.resource.highest_grant) << 24
+            | u64::from(self.resource.stale_accepted) << 32
             | u64::from(self.lost) << 33
             | budgets << 40;
         buf[len..len + 8].copy_from_slice(&misc.to_le_bytes());

@@ -34,16 +34,14 @@ mod narrate;
 mod symmetry;
 pub mod world;
 
-use stateright::{Model, Property};
-
-use crate::check::Halt;
-use crate::narrate::{KeyRole, LeaseClock, NarratedStep};
+use crate::kit::{Budget, Core, Roster};
+use crate::narrate::{KeyRole, LeaseClock, NarratedStep, Turn};
+use crate::op::{ClientOp, Reply};
 use crate::outcome::Outcome;
-use crate::path::Taken;
 use crate::scenario::Scenario;
-use crate::step::Step;
-use crate::system::{self, Condition, System};
-use crate::world::{ClientId, NodeId, MAX_CLIENTS};
+use crate::step::{NodeFault, Step};
+use crate::system::{Condition, System, Taken};
+use crate::world::{ClientId, NodeId};
 use locklab_spec::declaration::{SyncCaps, Take};
 use locklab_spec::fault::Fault;
 use locklab_spec::property::PropertyName;
@@ -52,15 +50,13 @@ pub use world::{Claim, Entry, Pc, Slot, Unit, Worker, World, MAX_UNITS};
 /// A sync-family scenario, ready for the checker.
 #[derive(Clone, Debug)]
 pub struct SyncModel {
-    scenario: Scenario,
+    core: Core,
     caps: SyncCaps,
-    properties: Vec<PropertyName>,
-    halt: Halt,
 }
 
 impl SyncModel {
     fn ttl(&self) -> u8 {
-        self.scenario.ttl
+        self.scenario().ttl
     }
 
     fn stream(&self) -> bool {
@@ -97,7 +93,7 @@ impl SyncModel {
 
     /// Whether the producer has a unit left and room to write it.
     fn can_produce(&self, w: &World) -> bool {
-        w.produced < self.scenario.units
+        w.produced < self.scenario().units
             && (self.stream() || matches!(w.slot, Slot::Empty | Slot::Marker))
     }
 
@@ -109,7 +105,7 @@ impl SyncModel {
     /// Whether the worker is running with the unit a lease is about, so
     /// that time may not end that lease (the timing assumption).
     fn works_on(&self, w: &World, owner: ClientId, u: Unit, stages: &[Pc]) -> bool {
-        let worker = w.worker(owner);
+        let worker = w.roster.client(owner);
         !worker.paused && worker.unit == Some(u) && stages.contains(&worker.pc)
     }
 
@@ -182,31 +178,39 @@ impl SyncModel {
                 }
                 Some(Outcome::Produced { unit: took(u) })
             }
-            Step::Read { client } | Step::ReadDelayed { client } => {
+            Step::Op {
+                client,
+                op: ClientOp::Read,
+                reply: reply @ (Reply::Now | Reply::Held),
+            } => {
                 let u = self.readable(w)?;
                 self.hand_over(w, client, u);
-                let delayed = step.is_delayed();
-                let worker = w.worker_mut(client);
+                let delayed = reply == Reply::Held;
+                let worker = w.roster.client_mut(client);
                 worker.unit = Some(u);
                 worker.pc = if delayed { Pc::Awaiting } else { Pc::Got };
                 if delayed {
-                    w.spend(Fault::Delay);
+                    w.budget.spend(Fault::Delay);
                     None
                 } else {
                     Some(Outcome::Read { unit: took(u) })
                 }
             }
-            Step::Claim { client } | Step::ClaimDelayed { client } => {
-                let delayed = step.is_delayed();
+            Step::Op {
+                client,
+                op: ClientOp::Claim,
+                reply: reply @ (Reply::Now | Reply::Held),
+            } => {
+                let delayed = reply == Reply::Held;
                 if self.stream() {
                     let u = self.first_idle(w)?;
                     self.hand_over(w, client, u);
-                    let worker = w.worker_mut(client);
+                    let worker = w.roster.client_mut(client);
                     worker.unit = Some(u);
                     worker.pc = Pc::Got;
                     return Some(Some(Outcome::Claimed { unit: took(u) }));
                 }
-                let u = w.worker(client).unit?;
+                let u = w.roster.client(client).unit?;
                 if self.claimable(w, u) {
                     w.claim = Some(Claim {
                         owner: client,
@@ -214,18 +218,18 @@ impl SyncModel {
                         ttl: self.ttl(),
                     });
                     if delayed {
-                        w.spend(Fault::Delay);
-                        w.worker_mut(client).pc = Pc::Awaiting;
+                        w.budget.spend(Fault::Delay);
+                        w.roster.client_mut(client).pc = Pc::Awaiting;
                         None
                     } else {
-                        w.worker_mut(client).pc = Pc::Claimed;
+                        w.roster.client_mut(client).pc = Pc::Claimed;
                         Some(Outcome::Claimed { unit: took(u) })
                     }
                 } else if delayed {
                     return None;
                 } else {
-                    *w.worker_mut(client) = Worker {
-                        paused: w.worker(client).paused,
+                    *w.roster.client_mut(client) = Worker {
+                        paused: w.roster.client(client).paused,
                         ..Worker::default()
                     };
                     Some(Outcome::Conflict)
@@ -233,7 +237,7 @@ impl SyncModel {
             }
             Step::Deliver { client } => {
                 let claims = self.claims();
-                let worker = w.worker_mut(client);
+                let worker = w.roster.client_mut(client);
                 let u = worker.unit?;
                 if claims {
                     worker.pc = Pc::Claimed;
@@ -243,17 +247,25 @@ impl SyncModel {
                     Some(Outcome::Read { unit: took(u) })
                 }
             }
-            Step::Process { client } => {
-                let u = w.worker(client).unit?;
+            Step::Op {
+                client,
+                op: ClientOp::Process,
+                reply: Reply::Now,
+            } => {
+                let u = w.roster.client(client).unit?;
                 let applied = self.apply_effect(w, u);
-                w.worker_mut(client).pc = Pc::Processed;
+                w.roster.client_mut(client).pc = Pc::Processed;
                 Some(Outcome::Processed {
                     unit: took(u),
                     applied,
                 })
             }
-            Step::Mark { client } => {
-                let u = w.worker(client).unit?;
+            Step::Op {
+                client,
+                op: ClientOp::Mark,
+                reply: Reply::Now,
+            } => {
+                let u = w.roster.client(client).unit?;
                 let mine = w.claim.is_none_or(|c| c.owner == client);
                 let marks = !self.claims() || (w.slot == Slot::Unit(u) && mine);
                 if marks {
@@ -261,7 +273,7 @@ impl SyncModel {
                     w.marker_ttl = self.ttl();
                     w.claim = None;
                 }
-                let worker = w.worker_mut(client);
+                let worker = w.roster.client_mut(client);
                 worker.pc = Pc::Idle;
                 worker.unit = None;
                 Some(if marks {
@@ -270,13 +282,17 @@ impl SyncModel {
                     Outcome::Conflict
                 })
             }
-            Step::Ack { client } => {
-                let u = w.worker(client).unit?;
+            Step::Op {
+                client,
+                op: ClientOp::Ack,
+                reply: Reply::Now,
+            } => {
+                let u = w.roster.client(client).unit?;
                 let pending = matches!(w.entry(u), Entry::Pending { .. });
                 if pending {
                     w.entries[u.index()] = Entry::Acked;
                 }
-                let worker = w.worker_mut(client);
+                let worker = w.roster.client_mut(client);
                 worker.pc = Pc::Idle;
                 worker.unit = None;
                 Some(if pending {
@@ -305,82 +321,60 @@ impl SyncModel {
                 }
                 None
             }
-            Step::Pause { client } => {
-                w.spend(Fault::Pause);
-                w.worker_mut(client).paused = true;
+            Step::Client { client, fault } => {
+                w.roster.suffer(client, fault, &mut w.budget);
                 None
             }
-            Step::Resume { client } => {
-                w.worker_mut(client).paused = false;
-                None
-            }
-            Step::Crash { client } => {
-                w.spend(Fault::Crash);
-                *w.worker_mut(client) = Worker {
-                    pc: Pc::Crashed,
-                    ..Worker::default()
-                };
-                None
-            }
-            Step::Restart { .. } => {
+            Step::Node {
+                fault: NodeFault::Restart,
+                ..
+            } => {
                 // Without persistence Redis comes back empty; the sink is
                 // another system and keeps its effects.
-                w.spend(Fault::Restart);
+                w.budget.spend(Fault::Restart);
                 w.slot = Slot::Empty;
                 w.marker_ttl = 0;
                 w.claim = None;
                 w.entries = [Entry::Absent; MAX_UNITS];
                 None
             }
-            Step::Acquire { .. }
-            | Step::AcquireDelayed { .. }
-            | Step::Retry { .. }
-            | Step::Write { .. }
-            | Step::Release { .. }
-            | Step::Ask { .. }
-            | Step::AskLost { .. }
-            | Step::Conclude { .. }
-            | Step::DelayedRestart { .. }
-            | Step::Rejoin { .. }
-            | Step::ClockJump { .. }
-            | Step::Confirm { .. }
-            | Step::Replicate { .. }
-            | Step::Failover { .. } => return None,
+            _ => return None,
         };
         Some(outcome)
     }
 
     /// The steps one running (not paused) worker may take.
     fn worker_steps(&self, w: &World, client: ClientId, steps: &mut Vec<Step>) {
-        let worker = w.worker(client);
-        let delay = w.left(Fault::Delay) > 0;
+        let worker = w.roster.client(client);
+        let delay = w.budget.left(Fault::Delay) > 0;
+        let held = |op| Step::Op {
+            client,
+            op,
+            reply: Reply::Held,
+        };
         match worker.pc {
             Pc::Idle => {
                 if self.readable(w).is_some() {
-                    steps.push(Step::Read { client });
+                    steps.push(Step::now(client, ClientOp::Read));
                     if delay && !self.claims() {
-                        steps.push(Step::ReadDelayed { client });
+                        steps.push(held(ClientOp::Read));
                     }
                 }
                 if self.stream() && self.first_idle(w).is_some() {
-                    steps.push(Step::Claim { client });
+                    steps.push(Step::now(client, ClientOp::Claim));
                 }
             }
             Pc::Got if self.claims() => {
-                steps.push(Step::Claim { client });
+                steps.push(Step::now(client, ClientOp::Claim));
                 if delay && worker.unit.is_some_and(|u| self.claimable(w, u)) {
-                    steps.push(Step::ClaimDelayed { client });
+                    steps.push(held(ClientOp::Claim));
                 }
             }
-            Pc::Got | Pc::Claimed => steps.push(Step::Process { client }),
+            Pc::Got | Pc::Claimed => steps.push(Step::now(client, ClientOp::Process)),
             Pc::Awaiting => steps.push(Step::Deliver { client }),
-            Pc::Processed if self.stream() => steps.push(Step::Ack { client }),
-            Pc::Processed => steps.push(Step::Mark { client }),
+            Pc::Processed if self.stream() => steps.push(Step::now(client, ClientOp::Ack)),
+            Pc::Processed => steps.push(Step::now(client, ClientOp::Mark)),
             Pc::Crashed => {}
-        }
-        // A pause matters only while the worker has a unit in hand.
-        if w.left(Fault::Pause) > 0 && matches!(worker.pc, Pc::Got | Pc::Claimed | Pc::Processed) {
-            steps.push(Step::Pause { client });
         }
     }
 }
@@ -395,35 +389,43 @@ impl System for SyncModel {
                 .caps()
                 .sync
                 .expect("a protocol of the sync family declares its sync capabilities"),
-            properties: system::applicable(&scenario, checking),
-            scenario,
-            halt: Halt::default(),
+            core: Core::new(scenario, checking, &PropertyName::ALL),
         }
     }
 
-    fn scenario(&self) -> &Scenario {
-        &self.scenario
-    }
-
-    fn checked(&self) -> &[PropertyName] {
-        &self.properties
-    }
-
-    fn halt(&self) -> &Halt {
-        &self.halt
+    fn core(&self) -> &Core {
+        &self.core
     }
 
     fn initial(&self) -> World {
+        let s = self.scenario();
         World {
-            workers: [Worker::default(); MAX_CLIENTS],
-            n: self.scenario.clients,
+            roster: Roster::new(s.clients, Worker::default()),
             produced: 0,
             slot: Slot::Empty,
             marker_ttl: 0,
             claim: None,
             entries: [Entry::Absent; MAX_UNITS],
             applied: [0; MAX_UNITS],
-            left: self.scenario.faults,
+            budget: Budget::new(s.faults),
+        }
+    }
+
+    fn actions(&self, w: &World, steps: &mut Vec<Step>) {
+        if self.can_produce(w) {
+            steps.push(Step::Produce);
+        }
+        w.roster.offer(&w.budget, steps, |client, _, steps| {
+            self.worker_steps(w, client, steps);
+        });
+        if self.tick_enabled(w) {
+            steps.push(Step::Tick);
+        }
+        if w.budget.left(Fault::Restart) > 0 && self.redis_has_something(w) {
+            steps.push(Step::Node {
+                node: NodeId::FIRST,
+                fault: NodeFault::Restart,
+            });
         }
     }
 
@@ -434,9 +436,9 @@ impl System for SyncModel {
             PropertyName::ExactlyOnceSync => |_, w| w.doubled().is_none() && w.lost().is_none(),
             PropertyName::SomeUnitProcessed => |_, w| w.units().any(|u| w.applied(u) > 0),
             PropertyName::EveryUnitProcessed => {
-                |m, w| w.produced == m.scenario.units && w.units().all(|u| w.applied(u) > 0)
+                |m, w| w.produced == m.scenario().units && w.units().all(|u| w.applied(u) > 0)
             }
-            // Not a property of this family (`applicable` never asks).
+            // Not a property of this family (the core never checks it).
             _ => |_, _| true,
         }
     }
@@ -453,10 +455,12 @@ impl System for SyncModel {
     /// produced with no room for it) is skipped.
     fn refused(&self, w: &World, step: Step) -> (Taken, Option<Outcome>) {
         match step {
-            Step::Read { client } | Step::Claim { client }
-                if w.worker(client).pc == Pc::Idle && !w.worker(client).paused =>
-            {
-                if matches!(step, Step::Read { .. }) || self.stream() {
+            Step::Op {
+                client,
+                op: op @ (ClientOp::Read | ClientOp::Claim),
+                reply: Reply::Now,
+            } if w.roster.client(client).pc == Pc::Idle && !w.roster.client(client).paused => {
+                if op == ClientOp::Read || self.stream() {
                     (Taken::Waits, Some(Outcome::Empty))
                 } else {
                     (Taken::Skipped, None)
@@ -500,74 +504,8 @@ impl System for SyncModel {
         }
     }
 
-    fn tell(
-        &self,
-        n: usize,
-        before: &World,
-        step: Step,
-        outcome: Option<&Outcome>,
-        after: &World,
-    ) -> NarratedStep {
-        narrate::Narrator::new(self).tell(n, before, step, outcome, after)
-    }
-}
-
-impl Model for SyncModel {
-    type State = World;
-    type Action = Step;
-
-    fn init_states(&self) -> Vec<World> {
-        vec![self.initial()]
-    }
-
-    fn actions(&self, w: &World, actions: &mut Vec<Step>) {
-        if self.halt.is_set() {
-            return;
-        }
-        if self.can_produce(w) {
-            actions.push(Step::Produce);
-        }
-        for client in w.ids() {
-            let worker = w.worker(client);
-            if worker.pc == Pc::Crashed {
-                continue;
-            }
-            if worker.paused {
-                actions.push(Step::Resume { client });
-            } else {
-                self.worker_steps(w, client, actions);
-            }
-            if w.left(Fault::Crash) > 0 {
-                actions.push(Step::Crash { client });
-            }
-        }
-        if self.tick_enabled(w) {
-            actions.push(Step::Tick);
-        }
-        if w.left(Fault::Restart) > 0 && self.redis_has_something(w) {
-            actions.push(Step::Restart {
-                node: NodeId::FIRST,
-            });
-        }
-    }
-
-    fn next_state(&self, w: &World, step: Step) -> Option<World> {
-        self.play(w, step).map(|(next, _)| next)
-    }
-
-    fn properties(&self) -> Vec<Property<Self>> {
-        system::properties(self)
-    }
-
-    /// `read c1`, `tick`: how the Explorer lists the steps.
-    fn format_action(&self, step: &Step) -> String {
-        step.to_string()
-    }
-
-    /// The step told, as in a counterexample (for the Explorer).
-    fn format_step(&self, last: &World, step: Step) -> Option<String> {
-        let (next, outcome) = self.play(last, step)?;
-        Some(self.tell(1, last, step, outcome.as_ref(), &next).says)
+    fn tell(&self, turn: Turn<'_, World>) -> NarratedStep {
+        narrate::Narrator::new(self).tell(turn)
     }
 }
 

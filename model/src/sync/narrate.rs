@@ -2,9 +2,12 @@
 //! stands for as the protocol's capabilities make it, and the state after
 //! each step: what the key (or the Stream) holds, and the sink.
 
-use crate::narrate::NarratedStep;
+use crate::kit::tell_pause;
+use crate::narrate::Told;
+use crate::narrate::{NarratedStep, Turn};
+use crate::op::{ClientOp, Reply};
 use crate::outcome::Outcome;
-use crate::step::Step;
+use crate::step::{ClientFault, NodeFault, Step};
 use crate::world::ClientId;
 
 use super::{Entry, Pc, Slot, SyncModel, Unit, World};
@@ -14,26 +17,31 @@ pub(super) struct Narrator<'a> {
     model: &'a SyncModel,
 }
 
-/// A step's command, reply and words.
-type Told = (Option<String>, Option<String>, String);
-
 impl<'a> Narrator<'a> {
     pub(super) fn new(model: &'a SyncModel) -> Self {
         Narrator { model }
     }
 
-    pub(super) fn tell(
-        &self,
-        n: usize,
-        before: &World,
-        step: Step,
-        outcome: Option<&Outcome>,
-        after: &World,
-    ) -> NarratedStep {
+    pub(super) fn tell(&self, turn: Turn<'_, World>) -> NarratedStep {
+        let Turn {
+            n,
+            before,
+            step,
+            outcome,
+            after,
+        } = turn;
         let (command, reply, mut says) = match step {
             Step::Produce => self.produce(after),
-            Step::Read { client } => self.read(before, after, client, outcome),
-            Step::ReadDelayed { client } => {
+            Step::Op {
+                client,
+                op: ClientOp::Read,
+                reply: Reply::Now,
+            } => self.read(before, after, client, outcome),
+            Step::Op {
+                client,
+                op: ClientOp::Read,
+                reply: Reply::Held,
+            } => {
                 let (command, reply, _) = self.read(before, after, client, None);
                 let unit = unit_of(after, client);
                 (
@@ -42,8 +50,16 @@ impl<'a> Narrator<'a> {
                     format!("Redis hands {unit} to {client}, but the reply is delayed in flight: {client} does not know it has it"),
                 )
             }
-            Step::Claim { client } => self.claim(before, after, client, outcome),
-            Step::ClaimDelayed { client } => {
+            Step::Op {
+                client,
+                op: ClientOp::Claim,
+                reply: Reply::Now,
+            } => self.claim(before, after, client, outcome),
+            Step::Op {
+                client,
+                op: ClientOp::Claim,
+                reply: Reply::Held,
+            } => {
                 let (command, _, _) = self.claim(before, after, client, None);
                 let unit = unit_of(after, client);
                 (
@@ -53,18 +69,27 @@ impl<'a> Narrator<'a> {
                 )
             }
             Step::Deliver { client } => (None, None, self.deliver(after, client)),
-            Step::Process { client } => self.process(before, client, outcome),
-            Step::Mark { client } => self.mark(before, client, outcome),
-            Step::Ack { client } => self.ack(before, client, outcome),
+            Step::Op {
+                client,
+                op: ClientOp::Process,
+                reply: Reply::Now,
+            } => self.process(before, client, outcome),
+            Step::Op {
+                client,
+                op: ClientOp::Mark,
+                reply: Reply::Now,
+            } => self.mark(before, client, outcome),
+            Step::Op {
+                client,
+                op: ClientOp::Ack,
+                reply: Reply::Now,
+            } => self.ack(before, client, outcome),
             Step::Tick => (None, None, self.tick(before, after)),
-            Step::Pause { client } => (
-                None,
-                None,
-                format!("{client} pauses (GC, swap, SIGSTOP): it takes no steps while time passes"),
-            ),
-            Step::Resume { client } => (None, None, resume(after, client)),
-            Step::Crash { client } => (None, None, crash(before, client)),
-            Step::Restart { .. } => (None, None, self.restart(before)),
+            Step::Client { client, fault } => (None, None, suffered(before, after, client, fault)),
+            Step::Node {
+                fault: NodeFault::Restart,
+                ..
+            } => (None, None, self.restart(before)),
             _ => (None, None, format!("{step} (not a step of this model)")),
         };
         if let (None, Some(u)) = (before.doubled(), after.doubled()) {
@@ -151,9 +176,12 @@ impl<'a> Narrator<'a> {
             )
         } else {
             let others: Vec<String> = before
+                .roster
                 .ids()
                 .filter(|o| {
-                    *o != c && before.worker(*o).unit.map(|u| u.to_string()) == Some(unit.clone())
+                    *o != c
+                        && before.roster.client(*o).unit.map(|u| u.to_string())
+                            == Some(unit.clone())
                 })
                 .map(|o| o.to_string())
                 .collect();
@@ -191,7 +219,8 @@ impl<'a> Narrator<'a> {
             );
         }
         let unit = before
-            .worker(c)
+            .roster
+            .client(c)
             .unit
             .map(|u| u.to_string())
             .unwrap_or_default();
@@ -243,7 +272,8 @@ impl<'a> Narrator<'a> {
 
     fn process(&self, before: &World, c: ClientId, outcome: Option<&Outcome>) -> Told {
         let unit = before
-            .worker(c)
+            .roster
+            .client(c)
             .unit
             .map(|u| u.to_string())
             .unwrap_or_default();
@@ -275,7 +305,8 @@ impl<'a> Narrator<'a> {
     fn mark(&self, before: &World, c: ClientId, outcome: Option<&Outcome>) -> Told {
         let ttl = self.ttl();
         let unit = before
-            .worker(c)
+            .roster
+            .client(c)
             .unit
             .map(|u| u.to_string())
             .unwrap_or_default();
@@ -319,7 +350,8 @@ impl<'a> Narrator<'a> {
 
     fn ack(&self, before: &World, c: ClientId, outcome: Option<&Outcome>) -> Told {
         let unit = before
-            .worker(c)
+            .roster
+            .client(c)
             .unit
             .map(|u| u.to_string())
             .unwrap_or_default();
@@ -327,7 +359,8 @@ impl<'a> Narrator<'a> {
         match outcome {
             Some(Outcome::Marked) => {
                 let whose = before
-                    .worker(c)
+                    .roster
+                    .client(c)
                     .unit
                     .map(|u| before.entry(u))
                     .and_then(|e| match e {
@@ -461,11 +494,23 @@ impl<'a> Narrator<'a> {
 
 /// The unit in a worker's hands, as `u2`.
 fn unit_of(w: &World, c: ClientId) -> String {
-    w.worker(c).unit.map(|u| u.to_string()).unwrap_or_default()
+    w.roster
+        .client(c)
+        .unit
+        .map(|u| u.to_string())
+        .unwrap_or_default()
+}
+
+fn suffered(before: &World, after: &World, c: ClientId, fault: ClientFault) -> String {
+    match fault {
+        ClientFault::Pause => tell_pause(c),
+        ClientFault::Resume => resume(after, c),
+        ClientFault::Crash => crash(before, c),
+    }
 }
 
 fn resume(after: &World, c: ClientId) -> String {
-    let worker = after.worker(c);
+    let worker = after.roster.client(c);
     match (worker.pc, worker.unit) {
         (Pc::Got | Pc::Claimed | Pc::Processed, Some(u)) => {
             format!("{c} resumes, still with {u} in hand")
@@ -475,7 +520,7 @@ fn resume(after: &World, c: ClientId) -> String {
 }
 
 fn crash(before: &World, c: ClientId) -> String {
-    let worker = before.worker(c);
+    let worker = before.roster.client(c);
     match (worker.pc, worker.unit) {
         (Pc::Processed, Some(u)) => {
             format!("{c} crashes after processing {u}, before marking it done")

@@ -10,7 +10,7 @@ use crate::world::{ClientId, MAX_CLIENTS};
 
 impl Representative for World {
     fn representative(&self) -> Self {
-        let n = usize::from(self.n);
+        let n = usize::from(self.roster.len());
         // A worker's own state, then the roles its id plays elsewhere: the
         // claim, and which units are pending for it.
         let key = |c: ClientId| -> (Worker, bool, [bool; MAX_UNITS]) {
@@ -18,7 +18,7 @@ impl Representative for World {
                 |i| matches!(self.entries[i], Entry::Pending { owner, .. } if owner == c),
             );
             (
-                *self.worker(c),
+                *self.roster.client(c),
                 self.claim.is_some_and(|claim| claim.owner == c),
                 pending,
             )
@@ -32,7 +32,7 @@ impl Representative for World {
         }
         let mut rep = *self;
         for (new, old) in order[..n].iter().enumerate() {
-            rep.workers[new] = *self.worker(*old);
+            *rep.roster.client_mut(ClientId(new as u8)) = *self.roster.client(*old);
         }
         if let Some(claim) = rep.claim.as_mut() {
             claim.owner = renamed[claim.owner.index()];

@@ -8,8 +8,8 @@ fn p(name: &str) -> Protocol {
     name.parse().unwrap()
 }
 
-fn c(n: u8) -> ClientId {
-    ClientId(n - 1)
+fn step(text: &str) -> Step {
+    text.parse().expect("a step")
 }
 
 /// Two workers read u1 before either marks it; the producer writes u2 in
@@ -17,13 +17,13 @@ fn c(n: u8) -> ClientId {
 fn double_then_lost() -> Vec<Step> {
     vec![
         Step::Produce,
-        Step::Read { client: c(1) },
-        Step::Read { client: c(2) },
-        Step::Process { client: c(1) },
-        Step::Mark { client: c(1) },
+        step("read c1"),
+        step("read c2"),
+        step("process c1"),
+        step("mark c1"),
         Step::Produce,
-        Step::Process { client: c(2) },
-        Step::Mark { client: c(2) },
+        step("process c2"),
+        step("mark c2"),
     ]
 }
 
@@ -63,12 +63,12 @@ fn the_articles_sync_processes_twice_and_loses_a_unit() {
 fn the_same_schedule_on_the_claim_makes_the_second_reader_conflict() {
     let steps = [
         Step::Produce,
-        Step::Read { client: c(1) },
-        Step::Read { client: c(2) },
-        Step::Claim { client: c(1) },
-        Step::Claim { client: c(2) },
-        Step::Process { client: c(1) },
-        Step::Mark { client: c(1) },
+        step("read c1"),
+        step("read c2"),
+        step("claim c1"),
+        step("claim c2"),
+        step("process c1"),
+        step("mark c1"),
     ];
     let s = follow(Scenario::new(p("sync-cas"), Faults::NONE), &steps).unwrap();
     assert_eq!(s.steps[3].expect, Some(Outcome::Claimed { unit: 1 }));
@@ -101,14 +101,14 @@ fn a_naive_schedule_walked_on_the_stream_reads_nothing_twice() {
 fn a_worker_paused_past_its_idle_time_has_its_unit_claimed() {
     let steps = [
         Step::Produce,
-        Step::Read { client: c(1) },
-        Step::Pause { client: c(1) },
+        step("read c1"),
+        step("pause c1"),
         Step::Tick,
         Step::Tick,
-        Step::Claim { client: c(2) },
-        Step::Process { client: c(2) },
-        Step::Resume { client: c(1) },
-        Step::Process { client: c(1) },
+        step("claim c2"),
+        step("process c2"),
+        step("resume c1"),
+        step("process c1"),
     ];
     let faults = Faults::one(Fault::Pause);
     let s = follow(Scenario::new(p("sync-stream"), faults), &steps).unwrap();

@@ -9,10 +9,9 @@
 
 use std::fmt;
 
-use locklab_spec::fault::{Fault, Faults};
-
+use crate::kit::{Budget, Member, Roster};
 use crate::scenario::MAX_UNITS as UNITS;
-use crate::world::{ClientId, MAX_CLIENTS};
+use crate::world::ClientId;
 
 /// The most units a state can hold.
 pub const MAX_UNITS: usize = UNITS as usize;
@@ -64,6 +63,32 @@ pub struct Worker {
     pub unit: Option<Unit>,
     /// Paused: takes no step until resumed.
     pub paused: bool,
+}
+
+impl Member for Worker {
+    fn crashed() -> Worker {
+        Worker {
+            pc: Pc::Crashed,
+            ..Worker::default()
+        }
+    }
+
+    fn is_paused(&self) -> bool {
+        self.paused
+    }
+
+    fn set_paused(&mut self, paused: bool) {
+        self.paused = paused;
+    }
+
+    fn is_finished(&self) -> bool {
+        self.pc == Pc::Crashed
+    }
+
+    /// A pause matters only while the worker has a unit in hand.
+    fn pause_matters(&self) -> bool {
+        matches!(self.pc, Pc::Got | Pc::Claimed | Pc::Processed)
+    }
 }
 
 impl Worker {
@@ -123,10 +148,8 @@ pub enum Entry {
 /// The whole system's state.
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
 pub struct World {
-    /// The workers; only the first `n` are in use.
-    pub workers: [Worker; MAX_CLIENTS],
-    /// How many workers are in use.
-    pub n: u8,
+    /// The workers.
+    pub roster: Roster<Worker>,
     /// Units the producer has written so far.
     pub produced: u8,
     /// The key (protocols without a Stream).
@@ -141,30 +164,10 @@ pub struct World {
     /// to 2, which is all the properties ask).
     pub applied: [u8; MAX_UNITS],
     /// What is left of the fault budget.
-    pub left: Faults,
+    pub budget: Budget,
 }
 
 impl World {
-    /// The workers in use.
-    pub fn workers(&self) -> &[Worker] {
-        &self.workers[..usize::from(self.n)]
-    }
-
-    /// One worker.
-    pub fn worker(&self, c: ClientId) -> &Worker {
-        &self.workers[c.index()]
-    }
-
-    /// One worker, to change.
-    pub fn worker_mut(&mut self, c: ClientId) -> &mut Worker {
-        &mut self.workers[c.index()]
-    }
-
-    /// The ids of the workers in use.
-    pub fn ids(&self) -> impl Iterator<Item = ClientId> + use<> {
-        (0..self.n).map(ClientId)
-    }
-
     /// The units produced so far.
     pub fn units(&self) -> impl Iterator<Item = Unit> + use<> {
         (1..=self.produced).map(Unit)
@@ -189,7 +192,7 @@ impl World {
 
     /// Whether a worker that has not crashed has the unit in hand.
     pub fn held(&self, u: Unit) -> bool {
-        self.workers().iter().any(|w| w.holds() == Some(u))
+        self.roster.clients().iter().any(|w| w.holds() == Some(u))
     }
 
     /// The first unit whose effect was applied twice.
@@ -203,16 +206,6 @@ impl World {
         self.units()
             .find(|u| self.applied(*u) == 0 && !self.in_redis(*u) && !self.held(*u))
     }
-
-    /// Faults of this kind still allowed.
-    pub fn left(&self, fault: Fault) -> u8 {
-        self.left.budget(fault)
-    }
-
-    /// Uses one fault of this kind.
-    pub fn spend(&mut self, fault: Fault) {
-        self.left = self.left.with(fault, self.left(fault) - 1);
-    }
 }
 
 impl fmt::Debug for World {
@@ -220,14 +213,14 @@ impl fmt::Debug for World {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let produced = usize::from(self.produced);
         f.debug_struct("World")
-            .field("workers", &self.workers())
+            .field("workers", &self.roster)
             .field("produced", &self.produced)
             .field("slot", &self.slot)
             .field("marker_ttl", &self.marker_ttl)
             .field("claim", &self.claim)
             .field("entries", &&self.entries[..produced])
             .field("applied", &&self.applied[..produced])
-            .field("faults_left", &self.left.to_string())
+            .field("faults_left", &self.budget.to_string())
             .finish()
     }
 }

@@ -10,7 +10,8 @@
 //! refused. Belief is not effect.
 
 use super::{CLIENT_FAULTS, CRASH, REPLICATED_FAULTS};
-use crate::declaration::{Capabilities, Claim, Declaration, Family, Reentry, Release, Shape};
+use crate::declaration::{claim, Capabilities, Declaration, Shape};
+use crate::family::Family;
 use crate::property::PropertyName::*;
 
 /// The fenced lock's declaration.
@@ -19,34 +20,14 @@ pub static DECLARATION: Declaration = Declaration {
     summary: "token, plus a fencing token from a counter bumped in the grant's script",
     lesson: "mutual exclusion is lost under pauses, but the resource refuses every stale write",
     family: Family::Lease,
-    caps: Capabilities {
-        checks_reply: true,
-        unique_token: true,
-        release: Release::CompareAndDelete,
-        fencing: true,
-        reentry: Reentry::None,
-        sync: None,
-        wait_replicas: 0,
-    },
+    caps: Capabilities::FENCED,
     claims: &[
-        Claim {
-            property: MutualExclusion,
-            under: CRASH,
-        },
-        Claim {
-            property: NoForeignRelease,
-            under: REPLICATED_FAULTS,
-        },
-        Claim {
-            property: FencedResource,
-            under: CLIENT_FAULTS,
-        },
-        Claim {
-            property: EventuallyAcquired,
-            under: REPLICATED_FAULTS,
-        },
+        claim(MutualExclusion, CRASH),
+        claim(NoForeignRelease, REPLICATED_FAULTS),
+        claim(FencedResource, CLIENT_FAULTS),
+        claim(EventuallyAcquired, REPLICATED_FAULTS),
     ],
-    fixed_by: &["reentrant"],
+    fixed_by: &[&super::reentrant::DECLARATION],
     shape: Shape::LOCK,
     faults: REPLICATED_FAULTS,
 };

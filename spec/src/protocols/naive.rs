@@ -13,7 +13,8 @@
 //! lock while it is still inside.
 
 use super::{CRASH, LEASE_FAULTS};
-use crate::declaration::{Capabilities, Claim, Declaration, Family, Reentry, Release, Shape};
+use crate::declaration::{claim, Capabilities, Declaration, Shape};
+use crate::family::Family;
 use crate::property::PropertyName::*;
 
 /// The naive lock's declaration.
@@ -23,30 +24,17 @@ pub static DECLARATION: Declaration = Declaration {
     lesson:
         "the unsafe release: a late DEL removes the next holder's lock and lets a third client in",
     family: Family::Lease,
-    caps: Capabilities {
-        checks_reply: true,
-        unique_token: false,
-        release: Release::Del,
-        fencing: false,
-        reentry: Reentry::None,
-        sync: None,
-        wait_replicas: 0,
-    },
+    caps: Capabilities::NAIVE,
     claims: &[
-        Claim {
-            property: MutualExclusion,
-            under: CRASH,
-        },
-        Claim {
-            property: NoForeignRelease,
-            under: CRASH,
-        },
-        Claim {
-            property: EventuallyAcquired,
-            under: LEASE_FAULTS,
-        },
+        claim(MutualExclusion, CRASH),
+        claim(NoForeignRelease, CRASH),
+        claim(EventuallyAcquired, LEASE_FAULTS),
     ],
-    fixed_by: &["token", "fenced", "reentrant"],
+    fixed_by: &[
+        &super::token::DECLARATION,
+        &super::fenced::DECLARATION,
+        &super::reentrant::DECLARATION,
+    ],
     shape: Shape::LOCK,
     faults: LEASE_FAULTS,
 };

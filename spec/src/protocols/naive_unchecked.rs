@@ -6,7 +6,8 @@
 //! exclusion, and the loser's `DEL` then removes the winner's lock.
 
 use super::LEASE_FAULTS;
-use crate::declaration::{Capabilities, Claim, Declaration, Family, Reentry, Release, Shape};
+use crate::declaration::{claim, Capabilities, Declaration, Shape};
+use crate::family::Family;
 use crate::property::PropertyName::*;
 
 /// The unchecked naive lock's declaration. As written it promises nothing
@@ -18,18 +19,14 @@ pub static DECLARATION: Declaration = Declaration {
     family: Family::Lease,
     caps: Capabilities {
         checks_reply: false,
-        unique_token: false,
-        release: Release::Del,
-        fencing: false,
-        reentry: Reentry::None,
-        sync: None,
-        wait_replicas: 0,
+        ..Capabilities::NAIVE
     },
-    claims: &[Claim {
-        property: EventuallyAcquired,
-        under: LEASE_FAULTS,
-    }],
-    fixed_by: &["token", "fenced", "reentrant"],
+    claims: &[claim(EventuallyAcquired, LEASE_FAULTS)],
+    fixed_by: &[
+        &super::token::DECLARATION,
+        &super::fenced::DECLARATION,
+        &super::reentrant::DECLARATION,
+    ],
     shape: Shape::LOCK,
     faults: LEASE_FAULTS,
 };

@@ -21,7 +21,8 @@
 //! through them against the checker's verdicts.
 
 use super::QUORUM_FAULTS;
-use crate::declaration::{Capabilities, Claim, Declaration, Family, Reentry, Release, Shape};
+use crate::declaration::{claim, Capabilities, Declaration, Shape};
+use crate::family::Family;
 use crate::fault::Fault;
 use crate::property::PropertyName::*;
 
@@ -34,26 +35,12 @@ pub static DECLARATION: Declaration = Declaration {
     summary: "SET key <token> NX PX ttl on N masters; a majority within ttl − elapsed − drift; release on all",
     lesson: "a majority survives crashes and slow replies, not a master that forgets, a clock that jumps, or a pause",
     family: Family::Quorum,
-    caps: Capabilities {
-        checks_reply: true,
-        unique_token: true,
-        release: Release::CompareAndDelete,
-        fencing: false,
-        reentry: Reentry::None,
-        sync: None,
-        wait_replicas: 0,
-    },
+    caps: Capabilities::TOKEN,
     claims: &[
-        Claim {
-            property: MutualExclusion,
-            under: REDLOCK_SAFE,
-        },
-        Claim {
-            property: EventuallyAcquired,
-            under: QUORUM_FAULTS,
-        },
+        claim(MutualExclusion, REDLOCK_SAFE),
+        claim(EventuallyAcquired, QUORUM_FAULTS),
     ],
-    fixed_by: &["redlock-fenced"],
+    fixed_by: &[&super::redlock_fenced::DECLARATION],
     shape: Shape::QUORUM,
     faults: QUORUM_FAULTS,
 };

@@ -10,14 +10,16 @@
 //! question the model answers. It does not: two majorities share a master,
 //! but the largest counter of the first can sit on a master the second did
 //! not get (failed attempts bump counters too), so a later grant can carry
-//! a lower token, and under a pause the resource then takes the stale
-//! holder's write. So `fenced-resource` is claimed only where mutual
-//! exclusion already holds (there the writes come in grant order anyway);
-//! the `pause` cell is the computed answer, explained in `docs/redlock.md`.
+//! the same token as an earlier one, and under a pause (or a clock jump)
+//! the resource then takes the stale holder's write. So `fenced-resource`
+//! is claimed only where mutual exclusion already holds (there the writes
+//! come in grant order anyway); the `pause` and `clock-jump` cells are the
+//! computed answer, explained in `docs/redlock.md`.
 
 use super::redlock::REDLOCK_SAFE;
 use super::QUORUM_FAULTS;
-use crate::declaration::{Capabilities, Claim, Declaration, Family, Reentry, Release, Shape};
+use crate::declaration::{claim, Capabilities, Declaration, Shape};
+use crate::family::Family;
 use crate::property::PropertyName::*;
 
 /// The declaration of Redlock with a token from the masters' counters.
@@ -26,28 +28,11 @@ pub static DECLARATION: Declaration = Declaration {
     summary: "redlock, each master's grant bumping its counter; the token is the largest of the majority's",
     lesson: "a token made from a majority's counters is not monotonic: computed, not assumed",
     family: Family::Quorum,
-    caps: Capabilities {
-        checks_reply: true,
-        unique_token: true,
-        release: Release::CompareAndDelete,
-        fencing: true,
-        reentry: Reentry::None,
-        sync: None,
-        wait_replicas: 0,
-    },
+    caps: Capabilities::FENCED,
     claims: &[
-        Claim {
-            property: MutualExclusion,
-            under: REDLOCK_SAFE,
-        },
-        Claim {
-            property: FencedResource,
-            under: REDLOCK_SAFE,
-        },
-        Claim {
-            property: EventuallyAcquired,
-            under: QUORUM_FAULTS,
-        },
+        claim(MutualExclusion, REDLOCK_SAFE),
+        claim(FencedResource, REDLOCK_SAFE),
+        claim(EventuallyAcquired, QUORUM_FAULTS),
     ],
     fixed_by: &[],
     shape: Shape::QUORUM,

@@ -21,7 +21,8 @@
 //!   (redisson#7367) — see [`super::reentrant_redisson`].
 
 use super::{CLIENT_FAULTS, CRASH, LEASE_FAULTS};
-use crate::declaration::{Capabilities, Claim, Declaration, Family, Reentry, Release, Shape};
+use crate::declaration::{claim, Capabilities, Declaration, Reentry, Shape};
+use crate::family::Family;
 use crate::property::PropertyName::*;
 
 /// The re-entrant lock's declaration.
@@ -31,46 +32,20 @@ pub static DECLARATION: Declaration = Declaration {
     lesson: "re-entry done right: no self-wait, no early release, a retried acquire counted once",
     family: Family::Lease,
     caps: Capabilities {
-        checks_reply: true,
-        unique_token: true,
-        release: Release::CompareAndDelete,
-        fencing: true,
         reentry: Reentry::Counted {
             idempotent: true,
             guarded: true,
         },
-        sync: None,
-        wait_replicas: 0,
+        ..Capabilities::FENCED
     },
     claims: &[
-        Claim {
-            property: MutualExclusion,
-            under: CRASH,
-        },
-        Claim {
-            property: NoForeignRelease,
-            under: LEASE_FAULTS,
-        },
-        Claim {
-            property: FencedResource,
-            under: CLIENT_FAULTS,
-        },
-        Claim {
-            property: EventuallyAcquired,
-            under: LEASE_FAULTS,
-        },
-        Claim {
-            property: ReentryNoSelfWait,
-            under: LEASE_FAULTS,
-        },
-        Claim {
-            property: NoEarlyRelease,
-            under: LEASE_FAULTS,
-        },
-        Claim {
-            property: NoLeakedHold,
-            under: LEASE_FAULTS,
-        },
+        claim(MutualExclusion, CRASH),
+        claim(NoForeignRelease, LEASE_FAULTS),
+        claim(FencedResource, CLIENT_FAULTS),
+        claim(EventuallyAcquired, LEASE_FAULTS),
+        claim(ReentryNoSelfWait, LEASE_FAULTS),
+        claim(NoEarlyRelease, LEASE_FAULTS),
+        claim(NoLeakedHold, LEASE_FAULTS),
     ],
     fixed_by: &[],
     shape: Shape {

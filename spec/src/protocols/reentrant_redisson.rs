@@ -15,7 +15,8 @@
 //! a level only to a hold that is still there.
 
 use super::{CLIENT_FAULTS, CRASH, LEASE_FAULTS};
-use crate::declaration::{Capabilities, Claim, Declaration, Family, Reentry, Release, Shape};
+use crate::declaration::{claim, Capabilities, Claim, Declaration, Reentry, Shape};
+use crate::family::Family;
 use crate::fault::Fault;
 use crate::property::PropertyName::*;
 
@@ -28,38 +29,18 @@ pub static DECLARATION: Declaration = Declaration {
     lesson: "a retried acquire counts twice, and the lock outlives its owner's last release",
     family: Family::Lease,
     caps: Capabilities {
-        checks_reply: true,
-        unique_token: true,
-        release: Release::CompareAndDelete,
-        fencing: true,
         reentry: Reentry::Counted {
             idempotent: false,
             guarded: false,
         },
-        sync: None,
-        wait_replicas: 0,
+        ..Capabilities::FENCED
     },
     claims: &[
-        Claim {
-            property: MutualExclusion,
-            under: CRASH,
-        },
-        Claim {
-            property: NoForeignRelease,
-            under: LEASE_FAULTS,
-        },
-        Claim {
-            property: FencedResource,
-            under: CLIENT_FAULTS,
-        },
-        Claim {
-            property: EventuallyAcquired,
-            under: LEASE_FAULTS,
-        },
-        Claim {
-            property: ReentryNoSelfWait,
-            under: LEASE_FAULTS,
-        },
+        claim(MutualExclusion, CRASH),
+        claim(NoForeignRelease, LEASE_FAULTS),
+        claim(FencedResource, CLIENT_FAULTS),
+        claim(EventuallyAcquired, LEASE_FAULTS),
+        claim(ReentryNoSelfWait, LEASE_FAULTS),
         // Its re-entry takes a fresh lock at count 1 when its own lease ran
         // out under it (a pause, a delayed reply, a restart), and its
         // release then frees the lock while the owner is still inside.
@@ -67,12 +48,9 @@ pub static DECLARATION: Declaration = Declaration {
             property: NoEarlyRelease,
             under: &[Fault::Crash, Fault::Retry],
         },
-        Claim {
-            property: NoLeakedHold,
-            under: NO_RETRY,
-        },
+        claim(NoLeakedHold, NO_RETRY),
     ],
-    fixed_by: &["reentrant"],
+    fixed_by: &[&super::reentrant::DECLARATION],
     shape: Shape {
         depth: 2,
         ..Shape::LOCK

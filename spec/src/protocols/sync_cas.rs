@@ -22,7 +22,8 @@
 //! without persistence loses the unit in the key.
 
 use super::{CLIENT_FAULTS_SYNC, SYNC_FAULTS};
-use crate::declaration::{Capabilities, Claim, Declaration, Family, Shape, SyncCaps, Take};
+use crate::declaration::{claim, Capabilities, Declaration, Shape, SyncCaps, Take};
+use crate::family::Family;
 use crate::property::PropertyName::*;
 
 /// The compare-and-set claim's declaration.
@@ -39,20 +40,11 @@ pub static DECLARATION: Declaration = Declaration {
         ..Capabilities::NOT_A_LOCK
     },
     claims: &[
-        Claim {
-            property: NoDoubleProcessing,
-            under: &[],
-        },
-        Claim {
-            property: NoLostUpdate,
-            under: CLIENT_FAULTS_SYNC,
-        },
-        Claim {
-            property: ExactlyOnceSync,
-            under: &[],
-        },
+        claim(NoDoubleProcessing, &[]),
+        claim(NoLostUpdate, CLIENT_FAULTS_SYNC),
+        claim(ExactlyOnceSync, &[]),
     ],
-    fixed_by: &["sync-cas-dedup"],
+    fixed_by: &[&super::sync_cas_dedup::DECLARATION],
     shape: Shape::SYNC,
     faults: SYNC_FAULTS,
 };

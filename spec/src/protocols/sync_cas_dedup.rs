@@ -11,7 +11,8 @@
 //! persistence): that unit was never processed, and no sink sees it.
 
 use super::{CLIENT_FAULTS_SYNC, SYNC_FAULTS};
-use crate::declaration::{Capabilities, Claim, Declaration, Family, Shape, SyncCaps, Take};
+use crate::declaration::{claim, Capabilities, Declaration, Shape, SyncCaps, Take};
+use crate::family::Family;
 use crate::property::PropertyName::*;
 
 /// The compare-and-set claim with a deduplicating sink's declaration.
@@ -28,18 +29,9 @@ pub static DECLARATION: Declaration = Declaration {
         ..Capabilities::NOT_A_LOCK
     },
     claims: &[
-        Claim {
-            property: NoDoubleProcessing,
-            under: SYNC_FAULTS,
-        },
-        Claim {
-            property: NoLostUpdate,
-            under: CLIENT_FAULTS_SYNC,
-        },
-        Claim {
-            property: ExactlyOnceSync,
-            under: CLIENT_FAULTS_SYNC,
-        },
+        claim(NoDoubleProcessing, SYNC_FAULTS),
+        claim(NoLostUpdate, CLIENT_FAULTS_SYNC),
+        claim(ExactlyOnceSync, CLIENT_FAULTS_SYNC),
     ],
     fixed_by: &[],
     shape: Shape::SYNC,

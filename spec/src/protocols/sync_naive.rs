@@ -12,7 +12,8 @@
 //! means there is nothing to do.)
 
 use super::SYNC_FAULTS;
-use crate::declaration::{Capabilities, Declaration, Family, Shape, SyncCaps, Take};
+use crate::declaration::{Capabilities, Declaration, Shape, SyncCaps, Take};
+use crate::family::Family;
 
 /// The article's sync pattern's declaration.
 pub static DECLARATION: Declaration = Declaration {
@@ -28,7 +29,10 @@ pub static DECLARATION: Declaration = Declaration {
         ..Capabilities::NOT_A_LOCK
     },
     claims: &[],
-    fixed_by: &["sync-cas", "sync-stream"],
+    fixed_by: &[
+        &super::sync_cas::DECLARATION,
+        &super::sync_stream::DECLARATION,
+    ],
     shape: Shape::SYNC,
     faults: SYNC_FAULTS,
 };

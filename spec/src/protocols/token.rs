@@ -9,7 +9,8 @@
 //! client cannot see time pass while it is stopped.
 
 use super::{CRASH, REPLICATED_FAULTS};
-use crate::declaration::{Capabilities, Claim, Declaration, Family, Reentry, Release, Shape};
+use crate::declaration::{claim, Capabilities, Declaration, Shape};
+use crate::family::Family;
 use crate::property::PropertyName::*;
 
 /// The token lock's declaration.
@@ -18,30 +19,13 @@ pub static DECLARATION: Declaration = Declaration {
     summary: "SET key <token> NX PX ttl; release by compare-and-delete (Lua)",
     lesson: "no foreign release, yet still two holders when a client pauses past its lease",
     family: Family::Lease,
-    caps: Capabilities {
-        checks_reply: true,
-        unique_token: true,
-        release: Release::CompareAndDelete,
-        fencing: false,
-        reentry: Reentry::None,
-        sync: None,
-        wait_replicas: 0,
-    },
+    caps: Capabilities::TOKEN,
     claims: &[
-        Claim {
-            property: MutualExclusion,
-            under: CRASH,
-        },
-        Claim {
-            property: NoForeignRelease,
-            under: REPLICATED_FAULTS,
-        },
-        Claim {
-            property: EventuallyAcquired,
-            under: REPLICATED_FAULTS,
-        },
+        claim(MutualExclusion, CRASH),
+        claim(NoForeignRelease, REPLICATED_FAULTS),
+        claim(EventuallyAcquired, REPLICATED_FAULTS),
     ],
-    fixed_by: &["fenced", "reentrant"],
+    fixed_by: &[&super::fenced::DECLARATION, &super::reentrant::DECLARATION],
     shape: Shape::LOCK,
     faults: REPLICATED_FAULTS,
 };

@@ -20,7 +20,8 @@
 //! reconnect it would confirm nothing.
 
 use super::CRASH;
-use crate::declaration::{Capabilities, Claim, Declaration, Family, Reentry, Release, Shape};
+use crate::declaration::{claim, Capabilities, Declaration, Shape};
+use crate::family::Family;
 use crate::fault::Fault;
 use crate::property::PropertyName::*;
 
@@ -33,27 +34,13 @@ pub static DECLARATION: Declaration = Declaration {
     lesson: "WAIT 1 keeps the lock through a failover with one replica, not with two: the one promoted may be the one that did not acknowledge",
     family: Family::Lease,
     caps: Capabilities {
-        checks_reply: true,
-        unique_token: true,
-        release: Release::CompareAndDelete,
-        fencing: false,
-        reentry: Reentry::None,
-        sync: None,
         wait_replicas: 1,
+        ..Capabilities::TOKEN
     },
     claims: &[
-        Claim {
-            property: MutualExclusion,
-            under: CRASH,
-        },
-        Claim {
-            property: NoForeignRelease,
-            under: FAULTS,
-        },
-        Claim {
-            property: EventuallyAcquired,
-            under: FAULTS,
-        },
+        claim(MutualExclusion, CRASH),
+        claim(NoForeignRelease, FAULTS),
+        claim(EventuallyAcquired, FAULTS),
     ],
     fixed_by: &[],
     shape: Shape {

@@ -2,7 +2,9 @@
 //! as a diagram: one row per step, told in the model's words, each step
 //! marked with the properties the model says it breaks.
 
-use locklab_model::{NarratedStep, PropertyName, Scenario, Step};
+use locklab_model::{
+    ClientFault, ClientOp, NarratedStep, NodeFault, PropertyName, Reply, Scenario, Step,
+};
 
 use super::bars::{bars, client_order, lanes, spans, After};
 use crate::report::diagram::{BarEnd, Call, Clock, Diagram, Divider, Mark, Row, Tone};
@@ -117,7 +119,7 @@ pub fn model_diagram(
     }));
     let resource = all
         .iter()
-        .any(|s| matches!(s.step, Step::Write { .. } | Step::Process { .. }));
+        .any(|s| s.step.call().is_some_and(|c| c.op.carries_data()));
     let lanes = lanes(&names, resource);
     let lane_of = |name: &str| names.iter().position(|n| n == name);
     let server = names.len();
@@ -132,28 +134,42 @@ pub fn model_diagram(
         let actor_name = client.as_deref();
         let actor = match s.step {
             Step::Tick => None,
-            Step::Restart { .. } | Step::Replicate { .. } | Step::Failover { .. } => Some(server),
+            Step::Node {
+                fault: NodeFault::Restart | NodeFault::Failover,
+                ..
+            }
+            | Step::Replicate { .. } => Some(server),
             _ => actor_name.and_then(lane_of),
         };
         let mark = match s.step {
             Step::Deliver { .. } => Mark::Deliver,
-            Step::Replicate { .. } | Step::Failover { .. } => Mark::Note,
+            Step::Replicate { .. }
+            | Step::Node {
+                fault: NodeFault::Failover,
+                ..
+            } => Mark::Note,
             Step::Tick => Mark::Tick,
-            Step::Pause { .. } => Mark::Pause,
-            Step::Resume { .. } => Mark::Resume,
-            Step::Crash { .. } => Mark::Crash,
-            Step::Restart { .. } => Mark::Restart,
-            // Any other step of a client sends a command; the rest (the
+            Step::Client { fault, .. } => match fault {
+                ClientFault::Pause => Mark::Pause,
+                ClientFault::Resume => Mark::Resume,
+                ClientFault::Crash => Mark::Crash,
+            },
+            Step::Node {
+                fault: NodeFault::Restart,
+                ..
+            } => Mark::Restart,
+            // A client's operation sends a command; the rest (the
             // environment's, a node's) are drawn as notes.
-            step if step.op().is_some() && step.client().is_some() => Mark::Call,
+            Step::Op { .. } => Mark::Call,
             _ => Mark::Note,
         };
         let breaks_here = breaks.get(i).cloned().unwrap_or_default();
         let mut calls = Vec::new();
         if let (Mark::Call, Some(command)) = (mark, &s.command) {
             let reply = s.reply.clone();
-            let (to, tone) = match s.step {
-                Step::Write { .. } | Step::Process { .. } => {
+            let op = s.step.call().map(|c| c.op);
+            let (to, tone) = match op {
+                Some(op) if op.carries_data() => {
                     let tone = if reply.as_deref() == Some("refused") {
                         Tone::Good
                     } else if breaks_here
@@ -166,7 +182,7 @@ pub fn model_diagram(
                     };
                     (resource_lane, tone)
                 }
-                Step::Release { .. } => {
+                Some(ClientOp::Release) => {
                     let foreign = prev_owner.is_some_and(|o| Some(o) != actor_name);
                     let tone = match (reply.as_deref(), foreign) {
                         (Some("1"), true) => Tone::Bad,
@@ -181,14 +197,21 @@ pub fn model_diagram(
                     (server, if ignored { Tone::Bad } else { Tone::Plain })
                 }
             };
-            let reply_row = match s.step {
-                Step::AcquireDelayed { client } => all[i + 1..]
-                    .iter()
-                    .position(|x| x.step == Step::Deliver { client })
-                    .map(|p| i + 1 + p),
+            let held = match s.step {
+                Step::Op {
+                    client,
+                    reply: Reply::Held,
+                    ..
+                } => Some(client),
                 _ => None,
             };
-            let held = matches!(s.step, Step::AcquireDelayed { .. });
+            let reply_row = held.and_then(|client| {
+                all[i + 1..]
+                    .iter()
+                    .position(|x| x.step == Step::Deliver { client })
+                    .map(|p| i + 1 + p)
+            });
+            let held = held.is_some();
             calls.push(Call {
                 to,
                 label: short_command(command),
@@ -241,10 +264,14 @@ pub fn model_diagram(
         });
         ends.push(match s.step {
             Step::Tick => BarEnd::Expired,
-            Step::Restart { .. } => BarEnd::Lost,
-            Step::Release { .. } if prev_owner.is_some_and(|o| Some(o) != actor_name) => {
-                BarEnd::Removed
-            }
+            Step::Node {
+                fault: NodeFault::Restart,
+                ..
+            } => BarEnd::Lost,
+            Step::Op {
+                op: ClientOp::Release,
+                ..
+            } if prev_owner.is_some_and(|o| Some(o) != actor_name) => BarEnd::Removed,
             _ => BarEnd::Released,
         });
     }

@@ -54,7 +54,7 @@ pub fn real_diagram(title: &str, subtitle: &str, events: &[Event], lease_us: u64
         &safety,
     );
     let names = client_order(events.iter().map(|e| e.client.clone()));
-    let is_write = |e: &Event| e.op == Op::Call(ClientOp::Write);
+    let is_write = |e: &Event| e.op == Op::call(ClientOp::Write);
     let resource = events.iter().any(is_write);
     let lanes = lanes(&names, resource);
     let lane_of = |name: &str| names.iter().position(|n| n == name);
@@ -201,7 +201,10 @@ pub fn real_diagram(title: &str, subtitle: &str, events: &[Event], lease_us: u64
                             believers.extend(client.filter(|c| !believers.contains(c)));
                         }
                     }
-                    Op::Call(ClientOp::Release) => {
+                    Op::Call(locklab_model::Call {
+                        op: ClientOp::Release,
+                        ..
+                    }) => {
                         believers.retain(|c| Some(*c) != client);
                         if e.outcome.as_ref().is_some_and(Outcome::removed_a_key) {
                             end = match lease {

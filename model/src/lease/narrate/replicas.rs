@@ -3,10 +3,9 @@
 
 use super::Narrator;
 use crate::lease::world::{NodeData, Pc, World};
+use crate::narrate::Told;
 use crate::outcome::Outcome;
 use crate::world::{ClientId, NodeId};
-
-type Told = (Option<String>, Option<String>, String);
 
 impl Narrator<'_> {
     /// What a node keeps for the lock, in words: `c1's lock, fencing
@@ -33,8 +32,11 @@ impl Narrator<'_> {
     pub(super) fn replicate(&self, before: &World, after: &World, node: NodeId) -> Told {
         let now = self.holding(&Self::primary_data(before));
         let acked: Vec<String> = after
+            .roster
             .ids()
-            .filter(|c| after.client(*c).acks & !before.client(*c).acks & (1 << node.0) != 0)
+            .filter(|c| {
+                after.roster.client(*c).acks & !before.roster.client(*c).acks & (1 << node.0) != 0
+            })
             .map(|c| format!("{c}'s grant"))
             .collect();
         let acks = if acked.is_empty() {
@@ -86,10 +88,10 @@ impl Narrator<'_> {
 
     pub(super) fn confirm(&self, before: &World, c: ClientId, outcome: Option<&Outcome>) -> Told {
         let n = self.model.caps.wait_replicas;
-        let acked = before.client(c).acks.count_ones();
+        let acked = before.roster.client(c).acks.count_ones();
         let command = Some(format!("WAIT {n} <timeout>"));
         let (reply, says) = match outcome {
-            _ if before.client(c).pc == Pc::Orphaned => (
+            _ if before.roster.client(c).pc == Pc::Orphaned => (
                 "connection lost".to_owned(),
                 format!(
                     "{c}'s WAIT {n} fails: the primary that granted it was demoted and closed its connection, so the WAIT confirms nothing; {c} releases what it can and counts the lock as not acquired"

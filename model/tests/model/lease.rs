@@ -2,13 +2,11 @@
 //! lessons (which cells break, and how) and the claims (which hold).
 
 use locklab_model::{
-    check, CheckOptions, Fault, Faults, Kind, NarratedStep, NodeId, PropertyName, PropertyVerdict,
+    check, CheckOptions, Fault, Faults, Kind, NarratedStep, PropertyName, PropertyVerdict,
     Protocol, Scenario, ScenarioOutcome, Step, Verdict,
 };
 
-fn p(name: &str) -> Protocol {
-    name.parse().expect("a protocol")
-}
+use crate::support::{p, step};
 
 fn run(protocol: Protocol, faults: Faults) -> ScenarioOutcome {
     check(
@@ -28,11 +26,6 @@ fn pause() -> Faults {
 
 fn delay() -> Faults {
     Faults::one(Fault::Delay)
-}
-
-/// Names as the narration gives them.
-fn c(n: u8) -> locklab_model::ClientId {
-    locklab_model::ClientId(n - 1)
 }
 
 fn position(steps: &[NarratedStep], what: impl Fn(&NarratedStep) -> bool) -> usize {
@@ -57,14 +50,14 @@ fn naive_under_pause_is_the_articles_unsafe_release() {
     let expiry = position(steps, |s| {
         s.step == Step::Tick && s.key.is_none() && s.holders == ["c1"]
     });
-    let paused = position(steps, |s| s.step == Step::Pause { client: c(1) });
+    let paused = position(steps, |s| s.step == step("pause c1"));
     assert!(paused < expiry);
     // c2 acquires after that.
-    let c2_acquires = position(steps, |s| s.step == Step::Acquire { client: c(2) });
+    let c2_acquires = position(steps, |s| s.step == step("acquire c2"));
     assert!(expiry < c2_acquires);
     assert_eq!(steps[c2_acquires].holders, ["c1", "c2"]);
     // c1's DEL removes c2's lock: the key was c2's before, gone after.
-    let release = position(steps, |s| s.step == Step::Release { client: c(1) });
+    let release = position(steps, |s| s.step == step("release c1"));
     assert!(c2_acquires < release);
     assert_eq!(release, steps.len() - 1, "the violation is the last step");
     let before = steps[release - 1]
@@ -80,7 +73,7 @@ fn naive_under_pause_is_the_articles_unsafe_release() {
     // And then c3 acquires beside c2.
     let after = nfr.aftermath.as_ref().expect("what the release leads to");
     assert_eq!(after.len(), 1);
-    assert_eq!(after[0].step, Step::Acquire { client: c(3) });
+    assert_eq!(after[0].step, step("acquire c3"));
     assert_eq!(after[0].n, steps.len() + 1);
     assert_eq!(after[0].holders, ["c2", "c3"]);
 }
@@ -99,12 +92,12 @@ fn naive_under_pause_breaks_mutual_exclusion_in_six_steps() {
     assert_eq!(
         steps,
         [
-            Step::Acquire { client: c(1) },
-            Step::Pause { client: c(1) },
+            step("acquire c1"),
+            step("pause c1"),
             Step::Tick,
             Step::Tick,
             Step::Tick,
-            Step::Acquire { client: c(2) },
+            step("acquire c2"),
         ]
     );
     assert_eq!(me.shortest, Some(true));
@@ -120,7 +113,7 @@ fn naive_unchecked_breaks_mutual_exclusion_with_no_fault() {
     assert_eq!(steps.len(), 2);
     assert_eq!(steps[1].reply.as_deref(), Some("(nil)"));
     assert_eq!(steps[1].holders, ["c1", "c2"]);
-    assert!(steps.iter().all(|s| matches!(s.step, Step::Acquire { .. })));
+    assert!(steps.iter().all(|s| s.step.kind() == "acquire"));
 }
 
 #[test]
@@ -181,7 +174,7 @@ fn fencing_protects_the_resource_when_mutual_exclusion_is_lost() {
         // The witness ends with the stale holder's write refused.
         let witness = fr.witness.as_ref().expect("fencing at work");
         let last = witness.last().expect("steps");
-        assert_eq!(last.step, Step::Write { client: c(1) });
+        assert_eq!(last.step, step("write c1"));
         assert_eq!(last.reply.as_deref(), Some("refused"));
         assert_eq!(last.holders, ["c1", "c2"]);
     }
@@ -195,10 +188,7 @@ fn a_restart_forgets_the_lock_and_the_fencing_counter() {
         let me = verdict(&o, PropertyName::MutualExclusion);
         assert_eq!(me.verdict, Verdict::Violated, "{protocol}");
         let steps = me.counterexample.as_ref().expect("a path");
-        assert!(steps.iter().any(|s| s.step
-            == Step::Restart {
-                node: NodeId::FIRST
-            }));
+        assert!(steps.iter().any(|s| s.step == step("restart")));
     }
     for protocol in [p("token"), p("fenced")] {
         let o = run(protocol, restart);
@@ -216,12 +206,12 @@ fn a_restart_forgets_the_lock_and_the_fencing_counter() {
     let steps = fr.counterexample.as_ref().expect("a path");
     let tokens: Vec<&str> = steps
         .iter()
-        .filter(|s| matches!(s.step, Step::Acquire { .. }))
+        .filter(|s| s.step.kind() == "acquire")
         .filter_map(|s| s.reply.as_deref())
         .collect();
     assert_eq!(tokens, ["1", "1"]);
     let last = steps.last().expect("steps");
-    assert_eq!(last.step, Step::Write { client: c(1) });
+    assert_eq!(last.step, step("write c1"));
     assert_eq!(last.reply.as_deref(), Some("accepted"));
 }
 
@@ -373,10 +363,7 @@ fn the_articles_lock_used_re_entrantly_waits_for_itself_and_frees_the_lock_early
     // c1 takes the lock, then its second SET NX fails on its own key.
     assert_eq!(
         steps.iter().map(|s| s.step).collect::<Vec<_>>(),
-        [
-            Step::Acquire { client: c(1) },
-            Step::Acquire { client: c(1) }
-        ]
+        [step("acquire c1"), step("acquire c1")]
     );
     assert_eq!(steps[1].reply.as_deref(), Some("(nil)"));
     assert!(
@@ -389,7 +376,7 @@ fn the_articles_lock_used_re_entrantly_waits_for_itself_and_frees_the_lock_early
     assert_eq!(early.verdict, Verdict::Violated);
     let steps = early.counterexample.as_ref().expect("a counterexample");
     let last = steps.last().expect("a last step");
-    assert_eq!(last.step, Step::Release { client: c(1) });
+    assert_eq!(last.step, step("release c1"));
     assert_eq!(last.command.as_deref(), Some("DEL lock"));
     assert!(last.key.is_none(), "the DEL freed the lock");
     assert_eq!(last.holders, ["c1"], "while c1 is still inside");
@@ -449,7 +436,7 @@ fn a_retried_acquire_leaks_a_level_without_attempt_ids_and_not_with_them() {
     assert_eq!(leak.verdict, Verdict::Violated);
     let steps = leak.counterexample.as_ref().expect("a counterexample");
     assert_eq!(steps.len(), 1, "{steps:#?}");
-    assert_eq!(steps[0].step, Step::Retry { client: c(1) });
+    assert_eq!(steps[0].step, step("acquire-resent c1"));
     assert_eq!(steps[0].key.as_ref().and_then(|k| k.count), Some(2));
     assert_eq!(
         verdict(
