@@ -16,12 +16,13 @@ use serde::Serialize;
 
 use super::check::{self, row_name, CheckArgs};
 use super::target::{self, Target};
-use crate::chaos::{checked, run_cell, run_one, CellPlan, CellReport, Judged};
+use crate::chaos::{checked, run_cell, run_one, CellPlan, CellReport, CellVerdict, Judged};
 use crate::cli::Status;
 use crate::client::Support;
 use crate::history::{self, timeline};
 use crate::output::{print_command_json, progress, table::Table};
-use crate::replay::{preflight, Clients, KeySpace, Stage};
+use crate::replay::preflight::{lacks_for_protocol, needed_ops};
+use crate::replay::{preflight, Clients, KeySpace, Stage, Standing};
 use crate::worker::LockCommand;
 
 /// Flags of `locklab chaos`.
@@ -37,6 +38,10 @@ pub struct ChaosArgs {
     /// Random schedules per protocol × fault budget.
     #[arg(long, default_value_t = 200)]
     pub schedules: usize,
+    /// Judged schedules a cell needs for a verdict: with fewer (the others
+    /// late, or their worker dead) it is `not judged`, and the run exits 3.
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    pub min_judged: usize,
     /// Schedules, at most, per cell whose scenario has replicas: each plays
     /// on the lab's Sentinel set, and one that fails over takes seconds (a
     /// set of its own, and ticks long enough for a failover to fit in
@@ -111,6 +116,8 @@ pub struct ChaosPlan {
     pub check: check::CheckPlan,
     /// Schedules per cell.
     pub schedules: usize,
+    /// Judged schedules a cell needs for a verdict.
+    pub min_judged: usize,
     /// Schedules per cell with replicas (0: those cells are left out).
     pub sentinel_schedules: usize,
     /// The seed.
@@ -177,6 +184,12 @@ impl ChaosArgs {
             .max()
             .unwrap_or(1);
         let schedules = target::in_range("--schedules", self.schedules, 1..=100_000, "")?;
+        let min_judged = target::in_range(
+            "--min-judged",
+            self.min_judged,
+            1..=schedules,
+            " (at most --schedules)",
+        )?;
         let sentinel_schedules = target::in_range(
             "--sentinel-schedules",
             self.sentinel_schedules,
@@ -223,6 +236,7 @@ impl ChaosArgs {
         Ok(ChaosPlan {
             check,
             schedules,
+            min_judged,
             sentinel_schedules,
             seed: self.seed,
             max_len,
@@ -259,6 +273,8 @@ struct JsonReport<'a> {
     runs: &'a [CellReport],
     /// Schedules on which Redis and the model differ, over every cell.
     disagreements: usize,
+    /// Cells with too few judged schedules for a verdict.
+    not_judged: usize,
     /// Cells with a break the model knows that no schedule reached.
     unreached: usize,
     /// Cells not run, and why.
@@ -315,19 +331,34 @@ pub fn run(args: &ChaosArgs) -> anyhow::Result<Status> {
     };
 
     let support = match &plan.lock {
-        Some(lock) => runtime
-            .block_on(preflight(&stage, lock))
-            .map_err(|e| anyhow::anyhow!("{}: {e}", own_lock_name(&plan)))?,
+        Some(lock) => {
+            let mut ops = Vec::new();
+            for op in plan.check.scenarios.iter().flat_map(|s| needed_ops(*s)) {
+                if !ops.contains(&op) {
+                    ops.push(op);
+                }
+            }
+            runtime
+                .block_on(preflight(&stage, lock, &ops))
+                .map_err(|e| anyhow::anyhow!("{}: {e}", own_lock_name(&plan)))?
+        }
         None => Support::default(),
     };
 
     if let Some(steps) = &plan.schedule {
         let scenario = plan.check.scenarios[0];
+        if let Some(why) = lacks_for_protocol(&support, scenario) {
+            bail!(
+                "{} cannot play {}: {why}",
+                own_lock_name(&plan),
+                scenario.protocol
+            );
+        }
         if let Some(why) = support.lacks_for_steps(steps) {
             bail!("{}: cannot play this schedule: {why}", own_lock_name(&plan));
         }
         let (judged, history) = run_one(scenario, steps, &stage, runtime.handle())?;
-        return Ok(report_one(scenario, &judged, &history));
+        return Ok(report_one(&plan, scenario, &judged, &history));
     }
 
     let outcomes = check::run_plan(&plan.check);
@@ -360,6 +391,14 @@ pub fn run(args: &ChaosArgs) -> anyhow::Result<Status> {
                     row_name(&o.scenario),
                     o.scenario.faults
                 ));
+            }
+            if let Some(why) = lacks_for_protocol(&support, o.scenario) {
+                skipped.push(format!(
+                    "{} cannot play {}: {why}",
+                    own_lock_name(&plan),
+                    row_name(&o.scenario)
+                ));
+                return false;
             }
             if let Some(why) = support.lacks_for_faults(o.scenario.faults) {
                 skipped.push(format!(
@@ -394,7 +433,14 @@ pub fn run(args: &ChaosArgs) -> anyhow::Result<Status> {
             seed: plan.seed,
             max_len: plan.max_len,
             max_shrink: 200,
+            min_judged: plan.min_judged,
             own_lock: plan.lock.is_some(),
+        })
+        .map(|cell| CellPlan {
+            // A cell that plays fewer schedules (on the Sentinel set)
+            // needs all of its own.
+            min_judged: cell.min_judged.min(cell.schedules),
+            ..cell
         })
         .collect();
     if cells.is_empty() {
@@ -406,6 +452,10 @@ pub fn run(args: &ChaosArgs) -> anyhow::Result<Status> {
     drop(target);
     let secs = started.elapsed().as_secs_f64();
     let disagreements: usize = reports.iter().map(|r| r.disagreement_count).sum();
+    let not_judged = reports
+        .iter()
+        .filter(|r| r.verdict == CellVerdict::NotJudged)
+        .count();
     let unreached = reports.iter().filter(|r| !r.unreached.is_empty()).count();
     let interrupted = signal.load(Ordering::Relaxed);
     if plan.json {
@@ -416,6 +466,7 @@ pub fn run(args: &ChaosArgs) -> anyhow::Result<Status> {
                 tick_ms: plan.tick.as_millis(),
                 runs: &reports,
                 disagreements,
+                not_judged,
                 unreached,
                 skipped: &skipped,
                 partial: interrupted != 0,
@@ -430,10 +481,12 @@ pub fn run(args: &ChaosArgs) -> anyhow::Result<Status> {
     }
     Ok(if interrupted != 0 {
         Status::Interrupted(interrupted)
-    } else if disagreements == 0 {
-        Status::Agrees
-    } else {
+    } else if disagreements > 0 {
         Status::Broken
+    } else if not_judged > 0 {
+        Status::Inconclusive
+    } else {
+        Status::Agrees
     })
 }
 
@@ -498,26 +551,22 @@ fn run_cells(
     Ok(reports.into_iter().map(|(_, r)| r).collect())
 }
 
-fn report_one(scenario: Scenario, judged: &Judged, history: &history::History) -> Status {
+fn report_one(
+    plan: &ChaosPlan,
+    scenario: Scenario,
+    judged: &Judged,
+    history: &history::History,
+) -> Status {
     let mut table = Table::new(["property", "model", "real Redis", "agree"]);
-    let judgeable = judged.overrun.is_none();
-    let mut agree = judged.divergence.is_none();
+    let on_time = judged.judged();
     for (p, m) in &judged.model {
         let r = judged.real.get(p).copied().unwrap_or(Verdict::Unknown);
-        agree &= !judgeable || *m == r;
-        table.row([
-            p.name().to_owned(),
-            m.word().to_owned(),
-            if judgeable { r.word() } else { "not judged" }.to_owned(),
-            if !judgeable {
-                "-"
-            } else if *m == r {
-                "yes"
-            } else {
-                "NO"
-            }
-            .to_owned(),
-        ]);
+        let (real, agree) = match &judged.standing {
+            Standing::OnModel => (r.word(), if *m == r { "yes" } else { "NO" }),
+            Standing::Diverged(_) => (r.word(), "NO"),
+            Standing::Died(_) | Standing::Late(_) => ("not judged", "not judged"),
+        };
+        table.row([p.name(), m.word(), real, agree].map(str::to_owned));
     }
     let checked: Vec<PropertyName> = judged.model.keys().copied().collect();
     let findings = history::check(history, &checked);
@@ -528,16 +577,58 @@ fn report_one(scenario: Scenario, judged: &Judged, history: &history::History) -
         table.render(),
         timeline::render(history, &findings)
     );
-    if let Some(d) = &judged.divergence {
-        println!("! Redis diverged from the model at {d}");
+    match &judged.standing {
+        Standing::OnModel => {}
+        Standing::Diverged(d) => println!(
+            "! DISAGREEMENT: {} diverged from the model at {d} — a disagreement also when the lock is safer than its model",
+            lock_name(plan)
+        ),
+        Standing::Died(d) => {
+            println!("~ not judged: {d}");
+            print_tail(&d.stderr_tail, "  ");
+        }
+        Standing::Late(o) => println!(
+            "~ not judged: late (the machine did not keep up even at {}× the tick; raise --tick-ms): {o}",
+            SLOWEST
+        ),
     }
-    if let Some(late) = &judged.overrun {
-        println!("~ not judged: {late}");
-    }
-    if agree {
+    if !on_time {
+        Status::Inconclusive
+    } else if judged.agrees() {
         Status::Agrees
     } else {
         Status::Broken
+    }
+}
+
+/// How many times the tick a late schedule is played at, at most (as the
+/// conductor does).
+const SLOWEST: u32 = 4;
+
+/// A worker's stderr tail, indented, or a note that it said nothing.
+fn print_tail(tail: &str, indent: &str) {
+    print!("{}", indented_tail(tail, indent));
+}
+
+/// A worker's stderr tail, indented under the line that names its death.
+pub(super) fn indented_tail(tail: &str, indent: &str) -> String {
+    if tail.trim().is_empty() {
+        return format!("{indent}(its stderr was empty)\n");
+    }
+    let mut out = format!("{indent}its stderr ended:\n");
+    for line in tail.trim_end().lines() {
+        out.push_str(&format!("{indent}  {line}\n"));
+    }
+    out
+}
+
+/// The lock played, for messages: the protocol's own client, or the
+/// user's.
+fn lock_name(plan: &ChaosPlan) -> String {
+    if plan.lock.is_some() {
+        own_lock_name(plan)
+    } else {
+        "Redis".to_owned()
     }
 }
 
@@ -549,13 +640,100 @@ fn count(r: &CellReport, p: PropertyName) -> String {
         .get(&p)
         .map(|i| format!(" (1st at #{i})"))
         .unwrap_or_default();
+    let agreed = r.verdict == CellVerdict::Agree;
     match (n, model) {
-        (0, Verdict::Holds) => "0 ✓".to_owned(),
-        (0, Verdict::Violated) => "0 (not reached)".to_owned(),
+        (0, _) if r.schedules == 0 => "-".to_owned(),
+        (0, Verdict::Holds) if agreed => "0 ✓".to_owned(),
+        (0, Verdict::Violated) if agreed => "0 (not reached)".to_owned(),
         (0, _) => "0".to_owned(),
         (n, Verdict::Violated) => format!("{n}{first}"),
         (n, _) => format!("{n} ✗{first}"),
     }
+}
+
+/// The command that plays `schedule` again exactly as this run played it:
+/// the same lock, scenario, clients' placement, tick and servers.
+fn replay_command(plan: &ChaosPlan, scenario: &Scenario, schedule: &str) -> String {
+    let mut cmd = String::from("locklab chaos");
+    match (&plan.lock_cmd, &plan.lock) {
+        (Some(lock_cmd), _) => {
+            cmd.push_str(" --lock-cmd ");
+            cmd.push_str(&quote(lock_cmd.text()));
+        }
+        (None, Some(lock)) => cmd.push_str(&format!(" --lock {lock}")),
+        (None, None) => {}
+    }
+    cmd.push_str(&format!(
+        " --protocol {} --faults {} --clients {} --rounds {}",
+        scenario.protocol, scenario.faults, scenario.clients, scenario.rounds
+    ));
+    if scenario.depth > 1 {
+        cmd.push_str(&format!(" --depth {}", scenario.depth));
+    }
+    if scenario.nodes() > 1 {
+        cmd.push_str(&format!(" --nodes {}", scenario.nodes()));
+    }
+    if scenario.replicas > 0 {
+        cmd.push_str(&format!(" --replicas {}", scenario.replicas));
+    }
+    cmd.push_str(&format!(" --tick-ms {}", plan.tick.as_millis()));
+    if plan.clients == Clients::InProcess {
+        cmd.push_str(" --in-process");
+    }
+    for url in &plan.redis {
+        cmd.push_str(&format!(" --redis {}", quote(&crate::output::masked(url))));
+    }
+    cmd.push_str(&format!(" --schedule {}", quote(schedule)));
+    cmd
+}
+
+/// A word as a POSIX shell reads it back.
+fn quote(word: &str) -> String {
+    shlex::try_quote(word)
+        .map(|q| q.into_owned())
+        .unwrap_or_else(|_| format!("'{}'", word.replace('\'', r"'\''")))
+}
+
+/// Schedules told per cell that disagrees; `--json` has the first 20.
+const DISAGREEMENTS_TOLD: usize = 3;
+
+/// A cell's disagreements, one block per schedule with every property it
+/// disagrees on.
+fn render_disagreements(plan: &ChaosPlan, r: &CellReport, who: &str) -> String {
+    let mut schedules: Vec<(&str, Option<&str>, Vec<String>)> = Vec::new();
+    for d in &r.disagreements {
+        let verdicts = format!("{} (model {}, Redis {})", d.property, d.model, d.real);
+        match schedules.iter_mut().find(|(s, _, _)| *s == d.schedule) {
+            Some((_, _, v)) => v.push(verdicts),
+            None => schedules.push((&d.schedule, d.divergence.as_deref(), vec![verdicts])),
+        }
+    }
+    let mut out = String::new();
+    for (schedule, divergence, verdicts) in schedules.iter().take(DISAGREEMENTS_TOLD) {
+        let how = match divergence {
+            Some(d) => format!("diverged at {d}"),
+            None => "the history differs from the model's verdict".to_owned(),
+        };
+        out.push_str(&format!(
+            "\nDISAGREEMENT {who} under {} — {how}\n  on: {}\n  replay: {}\n",
+            r.scenario.faults,
+            verdicts.join(", "),
+            replay_command(plan, &r.scenario, schedule)
+        ));
+    }
+    let more = r.disagreement_count.saturating_sub(
+        schedules
+            .iter()
+            .take(DISAGREEMENTS_TOLD)
+            .map(|(_, _, v)| v.len())
+            .sum(),
+    );
+    if more > 0 {
+        out.push_str(&format!(
+            "  … and {more} more property checks that disagree (--json lists the first 20)\n"
+        ));
+    }
+    out
 }
 
 fn render(
@@ -570,19 +748,22 @@ fn render(
         Clients::Workers { .. } | Clients::Command { .. } => "one worker process per client",
     };
     let mut out = format!(
-        "locklab chaos — {} random schedules per cell (seed {}), real redis-server, {clients}; 1 tick = {} ms\n\n",
+        "locklab chaos — {} random schedules per cell (seed {}), real redis-server, {clients}; 1 tick = {} ms; a cell needs {} judged\n\n",
         plan.schedules,
         plan.seed,
-        plan.tick.as_millis()
+        plan.tick.as_millis(),
+        plan.min_judged,
     );
     let columns: Vec<PropertyName> = PropertyName::ALL
         .into_iter()
         .filter(|p| reports.iter().any(|r| r.model.contains_key(p)))
         .collect();
+    let died = reports.iter().any(|r| r.died > 0);
+    let diverged = plan.lock.is_some() || reports.iter().any(|r| r.diverged > 0);
     let mut header = vec![
         "protocol".to_owned(),
         "faults".to_owned(),
-        "schedules".to_owned(),
+        "judged".to_owned(),
     ];
     header.extend(columns.iter().map(|p| p.name().to_owned()));
     header.extend([
@@ -591,7 +772,10 @@ fn render(
         "sched/min".to_owned(),
         "late".to_owned(),
     ]);
-    if plan.lock.is_some() {
+    if died {
+        header.push("died".to_owned());
+    }
+    if diverged {
         header.push("diverged".to_owned());
     }
     let mut table = Table::new(header);
@@ -603,13 +787,13 @@ fn render(
         let mut row = vec![
             protocol,
             r.scenario.faults.to_string(),
-            r.schedules.to_string(),
+            format!("{}/{}", r.schedules, r.played),
         ];
         row.extend(columns.iter().map(|&p| {
             if r.model.contains_key(&p) {
                 count(r, p)
             } else {
-                "·".to_owned()
+                "n/a".to_owned()
             }
         }));
         let shrunk: Vec<String> = r
@@ -622,45 +806,61 @@ fn render(
         } else {
             shrunk.join(" ")
         });
-        row.push(if r.agree { "yes" } else { "NO" }.to_owned());
-        row.push(format!(
-            "{:.0}",
-            (r.schedules + r.late + r.diverged) as f64 / r.secs.max(1e-9) * 60.0
-        ));
+        row.push(r.verdict.word().to_owned());
+        row.push(format!("{:.0}", r.played as f64 / r.secs.max(1e-9) * 60.0));
         row.push(match (r.late, r.slowed) {
             (0, 0) => "-".to_owned(),
             (late, 0) => late.to_string(),
             (late, slowed) => format!("{late} ({slowed} slowed)"),
         });
-        if plan.lock.is_some() {
+        if died {
+            row.push(r.died.to_string());
+        }
+        if diverged {
             row.push(r.diverged.to_string());
         }
         table.row(row);
     }
     out.push_str(&table.render());
-    out.push_str("counts: schedules whose history broke the property · ✓ none, as the model says · ✗ a break the model does not have · not reached: the model breaks it, no schedule of the sample did (a warning: more --schedules)\n");
+    out.push_str("judged: schedules judged of those played · counts: judged schedules whose history broke the property · ✓ none, as the model says · ✗ a break the model does not have · not reached: the model breaks it, no schedule of the sample did (a warning: more --schedules) · n/a: the property does not apply · -: nothing judged\n");
     out.push_str("late: schedules the machine played later than their ticks allow even at 4× the tick, not judged (raise --tick-ms if many); slowed: judged on a run at 2× or 4× the tick after a faster one was late\n");
-    if plan.lock.is_some() {
-        out.push_str("diverged: schedules on which the lock did something else than the model of its protocol at some step; not judged (examples below)\n");
+    if died {
+        out.push_str("died: schedules on which a worker process exited by itself; not judged (its stderr below)\n");
+    }
+    if diverged {
+        out.push_str("diverged: schedules on which the lock did at some step what its model cannot do there — a disagreement, also when the lock is safer than its model (examples below)\n");
     }
 
-    let lock_flag = match (&plan.lock_cmd, &plan.lock) {
-        (Some(cmd), _) => format!(
-            " --lock-cmd {}",
-            shlex::try_quote(cmd.text()).unwrap_or_default()
-        ),
-        (None, Some(l)) => format!(" --lock {l}"),
-        (None, None) => String::new(),
-    };
     for r in reports {
         let who = match &plan.lock {
             Some(lock) => format!("{lock} (as {})", row_name(&r.scenario)),
             None => row_name(&r.scenario),
         };
+        if let Some(why) = &r.not_judged {
+            out.push_str(&format!(
+                "\nNOT JUDGED: {who} under {} — {why}\n",
+                r.scenario.faults
+            ));
+            if let Some(died) = r.died_examples.first() {
+                out.push_str(&indented_tail(&died.death.stderr_tail, "  "));
+                out.push_str(&format!(
+                    "  replay: {}\n",
+                    replay_command(plan, &r.scenario, &died.schedule)
+                ));
+            }
+        } else {
+            for died in r.died_examples.iter().take(1) {
+                out.push_str(&format!(
+                    "\n{who} under {} — a worker died, not judged: {}\n",
+                    r.scenario.faults, died.death
+                ));
+                out.push_str(&indented_tail(&died.death.stderr_tail, "  "));
+            }
+        }
         for (p, s) in &r.shrunk {
             let confirmed = match s.confirmed {
                 Verdict::Violated => "confirmed on Redis",
-                Verdict::Unknown => "its confirmation ran late, not judged",
+                Verdict::Unknown => "its confirmation was not judged (late, or a worker died)",
                 _ => "NOT confirmed on Redis",
             };
             out.push_str(&format!(
@@ -670,40 +870,16 @@ fn render(
             for step in &s.steps {
                 out.push_str(&format!("  {}\n", step.line()));
             }
-            let depth = if r.scenario.depth > 1 {
-                format!(" --depth {}", r.scenario.depth)
-            } else {
-                String::new()
-            };
             out.push_str(&format!(
-                "  replay: locklab chaos{lock_flag} --protocol {} --faults {} --clients {} --rounds {}{depth} --schedule '{}'\n",
-                r.scenario.protocol, r.scenario.faults, r.scenario.clients, r.scenario.rounds, s.schedule
+                "  replay: {}\n",
+                replay_command(plan, &r.scenario, &s.schedule)
             ));
         }
-        for example in r.diverged_examples.iter().take(2) {
-            out.push_str(&format!(
-                "\n{who} under {} diverged: {example}\n",
-                r.scenario.faults
-            ));
-        }
-        for d in &r.disagreements {
-            out.push_str(&format!(
-                "\nDISAGREEMENT {who} under {} — {}: model {}, Redis {}{}\n  schedule: {}\n",
-                r.scenario.faults,
-                d.property,
-                d.model,
-                d.real,
-                d.divergence
-                    .as_deref()
-                    .map(|x| format!("; diverged at {x}"))
-                    .unwrap_or_default(),
-                d.schedule
-            ));
-        }
-        if !r.unreached.is_empty() {
+        out.push_str(&render_disagreements(plan, r, &who));
+        if !r.unreached.is_empty() && r.verdict != CellVerdict::NotJudged {
             let names: Vec<&str> = r.unreached.iter().map(|p| p.name()).collect();
             out.push_str(&format!(
-                "\nnot reached: {who} under {} — the model breaks {}, but none of {} schedules did (raise --schedules)\n",
+                "\nnot reached: {who} under {} — the model breaks {}, but none of {} judged schedules did (raise --schedules)\n",
                 r.scenario.faults,
                 names.join(", "),
                 r.schedules
@@ -713,17 +889,21 @@ fn render(
     for why in skipped {
         out.push_str(&format!("\nskipped: {why}\n"));
     }
-    let schedules: usize = reports.iter().map(|r| r.schedules).sum();
-    let disagree = reports.iter().filter(|r| !r.agree).count();
-    let unreached = reports.iter().filter(|r| !r.unreached.is_empty()).count();
+    let judged: usize = reports.iter().map(|r| r.schedules).sum();
+    let played: usize = reports.iter().map(|r| r.played).sum();
+    let tally = |v: CellVerdict| reports.iter().filter(|r| r.verdict == v).count();
+    let unreached = reports
+        .iter()
+        .filter(|r| !r.unreached.is_empty() && r.verdict != CellVerdict::NotJudged)
+        .count();
     out.push_str(&format!(
-        "\n{}{} cells, {} schedules in {:.1}s; {} cells agree with the model, {} disagree, {} with a break not reached\n",
+        "\n{}{} cells, {judged} of {played} schedules judged in {:.1}s; {} cells agree with the model, {} disagree, {} not judged, {} with a break not reached\n",
         if partial { "PARTIAL (interrupted): " } else { "" },
         reports.len(),
-        schedules,
         secs,
-        reports.len() - disagree,
-        disagree,
+        tally(CellVerdict::Agree),
+        tally(CellVerdict::Disagree),
+        tally(CellVerdict::NotJudged),
         unreached
     ));
     out

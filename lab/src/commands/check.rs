@@ -13,6 +13,7 @@ use locklab_model::{
 };
 use serde::Serialize;
 
+use super::names;
 use crate::cli::Status;
 use crate::output::{print_command_json, progress, table::Table};
 
@@ -191,6 +192,41 @@ impl CheckArgs {
         Ok(())
     }
 
+    /// The properties claimed with `--claim`, each of which must apply to
+    /// some scenario checked: a claim nothing checks would be dropped and
+    /// "every claim holds" printed over it.
+    fn claimed(&self, scenarios: &[Scenario]) -> anyhow::Result<Vec<PropertyName>> {
+        let mut claimed = Vec::new();
+        for name in &self.claims {
+            let property = names::property(name).with_context(|| format!("--claim {name}"))?;
+            let applies = |s: &Scenario| {
+                property.kind() != Kind::Sometimes
+                    && property.applies(s.protocol.family(), s.depth, s.faults)
+            };
+            if !scenarios.iter().any(applies) {
+                let fits: Vec<String> = Protocol::all()
+                    .iter()
+                    .filter(|p| matrix::default_scenarios(&[**p]).iter().any(applies))
+                    .map(|p| p.name().to_owned())
+                    .collect();
+                let checked: Vec<String> = dedup_names(scenarios);
+                bail!(
+                    "--claim {property}: it applies to none of the protocols checked ({}); it applies to {}",
+                    checked.join(", "),
+                    if fits.is_empty() {
+                        "no protocol as a claim: it is a witness (someone reaches it), which every model checks by itself".to_owned()
+                    } else {
+                        fits.join(", ")
+                    }
+                );
+            }
+            if !claimed.contains(&property) {
+                claimed.push(property);
+            }
+        }
+        Ok(claimed)
+    }
+
     /// Turns the flags into a plan, or says in one line what is wrong.
     pub fn plan(&self) -> anyhow::Result<CheckPlan> {
         self.check_quorum_flags()?;
@@ -200,7 +236,7 @@ impl CheckArgs {
         } else {
             let mut sets = Vec::new();
             for text in &self.faults {
-                let f: Faults = text.parse().with_context(|| format!("--faults {text}"))?;
+                let f = names::faults(text).with_context(|| format!("--faults {text}"))?;
                 if !sets.contains(&f) {
                     sets.push(f);
                 }
@@ -253,11 +289,7 @@ impl CheckArgs {
             Some(n) => n,
             None => cores,
         };
-        let extra_claims = self
-            .claims
-            .iter()
-            .map(|name| name.parse::<PropertyName>())
-            .collect::<Result<Vec<_>, _>>()?;
+        let extra_claims = self.claimed(&scenarios)?;
         Ok(CheckPlan {
             extra_claims,
             scenarios,
@@ -296,12 +328,24 @@ pub fn protocols(names: &[String]) -> anyhow::Result<Vec<Protocol>> {
     }
     let mut protocols = Vec::new();
     for name in names {
-        let p: Protocol = name.parse()?;
+        let p = names::protocol(name)?;
         if !protocols.contains(&p) {
             protocols.push(p);
         }
     }
     Ok(protocols)
+}
+
+/// The protocols of these scenarios, each once, in order.
+fn dedup_names(scenarios: &[Scenario]) -> Vec<String> {
+    let mut names: Vec<String> = Vec::new();
+    for s in scenarios {
+        let name = s.protocol.name().to_owned();
+        if !names.contains(&name) {
+            names.push(name);
+        }
+    }
+    names
 }
 
 /// Checks every scenario of the plan, with a progress bar on stderr.
@@ -321,7 +365,7 @@ pub fn run_plan(plan: &CheckPlan) -> Vec<ScenarioOutcome> {
     let mut outcomes = matrix::run(&plan.scenarios, &plan.options, plan.workers, &report);
     bar.finish_and_clear();
     for v in outcomes.iter_mut().flat_map(|o| o.verdicts.iter_mut()) {
-        if plan.extra_claims.contains(&v.property) {
+        if plan.extra_claims.contains(&v.property) && v.verdict != Verdict::NotApplicable {
             v.claimed = true;
         }
     }
@@ -696,7 +740,7 @@ mod tests {
                 ..args()
             }),
             format!(
-                "unknown protocol `redlok`; known protocols: {}",
+                "unknown protocol `redlok` (did you mean `redlock`?); known protocols: {}",
                 Protocol::all()
                     .iter()
                     .map(|p| p.name())

@@ -5,6 +5,8 @@ pub mod bench;
 pub mod chaos;
 pub mod check;
 pub mod explore;
+pub mod interrupt;
+pub mod names;
 pub mod report;
 pub mod reproduce;
 pub mod target;
