@@ -4,45 +4,51 @@
 //! table promises — rather than dying of the signal, which a script sees
 //! as no exit code at all. Every process the lab started dies with it
 //! (see [`crate::process`]).
+//!
+//! The handlers are registered before [`exit_on_signals`] returns, so from
+//! the moment the thread named [`THREAD`] exists a signal is caught.
 
 use std::sync::Once;
 
-/// Starts, once, a thread that waits for SIGINT or SIGTERM and then ends
-/// the process with the table's code.
+/// The name of the thread that waits for the signals.
+pub const THREAD: &str = "locklab-signals";
+
+/// Registers, once, handlers for SIGINT and SIGTERM, and a thread that
+/// ends the process with the table's code when one comes.
 pub fn exit_on_signals(command: &'static str) {
     static ONCE: Once = Once::new();
     ONCE.call_once(|| {
-        let spawned = std::thread::Builder::new()
-            .name("locklab-signals".into())
-            .spawn(move || {
-                let Ok(runtime) = tokio::runtime::Builder::new_current_thread()
-                    .enable_all()
-                    .build()
-                else {
-                    return;
-                };
-                let number = runtime.block_on(async {
-                    use tokio::signal::unix::{signal, SignalKind};
-                    let (Ok(mut int), Ok(mut term)) = (
-                        signal(SignalKind::interrupt()),
-                        signal(SignalKind::terminate()),
-                    ) else {
-                        return None;
-                    };
-                    tokio::select! {
-                        _ = int.recv() => Some(2),
-                        _ = term.recv() => Some(15),
-                    }
-                });
-                if let Some(number) = number {
-                    eprintln!(
-                        "locklab: {command} interrupted before it concluded anything; nothing it started is left running"
-                    );
-                    std::process::exit(128 + number);
-                }
-            });
-        if let Err(e) = spawned {
-            tracing::debug!("no signal thread: {e}");
+        if let Err(e) = install(command) {
+            tracing::debug!("no handler for SIGINT and SIGTERM: {e}");
         }
     });
+}
+
+fn install(command: &'static str) -> std::io::Result<()> {
+    use tokio::signal::unix::{signal, SignalKind};
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let (mut int, mut term) = {
+        let _in_runtime = runtime.enter();
+        (
+            signal(SignalKind::interrupt())?,
+            signal(SignalKind::terminate())?,
+        )
+    };
+    std::thread::Builder::new()
+        .name(THREAD.into())
+        .spawn(move || {
+            let number = runtime.block_on(async {
+                tokio::select! {
+                    _ = int.recv() => 2,
+                    _ = term.recv() => 15,
+                }
+            });
+            eprintln!(
+                "locklab: {command} interrupted before it concluded anything; nothing it started is left running"
+            );
+            std::process::exit(128 + number);
+        })?;
+    Ok(())
 }
