@@ -9,5 +9,6 @@ pub mod interrupt;
 pub mod names;
 pub mod report;
 pub mod reproduce;
+pub mod scope;
 pub mod target;
 pub mod worker_check;

@@ -326,3 +326,61 @@ fn typos_get_the_nearest_name_and_missing_arguments_are_named() {
         fault.stderr
     );
 }
+
+#[test]
+fn every_family_table_states_its_own_scope_and_empty_cells_say_why() {
+    let args = [
+        "check",
+        "--protocol",
+        "token",
+        "--protocol",
+        "sync-cas",
+        "--protocol",
+        "redlock",
+        "--faults",
+        "none",
+        "--clients",
+        "2",
+    ];
+    let run = locklab(&args);
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    for scope in [
+        "token — 2 clients, 1 round, lease 3 ticks\n",
+        "sync-cas — 2 clients, 1 round, lease 2 ticks, 2 units\n",
+        "redlock — 2 clients, 1 round, lease 3 ticks, 3 masters\n",
+    ] {
+        assert!(run.stdout.contains(scope), "{scope:?} in:\n{}", run.stdout);
+    }
+    let rows = run.stdout.lines().filter(|l| {
+        ["token ", "sync-cas ", "redlock "]
+            .iter()
+            .any(|p| l.starts_with(p))
+    });
+    for row in rows {
+        assert!(!row.contains(" · "), "no ambiguous `·` cell: {row}");
+    }
+    let redlock_row = run
+        .stdout
+        .lines()
+        .find(|l| l.starts_with("redlock ") && l.contains(" none "))
+        .expect("redlock's row");
+    assert!(redlock_row.contains("not modelled"), "{redlock_row}");
+    assert!(
+        run.stdout.contains("docs/model.md"),
+        "where the docs say why"
+    );
+
+    let json = locklab(&[&args[..], &["--json"]].concat()).json();
+    let word = |protocol: &str, property: &str| {
+        json["verdicts"]
+            .as_array()
+            .expect("verdicts")
+            .iter()
+            .find(|v| v["protocol"] == protocol && v["property"] == property)
+            .map(|v| v["verdict"].clone())
+            .expect("the cell")
+    };
+    assert_eq!(word("redlock", "no-foreign-release"), "not modelled");
+    assert_eq!(word("token", "no-double-processing"), "n/a");
+    assert_eq!(word("token", "no-foreign-release"), "holds");
+}
