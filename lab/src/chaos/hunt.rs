@@ -63,6 +63,10 @@ pub struct CellPlan {
     pub max_shrink: usize,
     /// Judged schedules the cell needs for a verdict (`--min-judged`).
     pub min_judged: usize,
+    /// The model's shortest counterexample of each property it breaks in
+    /// this scenario: a break chaos finds is shrunk to no longer than it
+    /// (or says why not).
+    pub shortest: BTreeMap<PropertyName, Vec<Step>>,
     /// The clients are a lock of the user's (`--lock`), judged against the
     /// model of the protocol it claims to follow: it may not follow that
     /// model step for step, so its shrinking is decided on Redis.
@@ -110,6 +114,14 @@ pub struct Shrunk {
     pub steps: Vec<NarratedStep>,
     /// What the shrunk schedule did on Redis: `violated` confirms it.
     pub confirmed: Verdict,
+    /// Steps of the model's shortest counterexample for the cell, if it
+    /// has one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub model_len: Option<usize>,
+    /// Why the shrunk schedule is longer than the model's shortest, when
+    /// it is.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub longer: Option<String>,
 }
 
 /// What chaos found in one cell.
@@ -487,10 +499,14 @@ fn cut(scenario: Scenario, steps: &[Step], property: PropertyName) -> Vec<Step> 
 
 /// proptest's shrinking loop: simplify while the schedule still breaks the
 /// property, step back when it no longer does; then cut it at its first
-/// breaking step, delete what never mattered ([`minimise`], by the model
-/// alone: not for a lock of the user's, which only Redis judges) and play
-/// it on Redis to confirm. `first` is the schedule
-/// as first played (the tree's current value, already marked seen).
+/// breaking step, and try what is shorter still: the model's own shortest
+/// counterexample for the cell, and the schedule with every step that
+/// never mattered deleted ([`minimise`], single steps to a fixpoint). The
+/// model decides for the lab's own locks; for a lock of the user's, which
+/// may not follow its model, each shorter candidate is played on Redis
+/// and kept only if it breaks the property there. The result is played on
+/// Redis to confirm. `first` is the schedule as first played (the tree's
+/// current value, already marked seen).
 #[allow(clippy::too_many_arguments)]
 fn shrink<T>(
     plan: &CellPlan,
@@ -528,9 +544,40 @@ where
             break;
         }
     }
-    if !plan.own_lock {
-        best = minimise(plan.scenario, &best, property);
+    let model = plan.shortest.get(&property);
+    let candidates = [
+        model.map(|steps| cut(plan.scenario, steps, property)),
+        Some(minimise(plan.scenario, &best, property)),
+    ];
+    let mut refused = None;
+    for candidate in candidates.into_iter().flatten() {
+        if candidate.len() >= best.len() {
+            continue;
+        }
+        let breaks = if plan.own_lock {
+            shrink_steps += 1;
+            let judged = runtime.block_on(judge(stage, next_key(), plan.scenario, &candidate))?;
+            judged.judged() && judged.breaks(property)
+        } else {
+            script(plan.scenario, &candidate).verdict(property) == Verdict::Violated
+        };
+        if breaks {
+            best = candidate;
+        } else if refused.is_none() {
+            refused = Some(candidate.len());
+        }
     }
+    let model_len = model.map(|steps| cut(plan.scenario, steps, property).len());
+    let longer = match (model_len, refused) {
+        (Some(m), _) if best.len() <= m => None,
+        (Some(m), Some(_)) => Some(format!(
+            "the model's shortest counterexample ({m} steps) did not break it on Redis"
+        )),
+        (Some(m), None) => Some(format!(
+            "the model's shortest counterexample ({m} steps) is no path of this cell's schedules"
+        )),
+        (None, _) => None,
+    };
     let confirmation = runtime.block_on(judge(stage, next_key(), plan.scenario, &best))?;
     let confirmed = if confirmation.judged() {
         confirmation
@@ -548,6 +595,8 @@ where
         schedule: format_schedule(&best),
         steps: confirmation.script.told(),
         confirmed,
+        model_len,
+        longer,
     })
 }
 

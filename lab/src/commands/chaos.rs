@@ -434,6 +434,13 @@ pub fn run(args: &ChaosArgs) -> anyhow::Result<Status> {
             max_len: plan.max_len,
             max_shrink: 200,
             min_judged: plan.min_judged,
+            shortest: checked(o.scenario)
+                .into_iter()
+                .filter_map(|p| {
+                    let steps = o.verdict(p)?.counterexample.as_ref()?;
+                    Some((p, steps.iter().map(|s| s.step).collect()))
+                })
+                .collect(),
             own_lock: plan.lock.is_some(),
         })
         .map(|cell| CellPlan {
@@ -863,8 +870,15 @@ fn render(
                 Verdict::Unknown => "its confirmation was not judged (late, or a worker died)",
                 _ => "NOT confirmed on Redis",
             };
+            let model = match (s.model_len, &s.longer) {
+                (Some(m), Some(why)) => {
+                    format!("; longer than the model's shortest, {m} steps: {why}")
+                }
+                (Some(m), None) => format!("; the model's shortest: {m} steps"),
+                (None, _) => String::new(),
+            };
             out.push_str(&format!(
-                "\n{who} under {} — {} broken, shrunk from {} to {} steps ({} candidates, {confirmed}):\n",
+                "\n{who} under {} — {} broken, shrunk from {} to {} steps ({} candidates, {confirmed}{model}):\n",
                 r.scenario.faults, p, s.from_len, s.len, s.shrink_steps
             ));
             for step in &s.steps {
