@@ -122,6 +122,10 @@ pub struct Shrunk {
     /// it is.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub longer: Option<String>,
+    /// The command that plays it again exactly as the run did (filled in
+    /// by the command, which knows the run's flags).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub replay: Option<String>,
 }
 
 /// What chaos found in one cell.
@@ -597,6 +601,7 @@ where
         confirmed,
         model_len,
         longer,
+        replay: None,
     })
 }
 

@@ -770,8 +770,15 @@ mod tests {
                 .all(|(v, _, _)| v.supports_masters(3) && !v.supports_masters(1)),
             "on three masters only the quorum locks: {three:?}"
         );
+        // A protocol named on purpose that no master count runs is refused
+        // (it would measure nothing of it and exit 0).
         let e = plan(&["--masters", "3", "--peer", "none", "--protocol", "token"]).unwrap_err();
-        assert!(e.to_string().contains("nothing to run"), "{e}");
+        assert_eq!(
+            e.to_string(),
+            "--protocol token: it runs on 1 master only, and --masters is 3: give --masters 1"
+        );
+        let e = plan(&["--protocol", "redlock"]).unwrap_err();
+        assert!(e.to_string().contains("add --masters 3"), "{e}");
     }
 
     #[test]

@@ -455,7 +455,13 @@ pub fn run(args: &ChaosArgs) -> anyhow::Result<Status> {
     }
     let stop = Arc::new(AtomicBool::new(false));
     let signal = stop_on_signals(&runtime, &stop);
-    let reports = run_cells(&cells, &stage, runtime.handle(), plan.parallel, &stop)?;
+    let mut reports = run_cells(&cells, &stage, runtime.handle(), plan.parallel, &stop)?;
+    for r in &mut reports {
+        let scenario = r.scenario;
+        for s in r.shrunk.values_mut() {
+            s.replay = Some(replay_command(&plan, &scenario, &s.schedule));
+        }
+    }
     drop(target);
     let secs = started.elapsed().as_secs_f64();
     let disagreements: usize = reports.iter().map(|r| r.disagreement_count).sum();
@@ -884,10 +890,11 @@ fn render(
             for step in &s.steps {
                 out.push_str(&format!("  {}\n", step.line()));
             }
-            out.push_str(&format!(
-                "  replay: {}\n",
-                replay_command(plan, &r.scenario, &s.schedule)
-            ));
+            let replay = s
+                .replay
+                .clone()
+                .unwrap_or_else(|| replay_command(plan, &r.scenario, &s.schedule));
+            out.push_str(&format!("  replay: {replay}\n"));
         }
         out.push_str(&render_disagreements(plan, r, &who));
         if !r.unreached.is_empty() && r.verdict != CellVerdict::NotJudged {
