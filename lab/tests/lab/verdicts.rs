@@ -384,3 +384,62 @@ fn every_family_table_states_its_own_scope_and_empty_cells_say_why() {
     assert_eq!(word("token", "no-double-processing"), "n/a");
     assert_eq!(word("token", "no-foreign-release"), "holds");
 }
+
+#[test]
+fn a_shrunk_break_is_as_short_as_the_models_and_its_replay_plays_it_again() {
+    let run = locklab(&[
+        "chaos",
+        "--protocol",
+        "naive",
+        "--faults",
+        "pause",
+        "--clients",
+        "2",
+        "--rounds",
+        "1",
+        "--schedules",
+        "30",
+        "--tick-ms",
+        "40",
+        "--in-process",
+        "--json",
+    ]);
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    let json = run.json();
+    let cell = the_cell(&json);
+    let shrunk = &cell["shrunk"]["mutual-exclusion"];
+    let (len, model_len) = (shrunk["len"].as_u64(), shrunk["model_len"].as_u64());
+    assert!(
+        len.is_some() && len <= model_len,
+        "no longer than the model's shortest: {shrunk}"
+    );
+    let replay = shrunk["replay"].as_str().expect("a replay command");
+    for flag in [
+        "--tick-ms 40",
+        "--in-process",
+        "--clients 2 --rounds 1",
+        "--faults pause",
+    ] {
+        assert!(replay.contains(flag), "{flag:?} in {replay}");
+    }
+    let words = shlex::split(replay).expect("a command line");
+    assert_eq!(words[0], "locklab");
+    let args: Vec<&str> = words[1..].iter().map(String::as_str).collect();
+    let again = locklab(&args);
+    assert_eq!(
+        again.code, 0,
+        "{replay}:\n{}\n{}",
+        again.stdout, again.stderr
+    );
+    let verdicts: Vec<&str> = again
+        .stdout
+        .lines()
+        .find(|l| l.starts_with("mutual-exclusion"))
+        .expect("the property's row")
+        .split_whitespace()
+        .collect();
+    assert_eq!(
+        verdicts,
+        ["mutual-exclusion", "violated", "violated", "yes"]
+    );
+}
