@@ -151,9 +151,10 @@ impl ChaosArgs {
         if let Some(lock) = &self.lock {
             let known = crate::client::known_clients();
             if !known.contains(&lock.as_str()) {
+                let unknown = crate::client::OpenError::Unknown { name: lock.clone() };
                 bail!(
                     "--lock {lock}: {}",
-                    crate::client::OpenError::Unknown { name: lock.clone() }
+                    crate::output::suggest::with_hint(unknown.to_string(), lock, known)
                 );
             }
         }

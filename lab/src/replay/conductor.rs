@@ -162,8 +162,13 @@ pub struct Played {
     /// when a run at a shorter tick was late), or longer where restarting a
     /// server would take a good part of one (see `Topology::tick_for`).
     pub tick: Duration,
-    /// Why each earlier, faster run of this script was late.
+    /// Why each earlier, faster run of this script was late (or fell
+    /// behind after it diverged).
     pub slowed: Vec<Overrun>,
+    /// The run's first overrun, whatever came first: a run that diverged
+    /// and later fell behind is played again slower, in case the machine
+    /// was already behind at its divergence in a way no step showed.
+    pub overran: Option<Overrun>,
 }
 
 /// A client of the replay: its seat, and what the conductor remembers of
@@ -233,7 +238,9 @@ const SLOWEST: u32 = 4;
 /// how long a tick is: a run the machine could not keep up with is played
 /// again with time running twice as slow (up to [`SLOWEST`] times the
 /// stage's tick), where the machine's delays are a smaller share of a tick.
-/// The run kept is the first on time, or the slowest; it says which.
+/// So is a run that diverged and then fell behind: a divergence that
+/// persists at the slowest tick is the lock's. The run kept is the first
+/// on time, or the slowest; it says which.
 pub async fn play(stage: &Stage, n: usize, script: Script) -> Result<Played, ReplayError> {
     let mut slowed = Vec::new();
     let mut scale = 1;
@@ -241,12 +248,13 @@ pub async fn play(stage: &Stage, n: usize, script: Script) -> Result<Played, Rep
         let mut at = stage.clone();
         at.tick = tick_for(stage, &script) * scale;
         let mut played = play_at(&at, n, script.clone()).await?;
-        match played.standing {
-            Standing::Late(late) if scale < SLOWEST => {
+        match (&played.standing, played.overran.take()) {
+            (Standing::Late(_) | Standing::Diverged(_), Some(late)) if scale < SLOWEST => {
                 slowed.push(late);
                 scale *= 2;
             }
-            _ => {
+            (_, overran) => {
+                played.overran = overran;
                 played.slowed = slowed;
                 return Ok(played);
             }
@@ -361,6 +369,7 @@ async fn play_at(stage: &Stage, n: usize, script: Script) -> Result<Played, Repl
     Ok(Played {
         script,
         history: conductor.rec.finish(),
+        overran: conductor.overrun.clone(),
         standing: Standing::of(conductor.divergence, conductor.overrun, conductor.death),
         tick,
         slowed: Vec::new(),
@@ -440,6 +449,11 @@ impl Conductor {
                 _ => {
                     self.check_on_time(i, s.step, &s.before, &anchors);
                     self.restart_clocks(s, started);
+                    // A lease the step itself granted (a retry's lost
+                    // acquire, before its resend) must still be running
+                    // when the step ends, or Redis may rightly answer what
+                    // the model cannot.
+                    self.check_on_time(i, s.step, &s.after, &self.anchors.clone());
                 }
             }
             self.observe(i, s, &script.observed).await?;

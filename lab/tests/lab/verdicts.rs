@@ -381,6 +381,30 @@ fn every_family_table_states_its_own_scope_and_empty_cells_say_why() {
             .expect("the cell")
     };
     assert_eq!(word("redlock", "no-foreign-release"), "not modelled");
+    let claimed = locklab(&[
+        "check",
+        "--protocol",
+        "redlock",
+        "--faults",
+        "none",
+        "--claim",
+        "no-foreign-release",
+    ]);
+    assert_eq!(
+        claimed.code, 3,
+        "a claim nothing checks is not judged: {}",
+        claimed.stdout
+    );
+    assert!(
+        claimed.stdout.contains("NOT JUDGED: the lab's model does not check these claimed cells: redlock/none/no-foreign-release"),
+        "{}",
+        claimed.stdout
+    );
+    assert!(
+        !claimed.stdout.contains("every claim holds"),
+        "{}",
+        claimed.stdout
+    );
     assert_eq!(word("token", "no-double-processing"), "n/a");
     assert_eq!(word("token", "no-foreign-release"), "holds");
 }
