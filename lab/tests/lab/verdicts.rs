@@ -122,7 +122,7 @@ fn chaos_calls_a_reply_past_its_tick_late_and_says_by_how_much() {
             && run.stdout.contains("step 1 (acquire c")
             && run
                 .stdout
-                .contains(" ms after its lease had run out (1 tick = 80 ms)"),
+                .contains(" ms past its tick (1 tick = 80 ms)"),
         "which step overran, by how much, at the slowest tick: {}",
         run.stdout
     );
