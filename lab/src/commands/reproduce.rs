@@ -619,7 +619,7 @@ fn render(
                         )),
                         Standing::Died(d) => {
                             out.push_str(&format!("    ~ not judged: {d}\n"));
-                            out.push_str(&super::chaos::indented_tail(&d.stderr_tail, "      "));
+                            out.push_str(&crate::output::tailed::indented(&d.stderr_tail, "      "));
                         }
                         Standing::Late(o) => out.push_str(&format!(
                             "    ~ not judged: late even at {} ms a tick (the machine did not keep up; raise --tick-ms): {o}\n",

@@ -229,7 +229,7 @@ struct Conductor {
 }
 
 /// How many times the stage's tick a late replay is slowed to, at most.
-const SLOWEST: u32 = 4;
+pub const SLOWEST: u32 = 4;
 
 /// Plays `script` against the stage's Redis as replay number `n` (which
 /// picks its keys), and deletes its keys afterwards.

@@ -12,7 +12,7 @@ pub mod seat;
 pub mod standing;
 pub mod topology;
 
-pub use conductor::{play, Played, ReplayError, Stage};
+pub use conductor::{play, Played, ReplayError, Stage, SLOWEST};
 pub use keys::KeySpace;
 pub use preflight::preflight;
 pub use seat::Clients;
