@@ -25,6 +25,14 @@ pub enum Verdict {
     /// The property means nothing for this protocol.
     #[serde(rename = "n/a")]
     NotApplicable,
+    /// The property could mean something here, but the lab's model does
+    /// not check it (the lab reports it, never the checker).
+    #[serde(rename = "not modelled")]
+    NotModelled,
+    /// Nothing was actually checked: a real run too late to judge, or one
+    /// whose lock died (the lab reports it, never the checker).
+    #[serde(rename = "not judged")]
+    NotJudged,
 }
 
 impl Verdict {
@@ -35,6 +43,8 @@ impl Verdict {
             Verdict::Violated => "violated",
             Verdict::Unknown => "unknown",
             Verdict::NotApplicable => "n/a",
+            Verdict::NotModelled => "not modelled",
+            Verdict::NotJudged => "not judged",
         }
     }
 }

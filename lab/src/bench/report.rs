@@ -32,6 +32,9 @@ pub struct Report {
     pub broken: Vec<String>,
     /// Rows whose clients met errors: their figures are not judged.
     pub erred: Vec<String>,
+    /// Rows whose mutual exclusion was not judged, and why (errors, or no
+    /// grant at all to judge).
+    pub not_judged: Vec<String>,
     /// The sync protocols' runs.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub sync: Vec<super::sync_report::SyncRow>,
@@ -109,8 +112,11 @@ pub struct Row {
     pub handoff_p99_rtt: f64,
     /// Grants that began while another client believed it held the lock.
     pub overlaps: u64,
-    /// The history checker's verdict on `mutual-exclusion`.
+    /// The history checker's verdict on `mutual-exclusion`: `not judged`
+    /// when the run met errors or granted nothing.
     pub mutual_exclusion: Verdict,
+    /// Grants the history checker judged (0: the row is not judged).
+    pub judged_grants: u64,
     /// Whether this variant must keep mutual exclusion in a fault-free run.
     pub should_keep_mutual_exclusion: bool,
     /// Operations that failed.
@@ -180,15 +186,25 @@ impl Row {
             handoff_p50_rtt: ratio(handoff.p50_us, rtt),
             handoff_p99_rtt: ratio(handoff.p99_us, rtt),
             overlaps: a.overlaps,
-            mutual_exclusion: if a.errors > 0 {
-                Verdict::Unknown
+            mutual_exclusion: if a.errors > 0 || a.grants == 0 {
+                Verdict::NotJudged
             } else {
                 m.mutual_exclusion
             },
+            judged_grants: if a.errors > 0 { 0 } else { a.grants },
             should_keep_mutual_exclusion: variant.keeps_mutual_exclusion(),
             errors: a.errors,
             events: m.events,
             latencies,
+        }
+    }
+
+    /// Why the row's mutual exclusion was not judged, if it was not.
+    pub fn not_judged(&self) -> Option<String> {
+        match (self.errors, self.grants) {
+            (0, 0) => Some(format!("{}: no grant to judge", self.label())),
+            (0, _) => None,
+            (e, _) => Some(format!("{}: {e} errors", self.label())),
         }
     }
 
@@ -234,10 +250,11 @@ fn handoff(us_value: f64, ratio: f64) -> String {
 }
 
 fn me(row: &Row) -> String {
-    match (row.errors, row.overlaps, row.mutual_exclusion) {
-        (e, _, _) if e > 0 => format!("not judged ({e} errors)"),
-        (_, 0, Verdict::Holds) => "holds".into(),
-        (_, n, v) => format!("{} ({n} overlaps)", v.word()),
+    match (row.errors, row.grants, row.overlaps, row.mutual_exclusion) {
+        (e, _, _, _) if e > 0 => format!("not judged ({e} errors)"),
+        (_, 0, _, _) => "not judged (no grant)".into(),
+        (_, g, 0, Verdict::Holds) => format!("holds ({g} grants)"),
+        (_, _, n, v) => format!("{} ({n} overlaps)", v.word()),
     }
 }
 
@@ -321,13 +338,13 @@ impl Report {
                 self.broken.join("; ")
             ));
         }
-        if !self.erred.is_empty() {
+        if !self.not_judged.is_empty() {
             out.push_str(&format!(
-                "\nnot judged — their clients met errors: {}\n",
-                self.erred.join("; ")
+                "\nNOT JUDGED (exit 3) — {}\n",
+                self.not_judged.join("; ")
             ));
         }
-        if self.broken.is_empty() && self.erred.is_empty() {
+        if self.broken.is_empty() && self.not_judged.is_empty() {
             out.push_str("\nevery row kept mutual exclusion (history checker)\n");
         }
         if !self.sync.is_empty() {

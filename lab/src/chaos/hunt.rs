@@ -8,12 +8,16 @@
 //! cannot conclude is kept apart:
 //!
 //! - a **disagreement** is one schedule whose real verdict differs from the
-//!   model's on that very path (or on which Redis did something else than
-//!   the model said);
+//!   model's on that very path, or on which the lock or Redis did something
+//!   else than the model said (it **diverged**: also when it is safer than
+//!   the model, say by refusing a grant the model gives);
 //! - a break the model knows that no schedule of the sample happened to
 //!   reach is **unreached** — a sample too small, not a disagreement;
 //! - a schedule played too late to judge, even slowed down (see
-//!   [`replay::play`]), is counted as **late**;
+//!   [`replay::play`]), is counted as **late**, and one whose worker
+//!   process died as **died**: neither is judged (see [`Standing`]);
+//! - a cell with fewer judged schedules than [`CellPlan::min_judged`] is
+//!   **not judged** at all, with the reason: its zero breaks prove nothing;
 //! - an environment failure (the server refusing the lab's commands, a
 //!   worker that cannot start) is no verdict at all: the cell stops with
 //!   the error.
@@ -40,7 +44,7 @@ use serde::Serialize;
 use super::minimise::minimise;
 use super::schedule::{self, Generated, ScheduleStrategy};
 use crate::history;
-use crate::replay::{self, ReplayError, Stage};
+use crate::replay::{self, Death, ReplayError, Stage, Standing};
 
 /// What to run for one cell.
 #[derive(Clone, Debug)]
@@ -57,11 +61,15 @@ pub struct CellPlan {
     pub max_len: usize,
     /// The most shrink steps per failure.
     pub max_shrink: usize,
+    /// Judged schedules the cell needs for a verdict (`--min-judged`).
+    pub min_judged: usize,
+    /// The model's shortest counterexample of each property it breaks in
+    /// this scenario: a break chaos finds is shrunk to no longer than it
+    /// (or says why not).
+    pub shortest: BTreeMap<PropertyName, Vec<Step>>,
     /// The clients are a lock of the user's (`--lock`), judged against the
-    /// model of the protocol it claims to follow: where it does something
-    /// else than that model at some step (it refuses a grant the model
-    /// gives, say), the rest of the schedule no longer describes it, so the
-    /// schedule is counted as diverged and not judged.
+    /// model of the protocol it claims to follow: it may not follow that
+    /// model step for step, so its shrinking is decided on Redis.
     pub own_lock: bool,
 }
 
@@ -76,6 +84,17 @@ pub struct Disagreement {
     pub real: Verdict,
     /// Where Redis first did something the model did not say.
     pub divergence: Option<String>,
+    /// The schedule.
+    pub schedule: String,
+}
+
+/// A schedule whose worker died.
+#[derive(Clone, Debug, Serialize)]
+pub struct Died {
+    /// The death: step, operation, what came instead of a reply, and the
+    /// worker's stderr tail.
+    #[serde(flatten)]
+    pub death: Death,
     /// The schedule.
     pub schedule: String,
 }
@@ -95,6 +114,18 @@ pub struct Shrunk {
     pub steps: Vec<NarratedStep>,
     /// What the shrunk schedule did on Redis: `violated` confirms it.
     pub confirmed: Verdict,
+    /// Steps of the model's shortest counterexample for the cell, if it
+    /// has one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub model_len: Option<usize>,
+    /// Why the shrunk schedule is longer than the model's shortest, when
+    /// it is.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub longer: Option<String>,
+    /// The command that plays it again exactly as the run did (filled in
+    /// by the command, which knows the run's flags).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub replay: Option<String>,
 }
 
 /// What chaos found in one cell.
@@ -103,19 +134,31 @@ pub struct CellReport {
     /// The scenario.
     #[serde(flatten)]
     pub scenario: Scenario,
-    /// Schedules played and judged (not counting shrinking).
+    /// Schedules played (not counting shrinking).
+    pub played: usize,
+    /// Of those, schedules judged: played on time with every worker alive.
     pub schedules: usize,
+    /// The cell's verdict: `agree`, `disagree`, or `not judged`.
+    pub verdict: CellVerdict,
+    /// Why the cell is not judged, when it is not.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub not_judged: Option<String>,
     /// Schedules played too late to judge: the machine did not keep up with
     /// the ticks (raise `--tick-ms`).
     pub late: usize,
-    /// A few of them, with the step that ran late.
+    /// A few of them, with the step that ran late and by how much.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub late_examples: Vec<String>,
     /// Schedules judged on a run slowed down (a longer tick) because a
     /// faster run of them was late.
     pub slowed: usize,
-    /// With `--lock`: schedules on which the lock did something else than
-    /// the model of its protocol at some step (not judged).
+    /// Schedules on which a worker process died (not judged).
+    pub died: usize,
+    /// A few of them.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub died_examples: Vec<Died>,
+    /// Schedules on which the lock did something else than the model of
+    /// its protocol at some step: each is a disagreement.
     pub diverged: usize,
     /// A few of them, with the step.
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -129,7 +172,8 @@ pub struct CellReport {
     /// Properties the model breaks in this scenario that no schedule of
     /// the sample reached: a warning (more schedules), not a disagreement.
     pub unreached: Vec<PropertyName>,
-    /// Every judged schedule agrees with the model on every property.
+    /// Enough schedules were judged, and every one agrees with the model
+    /// on every property.
     pub agree: bool,
     /// Schedules on which Redis and the model differ (the first 20).
     pub disagreements: Vec<Disagreement>,
@@ -145,6 +189,30 @@ pub struct CellReport {
     pub secs: f64,
 }
 
+/// A cell's verdict.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum CellVerdict {
+    /// Enough schedules judged, every one as the model says.
+    Agree,
+    /// Some judged schedule differs from the model.
+    Disagree,
+    /// Too few schedules judged to say anything.
+    #[serde(rename = "not judged")]
+    NotJudged,
+}
+
+impl CellVerdict {
+    /// The word in tables.
+    pub fn word(self) -> &'static str {
+        match self {
+            CellVerdict::Agree => "yes",
+            CellVerdict::Disagree => "NO",
+            CellVerdict::NotJudged => "not judged",
+        }
+    }
+}
+
 /// One schedule, played and judged.
 #[derive(Debug)]
 pub struct Judged {
@@ -152,10 +220,8 @@ pub struct Judged {
     pub real: BTreeMap<PropertyName, Verdict>,
     /// The model's verdict per property on the same path.
     pub model: BTreeMap<PropertyName, Verdict>,
-    /// Where Redis first did something else than the model said.
-    pub divergence: Option<String>,
-    /// Why the run is too late to judge.
-    pub overrun: Option<String>,
+    /// Whether the run is judged, and if not, why.
+    pub standing: Standing,
     /// Whether the run judged is a slowed one.
     pub slowed: bool,
     /// The script played.
@@ -168,8 +234,15 @@ impl Judged {
     }
 
     /// Whether the run can be judged at all.
-    fn judged(&self, own_lock: bool) -> bool {
-        self.overrun.is_none() && !(own_lock && self.divergence.is_some())
+    pub fn judged(&self) -> bool {
+        self.standing.judged()
+    }
+
+    /// Whether it is judged and agrees with the model: on time, on the
+    /// model's path, every property as the model says.
+    pub fn agrees(&self) -> bool {
+        self.standing == Standing::OnModel
+            && self.model.iter().all(|(p, m)| self.real.get(p) == Some(m))
     }
 }
 
@@ -216,8 +289,7 @@ pub async fn judge(
             .map(|&p| (p, history::finding(&played.history, p).verdict))
             .collect(),
         model,
-        divergence: played.divergence,
-        overrun: played.overrun,
+        standing: played.standing,
         slowed: !played.slowed.is_empty(),
         script: played.script,
     })
@@ -245,6 +317,7 @@ pub fn run_cell(
     let mut disagreements = Vec::new();
     let mut late = Vec::new();
     let mut slowed = 0;
+    let mut died = Vec::new();
     let mut diverged = Vec::new();
     let mut played = 0;
     for i in 0..plan.schedules {
@@ -263,14 +336,24 @@ pub fn run_cell(
         mark_seen(&generated);
         let judged = runtime.block_on(judge(stage, next_key(), plan.scenario, &steps))?;
         tick();
-        if let Some(why) = &judged.overrun {
-            late.push(format!("{why}: {}", format_schedule(&steps)));
-            continue;
+        match &judged.standing {
+            Standing::Late(overrun) => {
+                late.push(format!("{overrun}: {}", format_schedule(&steps)));
+                continue;
+            }
+            Standing::Died(death) => {
+                died.push(Died {
+                    death: death.clone(),
+                    schedule: format_schedule(&steps),
+                });
+                continue;
+            }
+            Standing::Diverged(why) => {
+                diverged.push(format!("{why}: {}", format_schedule(&steps)));
+            }
+            Standing::OnModel => {}
         }
-        if let (true, Some(why)) = (plan.own_lock, &judged.divergence) {
-            diverged.push(format!("{why}: {}", format_schedule(&steps)));
-            continue;
-        }
+        let divergence = judged.standing.divergence().map(ToString::to_string);
         slowed += usize::from(judged.slowed);
         for &p in &checked {
             if judged.breaks(p) {
@@ -282,12 +365,12 @@ pub fn run_cell(
                 }
             }
             let (m, r) = (judged.model[&p], judged.real[&p]);
-            if m != r || judged.divergence.is_some() {
+            if m != r || divergence.is_some() {
                 disagreements.push(Disagreement {
                     property: p,
                     model: m,
                     real: r,
-                    divergence: judged.divergence.clone(),
+                    divergence: divergence.clone(),
                     schedule: format_schedule(&steps),
                 });
             }
@@ -330,15 +413,36 @@ pub fn run_cell(
         .collect();
     let disagreement_count = disagreements.len();
     disagreements.truncate(20);
-    let (late_count, diverged_count) = (late.len(), diverged.len());
+    let (late_count, died_count, diverged_count) = (late.len(), died.len(), diverged.len());
+    let judged = played - late_count - died_count;
+    let not_judged = (judged < plan.min_judged).then(|| {
+        unjudged_reason(
+            judged,
+            played,
+            plan.min_judged,
+            late.first().map(String::as_str),
+            died.first(),
+        )
+    });
+    let verdict = match (&not_judged, disagreement_count) {
+        (Some(_), _) => CellVerdict::NotJudged,
+        (None, 0) => CellVerdict::Agree,
+        (None, _) => CellVerdict::Disagree,
+    };
     late.truncate(5);
+    died.truncate(5);
     diverged.truncate(5);
     Ok(CellReport {
         scenario: plan.scenario,
-        schedules: played - late_count - diverged_count,
+        played,
+        schedules: judged,
+        verdict,
+        not_judged,
         late: late_count,
         late_examples: late,
         slowed,
+        died: died_count,
+        died_examples: died,
         diverged: diverged_count,
         diverged_examples: diverged,
         violations: checked
@@ -348,7 +452,7 @@ pub fn run_cell(
         first_violation,
         model: plan.model.clone(),
         unreached,
-        agree: disagreement_count == 0,
+        agree: verdict == CellVerdict::Agree,
         disagreements,
         disagreement_count,
         shrunk,
@@ -356,6 +460,27 @@ pub fn run_cell(
         seed,
         secs: started.elapsed().as_secs_f64(),
     })
+}
+
+/// Why a cell with too few judged schedules is not judged: how many of
+/// how many, and what kept the first of the others from being judged.
+fn unjudged_reason(
+    judged: usize,
+    played: usize,
+    min_judged: usize,
+    first_late: Option<&str>,
+    first_death: Option<&Died>,
+) -> String {
+    let mut why = format!("{judged} of {played} schedules judged, {min_judged} needed");
+    if let Some(died) = first_death {
+        why.push_str(&format!("; a worker died: {}", died.death));
+    }
+    if let Some(late) = first_late {
+        why.push_str(&format!(
+            "; late (a step took longer than its tick allows even at 4× the tick: a busy machine or a slow lock; raise --tick-ms): {late}"
+        ));
+    }
+    why
 }
 
 /// Tells the schedule's value tree that the run used every step, so that
@@ -378,10 +503,14 @@ fn cut(scenario: Scenario, steps: &[Step], property: PropertyName) -> Vec<Step> 
 
 /// proptest's shrinking loop: simplify while the schedule still breaks the
 /// property, step back when it no longer does; then cut it at its first
-/// breaking step, delete what never mattered ([`minimise`], by the model
-/// alone: not for a lock of the user's, which only Redis judges) and play
-/// it on Redis to confirm. `first` is the schedule
-/// as first played (the tree's current value, already marked seen).
+/// breaking step, and try what is shorter still: the model's own shortest
+/// counterexample for the cell, and the schedule with every step that
+/// never mattered deleted ([`minimise`], single steps to a fixpoint). The
+/// model decides for the lab's own locks; for a lock of the user's, which
+/// may not follow its model, each shorter candidate is played on Redis
+/// and kept only if it breaks the property there. The result is played on
+/// Redis to confirm. `first` is the schedule as first played (the tree's
+/// current value, already marked seen).
 #[allow(clippy::too_many_arguments)]
 fn shrink<T>(
     plan: &CellPlan,
@@ -406,7 +535,7 @@ where
         let steps = schedule::steps(&tree.current());
         let breaks = if plan.own_lock {
             let judged = runtime.block_on(judge(stage, next_key(), plan.scenario, &steps))?;
-            judged.judged(true) && judged.breaks(property)
+            judged.judged() && judged.breaks(property)
         } else {
             script(plan.scenario, &steps).verdict(property) == Verdict::Violated
         };
@@ -419,11 +548,42 @@ where
             break;
         }
     }
-    if !plan.own_lock {
-        best = minimise(plan.scenario, &best, property);
+    let model = plan.shortest.get(&property);
+    let candidates = [
+        model.map(|steps| cut(plan.scenario, steps, property)),
+        Some(minimise(plan.scenario, &best, property)),
+    ];
+    let mut refused = None;
+    for candidate in candidates.into_iter().flatten() {
+        if candidate.len() >= best.len() {
+            continue;
+        }
+        let breaks = if plan.own_lock {
+            shrink_steps += 1;
+            let judged = runtime.block_on(judge(stage, next_key(), plan.scenario, &candidate))?;
+            judged.judged() && judged.breaks(property)
+        } else {
+            script(plan.scenario, &candidate).verdict(property) == Verdict::Violated
+        };
+        if breaks {
+            best = candidate;
+        } else if refused.is_none() {
+            refused = Some(candidate.len());
+        }
     }
+    let model_len = model.map(|steps| cut(plan.scenario, steps, property).len());
+    let longer = match (model_len, refused) {
+        (Some(m), _) if best.len() <= m => None,
+        (Some(m), Some(_)) => Some(format!(
+            "the model's shortest counterexample ({m} steps) did not break it on Redis"
+        )),
+        (Some(m), None) => Some(format!(
+            "the model's shortest counterexample ({m} steps) is no path of this cell's schedules"
+        )),
+        (None, _) => None,
+    };
     let confirmation = runtime.block_on(judge(stage, next_key(), plan.scenario, &best))?;
-    let confirmed = if confirmation.judged(plan.own_lock) {
+    let confirmed = if confirmation.judged() {
         confirmation
             .real
             .get(&property)
@@ -439,6 +599,9 @@ where
         schedule: format_schedule(&best),
         steps: confirmation.script.told(),
         confirmed,
+        model_len,
+        longer,
+        replay: None,
     })
 }
 
@@ -460,8 +623,7 @@ pub fn run_one(
         Judged {
             real,
             model,
-            divergence: played.divergence,
-            overrun: played.overrun,
+            standing: played.standing,
             slowed: !played.slowed.is_empty(),
             script: played.script,
         },

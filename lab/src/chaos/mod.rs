@@ -13,4 +13,4 @@ pub mod hunt;
 pub mod minimise;
 pub mod schedule;
 
-pub use hunt::{checked, judge, run_cell, run_one, CellPlan, CellReport, Judged};
+pub use hunt::{checked, judge, run_cell, run_one, CellPlan, CellReport, CellVerdict, Judged};

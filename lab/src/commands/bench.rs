@@ -50,14 +50,16 @@ pub struct BenchArgs {
     /// notify, fifo. Default: all three.
     #[arg(long = "wait", value_name = "W")]
     pub waits: Vec<String>,
-    /// A peer crate to measure (repeatable): rslock, redlock (each needs its
-    /// cargo feature), or `none`. Default: every peer in this build.
+    /// A peer crate to measure (repeatable): rslock, redlock-rs (each needs
+    /// its cargo feature), or `none`. Default: every peer in this build.
     #[arg(long = "peer", value_name = "NAME")]
     pub peers: Vec<String>,
     /// Client counts for the contended runs.
     #[arg(long, value_delimiter = ',', value_name = "N,N", default_values_t = [1u64, 8, 64])]
     pub clients: Vec<u64>,
-    /// Master counts (more than one: the Redlock peers only).
+    /// Master counts. More than one runs the quorum locks (redlock,
+    /// redlock-fenced: 3 or more) and the peer crates; the single-server
+    /// locks and the adapters run on one.
     #[arg(long, value_delimiter = ',', value_name = "N,N", default_values_t = [1u64])]
     pub masters: Vec<u64>,
     /// Seconds each run contends (default 2; 0.3 with --quick).
@@ -72,7 +74,8 @@ pub struct BenchArgs {
     /// Print one JSON object instead of tables.
     #[arg(long)]
     pub json: bool,
-    /// Write SVG plots (latency.svg, handoff.svg, grants.svg) into DIR.
+    /// Write SVG plots (latency.svg, handoff.svg, grants.svg) into DIR
+    /// (created if missing; checked before anything is measured).
     #[arg(long, value_name = "DIR")]
     pub svg: Option<PathBuf>,
     /// Worker threads of the clients' tokio runtime. Default 1: the
@@ -182,6 +185,7 @@ impl BenchArgs {
     pub fn plan(&self) -> anyhow::Result<BenchPlan> {
         let single = self.masters.contains(&1);
         let several = self.masters.iter().any(|&m| m > 1);
+        let named_by_user = !self.protocols.is_empty();
         let named: Vec<Protocol> = if self.protocols.is_empty() {
             // The sync protocols join when a run has one Redis, the quorum
             // locks when one has several masters.
@@ -203,8 +207,8 @@ impl BenchArgs {
             dedup(
                 self.protocols
                     .iter()
-                    .map(|p| p.parse::<Protocol>())
-                    .collect::<Result<Vec<_>, _>>()?,
+                    .map(|p| super::names::protocol(p))
+                    .collect::<anyhow::Result<Vec<_>>>()?,
             )
         };
         let (sync, protocols): (Vec<Protocol>, Vec<Protocol>) =
@@ -239,9 +243,13 @@ impl BenchArgs {
                 self.peers
                     .iter()
                     .filter(|p| *p != "none")
-                    .map(|p| Peer::parse(p))
-                    .collect::<Result<Vec<_>, _>>()
-                    .map_err(anyhow::Error::msg)?,
+                    .map(|p| {
+                        Peer::parse(p).map_err(|e| {
+                            let known = Peer::ALL.map(Peer::name);
+                            anyhow::anyhow!(crate::output::suggest::with_hint(e, p, known))
+                        })
+                    })
+                    .collect::<anyhow::Result<Vec<_>>>()?,
             )
         };
         let mut variants = Vec::new();
@@ -299,6 +307,12 @@ impl BenchArgs {
         if masters.is_empty() {
             bail!("--masters: give at least one count, e.g. 1,3,5");
         }
+        if named_by_user {
+            refuse_unmeasured(&variants, &masters)?;
+        }
+        if let Some(dir) = &self.svg {
+            writable(dir).with_context(|| format!("--svg {}", dir.display()))?;
+        }
         let secs = self
             .duration_secs
             .unwrap_or(if self.quick { 0.3 } else { 2.0 });
@@ -350,12 +364,58 @@ impl BenchArgs {
             key,
         };
         if plan.runs().is_empty() && plan.sync.is_empty() {
+            let quorum: Vec<&str> = Protocol::all()
+                .iter()
+                .filter(|p| p.family() == Family::Quorum)
+                .map(|p| p.name())
+                .collect();
+            let peers: Vec<&str> = Peer::ALL.iter().map(|p| p.name()).collect();
             bail!(
-                "nothing to run: more than one master needs a peer crate (--peer rslock or redlock); add --masters 1"
+                "nothing to run: more than one master needs a quorum lock (--protocol {}) or a peer crate (--peer {}); add --masters 1",
+                quorum.join(", "),
+                peers.join(", ")
             );
         }
         Ok(plan)
     }
+}
+
+/// Refuses a protocol the user named that no master count of the run can
+/// measure (a quorum lock with `--masters 1`): measuring the others and
+/// exiting 0 would answer a question that was not asked.
+fn refuse_unmeasured(variants: &[Variant], masters: &[u64]) -> anyhow::Result<()> {
+    for v in variants.iter().filter(|v| !v.is_peer()) {
+        if masters.iter().any(|&m| v.supports_masters(m as usize)) {
+            continue;
+        }
+        let fits: Vec<usize> = (1..=MAX_MASTERS)
+            .filter(|&m| v.supports_masters(m))
+            .collect();
+        let given: Vec<String> = masters.iter().map(u64::to_string).collect();
+        match (fits.first(), fits.len()) {
+            (Some(&m), 1) => bail!(
+                "--protocol {}: it runs on {m} master{} only, and --masters is {}: give --masters {m}",
+                v.name(),
+                if m == 1 { "" } else { "s" },
+                given.join(",")
+            ),
+            (Some(&m), _) => bail!(
+                "--protocol {}: it runs on {m} or more masters, and --masters is {}: add --masters {m}",
+                v.name(),
+                given.join(",")
+            ),
+            (None, _) => bail!("--protocol {}: no master count runs it", v.name()),
+        }
+    }
+    Ok(())
+}
+
+/// Makes sure the plots can be written into `dir` before anything is
+/// measured: creates it if missing, and writes (then removes) a file.
+fn writable(dir: &std::path::Path) -> anyhow::Result<()> {
+    std::fs::create_dir_all(dir).context("cannot create the directory")?;
+    tempfile::tempfile_in(dir).context("cannot write into the directory")?;
+    Ok(())
 }
 
 /// Runs `locklab bench`.
@@ -411,10 +471,12 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<Status> {
             }
         }
     }
-    Ok(if report.broken.is_empty() {
-        Status::Agrees
-    } else {
+    Ok(if !report.broken.is_empty() {
         Status::Broken
+    } else if !report.not_judged.is_empty() {
+        Status::Inconclusive
+    } else {
+        Status::Agrees
     })
 }
 
@@ -423,15 +485,16 @@ pub async fn run_plan(plan: &BenchPlan, urls: &[String]) -> anyhow::Result<Repor
     let options = ConnectOptions::default();
     let mut conns = Vec::new();
     for url in urls {
-        let conn = crate::client::connect_any(url, &options)
-            .await
-            .map_err(|e| {
-                anyhow::anyhow!(
-                    "--redis {}: {}",
-                    crate::output::masked(url),
-                    crate::client::error_line(&e)
-                )
-            })?;
+        let conn = match crate::client::connect_any(url, &options).await {
+            Ok(conn) => conn,
+            Err(e) => {
+                let masked = crate::output::masked(url);
+                if let Some(answer) = super::target::not_redis(url).await {
+                    bail!("--redis {masked}: the server there is not Redis: it answered a PING with {answer:?}");
+                }
+                bail!("--redis {masked}: {}", crate::client::error_line(&e));
+            }
+        };
         conns.push(conn);
     }
     let Some(conn) = conns.first().cloned() else {
@@ -481,6 +544,7 @@ async fn measure_all(
         contended: Vec::new(),
         broken: Vec::new(),
         erred: Vec::new(),
+        not_judged: Vec::new(),
         sync: Vec::new(),
         sync_targets: Vec::new(),
     };
@@ -519,6 +583,7 @@ async fn measure_all(
     bar.finish_and_clear();
     let mut broken: Vec<String> = Vec::new();
     let mut erred: Vec<String> = Vec::new();
+    let mut not_judged: Vec<String> = Vec::new();
     for row in report.uncontended.iter().chain(&report.contended) {
         if row.is_broken() && !broken.contains(&row.label()) {
             broken.push(row.label());
@@ -526,10 +591,20 @@ async fn measure_all(
         if row.errors > 0 && !erred.contains(&row.label()) {
             erred.push(row.label());
         }
+        if let Some(why) = row.not_judged().filter(|w| !not_judged.contains(w)) {
+            not_judged.push(why);
+        }
     }
     measure_sync_rows(plan, urls, space, &mut report, &mut broken, &mut erred).await?;
+    not_judged.extend(report.sync.iter().filter(|r| r.errors > 0).map(|r| {
+        format!(
+            "{} ({} workers): {} errors",
+            r.protocol, r.workers, r.errors
+        )
+    }));
     report.broken = broken;
     report.erred = erred;
+    report.not_judged = not_judged;
     Ok(report)
 }
 
@@ -695,8 +770,15 @@ mod tests {
                 .all(|(v, _, _)| v.supports_masters(3) && !v.supports_masters(1)),
             "on three masters only the quorum locks: {three:?}"
         );
+        // A protocol named on purpose that no master count runs is refused
+        // (it would measure nothing of it and exit 0).
         let e = plan(&["--masters", "3", "--peer", "none", "--protocol", "token"]).unwrap_err();
-        assert!(e.to_string().contains("nothing to run"), "{e}");
+        assert_eq!(
+            e.to_string(),
+            "--protocol token: it runs on 1 master only, and --masters is 3: give --masters 1"
+        );
+        let e = plan(&["--protocol", "redlock"]).unwrap_err();
+        assert!(e.to_string().contains("add --masters 3"), "{e}");
     }
 
     #[test]

@@ -13,6 +13,8 @@ use locklab_model::{
 };
 use serde::Serialize;
 
+use super::names;
+use super::scope::Scopes;
 use crate::cli::Status;
 use crate::output::{print_command_json, progress, table::Table};
 
@@ -191,6 +193,41 @@ impl CheckArgs {
         Ok(())
     }
 
+    /// The properties claimed with `--claim`, each of which must apply to
+    /// some scenario checked: a claim nothing checks would be dropped and
+    /// "every claim holds" printed over it.
+    fn claimed(&self, scenarios: &[Scenario]) -> anyhow::Result<Vec<PropertyName>> {
+        let mut claimed = Vec::new();
+        for name in &self.claims {
+            let property = names::property(name).with_context(|| format!("--claim {name}"))?;
+            let applies = |s: &Scenario| {
+                property.kind() != Kind::Sometimes
+                    && property.applies(s.protocol.family(), s.depth, s.faults)
+            };
+            if !scenarios.iter().any(applies) {
+                let fits: Vec<String> = Protocol::all()
+                    .iter()
+                    .filter(|p| matrix::default_scenarios(&[**p]).iter().any(applies))
+                    .map(|p| p.name().to_owned())
+                    .collect();
+                let checked: Vec<String> = dedup_names(scenarios);
+                bail!(
+                    "--claim {property}: it applies to none of the protocols checked ({}); it applies to {}",
+                    checked.join(", "),
+                    if fits.is_empty() {
+                        "no protocol as a claim: it is a witness (someone reaches it), which every model checks by itself".to_owned()
+                    } else {
+                        fits.join(", ")
+                    }
+                );
+            }
+            if !claimed.contains(&property) {
+                claimed.push(property);
+            }
+        }
+        Ok(claimed)
+    }
+
     /// Turns the flags into a plan, or says in one line what is wrong.
     pub fn plan(&self) -> anyhow::Result<CheckPlan> {
         self.check_quorum_flags()?;
@@ -200,7 +237,7 @@ impl CheckArgs {
         } else {
             let mut sets = Vec::new();
             for text in &self.faults {
-                let f: Faults = text.parse().with_context(|| format!("--faults {text}"))?;
+                let f = names::faults(text).with_context(|| format!("--faults {text}"))?;
                 if !sets.contains(&f) {
                     sets.push(f);
                 }
@@ -253,11 +290,7 @@ impl CheckArgs {
             Some(n) => n,
             None => cores,
         };
-        let extra_claims = self
-            .claims
-            .iter()
-            .map(|name| name.parse::<PropertyName>())
-            .collect::<Result<Vec<_>, _>>()?;
+        let extra_claims = self.claimed(&scenarios)?;
         Ok(CheckPlan {
             extra_claims,
             scenarios,
@@ -296,12 +329,24 @@ pub fn protocols(names: &[String]) -> anyhow::Result<Vec<Protocol>> {
     }
     let mut protocols = Vec::new();
     for name in names {
-        let p: Protocol = name.parse()?;
+        let p = names::protocol(name)?;
         if !protocols.contains(&p) {
             protocols.push(p);
         }
     }
     Ok(protocols)
+}
+
+/// The protocols of these scenarios, each once, in order.
+fn dedup_names(scenarios: &[Scenario]) -> Vec<String> {
+    let mut names: Vec<String> = Vec::new();
+    for s in scenarios {
+        let name = s.protocol.name().to_owned();
+        if !names.contains(&name) {
+            names.push(name);
+        }
+    }
+    names
 }
 
 /// Checks every scenario of the plan, with a progress bar on stderr.
@@ -320,9 +365,20 @@ pub fn run_plan(plan: &CheckPlan) -> Vec<ScenarioOutcome> {
     };
     let mut outcomes = matrix::run(&plan.scenarios, &plan.options, plan.workers, &report);
     bar.finish_and_clear();
-    for v in outcomes.iter_mut().flat_map(|o| o.verdicts.iter_mut()) {
-        if plan.extra_claims.contains(&v.property) {
-            v.claimed = true;
+    for o in &mut outcomes {
+        let s = o.scenario;
+        for v in &mut o.verdicts {
+            // The checker says `n/a` for every property its model does not
+            // check; where the property could mean something here, that is
+            // the lab not modelling it, which the matrix must not pass off
+            // as "cannot apply".
+            let could = v.property.applies(s.protocol.family(), s.depth, s.faults);
+            if v.verdict == Verdict::NotApplicable && could && v.kind != Kind::Sometimes {
+                v.verdict = Verdict::NotModelled;
+            }
+            if plan.extra_claims.contains(&v.property) && v.verdict != Verdict::NotApplicable {
+                v.claimed = true;
+            }
         }
     }
     outcomes
@@ -335,6 +391,8 @@ pub struct Summary {
     pub broken: Vec<String>,
     /// Claimed cells left `unknown` by a budget.
     pub unknown: Vec<String>,
+    /// Claimed cells the lab's model does not check (`not modelled`).
+    pub not_judged: Vec<String>,
     /// Verdicts that are `violated`, claimed or not.
     pub violations: usize,
     /// Unique states over all scenarios.
@@ -347,7 +405,7 @@ impl Summary {
     pub fn status(&self) -> Status {
         if !self.broken.is_empty() {
             Status::Broken
-        } else if !self.unknown.is_empty() {
+        } else if !self.unknown.is_empty() || !self.not_judged.is_empty() {
             Status::Inconclusive
         } else {
             Status::Agrees
@@ -375,6 +433,9 @@ impl Summary {
                 }
                 if v.claimed && v.verdict == Verdict::Unknown {
                     summary.unknown.push(cell());
+                }
+                if v.claimed && v.verdict == Verdict::NotModelled {
+                    summary.not_judged.push(cell());
                 }
             }
         }
@@ -433,7 +494,7 @@ impl<'a> JsonReport<'a> {
 }
 
 /// The safety and liveness properties some row checks, one column each.
-fn columns(outcomes: &[ScenarioOutcome]) -> Vec<PropertyName> {
+fn columns(outcomes: &[&ScenarioOutcome]) -> Vec<PropertyName> {
     PropertyName::ALL
         .into_iter()
         .filter(|p| p.kind() != Kind::Sometimes)
@@ -475,7 +536,8 @@ fn cell(v: Option<&PropertyVerdict>) -> String {
     match v {
         None => "-".to_owned(),
         Some(v) => match (v.claimed, v.verdict) {
-            (_, Verdict::NotApplicable) => "·".to_owned(),
+            (_, Verdict::NotApplicable) => "n/a".to_owned(),
+            (_, Verdict::NotModelled) => "not modelled".to_owned(),
             (true, Verdict::Holds) => "holds ✓".to_owned(),
             (true, Verdict::Violated) => "VIOLATED ✗".to_owned(),
             (true, Verdict::Unknown) => "unknown ?".to_owned(),
@@ -504,53 +566,26 @@ fn witnesses(o: &ScenarioOutcome) -> String {
 }
 
 fn render(plan: &CheckPlan, outcomes: &[ScenarioOutcome], summary: &Summary, secs: f64) -> String {
-    let mut out = String::new();
-    if let Some(s) = plan.scenarios.first() {
-        out.push_str(&format!(
-            "locklab check — {} clients × {} round{}, lease {} ticks, symmetry {}\n\n",
-            s.clients,
-            s.rounds,
-            if s.rounds == 1 { "" } else { "s" },
-            s.ttl,
-            if plan.options.symmetry { "on" } else { "off" },
-        ));
-    }
-    let columns = columns(outcomes);
-    let mut header: Vec<String> = vec!["protocol".into(), "faults".into()];
-    header.extend(columns.iter().map(|p| p.name().to_owned()));
-    header.extend(["witnesses".into(), "states".into()]);
-    if plan.options.compare_symmetry {
-        header.push("w/o symmetry".into());
-    }
-    header.push("time".into());
-    let mut table = Table::new(header);
+    let mut out = format!(
+        "locklab check — symmetry {}\n",
+        if plan.options.symmetry { "on" } else { "off" }
+    );
+    // One table per model family, each with the scope its rows share.
+    let mut families: Vec<Family> = Vec::new();
     for o in outcomes {
-        let mut row = vec![row_name(&o.scenario), o.scenario.faults.to_string()];
-        row.extend(columns.iter().map(|p| cell(o.verdict(*p))));
-        row.push(witnesses(o));
-        row.push(if o.complete {
-            o.unique_states.to_string()
-        } else {
-            format!("{}+", o.unique_states)
-        });
-        if plan.options.compare_symmetry {
-            row.push(
-                match (
-                    o.unique_states_without_symmetry,
-                    o.without_symmetry_complete,
-                ) {
-                    (Some(n), Some(true)) => n.to_string(),
-                    (Some(n), _) => format!("{n}+"),
-                    (None, _) => "-".into(),
-                },
-            );
+        if !families.contains(&o.scenario.protocol.family()) {
+            families.push(o.scenario.protocol.family());
         }
-        row.push(format!("{:.2}s", o.secs));
-        table.row(row);
     }
-    out.push_str(&table.render());
+    for family in families {
+        let rows: Vec<&ScenarioOutcome> = outcomes
+            .iter()
+            .filter(|o| o.scenario.protocol.family() == family)
+            .collect();
+        out.push_str(&render_table(plan, &rows));
+    }
     out.push_str(
-        "✓ claimed and holds · ✗ claimed but broken · ? claimed, budget ran out · unmarked: not claimed (the lesson) · ·: does not apply\n",
+        "✓ claimed and holds · ✗ claimed but broken · ? claimed, budget ran out · unmarked: not claimed (the lesson) · n/a: cannot apply here · not modelled: could apply, the lab's model does not check it (docs/model.md, \"n/a and not modelled\")\n",
     );
     if outcomes.iter().any(|o| o.scenario.depth > 1) {
         out.push_str("×2: each client acquires twice before it writes, and releases twice (the lock used re-entrantly)\n");
@@ -574,10 +609,64 @@ fn render(plan: &CheckPlan, outcomes: &[ScenarioOutcome], summary: &Summary, sec
             summary.unknown.join(", ")
         ));
     }
-    if summary.broken.is_empty() && summary.unknown.is_empty() {
+    if !summary.not_judged.is_empty() {
+        out.push_str(&format!(
+            "NOT JUDGED: the lab's model does not check these claimed cells: {} (exit 3)\n",
+            summary.not_judged.join(", ")
+        ));
+    }
+    if summary.status() == Status::Agrees {
         out.push_str("every claim holds\n");
     }
     out
+}
+
+/// One family's table: its scope line, then a row per scenario (with a
+/// `scope` column when the rows' scopes differ).
+fn render_table(plan: &CheckPlan, outcomes: &[&ScenarioOutcome]) -> String {
+    let scenarios: Vec<Scenario> = outcomes.iter().map(|o| o.scenario).collect();
+    let scopes = Scopes::of(&scenarios);
+    let columns = columns(outcomes);
+    let mut header: Vec<String> = vec!["protocol".into(), "faults".into()];
+    if scopes.differ() {
+        header.push("scope".into());
+    }
+    header.extend(columns.iter().map(|p| p.name().to_owned()));
+    header.extend(["witnesses".into(), "states".into()]);
+    if plan.options.compare_symmetry {
+        header.push("w/o symmetry".into());
+    }
+    header.push("time".into());
+    let mut table = Table::new(header);
+    for (o, scope) in outcomes.iter().zip(&scopes.rows) {
+        let mut row = vec![row_name(&o.scenario), o.scenario.faults.to_string()];
+        if scopes.differ() {
+            row.push(scope.clone());
+        }
+        row.extend(columns.iter().map(|p| cell(o.verdict(*p))));
+        row.push(witnesses(o));
+        row.push(if o.complete {
+            o.unique_states.to_string()
+        } else {
+            format!("{}+", o.unique_states)
+        });
+        if plan.options.compare_symmetry {
+            row.push(
+                match (
+                    o.unique_states_without_symmetry,
+                    o.without_symmetry_complete,
+                ) {
+                    (Some(n), Some(true)) => n.to_string(),
+                    (Some(n), _) => format!("{n}+"),
+                    (None, _) => "-".into(),
+                },
+            );
+        }
+        row.push(format!("{:.2}s", o.secs));
+        table.row(row);
+    }
+    let protocols = dedup_names(&scenarios).join(", ");
+    format!("\n{protocols} — {}\n{}", scopes.shared, table.render())
 }
 
 /// The counterexamples (and fencing witnesses), each told once: when a
@@ -696,7 +785,7 @@ mod tests {
                 ..args()
             }),
             format!(
-                "unknown protocol `redlok`; known protocols: {}",
+                "unknown protocol `redlok` (did you mean `redlock`?); known protocols: {}",
                 Protocol::all()
                     .iter()
                     .map(|p| p.name())

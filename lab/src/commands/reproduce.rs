@@ -22,7 +22,8 @@ use crate::cli::Status;
 use crate::client::Support;
 use crate::history::{self, timeline, Event, Finding};
 use crate::output::{print_command_json, progress, table::Table};
-use crate::replay::{self, preflight, Clients, KeySpace, Played, ReplayError, Stage};
+use crate::replay::preflight::{lacks_for_protocol, needed_ops};
+use crate::replay::{self, preflight, Clients, KeySpace, Played, ReplayError, Stage, Standing};
 use crate::worker::LockCommand;
 
 /// Flags of `locklab reproduce`.
@@ -220,10 +221,16 @@ struct ReplayRow<'a> {
     /// re-entrantly).
     found_in: String,
     model: Verdict,
+    /// What the history checker found on Redis; `not judged` when the run
+    /// was late or its worker died.
     real: Verdict,
+    /// Judged, and as the model says.
     agree: bool,
+    /// Whether the play was judged at all.
+    judged: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
-    divergence: Option<&'a str>,
+    divergence: Option<String>,
+    /// Why the play is not judged.
     #[serde(skip_serializing_if = "Option::is_none")]
     error: Option<String>,
     steps: usize,
@@ -244,6 +251,8 @@ struct JsonReport<'a> {
     replays: Vec<ReplayRow<'a>>,
     agreed: usize,
     disagreed: usize,
+    /// Rows whose play was not judged (late, a worker died, not played).
+    not_judged: usize,
     /// Replays not played, and why.
     skipped: Vec<String>,
     secs: f64,
@@ -279,9 +288,26 @@ pub fn run(args: &ReproduceArgs) -> anyhow::Result<Status> {
         sentinels: Default::default(),
     };
     let support = match (&plan.lock_cmd, &stage.lock) {
-        (Some(command), Some(label)) => runtime
-            .block_on(preflight(&stage, label))
-            .map_err(|e| anyhow::anyhow!("adapter {:?}: {e}", command.text()))?,
+        (Some(command), Some(label)) => {
+            let mut ops = Vec::new();
+            for op in plan.check.scenarios.iter().flat_map(|s| needed_ops(*s)) {
+                if !ops.contains(&op) {
+                    ops.push(op);
+                }
+            }
+            let support = runtime
+                .block_on(preflight(&stage, label, &ops))
+                .map_err(|e| anyhow::anyhow!("adapter {:?}: {e}", command.text()))?;
+            if let Some(why) = plan
+                .check
+                .scenarios
+                .iter()
+                .find_map(|s| lacks_for_protocol(&support, *s))
+            {
+                bail!("adapter {:?} cannot play {why}", command.text());
+            }
+            support
+        }
         _ => Support::default(),
     };
     let (plays, skipped) =
@@ -296,7 +322,8 @@ pub fn run(args: &ReproduceArgs) -> anyhow::Result<Status> {
 
     let rows = rows(&schedules, &plays);
     let agreed = rows.iter().filter(|r| r.agree).count();
-    let disagreed = rows.len() - agreed;
+    let not_judged = rows.iter().filter(|r| !r.judged).count();
+    let disagreed = rows.len() - agreed - not_judged;
     let secs = started.elapsed().as_secs_f64();
     let redis = target.name();
     if plan.json {
@@ -308,6 +335,7 @@ pub fn run(args: &ReproduceArgs) -> anyhow::Result<Status> {
                 replays: rows,
                 agreed,
                 disagreed,
+                not_judged,
                 skipped,
                 secs,
             },
@@ -328,10 +356,12 @@ pub fn run(args: &ReproduceArgs) -> anyhow::Result<Status> {
             println!("skipped: {why}");
         }
     }
-    Ok(if disagreed == 0 {
-        Status::Agrees
-    } else {
+    Ok(if disagreed > 0 {
         Status::Broken
+    } else if not_judged > 0 {
+        Status::Inconclusive
+    } else {
+        Status::Agrees
     })
 }
 
@@ -459,29 +489,30 @@ fn rows<'a>(schedules: &'a [Schedule], plays: &'a [Play]) -> Vec<ReplayRow<'a>> 
             let (model_verdict, real, divergence, error, finding, history) = match &play.result {
                 Ok(played) => {
                     let finding = history::finding(&played.history, property);
-                    let late = played.overrun.as_ref().map(|o| format!("not judged: {o}"));
+                    let real = if played.standing.judged() {
+                        finding.verdict
+                    } else {
+                        Verdict::NotJudged
+                    };
                     (
                         played.script.verdict(property),
-                        if late.is_some() {
-                            Verdict::Unknown
-                        } else {
-                            finding.verdict
-                        },
-                        played.divergence.as_deref(),
-                        late,
+                        real,
+                        played.standing.divergence().map(ToString::to_string),
+                        played.standing.not_judged(),
                         Some(finding),
                         Some(played.history.events.as_slice()),
                     )
                 }
                 Err(e) => (
                     script(play.scenario, &schedule.steps).verdict(property),
-                    Verdict::Unknown,
+                    Verdict::NotJudged,
                     None,
                     Some(e.to_string()),
                     None,
                     None,
                 ),
             };
+            let judged = real != Verdict::NotJudged;
             rows.push(ReplayRow {
                 protocol: play.scenario.protocol,
                 faults: play.scenario.faults,
@@ -491,7 +522,8 @@ fn rows<'a>(schedules: &'a [Schedule], plays: &'a [Play]) -> Vec<ReplayRow<'a>> 
                 found_in: super::check::row_name(&schedule.scenario),
                 model: model_verdict,
                 real,
-                agree: model_verdict == real && divergence.is_none() && error.is_none(),
+                agree: judged && model_verdict == real && divergence.is_none(),
+                judged,
                 divergence,
                 error,
                 steps: schedule.steps.len(),
@@ -535,11 +567,12 @@ fn render(
             played_on(r.protocol),
             r.model.word().to_owned(),
             r.real.word().to_owned(),
-            if r.agree {
-                "yes".to_owned()
-            } else {
-                "NO".to_owned()
-            },
+            match (r.judged, r.agree) {
+                (false, _) => "not judged",
+                (true, true) => "yes",
+                (true, false) => "NO",
+            }
+            .to_owned(),
         ]);
     }
     out.push_str(&table.render());
@@ -576,17 +609,26 @@ fn render(
                             out.push_str(&format!("    ✗ {}: {says}\n", f.property));
                         }
                     }
-                    if let Some(d) = &played.divergence {
-                        out.push_str(&format!("    ! Redis diverged from the model at {d}\n"));
-                    }
                     if let Some(late) = played.slowed.first() {
                         out.push_str(&format!(
                             "    ~ played at {} ms a tick: at the stage's tick, {late}\n",
                             played.tick.as_millis()
                         ));
                     }
-                    if let Some(late) = &played.overrun {
-                        out.push_str(&format!("    ~ not judged: {late}\n"));
+                    match &played.standing {
+                        Standing::OnModel => {}
+                        Standing::Diverged(d) => out.push_str(&format!(
+                            "    ! DISAGREEMENT: {} diverged from the model at {d} (a disagreement also when the lock is safer than its model)\n",
+                            lock.unwrap_or("Redis")
+                        )),
+                        Standing::Died(d) => {
+                            out.push_str(&format!("    ~ not judged: {d}\n"));
+                            out.push_str(&crate::output::tailed::indented(&d.stderr_tail, "      "));
+                        }
+                        Standing::Late(o) => out.push_str(&format!(
+                            "    ~ not judged: late even at {} ms a tick (the machine did not keep up; raise --tick-ms): {o}\n",
+                            played.tick.as_millis()
+                        )),
                     }
                 }
                 Err(e) => out.push_str(&format!("    could not play: {e}\n")),
@@ -594,13 +636,19 @@ fn render(
         }
     }
     let agreed = rows.iter().filter(|r| r.agree).count();
+    let not_judged = rows.iter().filter(|r| !r.judged).count();
+    let judged_plays = plays
+        .iter()
+        .filter(|p| p.result.as_ref().is_ok_and(|p| p.standing.judged()))
+        .count();
     out.push_str(&format!(
-        "\n{} replays of {} schedules, {} property checks: {} agree with the model, {} disagree; {:.1}s\n",
+        "\n{} replays of {} schedules, {judged_plays} judged; {} property checks: {} agree with the model, {} disagree, {} not judged; {:.1}s\n",
         plays.len(),
         schedules.len(),
         rows.len(),
         agreed,
-        rows.len() - agreed,
+        rows.len() - agreed - not_judged,
+        not_judged,
         secs
     ));
     out

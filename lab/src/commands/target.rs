@@ -21,6 +21,35 @@ pub fn redis_url(url: &str) -> anyhow::Result<String> {
     Ok(url.to_owned())
 }
 
+/// RESP's first bytes: every reply of a Redis server (RESP2 or RESP3)
+/// starts with one of them.
+const RESP_TYPES: &[u8] = b"+-:$*_,#!=(%~>|";
+
+/// How long the look at a server that failed the lab's `PING` may take.
+const LOOK: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// When the server at `url` answers a plain `PING` with something that is
+/// not RESP (an HTTP server, an SSH banner): the first line of what it
+/// said. `None` when it answers as Redis would, says nothing in time, or
+/// cannot be reached — the client's own error says more then.
+pub async fn not_redis(url: &str) -> Option<String> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let addr = crate::replay::topology::socket_addr(url).ok()?;
+    let look = async {
+        let mut stream = tokio::net::TcpStream::connect(addr).await.ok()?;
+        stream.write_all(b"PING\r\n").await.ok()?;
+        let mut buf = [0u8; 80];
+        let n = stream.read(&mut buf).await.ok()?;
+        let said = buf.get(..n).filter(|b| !b.is_empty())?;
+        if RESP_TYPES.contains(&said[0]) {
+            return None;
+        }
+        let text = String::from_utf8_lossy(said);
+        Some(text.lines().next().unwrap_or_default().trim().to_owned())
+    };
+    tokio::time::timeout(LOOK, look).await.ok().flatten()
+}
+
 /// Checks a numeric flag against its range.
 pub fn in_range<T>(flag: &str, value: T, range: RangeInclusive<T>, why: &str) -> anyhow::Result<T>
 where
@@ -84,12 +113,21 @@ impl Target {
             (users.to_vec(), Vec::new())
         };
         for url in &nodes {
-            runtime
-                .block_on(async {
-                    let conn = crate::client::connect_any(url, connect).await?;
-                    conn.ping().await
-                })
-                .with_context(|| format!("cannot use Redis at {}", crate::output::masked(url)))?;
+            let pinged = runtime.block_on(async {
+                let conn = crate::client::connect_any(url, connect).await?;
+                conn.ping().await
+            });
+            if let Err(e) = pinged {
+                if let Some(answer) = runtime.block_on(not_redis(url)) {
+                    bail!(
+                        "--redis {}: the server there is not Redis: it answered a PING with {answer:?}",
+                        crate::output::masked(url)
+                    );
+                }
+                return Err(anyhow::Error::new(e)).with_context(|| {
+                    format!("cannot use Redis at {}", crate::output::masked(url))
+                });
+            }
         }
         Ok(Target {
             url: nodes[0].clone(),

@@ -3,6 +3,7 @@
 
 pub mod envelope;
 pub mod progress;
+pub mod suggest;
 pub mod table;
 pub mod tailed;
 

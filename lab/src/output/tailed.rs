@@ -24,3 +24,16 @@ impl Tailed {
         self.tail.as_deref()
     }
 }
+
+/// A process's stderr tail, indented under the line that names what
+/// became of it, or a note that it said nothing.
+pub fn indented(tail: &str, indent: &str) -> String {
+    if tail.trim().is_empty() {
+        return format!("{indent}(its stderr was empty)\n");
+    }
+    let mut out = format!("{indent}its stderr ended:\n");
+    for line in tail.trim_end().lines() {
+        out.push_str(&format!("{indent}  {line}\n"));
+    }
+    out
+}

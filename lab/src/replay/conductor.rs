@@ -44,6 +44,7 @@ use locklab_model::{
 
 use super::keys::{role_key, KeySpace, ReplayKeys};
 use super::seat::{Clients, Seat, SeatSpec};
+use super::standing::{Death, Divergence, Lateness, Overrun, Standing};
 use super::topology::{tick_for, SentinelPool, Topology};
 use crate::client::{connect_any, OpError};
 use crate::history::{History, Op, Recorder};
@@ -156,17 +157,19 @@ pub struct Played {
     pub script: Script,
     /// What Redis did.
     pub history: History,
-    /// The first step where Redis did not do what the model said.
-    pub divergence: Option<String>,
-    /// The first step the conductor played later than its tick allows: the
-    /// run's timing no longer matches the model's, so it is not judged.
-    pub overrun: Option<String>,
+    /// Whether the run is judged, and if not, why.
+    pub standing: Standing,
     /// The tick this run was played at: the stage's (or a multiple of it
     /// when a run at a shorter tick was late), or longer where restarting a
     /// server would take a good part of one (see `Topology::tick_for`).
     pub tick: Duration,
-    /// Why each earlier, faster run of this script was late.
-    pub slowed: Vec<String>,
+    /// Why each earlier, faster run of this script was late (or fell
+    /// behind after it diverged).
+    pub slowed: Vec<Overrun>,
+    /// The run's first overrun, whatever came first: a run that diverged
+    /// and later fell behind is played again slower, in case the machine
+    /// was already behind at its divergence in a way no step showed.
+    pub overran: Option<Overrun>,
 }
 
 /// A client of the replay: its seat, and what the conductor remembers of
@@ -187,6 +190,9 @@ struct Client {
     needs_warm: bool,
     /// Operations that carried data so far (numbers their data).
     carried: u32,
+    /// What its last failed operation said: a worker that died said it
+    /// instead of a reply.
+    last_error: Option<String>,
 }
 
 /// The conductor of one replay.
@@ -214,12 +220,17 @@ struct Conductor {
     /// started: a copy that appears elsewhere later (a replica catching up,
     /// a failover) runs out with the original.
     expiries: HashMap<u32, Instant>,
-    divergence: Option<String>,
-    overrun: Option<String>,
+    /// The step being played (0-based) and what it is.
+    at: (usize, Step),
+    /// What the client read at this step, if it read a reply.
+    replied: Option<Outcome>,
+    divergence: Option<Divergence>,
+    overrun: Option<Overrun>,
+    death: Option<Death>,
 }
 
 /// How many times the stage's tick a late replay is slowed to, at most.
-const SLOWEST: u32 = 4;
+pub const SLOWEST: u32 = 4;
 
 /// Plays `script` against the stage's Redis as replay number `n` (which
 /// picks its keys), and deletes its keys afterwards.
@@ -228,7 +239,9 @@ const SLOWEST: u32 = 4;
 /// how long a tick is: a run the machine could not keep up with is played
 /// again with time running twice as slow (up to [`SLOWEST`] times the
 /// stage's tick), where the machine's delays are a smaller share of a tick.
-/// The run kept is the first on time, or the slowest; it says which.
+/// So is a run that diverged and then fell behind: a divergence that
+/// persists at the slowest tick is the lock's. The run kept is the first
+/// on time, or the slowest; it says which.
 pub async fn play(stage: &Stage, n: usize, script: Script) -> Result<Played, ReplayError> {
     let mut slowed = Vec::new();
     let mut scale = 1;
@@ -236,13 +249,13 @@ pub async fn play(stage: &Stage, n: usize, script: Script) -> Result<Played, Rep
         let mut at = stage.clone();
         at.tick = tick_for(stage, &script) * scale;
         let mut played = play_at(&at, n, script.clone()).await?;
-        match played.overrun.take() {
-            Some(late) if scale < SLOWEST => {
+        match (&played.standing, played.overran.take()) {
+            (Standing::Late(_) | Standing::Diverged(_), Some(late)) if scale < SLOWEST => {
                 slowed.push(late);
                 scale *= 2;
             }
-            overrun => {
-                played.overrun = overrun;
+            (_, overran) => {
+                played.overran = overran;
                 played.slowed = slowed;
                 return Ok(played);
             }
@@ -268,17 +281,25 @@ async fn play_at(stage: &Stage, n: usize, script: Script) -> Result<Played, Repl
         .steps
         .iter()
         .any(|s| s.step.client().is_none() && s.step.call().is_some());
-    let names: Vec<(String, &Clients)> = (0..scenario.clients)
-        .map(|i| (format!("c{}", i + 1), &stage.clients))
-        .chain(environment.then(|| ("lab".to_owned(), &Clients::InProcess)))
+    // The environment's steps are played by the protocol's own client,
+    // whatever lock stands in for the protocol's clients.
+    let names: Vec<(String, &Clients, &str)> = (0..scenario.clients)
+        .map(|i| (format!("c{}", i + 1), &stage.clients, lock_name.as_str()))
+        .chain(environment.then(|| {
+            (
+                "lab".to_owned(),
+                &Clients::InProcess,
+                scenario.protocol.name(),
+            )
+        }))
         .collect();
     let mut clients = Vec::new();
-    for (name, seats) in names {
+    for (name, seats, lock) in names {
         let mut seat = Seat::open(
             seats,
             SeatSpec {
                 name: name.clone(),
-                lock: &lock_name,
+                lock,
                 lock_urls: &urls,
                 lock_addrs: &addrs,
                 resource_url: &stage.url,
@@ -300,6 +321,7 @@ async fn play_at(stage: &Stage, n: usize, script: Script) -> Result<Played, Repl
             paused: false,
             needs_warm: false,
             carried: 0,
+            last_error: None,
         });
     }
     let lab = environment.then(|| clients.len() - 1);
@@ -315,8 +337,11 @@ async fn play_at(stage: &Stage, n: usize, script: Script) -> Result<Played, Repl
         anchor_ends: HashMap::new(),
         ticks: 0,
         expiries: HashMap::new(),
+        at: (0, Step::Tick),
+        replied: None,
         divergence: None,
         overrun: None,
+        death: None,
     };
     let played = conductor.run(&script).await;
     for client in std::mem::take(&mut conductor.clients) {
@@ -345,8 +370,8 @@ async fn play_at(stage: &Stage, n: usize, script: Script) -> Result<Played, Repl
     Ok(Played {
         script,
         history: conductor.rec.finish(),
-        divergence: conductor.divergence,
-        overrun: conductor.overrun,
+        overran: conductor.overrun.clone(),
+        standing: Standing::of(conductor.divergence, conductor.overrun, conductor.death),
         tick,
         slowed: Vec::new(),
     })
@@ -397,9 +422,16 @@ impl Conductor {
         for (i, s) in script.steps.iter().enumerate() {
             let started = Instant::now();
             let anchors = self.anchors.clone();
+            self.at = (i, s.step);
+            self.replied = None;
             self.step(i, s).await?;
             if s.taken == Taken::Skipped {
                 continue;
+            }
+            // A worker gone means nothing after this step describes the
+            // lock: the run ends here, named for it.
+            if self.find_death().await {
+                break;
             }
             if s.step == Step::Tick {
                 self.ticks += 1;
@@ -424,12 +456,49 @@ impl Conductor {
                 _ => {
                     self.check_on_time(i, s.step, &s.before, &anchors);
                     self.restart_clocks(s, started);
+                    // A lease the step itself granted (a retry's lost
+                    // acquire, before its resend) must still be running
+                    // when the step ends, or Redis may rightly answer what
+                    // the model cannot.
+                    self.check_on_time(i, s.step, &s.after, &self.anchors.clone());
                 }
             }
             self.observe(i, s, &script.observed).await?;
         }
-        self.read_in_flight().await;
+        if self.death.is_none() {
+            self.read_in_flight().await;
+        }
         self.inspect().await
+    }
+
+    /// Whether a client's worker has died (by now, or earlier): the first
+    /// death found is recorded at the step being played, with what its
+    /// client's last operation got instead of a reply.
+    async fn find_death(&mut self) -> bool {
+        if self.death.is_some() {
+            return true;
+        }
+        let (i, step) = self.at;
+        for (n, c) in self.clients.iter_mut().enumerate() {
+            let Some(exit) = c.seat.exit().await else {
+                continue;
+            };
+            let asked = step.client().is_some_and(|who| who.index() == n);
+            let reply = c
+                .last_error
+                .take()
+                .unwrap_or_else(|| format!("it exited ({})", exit.status));
+            self.death = Some(Death {
+                step: i + 1,
+                played: step.to_string(),
+                client: c.name.clone(),
+                op: step.call().map(|call| call.op).filter(|_| asked),
+                reply,
+                stderr_tail: exit.stderr_tail,
+            });
+            return true;
+        }
+        false
     }
 
     /// Reads every reply still in flight, so the history has what Redis did
@@ -639,11 +708,13 @@ impl Conductor {
             self.rec.carry(idx, fence);
         }
         let result = self.clients[c].seat.perform(call, &data).await;
-        self.settle(c, idx, call, result)
+        self.settle(c, idx, call, result).await
     }
 
-    /// Records an operation's result; a server refusal is an error.
-    fn settle(
+    /// Records an operation's result; a server refusal is an error (but
+    /// a worker that died is the lock's failure, named as such by
+    /// [`Conductor::find_death`], whatever its last words were).
+    async fn settle(
         &mut self,
         c: usize,
         idx: usize,
@@ -651,11 +722,14 @@ impl Conductor {
         result: Result<Outcome, OpError>,
     ) -> Result<Option<Outcome>, ReplayError> {
         if let Err(e) = &result {
-            if let Some(message) = e
-                .refused
-                .then(|| e.message.clone())
-                .or_else(|| server_refusal(&e.message))
-            {
+            self.clients[c].last_error = Some(e.message.clone());
+            let died = self.clients[c].seat.exit().await.is_some();
+            let refusal = if e.refused {
+                Some(e.message.clone())
+            } else {
+                server_refusal(&e.message)
+            };
+            if let (false, Some(message)) = (died, refusal) {
                 return Err(ReplayError::Refused {
                     client: self.clients[c].name.clone(),
                     op: call,
@@ -704,33 +778,41 @@ impl Conductor {
             return Ok(None);
         };
         let result = self.clients[c].seat.deliver(op).await;
-        let outcome = self.settle(c, idx, Call::now(op), result)?;
+        let outcome = self.settle(c, idx, Call::now(op), result).await?;
         self.warm_if_needed(c).await;
         Ok(outcome)
     }
 
     /// Compares a real outcome with the model's.
     fn expect(&mut self, i: usize, s: &Scripted, real: Option<&Outcome>) {
+        self.replied = real.cloned();
         let Some(expected) = &s.expect else {
             return;
         };
-        let ok = real.is_some_and(|r| expected.matches(r));
-        if !ok && self.divergence.is_none() {
-            let got = match real {
-                Some(r) => format!("Redis said {r}"),
-                None => "the command failed (the history has the error)".to_owned(),
-            };
-            self.divergence = Some(format!(
-                "step {} ({}): the model says {expected}, {got}",
-                i + 1,
-                s.step
-            ));
+        if real.is_some_and(|r| expected.matches(r)) {
+            return;
         }
+        let got = match real {
+            Some(r) => format!("Redis said {r}"),
+            None => "the command failed (the history has the error)".to_owned(),
+        };
+        self.diverge(i, s.step, format!("the model says {expected}, {got}"));
     }
 
     fn diverge_if(&mut self, i: usize, step: Step, error: Option<OpError>, what: &str) {
-        if let (Some(e), None) = (error, &self.divergence) {
-            self.divergence = Some(format!("step {} ({step}): {what}: {e}", i + 1));
+        if let Some(e) = error {
+            self.diverge(i, step, format!("{what}: {e}"));
+        }
+    }
+
+    /// Records the first divergence.
+    fn diverge(&mut self, i: usize, step: Step, what: String) {
+        if self.divergence.is_none() {
+            self.divergence = Some(Divergence {
+                step: i + 1,
+                played: step.to_string(),
+                what,
+            });
         }
     }
 
@@ -810,7 +892,11 @@ impl Conductor {
         roles: &[KeyRole],
     ) -> Result<(), ReplayError> {
         let ttl = u32::from(self.clocks_ttl(s));
-        let budget = if s.step == Step::Tick {
+        // Once the run has diverged, its timing proves nothing more: one
+        // look records what Redis holds, without waiting for the model.
+        let budget = if self.divergence.is_some() {
+            Duration::ZERO
+        } else if s.step == Step::Tick {
             self.tick * (ttl + 10)
         } else {
             self.tick * 10
@@ -842,17 +928,19 @@ impl Conductor {
         let want = present(&s.after, node, role);
         let conn = self.nodes.nodes()[node.index()].conn.clone();
         let (is, asked) = wait_for_lease(&conn, key, want, budget).await?;
-        if want && !is && self.past_window(&s.after, node, role, asked) {
+        if let (true, false, Some(by)) = (want, is, self.past_window(&s.after, node, role, asked)) {
             // The machine fell so far behind that the lease ran out on
             // Redis before the lab could look: late, not a divergence.
             if self.overrun.is_none() {
-                self.overrun = Some(format!(
-                    "step {} ({}): the lab looked for {} only after its lease had run out (1 tick = {} ms): the machine did not keep up",
-                    i + 1,
-                    s.step,
-                    role_name(role),
-                    self.tick.as_millis()
-                ));
+                self.overrun = Some(Overrun {
+                    step: i + 1,
+                    played: s.step.to_string(),
+                    by,
+                    tick: self.tick,
+                    what: Lateness::Look {
+                        key: role_name(role),
+                    },
+                });
             }
             return Ok(());
         }
@@ -884,33 +972,47 @@ impl Conductor {
                 self.rec.observe(idx, Outcome::GRANTED);
             }
         }
-        if is != want && self.divergence.is_none() {
+        if is != want {
             let (now, model) = if is {
                 ("still has", "gone")
             } else {
                 ("has no", "there")
             };
-            self.divergence = Some(format!(
-                "step {} ({}): Redis {now} {} where the model says it is {model}",
-                i + 1,
+            let answered = match &self.replied {
+                Some(reply) => format!("the lock answered {reply}, but "),
+                None => String::new(),
+            };
+            self.diverge(
+                i,
                 s.step,
-                role_name(role).trim_start_matches("the ")
-            ));
+                format!(
+                    "{answered}Redis {now} {} where the model says it is {model}",
+                    role_name(role).trim_start_matches("the ")
+                ),
+            );
         }
         Ok(())
     }
 
-    /// Whether `at` is past the real end of the tick the model is in, for
-    /// the lease on `node`: after it, Redis may rightly have expired a key
-    /// the model still has.
-    fn past_window(&self, leases: &[LeaseClock], node: NodeId, role: KeyRole, at: Instant) -> bool {
+    /// How far `at` is past the real end of the tick the model is in, for
+    /// the lease on `node`, if it is: after it, Redis may rightly have
+    /// expired a key the model still has.
+    fn past_window(
+        &self,
+        leases: &[LeaseClock],
+        node: NodeId,
+        role: KeyRole,
+        at: Instant,
+    ) -> Option<Duration> {
         leases
             .iter()
             .filter(|l| l.node == node && l.key == role)
-            .any(|l| match self.anchors.get(&(l.node, l.key)) {
-                Some(anchor) => at >= self.window_end(*anchor, l),
-                None => false,
+            .filter_map(|l| {
+                let anchor = self.anchors.get(&(l.node, l.key))?;
+                let end = self.window_end(*anchor, l);
+                (at >= end).then(|| at - end)
             })
+            .max()
     }
 
     /// When the tick the model is in ends for a lease granted at `anchor`,
@@ -990,13 +1092,13 @@ impl Conductor {
             };
             let window_ends = self.window_end(*granted, lease);
             if done >= window_ends {
-                self.overrun = Some(format!(
-                    "step {} ({}) ended {:.1} ms past its tick (1 tick = {} ms): the machine did not keep up",
-                    i + 1,
-                    step,
-                    (done - window_ends).as_secs_f64() * 1000.0,
-                    self.tick.as_millis()
-                ));
+                self.overrun = Some(Overrun {
+                    step: i + 1,
+                    played: step.to_string(),
+                    by: done - window_ends,
+                    tick: self.tick,
+                    what: Lateness::Step,
+                });
                 return;
             }
         }

@@ -9,9 +9,11 @@ pub mod conductor;
 pub mod keys;
 pub mod preflight;
 pub mod seat;
+pub mod standing;
 pub mod topology;
 
-pub use conductor::{play, Played, ReplayError, Stage};
+pub use conductor::{play, Played, ReplayError, Stage, SLOWEST};
 pub use keys::KeySpace;
 pub use preflight::preflight;
 pub use seat::Clients;
+pub use standing::{Death, Divergence, Overrun, Standing};

@@ -16,7 +16,7 @@ use tokio::task::JoinHandle;
 
 use crate::client::{open, ClientSpec, Keys, LabClient, OpError, Strategy};
 use crate::proxy::{Direction, Proxy};
-use crate::worker::{LockCommand, Request, WorkerHandle, WorkerSpec};
+use crate::worker::{Exit, LockCommand, Request, WorkerHandle, WorkerSpec};
 
 /// How the clients of a replay are run.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -319,6 +319,15 @@ impl Seat {
         match self {
             Seat::Local { .. } => Ok(()),
             Seat::Worker { worker, .. } => worker.resume().await.map_err(worker_error),
+        }
+    }
+
+    /// If the client's worker exited by itself: how. Never for a client
+    /// in the lab's process, nor for one the lab crashed.
+    pub async fn exit(&mut self) -> Option<Exit> {
+        match self {
+            Seat::Local { .. } => None,
+            Seat::Worker { worker, .. } => worker.exit().await,
         }
     }
 

@@ -380,6 +380,9 @@ pub struct ChaosCell {
     pub model: BTreeMap<PropertyName, Verdict>,
     /// Whether chaos agrees with the model.
     pub agree: bool,
+    /// `agree`, `disagree` or `not judged` (older outputs lack it).
+    #[serde(default)]
+    pub verdict: Option<String>,
     /// Schedules on which they differ.
     #[serde(default)]
     pub disagreements: Vec<ChaosDisagreement>,
@@ -389,6 +392,13 @@ pub struct ChaosCell {
     pub seed: u64,
     /// Wall time.
     pub secs: f64,
+}
+
+impl ChaosCell {
+    /// Whether the cell was judged: enough of its schedules were.
+    pub fn judged(&self) -> bool {
+        self.schedules > 0 && self.verdict.as_deref() != Some("not judged")
+    }
 }
 
 /// A schedule on which chaos and the model differ.
@@ -423,6 +433,9 @@ pub struct ChaosShrunk {
     pub schedule: String,
     /// The schedule, told.
     pub steps: Vec<locklab_model::NarratedStep>,
+    /// The command that plays it again exactly (older outputs lack it).
+    #[serde(default)]
+    pub replay: Option<String>,
 }
 
 /// `locklab bench --json`.

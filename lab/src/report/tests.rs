@@ -166,6 +166,7 @@ fn inputs() -> Inputs {
             schedules: 20,
             late: 0,
             diverged: 0,
+            verdict: None,
             violations: [(property, 4)].into_iter().collect(),
             first_violation: [(property, 3)].into_iter().collect(),
             model: [(property, Verdict::Violated)].into_iter().collect(),
@@ -181,6 +182,7 @@ fn inputs() -> Inputs {
                         &me.iter().map(|s| s.step).collect::<Vec<_>>(),
                     ),
                     steps: me,
+                    replay: None,
                 },
             )]
             .into_iter()

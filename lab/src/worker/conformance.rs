@@ -166,6 +166,14 @@ impl Script<'_> {
             .map_err(|e| e.to_string())
     }
 
+    /// The key's time to live in ms: -1 for a key without one, -2 for none.
+    async fn pttl(&self, key: &str) -> Result<i64, String> {
+        self.lab
+            .query::<i64>(redis::cmd("PTTL").arg(key))
+            .await
+            .map_err(|e| e.to_string())
+    }
+
     /// Waits (at most three leases and a bit) until `key` is gone; `false`
     /// if it outlived that: the lock renews its lease.
     async fn until_gone(&self, key: &str) -> Result<bool, String> {
@@ -350,7 +358,10 @@ async fn write_and_release(s: &mut Script<'_>, a: &mut WorkerHandle, key: &str) 
 
 /// A grant whose lease ran out is released as `not-held` — unless the lock
 /// renews its lease while its holder lives (a watchdog thread), which is
-/// not wrong: its key then outlives the lease.
+/// not wrong: its key then outlives the lease. A key with no expiry at all
+/// is refused: its lease can never run out on Redis, so a crashed holder
+/// blocks everyone for good, and the lab's models (a lease of `ttl` ticks)
+/// do not describe it. Renewing locks are judged by a later model.
 async fn lease_runs_out(s: &mut Script<'_>) {
     const NAME: &str = "release after the lease ran out";
     let spec = s.spec_with("c4", 6, s.plan.lease);
@@ -364,6 +375,19 @@ async fn lease_runs_out(s: &mut Script<'_>) {
         Ok(Outcome::Granted { .. }) => {}
         Ok(other) => return s.fail(NAME, format!("the acquire answered {other}")),
         Err(e) => return s.fail(NAME, told(a, e)),
+    }
+    match s.pttl(&key).await {
+        Ok(-1) => {
+            return s.fail(
+                NAME,
+                format!(
+                    "the lock set no expiry on its key (PTTL -1, asked for a lease of {:?}): its lease never runs out on Redis, which no model of the lab describes",
+                    s.plan.lease
+                ),
+            )
+        }
+        Ok(_) => {}
+        Err(e) => return s.fail(NAME, e),
     }
     let renews = match s.until_gone(&key).await {
         Ok(gone) => !gone,

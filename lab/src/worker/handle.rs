@@ -311,6 +311,15 @@ fn status_text(status: &Option<ExitStatus>) -> String {
     }
 }
 
+/// How a worker that exited by itself ended.
+#[derive(Clone, Debug)]
+pub struct Exit {
+    /// Its exit status.
+    pub status: ExitStatus,
+    /// Its last stderr lines.
+    pub stderr_tail: String,
+}
+
 /// The last lines of a worker's stderr.
 #[derive(Clone, Default)]
 struct Tail(Arc<Mutex<VecDeque<String>>>);
@@ -372,6 +381,9 @@ pub struct WorkerHandle {
     pending: usize,
     reply_timeout: Duration,
     paused: bool,
+    /// The lab killed it (a crash step, the end of its run): an exit the
+    /// lab caused is no death of the worker's own.
+    killed: bool,
 }
 
 impl std::fmt::Debug for WorkerHandle {
@@ -482,6 +494,7 @@ impl WorkerHandle {
                 (DEFAULT_RESPONSE_TIMEOUT_MS + DEFAULT_CONNECT_TIMEOUT_MS) * 3 / 1000 + 5,
             ),
             paused: false,
+            killed: false,
         };
         let started = Instant::now();
         if let Err(e) = handle.write_line(start.to_line()).await {
@@ -594,6 +607,21 @@ impl WorkerHandle {
     /// Its last stderr lines.
     pub fn stderr_tail(&self) -> String {
         self.stderr.text()
+    }
+
+    /// If it exited by itself (the lab did not kill it): how, and its last
+    /// stderr lines, once the reader has them all (bounded wait). A worker
+    /// that dies in the middle of a run is the lock failing, not the lab,
+    /// and the user needs to see what it said.
+    pub async fn exit(&mut self) -> Option<Exit> {
+        if self.killed {
+            return None;
+        }
+        let status = self.child.try_wait().ok()??;
+        Some(Exit {
+            status,
+            stderr_tail: self.final_stderr().await,
+        })
     }
 
     /// Sends one request (it is carried out when the worker gets to it:
@@ -759,6 +787,7 @@ impl WorkerHandle {
     /// SIGKILL to its process group (it, and any helper it started), then
     /// to it, and reap it.
     fn kill_group(&mut self) -> io::Result<ExitStatus> {
+        self.killed = true;
         let _ = self.child.signal_group(Signal::SIGKILL);
         self.child.kill_and_wait()
     }

@@ -33,7 +33,7 @@ pub mod serve;
 pub mod wire;
 
 pub use external::{LockCommand, LockCommandError};
-pub use handle::{locklab_binary, WorkerError, WorkerHandle, WorkerSpec, LOCKLAB_BIN_ENV};
+pub use handle::{locklab_binary, Exit, WorkerError, WorkerHandle, WorkerSpec, LOCKLAB_BIN_ENV};
 pub use handshake::{Ready, SentinelSet, Start, PROTOCOL_VERSION};
 pub use resource::LabResource;
 pub use serve::WorkerArgs;

@@ -79,8 +79,17 @@ fn replay(s: Scenario, steps: &[Step]) -> Played {
 /// A replay that is judged (on time) and did what the model said at every
 /// step.
 fn assert_played_as_modelled(played: &Played) {
-    assert_eq!(played.divergence, None, "{:#?}", played.history.events);
-    assert_eq!(played.overrun, None, "the machine did not keep up");
+    assert_eq!(
+        played.standing.divergence(),
+        None,
+        "{:#?}",
+        played.history.events
+    );
+    assert_eq!(
+        played.standing.overrun(),
+        None,
+        "the machine did not keep up"
+    );
 }
 
 fn verdict(played: &Played, property: PropertyName) -> Verdict {

@@ -57,8 +57,13 @@ fn redlock(faults: Faults) -> Scenario {
 
 /// The model and Redis agree on every step and on the property.
 fn assert_agrees(played: &Played, property: PropertyName) {
-    assert_eq!(played.divergence, None, "{:#?}", played.history.events);
-    assert_eq!(played.overrun, None);
+    assert_eq!(
+        played.standing.divergence(),
+        None,
+        "{:#?}",
+        played.history.events
+    );
+    assert_eq!(played.standing.overrun(), None);
     let real = history::finding(&played.history, property);
     assert_eq!(
         played.script.verdict(property),

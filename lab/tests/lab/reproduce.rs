@@ -78,7 +78,7 @@ fn the_articles_unsafe_release_happens_on_redis() {
     let server = RedisServer::start().expect("redis-server");
     let steps = schedule(p("naive"), pause(), PropertyName::NoForeignRelease);
     let played = replay(&server, p("naive"), pause(), &steps);
-    assert_eq!(played.divergence, None);
+    assert_eq!(played.standing.divergence(), None);
     let ev = &played.history.events;
 
     // c1 is granted, paused; Redis expires its key; c2 is granted.
@@ -111,7 +111,7 @@ fn naive_unchecked_lets_every_contender_hold_with_no_fault() {
         .map(|c| Step::now(ClientId(c), ClientOp::Acquire))
         .collect();
     let played = replay(&server, p("naive-unchecked"), Faults::NONE, &steps);
-    assert_eq!(played.divergence, None);
+    assert_eq!(played.standing.divergence(), None);
     let acquires: Vec<(usize, Option<Outcome>)> = played
         .history
         .events
@@ -136,7 +136,7 @@ fn token_under_the_same_pause_releases_nothing_foreign_yet_two_believe() {
     let server = RedisServer::start().expect("redis-server");
     let steps = schedule(p("naive"), pause(), PropertyName::NoForeignRelease);
     let played = replay(&server, p("token"), pause(), &steps);
-    assert_eq!(played.divergence, None);
+    assert_eq!(played.standing.divergence(), None);
     let ev = &played.history.events;
     let release = find(ev, |e| is(e, "c1", "release"));
     assert_eq!(ev[release].outcome, Some(Outcome::NotHeld));
@@ -160,7 +160,7 @@ fn fenced_resource_refuses_the_stale_write() {
     let server = RedisServer::start().expect("redis-server");
     let steps = schedule(p("token"), pause(), PropertyName::FencedResource);
     let played = replay(&server, p("fenced"), pause(), &steps);
-    assert_eq!(played.divergence, None);
+    assert_eq!(played.standing.divergence(), None);
     let ev = &played.history.events;
     let c2_write = find(ev, |e| is(e, "c2", "write"));
     let c1_write = find(ev, |e| is(e, "c1", "write"));
@@ -303,8 +303,8 @@ fn the_articles_re_entry_waits_for_itself_and_frees_the_lock_early_on_redis() {
         .expect("depth 2");
     let steps = schedule_in(reentered, PropertyName::NoEarlyRelease);
     let played = replay_in(&server, reentered, &steps);
-    assert_eq!(played.divergence, None);
-    assert_eq!(played.overrun, None);
+    assert_eq!(played.standing.divergence(), None);
+    assert_eq!(played.standing.overrun(), None);
     let ev = &played.history.events;
     // c1's second SET NX is refused by its own key: it waits for itself.
     let refused = find(ev, |e| {
@@ -322,7 +322,7 @@ fn the_articles_re_entry_waits_for_itself_and_frees_the_lock_early_on_redis() {
     // The same schedule on the re-entrant lock: no self-wait, no early
     // release; the second acquire is a re-entry at count 2.
     let fixed = replay_in(&server, reentered.on(p("reentrant")), &steps);
-    assert_eq!(fixed.divergence, None);
+    assert_eq!(fixed.standing.divergence(), None);
     for property in [
         PropertyName::ReentryNoSelfWait,
         PropertyName::NoEarlyRelease,
@@ -355,7 +355,7 @@ fn a_retried_acquire_leaks_a_level_on_redis_without_attempt_ids() {
         }]
     );
     let played = replay_in(&server, leaky, &steps);
-    assert_eq!(played.divergence, None);
+    assert_eq!(played.standing.divergence(), None);
     let leak = history::finding(&played.history, PropertyName::NoLeakedHold);
     assert_eq!(leak.verdict, Verdict::Violated);
     // The lost first run and the resent request are both in the history.
@@ -369,7 +369,7 @@ fn a_retried_acquire_leaks_a_level_on_redis_without_attempt_ids() {
     assert_eq!(ops, ["acquire-lost", "acquire-resent"]);
     // With attempt ids the resend is counted once.
     let fixed = replay_in(&server, leaky.on(p("reentrant")), &steps);
-    assert_eq!(fixed.divergence, None);
+    assert_eq!(fixed.standing.divergence(), None);
     assert_eq!(
         history::finding(&fixed.history, PropertyName::NoLeakedHold).verdict,
         Verdict::Holds

@@ -203,3 +203,36 @@ pub fn assert_gone(pid: u32, comm: &str, case: &str) {
         std::thread::sleep(Duration::from_millis(20));
     }
 }
+
+/// A planted lock of `lab/tests/fixtures/planted.py` as a `--lock-cmd`:
+/// `token` keeps every promise; `dies`, `fake`, `slow`, `noexpiry` and
+/// `flaky` each break one (the file says how).
+pub fn planted(mode: &str) -> String {
+    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/planted.py");
+    format!("python3 {} {mode}", script.display())
+}
+
+/// Waits (bounded by [`HANG_GUARD`]) until the lab process `pid` has its
+/// signal thread: from then on SIGINT and SIGTERM end it with the exit
+/// code the table promises.
+pub fn wait_for_signal_thread(pid: u32) {
+    let deadline = std::time::Instant::now() + HANG_GUARD;
+    loop {
+        let named = std::fs::read_dir(format!("/proc/{pid}/task"))
+            .into_iter()
+            .flatten()
+            .flatten()
+            .any(|task| {
+                std::fs::read_to_string(task.path().join("comm"))
+                    .is_ok_and(|comm| comm.trim() == "locklab-signals")
+            });
+        if named {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "locklab (pid {pid}) has no signal thread after {HANG_GUARD:?}"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}

@@ -75,15 +75,15 @@ fn every_sync_counterexample_breaks_the_same_property_on_real_redis() {
                     let played = replay(&server, scenario, &steps, clients.clone());
                     let real = history::finding(&played.history, v.property);
                     assert!(
-                        played.divergence.is_none(),
+                        played.standing.divergence().is_none(),
                         "{name} under {faults}, {}: {:?}\n{}",
                         v.property,
-                        played.divergence,
+                        played.standing.divergence(),
                         show(&played)
                     );
                     // A run the machine could not keep up with even slowed
                     // down proves nothing either way (and says so).
-                    if played.overrun.is_none() {
+                    if played.standing.overrun().is_none() {
                         assert_eq!(
                             real.verdict,
                             Verdict::Violated,

@@ -17,7 +17,11 @@ fn chaos_count(c: &ChaosCell, p: PropertyName) -> String {
         .map(|i| format!(" (1st at #{i})"))
         .unwrap_or_default();
     match (n, c.model.get(&p).copied().unwrap_or(Verdict::Unknown)) {
-        (0, Verdict::Holds) => "0 ✓".into(),
+        // A verdict is earned: nothing judged, or a cell that disagrees,
+        // gets no ✓.
+        (0, _) if !c.judged() => "-".into(),
+        (0, Verdict::Holds) if c.agree => "0 ✓".into(),
+        (0, Verdict::Holds) => "0".into(),
         (0, _) => "0 ✗ not found".into(),
         (n, Verdict::Violated) => format!("{n}{first}"),
         (n, _) => format!("{n} ✗{first}"),
@@ -69,7 +73,14 @@ pub(super) fn chaos_view(c: &ChaosOutput) -> ChaosView {
         } else {
             lens.join(" ")
         });
-        row.push(if cell.agree { "yes" } else { "NO" }.into());
+        row.push(
+            match (cell.judged(), cell.agree) {
+                (false, _) => "not judged",
+                (true, true) => "yes",
+                (true, false) => "NO",
+            }
+            .into(),
+        );
         row.push(cell.late.to_string());
         row.push(format!("{:.1} s", cell.secs));
         table.rows.push(row);
@@ -99,10 +110,12 @@ pub(super) fn chaos_view(c: &ChaosOutput) -> ChaosView {
                     &s.steps,
                     &[],
                 ),
-                command: format!(
-                    "locklab chaos --protocol {protocol} --faults {faults} --clients {} --rounds {} --tick-ms {} --schedule '{}'",
-                    cell.scenario.clients, cell.scenario.rounds, c.tick_ms, s.schedule
-                ),
+                command: s.replay.clone().unwrap_or_else(|| {
+                    format!(
+                        "locklab chaos --protocol {} --faults {faults} --clients {} --rounds {} --tick-ms {} --schedule '{}'",
+                        cell.scenario.protocol, cell.scenario.clients, cell.scenario.rounds, c.tick_ms, s.schedule
+                    )
+                }),
                 title,
             });
         }

@@ -2,6 +2,8 @@
 //! against the model, the first break of each property shrunk to the
 //! smallest schedule that still shows it.
 
+mod render;
+
 use std::sync::atomic::{AtomicBool, AtomicI32, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -11,18 +13,19 @@ use clap::Args;
 use locklab_impl::ConnectOptions;
 use locklab_model::path::follow;
 use locklab_model::step::parse_schedule;
-use locklab_model::{Fault, PropertyName, Scenario, Step, Verdict};
+use locklab_model::{Fault, Step};
 use serde::Serialize;
 
 use super::check::{self, row_name, CheckArgs};
 use super::target::{self, Target};
-use crate::chaos::{checked, run_cell, run_one, CellPlan, CellReport, Judged};
+use crate::chaos::{checked, run_cell, run_one, CellPlan, CellReport, CellVerdict};
 use crate::cli::Status;
 use crate::client::Support;
-use crate::history::{self, timeline};
-use crate::output::{print_command_json, progress, table::Table};
+use crate::output::{print_command_json, progress};
+use crate::replay::preflight::{lacks_for_protocol, needed_ops};
 use crate::replay::{preflight, Clients, KeySpace, Stage};
 use crate::worker::LockCommand;
+use render::{render, replay_command, report_one};
 
 /// Flags of `locklab chaos`.
 #[derive(Debug, Args)]
@@ -37,6 +40,10 @@ pub struct ChaosArgs {
     /// Random schedules per protocol × fault budget.
     #[arg(long, default_value_t = 200)]
     pub schedules: usize,
+    /// Judged schedules a cell needs for a verdict: with fewer (the others
+    /// late, or their worker dead) it is `not judged`, and the run exits 3.
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    pub min_judged: usize,
     /// Schedules, at most, per cell whose scenario has replicas: each plays
     /// on the lab's Sentinel set, and one that fails over takes seconds (a
     /// set of its own, and ticks long enough for a failover to fit in
@@ -111,6 +118,8 @@ pub struct ChaosPlan {
     pub check: check::CheckPlan,
     /// Schedules per cell.
     pub schedules: usize,
+    /// Judged schedules a cell needs for a verdict.
+    pub min_judged: usize,
     /// Schedules per cell with replicas (0: those cells are left out).
     pub sentinel_schedules: usize,
     /// The seed.
@@ -144,9 +153,10 @@ impl ChaosArgs {
         if let Some(lock) = &self.lock {
             let known = crate::client::known_clients();
             if !known.contains(&lock.as_str()) {
+                let unknown = crate::client::OpenError::Unknown { name: lock.clone() };
                 bail!(
                     "--lock {lock}: {}",
-                    crate::client::OpenError::Unknown { name: lock.clone() }
+                    crate::output::suggest::with_hint(unknown.to_string(), lock, known)
                 );
             }
         }
@@ -177,6 +187,12 @@ impl ChaosArgs {
             .max()
             .unwrap_or(1);
         let schedules = target::in_range("--schedules", self.schedules, 1..=100_000, "")?;
+        let min_judged = target::in_range(
+            "--min-judged",
+            self.min_judged,
+            1..=schedules,
+            " (at most --schedules)",
+        )?;
         let sentinel_schedules = target::in_range(
             "--sentinel-schedules",
             self.sentinel_schedules,
@@ -223,6 +239,7 @@ impl ChaosArgs {
         Ok(ChaosPlan {
             check,
             schedules,
+            min_judged,
             sentinel_schedules,
             seed: self.seed,
             max_len,
@@ -259,6 +276,8 @@ struct JsonReport<'a> {
     runs: &'a [CellReport],
     /// Schedules on which Redis and the model differ, over every cell.
     disagreements: usize,
+    /// Cells with too few judged schedules for a verdict.
+    not_judged: usize,
     /// Cells with a break the model knows that no schedule reached.
     unreached: usize,
     /// Cells not run, and why.
@@ -315,19 +334,34 @@ pub fn run(args: &ChaosArgs) -> anyhow::Result<Status> {
     };
 
     let support = match &plan.lock {
-        Some(lock) => runtime
-            .block_on(preflight(&stage, lock))
-            .map_err(|e| anyhow::anyhow!("{}: {e}", own_lock_name(&plan)))?,
+        Some(lock) => {
+            let mut ops = Vec::new();
+            for op in plan.check.scenarios.iter().flat_map(|s| needed_ops(*s)) {
+                if !ops.contains(&op) {
+                    ops.push(op);
+                }
+            }
+            runtime
+                .block_on(preflight(&stage, lock, &ops))
+                .map_err(|e| anyhow::anyhow!("{}: {e}", own_lock_name(&plan)))?
+        }
         None => Support::default(),
     };
 
     if let Some(steps) = &plan.schedule {
         let scenario = plan.check.scenarios[0];
+        if let Some(why) = lacks_for_protocol(&support, scenario) {
+            bail!(
+                "{} cannot play {}: {why}",
+                own_lock_name(&plan),
+                scenario.protocol
+            );
+        }
         if let Some(why) = support.lacks_for_steps(steps) {
             bail!("{}: cannot play this schedule: {why}", own_lock_name(&plan));
         }
         let (judged, history) = run_one(scenario, steps, &stage, runtime.handle())?;
-        return Ok(report_one(scenario, &judged, &history));
+        return Ok(report_one(&plan, scenario, &judged, &history));
     }
 
     let outcomes = check::run_plan(&plan.check);
@@ -360,6 +394,14 @@ pub fn run(args: &ChaosArgs) -> anyhow::Result<Status> {
                     row_name(&o.scenario),
                     o.scenario.faults
                 ));
+            }
+            if let Some(why) = lacks_for_protocol(&support, o.scenario) {
+                skipped.push(format!(
+                    "{} cannot play {}: {why}",
+                    own_lock_name(&plan),
+                    row_name(&o.scenario)
+                ));
+                return false;
             }
             if let Some(why) = support.lacks_for_faults(o.scenario.faults) {
                 skipped.push(format!(
@@ -394,7 +436,21 @@ pub fn run(args: &ChaosArgs) -> anyhow::Result<Status> {
             seed: plan.seed,
             max_len: plan.max_len,
             max_shrink: 200,
+            min_judged: plan.min_judged,
+            shortest: checked(o.scenario)
+                .into_iter()
+                .filter_map(|p| {
+                    let steps = o.verdict(p)?.counterexample.as_ref()?;
+                    Some((p, steps.iter().map(|s| s.step).collect()))
+                })
+                .collect(),
             own_lock: plan.lock.is_some(),
+        })
+        .map(|cell| CellPlan {
+            // A cell that plays fewer schedules (on the Sentinel set)
+            // needs all of its own.
+            min_judged: cell.min_judged.min(cell.schedules),
+            ..cell
         })
         .collect();
     if cells.is_empty() {
@@ -402,10 +458,20 @@ pub fn run(args: &ChaosArgs) -> anyhow::Result<Status> {
     }
     let stop = Arc::new(AtomicBool::new(false));
     let signal = stop_on_signals(&runtime, &stop);
-    let reports = run_cells(&cells, &stage, runtime.handle(), plan.parallel, &stop)?;
+    let mut reports = run_cells(&cells, &stage, runtime.handle(), plan.parallel, &stop)?;
+    for r in &mut reports {
+        let scenario = r.scenario;
+        for s in r.shrunk.values_mut() {
+            s.replay = Some(replay_command(&plan, &scenario, &s.schedule));
+        }
+    }
     drop(target);
     let secs = started.elapsed().as_secs_f64();
     let disagreements: usize = reports.iter().map(|r| r.disagreement_count).sum();
+    let not_judged = reports
+        .iter()
+        .filter(|r| r.verdict == CellVerdict::NotJudged)
+        .count();
     let unreached = reports.iter().filter(|r| !r.unreached.is_empty()).count();
     let interrupted = signal.load(Ordering::Relaxed);
     if plan.json {
@@ -416,6 +482,7 @@ pub fn run(args: &ChaosArgs) -> anyhow::Result<Status> {
                 tick_ms: plan.tick.as_millis(),
                 runs: &reports,
                 disagreements,
+                not_judged,
                 unreached,
                 skipped: &skipped,
                 partial: interrupted != 0,
@@ -430,10 +497,12 @@ pub fn run(args: &ChaosArgs) -> anyhow::Result<Status> {
     }
     Ok(if interrupted != 0 {
         Status::Interrupted(interrupted)
-    } else if disagreements == 0 {
-        Status::Agrees
-    } else {
+    } else if disagreements > 0 {
         Status::Broken
+    } else if not_judged > 0 {
+        Status::Inconclusive
+    } else {
+        Status::Agrees
     })
 }
 
@@ -496,235 +565,4 @@ fn run_cells(
     let mut reports = reports.into_inner().unwrap_or_default();
     reports.sort_by_key(|(i, _)| *i);
     Ok(reports.into_iter().map(|(_, r)| r).collect())
-}
-
-fn report_one(scenario: Scenario, judged: &Judged, history: &history::History) -> Status {
-    let mut table = Table::new(["property", "model", "real Redis", "agree"]);
-    let judgeable = judged.overrun.is_none();
-    let mut agree = judged.divergence.is_none();
-    for (p, m) in &judged.model {
-        let r = judged.real.get(p).copied().unwrap_or(Verdict::Unknown);
-        agree &= !judgeable || *m == r;
-        table.row([
-            p.name().to_owned(),
-            m.word().to_owned(),
-            if judgeable { r.word() } else { "not judged" }.to_owned(),
-            if !judgeable {
-                "-"
-            } else if *m == r {
-                "yes"
-            } else {
-                "NO"
-            }
-            .to_owned(),
-        ]);
-    }
-    let checked: Vec<PropertyName> = judged.model.keys().copied().collect();
-    let findings = history::check(history, &checked);
-    print!(
-        "one schedule, {} under {}\n\n{}\n{}",
-        row_name(&scenario),
-        scenario.faults,
-        table.render(),
-        timeline::render(history, &findings)
-    );
-    if let Some(d) = &judged.divergence {
-        println!("! Redis diverged from the model at {d}");
-    }
-    if let Some(late) = &judged.overrun {
-        println!("~ not judged: {late}");
-    }
-    if agree {
-        Status::Agrees
-    } else {
-        Status::Broken
-    }
-}
-
-fn count(r: &CellReport, p: PropertyName) -> String {
-    let n = r.violations.get(&p).copied().unwrap_or(0);
-    let model = r.model.get(&p).copied().unwrap_or(Verdict::Unknown);
-    let first = r
-        .first_violation
-        .get(&p)
-        .map(|i| format!(" (1st at #{i})"))
-        .unwrap_or_default();
-    match (n, model) {
-        (0, Verdict::Holds) => "0 ✓".to_owned(),
-        (0, Verdict::Violated) => "0 (not reached)".to_owned(),
-        (0, _) => "0".to_owned(),
-        (n, Verdict::Violated) => format!("{n}{first}"),
-        (n, _) => format!("{n} ✗{first}"),
-    }
-}
-
-fn render(
-    plan: &ChaosPlan,
-    reports: &[CellReport],
-    skipped: &[String],
-    partial: bool,
-    secs: f64,
-) -> String {
-    let clients = match plan.clients {
-        Clients::InProcess => "clients in the lab's process",
-        Clients::Workers { .. } | Clients::Command { .. } => "one worker process per client",
-    };
-    let mut out = format!(
-        "locklab chaos — {} random schedules per cell (seed {}), real redis-server, {clients}; 1 tick = {} ms\n\n",
-        plan.schedules,
-        plan.seed,
-        plan.tick.as_millis()
-    );
-    let columns: Vec<PropertyName> = PropertyName::ALL
-        .into_iter()
-        .filter(|p| reports.iter().any(|r| r.model.contains_key(p)))
-        .collect();
-    let mut header = vec![
-        "protocol".to_owned(),
-        "faults".to_owned(),
-        "schedules".to_owned(),
-    ];
-    header.extend(columns.iter().map(|p| p.name().to_owned()));
-    header.extend([
-        "shrunk to".to_owned(),
-        "agree".to_owned(),
-        "sched/min".to_owned(),
-        "late".to_owned(),
-    ]);
-    if plan.lock.is_some() {
-        header.push("diverged".to_owned());
-    }
-    let mut table = Table::new(header);
-    for r in reports {
-        let protocol = match &plan.lock {
-            Some(lock) => format!("{lock} (as {})", row_name(&r.scenario)),
-            None => row_name(&r.scenario),
-        };
-        let mut row = vec![
-            protocol,
-            r.scenario.faults.to_string(),
-            r.schedules.to_string(),
-        ];
-        row.extend(columns.iter().map(|&p| {
-            if r.model.contains_key(&p) {
-                count(r, p)
-            } else {
-                "·".to_owned()
-            }
-        }));
-        let shrunk: Vec<String> = r
-            .shrunk
-            .values()
-            .map(|s| format!("{}→{}", s.from_len, s.len))
-            .collect();
-        row.push(if shrunk.is_empty() {
-            "-".into()
-        } else {
-            shrunk.join(" ")
-        });
-        row.push(if r.agree { "yes" } else { "NO" }.to_owned());
-        row.push(format!(
-            "{:.0}",
-            (r.schedules + r.late + r.diverged) as f64 / r.secs.max(1e-9) * 60.0
-        ));
-        row.push(match (r.late, r.slowed) {
-            (0, 0) => "-".to_owned(),
-            (late, 0) => late.to_string(),
-            (late, slowed) => format!("{late} ({slowed} slowed)"),
-        });
-        if plan.lock.is_some() {
-            row.push(r.diverged.to_string());
-        }
-        table.row(row);
-    }
-    out.push_str(&table.render());
-    out.push_str("counts: schedules whose history broke the property · ✓ none, as the model says · ✗ a break the model does not have · not reached: the model breaks it, no schedule of the sample did (a warning: more --schedules)\n");
-    out.push_str("late: schedules the machine played later than their ticks allow even at 4× the tick, not judged (raise --tick-ms if many); slowed: judged on a run at 2× or 4× the tick after a faster one was late\n");
-    if plan.lock.is_some() {
-        out.push_str("diverged: schedules on which the lock did something else than the model of its protocol at some step; not judged (examples below)\n");
-    }
-
-    let lock_flag = match (&plan.lock_cmd, &plan.lock) {
-        (Some(cmd), _) => format!(
-            " --lock-cmd {}",
-            shlex::try_quote(cmd.text()).unwrap_or_default()
-        ),
-        (None, Some(l)) => format!(" --lock {l}"),
-        (None, None) => String::new(),
-    };
-    for r in reports {
-        let who = match &plan.lock {
-            Some(lock) => format!("{lock} (as {})", row_name(&r.scenario)),
-            None => row_name(&r.scenario),
-        };
-        for (p, s) in &r.shrunk {
-            let confirmed = match s.confirmed {
-                Verdict::Violated => "confirmed on Redis",
-                Verdict::Unknown => "its confirmation ran late, not judged",
-                _ => "NOT confirmed on Redis",
-            };
-            out.push_str(&format!(
-                "\n{who} under {} — {} broken, shrunk from {} to {} steps ({} candidates, {confirmed}):\n",
-                r.scenario.faults, p, s.from_len, s.len, s.shrink_steps
-            ));
-            for step in &s.steps {
-                out.push_str(&format!("  {}\n", step.line()));
-            }
-            let depth = if r.scenario.depth > 1 {
-                format!(" --depth {}", r.scenario.depth)
-            } else {
-                String::new()
-            };
-            out.push_str(&format!(
-                "  replay: locklab chaos{lock_flag} --protocol {} --faults {} --clients {} --rounds {}{depth} --schedule '{}'\n",
-                r.scenario.protocol, r.scenario.faults, r.scenario.clients, r.scenario.rounds, s.schedule
-            ));
-        }
-        for example in r.diverged_examples.iter().take(2) {
-            out.push_str(&format!(
-                "\n{who} under {} diverged: {example}\n",
-                r.scenario.faults
-            ));
-        }
-        for d in &r.disagreements {
-            out.push_str(&format!(
-                "\nDISAGREEMENT {who} under {} — {}: model {}, Redis {}{}\n  schedule: {}\n",
-                r.scenario.faults,
-                d.property,
-                d.model,
-                d.real,
-                d.divergence
-                    .as_deref()
-                    .map(|x| format!("; diverged at {x}"))
-                    .unwrap_or_default(),
-                d.schedule
-            ));
-        }
-        if !r.unreached.is_empty() {
-            let names: Vec<&str> = r.unreached.iter().map(|p| p.name()).collect();
-            out.push_str(&format!(
-                "\nnot reached: {who} under {} — the model breaks {}, but none of {} schedules did (raise --schedules)\n",
-                r.scenario.faults,
-                names.join(", "),
-                r.schedules
-            ));
-        }
-    }
-    for why in skipped {
-        out.push_str(&format!("\nskipped: {why}\n"));
-    }
-    let schedules: usize = reports.iter().map(|r| r.schedules).sum();
-    let disagree = reports.iter().filter(|r| !r.agree).count();
-    let unreached = reports.iter().filter(|r| !r.unreached.is_empty()).count();
-    out.push_str(&format!(
-        "\n{}{} cells, {} schedules in {:.1}s; {} cells agree with the model, {} disagree, {} with a break not reached\n",
-        if partial { "PARTIAL (interrupted): " } else { "" },
-        reports.len(),
-        schedules,
-        secs,
-        reports.len() - disagree,
-        disagree,
-        unreached
-    ));
-    out
 }
