@@ -24,8 +24,8 @@ const MAX_STATES_LIMIT: u64 = 2_000_000_000;
 /// Flags of `locklab check`.
 #[derive(Debug, Args)]
 pub struct CheckArgs {
-    /// A protocol to check (repeatable); `locklab check --help` lists them
-    /// with `--list`. Default: all.
+    /// A protocol to check (repeatable); `locklab list protocols` lists
+    /// them. Default: all.
     #[arg(long = "protocol", value_name = "P")]
     pub protocols: Vec<String>,
     /// A fault budget to check under (repeatable), e.g. `none`, `pause`,

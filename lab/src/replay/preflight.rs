@@ -86,14 +86,20 @@ pub async fn preflight(stage: &Stage, lock: &str, ops: &[Call]) -> Result<Suppor
     let lock_key = LockKey::new(format!("{base}:lock")).map_err(|e| error_line(&e))?;
     let resource_key = ResourceKey::new(format!("{base}:resource")).map_err(|e| error_line(&e))?;
     let ttl = Ttl::new(stage.tick * 3).map_err(|e| error_line(&e))?;
-    let addr = socket_addr(&stage.url).map_err(|e| e.to_string())?;
+    // Every lock node the stage has: a quorum lock's operations on master
+    // n (`ask`) can only be probed with its masters.
+    let urls = stage.node_urls();
+    let addrs = urls
+        .iter()
+        .map(|url| socket_addr(url).map_err(|e| e.to_string()))
+        .collect::<Result<Vec<_>, _>>()?;
     let mut seat = Seat::open(
         &stage.clients,
         SeatSpec {
             name: "c1".to_owned(),
             lock,
-            lock_urls: std::slice::from_ref(&stage.url),
-            lock_addrs: &[addr],
+            lock_urls: &urls,
+            lock_addrs: &addrs,
             resource_url: &stage.url,
             lock_key: &lock_key,
             resource_key: &resource_key,
@@ -125,8 +131,10 @@ pub async fn preflight(stage: &Stage, lock: &str, ops: &[Call]) -> Result<Suppor
         None => Err("no client".to_owned()),
     };
     seat.close().await;
-    if let Ok(conn) = locklab_impl::connect(&stage.url, &stage.connect).await {
-        let _ = stage.keys.delete(&conn, &format!("{base}:*")).await;
+    for url in &urls {
+        if let Ok(conn) = locklab_impl::connect(url, &stage.connect).await {
+            let _ = stage.keys.delete(&conn, &format!("{base}:*")).await;
+        }
     }
     probed
 }
