@@ -454,7 +454,15 @@ pub fn run(args: &ChaosArgs) -> anyhow::Result<Status> {
         })
         .collect();
     if cells.is_empty() {
-        bail!("no cell left to run: {}", skipped.join("; "));
+        // Each cell of a protocol is skipped for the same reason: say it once.
+        let mut reasons: Vec<&String> = Vec::new();
+        for why in &skipped {
+            if !reasons.contains(&why) {
+                reasons.push(why);
+            }
+        }
+        let reasons: Vec<&str> = reasons.into_iter().map(String::as_str).collect();
+        bail!("no cell left to run: {}", reasons.join("; "));
     }
     let stop = Arc::new(AtomicBool::new(false));
     let signal = stop_on_signals(&runtime, &stop);
