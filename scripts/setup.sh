@@ -21,8 +21,17 @@ command -v chromium >/dev/null 2>&1 || need+=(chromium)
 command -v node >/dev/null 2>&1 || need+=(nodejs)
 command -v npm >/dev/null 2>&1 || need+=(npm)
 command -v python3 >/dev/null 2>&1 || need+=(python3)
-{ command -v java >/dev/null 2>&1 && command -v javac >/dev/null 2>&1; } || need+=(default-jdk-headless)
-command -v mvn >/dev/null 2>&1 || need+=(maven)
+# A JDK from Debian comes with Debian's Maven. A JDK from elsewhere (not
+# known to dpkg) gets Maven from Maven Central instead, below: Debian's
+# maven package would pull in a second JDK of its own, over the first where
+# their paths meet.
+maven_from_central=""
+if command -v java >/dev/null 2>&1 && command -v javac >/dev/null 2>&1; then
+  if ! command -v mvn >/dev/null 2>&1; then maven_from_central=yes; fi
+else
+  need+=(default-jdk-headless)
+  command -v mvn >/dev/null 2>&1 || need+=(maven)
+fi
 command -v go >/dev/null 2>&1 || need+=(golang)
 # A venv that works has pip; Debian's python3 makes one only with
 # python3-venv (`-m venv --help` answers without it, ensurepip does not).
@@ -44,8 +53,14 @@ if [ ${#need[@]} -gt 0 ]; then
     exit 2
   fi
   echo "setup: installing ${need[*]}" >&2
-  "${sudo[@]}" apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+  apt_log=$(mktemp)
+  if ! { "${sudo[@]}" apt-get update -qq &&
+    DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${need[@]}"; } >"$apt_log" 2>&1; then
+    tail -n 15 "$apt_log" >&2
+    echo "setup: apt-get could not install ${need[*]} (its last lines above; all of it in $apt_log)" >&2
+    exit 2
+  fi
+  rm -f "$apt_log"
   # Debian's package starts a system redis-server on 6379 where an init
   # system runs; the lab never uses it (it starts its own servers on free
   # ports).
@@ -97,6 +112,31 @@ build() { # build NAME LOG COMMAND...: runs COMMAND, its output to LOG
     exit 2
   fi
 }
+
+# Apache Maven, pinned, from Maven Central, checked against the digest
+# written here, when the JDK is not Debian's (see above).
+maven_version=3.9.16
+maven_sha512=831a8591fe20c8243b1dbe7d71e3244f31d1665b0804b2e825e38cbbe5ce0cafb8338851f90780735568773e0a6cd07bbec107cda0b896b008b861075358b6f6
+maven_home=target/tools/apache-maven-$maven_version
+if [ -n "$maven_from_central" ]; then
+  if [ ! -x "$maven_home/bin/mvn" ]; then
+    echo "setup: fetching Apache Maven $maven_version from Maven Central" >&2
+    mkdir -p target/tools
+    if ! python3 - "$maven_version" "$maven_sha512" target/tools <<'PY' >&2; then
+import hashlib, io, sys, tarfile, urllib.request
+version, digest, into = sys.argv[1:]
+url = f"https://repo.maven.apache.org/maven2/org/apache/maven/apache-maven/{version}/apache-maven-{version}-bin.tar.gz"
+data = urllib.request.urlopen(url, timeout=120).read()
+if hashlib.sha512(data).hexdigest() != digest:
+    sys.exit(f"{url}: its SHA-512 is not the one setup.sh pins")
+tarfile.open(fileobj=io.BytesIO(data)).extractall(into, filter="data")
+PY
+      echo "setup: could not fetch Apache Maven $maven_version (the line above); install Maven 3.6 or later and put mvn on PATH" >&2
+      exit 2
+    fi
+  fi
+  PATH="$PWD/$maven_home/bin:$PATH"
+fi
 
 # The Redisson adapter: a jar with its dependencies, and the class-data
 # archive of one short conversation with a Redis of its own (the lab
