@@ -129,7 +129,14 @@ url = f"https://repo.maven.apache.org/maven2/org/apache/maven/apache-maven/{vers
 data = urllib.request.urlopen(url, timeout=120).read()
 if hashlib.sha512(data).hexdigest() != digest:
     sys.exit(f"{url}: its SHA-512 is not the one setup.sh pins")
-tarfile.open(fileobj=io.BytesIO(data)).extractall(into, filter="data")
+archive = tarfile.open(fileobj=io.BytesIO(data))
+# Every entry inside the one directory, no links (Debian 12's Python 3.11.2
+# predates extractall's filter argument).
+for member in archive.getmembers():
+    parts = member.name.split("/")
+    if parts[0] != f"apache-maven-{version}" or ".." in parts or member.issym() or member.islnk():
+        sys.exit(f"{url}: unexpected entry {member.name}")
+archive.extractall(into)
 PY
       echo "setup: could not fetch Apache Maven $maven_version (the line above); install Maven 3.6 or later and put mvn on PATH" >&2
       exit 2
