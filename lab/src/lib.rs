@@ -22,6 +22,9 @@
 //! - [`report`]: `locklab report` — one self-contained HTML page, and the
 //!   sequence diagrams the docs embed.
 //! - [`process`]: guarded child processes, none of which outlives the lab.
+//! - [`session`]: how a run ends when interrupted (children stopped, its
+//!   temporary directories removed, exit 130/143) and the sweep of what a
+//!   killed run left.
 //! - [`server`]: the lab's own `redis-server` processes ([`server::RedisServer`]).
 //! - [`sentinel`]: the lab's Sentinel set (a primary, replicas, three
 //!   `redis-sentinel`s), forced failovers to a lagging replica, and finding
@@ -48,4 +51,5 @@ pub mod replay;
 pub mod report;
 pub mod sentinel;
 pub mod server;
+pub mod session;
 pub mod worker;
