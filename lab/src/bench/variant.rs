@@ -29,7 +29,7 @@ impl Peer {
     pub fn name(self) -> &'static str {
         match self {
             Peer::Rslock => "rslock",
-            Peer::Redlock => crate::client::open::REDLOCK_RS,
+            Peer::Redlock => crate::client::spec::REDLOCK_RS,
         }
     }
 
