@@ -14,6 +14,8 @@
 //! - [`cli`]: the command line: flags parsed, then turned into a validated
 //!   plan before any work starts; exit codes.
 //! - [`commands`]: one module per subcommand.
+//! - [`family`]: what the lab does differently per model family, asked of
+//!   the family's row.
 //! - [`history`]: recorded histories of real runs and the checker that
 //!   evaluates the model's properties on them.
 //! - [`replay`]: the conductor that plays model paths on real Redis.
@@ -43,6 +45,7 @@ pub mod chaos;
 pub mod cli;
 pub mod client;
 pub mod commands;
+pub mod family;
 pub mod history;
 pub mod output;
 pub mod process;

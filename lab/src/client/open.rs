@@ -2,7 +2,7 @@
 //! family's entry in [`crate::family`] says which client, its capabilities
 //! which kind of lock or worker), or a peer crate compiled into this build.
 
-use locklab_model::{Family, Protocol};
+use locklab_model::Protocol;
 
 use super::spec::{ClientSpec, OpenError, REDLOCK_RS};
 use super::LabClient;
@@ -22,15 +22,7 @@ pub async fn open(spec: &ClientSpec) -> Result<Box<dyn LabClient>, OpenError> {
             let protocol = Protocol::named(name).map_err(|_| OpenError::Unknown {
                 name: name.to_owned(),
             })?;
-            match protocol.family() {
-                Family::Lease => Ok(Box::new(super::ImplClient::open(protocol, spec).await?)),
-                Family::Sync => Ok(Box::new(super::SyncClient::open(protocol, spec).await?)),
-                Family::Quorum => {
-                    let options = spec.redlock.unwrap_or_default();
-                    let client = super::QuorumClient::open(protocol, spec, options).await?;
-                    Ok(Box::new(client))
-                }
-            }
+            (crate::family::entry(protocol).open)(protocol, spec).await
         }
     }
 }

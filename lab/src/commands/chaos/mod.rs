@@ -167,7 +167,7 @@ impl ChaosArgs {
             .transpose()?;
         let own = self.lock.is_some() || lock_cmd.is_some();
         let protocols = match (own, self.protocols.is_empty()) {
-            (true, true) => vec!["token".to_owned()],
+            (true, true) => vec![crate::family::own_lock_default().name().to_owned()],
             _ => self.protocols.clone(),
         };
         let mut check = CheckArgs::scenarios(
