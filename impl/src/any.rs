@@ -7,7 +7,7 @@
 
 use std::time::Duration;
 
-use locklab_spec::{Family, Protocol};
+use locklab_spec::{Capabilities, Family, Protocol, Reentry, Release};
 
 use crate::backoff::Backoff;
 use crate::config::{LockKey, Ttl};
@@ -90,20 +90,22 @@ impl AnyLock {
             return Err(unknown(protocol.name()));
         }
         let caps = protocol.caps();
-        let lock = if caps.confirms() {
-            let lock = TokenWaitLock::new(conn, key, ttl);
-            let timeout = lock.wait_timeout();
-            AnyLock::TokenWait(lock.with_wait(u32::from(caps.wait_replicas), timeout)?)
-        } else if caps.reentrant() {
-            AnyLock::Reentrant(ReentrantLock::new(conn, key, ttl, owner))
-        } else if caps.fencing {
-            AnyLock::Fenced(FencedLock::new(conn, key, ttl))
-        } else if caps.unique_token {
-            AnyLock::Token(TokenLock::new(conn, key, ttl))
-        } else if caps.checks_reply {
-            AnyLock::Naive(NaiveLock::new(conn, key, ttl))
-        } else {
-            AnyLock::NaiveUnchecked(NaiveUncheckedLock::new(conn, key, ttl))
+        let lock = match LockType::of(&caps).ok_or_else(|| LockError::NoLockType {
+            protocol: protocol.name().to_owned(),
+            caps: format!("{caps:?}"),
+        })? {
+            LockType::TokenWait => {
+                let lock = TokenWaitLock::new(conn, key, ttl);
+                let timeout = lock.wait_timeout();
+                AnyLock::TokenWait(lock.with_wait(u32::from(caps.wait_replicas), timeout)?)
+            }
+            LockType::Reentrant => AnyLock::Reentrant(ReentrantLock::new(conn, key, ttl, owner)),
+            LockType::Fenced => AnyLock::Fenced(FencedLock::new(conn, key, ttl)),
+            LockType::Token => AnyLock::Token(TokenLock::new(conn, key, ttl)),
+            LockType::Naive => AnyLock::Naive(NaiveLock::new(conn, key, ttl)),
+            LockType::NaiveUnchecked => {
+                AnyLock::NaiveUnchecked(NaiveUncheckedLock::new(conn, key, ttl))
+            }
         };
         Ok(map!(lock, l => l.declared_as(protocol)))
     }
@@ -230,6 +232,63 @@ impl AnyLock {
     }
 }
 
+/// The lock types of this crate, by what they implement: each matches the
+/// whole capability tuple, so a mix that none implements is refused
+/// ([`LockError::NoLockType`]) instead of served by the nearest one.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LockType {
+    /// `SET NX`, reply read, `DEL`.
+    Naive,
+    /// `SET NX`, reply ignored, `DEL`.
+    NaiveUnchecked,
+    /// A unique token, compare-and-delete.
+    Token,
+    /// The token lock with a fencing token per grant.
+    Fenced,
+    /// The fenced lock, counted per owner.
+    Reentrant,
+    /// The token lock with `WAIT` for replicas after each grant.
+    TokenWait,
+}
+
+impl LockType {
+    /// The lock type that implements exactly `caps`, if one does.
+    pub fn of(caps: &Capabilities) -> Option<LockType> {
+        use Release::{CompareAndDelete as Cad, Del};
+        let Capabilities {
+            checks_reply,
+            unique_token,
+            release,
+            fencing,
+            reentry,
+            sync,
+            wait_replicas,
+        } = *caps;
+        if sync.is_some() {
+            return None;
+        }
+        let counted = matches!(reentry, Reentry::Counted { .. });
+        Some(
+            match (
+                checks_reply,
+                unique_token,
+                release,
+                fencing,
+                counted,
+                wait_replicas,
+            ) {
+                (true, false, Del, false, false, 0) => LockType::Naive,
+                (false, false, Del, false, false, 0) => LockType::NaiveUnchecked,
+                (true, true, Cad, false, false, 0) => LockType::Token,
+                (true, true, Cad, true, false, 0) => LockType::Fenced,
+                (true, true, Cad, true, true, 0) => LockType::Reentrant,
+                (true, true, Cad, false, false, 1..) => LockType::TokenWait,
+                _ => return None,
+            },
+        )
+    }
+}
+
 fn unknown(name: &str) -> LockError {
     let known: Vec<&str> = Protocol::all()
         .iter()
@@ -239,5 +298,37 @@ fn unknown(name: &str) -> LockError {
     LockError::UnknownProtocol {
         name: name.to_owned(),
         known: known.join(", "),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use locklab_spec::{Capabilities, Family, Protocol};
+
+    use super::LockType;
+
+    #[test]
+    fn every_lease_protocol_has_its_lock_type() {
+        for p in Protocol::all()
+            .iter()
+            .filter(|p| p.family() == Family::Lease)
+        {
+            assert!(LockType::of(&p.caps()).is_some(), "{p}");
+        }
+    }
+
+    #[test]
+    fn a_mix_no_lock_type_implements_is_refused() {
+        let fenced_waiting = Capabilities {
+            wait_replicas: 1,
+            ..Capabilities::FENCED
+        };
+        assert_eq!(LockType::of(&fenced_waiting), None);
+        let unchecked_token = Capabilities {
+            checks_reply: false,
+            ..Capabilities::TOKEN
+        };
+        assert_eq!(LockType::of(&unchecked_token), None);
+        assert_eq!(LockType::of(&Capabilities::FENCED), Some(LockType::Fenced));
     }
 }

@@ -128,6 +128,18 @@ pub enum LockError {
         known: String,
     },
 
+    /// A lease protocol whose mix of capabilities no lock type of this
+    /// crate implements: refused rather than served by a lock that would
+    /// do less than the declaration says (a fenced declaration without a
+    /// fence).
+    #[error("no lock type implements protocol {protocol:?}: {caps}")]
+    NoLockType {
+        /// The protocol's name.
+        protocol: String,
+        /// Its capabilities, as declared.
+        caps: String,
+    },
+
     /// A re-entrant lock's owner id was refused before anything was sent.
     #[error("invalid owner id: {reason}")]
     InvalidOwner {
@@ -195,6 +207,7 @@ impl LockError {
             | Self::WrongGrant { .. }
             | Self::InvalidFence { .. }
             | Self::UnknownProtocol { .. }
+            | Self::NoLockType { .. }
             | Self::InvalidOwner { .. }
             | Self::NotHeld { .. } => false,
         }

@@ -22,7 +22,7 @@ use crate::config::{LockKey, Ttl};
 use crate::connection::Conn;
 use crate::error::LockError;
 use crate::grant::{AcquireRequest, Attempt, Grant, ReleaseOutcome};
-use crate::protocol::declared;
+use crate::protocol::FENCED;
 use crate::scripts;
 use crate::token_lock::compare_and_delete;
 
@@ -45,7 +45,7 @@ impl FencedLock {
     pub fn new(conn: Conn, key: LockKey, ttl: Ttl) -> Self {
         let counter = key.derived(FENCE_SUFFIX);
         Self {
-            base: LockBase::new(declared("fenced"), conn, key, ttl),
+            base: LockBase::new(FENCED, conn, key, ttl),
             counter,
         }
     }

@@ -8,11 +8,12 @@
 //! [`FencedLock`] with a [`FencedResource`] keeps the resource safe even when
 //! a holder is paused past its lease, because stale writes are refused.
 //!
-//! All four locks share one shape: [`try_acquire`](TokenLock::try_acquire)
+//! All the lease locks share one shape: [`try_acquire`](TokenLock::try_acquire)
 //! (one attempt: [`Attempt::Granted`] or [`Attempt::Busy`]),
 //! [`acquire`](TokenLock::acquire) (wait by jittered backoff until a
 //! deadline), and [`release`](TokenLock::release), which always says what it
-//! did ([`ReleaseOutcome`]). [`AnyLock`] holds any of them by protocol name.
+//! did ([`ReleaseOutcome`]). [`AnyLock`] holds any of them, chosen by a
+//! protocol's capabilities.
 //!
 //! # Example
 //!
@@ -59,7 +60,7 @@
 //!   replica's acknowledgement).
 //! - [`resource`]: the protected resource — [`FencedResource`],
 //!   [`PlainResource`].
-//! - [`any`]: [`AnyLock`], any of the four by protocol name.
+//! - [`any`]: [`AnyLock`], any of the lease locks by capabilities.
 //! - [`watchdog`]: lease renewal — [`LeaseGuard`] keeps a token or fenced
 //!   grant alive (`acquire_kept`, `keep`), tells the holder the moment the
 //!   lease is lost ([`LostReason`]), and never renews after release; its
@@ -102,7 +103,7 @@ pub mod watchdog;
 /// matching on [`LockError::Redis`] with the same version.
 pub use redis;
 
-pub use any::AnyLock;
+pub use any::{AnyLock, LockType};
 pub use backoff::Backoff;
 pub use config::{ConnectOptions, LockKey, ResourceKey, Ttl, MAX_KEY_BYTES, MAX_TTL};
 pub use connection::{connect, connect_located, Conn, Locate};

@@ -19,7 +19,7 @@ use crate::config::{LockKey, Ttl};
 use crate::connection::Conn;
 use crate::error::LockError;
 use crate::grant::{AcquireRequest, Attempt, Grant, ReleaseOutcome};
-use crate::protocol::declared;
+use crate::protocol::NAIVE;
 
 /// The naive lock (see the [module docs](self) for why it is unsafe).
 #[derive(Debug, Clone)]
@@ -33,7 +33,7 @@ impl NaiveLock {
     /// A naive lock on `key` with leases of `ttl`.
     pub fn new(conn: Conn, key: LockKey, ttl: Ttl) -> Self {
         Self {
-            base: LockBase::new(declared("naive"), conn, key, ttl),
+            base: LockBase::new(NAIVE, conn, key, ttl),
         }
     }
 

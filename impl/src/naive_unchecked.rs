@@ -18,7 +18,7 @@ use crate::connection::Conn;
 use crate::error::LockError;
 use crate::grant::{AcquireRequest, Attempt, Grant, ReleaseOutcome};
 use crate::naive::{del, set_nx};
-use crate::protocol::declared;
+use crate::protocol::NAIVE_UNCHECKED;
 
 /// The naive lock that ignores `SET NX`'s reply (see the [module docs](self)).
 #[derive(Debug, Clone)]
@@ -32,7 +32,7 @@ impl NaiveUncheckedLock {
     /// An unchecked naive lock on `key` with leases of `ttl`.
     pub fn new(conn: Conn, key: LockKey, ttl: Ttl) -> Self {
         Self {
-            base: LockBase::new(declared("naive-unchecked"), conn, key, ttl),
+            base: LockBase::new(NAIVE_UNCHECKED, conn, key, ttl),
         }
     }
 

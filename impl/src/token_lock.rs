@@ -22,7 +22,7 @@ use crate::config::{LockKey, Ttl};
 use crate::connection::Conn;
 use crate::error::LockError;
 use crate::grant::{AcquireRequest, Attempt, Grant, ReleaseOutcome};
-use crate::protocol::declared;
+use crate::protocol::TOKEN;
 use crate::scripts;
 use crate::token::Token;
 
@@ -39,7 +39,7 @@ impl TokenLock {
     /// A token lock on `key` with leases of `ttl`.
     pub fn new(conn: Conn, key: LockKey, ttl: Ttl) -> Self {
         Self {
-            base: LockBase::new(declared("token"), conn, key, ttl),
+            base: LockBase::new(TOKEN, conn, key, ttl),
         }
     }
 

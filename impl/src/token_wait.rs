@@ -34,7 +34,7 @@ use crate::config::{LockKey, Ttl};
 use crate::connection::Conn;
 use crate::error::LockError;
 use crate::grant::{AcquireRequest, Attempt, Grant, ReleaseOutcome, Unacknowledged};
-use crate::protocol::declared;
+use crate::protocol::TOKEN_WAIT;
 use crate::token_lock::compare_and_delete;
 
 /// The token lock with `WAIT` (see the [module docs](self)).
@@ -69,7 +69,7 @@ impl TokenWaitLock {
     pub fn new(conn: Conn, key: LockKey, ttl: Ttl) -> Self {
         let timeout = default_timeout(ttl, conn.options().response_timeout());
         Self {
-            base: LockBase::new(declared("token-wait"), conn, key, ttl),
+            base: LockBase::new(TOKEN_WAIT, conn, key, ttl),
             replicas: 1,
             timeout,
         }

@@ -104,10 +104,9 @@ pub enum Status {
 /// Runs a parsed command line.
 pub fn run(cli: Cli) -> anyhow::Result<Status> {
     match &cli.command {
-        // `chaos` stops after the schedules in hand and prints a partial
-        // summary; a worker is the lab's to stop.
-        Command::Chaos(_) | Command::Worker(_) => {}
-        other => commands::interrupt::exit_on_signals(other.name()),
+        // A worker is the lab's to stop.
+        Command::Worker(_) => {}
+        other => crate::session::begin(other.name()),
     }
     match cli.command {
         Command::Check(args) => commands::check::run(&args),
@@ -144,7 +143,9 @@ pub fn main() -> ExitCode {
             };
         }
     };
-    match run(cli) {
+    let result = run(cli);
+    crate::session::settle();
+    match result {
         Ok(Status::Agrees) => ExitCode::SUCCESS,
         Ok(Status::Broken) => ExitCode::from(1),
         Ok(Status::Inconclusive) => ExitCode::from(3),

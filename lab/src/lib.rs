@@ -14,6 +14,8 @@
 //! - [`cli`]: the command line: flags parsed, then turned into a validated
 //!   plan before any work starts; exit codes.
 //! - [`commands`]: one module per subcommand.
+//! - [`family`]: what the lab does differently per model family, asked of
+//!   the family's row.
 //! - [`history`]: recorded histories of real runs and the checker that
 //!   evaluates the model's properties on them.
 //! - [`replay`]: the conductor that plays model paths on real Redis.
@@ -22,6 +24,9 @@
 //! - [`report`]: `locklab report` — one self-contained HTML page, and the
 //!   sequence diagrams the docs embed.
 //! - [`process`]: guarded child processes, none of which outlives the lab.
+//! - [`session`]: how a run ends when interrupted (children stopped, its
+//!   temporary directories removed, exit 130/143) and the sweep of what a
+//!   killed run left.
 //! - [`server`]: the lab's own `redis-server` processes ([`server::RedisServer`]).
 //! - [`sentinel`]: the lab's Sentinel set (a primary, replicas, three
 //!   `redis-sentinel`s), forced failovers to a lagging replica, and finding
@@ -40,6 +45,7 @@ pub mod chaos;
 pub mod cli;
 pub mod client;
 pub mod commands;
+pub mod family;
 pub mod history;
 pub mod output;
 pub mod process;
@@ -48,4 +54,5 @@ pub mod replay;
 pub mod report;
 pub mod sentinel;
 pub mod server;
+pub mod session;
 pub mod worker;

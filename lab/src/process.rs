@@ -61,7 +61,10 @@ use nix::errno::Errno;
 use nix::sys::signal::kill;
 use nix::unistd::{getpid, getppid, Pid};
 
+pub use crate::session::children::OnInterrupt;
 pub use nix::sys::signal::Signal;
+
+use crate::session::children;
 
 /// How often [`GuardedChild::wait_timeout`] looks at the child.
 const WAIT_POLL: Duration = Duration::from_millis(5);
@@ -73,8 +76,17 @@ const WAIT_POLL: Duration = Duration::from_millis(5);
 /// The command is run by the lab's spawner thread (see the module docs); this
 /// call blocks until the child is forked and has exec'd (or failed to).
 /// Any process group the caller set on `cmd` is replaced by a new one.
-pub fn spawn_guarded(mut cmd: Command) -> io::Result<GuardedChild> {
+pub fn spawn_guarded(cmd: Command) -> io::Result<GuardedChild> {
+    spawn_guarded_as(cmd, OnInterrupt::Kill)
+}
+
+/// [`spawn_guarded`], with how an interrupted run stops this child (see
+/// [`crate::session::children`]). Refused once the run is being stopped.
+pub fn spawn_guarded_as(mut cmd: Command, on_interrupt: OnInterrupt) -> io::Result<GuardedChild> {
     cmd.process_group(0);
+    let Some(enlisting) = children::enlisting() else {
+        return Err(io::Error::other("the run is being interrupted"));
+    };
     let spawner = spawner()?;
     let (reply_tx, reply_rx) = mpsc::sync_channel(1);
     spawner
@@ -84,6 +96,7 @@ pub fn spawn_guarded(mut cmd: Command) -> io::Result<GuardedChild> {
         })
         .map_err(|_| spawner_gone())?;
     let child = reply_rx.recv().map_err(|_| spawner_gone())??;
+    enlisting.enlist(child.id(), on_interrupt);
     tracing::debug!(pid = child.id(), "spawned guarded child");
     Ok(GuardedChild {
         child,
@@ -131,7 +144,12 @@ impl GuardedChild {
         if let Some(status) = self.status {
             return Ok(Some(status));
         }
-        let status = self.child.try_wait()?;
+        let pid = self.pid();
+        let child = &mut self.child;
+        let status = children::discharging(pid, || match child.try_wait() {
+            Ok(status) => (status.is_some(), Ok(status)),
+            Err(e) => (false, Err(e)),
+        })?;
         self.status = status;
         Ok(status)
     }
@@ -165,6 +183,8 @@ impl GuardedChild {
             Err(e) if e.raw_os_error() == Some(Errno::ESRCH as i32) => {}
             Err(e) => return Err(e),
         }
+        // Forgotten before it is reaped: its pid is then free for reuse.
+        children::discharging(self.pid(), || (true, ()));
         let status = self.child.wait()?;
         self.status = Some(status);
         tracing::debug!(pid = self.pid(), %status, "killed and reaped guarded child");

@@ -40,6 +40,13 @@ static ALL: &[Protocol] = &[
 pub struct Protocol(&'static Declaration);
 
 impl Protocol {
+    /// The protocol `declaration` declares: a typed reference for code
+    /// that implements one (a lock type's default), checked by the
+    /// compiler where a name would be checked at run time.
+    pub const fn of(declaration: &'static Declaration) -> Protocol {
+        Protocol(declaration)
+    }
+
     /// Every protocol, in table order.
     pub fn all() -> &'static [Protocol] {
         ALL

@@ -38,7 +38,7 @@ use crate::connection::Conn;
 use crate::error::LockError;
 use crate::fenced::FENCE_SUFFIX;
 use crate::grant::{AcquireRequest, Attempt, Grant, ReleaseOutcome};
-use crate::protocol::declared;
+use crate::protocol::REENTRANT;
 use crate::scripts;
 use hold::{Holds, Left};
 
@@ -100,7 +100,7 @@ impl ReentrantLock {
     pub fn new(conn: Conn, key: LockKey, ttl: Ttl, owner: OwnerId) -> Self {
         let counter = key.derived(FENCE_SUFFIX);
         Self {
-            base: LockBase::new(declared("reentrant"), conn, key, ttl),
+            base: LockBase::new(REENTRANT, conn, key, ttl),
             counter,
             owner,
             hold: Arc::new(Holds::new()),

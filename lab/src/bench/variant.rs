@@ -29,7 +29,7 @@ impl Peer {
     pub fn name(self) -> &'static str {
         match self {
             Peer::Rslock => "rslock",
-            Peer::Redlock => crate::client::open::REDLOCK_RS,
+            Peer::Redlock => crate::client::spec::REDLOCK_RS,
         }
     }
 
@@ -146,10 +146,9 @@ impl Variant {
         match self {
             Variant::Peer { .. } => true,
             Variant::Worker { .. } => masters == 1,
-            Variant::Impl { protocol, .. } => match protocol.family() {
-                locklab_model::Family::Lease | locklab_model::Family::Sync => masters == 1,
-                locklab_model::Family::Quorum => masters >= 3,
-            },
+            Variant::Impl { protocol, .. } => {
+                crate::family::entry(*protocol).masters.allow(masters)
+            }
         }
     }
 

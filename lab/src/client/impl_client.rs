@@ -16,8 +16,8 @@ use locklab_impl::{
 use locklab_model::{Call, ClientOp, Outcome, Reply};
 
 use super::follow::connect_any;
-use super::open::{ClientSpec, Strategy};
 use super::resource::Resource;
+use super::spec::{ClientSpec, Strategy};
 use super::{refuse, ClientFuture, Keys, LabClient, OpError};
 
 /// A lock of `locklab-impl` with its state: the grants it believes it

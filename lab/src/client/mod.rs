@@ -28,7 +28,8 @@
 //!
 //! # Layout
 //!
-//! - [`open`]: [`ClientSpec`] and [`open()`], any client by name.
+//! - [`spec`]: [`ClientSpec`], [`OpenError`] and the names a build knows.
+//! - [`open`]: [`open()`], any client by name.
 //! - [`impl_client`]: [`ImplClient`], the single-instance locks of
 //!   `locklab-impl`.
 //! - [`quorum`]: [`QuorumClient`], its Redlock on N masters.
@@ -49,6 +50,7 @@ pub mod redlock;
 pub mod resource;
 #[cfg(feature = "rslock")]
 pub mod rslock;
+pub mod spec;
 pub mod support;
 pub mod sync_client;
 
@@ -61,8 +63,9 @@ use serde::{Deserialize, Serialize};
 
 pub use follow::connect_any;
 pub use impl_client::ImplClient;
-pub use open::{known_clients, open, ClientSpec, OpenError, Strategy};
+pub use open::open;
 pub use quorum::QuorumClient;
+pub use spec::{known_clients, ClientSpec, OpenError, Strategy};
 pub use support::Support;
 pub use sync_client::SyncClient;
 

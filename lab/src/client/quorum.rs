@@ -20,8 +20,8 @@ use locklab_impl::{
 };
 use locklab_model::{Call, ClientOp, NodeId, Outcome, Reply};
 
-use super::open::{ClientSpec, Strategy};
 use super::resource::Resource;
+use super::spec::{ClientSpec, Strategy};
 use super::{refuse, ClientFuture, Keys, LabClient, OpError};
 
 /// A Redlock of `locklab-impl` with its state: the attempt in progress,

@@ -13,12 +13,12 @@ use std::time::{Duration, Instant};
 use locklab_impl::connect;
 use locklab_model::Outcome;
 
-use super::open::{peer_error, ClientSpec, OpenError, Strategy};
 use super::resource::Resource;
+use super::spec::{peer_error, ClientSpec, OpenError, Strategy};
 use super::{ClientFuture, Keys, LabClient, OpError};
 
 /// The client's name (`redlock` is the protocol).
-pub const NAME: &str = super::open::REDLOCK_RS;
+pub const NAME: &str = super::spec::REDLOCK_RS;
 
 /// Every wait gives up after this many calls of the crate's `lock`.
 const MAX_CALLS: u64 = 10_000_000;

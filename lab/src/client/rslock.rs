@@ -55,8 +55,8 @@ use locklab_impl::{connect, Conn, LockKey};
 use locklab_model::Outcome;
 use rslock::LockManager;
 
-use super::open::{peer_error, ClientSpec, OpenError, Strategy};
 use super::resource::Resource;
+use super::spec::{peer_error, ClientSpec, OpenError, Strategy};
 use super::{error_line, ClientFuture, Keys, LabClient, OpError};
 
 /// The client's name.

@@ -12,7 +12,7 @@ use locklab_impl::sync::{Marked, Produced, SinkKey, SyncError, SyncKey, SyncWork
 use locklab_impl::{connect, LockError, Ttl};
 use locklab_model::{ClientOp, Outcome, Protocol};
 
-use super::open::ClientSpec;
+use super::spec::ClientSpec;
 use super::{error_line, refuse, Applied, ClientFuture, Inspection, Keys, LabClient, OpError};
 
 /// A sync protocol's worker, or its producer.

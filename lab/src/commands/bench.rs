@@ -9,7 +9,7 @@ use std::time::Duration;
 use anyhow::{bail, Context};
 use clap::Args;
 use locklab_impl::{connect, ConnectOptions, Protocol, Ttl, Wait};
-use locklab_model::{Family, Faults, PropertyName};
+use locklab_model::{Faults, PropertyName};
 
 use crate::bench::report::{Report, Row};
 use crate::bench::run::{measure, RunSpec};
@@ -183,26 +183,10 @@ fn dedup<T: PartialEq>(items: impl IntoIterator<Item = T>) -> Vec<T> {
 impl BenchArgs {
     /// Turns the flags into a plan, or says in one line what is wrong.
     pub fn plan(&self) -> anyhow::Result<BenchPlan> {
-        let single = self.masters.contains(&1);
-        let several = self.masters.iter().any(|&m| m > 1);
         let named_by_user = !self.protocols.is_empty();
         let named: Vec<Protocol> = if self.protocols.is_empty() {
-            // The sync protocols join when a run has one Redis, the quorum
-            // locks when one has several masters.
-            ["naive", "token", "fenced", "reentrant"]
-                .into_iter()
-                .filter_map(|name| Protocol::named(name).ok())
-                .chain(
-                    Protocol::all()
-                        .iter()
-                        .copied()
-                        .filter(|p| match p.family() {
-                            Family::Sync => single,
-                            Family::Quorum => several,
-                            _ => false,
-                        }),
-                )
-                .collect()
+            let masters: Vec<usize> = self.masters.iter().map(|&m| m as usize).collect();
+            crate::family::default_bench_rows(&masters)
         } else {
             dedup(
                 self.protocols
@@ -211,8 +195,9 @@ impl BenchArgs {
                     .collect::<anyhow::Result<Vec<_>>>()?,
             )
         };
-        let (sync, protocols): (Vec<Protocol>, Vec<Protocol>) =
-            named.into_iter().partition(|p| p.family() == Family::Sync);
+        let (sync, protocols): (Vec<Protocol>, Vec<Protocol>) = named
+            .into_iter()
+            .partition(|p| crate::family::entry(*p).bench_apart);
         let key = match &self.key {
             Some(k) => Some(
                 locklab_impl::sync::SyncKey::new(k.as_str())
@@ -366,7 +351,7 @@ impl BenchArgs {
         if plan.runs().is_empty() && plan.sync.is_empty() {
             let quorum: Vec<&str> = Protocol::all()
                 .iter()
-                .filter(|p| p.family() == Family::Quorum)
+                .filter(|p| crate::family::entry(**p).masters != crate::family::Masters::One)
                 .map(|p| p.name())
                 .collect();
             let peers: Vec<&str> = Peer::ALL.iter().map(|p| p.name()).collect();

@@ -162,7 +162,7 @@ impl CheckArgs {
         if let Some(n) = self.min_replicas_to_write {
             s = s.min_replicas(n)?;
         }
-        if s.protocol.family() == Family::Quorum {
+        if crate::family::entry(s.protocol).quorum_flags {
             if let Some(nodes) = self.nodes {
                 s = s.with_nodes(nodes)?;
             }
@@ -179,7 +179,7 @@ impl CheckArgs {
         let Some(quorum) = Protocol::all()
             .iter()
             .copied()
-            .find(|p| p.family() == Family::Quorum)
+            .find(|p| crate::family::entry(*p).quorum_flags)
         else {
             return Ok(());
         };

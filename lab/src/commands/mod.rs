@@ -5,7 +5,6 @@ pub mod bench;
 pub mod chaos;
 pub mod check;
 pub mod explore;
-pub mod interrupt;
 pub mod list;
 pub mod names;
 pub mod report;

@@ -84,7 +84,7 @@ impl ReproduceArgs {
             .map(LockCommand::parse)
             .transpose()?;
         let protocols = match (&lock_cmd, self.protocols.is_empty()) {
-            (Some(_), true) => vec!["token".to_owned()],
+            (Some(_), true) => vec![crate::family::own_lock_default().name().to_owned()],
             _ => self.protocols.clone(),
         };
         let check = CheckArgs::scenarios(protocols, vec![], None, None).plan()?;

@@ -18,6 +18,7 @@ pub fn bar(len: u64, unit: &str) -> ProgressBar {
         bar.set_style(style.progress_chars("=> "));
     }
     bar.enable_steady_tick(Duration::from_millis(120));
+    crate::session::signals::track(&bar, unit);
     if !std::io::stderr().is_terminal() {
         lines(bar.clone(), unit.to_owned());
     }

@@ -405,7 +405,7 @@ fn quorum_timing(
     tick: Duration,
     scenario: &locklab_model::Scenario,
 ) -> Result<Option<locklab_impl::RedlockOptions>, ReplayError> {
-    if scenario.protocol.family() != locklab_model::Family::Quorum {
+    if !crate::family::entry(scenario.protocol).timed_client {
         return Ok(None);
     }
     let drift = tick * u32::from(scenario.drift) + tick / 20;

@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use anyhow::{anyhow, bail, Context};
 
 use super::input::Inputs;
-use crate::process::spawn_guarded;
+use crate::process::{spawn_guarded, spawn_guarded_as, OnInterrupt};
 
 /// The longest one command may run before the report gives up on it.
 pub const COMMAND_DEADLINE: Duration = Duration::from_secs(1800);
@@ -47,6 +47,7 @@ pub fn run_all(binary: &Path, runs: &[Vec<String>], inputs: &mut Inputs) -> anyh
     for (i, args) in runs.iter().enumerate() {
         let line = format!("locklab {}", args.join(" "));
         eprintln!("report: [{}/{}] {line}", i + 1, runs.len());
+        crate::session::note(format!("[{}/{}] {line}", i + 1, runs.len()));
         let started = Instant::now();
         let json = run_one(binary, args, &line)?;
         inputs
@@ -90,7 +91,10 @@ fn run_one(binary: &Path, args: &[String], line: &str) -> anyhow::Result<String>
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit());
-    let mut child = spawn_guarded(cmd).with_context(|| format!("starting {}", binary.display()))?;
+    // Forwarded: an interrupted report lets the command clean up after
+    // itself (its servers, its directories) before it is killed.
+    let mut child = spawn_guarded_as(cmd, OnInterrupt::Forward)
+        .with_context(|| format!("starting {}", binary.display()))?;
     let mut stdout = child
         .take_stdout()
         .ok_or_else(|| anyhow!("{line}: no stdout"))?;

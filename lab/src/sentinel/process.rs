@@ -56,13 +56,10 @@ impl SentinelProcess {
             env::var_os(REDIS_SENTINEL_ENV).as_deref(),
             env::var_os("PATH").as_deref(),
         )?;
-        let dir = tempfile::Builder::new()
-            .prefix("locklab-sentinel-")
-            .tempdir()
-            .map_err(|source| SentinelError::Io {
-                action: "create a temporary directory for redis-sentinel".into(),
-                source,
-            })?;
+        let dir = crate::session::scratch::dir("sentinel").map_err(|source| SentinelError::Io {
+            action: "create a temporary directory for redis-sentinel".into(),
+            source,
+        })?;
         let mut sentinel = SentinelProcess {
             child: None,
             pid: 0,

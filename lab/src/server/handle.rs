@@ -91,14 +91,11 @@ impl RedisServer {
     /// (within the config's readiness deadline).
     pub fn start_with(config: ServerConfig) -> Result<Self, ServerError> {
         let binary = binary::resolve(config.binary.as_deref())?;
-        let dir = tempfile::Builder::new()
-            .prefix("locklab-redis-")
-            .tempdir()
-            .map_err(|source| ServerError::Io {
-                action: "create a temporary directory for redis-server".into(),
-                source,
-                log_tail: String::new(),
-            })?;
+        let dir = crate::session::scratch::dir("redis").map_err(|source| ServerError::Io {
+            action: "create a temporary directory for redis-server".into(),
+            source,
+            log_tail: String::new(),
+        })?;
         let data_dir = dir.path().join("data");
         fs::create_dir(&data_dir).map_err(|source| ServerError::Io {
             action: format!("create {}", data_dir.display()),

@@ -505,3 +505,27 @@ async fn a_grant_is_only_released_by_the_lock_that_issued_it() {
         ReleaseOutcome::Released
     );
 }
+
+/// A lease declaration that fences and waits for a replica: no lock type
+/// does both, so no lock is made of it (the nearest, the token lock with
+/// `WAIT`, would issue no fence and the resource would take fence 0).
+static FENCED_AND_WAITING: locklab_spec::Declaration = locklab_spec::Declaration {
+    name: "fenced-wait",
+    caps: locklab_spec::Capabilities {
+        wait_replicas: 1,
+        ..locklab_spec::Capabilities::FENCED
+    },
+    ..locklab_spec::protocols::token_wait::DECLARATION
+};
+
+#[tokio::test]
+async fn a_capability_mix_no_lock_type_implements_is_refused() {
+    let server = server();
+    let conn = conn(&server).await;
+    let protocol = Protocol::of(&FENCED_AND_WAITING);
+    let err = AnyLock::new(protocol, conn, key("mix"), ttl(LONG)).unwrap_err();
+    assert!(
+        matches!(&err, LockError::NoLockType { protocol, .. } if protocol == "fenced-wait"),
+        "{err}"
+    );
+}

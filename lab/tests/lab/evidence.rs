@@ -300,6 +300,12 @@ fn an_interrupted_chaos_run_prints_what_it_ran_and_removes_its_servers_dirs() {
         nix::sys::signal::Signal::SIGINT,
     )
     .expect("SIGINT the lab");
+    let mut stderr = lab.stderr.take().expect("stderr");
+    let errors = std::thread::spawn(move || {
+        let mut text = String::new();
+        let _ = stderr.read_to_string(&mut text);
+        text
+    });
     let mut stdout = String::new();
     lab.stdout
         .take()
@@ -307,7 +313,8 @@ fn an_interrupted_chaos_run_prints_what_it_ran_and_removes_its_servers_dirs() {
         .read_to_string(&mut stdout)
         .expect("read stdout");
     let status = lab.wait().expect("the lab ends");
-    assert_eq!(status.code(), Some(130), "{stdout}");
+    let stderr = errors.join().unwrap_or_default();
+    assert_eq!(status.code(), Some(130), "{stdout}\n{stderr}");
     assert!(stdout.contains("PARTIAL (interrupted)"), "{stdout}");
     let left: Vec<String> = std::fs::read_dir(tmp.path())
         .expect("read the temp dir")

@@ -20,6 +20,7 @@ mod report;
 mod reproduce;
 mod sentinel;
 mod server;
+mod session;
 mod support;
 mod sync;
 mod verdicts;

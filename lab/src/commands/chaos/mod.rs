@@ -4,7 +4,7 @@
 
 mod render;
 
-use std::sync::atomic::{AtomicBool, AtomicI32, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -167,7 +167,7 @@ impl ChaosArgs {
             .transpose()?;
         let own = self.lock.is_some() || lock_cmd.is_some();
         let protocols = match (own, self.protocols.is_empty()) {
-            (true, true) => vec!["token".to_owned()],
+            (true, true) => vec![crate::family::own_lock_default().name().to_owned()],
             _ => self.protocols.clone(),
         };
         let mut check = CheckArgs::scenarios(
@@ -285,30 +285,6 @@ struct JsonReport<'a> {
     /// Interrupted: the figures are partial.
     partial: bool,
     secs: f64,
-}
-
-/// Sets `stop` (and remembers the signal) on SIGINT or SIGTERM, so that the
-/// cells end after the schedule in hand and a partial summary is printed.
-fn stop_on_signals(runtime: &tokio::runtime::Runtime, stop: &Arc<AtomicBool>) -> Arc<AtomicI32> {
-    let signal = Arc::new(AtomicI32::new(0));
-    let (stop, caught) = (Arc::clone(stop), Arc::clone(&signal));
-    runtime.spawn(async move {
-        use tokio::signal::unix::{signal, SignalKind};
-        let (Ok(mut int), Ok(mut term)) = (
-            signal(SignalKind::interrupt()),
-            signal(SignalKind::terminate()),
-        ) else {
-            return;
-        };
-        let number = tokio::select! {
-            _ = int.recv() => 2,
-            _ = term.recv() => 15,
-        };
-        caught.store(number, Ordering::Relaxed);
-        stop.store(true, Ordering::Relaxed);
-        eprintln!("locklab: interrupted; finishing the schedules in hand for a partial summary");
-    });
-    signal
 }
 
 /// Runs `locklab chaos`.
@@ -465,7 +441,9 @@ pub fn run(args: &ChaosArgs) -> anyhow::Result<Status> {
         bail!("no cell left to run: {}", reasons.join("; "));
     }
     let stop = Arc::new(AtomicBool::new(false));
-    let signal = stop_on_signals(&runtime, &stop);
+    // From here on a signal stops the cells after the schedule in hand,
+    // for a partial summary; before (the model phase) it ends the run.
+    let signal = crate::session::stop_gracefully(&stop);
     let mut reports = run_cells(&cells, &stage, runtime.handle(), plan.parallel, &stop)?;
     for r in &mut reports {
         let scenario = r.scenario;
