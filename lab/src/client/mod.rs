@@ -192,6 +192,7 @@ pub trait LabClient: Send {
                 ClientOp::Process => self.process(data),
                 ClientOp::Mark => self.mark(),
                 ClientOp::Ack => self.ack(),
+                ClientOp::Renew => self.renew(),
             },
         }
     }
@@ -257,6 +258,11 @@ pub trait LabClient: Send {
     /// Acknowledges the processed unit.
     fn ack(&mut self) -> ClientFuture<'_, Outcome> {
         refuse(self, ClientOp::Ack)
+    }
+
+    /// One renewal of the lease held, by the holder's watchdog.
+    fn renew(&mut self) -> ClientFuture<'_, Outcome> {
+        refuse(self, ClientOp::Renew)
     }
 
     /// Sends `op` and drops its reply unread: the lab learns what Redis

@@ -571,9 +571,10 @@ fn answers_to(o: &Outcome) -> &'static [&'static str] {
         Outcome::Unacknowledged => &["confirm"],
         Outcome::Released
         | Outcome::StillHeld { .. }
-        | Outcome::NotHeld
         | Outcome::Deleted
         | Outcome::NothingToDelete => &["release"],
+        Outcome::NotHeld => &["release", "renew"],
+        Outcome::Renewed | Outcome::Reacquired => &["renew"],
         Outcome::Accepted | Outcome::Refused { .. } => &[],
         Outcome::Produced { .. } => &["produce"],
         Outcome::Read { .. } => &["read"],
@@ -603,6 +604,8 @@ fn outcomes() -> Vec<Outcome> {
         Outcome::Released,
         Outcome::StillHeld { count: 1 },
         Outcome::NotHeld,
+        Outcome::Renewed,
+        Outcome::Reacquired,
         Outcome::Deleted,
         Outcome::NothingToDelete,
         Outcome::Accepted,
