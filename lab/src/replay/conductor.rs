@@ -561,6 +561,15 @@ impl Conductor {
                 c.fence = None;
                 self.rec.instant(&name, Op::Crash);
             }
+            // In a replay the lab drives the watchdog (each renewal is a
+            // `renew` step): a starved watchdog is one given no renewal
+            // until it wakes, which the schedule already says.
+            ClientFault::Stall => {
+                self.rec.instant(&name, Op::Stall);
+            }
+            ClientFault::Wake => {
+                self.rec.instant(&name, Op::Wake);
+            }
         }
     }
 
