@@ -265,6 +265,13 @@ pub trait LabClient: Send {
         refuse(self, ClientOp::Renew)
     }
 
+    /// The token of the key the last renewal extended, or tried to (the
+    /// history's renewal event carries it); `None` when the client cannot
+    /// tell.
+    fn extended(&self) -> Option<String> {
+        None
+    }
+
     /// Sends `op` and drops its reply unread: the lab learns what Redis
     /// answered, the client's state nothing (it counts a timeout).
     fn lose(&mut self, op: ClientOp) -> ClientFuture<'_, Outcome> {

@@ -674,6 +674,10 @@ impl Conductor {
         }
         let said = self.clients[c].seat.take_said();
         self.rec.said(idx, said);
+        if call.op == ClientOp::Renew {
+            let key = self.clients[c].seat.client().and_then(|cl| cl.extended());
+            self.rec.extends(idx, key);
+        }
         let client = &mut self.clients[c];
         match &result {
             // A reply never read gives no belief; nor does one master's.
@@ -683,7 +687,9 @@ impl Conductor {
                     client.fence = Some(f);
                 }
             }
-            Ok(Outcome::Lost) => client.fence = None,
+            Ok(Outcome::Lost | Outcome::NotHeld) if call.op != ClientOp::Release => {
+                client.fence = None
+            }
             _ => {}
         }
         let outcome = result.as_ref().ok().cloned();

@@ -41,7 +41,9 @@ pub static DECLARATION: Declaration = Declaration {
             &[Fault::Pause, Fault::Stall, Fault::Delay, Fault::Crash],
         ),
     ],
-    fixed_by: &[&super::fenced::DECLARATION],
+    // Nothing in the lab renews and fixes what renewal cannot: fencing
+    // (`fenced`) is the answer to a lost lease, and it does not renew.
+    fixed_by: &[],
     shape: Shape::LOCK,
     faults: RENEW_FAULTS,
 };
