@@ -21,7 +21,7 @@ use crate::reentrant::{OwnerId, ReentrantLock};
 use crate::token::Token;
 use crate::token_lock::TokenLock;
 use crate::token_wait::TokenWaitLock;
-use crate::watchdog::{LeaseGuard, WatchdogOptions};
+use crate::watchdog::{LeaseGuard, RedisLeaseStore, WatchdogOptions};
 
 /// One of the lease locks.
 #[derive(Debug, Clone)]
@@ -217,6 +217,16 @@ impl AnyLock {
         match self {
             AnyLock::Token(l) => l.keep(grant, options),
             AnyLock::Fenced(l) => l.keep(grant, options),
+            _ => Err(self.not_keepable()),
+        }
+    }
+
+    /// The store a watchdog of this lock renews in (the locks whose value
+    /// is a token only), renewing as the protocol's capabilities say.
+    pub fn lease_store(&self) -> Result<RedisLeaseStore, LockError> {
+        match self {
+            AnyLock::Token(l) => Ok(l.lease_store()),
+            AnyLock::Fenced(l) => Ok(l.lease_store()),
             _ => Err(self.not_keepable()),
         }
     }

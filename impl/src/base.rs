@@ -178,6 +178,13 @@ macro_rules! kept_lock_methods {
             ) -> Result<$crate::LeaseGuard, $crate::LockError> {
                 $crate::watchdog::keep(&self.base, grant, options)
             }
+
+            /// The store a watchdog of this lock renews in, renewing as the
+            /// lock's protocol declares: for a caller that times the
+            /// renewals itself (the lab, replaying a model's `renew` steps).
+            pub fn lease_store(&self) -> $crate::watchdog::RedisLeaseStore {
+                $crate::watchdog::RedisLeaseStore::new(self.base.clone())
+            }
         }
     };
 }

@@ -20,7 +20,7 @@ use crate::connection::Conn;
 use crate::error::LockError;
 
 /// Every script's source, in the order [`preload`] loads them.
-const SOURCES: [&str; 12] = [
+const SOURCES: [&str; 14] = [
     include_str!("scripts/compare_and_delete.lua"),
     include_str!("scripts/renew.lua"),
     include_str!("scripts/acquire_fenced.lua"),
@@ -33,6 +33,8 @@ const SOURCES: [&str; 12] = [
     include_str!("scripts/sync_mark.lua"),
     include_str!("scripts/dedup_apply.lua"),
     include_str!("scripts/sync_produce_many.lua"),
+    include_str!("scripts/renew_unchecked.lua"),
+    include_str!("scripts/renew_reacquire.lua"),
 ];
 
 /// `DEL` the lock only if it holds the caller's token; returns 1 or 0.
@@ -82,6 +84,15 @@ pub static DEDUP_APPLY: LazyLock<Script> = LazyLock::new(|| Script::new(SOURCES[
 /// Appends several units to a Stream in one round trip; returns how many.
 pub static SYNC_PRODUCE_MANY: LazyLock<Script> = LazyLock::new(|| Script::new(SOURCES[11]));
 
+/// A bare `PEXPIRE` of the lock (`renew-unchecked`'s renewal); returns
+/// `{1, value}` (extended, and the value the key held) or `{0}` (no key).
+pub static RENEW_UNCHECKED: LazyLock<Script> = LazyLock::new(|| Script::new(SOURCES[12]));
+
+/// Compare-and-`PEXPIRE`, or `SET NX` when the key is gone
+/// (`renew-reacquire`'s renewal); returns 1 (extended), 2 (created again)
+/// or -1 (another's token).
+pub static RENEW_REACQUIRE: LazyLock<Script> = LazyLock::new(|| Script::new(SOURCES[13]));
+
 /// Loads every script into the server's cache (`SCRIPT LOAD`), so that the
 /// next call of each is one `EVALSHA` round trip, not a `NOSCRIPT` and a
 /// second trip — for a caller that must know what a command will cost
@@ -114,6 +125,8 @@ mod tests {
             SYNC_MARK.get_hash(),
             DEDUP_APPLY.get_hash(),
             SYNC_PRODUCE_MANY.get_hash(),
+            RENEW_UNCHECKED.get_hash(),
+            RENEW_REACQUIRE.get_hash(),
         ];
         for (i, h) in hashes.iter().enumerate() {
             assert_eq!(h.len(), 40);

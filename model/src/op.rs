@@ -49,11 +49,13 @@ pub enum ClientOp {
     Mark,
     /// A worker acknowledges its unit to the consumer group.
     Ack,
+    /// The holder's watchdog renews its lease (a lock that renews).
+    Renew,
 }
 
 /// Every operation by name (an ask's master is `n1`: the name does not
 /// say).
-const OPS: [ClientOp; 12] = [
+const OPS: [ClientOp; 13] = [
     ClientOp::Acquire,
     ClientOp::Confirm,
     ClientOp::Write,
@@ -68,6 +70,7 @@ const OPS: [ClientOp; 12] = [
     ClientOp::Process,
     ClientOp::Mark,
     ClientOp::Ack,
+    ClientOp::Renew,
 ];
 
 impl ClientOp {
@@ -86,6 +89,7 @@ impl ClientOp {
             ClientOp::Process => "process",
             ClientOp::Mark => "mark",
             ClientOp::Ack => "ack",
+            ClientOp::Renew => "renew",
         }
     }
 

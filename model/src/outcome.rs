@@ -54,9 +54,16 @@ pub enum Outcome {
         /// The hold count left.
         count: u32,
     },
-    /// Release: nothing of the client's was there any more (its lease ran
-    /// out; the key is gone or another client holds it). Nothing removed.
+    /// Release or renew: nothing of the client's was there any more (its
+    /// lease ran out; the key is gone or another client holds it). Nothing
+    /// removed, nothing extended.
     NotHeld,
+    /// Renew: the key's lease was extended to a whole lease again.
+    Renewed,
+    /// Renew: the key was gone, and the renewal created it again
+    /// (`SET NX`): the lease was lost in between, and the holder's library
+    /// tells it nothing (the lab records what Redis did).
+    Reacquired,
     /// Release: a `DEL` removed *a* key — the client cannot know whose.
     Deleted,
     /// Release: a `DEL` found no key.
@@ -129,6 +136,8 @@ impl Outcome {
             Outcome::Released => "released",
             Outcome::StillHeld { .. } => "still-held",
             Outcome::NotHeld => "not-held",
+            Outcome::Renewed => "renewed",
+            Outcome::Reacquired => "reacquired",
             Outcome::Deleted => "deleted",
             Outcome::NothingToDelete => "nothing-to-delete",
             Outcome::Accepted => "accepted",
@@ -160,9 +169,10 @@ impl Outcome {
             | Outcome::Unacknowledged => &[ClientOp::Acquire][..],
             Outcome::Released
             | Outcome::StillHeld { .. }
-            | Outcome::NotHeld
             | Outcome::Deleted
             | Outcome::NothingToDelete => &[ClientOp::Release],
+            Outcome::NotHeld => &[ClientOp::Release, ClientOp::Renew],
+            Outcome::Renewed | Outcome::Reacquired => &[ClientOp::Renew],
             Outcome::Accepted | Outcome::Refused { .. } => &[ClientOp::Write],
             Outcome::Produced { .. } => &[ClientOp::Produce],
             Outcome::Read { .. } => &[ClientOp::Read],
@@ -257,6 +267,8 @@ impl fmt::Display for Outcome {
             Outcome::Released => f.write_str("released"),
             Outcome::StillHeld { count } => write!(f, "still held (count {count})"),
             Outcome::NotHeld => f.write_str("not held any more"),
+            Outcome::Renewed => f.write_str("renewed"),
+            Outcome::Reacquired => f.write_str("the key was gone: created again"),
             Outcome::Deleted => f.write_str("DEL removed a key"),
             Outcome::NothingToDelete => f.write_str("DEL found no key"),
             Outcome::Accepted => f.write_str("accepted"),

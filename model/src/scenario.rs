@@ -62,6 +62,10 @@ pub struct Scenario {
     /// while fewer replicas than this are connected and acknowledging.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub min_replicas_to_write: u8,
+    /// A renewing lock's renewal period, in ticks (0: a third of the
+    /// lease, at least one tick; see [`Scenario::period`]).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub renew_every: u8,
 }
 
 fn one() -> u8 {
@@ -115,6 +119,14 @@ pub enum ScenarioError {
         /// The replicas of the scenario.
         replicas: u8,
     },
+    /// A renewal period of zero, or not below the lease.
+    #[error("--renew-every {given}: give a renewal period of 1 tick up to, not including, the lease ({ttl} ticks)")]
+    RenewEvery {
+        /// What was given.
+        given: u64,
+        /// The lease.
+        ttl: u8,
+    },
     /// A fault the protocol's model cannot take.
     #[error("{protocol} cannot be checked under {fault}: its model takes {known}")]
     Fault {
@@ -149,7 +161,32 @@ impl Scenario {
             units: shape.units,
             drift: 0,
             min_replicas_to_write: 0,
+            renew_every: 0,
         }
+    }
+
+    /// A renewing lock's renewal period, in ticks: as set, or a third of
+    /// the lease (at least one tick).
+    pub fn period(&self) -> u8 {
+        match self.renew_every {
+            0 => (self.ttl / 3).max(1),
+            n => n,
+        }
+    }
+
+    /// Checks and sets the renewal period: at least a tick, and shorter
+    /// than the lease (a renewal due only once the lease has run out
+    /// renews nothing). Call after the lease is set.
+    pub fn renewing_every(self, ticks: u64) -> Result<Scenario, ScenarioError> {
+        let max = self.ttl.saturating_sub(1);
+        let bad = ScenarioError::RenewEvery {
+            given: ticks,
+            ttl: self.ttl,
+        };
+        Ok(Scenario {
+            renew_every: within(ticks, 1, max).ok_or(bad)?,
+            ..self
+        })
     }
 
     /// Checks and sets the number of masters: one for a single-instance
@@ -359,6 +396,21 @@ mod tests {
             assert!(
                 matches!(redlock.with_drift(bad), Err(ScenarioError::Drift(_))),
                 "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_renewal_period_is_below_the_lease_and_not_zero() {
+        let s = Scenario::new("renew".parse().unwrap(), Faults::NONE);
+        assert_eq!(s.period(), 1, "a third of a 3-tick lease");
+        assert_eq!(s.sized(3, 1, 6).unwrap().period(), 2);
+        assert_eq!(s.renewing_every(2).unwrap().period(), 2);
+        for bad in [0, 3, 4, 300] {
+            let e = s.renewing_every(bad).unwrap_err();
+            assert_eq!(
+                e.to_string(),
+                format!("--renew-every {bad}: give a renewal period of 1 tick up to, not including, the lease (3 ticks)")
             );
         }
     }

@@ -72,10 +72,21 @@ pub enum ClientFault {
     Resume,
     /// It stops for good (the `crash` fault).
     Crash,
+    /// Its watchdog alone is starved while it works on (the `stall`
+    /// fault): it renews nothing until woken.
+    Stall,
+    /// Its starved watchdog runs again.
+    Wake,
 }
 
 impl ClientFault {
-    const ALL: [ClientFault; 3] = [ClientFault::Pause, ClientFault::Resume, ClientFault::Crash];
+    const ALL: [ClientFault; 5] = [
+        ClientFault::Pause,
+        ClientFault::Resume,
+        ClientFault::Crash,
+        ClientFault::Stall,
+        ClientFault::Wake,
+    ];
 
     /// The step's name.
     pub fn name(self) -> &'static str {
@@ -83,6 +94,8 @@ impl ClientFault {
             ClientFault::Pause => "pause",
             ClientFault::Resume => "resume",
             ClientFault::Crash => "crash",
+            ClientFault::Stall => "stall",
+            ClientFault::Wake => "wake",
         }
     }
 }
@@ -219,7 +232,7 @@ impl fmt::Display for Step {
 
 /// A step that could not be read.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("cannot read step `{given}`: {why}; write e.g. `acquire c1`, `acquire-delayed c2`, `deliver c2`, `acquire-resent c1`, `write c1`, `release c1`, `pause c1`, `resume c1`, `crash c3`, `tick`, `restart`, `restart n2`, `produce`, `read c1`, `read-delayed c1`, `claim c1`, `claim-delayed c1`, `process c1`, `mark c1`, `ack c1`, `ask c1 n2`, `ask-lost c1 n2`, `conclude c1`, `delayed-restart n2`, `rejoin n2`, `clock-jump n2`, `confirm c1`, `replicate n2`, `failover n2`")]
+#[error("cannot read step `{given}`: {why}; write e.g. `acquire c1`, `acquire-delayed c2`, `deliver c2`, `acquire-resent c1`, `write c1`, `release c1`, `pause c1`, `resume c1`, `crash c3`, `tick`, `restart`, `restart n2`, `produce`, `read c1`, `read-delayed c1`, `claim c1`, `claim-delayed c1`, `process c1`, `mark c1`, `ack c1`, `ask c1 n2`, `ask-lost c1 n2`, `conclude c1`, `delayed-restart n2`, `rejoin n2`, `clock-jump n2`, `confirm c1`, `replicate n2`, `failover n2`, `renew c1`, `renew-delayed c1`, `stall c1`, `wake c1`")]
 pub struct BadStep {
     /// What was given.
     pub given: String,
@@ -393,7 +406,8 @@ mod tests {
     fn schedules_round_trip_through_text_and_json() {
         let text = "acquire c1; acquire-delayed c2; tick; restart; restart n3; acquire-resent c8; \
              ask c1 n1; ask-lost c2 n5; conclude c2; delayed-restart n2; rejoin n2; clock-jump n3; \
-             confirm c1; replicate n2; failover n1; pause c1; resume c1; crash c3";
+             confirm c1; replicate n2; failover n1; pause c1; resume c1; crash c3; renew c1; \
+             renew-delayed c2; stall c1; wake c1";
         let steps = parse_schedule(text).unwrap();
         assert_eq!(format_schedule(&steps), text);
         assert_eq!(

@@ -61,6 +61,23 @@ pub enum Reentry {
     },
 }
 
+/// How a lock's watchdog renews the lease while its holder works: every
+/// period (a third of the lease by default) it extends the key, and it
+/// stops on release or on the first renewal that fails, telling the holder
+/// — who also checks its own lease deadline, by its local clock, before
+/// each operation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Renewal {
+    /// The renewal extends the key only if it still holds the holder's
+    /// token (compare-and-`PEXPIRE`, Lua); otherwise `PEXPIRE` extends
+    /// whoever holds the key.
+    pub checked: bool,
+    /// A renewal that finds the key gone creates it again (`SET NX`) and
+    /// reads as renewed: the silent re-acquire (redsync's
+    /// `WithSetNXOnExtend`).
+    pub reacquire: bool,
+}
+
 /// What a protocol's client does, as data.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct Capabilities {
@@ -84,6 +101,9 @@ pub struct Capabilities {
     /// grant only once `n` replicas acknowledged it (an unacknowledged one
     /// is released and counts as not acquired); 0: no `WAIT`.
     pub wait_replicas: u8,
+    /// A watchdog renews the lease while the holder works (`None`: the
+    /// lease is fixed, and the holder must finish within it).
+    pub renewal: Option<Renewal>,
 }
 
 impl Capabilities {
@@ -99,6 +119,7 @@ impl Capabilities {
         reentry: Reentry::None,
         sync: None,
         wait_replicas: 0,
+        renewal: None,
     };
 
     /// The token lock: a value unique to the holder, released by
@@ -123,6 +144,11 @@ impl Capabilities {
     /// Whether the owner's own acquire adds a level instead of waiting.
     pub fn reentrant(&self) -> bool {
         matches!(self.reentry, Reentry::Counted { .. })
+    }
+
+    /// Whether a watchdog renews the lease while the holder works.
+    pub fn renews(&self) -> bool {
+        self.renewal.is_some()
     }
 
     /// Whether a grant counts only once replicas acknowledge it (`WAIT`).

@@ -17,7 +17,11 @@ pub enum Fault {
     /// A client takes no steps while time passes (GC, swap, SIGSTOP): its
     /// lease can run out while it still believes it holds.
     Pause,
-    /// A grant's reply is held in flight and delivered late, after the lease
+    /// A client's watchdog alone is starved (a thread that gets no CPU, a
+    /// blocked event loop) while the client itself works on: it renews
+    /// nothing until it runs again.
+    Stall,
+    /// A grant's (or a renewal's) reply is held in flight and delivered late, after the lease
     /// it grants may have run out.
     Delay,
     /// A client stops for good, holding the lock or not.
@@ -46,12 +50,13 @@ pub enum Fault {
 pub const CLOCK_JUMP_TICKS: u8 = 1;
 
 /// How many kinds of fault there are.
-pub const KINDS: usize = 8;
+pub const KINDS: usize = 9;
 
 impl Fault {
     /// Every fault, in the order tables list them.
     pub const ALL: [Fault; KINDS] = [
         Fault::Pause,
+        Fault::Stall,
         Fault::Delay,
         Fault::Crash,
         Fault::Restart,
@@ -65,6 +70,7 @@ impl Fault {
     pub fn name(self) -> &'static str {
         match self {
             Fault::Pause => "pause",
+            Fault::Stall => "stall",
             Fault::Delay => "delay",
             Fault::Crash => "crash",
             Fault::Restart => "restart",

@@ -33,8 +33,18 @@ pub enum PropertyName {
     /// not believe it holds it (a re-sent acquire counted twice, or granted
     /// and then refused to its own sender).
     NoLeakedHold,
+    /// A renewal never extends a lease another client holds.
+    NoForeignExtension,
+    /// A holder whose lease was lost learns it at or before its next
+    /// operation: none writes or releases as a holder, untold, after
+    /// its lease was gone (expired, forgotten, taken, or silently
+    /// re-created).
+    LossTold,
     /// Some client gets the lock (so "holds" is never vacuous).
     SomeoneAcquires,
+    /// Some holder's watchdog renews its lease (so the renewal verdicts
+    /// are never vacuous).
+    SomeoneRenews,
     /// Some holder re-enters its lock (so the re-entry verdicts are never
     /// vacuous).
     SomeoneReenters,
@@ -71,7 +81,7 @@ pub enum Kind {
 
 impl PropertyName {
     /// Every property, in table order.
-    pub const ALL: [PropertyName; 15] = [
+    pub const ALL: [PropertyName; 18] = [
         PropertyName::MutualExclusion,
         PropertyName::NoForeignRelease,
         PropertyName::FencedResource,
@@ -79,8 +89,11 @@ impl PropertyName {
         PropertyName::ReentryNoSelfWait,
         PropertyName::NoEarlyRelease,
         PropertyName::NoLeakedHold,
+        PropertyName::NoForeignExtension,
+        PropertyName::LossTold,
         PropertyName::SomeoneAcquires,
         PropertyName::SomeoneReenters,
+        PropertyName::SomeoneRenews,
         PropertyName::EveryoneFinishes,
         PropertyName::NoDoubleProcessing,
         PropertyName::NoLostUpdate,
@@ -99,6 +112,9 @@ impl PropertyName {
             PropertyName::ReentryNoSelfWait => "reentry-no-self-wait",
             PropertyName::NoEarlyRelease => "no-early-release",
             PropertyName::NoLeakedHold => "no-leaked-hold",
+            PropertyName::NoForeignExtension => "no-foreign-extension",
+            PropertyName::LossTold => "loss-told",
+            PropertyName::SomeoneRenews => "someone-renews",
             PropertyName::SomeoneAcquires => "someone-acquires",
             PropertyName::SomeoneReenters => "someone-reenters",
             PropertyName::EveryoneFinishes => "everyone-finishes",
@@ -119,12 +135,15 @@ impl PropertyName {
             | PropertyName::ReentryNoSelfWait
             | PropertyName::NoEarlyRelease
             | PropertyName::NoLeakedHold
+            | PropertyName::NoForeignExtension
+            | PropertyName::LossTold
             | PropertyName::NoDoubleProcessing
             | PropertyName::NoLostUpdate
             | PropertyName::ExactlyOnceSync => Kind::Always,
             PropertyName::EventuallyAcquired => Kind::Eventually,
             PropertyName::SomeoneAcquires
             | PropertyName::SomeoneReenters
+            | PropertyName::SomeoneRenews
             | PropertyName::EveryoneFinishes
             | PropertyName::SomeUnitProcessed
             | PropertyName::EveryUnitProcessed => Kind::Sometimes,
@@ -143,6 +162,16 @@ impl PropertyName {
             | PropertyName::EveryUnitProcessed => Family::Sync,
             _ => Family::Lease,
         }
+    }
+
+    /// Whether the property is about renewing a lease: it means something
+    /// only for a lock whose watchdog renews
+    /// ([`Capabilities::renews`](crate::declaration::Capabilities::renews)).
+    pub fn about_renewal(self) -> bool {
+        matches!(
+            self,
+            PropertyName::NoForeignExtension | PropertyName::LossTold | PropertyName::SomeoneRenews
+        )
     }
 
     /// Whether the property means anything in a scenario of `family`
@@ -189,6 +218,13 @@ impl PropertyName {
             PropertyName::NoLeakedHold => {
                 "Redis never holds the lock, or a level of it, for a client that does not believe it holds it"
             }
+            PropertyName::NoForeignExtension => {
+                "a renewal never extends a lease another client holds"
+            }
+            PropertyName::LossTold => {
+                "a holder whose lease was lost learns it at or before its next operation"
+            }
+            PropertyName::SomeoneRenews => "some holder's watchdog renews its lease",
             PropertyName::SomeoneAcquires => "some client gets the lock",
             PropertyName::SomeoneReenters => "some holder re-enters its lock",
             PropertyName::EveryoneFinishes => "every client finishes all its rounds",

@@ -33,6 +33,9 @@ static ALL: &[Protocol] = &[
     Protocol(&protocols::redlock::DECLARATION),
     Protocol(&protocols::redlock_fenced::DECLARATION),
     Protocol(&protocols::token_wait::DECLARATION),
+    Protocol(&protocols::renew::DECLARATION),
+    Protocol(&protocols::renew_unchecked::DECLARATION),
+    Protocol(&protocols::renew_reacquire::DECLARATION),
 ];
 
 /// A protocol: a handle on its declaration.

@@ -89,7 +89,7 @@ pub use guard::LeaseGuard;
 pub use lost::LostReason;
 pub use options::{WatchdogOptions, MAX_HOLD};
 pub use state::LeaseState;
-pub use store::{LeaseStore, RedisLeaseStore, Renewal};
+pub use store::{LeaseStore, RedisLeaseStore, Renewal, Traced};
 
 use crate::base::LockBase;
 use crate::error::LockError;

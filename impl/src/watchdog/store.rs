@@ -9,8 +9,19 @@
 //! Both operations must compare the token and act in one atomic step, and
 //! `renew` must never create a key: the safety of the watchdog against a
 //! late renewal rests on that (see the [watchdog docs](super)).
+//!
+//! [`RedisLeaseStore`] renews as its lock's protocol declares
+//! ([`Capabilities::renewal`](locklab_spec::declaration::Capabilities)): by
+//! token (`renew`), or — the two mistakes the lab keeps to show them on
+//! real Redis — with a bare `PEXPIRE` (`renew-unchecked`) or re-creating a
+//! missing key (`renew-reacquire`). Those two break this contract on
+//! purpose, and read as [`Renewal::Extended`] to the watchdog, as they do
+//! in the libraries that make them; [`RedisLeaseStore::renew_traced`] says
+//! what really happened.
 
 use std::future::Future;
+
+use locklab_spec::declaration::Renewal as Renews;
 
 use crate::base::LockBase;
 use crate::error::LockError;
@@ -29,6 +40,19 @@ pub enum Renewal {
     Gone,
     /// The key holds another token; nothing was changed.
     Taken,
+}
+
+/// One renewal as Redis ran it: what the watchdog reads, and what the lab
+/// records.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Traced {
+    /// What the watchdog reads.
+    pub renewal: Renewal,
+    /// The token of the key the renewal extended, or found (`None`: no
+    /// key).
+    pub key_token: Option<String>,
+    /// The key was gone and the renewal created it again.
+    pub recreated: bool,
 }
 
 /// The lease's key on some store: compare-and-extend, compare-and-delete.
@@ -60,37 +84,84 @@ pub trait LeaseStore: Send + Sync + 'static {
 #[derive(Debug, Clone)]
 pub struct RedisLeaseStore {
     base: LockBase,
+    renews: Renews,
+}
+
+/// How a lock that declares no renewal is kept: by token.
+const BY_TOKEN: Renews = Renews {
+    checked: true,
+    reacquire: false,
+};
+
+fn unexpected(script: &str, reply: impl std::fmt::Debug) -> LockError {
+    LockError::Redis(redis::RedisError::from((
+        redis::ErrorKind::UnexpectedReturnType,
+        "a renewal script answered outside its replies",
+        format!("{script}: {reply:?}"),
+    )))
 }
 
 impl RedisLeaseStore {
+    /// The store of `base`'s key, renewing as its protocol declares (by
+    /// token, for a lock that declares no renewal of its own).
     pub(crate) fn new(base: LockBase) -> Self {
-        Self { base }
+        let renews = base.protocol.caps().renewal.unwrap_or(BY_TOKEN);
+        Self { base, renews }
+    }
+
+    /// One renewal, and what it really did.
+    pub async fn renew_traced(&self, token: Token) -> Result<Traced, LockError> {
+        let key = self.base.key.as_str();
+        let ms = self.base.ttl.as_millis();
+        let mine = Some(token.to_string());
+        let traced = |renewal, key_token, recreated| Traced {
+            renewal,
+            key_token,
+            recreated,
+        };
+        let conn = &self.base.conn;
+        let traced = if !self.renews.checked {
+            let reply: Vec<redis::Value> = conn
+                .invoke(scripts::RENEW_UNCHECKED.key(key).arg(ms))
+                .await?;
+            match reply.as_slice() {
+                [redis::Value::Int(1), redis::Value::BulkString(value)] => traced(
+                    Renewal::Extended,
+                    Some(String::from_utf8_lossy(value).into_owned()),
+                    false,
+                ),
+                [redis::Value::Int(0)] => traced(Renewal::Gone, None, false),
+                other => return Err(unexpected("renew_unchecked.lua", other)),
+            }
+        } else if self.renews.reacquire {
+            let reply: i64 = conn
+                .invoke(scripts::RENEW_REACQUIRE.key(key).arg(token).arg(ms))
+                .await?;
+            match reply {
+                1 => traced(Renewal::Extended, mine, false),
+                2 => traced(Renewal::Extended, mine, true),
+                -1 => traced(Renewal::Taken, None, false),
+                other => return Err(unexpected("renew_reacquire.lua", other)),
+            }
+        } else {
+            let reply: i64 = conn
+                .invoke(scripts::RENEW.key(key).arg(token).arg(ms))
+                .await?;
+            match reply {
+                1 => traced(Renewal::Extended, mine, false),
+                0 => traced(Renewal::Gone, None, false),
+                -1 => traced(Renewal::Taken, None, false),
+                other => return Err(unexpected("renew.lua", other)),
+            }
+        };
+        tracing::debug!(key = %self.base.key, %token, ?traced, "renew");
+        Ok(traced)
     }
 }
 
 impl LeaseStore for RedisLeaseStore {
     async fn renew(&self, token: Token) -> Result<Renewal, LockError> {
-        let reply: i64 = self
-            .base
-            .conn
-            .invoke(
-                scripts::RENEW
-                    .key(self.base.key.as_str())
-                    .arg(token)
-                    .arg(self.base.ttl.as_millis()),
-            )
-            .await?;
-        tracing::debug!(key = %self.base.key, %token, reply, "renew");
-        match reply {
-            1 => Ok(Renewal::Extended),
-            0 => Ok(Renewal::Gone),
-            -1 => Ok(Renewal::Taken),
-            other => Err(LockError::Redis(redis::RedisError::from((
-                redis::ErrorKind::UnexpectedReturnType,
-                "renew.lua answered outside {1, 0, -1}",
-                other.to_string(),
-            )))),
-        }
+        Ok(self.renew_traced(token).await?.renewal)
     }
 
     async fn release(&self, token: Token) -> Result<ReleaseOutcome, LockError> {

@@ -6,9 +6,18 @@
 //! declaration: a lock that fences writes to a [`FencedResource`] with its
 //! grant's fencing token, the others to a [`PlainResource`] that accepts
 //! everything (so the history shows what fencing would have refused).
+//!
+//! A lock that renews its lease ([`Capabilities::renews`]) gets its
+//! watchdog's store, renewing as the protocol declares; the lab times the
+//! renewals (each `renew` step is one, as the model's script says), and
+//! the client keeps the holder's local lease deadline, checked before each
+//! write as the watchdog's holder does.
+//!
+//! [`Capabilities::renews`]: locklab_model::declaration::Capabilities::renews
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
+use locklab_impl::watchdog::{RedisLeaseStore, Renewal};
 use locklab_impl::{
     AcquireRequest, Attempt, Conn, Grant, LockError, LockKey, PendingGrant, Protocol,
     ReleaseOutcome, Ttl, Wait, WaitingLock,
@@ -37,6 +46,13 @@ pub struct ImplClient {
     /// A grant the primary made that awaits its confirmation (a lock that
     /// confirms its grants: its acquire is two operations).
     pending: Option<PendingGrant>,
+    /// A lock that renews: its watchdog's store.
+    store: Option<RedisLeaseStore>,
+    /// While it holds a lock that renews: when its lease ends by its local
+    /// clock (a whole lease from the send of its grant or last renewal).
+    deadline: Option<Instant>,
+    /// The token of the key the last renewal extended, or tried to.
+    extended: Option<String>,
 }
 
 fn err(e: LockError) -> OpError {
@@ -59,6 +75,7 @@ impl ImplClient {
         };
         let ttl = Ttl::new(spec.ttl)?;
         let (lock, resource) = Self::build(protocol, &conn, &resource_conn, &spec.keys, ttl, wait)?;
+        let store = Self::store(protocol, &lock)?;
         Ok(ImplClient {
             protocol,
             conn,
@@ -70,7 +87,17 @@ impl ImplClient {
             grants: Vec::new(),
             lost: None,
             pending: None,
+            store,
+            deadline: None,
+            extended: None,
         })
+    }
+
+    fn store(protocol: Protocol, lock: &WaitingLock) -> Result<Option<RedisLeaseStore>, LockError> {
+        if !protocol.caps().renews() {
+            return Ok(None);
+        }
+        lock.plain().lease_store().map(Some)
     }
 
     fn build(
@@ -119,7 +146,12 @@ impl ImplClient {
     fn took(&mut self, attempt: Attempt) -> Outcome {
         let outcome = self.words(&attempt);
         match attempt {
-            Attempt::Granted(grant) => self.grants.push(grant),
+            Attempt::Granted(grant) => {
+                if self.store.is_some() {
+                    self.deadline = Some(grant.granted_at() + self.ttl.as_duration());
+                }
+                self.grants.push(grant)
+            }
             Attempt::Lost => self.grants.clear(),
             Attempt::Busy | Attempt::Unacknowledged(_) => {}
         }
@@ -183,6 +215,57 @@ impl ImplClient {
         Ok(self.took(attempt))
     }
 
+    /// One renewal by the watchdog: extended (or, for a lock that
+    /// re-creates a missing key, created again), or nothing of its own
+    /// there — then the watchdog stops and the holder is told.
+    async fn try_renew(&mut self) -> Result<Outcome, OpError> {
+        let Some(store) = &self.store else {
+            return Err(OpError::definite(format!(
+                "{} does not renew its lease",
+                self.protocol
+            )));
+        };
+        let token = self
+            .grants
+            .last()
+            .and_then(Grant::token)
+            .ok_or_else(|| OpError::definite("nothing to renew: no grant held"))?;
+        let sent = Instant::now();
+        let traced = store.renew_traced(token).await.map_err(err)?;
+        self.extended = Some(traced.key_token.unwrap_or_else(|| token.to_string()));
+        Ok(match traced.renewal {
+            Renewal::Extended => {
+                self.deadline = Some(sent + self.ttl.as_duration());
+                if traced.recreated {
+                    Outcome::Reacquired
+                } else {
+                    Outcome::Renewed
+                }
+            }
+            Renewal::Gone | Renewal::Taken => {
+                self.told_lost();
+                Outcome::NotHeld
+            }
+        })
+    }
+
+    /// The holder learns its lock is lost: it gives up its grant.
+    fn told_lost(&mut self) {
+        self.grants.clear();
+        self.deadline = None;
+    }
+
+    /// Before a write, a holder of a lock that renews checks its local
+    /// lease deadline: passed, it learns it lost the lock and does not
+    /// write.
+    fn deadline_passed(&mut self) -> bool {
+        let passed = self.deadline.is_some_and(|d| Instant::now() >= d);
+        if passed {
+            self.told_lost();
+        }
+        passed
+    }
+
     async fn try_release(&mut self) -> Result<Outcome, OpError> {
         let grant = self
             .grants
@@ -213,12 +296,23 @@ impl LabClient for ImplClient {
     }
 
     fn write<'a>(&'a mut self, data: &'a str) -> ClientFuture<'a, Outcome> {
+        if self.deadline_passed() {
+            return Box::pin(std::future::ready(Ok(Outcome::Lost)));
+        }
         let fence = self.grants.last().and_then(Grant::fence);
         Box::pin(self.resource.write(fence, data))
     }
 
     fn release(&mut self) -> ClientFuture<'_, Outcome> {
         Box::pin(self.try_release())
+    }
+
+    fn renew(&mut self) -> ClientFuture<'_, Outcome> {
+        Box::pin(self.try_renew())
+    }
+
+    fn extended(&self) -> Option<String> {
+        self.extended.clone()
     }
 
     fn lose(&mut self, op: ClientOp) -> ClientFuture<'_, Outcome> {
@@ -268,11 +362,14 @@ impl LabClient for ImplClient {
                 self.wait,
             )
             .map_err(err)?;
+            self.store = Self::store(self.protocol, &lock).map_err(err)?;
             self.lock = lock;
             self.resource = resource;
             self.grants.clear();
             self.lost = None;
             self.pending = None;
+            self.deadline = None;
+            self.extended = None;
             Ok(())
         })
     }

@@ -195,6 +195,7 @@ pub trait LabClient: Send {
                 ClientOp::Process => self.process(data),
                 ClientOp::Mark => self.mark(),
                 ClientOp::Ack => self.ack(),
+                ClientOp::Renew => self.renew(),
             },
         }
     }
@@ -260,6 +261,18 @@ pub trait LabClient: Send {
     /// Acknowledges the processed unit.
     fn ack(&mut self) -> ClientFuture<'_, Outcome> {
         refuse(self, ClientOp::Ack)
+    }
+
+    /// One renewal of the lease held, by the holder's watchdog.
+    fn renew(&mut self) -> ClientFuture<'_, Outcome> {
+        refuse(self, ClientOp::Renew)
+    }
+
+    /// The token of the key the last renewal extended, or tried to (the
+    /// history's renewal event carries it); `None` when the client cannot
+    /// tell.
+    fn extended(&self) -> Option<String> {
+        None
     }
 
     /// Sends `op` and drops its reply unread: the lab learns what Redis

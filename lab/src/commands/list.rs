@@ -360,7 +360,12 @@ fn fault_meaning(fault: Fault, family: Family) -> Option<(&'static str, &'static
             "Sentinel promotes a replica with whatever it has replicated (the lock key and the fencing counter as of some earlier moment); the old primary resyncs from it; every client follows the new primary",
             "the lab's Sentinel set: every replica's stream held in a proxy, released by `replicate`; the replica promoted by `SENTINEL FAILOVER`, the old primary demoted at once",
         ),
-        (Fault::DelayedRestart | Fault::ClockJump, Lease | Sync)
+        (Fault::Stall, Lease) => (
+            "a renewing holder's watchdog alone takes no steps while the holder works on; ticks go on and end the lease it did not renew",
+            "reproduce: the lab drives the watchdog's renewals, and gives a starved one none until `wake`",
+        ),
+        (Fault::Stall, Quorum | Sync)
+        | (Fault::DelayedRestart | Fault::ClockJump, Lease | Sync)
         | (Fault::Retry | Fault::Failover, Quorum | Sync) => return None,
     })
 }
@@ -419,6 +424,9 @@ fn judges(p: PropertyName) -> &'static str {
         | PropertyName::NoEarlyRelease
         | PropertyName::SomeoneReenters => "a lock used re-entrantly (depth 2 or more)",
         PropertyName::NoLeakedHold => "a lock used re-entrantly, or under `retry`",
+        PropertyName::NoForeignExtension | PropertyName::LossTold | PropertyName::SomeoneRenews => {
+            "a lock that renews its lease"
+        }
         PropertyName::MutualExclusion
         | PropertyName::NoForeignRelease
         | PropertyName::FencedResource
@@ -571,9 +579,10 @@ fn answers_to(o: &Outcome) -> &'static [&'static str] {
         Outcome::Unacknowledged => &["confirm"],
         Outcome::Released
         | Outcome::StillHeld { .. }
-        | Outcome::NotHeld
         | Outcome::Deleted
         | Outcome::NothingToDelete => &["release"],
+        Outcome::NotHeld => &["release", "renew"],
+        Outcome::Renewed | Outcome::Reacquired => &["renew"],
         Outcome::Accepted | Outcome::Refused { .. } => &[],
         Outcome::Produced { .. } => &["produce"],
         Outcome::Read { .. } => &["read"],
@@ -603,6 +612,8 @@ fn outcomes() -> Vec<Outcome> {
         Outcome::Released,
         Outcome::StillHeld { count: 1 },
         Outcome::NotHeld,
+        Outcome::Renewed,
+        Outcome::Reacquired,
         Outcome::Deleted,
         Outcome::NothingToDelete,
         Outcome::Accepted,

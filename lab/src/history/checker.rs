@@ -49,7 +49,7 @@ use locklab_model::{Call, ClientOp, Outcome, PropertyName, Verdict};
 use serde::{Deserialize, Serialize};
 
 use super::event::{Event, History, Op};
-use super::work;
+use super::{renewal, work};
 
 /// What the checker found for one property.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -121,6 +121,9 @@ pub fn finding(history: &History, property: PropertyName) -> Finding {
         PropertyName::ReentryNoSelfWait => reentry_no_self_wait(history),
         PropertyName::NoEarlyRelease => no_early_release(history),
         PropertyName::NoLeakedHold => no_leaked_hold(history),
+        PropertyName::NoForeignExtension => renewal::no_foreign_extension(history),
+        PropertyName::LossTold => renewal::loss_told(history),
+        PropertyName::SomeoneRenews => renewal::someone_renews(history),
         PropertyName::SomeoneAcquires => {
             if history.events.iter().any(Event::gives_belief) {
                 Finding::holds(property)
@@ -211,7 +214,21 @@ fn walk(history: &History) -> Walked {
                     o.levels -= 1;
                 }
             }
-            Op::Crash => close(&mut open, &mut closed, (e.start_us, i)),
+            Op::Crash | Op::Lost => close(&mut open, &mut closed, (e.start_us, i)),
+            // A renewal that found nothing of the client's, or a deadline
+            // check before a write: the holder is told, and stops.
+            Op::Call(Call {
+                op: ClientOp::Renew,
+                ..
+            }) if e.outcome == Some(Outcome::NotHeld) && e.end_us.is_some() => {
+                close(&mut open, &mut closed, (e.end_us.unwrap_or(e.start_us), i));
+            }
+            Op::Call(Call {
+                op: ClientOp::Write,
+                ..
+            }) if e.outcome == Some(Outcome::Lost) && e.end_us.is_some() => {
+                close(&mut open, &mut closed, (e.end_us.unwrap_or(e.start_us), i));
+            }
             _ if e.op.is_acquire() && e.outcome == Some(Outcome::Lost) && e.end_us.is_some() => {
                 close(&mut open, &mut closed, (e.end_us.unwrap_or(e.start_us), i));
             }

@@ -3,6 +3,26 @@
 //! clock, plus what the lab observed and the faults it injected. Replays,
 //! chaos schedules and bench runs all record histories in this one form, so
 //! one checker reads them all.
+//!
+//! # Renewals and losses: the contract
+//!
+//! A lock that renews its lease records two more kinds of event, whoever
+//! made them (the lab's own clients, or a worker reporting its library):
+//!
+//! - a **renewal** is an [`Op::Call`] of [`ClientOp::Renew`]: the client,
+//!   when (`start_us`, `end_us`), [`Event::token`] — the token of the key
+//!   it extended or tried to extend (its own, for a renewal that checks;
+//!   whatever the key held, for one that does not) — and the outcome:
+//!   [`Outcome::Renewed`], [`Outcome::NotHeld`] (nothing of its was there:
+//!   the watchdog stops), [`Outcome::Reacquired`] (the key was gone and
+//!   the renewal created it again), or an `error`;
+//! - a **loss notification** is an [`Op::Lost`] event: the client, when,
+//!   and the reason its library gave ([`Event::said`]). It is unsolicited:
+//!   the holder's library tells it the lock is gone (a failed renewal, a
+//!   local lease deadline passed).
+//!
+//! The checker judges `no-foreign-extension` and `loss-told` on these
+//! events (`checker.rs`), for any client that records them.
 
 use std::time::Instant;
 
@@ -40,6 +60,13 @@ pub enum Op {
     Replicate,
     /// Sentinel promoted a replica (`node`); every client followed it.
     Failover,
+    /// The client's library told it the lock is lost (a failed renewal, a
+    /// lease deadline passed): the reason is in [`Event::said`].
+    Lost,
+    /// The lab starved a client's watchdog: it renews nothing until woken.
+    Stall,
+    /// The lab let a starved watchdog run again.
+    Wake,
 }
 
 impl Op {
@@ -63,11 +90,14 @@ impl Op {
             Op::ClockJump => "clock-jump".to_owned(),
             Op::Replicate => "replicate".to_owned(),
             Op::Failover => "failover".to_owned(),
+            Op::Lost => "lost".to_owned(),
+            Op::Stall => "stall".to_owned(),
+            Op::Wake => "wake".to_owned(),
         }
     }
 
     /// The lab's own events, for reading names.
-    const EVENTS: [Op; 11] = [
+    const EVENTS: [Op; 14] = [
         Op::Observed,
         Op::Pause,
         Op::Resume,
@@ -79,6 +109,9 @@ impl Op {
         Op::ClockJump,
         Op::Replicate,
         Op::Failover,
+        Op::Lost,
+        Op::Stall,
+        Op::Wake,
     ];
 
     /// The event of this name (an ask's master is the event's `node`).
@@ -97,6 +130,17 @@ impl Op {
             self,
             Op::Call(Call {
                 op: ClientOp::Acquire | ClientOp::Conclude | ClientOp::Confirm,
+                ..
+            })
+        )
+    }
+
+    /// A renewal of the client's lease, by its watchdog.
+    pub fn is_renewal(&self) -> bool {
+        matches!(
+            self,
+            Op::Call(Call {
+                op: ClientOp::Renew,
                 ..
             })
         )
@@ -158,6 +202,10 @@ pub struct Event {
     /// The fencing token a write carried.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fence: Option<u64>,
+    /// For a renewal: the token of the key it extended, or tried to (see
+    /// the [module docs](self)).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token: Option<String>,
     /// For an observation: whether the key had a lease (the lock key: was
     /// there).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -186,6 +234,7 @@ impl Event {
             error: None,
             said: None,
             fence: None,
+            token: None,
             present: None,
             key: None,
             inspected: None,
@@ -321,6 +370,13 @@ impl Recorder {
     pub fn said(&mut self, index: usize, said: Option<String>) {
         if let (Some(e), Some(said)) = (self.events.get_mut(index), said) {
             e.said = Some(said);
+        }
+    }
+
+    /// Sets the token of the key a recorded renewal extended, or tried to.
+    pub fn extends(&mut self, index: usize, token: Option<String>) {
+        if let Some(e) = self.events.get_mut(index) {
+            e.token = token;
         }
     }
 

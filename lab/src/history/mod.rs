@@ -9,6 +9,7 @@
 
 pub mod checker;
 pub mod event;
+pub mod renewal;
 pub mod timeline;
 pub mod work;
 

@@ -454,3 +454,148 @@ fn what_the_library_said_is_kept_and_shown() {
     let text = timeline::render(&h, &[]);
     assert!(text.contains("said: LockNotOwnedError"), "{text}");
 }
+
+/// A grant carrying the client's token.
+fn tokened(h: H, client: &str) -> H {
+    h.acquire(
+        client,
+        Outcome::Granted {
+            token: Some(format!("{client}-token")),
+            fence: None,
+            count: None,
+        },
+    )
+}
+
+/// A renewal by `client` of the key holding `key`'s token.
+fn renewal(h: H, client: &str, key: Option<&str>, outcome: Outcome) -> H {
+    let mut h = h.at(client, Op::call(ClientOp::Renew), Some(outcome));
+    h.0.last_mut().unwrap().token = key.map(|k| format!("{k}-token"));
+    h
+}
+
+#[test]
+fn a_renewal_of_another_clients_key_is_a_foreign_extension() {
+    let fine = renewal(tokened(H::new(), "c1"), "c1", Some("c1"), Outcome::Renewed)
+        .write("c1", None, Outcome::Accepted)
+        .release("c1", Outcome::Released)
+        .done();
+    for p in [PropertyName::NoForeignExtension, PropertyName::LossTold] {
+        assert_eq!(verdict(&fine, p).verdict, Verdict::Holds, "{p}");
+    }
+    assert_eq!(
+        verdict(&fine, PropertyName::SomeoneRenews).verdict,
+        Verdict::Holds
+    );
+    // c1 paused past its lease, c2 took the lock, c1's bare PEXPIRE
+    // extended c2's key.
+    let h = tokened(H::new(), "c1").fault("c1", Op::Pause).expired();
+    let h = renewal(
+        tokened(h, "c2").fault("c1", Op::Resume),
+        "c1",
+        Some("c2"),
+        Outcome::Renewed,
+    )
+    .write("c1", None, Outcome::Accepted)
+    .done();
+    let f = verdict(&h, PropertyName::NoForeignExtension);
+    assert_eq!(f.verdict, Verdict::Violated);
+    assert_eq!(f.events, [3, 5], "c2's grant, c1's renewal");
+    let says = f.says.as_deref().unwrap_or_default();
+    assert!(
+        says.starts_with("c1's renewal at 6.0 ms extended a lease that was c2's"),
+        "{says}"
+    );
+    // And c1 went on to write, never told.
+    let told = verdict(&h, PropertyName::LossTold);
+    assert_eq!(told.verdict, Verdict::Violated);
+    assert_eq!(told.events, [2, 6], "the lab saw the key gone; c1's write");
+}
+
+#[test]
+fn a_worker_that_reports_no_token_is_judged_by_the_latest_grant() {
+    let h = H::new().grant("c1").expired().grant("c2");
+    let h = renewal(h, "c1", None, Outcome::Renewed).done();
+    let f = verdict(&h, PropertyName::NoForeignExtension);
+    assert_eq!(f.verdict, Verdict::Violated);
+    assert_eq!(f.events, [2, 3]);
+    // After c2 released, the renewal found no key of c2's.
+    let h = H::new().grant("c1").expired().grant("c2");
+    let h = renewal(
+        h.release("c2", Outcome::Released),
+        "c1",
+        None,
+        Outcome::NotHeld,
+    )
+    .done();
+    assert_eq!(
+        verdict(&h, PropertyName::NoForeignExtension).verdict,
+        Verdict::Holds
+    );
+}
+
+#[test]
+fn a_silent_re_acquire_is_a_loss_never_told() {
+    let h = tokened(H::new(), "c1").fault("c1", Op::Stall).expired();
+    let h = renewal(
+        h.fault("c1", Op::Wake),
+        "c1",
+        Some("c1"),
+        Outcome::Reacquired,
+    )
+    .write("c1", None, Outcome::Accepted)
+    .done();
+    let f = verdict(&h, PropertyName::LossTold);
+    assert_eq!(f.verdict, Verdict::Violated);
+    assert_eq!(f.events, [2, 5], "the expiry, then the write");
+    assert_eq!(
+        verdict(&h, PropertyName::NoForeignExtension).verdict,
+        Verdict::Holds
+    );
+}
+
+#[test]
+fn a_holder_told_of_its_loss_keeps_loss_told_and_stops_believing() {
+    // Told by its watchdog's failed renewal.
+    let h = tokened(H::new(), "c1").fault("c1", Op::Stall).expired();
+    let h = renewal(
+        tokened(h, "c2").fault("c1", Op::Wake),
+        "c1",
+        Some("c1"),
+        Outcome::NotHeld,
+    )
+    .write("c2", None, Outcome::Accepted)
+    .done();
+    assert_eq!(verdict(&h, PropertyName::LossTold).verdict, Verdict::Holds);
+    // Told by an unsolicited `lost` line, before its next write.
+    let mut h = tokened(H::new(), "c1").expired();
+    h = tokened(h, "c2");
+    h = h.fault("c1", Op::Lost).write("c1", None, Outcome::Accepted);
+    let h = h.done();
+    assert_eq!(verdict(&h, PropertyName::LossTold).verdict, Verdict::Holds);
+    // A deadline check that refuses the write tells it too, and ends its
+    // belief: the overlap with c2 ends there.
+    let h = tokened(tokened(H::new(), "c1").expired(), "c2")
+        .write("c1", None, Outcome::Lost)
+        .write("c2", None, Outcome::Accepted)
+        .done();
+    assert_eq!(verdict(&h, PropertyName::LossTold).verdict, Verdict::Holds);
+    // Not told at all: a restart took the key, and c1 wrote.
+    let h = tokened(H::new(), "c1")
+        .fault("lab", Op::Restart)
+        .write("c1", None, Outcome::Accepted)
+        .done();
+    let f = verdict(&h, PropertyName::LossTold);
+    assert_eq!(f.verdict, Verdict::Violated);
+    let says = f.says.as_deref().unwrap_or_default();
+    assert!(says.contains("the lock key was gone from Redis"), "{says}");
+}
+
+#[test]
+fn no_renewal_at_all_is_a_vacuous_history() {
+    let h = H::new().grant("c1").release("c1", Outcome::Released).done();
+    assert_eq!(
+        verdict(&h, PropertyName::SomeoneRenews).verdict,
+        Verdict::Violated
+    );
+}

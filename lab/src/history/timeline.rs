@@ -62,6 +62,12 @@ fn happened(e: &Event) -> String {
             "Sentinel promoted {}; every client follows it",
             name(e.node)
         ),
+        Op::Lost => match &e.said {
+            Some(why) => format!("told the lock is lost: {why}"),
+            None => "told the lock is lost".into(),
+        },
+        Op::Stall => "watchdog starved".into(),
+        Op::Wake => "watchdog runs again".into(),
     }
 }
 

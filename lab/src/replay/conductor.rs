@@ -630,6 +630,15 @@ impl Conductor {
                 c.fence = None;
                 self.rec.instant(&name, Op::Crash);
             }
+            // In a replay the lab drives the watchdog (each renewal is a
+            // `renew` step): a starved watchdog is one given no renewal
+            // until it wakes, which the schedule already says.
+            ClientFault::Stall => {
+                self.rec.instant(&name, Op::Stall);
+            }
+            ClientFault::Wake => {
+                self.rec.instant(&name, Op::Wake);
+            }
         }
     }
 
@@ -739,6 +748,10 @@ impl Conductor {
         }
         let said = self.clients[c].seat.take_said();
         self.rec.said(idx, said);
+        if call.op == ClientOp::Renew {
+            let key = self.clients[c].seat.client().and_then(|cl| cl.extended());
+            self.rec.extends(idx, key);
+        }
         let client = &mut self.clients[c];
         match &result {
             // A reply never read gives no belief; nor does one master's.
@@ -748,7 +761,9 @@ impl Conductor {
                     client.fence = Some(f);
                 }
             }
-            Ok(Outcome::Lost) => client.fence = None,
+            Ok(Outcome::Lost | Outcome::NotHeld) if call.op != ClientOp::Release => {
+                client.fence = None
+            }
             _ => {}
         }
         let outcome = result.as_ref().ok().cloned();

@@ -146,6 +146,11 @@ impl Request {
                 ClientOp::Ack => Request::Ack,
                 ClientOp::Conclude => Request::Conclude,
                 ClientOp::Confirm => Request::Confirm,
+                ClientOp::Renew => {
+                    return Err(OpError::definite(
+                        "the worker protocol has no `renew` request: a worker's library renews by itself".to_owned(),
+                    ))
+                }
                 ClientOp::Acquire | ClientOp::Ask { .. } => unreachable!("matched above"),
             },
             _ => {

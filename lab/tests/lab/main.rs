@@ -16,6 +16,7 @@ mod failover;
 mod jvm_go;
 mod proxy;
 mod redlock;
+mod renewal;
 mod report;
 mod reproduce;
 mod sentinel;

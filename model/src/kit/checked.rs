@@ -29,7 +29,7 @@ fn checks<S: System>() -> [Check<S>; PropertyName::ALL.len()] {
     macro_rules! each {
         ($($p:literal)*) => { [$(check::<S, $p>),*] };
     }
-    each!(0 1 2 3 4 5 6 7 8 9 10 11 12 13 14)
+    each!(0 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17)
 }
 
 /// A family's model as Stateright checks (and the Explorer serves) it.

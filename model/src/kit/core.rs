@@ -46,15 +46,18 @@ pub struct Core {
 impl Core {
     /// The core of a model of `scenario` checking what of `asked` applies
     /// to it — and, where a family models only some of the properties that
-    /// apply to its protocols, what of that is in `modelled`.
+    /// apply to its protocols, what of that is in `modelled`. The renewal
+    /// properties apply to a lock that renews only.
     pub fn new(scenario: Scenario, asked: &[PropertyName], modelled: &[PropertyName]) -> Core {
         let family = scenario.protocol.family();
+        let renews = scenario.protocol.caps().renews();
         let properties = PropertyName::ALL
             .into_iter()
             .filter(|p| {
                 asked.contains(p)
                     && modelled.contains(p)
                     && p.applies(family, scenario.depth, scenario.faults)
+                    && (renews || !p.about_renewal())
             })
             .collect();
         Core {

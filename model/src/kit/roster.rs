@@ -203,6 +203,9 @@ impl<C: Member> Roster<C> {
                 budget.spend(Fault::Crash);
                 *client = C::crashed();
             }
+            // A watchdog is its family's (the lease family's renewal):
+            // the roster keeps no watchdog to starve.
+            ClientFault::Stall | ClientFault::Wake => {}
         }
     }
 }

@@ -23,11 +23,15 @@
 //! survives a restart), so `fenced-resource` judges the resource's history
 //! by real grant order.
 //!
+//! A lock that renews its lease moves the timing assumption from the
+//! holder to its watchdog: see [`renewal`].
+//!
 //! A re-sent acquire (`retry`) is one step: Redis runs the request twice
 //! and the client reads the second reply. (Between the two runs nothing
 //! else happens: the lost reply and the resend are taken as immediate.)
 
 mod narrate;
+mod renewal;
 pub mod replication;
 mod symmetry;
 pub mod world;
@@ -43,7 +47,9 @@ use crate::world::{ClientId, NodeId};
 use locklab_spec::declaration::{Capabilities, Reentry, Release};
 use locklab_spec::fault::Fault;
 use locklab_spec::property::PropertyName;
-pub use world::{Client, ForeignRelease, Lease, NodeData, Pc, World};
+pub use world::{
+    Client, ForeignRelease, Lease, NodeData, Pc, RenewalGhosts, Renewed, Watchdog, World,
+};
 
 /// A lease-family scenario, ready for the checker.
 #[derive(Clone, Debug)]
@@ -122,6 +128,9 @@ impl LeaseModel {
                 client.grant = l.grant;
                 client.waiting = false;
                 client.pc = Pc::Holding;
+                if self.caps.renews() {
+                    client.watchdog.deadline = l.ttl;
+                }
                 Outcome::Granted {
                     token: None,
                     fence: self.caps.fencing.then_some(u64::from(l.fence)),
@@ -201,6 +210,7 @@ impl LeaseModel {
             client.rounds_left -= 1;
             client.fence = 0;
             client.grant = 0;
+            client.watchdog = Watchdog::default();
             client.pc = if client.rounds_left == 0 {
                 Pc::Done
             } else {
@@ -230,6 +240,9 @@ impl LeaseModel {
 
     /// Applies a step: the outcome the client reads, if it reads one now.
     fn apply(&self, w: &mut World, step: Step) -> Option<Option<Outcome>> {
+        if let Some(outcome) = self.apply_renewal(w, step) {
+            return Some(outcome);
+        }
         let outcome = match step {
             Step::Op {
                 client,
@@ -277,9 +290,14 @@ impl LeaseModel {
                 None
             }
             Step::Deliver { client } => {
+                let left = Self::own_ticks(w, client);
+                let renews = self.caps.renews();
                 let c = w.roster.client_mut(client);
                 c.depth += 1;
                 c.pc = Pc::Holding;
+                if renews {
+                    c.watchdog.deadline = left;
+                }
                 let fence = c.fence;
                 Some(Outcome::Granted {
                     token: None,
@@ -313,16 +331,30 @@ impl LeaseModel {
                 op: ClientOp::Write,
                 reply: Reply::Now,
             } => {
-                let Client { fence, grant, .. } = *w.roster.client(client);
+                if let Some(lost) = self.deadline_passed(w, client) {
+                    return Some(Some(lost));
+                }
+                let Client {
+                    fence,
+                    grant,
+                    watchdog,
+                    ..
+                } = *w.roster.client(client);
                 let outcome = self.resource.write(&mut w.resource, fence, grant);
                 w.roster.client_mut(client).pc = Pc::Wrote;
+                self.judge_told(w, watchdog.lost, &outcome);
                 Some(outcome)
             }
             Step::Op {
                 client,
                 op: ClientOp::Release,
                 reply: Reply::Now,
-            } => Some(self.run_release(w, client)),
+            } => {
+                let lost = w.roster.client(client).watchdog.lost;
+                let outcome = self.run_release(w, client);
+                self.judge_told(w, lost, &outcome);
+                Some(outcome)
+            }
             Step::Tick => {
                 if w.lease.is_none() && !Self::copies_leased(w) {
                     return None;
@@ -401,6 +433,7 @@ impl System for LeaseModel {
             foreign_release: None,
             self_wait: false,
             early_release: false,
+            renewal: RenewalGhosts::default(),
             primary: NodeId::FIRST,
             copies: Default::default(),
         }
@@ -438,9 +471,17 @@ impl System for LeaseModel {
                 Pc::Wrote => steps.push(Step::now(client, ClientOp::Release)),
                 _ => {}
             }
+            if self.caps.renews() {
+                self.renewal_actions(w, client, steps);
+            }
         });
         if let Some(lease) = w.lease {
-            if lease.ttl > 1 || !w.owner_is_working() {
+            let may_run_out = if self.caps.renews() {
+                self.renewals_allow_tick(w)
+            } else {
+                lease.ttl > 1 || !w.owner_is_working()
+            };
+            if may_run_out {
                 steps.push(Step::Tick);
             }
         } else if Self::copies_leased(w) {
@@ -465,6 +506,9 @@ impl System for LeaseModel {
             PropertyName::ReentryNoSelfWait => |_, w| !w.self_wait,
             PropertyName::NoEarlyRelease => |_, w| !w.early_release,
             PropertyName::NoLeakedHold => |_, w| !w.leaked_hold(),
+            PropertyName::NoForeignExtension => |_, w| !w.renewal.foreign_extension,
+            PropertyName::LossTold => |_, w| !w.renewal.untold,
+            PropertyName::SomeoneRenews => |_, w| w.renewal.renewed,
             PropertyName::SomeoneReenters => |_, w| {
                 w.roster
                     .clients()
@@ -479,6 +523,7 @@ impl System for LeaseModel {
     fn play(&self, w: &World, step: Step) -> Option<(World, Option<Outcome>)> {
         let mut next = w.clone();
         let outcome = self.apply(&mut next, step)?;
+        self.track_renewal(&mut next, step == Step::Tick);
         Some((next, outcome))
     }
 

@@ -12,7 +12,9 @@ use crate::world::ClientId;
 use locklab_spec::declaration::Release;
 
 use super::{LeaseModel, World};
+use renewal::deadline_passed;
 
+mod renewal;
 mod replicas;
 
 /// Tells the steps of one lease-family scenario.
@@ -34,6 +36,31 @@ impl<'a> Narrator<'a> {
             after,
         } = turn;
         let (command, reply, mut says) = match step {
+            Step::Op {
+                client,
+                op: ClientOp::Renew,
+                reply,
+            } => self.renew(before, after, client, reply, outcome),
+            Step::Deliver { client }
+                if before.roster.client(client).watchdog.in_flight.is_some() =>
+            {
+                let (command, reply, says) = self.renew(before, after, client, Reply::Now, outcome);
+                let _ = command;
+                (
+                    None,
+                    reply,
+                    format!("the delayed renewal reply reaches {client}'s watchdog: {says}"),
+                )
+            }
+            Step::Op {
+                client,
+                op: ClientOp::Write,
+                reply: Reply::Now,
+            } if outcome == Some(&Outcome::Lost) => (None, None, deadline_passed(client)),
+            Step::Client {
+                client,
+                fault: fault @ (ClientFault::Stall | ClientFault::Wake),
+            } => (None, None, renewal::starved(client, fault)),
             Step::Op {
                 client,
                 op: ClientOp::Acquire,
@@ -97,6 +124,7 @@ impl<'a> Narrator<'a> {
             _ => (None, None, format!("{step} (not a step of this model)")),
         };
         says.push_str(&after.roster.tell_believers(&before.roster));
+        says.push_str(&renewal::tell_untold(before, after, step));
         let holders = after.roster.believers();
         let caps = self.model.caps;
         NarratedStep {
@@ -338,6 +366,7 @@ fn suffered(before: &World, after: &World, c: ClientId, fault: ClientFault) -> S
         ClientFault::Pause => tell_pause(c),
         ClientFault::Resume => resume(after, c),
         ClientFault::Crash => crash(before, c),
+        ClientFault::Stall | ClientFault::Wake => renewal::starved(c, fault),
     }
 }
 

@@ -68,6 +68,51 @@ pub struct Client {
     /// While [`Pc::Unconfirmed`]: the replicas (a bit per node) that have
     /// caught up since its grant, so would acknowledge it.
     pub acks: u8,
+    /// A lock that renews: the watchdog's state, while the client holds.
+    pub watchdog: Watchdog,
+}
+
+/// A renewing holder's watchdog, and what the holder knows of its lease
+/// (all zero for a lock that does not renew, and while not holding).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Watchdog {
+    /// Ticks left of the lease by the holder's local clock: set on a grant
+    /// or renewal it read, counted down by time; at 0 the holder knows its
+    /// lease has run out.
+    pub deadline: u8,
+    /// Starved (the `stall` fault): renews nothing until woken.
+    pub stalled: bool,
+    /// A renewal whose reply is held in flight, and what Redis answered.
+    pub in_flight: Option<Renewed>,
+    /// A ghost: the holder's lease was gone at some moment of this hold
+    /// (ran out, forgotten, taken) — even if a renewal re-created it.
+    pub lost: bool,
+}
+
+/// What one renewal did on Redis.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Renewed {
+    /// The key's lease is a whole lease again.
+    Extended,
+    /// Nothing of the holder's was there: nothing extended.
+    NotHeld,
+    /// The key was gone, and the renewal created it again.
+    Recreated,
+}
+
+impl Watchdog {
+    fn packed(&self) -> u64 {
+        let in_flight = match self.in_flight {
+            None => 0u64,
+            Some(Renewed::Extended) => 1,
+            Some(Renewed::NotHeld) => 2,
+            Some(Renewed::Recreated) => 3,
+        };
+        u64::from(self.deadline & 0b1111)
+            | u64::from(self.stalled) << 4
+            | in_flight << 5
+            | u64::from(self.lost) << 7
+    }
 }
 
 lock_client!(World, Client, Pc);
@@ -78,15 +123,16 @@ impl Client {
         matches!(self.pc, Pc::Holding | Pc::Wrote)
     }
 
-    fn packed(&self) -> u32 {
-        u32::from(self.pc as u8)
-            | u32::from(self.rounds_left) << 4
-            | u32::from(self.depth) << 8
-            | u32::from(self.waiting) << 11
-            | u32::from(self.fence) << 12
-            | u32::from(self.grant) << 20
-            | u32::from(self.paused) << 28
-            | u32::from(self.acks & 0b111) << 29
+    fn packed(&self) -> u64 {
+        u64::from(self.pc as u8)
+            | u64::from(self.rounds_left) << 4
+            | u64::from(self.depth) << 8
+            | u64::from(self.waiting) << 11
+            | u64::from(self.fence) << 12
+            | u64::from(self.grant) << 20
+            | u64::from(self.paused) << 28
+            | u64::from(self.acks & 0b111) << 29
+            | self.watchdog.packed() << 32
     }
 }
 
@@ -139,6 +185,27 @@ impl NodeData {
     }
 }
 
+/// The ghost facts behind the renewal properties.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct RenewalGhosts {
+    /// A renewal extended a lease another client held
+    /// (`no-foreign-extension`).
+    pub foreign_extension: bool,
+    /// A holder whose lease was lost wrote or released as a holder without
+    /// having been told (`loss-told`).
+    pub untold: bool,
+    /// Some renewal extended a lease (`someone-renews`).
+    pub renewed: bool,
+}
+
+impl RenewalGhosts {
+    fn packed(&self) -> u64 {
+        u64::from(self.foreign_extension)
+            | u64::from(self.untold) << 1
+            | u64::from(self.renewed) << 2
+    }
+}
+
 /// The whole system's state.
 #[derive(Clone, PartialEq, Eq)]
 pub struct World {
@@ -159,6 +226,9 @@ pub struct World {
     /// A release removed the key while its owner still believed it held a
     /// level of it (a ghost).
     pub early_release: bool,
+    /// What the renewal properties judge (all false for a lock that does
+    /// not renew).
+    pub renewal: RenewalGhosts,
     /// The node that is the primary: `lease` and `fence_counter` are its.
     pub primary: NodeId,
     /// Each replica's copy, by node (the primary's slot is unused), while a
@@ -282,6 +352,12 @@ impl fmt::Debug for World {
         if self.early_release {
             ghosts.push("a release freed the lock early".to_owned());
         }
+        if self.renewal.foreign_extension {
+            ghosts.push("a renewal extended another client's lease".to_owned());
+        }
+        if self.renewal.untold {
+            ghosts.push("a holder went on, untold, after its lease was lost".to_owned());
+        }
         if ghosts.is_empty() {
             ghosts.push("none".to_owned());
         }
@@ -295,14 +371,14 @@ impl fmt::Debug for World {
 }
 
 impl Hash for World {
-    /// Hashes a packed form, in one write: four bytes per client in use and
-    /// a few words for the rest, instead of dozens of small writes.
+    /// Hashes a packed form, in one write: eight bytes per client in use
+    /// and a few words for the rest, instead of dozens of small writes.
     fn hash<H: Hasher>(&self, state: &mut H) {
-        let mut buf = [0u8; 4 * MAX_CLIENTS + 18 + 8 * MAX_COPIES + 1];
+        let mut buf = [0u8; 8 * MAX_CLIENTS + 18 + 8 * MAX_COPIES + 1];
         let mut len = 0;
         for c in self.roster.clients() {
-            buf[len..len + 4].copy_from_slice(&c.packed().to_le_bytes());
-            len += 4;
+            buf[len..len + 8].copy_from_slice(&c.packed().to_le_bytes());
+            len += 8;
         }
         let lease = self.lease.map_or(0u64, |l| {
             1 | u64::from(l.owner.0) << 8
@@ -320,7 +396,7 @@ impl Hash for World {
             .enumerate()
             .take(KINDS)
         {
-            budgets |= u64::from(self.budget.left(*fault) & 0b111) << (3 * i);
+            budgets |= u64::from(self.budget.left(*fault) & 0b11) << (2 * i);
         }
         let misc = u64::from(self.roster.len())
             | u64::from(self.fence_counter) << 4
@@ -330,7 +406,8 @@ impl Hash for World {
             | u64::from(self.resource.stale_accepted) << 36
             | u64::from(self.self_wait) << 37
             | u64::from(self.early_release) << 38
-            | budgets << 40;
+            | self.renewal.packed() << 39
+            | budgets << 42;
         buf[len..len + 8].copy_from_slice(&lease.to_le_bytes());
         buf[len + 8..len + 10].copy_from_slice(&foreign.to_le_bytes());
         buf[len + 10..len + 18].copy_from_slice(&misc.to_le_bytes());

@@ -340,6 +340,9 @@ fn suffered(before: &World, after: &World, c: ClientId, fault: ClientFault) -> S
         ClientFault::Pause => tell_pause(c),
         ClientFault::Resume => resume(after, c),
         ClientFault::Crash => crash(before, c),
+        ClientFault::Stall | ClientFault::Wake => {
+            format!("{} {c} (not a step of this model)", fault.name())
+        }
     }
 }
 

@@ -184,3 +184,38 @@ fn quorum_matrix_state_counts() {
         assert_eq!(counts(s), (sym, full), "{protocol} under {faults}");
     }
 }
+
+/// The renewing locks' default matrix: 3 clients × 1 round, lease 3
+/// ticks, a renewal every tick.
+const RENEWAL_MATRIX: [(&str, &str, usize, usize); 21] = [
+    ("renew", "none", 31, 111),
+    ("renew", "pause", 267, 1231),
+    ("renew", "stall", 267, 1231),
+    ("renew", "delay", 248, 1135),
+    ("renew", "crash", 124, 564),
+    ("renew", "restart", 321, 1517),
+    ("renew", "failover", 642, 3090),
+    ("renew-unchecked", "none", 31, 111),
+    ("renew-unchecked", "pause", 418, 2011),
+    ("renew-unchecked", "stall", 418, 2011),
+    ("renew-unchecked", "delay", 501, 2439),
+    ("renew-unchecked", "crash", 124, 564),
+    ("renew-unchecked", "restart", 472, 2297),
+    ("renew-unchecked", "failover", 817, 4002),
+    ("renew-reacquire", "none", 31, 111),
+    ("renew-reacquire", "pause", 347, 1547),
+    ("renew-reacquire", "stall", 347, 1547),
+    ("renew-reacquire", "delay", 315, 1402),
+    ("renew-reacquire", "crash", 124, 564),
+    ("renew-reacquire", "restart", 429, 1937),
+    ("renew-reacquire", "failover", 754, 3518),
+];
+
+#[test]
+fn renewal_matrix_state_counts() {
+    for (protocol, faults, sym, full) in RENEWAL_MATRIX {
+        let faults: Faults = faults.parse().expect("fault names");
+        let s = Scenario::new(protocol.parse().expect("a protocol"), faults);
+        assert_eq!(counts(s), (sym, full), "{protocol} under {faults}");
+    }
+}

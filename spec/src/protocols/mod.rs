@@ -10,6 +10,9 @@ pub mod redlock;
 pub mod redlock_fenced;
 pub mod reentrant;
 pub mod reentrant_redisson;
+pub mod renew;
+pub mod renew_reacquire;
+pub mod renew_unchecked;
 pub mod sync_cas;
 pub mod sync_cas_dedup;
 pub mod sync_naive;
@@ -61,5 +64,16 @@ pub(crate) const REPLICATED_FAULTS: &[Fault] = &[
     Fault::Crash,
     Fault::Restart,
     Fault::Retry,
+    Fault::Failover,
+];
+/// The renewing locks' menu: the lease faults, the watchdog starved alone
+/// (`stall`), and a failover (`delay` holds a grant's or a renewal's
+/// reply).
+pub(crate) const RENEW_FAULTS: &[Fault] = &[
+    Fault::Pause,
+    Fault::Stall,
+    Fault::Delay,
+    Fault::Crash,
+    Fault::Restart,
     Fault::Failover,
 ];

@@ -153,6 +153,7 @@ pub fn model_diagram(
                 ClientFault::Pause => Mark::Pause,
                 ClientFault::Resume => Mark::Resume,
                 ClientFault::Crash => Mark::Crash,
+                ClientFault::Stall | ClientFault::Wake => Mark::Note,
             },
             Step::Node {
                 fault: NodeFault::Restart,

@@ -139,6 +139,7 @@ pub fn real_diagram(title: &str, subtitle: &str, events: &[Event], lease_us: u64
                     Op::Down => (Mark::Crash, Some(server)),
                     Op::Rejoin => (Mark::Restart, Some(server)),
                     Op::ClockJump => (Mark::Note, Some(server)),
+                    Op::Lost | Op::Stall | Op::Wake => (Mark::Note, client),
                 };
                 let breaks_here = breaks.get(&k).cloned().unwrap_or_default();
                 let mut calls = Vec::new();
