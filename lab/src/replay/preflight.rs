@@ -86,14 +86,21 @@ pub async fn preflight(stage: &Stage, lock: &str, ops: &[Call]) -> Result<Suppor
     let lock_key = LockKey::new(format!("{base}:lock")).map_err(|e| error_line(&e))?;
     let resource_key = ResourceKey::new(format!("{base}:resource")).map_err(|e| error_line(&e))?;
     let ttl = Ttl::new(stage.tick * 3).map_err(|e| error_line(&e))?;
-    let addr = socket_addr(&stage.url).map_err(|e| e.to_string())?;
+    // Every lock node of the stage (a quorum lock's masters): a probe of
+    // `ask` on the model's second master must find it there.
+    let urls = stage.node_urls();
+    let addrs = urls
+        .iter()
+        .map(|url| socket_addr(url))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| e.to_string())?;
     let mut seat = Seat::open(
         &stage.clients,
         SeatSpec {
             name: "c1".to_owned(),
             lock,
-            lock_urls: std::slice::from_ref(&stage.url),
-            lock_addrs: &[addr],
+            lock_urls: &urls,
+            lock_addrs: &addrs,
             resource_url: &stage.url,
             lock_key: &lock_key,
             resource_key: &resource_key,
