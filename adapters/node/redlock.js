@@ -23,11 +23,16 @@
 // every master at once, inside one call. A gate on each master's client
 // holds the acquire script until the lab asks that master — as the lab's
 // proxy chooses when a reply comes back — while node-redlock itself counts
-// the votes, decides and releases what it does not keep. Every command on a
-// master waits behind the one sent before it on that master (as on one
-// connection), so that a release redlock sends when it gives up goes out
-// after the acquire it undoes, as it would without the gate. Only the
-// acquire script of a round the lab drives with `ask` waits at a gate.
+// the votes, decides and releases what it does not keep. The model's
+// client decides at `conclude`, having heard from every master, and counts
+// the time from its first request; node-redlock decides as soon as a
+// majority answered, for or against. So each master's reply reaches
+// node-redlock when the lab concludes (replies slow on their way back, as
+// the lab's proxy may make them): it then decides where the model's client
+// does, with `start` taken at the round's first request, as the model's.
+// Every command on a master waits until the one before it on that master
+// ran (as on one connection). Outside a round the lab drives with `ask`,
+// nothing waits.
 "use strict";
 
 const Redis = require("ioredis");
@@ -60,11 +65,16 @@ function within(promise, ms, what) {
   return Promise.race([promise, late]).finally(() => clearTimeout(timer));
 }
 
+// What opens the gates of a round that ends before every master was asked
+// (a reset): their requests are not sent.
+const ABANDONED = "abandoned";
+
 // One master's acquire, held until the lab asks that master.
 class Gate {
-  constructor() {
+  constructor(delivered) {
     this.opened = new Promise((resolve) => (this.open = resolve));
     this.said = new Promise((resolve) => (this.tell = resolve));
+    this.delivered = delivered;
   }
 }
 
@@ -93,25 +103,34 @@ class Master {
       args[0] === acquireScript.value ? this.send(() => acquire(args), true) : this.send(() => evalScript(...args), false);
   }
 
+  // A command, after the one sent before it on this master; the acquire of
+  // a round goes out when the lab asks this master, and its reply reaches
+  // redlock when the lab concludes.
   send(command, isAcquire) {
     const gate = isAcquire ? this.gate : null;
     const before = this.tail;
+    let ran;
     const sent = (async () => {
       await before;
       if (!gate) return command();
       const lost = await gate.opened;
-      let result;
+      let said;
       try {
-        result = await command();
+        if (lost === ABANDONED) throw new Error("the round was abandoned before this master was asked");
+        said = { result: await command() };
       } catch (error) {
-        gate.tell({ error });
-        throw error;
+        said = { error };
       }
-      gate.tell({ result });
+      gate.tell(said);
+      await gate.delivered;
+      if (said.error) throw said.error;
       if (lost) throw new ReplyLost("the reply was lost (ask-lost)");
-      return result;
+      return said.result;
     })();
-    this.tail = sent.then(
+    // The next command on this master waits until this one ran on Redis,
+    // not until its reply was delivered.
+    ran = gate ? Promise.race([gate.said, sent]) : sent;
+    this.tail = ran.then(
       () => {},
       () => {},
     );
@@ -122,9 +141,10 @@ class Master {
 // An acquire the lab drives a master at a time.
 class Round {
   constructor(masters) {
-    this.gates = masters.map(() => new Gate());
+    // The masters' replies reach redlock at the lab's `conclude`.
+    this.concluding = new Promise((resolve) => (this.conclude = resolve));
+    this.gates = masters.map(() => new Gate(this.concluding));
     this.granted = 0;
-    this.value = null;
     this.outcome = null;
   }
 }
@@ -139,11 +159,12 @@ class RedlockAdapter extends Adapter {
     this.timeout = start.response_timeout_ms + start.connect_timeout_ms;
     const settings = { retryCount: 0 };
     if (start.quorum) {
-      // The lab's drift share; redlock adds its own fixed 2 ms, the lab's
-      // floor by default (quorum.drift_floor_us 2000). Redlock never
+      // The lab's drift allowance (a share of the lease and a floor) as
+      // redlock's one factor (redlock adds 2 ms of its own). Redlock never
       // compares the time an acquire took with it: only `extend` and
       // `using` read the Lock's expiration.
-      settings.driftFactor = start.quorum.drift_ppm / 1e6;
+      const { drift_ppm: ppm, drift_floor_us: floor } = start.quorum;
+      settings.driftFactor = ppm / 1e6 + Math.max(0, floor / 1000 - 2) / this.lease;
     }
     this.redlock = new Redlock(clients, settings);
     this.redlock.on("error", () => {});
@@ -159,6 +180,10 @@ class RedlockAdapter extends Adapter {
   }
 
   endRound() {
+    if (this.round) {
+      for (const gate of this.round.gates) gate.open(ABANDONED);
+      this.round.conclude();
+    }
     for (const m of this.masters) m.gate = null;
     this.round = null;
   }
@@ -228,6 +253,7 @@ class RedlockAdapter extends Adapter {
   async conclude() {
     const round = this.round;
     if (!round) throw new Definite("nothing to conclude: no master was asked");
+    round.conclude();
     try {
       await within(round.done, this.timeout, "redlock did not conclude");
       await within(Promise.all(this.masters.map((m) => m.tail)), this.timeout, "a master did not answer");
