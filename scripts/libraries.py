@@ -376,9 +376,11 @@ def kept_from(page, library, command, protocol):
     line = next((l for l in lines if judged in l), None)
     if line is None and protocol == "token":
         line = next(iter(lines), None)
-    named = FORMERLY.get(library, library)
     faults_part, _, costs_part = page.partition("\n## What they cost")
     costs_part = costs_part.split("\n## ", 1)[0]
+    named = library
+    if not any(l.startswith(f"| {library} |") for l in faults_part.splitlines()):
+        named = FORMERLY.get(library, library)
 
     def rows_in(text):
         return [l.replace(f"| {named} |", f"| {library} |", 1) for l in text.splitlines() if l.startswith(f"| {named} |")]
@@ -397,6 +399,10 @@ def main():
     parser.add_argument("--bench-only", action="store_true", help="measure again only the bench rows of the kept results")
     parser.add_argument("--out", default=str(ROOT / "docs/libraries.md"))
     parser.add_argument("--no-build", action="store_true", help="use target/release/locklab as it is")
+    parser.add_argument(
+        "--render-only", action="store_true",
+        help="run nothing: write the page from target/libraries/ and the page's kept rows",
+    )
     args = parser.parse_args()
     if not args.no_build:
         subprocess.run(["cargo", "build", "--release", "-q", "-p", "locklab", "--all-features"], cwd=ROOT, check=True)
@@ -406,7 +412,7 @@ def main():
     results, kept = [], {}
     for library, command, tick, protocol, faults, noop in ADAPTERS:
         cached = CACHE / f"{slug(command, protocol)}.json"
-        wanted = not args.only or any(w in library or w in command for w in args.only)
+        wanted = not args.render_only and (not args.only or any(w in library or w in command for w in args.only))
         if (not wanted or args.bench_only) and not cached.exists() and kept_from(previous, library, command, protocol):
             # Not asked for, never run here: its rows stay as the last
             # generated page has them.
@@ -420,6 +426,8 @@ def main():
                 result["bench"] = bench(command, NOOP[noop])
                 cached.write_text(json.dumps(result, indent=1))
         elif wanted or not cached.exists():
+            if args.render_only:
+                raise SystemExit(f"--render-only: {library} has no cached result and no row on the page to keep")
             result = run_adapter(library, command, tick, protocol, faults, noop, args)
             cached.write_text(json.dumps(result, indent=1))
         results.append(json.loads(cached.read_text()))
@@ -615,17 +623,25 @@ once a majority granted, returns `new Lock(this, resources, value, attempts,
 start + duration - drift)` (line 217) without comparing that expiration
 with the time now: a caller can get a Lock whose expiration is already past.
 It also decides as soon as a majority answered, for or against (lines
-326–338), and measures time with `Date.now()`, the wall clock (lines 210,
-251, 253, 433, 445: `extend` and `using` compare the expiration with it). On
-three masters, judged against `redlock`, the lab finds the first: below,
-in its section's slow round (no fault: c1's replies come back after its
-lease has run out, while c2 takes the lock), node-redlock hands c1 the lock
-the model lets expire, and c1 and c2 both hold it. The wall clock is not exercised: the lab jumps the
-masters' clocks (`clock-jump`), never a client's. pottery 3.0.1 does the
-check (`pottery/redlock.py:343-348`: a majority, then `validity_time =
-auto_release_time - drift - timer.elapsed()`, granted only if positive) on a
-monotonic timer (`pottery/timer.py`: `timeit.default_timer`, which is
-`time.perf_counter`), and agrees with the model there.
+326–339, in `_attemptOperation`), and measures time with `Date.now()`,
+the wall clock (lines 210, 251, 253, 433, 445: `extend` and `using`
+compare the expiration with it). On one master, judged as `token`, the
+missing check is why node-redlock breaks mutual exclusion under `delay`
+(a grant whose reply came back after the lease ran out) where pottery,
+which checks, refuses the grant and diverges from the token model (safer
+than it). On
+three masters, judged against `redlock`, the lab shows the first: in the
+slow round of its section below (an exact schedule, no fault: c1's
+replies come back after its lease has run out, while c2 takes the lock),
+node-redlock hands c1 the lock the model lets expire, and c1 and c2 both
+hold it — mutual exclusion broken where the model keeps it. Its random
+schedules' divergences and breaks are in the table and its section. The
+wall clock is not exercised: the lab jumps the masters' clocks
+(`clock-jump`), never a client's. pottery 3.0.1 does the check
+(`pottery/redlock.py:343-348`: a majority, then `validity_time =
+auto_release_time - drift - timer.elapsed()`, granted only if positive) on
+a monotonic timer (`pottery/timer.py`: `timeit.default_timer`, which is
+`time.perf_counter`), and lets the slow round expire, as the model does.
 
 {kept_note(kept, args)}In short (from the run below):
 
