@@ -571,7 +571,12 @@ lab asks that master, while the library itself counts the grants, times
 the round and releases what it does not keep (pottery's and node-redlock's
 adapters hand each reply to the library when the lab concludes, so that
 the library decides where the model's client does, having heard from
-every master). The adapters that follow a Sentinel failover
+every master; go-redsync's adapter hands each reply at once: redsync waits
+for every master, `mutex.go:291`, and checks the validity then,
+`mutex.go:115-116`, so it decides at the lab's last `ask`, not at
+`conclude` — a tick between the two puts its decision before the model's,
+and the slow round below, played on it, diverges for that reason, not for
+a missing check). The adapters that follow a Sentinel failover
 (their ready line says so: the JVM and Go ones) are played on the lab's
 Sentinel set too (`failover`: a primary, one replica whose replication the
 lab holds, three Sentinels; no proxy there). {args.schedules} random
