@@ -86,6 +86,13 @@ async function serve(open) {
         case "release":
           answer = await adapter.release();
           break;
+        case "ask":
+        case "ask-lost":
+          answer = await adapter.ask(request.node, request.op === "ask-lost");
+          break;
+        case "conclude":
+          answer = await adapter.conclude();
+          break;
         case "reset":
           adapter.reset(request.lock_key);
           answer = { ok: "reset" };
@@ -137,6 +144,14 @@ class Adapter {
   }
   async acquireResent() {
     throw new Definite("acquire-resent: this library cannot send a request again");
+  }
+  // A quorum lock's steps (a lock judged against `redlock` on three
+  // masters): one master's request of an acquire, then the decision.
+  async ask(_node, _lost) {
+    throw new Definite("ask: this adapter is not a quorum lock");
+  }
+  async conclude() {
+    throw new Definite("conclude: this adapter is not a quorum lock");
   }
   writeFence() {
     return null;

@@ -59,6 +59,16 @@ class Adapter:
         read (a library's own retry)."""
         raise Definite("acquire-resent: this library cannot send a request again")
 
+    def ask(self, node, lost):
+        """A quorum lock's step: one master's request of an acquire
+        (`node`, 0-based); `lost`: its reply is dropped unread."""
+        raise Definite("ask: this adapter is not a quorum lock")
+
+    def conclude(self):
+        """A quorum lock's step: the acquire's decision, once every master
+        was asked."""
+        raise Definite("conclude: this adapter is not a quorum lock")
+
     def write_fence(self):
         """The fencing token to write with; None: the lock issues none."""
         return None
@@ -95,13 +105,14 @@ def definite_for(error):
         return False
 
 
-def redis_client(start):
-    """A redis-py client for the start-up message's Redis (the lab's proxy),
-    with its timeouts, checked with a PING."""
+def redis_client(start, url=None, cls=None):
+    """A redis-py client (of `cls`, a subclass of redis.Redis if given) for
+    the start-up message's Redis (the lab's proxy), or for `url`, with its
+    timeouts, checked with a PING."""
     import redis
 
-    client = redis.Redis.from_url(
-        start["redis"],
+    client = (cls or redis.Redis).from_url(
+        url or start["redis"],
         socket_connect_timeout=start["connect_timeout_ms"] / 1000,
         socket_timeout=start["response_timeout_ms"] / 1000,
     )
@@ -176,6 +187,10 @@ def serve(open_adapter):
                     answer["fence"] = fence
             elif op == "release":
                 answer = adapter.release()
+            elif op in ("ask", "ask-lost"):
+                answer = adapter.ask(request["node"], op == "ask-lost")
+            elif op == "conclude":
+                answer = adapter.conclude()
             elif op == "reset":
                 adapter.reset(request["lock_key"])
                 answer = {"ok": "reset"}

@@ -5,7 +5,9 @@
 //! conformance script, one exact chaos schedule (a holder SIGSTOPped past its
 //! lease — every one of these locks loses mutual exclusion, as the token
 //! model says), a short random chaos without faults, and `reproduce` of the
-//! token model's counterexamples. `scripts/setup.sh` installs what they need.
+//! token model's counterexamples; pottery's and node-redlock's Redlock on
+//! three masters, judged against `redlock` (two exact schedules).
+//! `scripts/setup.sh` installs what they need.
 //!
 //! Verdicts are read from the lab's own output; nothing here asserts how
 //! long anything took.
@@ -249,4 +251,116 @@ fn bench_measures_adapters_beside_the_rust_locks() {
         assert_eq!(row["mutual_exclusion"], "holds", "{row}");
         assert!(row["grants"].as_u64().unwrap() > 0, "{row}");
     }
+}
+
+/// The verdict rows (`property model real agree`) of a `--schedule` run,
+/// and its timeline's `conclude` lines of `client`, as words.
+fn rows_and_concludes(run: &Run, client: &str) -> (Vec<Vec<String>>, Vec<String>) {
+    let words = |l: &str| l.split_whitespace().map(str::to_owned).collect::<Vec<_>>();
+    let rows = run
+        .stdout
+        .lines()
+        .filter(|l| l.starts_with("mutual-exclusion") || l.starts_with("fenced-resource"))
+        .map(words)
+        .collect();
+    let concludes = run
+        .stdout
+        .lines()
+        .filter(|l| {
+            let w = words(l);
+            w.iter().any(|x| x == client) && w.iter().any(|x| x == "conclude")
+        })
+        .map(str::to_owned)
+        .collect();
+    (rows, concludes)
+}
+
+fn redlock_schedule(cmd: &str, fault: &str, schedule: &str) -> Run {
+    locklab(&[
+        "chaos",
+        "--lock-cmd",
+        cmd,
+        "--protocol",
+        "redlock",
+        "--faults",
+        fault,
+        "--clients",
+        "2",
+        "--nodes",
+        "3",
+        "--tick-ms",
+        "500",
+        "--schedule",
+        schedule,
+    ])
+}
+
+/// pottery's and node-redlock's Redlock on three masters, judged against
+/// `redlock`, driven a master at a time through their adapters' gates.
+/// Both play the model's pause counterexample as the model says (a holder
+/// paused past its lease; another takes a majority). In a round whose
+/// replies come back after the lease ran out (no fault) the model lets
+/// c1's attempt expire: pottery, which checks the validity, does too;
+/// node-redlock v5, which does not, holds the lock with c2 — mutual
+/// exclusion broken where the model keeps it, a disagreement (exit 1).
+#[test]
+fn the_redlock_libraries_on_three_masters() {
+    let pause = "ask c1 n1; ask c1 n2; ask c1 n3; conclude c1; pause c1; tick; tick; tick; ask c2 n1; ask c2 n2; ask c2 n3; conclude c2";
+    let slow = "ask c1 n1; ask c1 n2; ask c1 n3; tick; tick; tick; ask c2 n1; ask c2 n2; ask c2 n3; conclude c2; conclude c1; write c2";
+    let pottery = python_adapter("pottery_redlock.py");
+    let node = node_adapter();
+    for (name, cmd) in [("pottery", &pottery), ("node-redlock", &node)] {
+        let run = redlock_schedule(cmd, "pause", pause);
+        check(&run, name);
+        let (rows, _) = rows_and_concludes(&run, "c1");
+        assert_eq!(
+            rows[0],
+            ["mutual-exclusion", "violated", "violated", "yes"],
+            "{name}: {}",
+            run.stdout
+        );
+        assert!(
+            run.stdout.contains("lock key present on n3"),
+            "{name}: the lock should be on three masters: {}",
+            run.stdout
+        );
+    }
+
+    let run = redlock_schedule(&pottery, "none", slow);
+    check(&run, "pottery");
+    let (rows, concludes) = rows_and_concludes(&run, "c1");
+    assert_eq!(
+        rows[0],
+        ["mutual-exclusion", "holds", "holds", "yes"],
+        "pottery: {}",
+        run.stdout
+    );
+    assert!(
+        concludes.len() == 1 && concludes[0].contains("no validity left"),
+        "pottery: c1's attempt should expire: {}",
+        run.stdout
+    );
+
+    let run = redlock_schedule(&node, "none", slow);
+    assert_eq!(run.code, 1, "node-redlock: {}\n{}", run.stdout, run.stderr);
+    let (rows, concludes) = rows_and_concludes(&run, "c1");
+    assert_eq!(
+        rows[0],
+        ["mutual-exclusion", "holds", "violated", "NO"],
+        "node-redlock: {}",
+        run.stdout
+    );
+    assert!(
+        concludes.len() == 1
+            && concludes[0].contains("granted")
+            && concludes[0].contains("mutual-exclusion"),
+        "node-redlock: c1 should hold the lock with c2: {}",
+        run.stdout
+    );
+    assert!(
+        run.stdout
+            .contains("step 11 (conclude c1): the model says a majority, but no validity left, Redis said granted"),
+        "node-redlock: {}",
+        run.stdout
+    );
 }
