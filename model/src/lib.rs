@@ -73,8 +73,8 @@ pub use check::{check, CheckOptions};
 pub use kit::Checked;
 pub use lease::LeaseModel;
 pub use locklab_spec::{
-    declaration, fault, property, protocol, protocols, Capabilities, Declaration, Family, Fault,
-    Faults, Kind, PropertyName, Protocol, SyncCaps, Take,
+    declaration, fault, persistence, property, protocol, protocols, Capabilities, Declaration,
+    Family, Fault, Faults, Kind, Persistence, PropertyName, Protocol, SyncCaps, Take,
 };
 pub use narrate::{KeyRole, LeaseClock, NarratedStep, NodeView};
 pub use op::{Call, ClientOp, Reply};

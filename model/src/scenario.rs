@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use crate::world::MAX_CLIENTS;
 use locklab_spec::family::Family;
 use locklab_spec::fault::{Fault, Faults};
+use locklab_spec::persistence::Persistence;
 use locklab_spec::property::PropertyName;
 use locklab_spec::protocol::Protocol;
 
@@ -62,6 +63,9 @@ pub struct Scenario {
     /// while fewer replicas than this are connected and acknowledging.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub min_replicas_to_write: u8,
+    /// What the primary keeps on disk, so what a `restart` gives back.
+    #[serde(default, skip_serializing_if = "Persistence::is_none")]
+    pub persistence: Persistence,
 }
 
 fn one() -> u8 {
@@ -149,6 +153,15 @@ impl Scenario {
             units: shape.units,
             drift: 0,
             min_replicas_to_write: 0,
+            persistence: Persistence::None,
+        }
+    }
+
+    /// The same scenario with the primary persisting as `persistence` says.
+    pub fn persisting(self, persistence: Persistence) -> Scenario {
+        Scenario {
+            persistence,
+            ..self
         }
     }
 

@@ -47,6 +47,9 @@ pub enum Step {
         /// The replica.
         node: NodeId,
     },
+    /// The primary's append-only file is fsynced: what it has now survives
+    /// a restart (`appendfsync everysec` does this once a second).
+    Fsync,
     /// A fault done to a client (or its end).
     Client {
         /// The client.
@@ -184,6 +187,7 @@ impl Step {
             Step::Produce => "produce".to_owned(),
             Step::Tick => "tick".to_owned(),
             Step::Replicate { .. } => "replicate".to_owned(),
+            Step::Fsync => "fsync".to_owned(),
             Step::Client { fault, .. } => fault.name().to_owned(),
             Step::Node { fault, .. } => fault.name().to_owned(),
         }
@@ -219,7 +223,7 @@ impl fmt::Display for Step {
 
 /// A step that could not be read.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("cannot read step `{given}`: {why}; write e.g. `acquire c1`, `acquire-delayed c2`, `deliver c2`, `acquire-resent c1`, `write c1`, `release c1`, `pause c1`, `resume c1`, `crash c3`, `tick`, `restart`, `restart n2`, `produce`, `read c1`, `read-delayed c1`, `claim c1`, `claim-delayed c1`, `process c1`, `mark c1`, `ack c1`, `ask c1 n2`, `ask-lost c1 n2`, `conclude c1`, `delayed-restart n2`, `rejoin n2`, `clock-jump n2`, `confirm c1`, `replicate n2`, `failover n2`")]
+#[error("cannot read step `{given}`: {why}; write e.g. `acquire c1`, `acquire-delayed c2`, `deliver c2`, `acquire-resent c1`, `write c1`, `release c1`, `pause c1`, `resume c1`, `crash c3`, `tick`, `restart`, `restart n2`, `produce`, `read c1`, `read-delayed c1`, `claim c1`, `claim-delayed c1`, `process c1`, `mark c1`, `ack c1`, `ask c1 n2`, `ask-lost c1 n2`, `conclude c1`, `delayed-restart n2`, `rejoin n2`, `clock-jump n2`, `confirm c1`, `replicate n2`, `failover n2`, `fsync`")]
 pub struct BadStep {
     /// What was given.
     pub given: String,
@@ -316,6 +320,7 @@ impl FromStr for Step {
         match kind {
             "tick" => none(arg).map(|()| Step::Tick),
             "produce" => none(arg).map(|()| Step::Produce),
+            "fsync" => none(arg).map(|()| Step::Fsync),
             "deliver" => Ok(Step::Deliver {
                 client: client(arg)?,
             }),
@@ -393,7 +398,7 @@ mod tests {
     fn schedules_round_trip_through_text_and_json() {
         let text = "acquire c1; acquire-delayed c2; tick; restart; restart n3; acquire-resent c8; \
              ask c1 n1; ask-lost c2 n5; conclude c2; delayed-restart n2; rejoin n2; clock-jump n3; \
-             confirm c1; replicate n2; failover n1; pause c1; resume c1; crash c3";
+             confirm c1; replicate n2; failover n1; pause c1; resume c1; crash c3; fsync";
         let steps = parse_schedule(text).unwrap();
         assert_eq!(format_schedule(&steps), text);
         assert_eq!(

@@ -68,6 +68,12 @@ pub struct CheckArgs {
     /// `min-replicas-to-write` on the primary (at most the replicas).
     #[arg(long)]
     pub min_replicas_to_write: Option<u64>,
+    /// What the primary keeps on disk, so what a `restart` gives back:
+    /// none, everysec or always (`appendonly yes` with that `appendfsync`).
+    /// Default: none, and under `restart` of a protocol with replicas in
+    /// its menu, a row for each.
+    #[arg(long)]
+    pub persistence: Option<locklab_model::Persistence>,
     /// Print one JSON object instead of tables.
     #[arg(long)]
     pub json: bool,
@@ -130,6 +136,7 @@ impl CheckArgs {
             drift: None,
             replicas: None,
             min_replicas_to_write: None,
+            persistence: None,
             json: true,
             no_symmetry: false,
             compare_symmetry: false,
@@ -159,6 +166,9 @@ impl CheckArgs {
         }
         if let Some(n) = self.min_replicas_to_write {
             s = s.min_replicas(n)?;
+        }
+        if let Some(p) = self.persistence {
+            s = s.persisting(p);
         }
         if s.protocol.family() == Family::Quorum {
             if let Some(nodes) = self.nodes {
@@ -448,7 +458,8 @@ fn columns(outcomes: &[ScenarioOutcome]) -> Vec<PropertyName> {
 
 /// A row's protocol, marked `×2` when its clients acquire twice before
 /// writing (a lock used re-entrantly), and `+1 replica` when its primary
-/// has replicas.
+/// has replicas (with its `min-replicas-to-write` and its persistence,
+/// where it has them).
 pub fn row_name(s: &Scenario) -> String {
     let mut name = if s.depth > 1 {
         format!("{} ×{}", s.protocol, s.depth)
@@ -464,6 +475,9 @@ pub fn row_name(s: &Scenario) -> String {
             " (min-replicas-to-write {})",
             s.min_replicas_to_write
         ));
+    }
+    if !s.persistence.is_none() {
+        name.push_str(&format!(" (appendfsync {})", s.persistence));
     }
     name
 }
@@ -665,6 +679,7 @@ mod tests {
             drift: None,
             replicas: None,
             min_replicas_to_write: None,
+            persistence: None,
             json: false,
             no_symmetry: false,
             compare_symmetry: false,
@@ -683,8 +698,12 @@ mod tests {
         // (none + 4 faults), 2 quorum protocols × (none + 6 faults), token
         // and fenced under a failover with 1 and with 2 replicas, and
         // token-wait under none, pause, crash and (with 1 and 2 replicas) a
-        // failover.
-        assert_eq!(plan.scenarios.len(), 6 * 6 + 4 + 5 * 5 + 2 * 7 + 2 * 2 + 5);
+        // failover; and token, fenced and token-wait under a restart of a
+        // primary with a replica, once per persistence setting.
+        assert_eq!(
+            plan.scenarios.len(),
+            6 * 6 + 4 + 5 * 5 + 2 * 7 + 2 * 2 + 5 + 3 * 3
+        );
     }
 
     #[test]

@@ -28,6 +28,7 @@
 //! else happens: the lost reply and the resend are taken as immediate.)
 
 mod narrate;
+pub mod persistence;
 pub mod replication;
 mod symmetry;
 pub mod world;
@@ -344,11 +345,12 @@ impl LeaseModel {
                 fault: NodeFault::Restart,
                 ..
             } => {
-                // Without persistence Redis comes back empty: the lock and
-                // the fencing counter are gone. Clients keep their beliefs.
-                w.budget.spend(Fault::Restart);
-                w.lease = None;
-                w.fence_counter = 0;
+                // Clients keep their beliefs.
+                self.restart(w);
+                None
+            }
+            Step::Fsync => {
+                Self::fsync(w);
                 None
             }
             _ => return None,
@@ -403,6 +405,7 @@ impl System for LeaseModel {
             early_release: false,
             primary: NodeId::FIRST,
             copies: Default::default(),
+            file: NodeData::default(),
         }
     }
 
@@ -446,13 +449,7 @@ impl System for LeaseModel {
         } else if Self::copies_leased(w) {
             steps.push(Step::Tick);
         }
-        // A restart matters only when Redis has something to forget.
-        if w.budget.left(Fault::Restart) > 0 && (w.lease.is_some() || w.fence_counter > 0) {
-            steps.push(Step::Node {
-                node: w.primary,
-                fault: NodeFault::Restart,
-            });
-        }
+        self.persistence_actions(w, steps);
         self.replica_actions(w, steps);
     }
 

@@ -13,6 +13,7 @@ use locklab_spec::declaration::Release;
 
 use super::{LeaseModel, World};
 
+mod persistence;
 mod replicas;
 
 /// Tells the steps of one lease-family scenario.
@@ -88,7 +89,8 @@ impl<'a> Narrator<'a> {
             Step::Node {
                 fault: NodeFault::Restart,
                 ..
-            } => (None, None, self.restart(before)),
+            } => (None, None, self.restart(before, after)),
+            Step::Fsync => (None, None, self.fsync(after)),
             Step::Replicate { node } => self.replicate(before, after, node),
             Step::Node {
                 node,
@@ -301,19 +303,6 @@ impl<'a> Narrator<'a> {
             ),
         };
         (Some(command), Some(reply), says)
-    }
-
-    fn restart(&self, before: &World) -> String {
-        let lost = match before.lease {
-            Some(l) => format!("{}'s lock", l.owner),
-            None => "no lock".to_owned(),
-        };
-        let counter = if self.model.caps.fencing {
-            format!(" and the fencing counter (at {})", before.fence_counter)
-        } else {
-            String::new()
-        };
-        format!("Redis crashes and restarts without persistence: {lost}{counter} gone with it")
     }
 }
 

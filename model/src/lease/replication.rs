@@ -94,15 +94,8 @@ impl LeaseModel {
 
     /// Whether the state keeps the replicas' copies: only while a failover
     /// may still promote one.
-    fn tracks_copies(&self, w: &World) -> bool {
+    pub(super) fn tracks_copies(&self, w: &World) -> bool {
         self.scenario().replicas > 0 && w.budget.left(Fault::Failover) > 0
-    }
-
-    fn primary_data(w: &World) -> NodeData {
-        NodeData {
-            lease: w.lease,
-            fence_counter: w.fence_counter,
-        }
     }
 
     /// Whether a pending grant lacks acknowledgements.
@@ -198,10 +191,10 @@ impl LeaseModel {
         }
     }
 
-    /// A tick for the replicas' copies: each lease loses a tick, and is gone
-    /// at zero, as on the primary.
+    /// A tick for the replicas' copies and the append-only file's: each
+    /// lease loses a tick, and is gone at zero, as on the primary.
     pub(super) fn tick_copies(w: &mut World) {
-        for copy in &mut w.copies {
+        for copy in w.copies.iter_mut().chain(std::iter::once(&mut w.file)) {
             if let Some(lease) = copy.lease.as_mut() {
                 lease.ttl -= 1;
                 if lease.ttl == 0 {
@@ -211,9 +204,10 @@ impl LeaseModel {
         }
     }
 
-    /// Whether a replica's copy has a lease that time can run out.
+    /// Whether a replica's copy, or the append-only file's, has a lease
+    /// that time can run out.
     pub(super) fn copies_leased(w: &World) -> bool {
-        w.copies.iter().any(|c| c.lease.is_some())
+        w.copies.iter().chain([&w.file]).any(|c| c.lease.is_some())
     }
 
     /// The replicas' steps: catching up where it changes something (a copy

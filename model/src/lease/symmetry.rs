@@ -17,10 +17,12 @@ impl Representative for World {
         // Sort by the client's own state, then by the roles ids play
         // elsewhere in the state, so that the order is fully determined up to
         // clients that are truly alike.
-        // Which replicas' copies hold a lease of the client's.
+        // Which replicas' copies (and the append-only file) hold a lease of
+        // the client's.
         let copies = |c: ClientId| -> u8 {
             self.copies
                 .iter()
+                .chain([&self.file])
                 .enumerate()
                 .filter(|(_, copy)| copy.lease.is_some_and(|l| l.owner == c))
                 .fold(0, |bits, (i, _)| bits | 1 << i)
@@ -48,7 +50,7 @@ impl Representative for World {
         if let Some(lease) = rep.lease.as_mut() {
             lease.owner = renamed[lease.owner.index()];
         }
-        for copy in &mut rep.copies {
+        for copy in rep.copies.iter_mut().chain([&mut rep.file]) {
             if let Some(lease) = copy.lease.as_mut() {
                 lease.owner = renamed[lease.owner.index()];
             }

@@ -40,8 +40,9 @@ pub enum Pc {
     /// The primary granted the lock, and the client waits for replicas to
     /// acknowledge it (`WAIT`) before it counts it: it does not believe yet.
     Unconfirmed,
-    /// As [`Pc::Unconfirmed`], but a failover demoted the primary that
-    /// granted it: its `WAIT` can confirm nothing.
+    /// As [`Pc::Unconfirmed`], but the connection that sent the grant is
+    /// gone (a failover demoted the primary, or it restarted): its `WAIT`
+    /// can confirm nothing.
     Orphaned,
 }
 
@@ -164,6 +165,9 @@ pub struct World {
     /// Each replica's copy, by node (the primary's slot is unused), while a
     /// failover may still promote one; empty otherwise.
     pub copies: [NodeData; MAX_COPIES],
+    /// The primary's append-only file, as fsynced (`everysec`), while a
+    /// restart may still read it; empty otherwise.
+    pub file: NodeData,
 }
 
 impl World {
@@ -206,7 +210,7 @@ impl fmt::Debug for World {
                     Pc::Idle => "idle".to_owned(),
                     Pc::Awaiting => "reply in flight".to_owned(),
                     Pc::Unconfirmed => "granted, waiting for replicas".to_owned(),
-                    Pc::Orphaned => "granted on a demoted primary, waiting".to_owned(),
+                    Pc::Orphaned => "granted, its connection closed, waiting".to_owned(),
                     Pc::Holding => format!("holds ×{}", c.depth),
                     Pc::Wrote => format!("holds ×{}, wrote", c.depth),
                     Pc::Done => "done".to_owned(),
@@ -298,7 +302,7 @@ impl Hash for World {
     /// Hashes a packed form, in one write: four bytes per client in use and
     /// a few words for the rest, instead of dozens of small writes.
     fn hash<H: Hasher>(&self, state: &mut H) {
-        let mut buf = [0u8; 4 * MAX_CLIENTS + 18 + 8 * MAX_COPIES + 1];
+        let mut buf = [0u8; 4 * MAX_CLIENTS + 18 + 8 * (MAX_COPIES + 1) + 1];
         let mut len = 0;
         for c in self.roster.clients() {
             buf[len..len + 4].copy_from_slice(&c.packed().to_le_bytes());
@@ -335,7 +339,7 @@ impl Hash for World {
         buf[len + 8..len + 10].copy_from_slice(&foreign.to_le_bytes());
         buf[len + 10..len + 18].copy_from_slice(&misc.to_le_bytes());
         len += 18;
-        for copy in &self.copies {
+        for copy in self.copies.iter().chain([&self.file]) {
             buf[len..len + 8].copy_from_slice(&copy.packed().to_le_bytes());
             len += 8;
         }

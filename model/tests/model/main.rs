@@ -6,6 +6,7 @@
 mod failover;
 mod lease;
 mod quorum;
+mod restart;
 mod state_counts;
 mod support;
 mod sync;
