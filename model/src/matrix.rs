@@ -35,7 +35,9 @@ pub enum Progress {
 /// shape under no fault and under each fault of its menu alone (under
 /// `failover`, once with each number of replicas, 1 to [`MAX_REPLICAS`]:
 /// whether the replica promoted had the lock depends on which there were;
-/// under `restart`, for a protocol whose menu has `failover` too, once
+/// under `partition` the same, each once more with `min-replicas-to-write
+/// 1`, the brake on an old primary cut off from its replicas; under
+/// `restart`, for a protocol whose menu has `failover` too, once
 /// more on a primary with one replica under each persistence setting: what
 /// the replicas resync to is what the primary kept);
 /// and, where
@@ -49,6 +51,13 @@ pub fn default_scenarios(protocols: &[Protocol]) -> Vec<Scenario> {
             let s = Scenario::new(protocol, faults);
             if faults.budget(Fault::Failover) > 0 {
                 out.extend((1..=MAX_REPLICAS).filter_map(|r| s.replicated(u64::from(r)).ok()));
+            } else if faults.budget(Fault::Partition) > 0 {
+                let replicated = (1..=MAX_REPLICAS).filter_map(|r| s.replicated(u64::from(r)).ok());
+                out.extend(
+                    replicated
+                        .flat_map(|s| [Ok(s), s.min_replicas(1)])
+                        .flatten(),
+                );
             } else if faults.budget(Fault::Restart) > 0
                 && protocol.faults().contains(&Fault::Failover)
             {

@@ -107,9 +107,9 @@ pub enum ScenarioError {
         "--drift {0}: give a factor from 0 up to, not including, 1 (Redlock's default is 0.01)"
     )]
     Drift(String),
-    /// More replicas than the model holds, or a failover with none to
-    /// promote.
-    #[error("--replicas {0}: give 0 to {MAX_REPLICAS} (a failover needs at least 1)")]
+    /// More replicas than the model holds, or a failover or a partition
+    /// with none to promote.
+    #[error("--replicas {0}: give 0 to {MAX_REPLICAS} (a failover or a partition needs at least 1: a single server has no Sentinel to partition it from)")]
     Replicas(u64),
     /// `min-replicas-to-write` above the replicas there are.
     #[error("--min-replicas-to-write {given}: give 0 to the number of replicas ({replicas}); a primary with fewer replicas than it asks for refuses every write")]
@@ -133,10 +133,11 @@ pub enum ScenarioError {
 
 impl Scenario {
     /// The scenario of a protocol's default matrix rows, under `faults`;
-    /// under `failover`, with at least one replica to promote.
+    /// under `failover` or `partition`, with at least one replica to
+    /// promote.
     pub fn new(protocol: Protocol, faults: Faults) -> Scenario {
         let shape = protocol.shape();
-        let replicas = if faults.budget(Fault::Failover) > 0 {
+        let replicas = if needs_a_replica(faults) {
             shape.replicas.max(1)
         } else {
             shape.replicas
@@ -202,11 +203,15 @@ impl Scenario {
         })
     }
 
-    /// Checks and sets the number of replicas (a failover needs one).
+    /// Checks and sets the number of replicas (a failover or a partition
+    /// needs one).
     pub fn replicated(self, replicas: u64) -> Result<Scenario, ScenarioError> {
-        let failover = self.faults.budget(Fault::Failover) > 0;
-        let n = within(replicas, u8::from(failover), MAX_REPLICAS)
-            .ok_or(ScenarioError::Replicas(replicas))?;
+        let n = within(
+            replicas,
+            u8::from(needs_a_replica(self.faults)),
+            MAX_REPLICAS,
+        )
+        .ok_or(ScenarioError::Replicas(replicas))?;
         Ok(Scenario {
             replicas: n,
             min_replicas_to_write: self.min_replicas_to_write.min(n),
@@ -297,6 +302,13 @@ impl Scenario {
         let as_designed = self.depth == 1 || self.protocol.caps().reentrant();
         as_designed && self.protocol.claims(property, self.faults)
     }
+}
+
+/// A failover promotes a replica, and a partition cuts the primary off
+/// from the Sentinels that may promote one: neither means anything on a
+/// single server.
+fn needs_a_replica(faults: Faults) -> bool {
+    faults.budget(Fault::Failover) > 0 || faults.budget(Fault::Partition) > 0
 }
 
 fn within(n: u64, lo: u8, hi: u8) -> Option<u8> {

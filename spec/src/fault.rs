@@ -36,6 +36,11 @@ pub enum Fault {
     ClockJump,
     /// A replica is promoted with whatever it has replicated so far.
     Failover,
+    /// The network is cut in two: the primary with some clients and
+    /// replicas on one side, the rest and a majority of the Sentinels on
+    /// the other, until it heals. The far side's Sentinels may promote a
+    /// replica there while the old primary still takes writes on its own.
+    Partition,
 }
 
 /// How far one `clock-jump` moves a node's clock ahead, in ticks: every
@@ -46,7 +51,7 @@ pub enum Fault {
 pub const CLOCK_JUMP_TICKS: u8 = 1;
 
 /// How many kinds of fault there are.
-pub const KINDS: usize = 8;
+pub const KINDS: usize = 9;
 
 impl Fault {
     /// Every fault, in the order tables list them.
@@ -59,6 +64,7 @@ impl Fault {
         Fault::Retry,
         Fault::ClockJump,
         Fault::Failover,
+        Fault::Partition,
     ];
 
     /// The fault's name on the command line and in JSON.
@@ -72,6 +78,7 @@ impl Fault {
             Fault::Retry => "retry",
             Fault::ClockJump => "clock-jump",
             Fault::Failover => "failover",
+            Fault::Partition => "partition",
         }
     }
 

@@ -699,10 +699,12 @@ mod tests {
         // and fenced under a failover with 1 and with 2 replicas, and
         // token-wait under none, pause, crash and (with 1 and 2 replicas) a
         // failover; and token, fenced and token-wait under a restart of a
-        // primary with a replica, once per persistence setting.
+        // primary with a replica, once per persistence setting; and the
+        // three under a partition, with 1 and 2 replicas, each without and
+        // with min-replicas-to-write 1.
         assert_eq!(
             plan.scenarios.len(),
-            6 * 6 + 4 + 5 * 5 + 2 * 7 + 2 * 2 + 5 + 3 * 3
+            6 * 6 + 4 + 5 * 5 + 2 * 7 + 2 * 2 + 5 + 3 * 3 + 3 * 4
         );
     }
 

@@ -360,8 +360,12 @@ fn fault_meaning(fault: Fault, family: Family) -> Option<(&'static str, &'static
             "Sentinel promotes a replica with whatever it has replicated (the lock key and the fencing counter as of some earlier moment); the old primary resyncs from it; every client follows the new primary",
             "the lab's Sentinel set: every replica's stream held in a proxy, released by `replicate`; the replica promoted by `SENTINEL FAILOVER`, the old primary demoted at once",
         ),
+        (Fault::Partition, Lease) => (
+            "the network is cut: the primary with some clients and replicas on one side, the rest and a majority of the Sentinels on the other; the far side may promote a replica while the old primary grants on its side (until `min-replicas-to-write` stops it); the heal demotes it",
+            "not played yet: a replay with a partition is not judged",
+        ),
         (Fault::DelayedRestart | Fault::ClockJump, Lease | Sync)
-        | (Fault::Retry | Fault::Failover, Quorum | Sync) => return None,
+        | (Fault::Retry | Fault::Failover | Fault::Partition, Quorum | Sync) => return None,
     })
 }
 

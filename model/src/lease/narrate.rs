@@ -11,8 +11,10 @@ use crate::system::System;
 use crate::world::ClientId;
 use locklab_spec::declaration::Release;
 
+use super::partition::Reach;
 use super::{LeaseModel, World};
 
+mod partition;
 mod persistence;
 mod replicas;
 
@@ -34,7 +36,44 @@ impl<'a> Narrator<'a> {
             outcome,
             after,
         } = turn;
-        let (command, reply, mut says) = match step {
+        let on_old = step
+            .client()
+            .is_some_and(|c| before.reach(c) == Reach::Isolated);
+        let (command, reply, mut says) = if on_old {
+            let (mut b, mut a) = (before.clone(), after.clone());
+            b.swap_isolated();
+            a.swap_isolated();
+            let (command, reply, says) = self.told(&b, step, outcome, &a);
+            let across = format!(" (on the old primary {}, across the cut)", b.primary);
+            (command, reply, says + &across)
+        } else {
+            self.told(before, step, outcome, after)
+        };
+        says.push_str(&after.roster.tell_believers(&before.roster));
+        let holders = after.roster.believers();
+        let caps = self.model.caps;
+        NarratedStep {
+            n,
+            step,
+            command,
+            reply,
+            outcome: outcome.cloned(),
+            says,
+            key: after.lease.map(|l| KeyView {
+                owner: l.owner.to_string(),
+                ticks_left: l.ttl,
+                fence: caps.fencing.then_some(l.fence),
+                count: caps.reentrant().then_some(l.count),
+            }),
+            nodes: Vec::new(),
+            holders: holders.iter().map(ToString::to_string).collect(),
+            state: None,
+        }
+    }
+
+    /// A step's command, reply and words, told on `before` and `after`.
+    fn told(&self, before: &World, step: Step, outcome: Option<&Outcome>, after: &World) -> Told {
+        match step {
             Step::Op {
                 client,
                 op: ClientOp::Acquire,
@@ -95,28 +134,18 @@ impl<'a> Narrator<'a> {
             Step::Node {
                 node,
                 fault: NodeFault::Failover,
+            } if before.cut.is_some() => self.promote_across(before, after, node),
+            Step::Node {
+                node,
+                fault: NodeFault::Failover,
             } => self.failover(before, after, node),
+            Step::Partition { side } => (None, None, self.partition(before, side)),
+            Step::Heal => (None, None, self.heal(before)),
+            Step::Node {
+                node,
+                fault: NodeFault::NoReplicas,
+            } => (None, None, self.noreplicas(node)),
             _ => (None, None, format!("{step} (not a step of this model)")),
-        };
-        says.push_str(&after.roster.tell_believers(&before.roster));
-        let holders = after.roster.believers();
-        let caps = self.model.caps;
-        NarratedStep {
-            n,
-            step,
-            command,
-            reply,
-            outcome: outcome.cloned(),
-            says,
-            key: after.lease.map(|l| KeyView {
-                owner: l.owner.to_string(),
-                ticks_left: l.ttl,
-                fence: caps.fencing.then_some(l.fence),
-                count: caps.reentrant().then_some(l.count),
-            }),
-            nodes: Vec::new(),
-            holders: holders.iter().map(ToString::to_string).collect(),
-            state: None,
         }
     }
 

@@ -6,6 +6,7 @@
 use stateright::Representative;
 
 use super::world::{Client, World};
+use crate::side::Side;
 use crate::world::{ClientId, MAX_CLIENTS};
 
 impl Representative for World {
@@ -27,13 +28,17 @@ impl Representative for World {
                 .filter(|(_, copy)| copy.lease.is_some_and(|l| l.owner == c))
                 .fold(0, |bits, (i, _)| bits | 1 << i)
         };
-        let key = |c: ClientId| -> (Client, bool, bool, bool, u8) {
+        let old_owner = self.isolated().and_then(|i| i.data.lease).map(|l| l.owner);
+        let near = |c: ClientId| self.cut.is_some_and(|cut| cut.side.has_client(c));
+        let key = |c: ClientId| -> (Client, bool, bool, bool, u8, bool, bool) {
             (
                 *self.roster.client(c),
                 owner == Some(c),
                 releaser == Some(c),
                 victim == Some(c),
                 copies(c),
+                old_owner == Some(c),
+                near(c),
             )
         };
         let mut order: [ClientId; MAX_CLIENTS] = std::array::from_fn(|i| ClientId(i as u8));
@@ -52,6 +57,19 @@ impl Representative for World {
         }
         for copy in rep.copies.iter_mut().chain([&mut rep.file]) {
             if let Some(lease) = copy.lease.as_mut() {
+                lease.owner = renamed[lease.owner.index()];
+            }
+        }
+        if let Some(cut) = rep.cut.as_mut() {
+            let mut side = Side {
+                clients: 0,
+                ..cut.side
+            };
+            for old in order[..n].iter().filter(|c| cut.side.has_client(**c)) {
+                side = side.with_client(renamed[old.index()]);
+            }
+            cut.side = side;
+            if let Some(lease) = cut.isolated.as_mut().and_then(|i| i.data.lease.as_mut()) {
                 lease.owner = renamed[lease.owner.index()];
             }
         }

@@ -5,6 +5,7 @@
 
 mod failover;
 mod lease;
+mod partition;
 mod quorum;
 mod restart;
 mod state_counts;

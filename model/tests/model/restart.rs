@@ -189,8 +189,8 @@ fn restart_state_counts() {
         ("fenced", None, 116),
         ("fenced", Everysec, 299),
         ("fenced", Always, 43),
-        ("token-wait", None, 294),
-        ("token-wait", Everysec, 887),
+        ("token-wait", None, 244),
+        ("token-wait", Everysec, 810),
         ("token-wait", Always, 89),
     ] {
         assert_eq!(

@@ -62,4 +62,5 @@ pub(crate) const REPLICATED_FAULTS: &[Fault] = &[
     Fault::Restart,
     Fault::Retry,
     Fault::Failover,
+    Fault::Partition,
 ];

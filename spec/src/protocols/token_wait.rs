@@ -31,7 +31,13 @@ use crate::family::Family;
 use crate::fault::Fault;
 use crate::property::PropertyName::*;
 
-const FAULTS: &[Fault] = &[Fault::Pause, Fault::Crash, Fault::Restart, Fault::Failover];
+const FAULTS: &[Fault] = &[
+    Fault::Pause,
+    Fault::Crash,
+    Fault::Restart,
+    Fault::Failover,
+    Fault::Partition,
+];
 
 /// The declaration of the token lock with `WAIT 1`.
 pub static DECLARATION: Declaration = Declaration {
