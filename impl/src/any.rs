@@ -273,6 +273,9 @@ impl LockType {
             reentry,
             sync,
             wait_replicas,
+            // Renewal is the watchdog's (its store renews as the
+            // capability says); the lock beneath is the same type.
+            renewal: _,
         } = *caps;
         if sync.is_some() {
             return None;

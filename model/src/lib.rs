@@ -63,6 +63,7 @@ pub mod outcome;
 pub mod path;
 pub mod quorum;
 pub mod scenario;
+pub mod side;
 pub mod step;
 pub mod sync;
 pub mod system;
@@ -73,8 +74,8 @@ pub use check::{check, CheckOptions};
 pub use kit::Checked;
 pub use lease::LeaseModel;
 pub use locklab_spec::{
-    declaration, fault, property, protocol, protocols, Capabilities, Declaration, Family, Fault,
-    Faults, Kind, PropertyName, Protocol, SyncCaps, Take,
+    declaration, fault, persistence, property, protocol, protocols, Capabilities, Declaration,
+    Family, Fault, Faults, Kind, Persistence, PropertyName, Protocol, SyncCaps, Take,
 };
 pub use narrate::{KeyRole, LeaseClock, NarratedStep, NodeView};
 pub use op::{Call, ClientOp, Reply};
@@ -82,6 +83,7 @@ pub use outcome::Outcome;
 pub use path::{Script, Scripted};
 pub use quorum::QuorumModel;
 pub use scenario::Scenario;
+pub use side::Side;
 pub use step::{ClientFault, NodeFault, Step};
 pub use sync::SyncModel;
 pub use system::{System, Taken};

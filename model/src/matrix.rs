@@ -11,6 +11,7 @@ use crate::scenario::{Scenario, MAX_REPLICAS};
 use crate::verdict::ScenarioOutcome;
 use locklab_spec::fault::Fault;
 use locklab_spec::fault::Faults;
+use locklab_spec::persistence::Persistence;
 use locklab_spec::protocol::Protocol;
 
 /// Progress of a matrix run, for a progress bar.
@@ -33,7 +34,12 @@ pub enum Progress {
 /// The rows of the default matrix for `protocols`: each protocol in its own
 /// shape under no fault and under each fault of its menu alone (under
 /// `failover`, once with each number of replicas, 1 to [`MAX_REPLICAS`]:
-/// whether the replica promoted had the lock depends on which there were);
+/// whether the replica promoted had the lock depends on which there were;
+/// under `partition` the same, each once more with `min-replicas-to-write
+/// 1`, the brake on an old primary cut off from its replicas; under
+/// `restart`, for a protocol whose menu has `failover` too, once
+/// more on a primary with one replica under each persistence setting: what
+/// the replicas resync to is what the primary kept);
 /// and, where
 /// a protocol that fixes it has another shape (a lock used re-entrantly),
 /// the protocol once more in that shape, with no fault — the break the fix
@@ -45,6 +51,25 @@ pub fn default_scenarios(protocols: &[Protocol]) -> Vec<Scenario> {
             let s = Scenario::new(protocol, faults);
             if faults.budget(Fault::Failover) > 0 {
                 out.extend((1..=MAX_REPLICAS).filter_map(|r| s.replicated(u64::from(r)).ok()));
+            } else if faults.budget(Fault::Partition) > 0 {
+                let replicated = (1..=MAX_REPLICAS).filter_map(|r| s.replicated(u64::from(r)).ok());
+                out.extend(
+                    replicated
+                        .flat_map(|s| [Ok(s), s.min_replicas(1)])
+                        .flatten(),
+                );
+            } else if faults.budget(Fault::Restart) > 0
+                && protocol.faults().contains(&Fault::Failover)
+            {
+                if s.replicas == 0 {
+                    out.push(s);
+                }
+                let replicated = s.replicated(u64::from(s.replicas.max(1))).ok();
+                out.extend(
+                    replicated
+                        .into_iter()
+                        .flat_map(|s| Persistence::ALL.map(|p| s.persisting(p))),
+                );
             } else {
                 out.push(s);
             }

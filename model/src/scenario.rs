@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use crate::world::MAX_CLIENTS;
 use locklab_spec::family::Family;
 use locklab_spec::fault::{Fault, Faults};
+use locklab_spec::persistence::Persistence;
 use locklab_spec::property::PropertyName;
 use locklab_spec::protocol::Protocol;
 
@@ -66,6 +67,9 @@ pub struct Scenario {
     /// lease, at least one tick; see [`Scenario::period`]).
     #[serde(default, skip_serializing_if = "is_zero")]
     pub renew_every: u8,
+    /// What the primary keeps on disk, so what a `restart` gives back.
+    #[serde(default, skip_serializing_if = "Persistence::is_none")]
+    pub persistence: Persistence,
 }
 
 fn one() -> u8 {
@@ -107,9 +111,9 @@ pub enum ScenarioError {
         "--drift {0}: give a factor from 0 up to, not including, 1 (Redlock's default is 0.01)"
     )]
     Drift(String),
-    /// More replicas than the model holds, or a failover with none to
-    /// promote.
-    #[error("--replicas {0}: give 0 to {MAX_REPLICAS} (a failover needs at least 1)")]
+    /// More replicas than the model holds, or a failover or a partition
+    /// with none to promote.
+    #[error("--replicas {0}: give 0 to {MAX_REPLICAS} (a failover or a partition needs at least 1: a single server has no Sentinel to partition it from)")]
     Replicas(u64),
     /// `min-replicas-to-write` above the replicas there are.
     #[error("--min-replicas-to-write {given}: give 0 to the number of replicas ({replicas}); a primary with fewer replicas than it asks for refuses every write")]
@@ -141,10 +145,11 @@ pub enum ScenarioError {
 
 impl Scenario {
     /// The scenario of a protocol's default matrix rows, under `faults`;
-    /// under `failover`, with at least one replica to promote.
+    /// under `failover` or `partition`, with at least one replica to
+    /// promote.
     pub fn new(protocol: Protocol, faults: Faults) -> Scenario {
         let shape = protocol.shape();
-        let replicas = if faults.budget(Fault::Failover) > 0 {
+        let replicas = if needs_a_replica(faults) {
             shape.replicas.max(1)
         } else {
             shape.replicas
@@ -162,6 +167,15 @@ impl Scenario {
             drift: 0,
             min_replicas_to_write: 0,
             renew_every: 0,
+            persistence: Persistence::None,
+        }
+    }
+
+    /// The same scenario with the primary persisting as `persistence` says.
+    pub fn persisting(self, persistence: Persistence) -> Scenario {
+        Scenario {
+            persistence,
+            ..self
         }
     }
 
@@ -226,11 +240,15 @@ impl Scenario {
         })
     }
 
-    /// Checks and sets the number of replicas (a failover needs one).
+    /// Checks and sets the number of replicas (a failover or a partition
+    /// needs one).
     pub fn replicated(self, replicas: u64) -> Result<Scenario, ScenarioError> {
-        let failover = self.faults.budget(Fault::Failover) > 0;
-        let n = within(replicas, u8::from(failover), MAX_REPLICAS)
-            .ok_or(ScenarioError::Replicas(replicas))?;
+        let n = within(
+            replicas,
+            u8::from(needs_a_replica(self.faults)),
+            MAX_REPLICAS,
+        )
+        .ok_or(ScenarioError::Replicas(replicas))?;
         Ok(Scenario {
             replicas: n,
             min_replicas_to_write: self.min_replicas_to_write.min(n),
@@ -321,6 +339,13 @@ impl Scenario {
         let as_designed = self.depth == 1 || self.protocol.caps().reentrant();
         as_designed && self.protocol.claims(property, self.faults)
     }
+}
+
+/// A failover promotes a replica, and a partition cuts the primary off
+/// from the Sentinels that may promote one: neither means anything on a
+/// single server.
+fn needs_a_replica(faults: Faults) -> bool {
+    faults.budget(Fault::Failover) > 0 || faults.budget(Fault::Partition) > 0
 }
 
 fn within(n: u64, lo: u8, hi: u8) -> Option<u8> {

@@ -18,6 +18,7 @@ use std::str::FromStr;
 use serde::{Deserialize, Serialize};
 
 use crate::op::{Call, ClientOp, Reply};
+use crate::side::Side;
 use crate::world::{ClientId, NodeId, MAX_CLIENTS, MAX_NODES};
 
 /// One step of the system.
@@ -47,6 +48,20 @@ pub enum Step {
         /// The replica.
         node: NodeId,
     },
+    /// The primary's append-only file is fsynced: what it has now survives
+    /// a restart (`appendfsync everysec` does this once a second).
+    Fsync,
+    /// The network is cut in two (the `partition` fault): `side` (the
+    /// primary, and the replicas and clients named with it) on one side;
+    /// every other node and client, and a majority of the Sentinels, on
+    /// the other.
+    Partition {
+        /// The primary's side.
+        side: Side,
+    },
+    /// The cut heals: every link works again, and Sentinel demotes an old
+    /// primary that it replaced meanwhile.
+    Heal,
     /// A fault done to a client (or its end).
     Client {
         /// The client.
@@ -116,15 +131,21 @@ pub enum NodeFault {
     /// Sentinel promotes this replica with whatever it has (the `failover`
     /// fault); the old primary is demoted and resyncs from it.
     Failover,
+    /// A primary cut off from its replicas (a `partition`) has heard from
+    /// fewer than `min-replicas-to-write` within `min-replicas-max-lag`,
+    /// and refuses writes from now on (`-NOREPLICAS`) until it hears from
+    /// them again.
+    NoReplicas,
 }
 
 impl NodeFault {
-    const ALL: [NodeFault; 5] = [
+    const ALL: [NodeFault; 6] = [
         NodeFault::Restart,
         NodeFault::DelayedRestart,
         NodeFault::Rejoin,
         NodeFault::ClockJump,
         NodeFault::Failover,
+        NodeFault::NoReplicas,
     ];
 
     /// The step's name.
@@ -135,13 +156,14 @@ impl NodeFault {
             NodeFault::Rejoin => "rejoin",
             NodeFault::ClockJump => "clock-jump",
             NodeFault::Failover => "failover",
+            NodeFault::NoReplicas => "noreplicas",
         }
     }
 
     /// Whether the step always names its node, as a replica's does (`n1`
     /// may be a replica); a node fault of a single server may leave it out.
     fn names_its_node(self) -> bool {
-        self == NodeFault::Failover
+        matches!(self, NodeFault::Failover | NodeFault::NoReplicas)
     }
 }
 
@@ -197,6 +219,9 @@ impl Step {
             Step::Produce => "produce".to_owned(),
             Step::Tick => "tick".to_owned(),
             Step::Replicate { .. } => "replicate".to_owned(),
+            Step::Fsync => "fsync".to_owned(),
+            Step::Partition { .. } => "partition".to_owned(),
+            Step::Heal => "heal".to_owned(),
             Step::Client { fault, .. } => fault.name().to_owned(),
             Step::Node { fault, .. } => fault.name().to_owned(),
         }
@@ -219,6 +244,9 @@ impl fmt::Display for Step {
     /// replica's step always names it (`replicate n2`, `failover n1`).
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let kind = self.kind();
+        if let Step::Partition { side } = self {
+            return write!(f, "{kind} {side}");
+        }
         match (self.client(), self.node()) {
             (Some(c), Some(n)) => write!(f, "{kind} {c} {n}"),
             (Some(c), None) => write!(f, "{kind} {c}"),
@@ -232,7 +260,7 @@ impl fmt::Display for Step {
 
 /// A step that could not be read.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("cannot read step `{given}`: {why}; write e.g. `acquire c1`, `acquire-delayed c2`, `deliver c2`, `acquire-resent c1`, `write c1`, `release c1`, `pause c1`, `resume c1`, `crash c3`, `tick`, `restart`, `restart n2`, `produce`, `read c1`, `read-delayed c1`, `claim c1`, `claim-delayed c1`, `process c1`, `mark c1`, `ack c1`, `ask c1 n2`, `ask-lost c1 n2`, `conclude c1`, `delayed-restart n2`, `rejoin n2`, `clock-jump n2`, `confirm c1`, `replicate n2`, `failover n2`, `renew c1`, `renew-delayed c1`, `stall c1`, `wake c1`")]
+#[error("cannot read step `{given}`: {why}; write e.g. `acquire c1`, `acquire-delayed c2`, `deliver c2`, `acquire-resent c1`, `write c1`, `release c1`, `pause c1`, `resume c1`, `crash c3`, `tick`, `restart`, `restart n2`, `produce`, `read c1`, `read-delayed c1`, `claim c1`, `claim-delayed c1`, `process c1`, `mark c1`, `ack c1`, `ask c1 n2`, `ask-lost c1 n2`, `conclude c1`, `delayed-restart n2`, `rejoin n2`, `clock-jump n2`, `confirm c1`, `replicate n2`, `failover n2`, `renew c1`, `renew-delayed c1`, `stall c1`, `wake c1`, `fsync`, `partition n1+c1`, `noreplicas n1`, `heal`")]
 pub struct BadStep {
     /// What was given.
     pub given: String,
@@ -329,6 +357,17 @@ impl FromStr for Step {
         match kind {
             "tick" => none(arg).map(|()| Step::Tick),
             "produce" => none(arg).map(|()| Step::Produce),
+            "fsync" => none(arg).map(|()| Step::Fsync),
+            "heal" => none(arg).map(|()| Step::Heal),
+            "partition" => match arg {
+                Some(arg) => arg
+                    .parse()
+                    .map(|side| Step::Partition { side })
+                    .map_err(bad),
+                None => Err(bad(format!(
+                    "`{kind}` needs the primary's side (`n1`, `n1+c1+n3`, …)"
+                ))),
+            },
             "deliver" => Ok(Step::Deliver {
                 client: client(arg)?,
             }),
@@ -349,6 +388,10 @@ impl Serialize for Step {
             kind: self.kind(),
             client: self.client(),
             node: self.node(),
+            side: match self {
+                Step::Partition { side } => Some(side.to_string()),
+                _ => None,
+            },
         }
         .serialize(s)
     }
@@ -361,6 +404,7 @@ impl<'de> Deserialize<'de> for Step {
             Some(flat.kind),
             flat.client.map(|c| c.to_string()),
             flat.node.map(|n| n.to_string()),
+            flat.side,
         ]
         .into_iter()
         .flatten()
@@ -378,6 +422,8 @@ struct Flat {
     client: Option<ClientId>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     node: Option<NodeId>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    side: Option<String>,
 }
 
 /// Reads a schedule written as steps separated by `;` or `,`.
@@ -407,7 +453,8 @@ mod tests {
         let text = "acquire c1; acquire-delayed c2; tick; restart; restart n3; acquire-resent c8; \
              ask c1 n1; ask-lost c2 n5; conclude c2; delayed-restart n2; rejoin n2; clock-jump n3; \
              confirm c1; replicate n2; failover n1; pause c1; resume c1; crash c3; renew c1; \
-             renew-delayed c2; stall c1; wake c1";
+             renew-delayed c2; stall c1; wake c1; fsync; partition n1+c1+c3; noreplicas n1; heal; \
+             partition n2";
         let steps = parse_schedule(text).unwrap();
         assert_eq!(format_schedule(&steps), text);
         assert_eq!(
@@ -426,6 +473,7 @@ mod tests {
         assert!(json.contains(r#"{"kind":"ask-lost","client":1,"node":4}"#));
         assert!(json.contains(r#"{"kind":"restart","node":0}"#));
         assert!(json.contains(r#"{"kind":"tick"}"#));
+        assert!(json.contains(r#"{"kind":"partition","side":"n1+c1+c3"}"#));
         let back: Vec<Step> = serde_json::from_str(&json).unwrap();
         assert_eq!(back, steps);
 
@@ -460,6 +508,10 @@ mod tests {
             ("claim", "`claim` needs a client"),
             ("failover", "`failover` needs a node"),
             ("replicate c2", "`c2` is not a node"),
+            ("partition", "needs the primary's side"),
+            ("partition c1", "names no node"),
+            ("partition n1+x", "`x` is neither a node"),
+            ("heal n1", "`heal` takes no client"),
         ] {
             let err = parse_schedule(bad).unwrap_err();
             assert_eq!(err.given, bad);

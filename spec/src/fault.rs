@@ -40,6 +40,11 @@ pub enum Fault {
     ClockJump,
     /// A replica is promoted with whatever it has replicated so far.
     Failover,
+    /// The network is cut in two: the primary with some clients and
+    /// replicas on one side, the rest and a majority of the Sentinels on
+    /// the other, until it heals. The far side's Sentinels may promote a
+    /// replica there while the old primary still takes writes on its own.
+    Partition,
 }
 
 /// How far one `clock-jump` moves a node's clock ahead, in ticks: every
@@ -50,7 +55,7 @@ pub enum Fault {
 pub const CLOCK_JUMP_TICKS: u8 = 1;
 
 /// How many kinds of fault there are.
-pub const KINDS: usize = 9;
+pub const KINDS: usize = 10;
 
 impl Fault {
     /// Every fault, in the order tables list them.
@@ -64,6 +69,7 @@ impl Fault {
         Fault::Retry,
         Fault::ClockJump,
         Fault::Failover,
+        Fault::Partition,
     ];
 
     /// The fault's name on the command line and in JSON.
@@ -78,6 +84,7 @@ impl Fault {
             Fault::Retry => "retry",
             Fault::ClockJump => "clock-jump",
             Fault::Failover => "failover",
+            Fault::Partition => "partition",
         }
     }
 

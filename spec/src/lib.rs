@@ -26,6 +26,7 @@
 pub mod declaration;
 pub mod family;
 pub mod fault;
+pub mod persistence;
 pub mod property;
 pub mod protocol;
 pub mod protocols;
@@ -35,5 +36,6 @@ pub use declaration::{
 };
 pub use family::Family;
 pub use fault::{Fault, FaultError, Faults};
+pub use persistence::{Persistence, UnknownPersistence};
 pub use property::{Kind, PropertyName, UnknownProperty};
 pub use protocol::{Protocol, UnknownProtocol};

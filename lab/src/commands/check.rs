@@ -70,6 +70,12 @@ pub struct CheckArgs {
     /// `min-replicas-to-write` on the primary (at most the replicas).
     #[arg(long)]
     pub min_replicas_to_write: Option<u64>,
+    /// What the primary keeps on disk, so what a `restart` gives back:
+    /// none, everysec or always (`appendonly yes` with that `appendfsync`).
+    /// Default: none, and under `restart` of a protocol with replicas in
+    /// its menu, a row for each.
+    #[arg(long)]
+    pub persistence: Option<locklab_model::Persistence>,
     /// Print one JSON object instead of tables.
     #[arg(long)]
     pub json: bool,
@@ -132,6 +138,7 @@ impl CheckArgs {
             drift: None,
             replicas: None,
             min_replicas_to_write: None,
+            persistence: None,
             json: true,
             no_symmetry: false,
             compare_symmetry: false,
@@ -161,6 +168,9 @@ impl CheckArgs {
         }
         if let Some(n) = self.min_replicas_to_write {
             s = s.min_replicas(n)?;
+        }
+        if let Some(p) = self.persistence {
+            s = s.persisting(p);
         }
         if crate::family::entry(s.protocol).quorum_flags {
             if let Some(nodes) = self.nodes {
@@ -509,7 +519,8 @@ fn columns(outcomes: &[&ScenarioOutcome]) -> Vec<PropertyName> {
 
 /// A row's protocol, marked `×2` when its clients acquire twice before
 /// writing (a lock used re-entrantly), and `+1 replica` when its primary
-/// has replicas.
+/// has replicas (with its `min-replicas-to-write` and its persistence,
+/// where it has them).
 pub fn row_name(s: &Scenario) -> String {
     let mut name = if s.depth > 1 {
         format!("{} ×{}", s.protocol, s.depth)
@@ -525,6 +536,9 @@ pub fn row_name(s: &Scenario) -> String {
             " (min-replicas-to-write {})",
             s.min_replicas_to_write
         ));
+    }
+    if !s.persistence.is_none() {
+        name.push_str(&format!(" (appendfsync {})", s.persistence));
     }
     name
 }
@@ -754,6 +768,7 @@ mod tests {
             drift: None,
             replicas: None,
             min_replicas_to_write: None,
+            persistence: None,
             json: false,
             no_symmetry: false,
             compare_symmetry: false,
@@ -772,8 +787,14 @@ mod tests {
         // (none + 4 faults), 2 quorum protocols × (none + 6 faults), token
         // and fenced under a failover with 1 and with 2 replicas, and
         // token-wait under none, pause, crash and (with 1 and 2 replicas) a
-        // failover.
-        assert_eq!(plan.scenarios.len(), 6 * 6 + 4 + 5 * 5 + 2 * 7 + 2 * 2 + 5);
+        // failover; and token, fenced and token-wait under a restart of a
+        // primary with a replica, once per persistence setting; and the
+        // three under a partition, with 1 and 2 replicas, each without and
+        // with min-replicas-to-write 1.
+        assert_eq!(
+            plan.scenarios.len(),
+            6 * 6 + 4 + 5 * 5 + 2 * 7 + 2 * 2 + 5 + 3 * 3 + 3 * 4
+        );
     }
 
     #[test]

@@ -364,9 +364,13 @@ fn fault_meaning(fault: Fault, family: Family) -> Option<(&'static str, &'static
             "a renewing holder's watchdog alone takes no steps while the holder works on; ticks go on and end the lease it did not renew",
             "reproduce: the lab drives the watchdog's renewals, and gives a starved one none until `wake`",
         ),
+        (Fault::Partition, Lease) => (
+            "the network is cut: the primary with some clients and replicas on one side, the rest and a majority of the Sentinels on the other; the far side may promote a replica while the old primary grants on its side (until `min-replicas-to-write` stops it); the heal demotes it",
+            "not played yet: a replay with a partition is not judged",
+        ),
         (Fault::Stall, Quorum | Sync)
         | (Fault::DelayedRestart | Fault::ClockJump, Lease | Sync)
-        | (Fault::Retry | Fault::Failover, Quorum | Sync) => return None,
+        | (Fault::Retry | Fault::Failover | Fault::Partition, Quorum | Sync) => return None,
     })
 }
 

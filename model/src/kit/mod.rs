@@ -27,6 +27,6 @@ mod roster;
 pub use self::core::{Core, Halt};
 pub use checked::Checked;
 pub use lock::{lock_condition, Locked};
-pub use resource::{Resource, ResourceGhost};
+pub use resource::{renumbered, Resource, ResourceGhost};
 pub(crate) use roster::lock_client;
 pub use roster::{tell_pause, Budget, Holder, Member, Roster};

@@ -84,13 +84,30 @@ impl Resource {
     }
 
     /// Gives a grant's number back: it was never held, and counting it
-    /// would let a client refused again and again count forever.
+    /// would let a client refused again and again count forever. Grants
+    /// numbered after it move down one, so the numbers stay dense and in
+    /// order (the family moves the numbers it keeps elsewhere, its
+    /// clients' and its keys', with [`renumbered`]): with two primaries
+    /// across a partition, the grant given back need not be the last.
     pub fn give_back(self, g: &mut ResourceGhost, grant: u8) {
-        if grant != 0 && grant == g.grants {
-            g.grants -= 1;
+        if grant == 0 || grant > g.grants {
+            return;
         }
+        g.grants -= 1;
+        g.highest_grant = renumbered(g.highest_grant, grant);
     }
+}
 
+/// Grant number `n` once grant `withdrawn` was given back.
+pub fn renumbered(n: u8, withdrawn: u8) -> u8 {
+    if withdrawn != 0 && n > withdrawn {
+        n - 1
+    } else {
+        n
+    }
+}
+
+impl Resource {
     /// A write by a client holding fencing token `fence` (0 for none) and
     /// acting under grant `grant` (0 for none).
     pub fn write(self, g: &mut ResourceGhost, fence: u8, grant: u8) -> Outcome {

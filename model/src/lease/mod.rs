@@ -31,6 +31,8 @@
 //! else happens: the lost reply and the resend are taken as immediate.)
 
 mod narrate;
+pub mod partition;
+pub mod persistence;
 mod renewal;
 pub mod replication;
 mod symmetry;
@@ -239,11 +241,49 @@ impl LeaseModel {
     }
 
     /// Applies a step: the outcome the client reads, if it reads one now.
+    /// A client's step runs on the primary it reaches: across a partition,
+    /// perhaps an old primary that was replaced ([`partition`]).
     fn apply(&self, w: &mut World, step: Step) -> Option<Option<Outcome>> {
+        let on_old = step
+            .client()
+            .is_some_and(|c| w.reach(c) == partition::Reach::Isolated);
+        if !on_old {
+            return self.apply_here(w, step);
+        }
+        w.swap_isolated();
+        let outcome = self.apply_here(w, step);
+        w.swap_isolated();
+        outcome
+    }
+
+    /// Applies a step to the primary in `w`.
+    fn apply_here(&self, w: &mut World, step: Step) -> Option<Option<Outcome>> {
         if let Some(outcome) = self.apply_renewal(w, step) {
             return Some(outcome);
         }
         let outcome = match step {
+            Step::Partition { side } => {
+                Self::cut(w, side);
+                None
+            }
+            Step::Heal => {
+                self.heal(w);
+                None
+            }
+            Step::Node {
+                fault: NodeFault::NoReplicas,
+                ..
+            } => {
+                Self::stall(w);
+                None
+            }
+            Step::Node {
+                node,
+                fault: NodeFault::Failover,
+            } if w.cut.is_some() => {
+                self.promote_across(w, node);
+                None
+            }
             Step::Op {
                 client,
                 op: ClientOp::Acquire,
@@ -359,12 +399,7 @@ impl LeaseModel {
                 if w.lease.is_none() && !Self::copies_leased(w) {
                     return None;
                 }
-                if let Some(lease) = w.lease.as_mut() {
-                    lease.ttl -= 1;
-                    if lease.ttl == 0 {
-                        w.lease = None;
-                    }
-                }
+                age(&mut w.lease);
                 Self::tick_copies(w);
                 None
             }
@@ -376,16 +411,34 @@ impl LeaseModel {
                 fault: NodeFault::Restart,
                 ..
             } => {
-                // Without persistence Redis comes back empty: the lock and
-                // the fencing counter are gone. Clients keep their beliefs.
-                w.budget.spend(Fault::Restart);
-                w.lease = None;
-                w.fence_counter = 0;
+                // Clients keep their beliefs.
+                self.restart(w);
+                None
+            }
+            Step::Fsync => {
+                Self::fsync(w);
                 None
             }
             _ => return None,
         };
         Some(outcome)
+    }
+
+    /// Whether a tick may pass: some lease is left to run out, and none
+    /// would end under an owner still at work (on the primary, or on an old
+    /// primary across a partition).
+    fn time_may_pass(&self, w: &World) -> bool {
+        let old = w.isolated().and_then(|i| i.data.lease);
+        let protected = |l: Option<Lease>| l.is_some_and(|l| l.ttl == 1 && w.works(l.owner));
+        let leased = w.lease.is_some() || Self::copies_leased(w);
+        // A renewing lock's lease is kept by its watchdog, not by the
+        // holder's work: time may pass while the watchdog's period allows.
+        let current = if w.lease.is_some() && self.caps.renews() {
+            self.renewals_allow_tick(w)
+        } else {
+            !protected(w.lease)
+        };
+        leased && current && !protected(old)
     }
 
     /// The client runs, believes it holds, and its next write carries a
@@ -436,18 +489,35 @@ impl System for LeaseModel {
             renewal: RenewalGhosts::default(),
             primary: NodeId::FIRST,
             copies: Default::default(),
+            file: NodeData::default(),
+            cut: None,
         }
     }
 
     fn actions(&self, w: &World, steps: &mut Vec<Step>) {
         let depth = self.scenario().depth;
+        // A client on an old primary's side sees that primary.
+        let mut old = w.clone();
+        old.swap_isolated();
         w.roster.offer(&w.budget, steps, |client, c, steps| {
+            let w = match w.reach(client) {
+                partition::Reach::Isolated => &old,
+                partition::Reach::Primary => w,
+                // Nothing reaches Redis; the resource is elsewhere.
+                partition::Reach::Nobody => {
+                    if c.pc == Pc::Holding && c.depth == depth {
+                        steps.push(Step::now(client, ClientOp::Write));
+                    }
+                    return;
+                }
+            };
+            let refused = w.refuses_writes(client);
             let wants_a_level = match c.pc {
                 Pc::Idle => true,
                 Pc::Holding => c.depth < depth,
                 _ => false,
             };
-            if wants_a_level && self.acquire_enabled(w, client) {
+            if wants_a_level && !refused && self.acquire_enabled(w, client) {
                 steps.push(Step::now(client, ClientOp::Acquire));
                 if w.budget.left(Fault::Retry) > 0 {
                     steps.push(Step::Op {
@@ -458,7 +528,7 @@ impl System for LeaseModel {
                 }
             }
             match c.pc {
-                Pc::Idle if w.lease.is_none() && w.budget.left(Fault::Delay) > 0 => {
+                Pc::Idle if w.lease.is_none() && !refused && w.budget.left(Fault::Delay) > 0 => {
                     steps.push(Step::Op {
                         client,
                         op: ClientOp::Acquire,
@@ -468,33 +538,21 @@ impl System for LeaseModel {
                 Pc::Awaiting => steps.push(Step::Deliver { client }),
                 Pc::Unconfirmed | Pc::Orphaned => steps.push(Step::now(client, ClientOp::Confirm)),
                 Pc::Holding if c.depth == depth => steps.push(Step::now(client, ClientOp::Write)),
-                Pc::Wrote => steps.push(Step::now(client, ClientOp::Release)),
+                Pc::Wrote if !refused => steps.push(Step::now(client, ClientOp::Release)),
                 _ => {}
             }
             if self.caps.renews() {
                 self.renewal_actions(w, client, steps);
             }
         });
-        if let Some(lease) = w.lease {
-            let may_run_out = if self.caps.renews() {
-                self.renewals_allow_tick(w)
-            } else {
-                lease.ttl > 1 || !w.owner_is_working()
-            };
-            if may_run_out {
-                steps.push(Step::Tick);
-            }
-        } else if Self::copies_leased(w) {
+        if self.time_may_pass(w) {
             steps.push(Step::Tick);
         }
-        // A restart matters only when Redis has something to forget.
-        if w.budget.left(Fault::Restart) > 0 && (w.lease.is_some() || w.fence_counter > 0) {
-            steps.push(Step::Node {
-                node: w.primary,
-                fault: NodeFault::Restart,
-            });
+        if w.cut.is_none() {
+            self.persistence_actions(w, steps);
         }
         self.replica_actions(w, steps);
+        self.partition_actions(w, steps);
     }
 
     fn condition(property: PropertyName) -> Condition<Self> {
@@ -565,6 +623,14 @@ impl System for LeaseModel {
                 ttl: self.scenario().ttl,
             })
             .into_iter()
+            .chain(w.isolated().and_then(|i| {
+                i.data.lease.map(|l| LeaseClock {
+                    node: i.node,
+                    key: KeyRole::Lock,
+                    ticks_left: l.ttl,
+                    ttl: self.scenario().ttl,
+                })
+            }))
             .chain(self.copy_clocks(w))
             .collect()
     }
@@ -619,3 +685,13 @@ impl System for LeaseModel {
 
 #[cfg(test)]
 mod tests;
+
+/// A lease loses a tick, and is gone at zero.
+fn age(lease: &mut Option<Lease>) {
+    if let Some(l) = lease.as_mut() {
+        l.ttl -= 1;
+        if l.ttl == 0 {
+            *lease = None;
+        }
+    }
+}

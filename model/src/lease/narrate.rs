@@ -11,9 +11,12 @@ use crate::system::System;
 use crate::world::ClientId;
 use locklab_spec::declaration::Release;
 
+use super::partition::Reach;
 use super::{LeaseModel, World};
 use renewal::deadline_passed;
 
+mod partition;
+mod persistence;
 mod renewal;
 mod replicas;
 
@@ -35,7 +38,45 @@ impl<'a> Narrator<'a> {
             outcome,
             after,
         } = turn;
-        let (command, reply, mut says) = match step {
+        let on_old = step
+            .client()
+            .is_some_and(|c| before.reach(c) == Reach::Isolated);
+        let (command, reply, mut says) = if on_old {
+            let (mut b, mut a) = (before.clone(), after.clone());
+            b.swap_isolated();
+            a.swap_isolated();
+            let (command, reply, says) = self.told(&b, step, outcome, &a);
+            let across = format!(" (on the old primary {}, across the cut)", b.primary);
+            (command, reply, says + &across)
+        } else {
+            self.told(before, step, outcome, after)
+        };
+        says.push_str(&after.roster.tell_believers(&before.roster));
+        says.push_str(&renewal::tell_untold(before, after, step));
+        let holders = after.roster.believers();
+        let caps = self.model.caps;
+        NarratedStep {
+            n,
+            step,
+            command,
+            reply,
+            outcome: outcome.cloned(),
+            says,
+            key: after.lease.map(|l| KeyView {
+                owner: l.owner.to_string(),
+                ticks_left: l.ttl,
+                fence: caps.fencing.then_some(l.fence),
+                count: caps.reentrant().then_some(l.count),
+            }),
+            nodes: Vec::new(),
+            holders: holders.iter().map(ToString::to_string).collect(),
+            state: None,
+        }
+    }
+
+    /// A step's command, reply and words, told on `before` and `after`.
+    fn told(&self, before: &World, step: Step, outcome: Option<&Outcome>, after: &World) -> Told {
+        match step {
             Step::Op {
                 client,
                 op: ClientOp::Renew,
@@ -115,34 +156,24 @@ impl<'a> Narrator<'a> {
             Step::Node {
                 fault: NodeFault::Restart,
                 ..
-            } => (None, None, self.restart(before)),
+            } => (None, None, self.restart(before, after)),
+            Step::Fsync => (None, None, self.fsync(after)),
             Step::Replicate { node } => self.replicate(before, after, node),
             Step::Node {
                 node,
                 fault: NodeFault::Failover,
+            } if before.cut.is_some() => self.promote_across(before, after, node),
+            Step::Node {
+                node,
+                fault: NodeFault::Failover,
             } => self.failover(before, after, node),
+            Step::Partition { side } => (None, None, self.partition(before, side)),
+            Step::Heal => (None, None, self.heal(before)),
+            Step::Node {
+                node,
+                fault: NodeFault::NoReplicas,
+            } => (None, None, self.noreplicas(node)),
             _ => (None, None, format!("{step} (not a step of this model)")),
-        };
-        says.push_str(&after.roster.tell_believers(&before.roster));
-        says.push_str(&renewal::tell_untold(before, after, step));
-        let holders = after.roster.believers();
-        let caps = self.model.caps;
-        NarratedStep {
-            n,
-            step,
-            command,
-            reply,
-            outcome: outcome.cloned(),
-            says,
-            key: after.lease.map(|l| KeyView {
-                owner: l.owner.to_string(),
-                ticks_left: l.ttl,
-                fence: caps.fencing.then_some(l.fence),
-                count: caps.reentrant().then_some(l.count),
-            }),
-            nodes: Vec::new(),
-            holders: holders.iter().map(ToString::to_string).collect(),
-            state: None,
         }
     }
 
@@ -329,19 +360,6 @@ impl<'a> Narrator<'a> {
             ),
         };
         (Some(command), Some(reply), says)
-    }
-
-    fn restart(&self, before: &World) -> String {
-        let lost = match before.lease {
-            Some(l) => format!("{}'s lock", l.owner),
-            None => "no lock".to_owned(),
-        };
-        let counter = if self.model.caps.fencing {
-            format!(" and the fencing counter (at {})", before.fence_counter)
-        } else {
-            String::new()
-        };
-        format!("Redis crashes and restarts without persistence: {lost}{counter} gone with it")
     }
 }
 

@@ -69,8 +69,10 @@
 
 use locklab_spec::fault::Fault;
 
+use super::partition::Reach;
 use super::world::{Client, NodeData, Pc, World, MAX_COPIES};
 use super::LeaseModel;
+use crate::kit::renumbered;
 use crate::narrate::{KeyRole, LeaseClock};
 use crate::outcome::Outcome;
 use crate::step::{NodeFault, Step};
@@ -84,25 +86,21 @@ impl LeaseModel {
         self.caps.confirms()
     }
 
-    /// The replicas of the primary in `w`.
+    /// The replicas in `w`: every node but the primary (and an old primary
+    /// cut off from the Sentinels that replaced it).
     pub(super) fn replica_nodes(&self, w: &World) -> impl Iterator<Item = NodeId> + use<> {
         let primary = w.primary;
+        let old = w.isolated().map(|i| i.node);
         (0..=self.scenario().replicas)
             .map(NodeId)
-            .filter(move |n| *n != primary)
+            .filter(move |n| *n != primary && Some(*n) != old)
     }
 
     /// Whether the state keeps the replicas' copies: only while a failover
-    /// may still promote one.
-    fn tracks_copies(&self, w: &World) -> bool {
-        self.scenario().replicas > 0 && w.budget.left(Fault::Failover) > 0
-    }
-
-    fn primary_data(w: &World) -> NodeData {
-        NodeData {
-            lease: w.lease,
-            fence_counter: w.fence_counter,
-        }
+    /// (or a partition) may still promote one.
+    pub(super) fn tracks_copies(&self, w: &World) -> bool {
+        self.scenario().replicas > 0
+            && (w.budget.left(Fault::Failover) > 0 || self.partition_may_promote(w))
     }
 
     /// Whether a pending grant lacks acknowledgements.
@@ -110,10 +108,25 @@ impl LeaseModel {
         c.acks.count_ones() < u32::from(self.caps.wait_replicas)
     }
 
-    /// From the last failover on, the replicas keep up (see the module
-    /// docs).
+    /// From the last failover on (and once the last partition healed), the
+    /// replicas keep up (see the module docs).
     fn keeps_up(&self, w: &World) -> bool {
-        self.scenario().faults.budget(Fault::Failover) > 0 && w.budget.left(Fault::Failover) == 0
+        let faults = self.scenario().faults;
+        let promotes = faults.budget(Fault::Failover) > 0 || faults.budget(Fault::Partition) > 0;
+        promotes
+            && w.budget.left(Fault::Failover) == 0
+            && w.budget.left(Fault::Partition) == 0
+            && w.cut.is_none()
+    }
+
+    /// What replica `n`'s primary has, across any cut (none: its primary
+    /// is across the cut).
+    fn source(w: &World, n: NodeId) -> Option<(Reach, NodeData)> {
+        match w.follows(n) {
+            Reach::Primary => Some((Reach::Primary, Self::primary_data(w))),
+            Reach::Isolated => w.isolated().map(|i| (Reach::Isolated, i.data)),
+            Reach::Nobody => None,
+        }
     }
 
     /// The primary granted `c` the lock; it waits for acknowledgements.
@@ -153,7 +166,9 @@ impl LeaseModel {
         }
         // Never held: its number goes back, or a client refused again and
         // again would count forever.
-        self.resource.give_back(&mut w.resource, client.grant);
+        let withdrawn = client.grant;
+        self.resource.give_back(&mut w.resource, withdrawn);
+        renumber(w, withdrawn);
         let client = w.roster.client_mut(c);
         *client = Client {
             rounds_left: client.rounds_left,
@@ -165,11 +180,20 @@ impl LeaseModel {
     /// Replica `n` catches up with its primary; every pending grant it had
     /// not acknowledged yet now is.
     pub(super) fn replicate(&self, w: &mut World, n: NodeId) {
+        let Some((reach, data)) = Self::source(w, n) else {
+            return;
+        };
         if self.tracks_copies(w) {
-            w.copies[n.index()] = Self::primary_data(w);
+            w.copies[n.index()] = data;
         }
         let needs = |c: &Client| c.pc == Pc::Unconfirmed && self.lacks(c);
-        for client in w.roster.clients_mut() {
+        for c in w
+            .roster
+            .ids()
+            .filter(|c| w.reach(*c) == reach)
+            .collect::<Vec<_>>()
+        {
+            let client = w.roster.client_mut(c);
             if needs(client) {
                 client.acks |= 1 << n.0;
             }
@@ -198,22 +222,26 @@ impl LeaseModel {
         }
     }
 
-    /// A tick for the replicas' copies: each lease loses a tick, and is gone
+    /// A tick for the replicas' copies, the append-only file's and an old
+    /// primary's across a partition: each lease loses a tick, and is gone
     /// at zero, as on the primary.
     pub(super) fn tick_copies(w: &mut World) {
-        for copy in &mut w.copies {
-            if let Some(lease) = copy.lease.as_mut() {
-                lease.ttl -= 1;
-                if lease.ttl == 0 {
-                    copy.lease = None;
-                }
-            }
+        let old = w.cut.as_mut().and_then(|c| c.isolated.as_mut());
+        for copy in w
+            .copies
+            .iter_mut()
+            .chain([&mut w.file])
+            .chain(old.map(|i| &mut i.data))
+        {
+            super::age(&mut copy.lease);
         }
     }
 
-    /// Whether a replica's copy has a lease that time can run out.
+    /// Whether a replica's copy, the append-only file's, or an old primary
+    /// across a partition has a lease that time can run out.
     pub(super) fn copies_leased(w: &World) -> bool {
-        w.copies.iter().any(|c| c.lease.is_some())
+        let old = w.isolated().is_some_and(|i| i.data.lease.is_some());
+        old || w.copies.iter().chain([&w.file]).any(|c| c.lease.is_some())
     }
 
     /// The replicas' steps: catching up where it changes something (a copy
@@ -224,18 +252,23 @@ impl LeaseModel {
             return;
         }
         let tracks = self.tracks_copies(w);
-        let primary = Self::primary_data(w);
         for node in self.replica_nodes(w) {
-            let behind = tracks && w.copies[node.index()] != primary;
-            let acknowledges =
-                w.roster.clients().iter().any(|c| {
-                    c.pc == Pc::Unconfirmed && self.lacks(c) && c.acks & (1 << node.0) == 0
-                });
+            let Some((reach, data)) = Self::source(w, node) else {
+                continue;
+            };
+            let behind = tracks && w.copies[node.index()] != data;
+            let acknowledges = w.roster.ids().any(|id| {
+                let c = w.roster.client(id);
+                w.reach(id) == reach
+                    && c.pc == Pc::Unconfirmed
+                    && self.lacks(c)
+                    && c.acks & (1 << node.0) == 0
+            });
             if behind || acknowledges {
                 actions.push(Step::Replicate { node });
             }
         }
-        if w.budget.left(Fault::Failover) > 0 {
+        if w.budget.left(Fault::Failover) > 0 && w.cut.is_none() {
             for node in self.replica_nodes(w) {
                 actions.push(Step::Node {
                     node,
@@ -258,5 +291,24 @@ impl LeaseModel {
                 })
             })
             .collect()
+    }
+}
+
+/// Moves every grant number after `withdrawn` down one (see
+/// [`Resource::give_back`](crate::kit::Resource::give_back)).
+fn renumber(w: &mut World, withdrawn: u8) {
+    if withdrawn == 0 {
+        return;
+    }
+    for c in w.roster.clients_mut() {
+        c.grant = renumbered(c.grant, withdrawn);
+    }
+    let old = w.cut.as_mut().and_then(|c| c.isolated.as_mut());
+    let keys = [&mut w.lease, &mut w.file.lease]
+        .into_iter()
+        .chain(w.copies.iter_mut().map(|c| &mut c.lease))
+        .chain(old.map(|i| &mut i.data.lease));
+    for lease in keys.flatten() {
+        lease.grant = renumbered(lease.grant, withdrawn);
     }
 }

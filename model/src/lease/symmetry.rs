@@ -6,6 +6,7 @@
 use stateright::Representative;
 
 use super::world::{Client, World};
+use crate::side::Side;
 use crate::world::{ClientId, MAX_CLIENTS};
 
 impl Representative for World {
@@ -17,21 +18,27 @@ impl Representative for World {
         // Sort by the client's own state, then by the roles ids play
         // elsewhere in the state, so that the order is fully determined up to
         // clients that are truly alike.
-        // Which replicas' copies hold a lease of the client's.
+        // Which replicas' copies (and the append-only file) hold a lease of
+        // the client's.
         let copies = |c: ClientId| -> u8 {
             self.copies
                 .iter()
+                .chain([&self.file])
                 .enumerate()
                 .filter(|(_, copy)| copy.lease.is_some_and(|l| l.owner == c))
                 .fold(0, |bits, (i, _)| bits | 1 << i)
         };
-        let key = |c: ClientId| -> (Client, bool, bool, bool, u8) {
+        let old_owner = self.isolated().and_then(|i| i.data.lease).map(|l| l.owner);
+        let near = |c: ClientId| self.cut.is_some_and(|cut| cut.side.has_client(c));
+        let key = |c: ClientId| -> (Client, bool, bool, bool, u8, bool, bool) {
             (
                 *self.roster.client(c),
                 owner == Some(c),
                 releaser == Some(c),
                 victim == Some(c),
                 copies(c),
+                old_owner == Some(c),
+                near(c),
             )
         };
         let mut order: [ClientId; MAX_CLIENTS] = std::array::from_fn(|i| ClientId(i as u8));
@@ -48,8 +55,21 @@ impl Representative for World {
         if let Some(lease) = rep.lease.as_mut() {
             lease.owner = renamed[lease.owner.index()];
         }
-        for copy in &mut rep.copies {
+        for copy in rep.copies.iter_mut().chain([&mut rep.file]) {
             if let Some(lease) = copy.lease.as_mut() {
+                lease.owner = renamed[lease.owner.index()];
+            }
+        }
+        if let Some(cut) = rep.cut.as_mut() {
+            let mut side = Side {
+                clients: 0,
+                ..cut.side
+            };
+            for old in order[..n].iter().filter(|c| cut.side.has_client(**c)) {
+                side = side.with_client(renamed[old.index()]);
+            }
+            cut.side = side;
+            if let Some(lease) = cut.isolated.as_mut().and_then(|i| i.data.lease.as_mut()) {
                 lease.owner = renamed[lease.owner.index()];
             }
         }

@@ -12,6 +12,7 @@ use std::fmt;
 use std::hash::{Hash, Hasher};
 
 use crate::kit::{lock_client, Budget, ResourceGhost, Roster};
+use crate::side::Side;
 use crate::world::{ClientId, NodeId, MAX_CLIENTS};
 use locklab_spec::fault::KINDS;
 
@@ -40,8 +41,9 @@ pub enum Pc {
     /// The primary granted the lock, and the client waits for replicas to
     /// acknowledge it (`WAIT`) before it counts it: it does not believe yet.
     Unconfirmed,
-    /// As [`Pc::Unconfirmed`], but a failover demoted the primary that
-    /// granted it: its `WAIT` can confirm nothing.
+    /// As [`Pc::Unconfirmed`], but the connection that sent the grant is
+    /// gone (a failover demoted the primary, or it restarted): its `WAIT`
+    /// can confirm nothing.
     Orphaned,
 }
 
@@ -173,7 +175,7 @@ pub struct NodeData {
 }
 
 impl NodeData {
-    fn packed(&self) -> u64 {
+    pub(super) fn packed(&self) -> u64 {
         let lease = self.lease.map_or(0u64, |l| {
             1 | u64::from(l.owner.0) << 4
                 | u64::from(l.ttl) << 8
@@ -234,6 +236,48 @@ pub struct World {
     /// Each replica's copy, by node (the primary's slot is unused), while a
     /// failover may still promote one; empty otherwise.
     pub copies: [NodeData; MAX_COPIES],
+    /// The primary's append-only file, as fsynced (`everysec`), while a
+    /// restart may still read it; empty otherwise.
+    pub file: NodeData,
+    /// The partition in force, if one is.
+    pub cut: Option<Cut>,
+}
+
+/// A partition in force (see [`super::partition`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Cut {
+    /// The old primary's side: it, and the replicas and clients with it.
+    pub side: Side,
+    /// The old primary once the far side's Sentinels promoted a replica:
+    /// still a primary on its side, with what it has.
+    pub isolated: Option<Isolated>,
+    /// The old primary refuses writes: it has heard from fewer replicas
+    /// than `min-replicas-to-write` within `min-replicas-max-lag`.
+    pub stalled: bool,
+}
+
+/// An old primary cut off from the Sentinels that replaced it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Isolated {
+    /// Its node.
+    pub node: NodeId,
+    /// What it has: the lock key and fencing counter its side reads and
+    /// writes.
+    pub data: NodeData,
+}
+
+impl Cut {
+    fn packed(&self) -> (u32, u64) {
+        let (node, data) = self
+            .isolated
+            .map_or((0, 0), |i| (1 | u32::from(i.node.0) << 1, i.data.packed()));
+        let side = u32::from(self.side.nodes & 0xff)
+            | u32::from(self.side.clients) << 8
+            | node << 16
+            | u32::from(self.stalled) << 24
+            | 1 << 25;
+        (side, data)
+    }
 }
 
 impl World {
@@ -242,12 +286,16 @@ impl World {
     /// holder finishes before its lease runs out, so time may not expire
     /// that lease.
     pub fn owner_is_working(&self) -> bool {
-        self.lease.is_some_and(|l| {
-            let owner = self.roster.client(l.owner);
-            (owner.believes_it_holds() || matches!(owner.pc, Pc::Unconfirmed | Pc::Orphaned))
-                && !owner.paused
-                && !owner.waiting
-        })
+        self.lease.is_some_and(|l| self.works(l.owner))
+    }
+
+    /// True when client `c` is running with a grant (believed, or waiting
+    /// for its replicas): not paused and not blocked.
+    pub fn works(&self, c: ClientId) -> bool {
+        let owner = self.roster.client(c);
+        (owner.believes_it_holds() || matches!(owner.pc, Pc::Unconfirmed | Pc::Orphaned))
+            && !owner.paused
+            && !owner.waiting
     }
 
     /// Redis holds more levels for the lease's owner than it believes it
@@ -276,7 +324,7 @@ impl fmt::Debug for World {
                     Pc::Idle => "idle".to_owned(),
                     Pc::Awaiting => "reply in flight".to_owned(),
                     Pc::Unconfirmed => "granted, waiting for replicas".to_owned(),
-                    Pc::Orphaned => "granted on a demoted primary, waiting".to_owned(),
+                    Pc::Orphaned => "granted, its connection closed, waiting".to_owned(),
                     Pc::Holding => format!("holds ×{}", c.depth),
                     Pc::Wrote => format!("holds ×{}, wrote", c.depth),
                     Pc::Done => "done".to_owned(),
@@ -374,7 +422,7 @@ impl Hash for World {
     /// Hashes a packed form, in one write: eight bytes per client in use
     /// and a few words for the rest, instead of dozens of small writes.
     fn hash<H: Hasher>(&self, state: &mut H) {
-        let mut buf = [0u8; 8 * MAX_CLIENTS + 18 + 8 * MAX_COPIES + 1];
+        let mut buf = [0u8; 8 * MAX_CLIENTS + 18 + 8 * (MAX_COPIES + 1) + 1 + 8 + 12];
         let mut len = 0;
         for c in self.roster.clients() {
             buf[len..len + 8].copy_from_slice(&c.packed().to_le_bytes());
@@ -396,7 +444,7 @@ impl Hash for World {
             .enumerate()
             .take(KINDS)
         {
-            budgets |= u64::from(self.budget.left(*fault) & 0b11) << (2 * i);
+            budgets |= u64::from(self.budget.left(*fault) & 0b111) << (3 * i);
         }
         let misc = u64::from(self.roster.len())
             | u64::from(self.fence_counter) << 4
@@ -406,17 +454,25 @@ impl Hash for World {
             | u64::from(self.resource.stale_accepted) << 36
             | u64::from(self.self_wait) << 37
             | u64::from(self.early_release) << 38
-            | self.renewal.packed() << 39
-            | budgets << 42;
+            | self.renewal.packed() << 39;
         buf[len..len + 8].copy_from_slice(&lease.to_le_bytes());
         buf[len + 8..len + 10].copy_from_slice(&foreign.to_le_bytes());
         buf[len + 10..len + 18].copy_from_slice(&misc.to_le_bytes());
         len += 18;
-        for copy in &self.copies {
+        for copy in self.copies.iter().chain([&self.file]) {
             buf[len..len + 8].copy_from_slice(&copy.packed().to_le_bytes());
             len += 8;
         }
         buf[len] = self.primary.0;
-        state.write(&buf[..len + 1]);
+        len += 1;
+        buf[len..len + 8].copy_from_slice(&budgets.to_le_bytes());
+        len += 8;
+        if let Some(cut) = self.cut {
+            let (side, data) = cut.packed();
+            buf[len..len + 4].copy_from_slice(&side.to_le_bytes());
+            buf[len + 4..len + 12].copy_from_slice(&data.to_le_bytes());
+            len += 12;
+        }
+        state.write(&buf[..len]);
     }
 }

@@ -59,10 +59,17 @@ fn the_default_matrix_has_failover_rows_with_one_and_with_two_replicas() {
         .iter()
         .filter(|s| s.protocol == p("token-wait"))
         .all(|s| s.replicas >= 1));
-    // The rows without a failover keep the lease family's shape.
+    // The rows without a failover keep the lease family's shape (but for
+    // the restarts of a primary with a replica, `restart.rs`, and the
+    // partitions, `partition.rs`).
+    let replicated = [
+        failover(),
+        Faults::one(Fault::Restart),
+        Faults::one(Fault::Partition),
+    ];
     assert!(rows
         .iter()
-        .filter(|s| s.protocol == p("token") && s.faults != failover())
+        .filter(|s| s.protocol == p("token") && !replicated.contains(&s.faults))
         .all(|s| s.replicas == 0));
 }
 
@@ -294,7 +301,9 @@ fn min_replicas_to_write_changes_no_verdict_and_no_counterexample() {
 /// (symmetry on, every property checked). (Since `fenced-resource` orders
 /// writes by token, then grant, and numbers a `token-wait` grant at its
 /// `SET` as every lease lock's: `fenced` 308 → 300 and 1110 → 1094,
-/// `token-wait` 209 → 185 and 1377 → 864.)
+/// `token-wait` 209 → 185 and 1377 → 864; and since a grant given back
+/// unconfirmed moves the later numbers down rather than only a last one
+/// going back: `token-wait` 185 → 149 and 864 → 792.)
 #[test]
 fn failover_state_counts() {
     for (protocol, faults, replicas, states) in [
@@ -303,8 +312,8 @@ fn failover_state_counts() {
         ("fenced", "failover", 1, 300),
         ("fenced", "failover", 2, 1094),
         ("token-wait", "none", 1, 40),
-        ("token-wait", "failover", 1, 185),
-        ("token-wait", "failover", 2, 864),
+        ("token-wait", "failover", 1, 149),
+        ("token-wait", "failover", 2, 792),
     ] {
         let s = scenario(protocol, faults.parse().expect("faults"), replicas);
         assert_eq!(

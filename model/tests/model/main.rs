@@ -5,8 +5,10 @@
 
 mod failover;
 mod lease;
+mod partition;
 mod quorum;
 mod renewal;
+mod restart;
 mod state_counts;
 mod support;
 mod sync;

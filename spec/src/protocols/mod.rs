@@ -65,6 +65,7 @@ pub(crate) const REPLICATED_FAULTS: &[Fault] = &[
     Fault::Restart,
     Fault::Retry,
     Fault::Failover,
+    Fault::Partition,
 ];
 /// The renewing locks' menu: the lease faults, the watchdog starved alone
 /// (`stall`), and a failover (`delay` holds a grant's or a renewal's

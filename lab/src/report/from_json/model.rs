@@ -138,7 +138,8 @@ pub fn model_diagram(
                 fault: NodeFault::Restart | NodeFault::Failover,
                 ..
             }
-            | Step::Replicate { .. } => Some(server),
+            | Step::Replicate { .. }
+            | Step::Fsync => Some(server),
             _ => actor_name.and_then(lane_of),
         };
         let mark = match s.step {

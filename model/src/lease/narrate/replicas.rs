@@ -10,7 +10,7 @@ use crate::world::{ClientId, NodeId};
 impl Narrator<'_> {
     /// What a node keeps for the lock, in words: `c1's lock, fencing
     /// counter 1`.
-    fn holding(&self, data: &NodeData) -> String {
+    pub(super) fn holding(&self, data: &NodeData) -> String {
         let lock = match data.lease {
             Some(l) => format!("{}'s lock", l.owner),
             None => "no lock".to_owned(),
@@ -22,7 +22,7 @@ impl Narrator<'_> {
         }
     }
 
-    fn primary_data(w: &World) -> NodeData {
+    pub(super) fn primary_data(w: &World) -> NodeData {
         NodeData {
             lease: w.lease,
             fence_counter: w.fence_counter,
@@ -94,7 +94,7 @@ impl Narrator<'_> {
             _ if before.roster.client(c).pc == Pc::Orphaned => (
                 "connection lost".to_owned(),
                 format!(
-                    "{c}'s WAIT {n} fails: the primary that granted it was demoted and closed its connection, so the WAIT confirms nothing; {c} releases what it can and counts the lock as not acquired"
+                    "{c}'s WAIT {n} fails: the primary that granted it closed its connection (demoted, or restarted), so the WAIT confirms nothing; {c} releases what it can and counts the lock as not acquired"
                 ),
             ),
             Some(Outcome::Granted { .. }) if acked < u32::from(n) => (
