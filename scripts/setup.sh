@@ -113,6 +113,44 @@ build() { # build NAME LOG COMMAND...: runs COMMAND, its output to LOG
   fi
 }
 
+# A JDK from Debian's package links its configuration from /etc (its
+# security settings, jvm.cfg, the trust store). Such a JDK copied or
+# mounted without that /etc (a container given the host's JDK) cannot start
+# Maven ("Error loading java.security file") nor reach Maven Central. Its
+# /etc comes back from the package it came from (downloaded, not
+# installed: installing it would write over the JDK), and its trust store
+# from the system's certificates.
+java_home=""
+if command -v javac >/dev/null 2>&1; then
+  java_home=$(dirname "$(dirname "$(readlink -f "$(command -v javac)")")")
+fi
+dangling() { [ -L "$1" ] && [ ! -e "$1" ]; }
+if [ -n "$java_home" ] && dangling "$java_home/conf/security/java.security"; then
+  etc_dir=$(dirname "$(dirname "$(readlink "$java_home/conf/security/java.security")")")
+  release=$(basename "$etc_dir" | sed -n 's/^java-\([0-9]*\)-openjdk$/\1/p')
+  if [ -z "$release" ] || ! command -v apt-get >/dev/null 2>&1 || [ "$(id -u)" -ne 0 ]; then
+    echo "setup: the JDK at $java_home lacks its configuration ($etc_dir); reinstall it, or put a complete JDK 17 or later first on PATH" >&2
+    exit 2
+  fi
+  echo "setup: the JDK at $java_home lacks $etc_dir: restoring it from Debian's openjdk-$release-jre-headless" >&2
+  jdk_tmp=$(mktemp -d)
+  if ! { apt-get update -qq && (cd "$jdk_tmp" && apt-get download -qq "openjdk-$release-jre-headless") &&
+    dpkg-deb -x "$jdk_tmp"/openjdk-*.deb "$jdk_tmp/root"; } >"$jdk_tmp/log" 2>&1; then
+    tail -n 15 "$jdk_tmp/log" >&2
+    echo "setup: could not fetch openjdk-$release-jre-headless to restore $etc_dir" >&2
+    exit 2
+  fi
+  mkdir -p "$(dirname "$etc_dir")"
+  cp -a "$jdk_tmp/root$etc_dir" "$(dirname "$etc_dir")/"
+  rm -rf "$jdk_tmp"
+fi
+if [ -n "$java_home" ] && dangling "$java_home/lib/security/cacerts"; then
+  cacerts=$(readlink "$java_home/lib/security/cacerts")
+  echo "setup: the JDK's trust store $cacerts is missing: writing it from /etc/ssl/certs/ca-certificates.crt" >&2
+  mkdir -p "$(dirname "$cacerts")"
+  java scripts/PemTrustStore.java /etc/ssl/certs/ca-certificates.crt "$cacerts"
+fi
+
 # Apache Maven, pinned, from Maven Central, checked against the digest
 # written here, when the JDK is not Debian's (see above).
 maven_version=3.9.16
