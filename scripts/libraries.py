@@ -543,7 +543,9 @@ def main():
                 if what in seen:
                     continue
                 seen.add(what)
-                total = cell["schedules"] + cell["diverged"] + cell["late"]
+                # Played (since diverged runs are judged); older caches:
+                # judged, diverged and late apart.
+                total = cell.get("played") or cell["schedules"] + cell["diverged"] + cell["late"]
                 text.append(
                     f"**{fault} — diverged** from the {protocol} model on {cell['diverged']} of {total} schedules: {what}. "
                     f"The first such step: `{example.split(': ')[0]}`.\n"
