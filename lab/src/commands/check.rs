@@ -790,10 +790,12 @@ mod tests {
         // failover; and token, fenced and token-wait under a restart of a
         // primary with a replica, once per persistence setting; and the
         // three under a partition, with 1 and 2 replicas, each without and
-        // with min-replicas-to-write 1.
+        // with min-replicas-to-write 1; and the 3 renewing locks under
+        // none, 5 faults and (with 1 and 2 replicas) a failover, and a
+        // restart of a primary with a replica per persistence setting.
         assert_eq!(
             plan.scenarios.len(),
-            6 * 6 + 4 + 5 * 5 + 2 * 7 + 2 * 2 + 5 + 3 * 3 + 3 * 4
+            6 * 6 + 4 + 5 * 5 + 2 * 7 + 2 * 2 + 5 + 3 * 3 + 3 * 4 + 3 * 8 + 3 * 3
         );
     }
 

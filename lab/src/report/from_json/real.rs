@@ -5,6 +5,7 @@
 use std::collections::BTreeMap;
 
 use locklab_model::{ClientOp, Kind, Outcome, PropertyName, Verdict};
+use locklab_spec::{Family, Protocol};
 
 use super::bars::{bars, client_order, lanes, spans, After};
 use crate::history::{timeline, Event, History, Op};
@@ -41,11 +42,25 @@ enum Moment {
 
 /// A recorded history as a diagram on real time, its breaking rows marked
 /// by the history checker; `lease_us` is the lease in real time (for how
-/// much of it is left).
-pub fn real_diagram(title: &str, subtitle: &str, events: &[Event], lease_us: u64) -> Diagram {
+/// much of it is left), judged by the properties of `protocol`.
+pub fn real_diagram(
+    protocol: Protocol,
+    title: &str,
+    subtitle: &str,
+    events: &[Event],
+    lease_us: u64,
+) -> Diagram {
+    // The safety properties of the protocol's family; the renewal ones only
+    // for a lock that renews, as the model judges them.
+    let renews = protocol.caps().renews();
+    let family = match protocol.family() {
+        Family::Quorum => Family::Lease,
+        f => f,
+    };
     let safety: Vec<PropertyName> = PropertyName::ALL
         .into_iter()
         .filter(|p| p.kind() == Kind::Always)
+        .filter(|p| p.family() == family && (renews || !p.about_renewal()))
         .collect();
     let findings = crate::history::check(
         &History {
