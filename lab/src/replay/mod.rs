@@ -10,8 +10,10 @@ pub mod keys;
 pub mod preflight;
 pub mod seat;
 pub mod topology;
+pub mod unplayed;
 
 pub use conductor::{play, Played, ReplayError, Stage};
 pub use keys::KeySpace;
 pub use preflight::preflight;
 pub use seat::Clients;
+pub use unplayed::{unplayed_scenario, unplayed_steps};
