@@ -333,8 +333,8 @@ fn fault_meaning(fault: Fault, family: Family) -> Option<(&'static str, &'static
             real_crash,
         ),
         (Fault::Restart, Lease) => (
-            "Redis crashes and restarts at once without persistence: the lock key and the fencing counter are gone; clients keep their beliefs; the protected resource, another system, keeps its state",
-            "`redis-server` SIGKILLed and restarted empty on the same port (the resource lives on another server)",
+            "Redis crashes and restarts at once with what it persisted (by default nothing: the lock key and the fencing counter are gone; `--persistence everysec` keeps what was fsynced, `always` everything); a primary's replicas resync to it, Sentinel not noticing; clients keep their beliefs; the protected resource, another system, keeps its state",
+            "`redis-server` SIGKILLed and restarted empty on the same port (the resource lives on another server); a primary with replicas is not restarted yet: such a replay is not judged",
         ),
         (Fault::Restart, Quorum) => (
             "one master crashes and restarts at once without persistence: its copy of the key (and its counter) is gone",

@@ -407,6 +407,19 @@ async fn play_all(
             ));
             continue;
         }
+        if let Some(why) = crate::replay::unplayed_steps(&s.scenario, &s.steps) {
+            lacking.push(format!(
+                "the schedule of {} in {} under {}: {why}",
+                s.properties
+                    .iter()
+                    .map(|p| p.name())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                crate::commands::check::row_name(&s.scenario),
+                s.scenario.faults
+            ));
+            continue;
+        }
         if let Some(why) = support.lacks_for_steps(&s.steps) {
             lacking.push(format!(
                 "the schedule of {} under {}: {why}",

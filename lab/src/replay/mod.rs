@@ -11,9 +11,11 @@ pub mod preflight;
 pub mod seat;
 pub mod standing;
 pub mod topology;
+pub mod unplayed;
 
 pub use conductor::{play, Played, ReplayError, Stage, SLOWEST};
 pub use keys::KeySpace;
 pub use preflight::preflight;
 pub use seat::Clients;
 pub use standing::{Death, Divergence, Overrun, Standing};
+pub use unplayed::{unplayed_scenario, unplayed_steps};

@@ -126,7 +126,13 @@ fn the_old_primary_grants_on_its_side_until_it_is_demoted() {
     )
     .expect("a path the model allows");
     let says = |i: usize| walked.steps[i].told.says.clone();
-    assert!(says(0).contains("the primary n1 with n1+c1's side on one, n2, c2, c3, a majority of the Sentinels on the other"), "{}", says(0));
+    assert!(
+        says(0).contains(
+            "the primary n1 with c1 on one side; n2, c2, c3 and a majority of the Sentinels on the other"
+        ),
+        "{}",
+        says(0)
+    );
     assert!(
         says(1).contains("the Sentinels cannot reach n1, which goes on as a primary"),
         "{}",

@@ -333,6 +333,9 @@ pub fn run(args: &ChaosArgs) -> anyhow::Result<Status> {
                 scenario.protocol
             );
         }
+        if let Some(why) = crate::replay::unplayed_steps(&scenario, steps) {
+            bail!("cannot play this schedule: {why}");
+        }
         if let Some(why) = support.lacks_for_steps(steps) {
             bail!("{}: cannot play this schedule: {why}", own_lock_name(&plan));
         }
@@ -345,6 +348,14 @@ pub fn run(args: &ChaosArgs) -> anyhow::Result<Status> {
     let cells: Vec<CellPlan> = outcomes
         .iter()
         .filter(|o| {
+            if let Some(why) = crate::replay::unplayed_scenario(&o.scenario) {
+                skipped.push(format!(
+                    "{} under {}: {why}",
+                    row_name(&o.scenario),
+                    o.scenario.faults
+                ));
+                return false;
+            }
             let restarts = [Fault::Restart, Fault::DelayedRestart, Fault::ClockJump]
                 .iter()
                 .any(|f| o.scenario.faults.budget(*f) > 0);

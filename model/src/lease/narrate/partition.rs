@@ -22,15 +22,22 @@ impl Narrator<'_> {
             .filter(|c| !side.has_client(*c))
             .map(|c: ClientId| c.to_string())
             .collect();
-        let far = far_nodes
-            .into_iter()
-            .chain(far_clients)
-            .chain(["a majority of the Sentinels".to_owned()])
-            .collect::<Vec<_>>()
-            .join(", ");
+        let far: Vec<String> = far_nodes.into_iter().chain(far_clients).collect();
+        let near: Vec<String> = side
+            .to_string()
+            .split('+')
+            .filter(|m| *m != before.primary.to_string())
+            .map(str::to_owned)
+            .collect();
+        let with = if near.is_empty() {
+            "alone".to_owned()
+        } else {
+            format!("with {}", near.join(", "))
+        };
         format!(
-            "the network is cut in two: the primary {} with {side}'s side on one, {far} on the other",
-            before.primary
+            "the network is cut in two: the primary {} {with} on one side; {} and a majority of the Sentinels on the other",
+            before.primary,
+            far.join(", ")
         )
     }
 

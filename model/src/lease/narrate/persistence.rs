@@ -44,7 +44,7 @@ impl Narrator<'_> {
                 "Redis crashes and restarts".to_owned()
             } else {
                 format!(
-                    "the primary {} crashes and its supervisor restarts it at once, before Sentinel notices",
+                    "the primary {} crashes and its supervisor restarts it at once, before Sentinel notices —",
                     before.primary
                 )
             };
