@@ -8,6 +8,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 use crate::commands;
+pub use crate::output::Status;
 
 /// The exit codes of every subcommand, as each `--help` ends.
 pub const EXIT_CODES: &str = "\
@@ -23,7 +24,7 @@ Exit codes (every subcommand):
 
 /// A model-checked test lab for distributed locks on Redis.
 #[derive(Debug, Parser)]
-#[command(name = "locklab", version, about, long_about = None, after_help = EXIT_CODES)]
+#[command(name = "locklab", version, about, long_about = None, after_help = EXIT_CODES, max_term_width = 120)]
 pub struct Cli {
     /// What to run.
     #[command(subcommand)]
@@ -85,20 +86,6 @@ impl Command {
             Command::Worker(_) => "worker",
         }
     }
-}
-
-/// How a run ended, when it ran.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Status {
-    /// Everything agrees with the claims.
-    Agrees,
-    /// A claim is broken, or the model and Redis disagree.
-    Broken,
-    /// Nothing is broken, but a budget ran out before a claim was settled:
-    /// nothing was proven either way.
-    Inconclusive,
-    /// Stopped by this signal, after a partial summary.
-    Interrupted(i32),
 }
 
 /// Runs a parsed command line.

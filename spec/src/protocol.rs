@@ -80,6 +80,15 @@ impl Protocol {
         self.0.lesson
     }
 
+    /// Whether `property` means anything for this protocol's clients,
+    /// acquiring `depth` times under `faults`: as
+    /// [`PropertyName::applies`] says for its family, and a renewal
+    /// property only for a lock that renews.
+    pub fn judges(self, property: PropertyName, depth: u8, faults: Faults) -> bool {
+        property.applies(self.family(), depth, faults)
+            && (self.caps().renews() || !property.about_renewal())
+    }
+
     /// What its client does.
     pub fn caps(self) -> Capabilities {
         self.0.caps

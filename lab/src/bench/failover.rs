@@ -20,16 +20,15 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use anyhow::Context;
-use locklab_impl::{ConnectOptions, LockError, LockKey, ReleaseOutcome, WaitingLock};
+use locklab_impl::{ConnectOptions, LockError, LockKey, ReleaseOutcome, Ttl, WaitingLock};
 use locklab_model::{ClientOp, Outcome};
 use serde::Serialize;
 
 use super::run::client_names;
 use super::variant::Variant;
-use crate::cli::Status;
 use crate::client::{connect_any, OpError};
-use crate::commands::bench::BenchPlan;
 use crate::history::{Event, History, Op, Recorder};
+use crate::output::Status;
 use crate::output::{print_command_json, table::Table};
 use crate::sentinel::{SentinelOptions, SentinelSet};
 
@@ -78,16 +77,31 @@ struct JsonReport<'a> {
     failovers: &'a [FailoverCost],
 }
 
+/// What the failover bench runs: its own plan, which `locklab bench`
+/// makes from its flags, so that this module does not import the command.
+#[derive(Clone, Debug)]
+pub struct FailoverPlan {
+    /// The lock variants to measure (peers are skipped: a peer crate
+    /// cannot follow a Sentinel failover).
+    pub variants: Vec<Variant>,
+    /// Contending clients per run.
+    pub clients: usize,
+    /// Replicas of the primary.
+    pub replicas: usize,
+    /// The lease.
+    pub ttl: Ttl,
+    /// Forced failovers per variant.
+    pub failovers: usize,
+    /// JSON on stdout instead of a table.
+    pub json: bool,
+}
+
 /// Runs the failovers the plan asks for, for each of its variants.
-pub fn run(
-    plan: &BenchPlan,
-    failovers: usize,
-    runtime: &tokio::runtime::Runtime,
-) -> anyhow::Result<Status> {
-    let clients = plan.clients.iter().copied().find(|&c| c > 1).unwrap_or(1);
+pub fn run(plan: &FailoverPlan, runtime: &tokio::runtime::Runtime) -> anyhow::Result<Status> {
+    let clients = plan.clients;
     let mut costs = Vec::new();
     for variant in plan.variants.iter().filter(|v| !v.is_peer()) {
-        for n in 1..=failovers {
+        for n in 1..=plan.failovers {
             let cost = runtime
                 .block_on(one(variant, n, clients, plan))
                 .with_context(|| format!("failover {n} of {variant}"))?;
@@ -106,7 +120,7 @@ async fn one(
     variant: &Variant,
     n: usize,
     clients: usize,
-    plan: &BenchPlan,
+    plan: &FailoverPlan,
 ) -> anyhow::Result<FailoverCost> {
     let mut set = SentinelSet::start(&SentinelOptions {
         replicas: plan.replicas,

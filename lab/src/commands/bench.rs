@@ -16,7 +16,7 @@ use crate::bench::run::{measure, RunSpec};
 use crate::bench::sync::{measure_sync, SyncSpec};
 use crate::bench::sync_report::{self, SyncRow};
 use crate::bench::{rtt, svg, Peer, Variant};
-use crate::cli::Status;
+use crate::output::Status;
 use crate::output::{print_command_json, progress};
 use crate::sentinel::{SentinelOptions, SentinelSet};
 use crate::server::RedisServer;
@@ -412,7 +412,15 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<Status> {
         .build()
         .context("starting the tokio runtime")?;
     if let Some(failovers) = plan.failovers {
-        return crate::bench::failover::run(&plan, failovers, &runtime);
+        let failover = crate::bench::failover::FailoverPlan {
+            variants: plan.variants.clone(),
+            clients: plan.clients.iter().copied().find(|&c| c > 1).unwrap_or(1),
+            replicas: plan.replicas,
+            ttl: plan.ttl,
+            failovers,
+            json: plan.json,
+        };
+        return crate::bench::failover::run(&failover, &runtime);
     }
     let most = plan.masters.iter().copied().max().unwrap_or(1);
     let mut replicated = None;

@@ -15,7 +15,9 @@ use serde::Serialize;
 
 use super::names;
 use super::scope::Scopes;
-use crate::cli::Status;
+use crate::output::row_name;
+use crate::output::wrap::wrap;
+use crate::output::Status;
 use crate::output::{print_command_json, progress, table::Table};
 
 /// The most states a check may be asked to visit.
@@ -211,8 +213,7 @@ impl CheckArgs {
         for name in &self.claims {
             let property = names::property(name).with_context(|| format!("--claim {name}"))?;
             let applies = |s: &Scenario| {
-                property.kind() != Kind::Sometimes
-                    && property.applies(s.protocol.family(), s.depth, s.faults)
+                property.kind() != Kind::Sometimes && s.protocol.judges(property, s.depth, s.faults)
             };
             if !scenarios.iter().any(applies) {
                 let fits: Vec<String> = Protocol::all()
@@ -382,7 +383,7 @@ pub fn run_plan(plan: &CheckPlan) -> Vec<ScenarioOutcome> {
             // check; where the property could mean something here, that is
             // the lab not modelling it, which the matrix must not pass off
             // as "cannot apply".
-            let could = v.property.applies(s.protocol.family(), s.depth, s.faults);
+            let could = s.protocol.judges(v.property, s.depth, s.faults);
             if v.verdict == Verdict::NotApplicable && could && v.kind != Kind::Sometimes {
                 v.verdict = Verdict::NotModelled;
             }
@@ -517,32 +518,6 @@ fn columns(outcomes: &[&ScenarioOutcome]) -> Vec<PropertyName> {
         .collect()
 }
 
-/// A row's protocol, marked `×2` when its clients acquire twice before
-/// writing (a lock used re-entrantly), and `+1 replica` when its primary
-/// has replicas (with its `min-replicas-to-write` and its persistence,
-/// where it has them).
-pub fn row_name(s: &Scenario) -> String {
-    let mut name = if s.depth > 1 {
-        format!("{} ×{}", s.protocol, s.depth)
-    } else {
-        s.protocol.to_string()
-    };
-    if s.replicas > 0 {
-        let plural = if s.replicas == 1 { "" } else { "s" };
-        name.push_str(&format!(" +{} replica{plural}", s.replicas));
-    }
-    if s.min_replicas_to_write > 0 {
-        name.push_str(&format!(
-            " (min-replicas-to-write {})",
-            s.min_replicas_to_write
-        ));
-    }
-    if !s.persistence.is_none() {
-        name.push_str(&format!(" (appendfsync {})", s.persistence));
-    }
-    name
-}
-
 /// A cell: the verdict, marked ✓ where the protocol claims it and it holds,
 /// ✗ where it claims it and it is broken, ? where it claims it and a budget
 /// left it unsettled.
@@ -598,9 +573,11 @@ fn render(plan: &CheckPlan, outcomes: &[ScenarioOutcome], summary: &Summary, sec
             .collect();
         out.push_str(&render_table(plan, &rows));
     }
-    out.push_str(
-        "✓ claimed and holds · ✗ claimed but broken · ? claimed, budget ran out · unmarked: not claimed (the lesson) · n/a: cannot apply here · not modelled: could apply, the lab's model does not check it (docs/model.md, \"n/a and not modelled\")\n",
-    );
+    out.push_str(&wrap(
+        "✓ claimed and holds · ✗ claimed but broken · ? claimed, budget ran out · unmarked: not claimed (the lesson) · n/a: cannot apply here · not modelled: could apply, the lab's model does not check it (docs/model.md, \"n/a and not modelled\") · witn: every witness of a `sometimes` property reached (ok), or which were not",
+        "",
+        "",
+    ));
     if outcomes.iter().any(|o| o.scenario.depth > 1) {
         out.push_str("×2: each client acquires twice before it writes, and releases twice (the lock used re-entrantly)\n");
     }
@@ -645,13 +622,13 @@ fn render_table(plan: &CheckPlan, outcomes: &[&ScenarioOutcome]) -> String {
     if scopes.differ() {
         header.push("scope".into());
     }
-    header.extend(columns.iter().map(|p| p.name().to_owned()));
-    header.extend(["witnesses".into(), "states".into()]);
+    header.extend(columns.iter().map(|p| abbreviation(*p)));
+    header.extend(["witn".into(), "states".into()]);
     if plan.options.compare_symmetry {
         header.push("w/o symmetry".into());
     }
     header.push("time".into());
-    let mut table = Table::new(header);
+    let mut table = Table::new(header).key_columns(2);
     for (o, scope) in outcomes.iter().zip(&scopes.rows) {
         let mut row = vec![row_name(&o.scenario), o.scenario.faults.to_string()];
         if scopes.differ() {
@@ -680,7 +657,28 @@ fn render_table(plan: &CheckPlan, outcomes: &[&ScenarioOutcome]) -> String {
         table.row(row);
     }
     let protocols = dedup_names(&scenarios).join(", ");
-    format!("\n{protocols} — {}\n{}", scopes.shared, table.render())
+    let legend: Vec<String> = columns
+        .iter()
+        .map(|p| format!("{} {}", abbreviation(*p), p.name()))
+        .collect();
+    format!(
+        "\n{}{}{}",
+        wrap(&format!("{protocols} — {}", scopes.shared), "", "  "),
+        wrap(&legend.join(" · "), "", ""),
+        table.render()
+    )
+}
+
+/// A property's column title: the initials of its words
+/// (`mutual-exclusion`: `ME`), spelled out in the legend above the table,
+/// so that a family's matrix fits a terminal.
+fn abbreviation(property: PropertyName) -> String {
+    property
+        .name()
+        .split('-')
+        .filter_map(|word| word.chars().next())
+        .flat_map(char::to_uppercase)
+        .collect()
 }
 
 /// The counterexamples (and fencing witnesses), each told once: when a
@@ -706,10 +704,15 @@ fn render_paths(outcomes: &[ScenarioOutcome]) -> String {
             .collect();
         if !broken.is_empty() && told_before.len() == broken.len() {
             let names: Vec<&str> = broken.iter().map(|v| v.property.name()).collect();
-            out.push_str(&format!(
-                "\n{title} — {} violated: the same counterexamples as under {}\n",
-                names.join(", "),
-                told_before[0]
+            out.push('\n');
+            out.push_str(&wrap(
+                &format!(
+                    "{title} — {} violated: the same counterexamples as under {}",
+                    names.join(", "),
+                    told_before[0]
+                ),
+                "",
+                "  ",
             ));
             continue;
         }
@@ -722,10 +725,15 @@ fn render_paths(outcomes: &[ScenarioOutcome]) -> String {
                 } else {
                     ", shortest counterexample"
                 };
-                out.push_str(&format!(
-                    "\n{title} — {} violated{shortest} (the property: {})\n",
-                    v.property,
-                    v.property.statement()
+                out.push('\n');
+                out.push_str(&wrap(
+                    &format!(
+                        "{title} — {} violated{shortest} (the property: {})",
+                        v.property,
+                        v.property.statement()
+                    ),
+                    "",
+                    "  ",
                 ));
                 push_steps(&mut out, steps);
                 if let Some(after) = &v.aftermath {
@@ -734,9 +742,14 @@ fn render_paths(outcomes: &[ScenarioOutcome]) -> String {
                 }
             }
             if let Some(steps) = &v.witness {
-                out.push_str(&format!(
-                    "\n{title} — {} holds although mutual-exclusion does not; fencing at work:\n",
-                    v.property
+                out.push('\n');
+                out.push_str(&wrap(
+                    &format!(
+                        "{title} — {} holds although mutual-exclusion does not; fencing at work:",
+                        v.property
+                    ),
+                    "",
+                    "  ",
                 ));
                 push_steps(&mut out, steps);
             }
@@ -747,7 +760,7 @@ fn render_paths(outcomes: &[ScenarioOutcome]) -> String {
 
 fn push_steps(out: &mut String, steps: &[NarratedStep]) {
     for step in steps {
-        out.push_str(&format!("  {}\n", step.line()));
+        out.push_str(&wrap(&step.line(), "  ", "        "));
     }
 }
 

@@ -11,7 +11,7 @@ use locklab_model::{Checked, Faults, PropertyName, Protocol, Scenario, System};
 use serde::Serialize;
 use stateright::Model;
 
-use crate::cli::Status;
+use crate::output::Status;
 
 /// Flags of `locklab explore`.
 #[derive(Debug, Args)]
@@ -105,7 +105,7 @@ pub fn run(args: &ExploreArgs) -> anyhow::Result<Status> {
     } else {
         eprintln!(
             "Stateright Explorer for {} under {faults} ({} × {}, lease {}): http://{addr}/  (Ctrl-C to stop)",
-            super::check::row_name(&scenario),
+            crate::output::row_name(&scenario),
             plural(scenario.clients, "client"),
             plural(scenario.rounds, "round"),
             plural(scenario.ttl, "tick"),

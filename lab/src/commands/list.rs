@@ -20,9 +20,9 @@ use locklab_spec::property::Kind;
 use locklab_spec::{Fault, PropertyName};
 use serde::Serialize;
 
-use crate::cli::Status;
 use crate::output::print_command_json;
 use crate::output::table::Table;
+use crate::output::Status;
 use crate::worker::handshake::{QuorumTiming, SentinelSet};
 use crate::worker::{Control, Reply, Request, Start, PROTOCOL_VERSION};
 

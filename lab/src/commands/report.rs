@@ -9,7 +9,7 @@ use anyhow::bail;
 use clap::Args;
 
 use super::target;
-use crate::cli::Status;
+use crate::output::Status;
 use crate::report::view::FactTone;
 use crate::report::write::{self, Pending};
 use crate::report::{collect, figures, from_json, page, text, Inputs, PageMeta};

@@ -18,9 +18,9 @@ use serde::Serialize;
 
 use super::check::{self, CheckArgs};
 use super::target::{self, Target};
-use crate::cli::Status;
 use crate::client::Support;
 use crate::history::{self, timeline, Event, Finding};
+use crate::output::Status;
 use crate::output::{print_command_json, progress, table::Table};
 use crate::replay::preflight::{lacks_for_protocol, needed_ops};
 use crate::replay::{self, preflight, Clients, KeySpace, Played, ReplayError, Stage, Standing};
@@ -415,7 +415,7 @@ async fn play_all(
                     .map(|p| p.name())
                     .collect::<Vec<_>>()
                     .join(", "),
-                crate::commands::check::row_name(&s.scenario),
+                crate::output::row_name(&s.scenario),
                 s.scenario.faults
             ));
             continue;
@@ -532,7 +532,7 @@ fn rows<'a>(schedules: &'a [Schedule], plays: &'a [Play]) -> Vec<ReplayRow<'a>> 
                 depth: play.scenario.depth,
                 property,
                 schedule_from: schedule.scenario.protocol,
-                found_in: super::check::row_name(&schedule.scenario),
+                found_in: crate::output::row_name(&schedule.scenario),
                 model: model_verdict,
                 real,
                 agree: judged && model_verdict == real && divergence.is_none(),
@@ -599,7 +599,7 @@ fn render(
         let props: Vec<&str> = s.properties.iter().map(|p| p.name()).collect();
         out.push_str(&format!(
             "\n■ {} under {} — the schedule of {} ({} steps)\n",
-            super::check::row_name(&s.scenario),
+            crate::output::row_name(&s.scenario),
             s.scenario.faults,
             props.join(", "),
             s.steps.len()

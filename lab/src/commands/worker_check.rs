@@ -10,8 +10,8 @@ use clap::Args;
 use locklab_impl::ConnectOptions;
 
 use super::target::{self, Target};
-use crate::cli::Status;
 use crate::output::print_command_json;
+use crate::output::Status;
 use crate::worker::conformance::{self, Plan};
 use crate::worker::LockCommand;
 

@@ -45,63 +45,11 @@
 
 use std::collections::{BTreeSet, HashMap};
 
-use locklab_model::{Call, ClientOp, Outcome, PropertyName, Verdict};
-use serde::{Deserialize, Serialize};
+use locklab_model::{Call, ClientOp, Outcome, PropertyName};
 
 use super::event::{Event, History, Op};
+use super::finding::Finding;
 use super::{renewal, work};
-
-/// What the checker found for one property.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Finding {
-    /// The property.
-    pub property: PropertyName,
-    /// `holds` or `violated` on this history (`n/a` when a history cannot
-    /// say).
-    pub verdict: Verdict,
-    /// The indices of the events that break it (empty when it holds).
-    pub events: Vec<usize>,
-    /// The break, in words.
-    pub says: Option<String>,
-}
-
-impl Finding {
-    pub(super) fn holds(property: PropertyName) -> Finding {
-        Finding {
-            property,
-            verdict: Verdict::Holds,
-            events: Vec::new(),
-            says: None,
-        }
-    }
-
-    pub(super) fn violated(property: PropertyName, events: Vec<usize>, says: String) -> Finding {
-        Finding {
-            property,
-            verdict: Verdict::Violated,
-            events,
-            says: Some(says),
-        }
-    }
-
-    fn unknown(property: PropertyName, events: Vec<usize>, says: String) -> Finding {
-        Finding {
-            property,
-            verdict: Verdict::Unknown,
-            events,
-            says: Some(says),
-        }
-    }
-
-    pub(super) fn unknowable(property: PropertyName) -> Finding {
-        Finding {
-            property,
-            verdict: Verdict::NotApplicable,
-            events: Vec::new(),
-            says: None,
-        }
-    }
-}
 
 /// Checks the given safety properties on a history. (`eventually-acquired`
 /// is a statement about complete runs — a replayed prefix in which a client

@@ -9,12 +9,14 @@
 
 pub mod checker;
 pub mod event;
+pub mod finding;
 pub mod renewal;
 pub mod timeline;
 pub mod work;
 
-pub use checker::{check, finding, Finding};
+pub use checker::{check, finding};
 pub use event::{Event, History, Op, Recorder};
+pub use finding::Finding;
 
 #[cfg(test)]
 mod tests;

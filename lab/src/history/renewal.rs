@@ -23,8 +23,8 @@ use std::collections::HashMap;
 
 use locklab_model::{ClientOp, Outcome, PropertyName};
 
-use super::checker::Finding;
 use super::event::{Event, History, Op};
+use super::finding::Finding;
 
 fn ms(us: u64) -> String {
     format!("{:.1} ms", us as f64 / 1000.0)

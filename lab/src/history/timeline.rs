@@ -6,8 +6,8 @@ use locklab_model::{Call, ClientOp, KeyRole};
 
 use crate::client::Inspection;
 
-use super::checker::Finding;
 use super::event::{Event, History, Op};
+use super::finding::Finding;
 use crate::output::table::Table;
 
 /// What came of an event, in words, with what the library said.

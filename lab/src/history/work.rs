@@ -16,8 +16,8 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use locklab_model::{Call, ClientOp, Outcome, PropertyName};
 
-use super::checker::Finding;
 use super::event::{Event, History, Op};
+use super::finding::Finding;
 
 /// What the history says about units.
 struct Evidence {

@@ -3,11 +3,16 @@
 
 pub mod envelope;
 pub mod progress;
+pub mod row;
+pub mod status;
 pub mod suggest;
 pub mod table;
 pub mod tailed;
+pub mod wrap;
 
 pub use envelope::print_command_json;
+pub use row::row_name;
+pub use status::Status;
 pub use tailed::Tailed;
 
 use std::io::Write;

@@ -23,10 +23,10 @@ use tokio::sync::mpsc;
 use super::handshake::{cut, QuorumTiming, Ready, Start, StartError, PROTOCOL_VERSION};
 use super::lines::{Line, Lines};
 use super::wire::{Control, Reply, Request, MAX_LINE};
-use crate::cli::Status;
 use crate::client::{
     known_clients, open, ClientSpec, Keys, LabClient, OpError, OpenError, Strategy,
 };
+use crate::output::Status;
 
 /// The default response timeout of a worker's connections: long, so that a
 /// reply the proxy holds for seconds is late, not lost.

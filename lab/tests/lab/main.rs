@@ -26,5 +26,6 @@ mod support;
 mod sync;
 mod verdicts;
 mod watchdog;
+mod widths;
 mod worker;
 mod worker_check;

@@ -49,15 +49,14 @@ impl Core {
     /// apply to its protocols, what of that is in `modelled`. The renewal
     /// properties apply to a lock that renews only.
     pub fn new(scenario: Scenario, asked: &[PropertyName], modelled: &[PropertyName]) -> Core {
-        let family = scenario.protocol.family();
-        let renews = scenario.protocol.caps().renews();
         let properties = PropertyName::ALL
             .into_iter()
             .filter(|p| {
                 asked.contains(p)
                     && modelled.contains(p)
-                    && p.applies(family, scenario.depth, scenario.faults)
-                    && (renews || !p.about_renewal())
+                    && scenario
+                        .protocol
+                        .judges(*p, scenario.depth, scenario.faults)
             })
             .collect();
         Core {

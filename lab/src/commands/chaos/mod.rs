@@ -16,11 +16,12 @@ use locklab_model::step::parse_schedule;
 use locklab_model::{Fault, Step};
 use serde::Serialize;
 
-use super::check::{self, row_name, CheckArgs};
+use super::check::{self, CheckArgs};
 use super::target::{self, Target};
 use crate::chaos::{checked, run_cell, run_one, CellPlan, CellReport, CellVerdict};
-use crate::cli::Status;
 use crate::client::Support;
+use crate::output::row_name;
+use crate::output::Status;
 use crate::output::{print_command_json, progress};
 use crate::replay::preflight::{lacks_for_protocol, needed_ops};
 use crate::replay::{preflight, Clients, KeySpace, Stage};

@@ -7,11 +7,12 @@ use locklab_model::{PropertyName, Scenario, Verdict};
 
 use super::{own_lock_name, ChaosPlan};
 use crate::chaos::{CellReport, CellVerdict, Judged};
-use crate::cli::Status;
-use crate::commands::check::row_name;
 use crate::history::{self, timeline};
+use crate::output::row_name;
 use crate::output::table::Table;
 use crate::output::tailed::indented;
+use crate::output::wrap::{command, wrap};
+use crate::output::Status;
 use crate::replay::{Clients, Standing, SLOWEST};
 
 /// Prints the one schedule of `--schedule`, as Redis and the model saw it,
@@ -159,11 +160,16 @@ fn render_disagreements(plan: &ChaosPlan, r: &CellReport, who: &str) -> String {
             Some(d) => format!("diverged at {d}"),
             None => "the history differs from the model's verdict".to_owned(),
         };
-        out.push_str(&format!(
-            "\nDISAGREEMENT {who} under {} — {how}\n  on: {}\n  replay: {}\n",
-            r.scenario.faults,
-            verdicts.join(", "),
-            replay_command(plan, &r.scenario, schedule)
+        out.push('\n');
+        out.push_str(&wrap(
+            &format!("DISAGREEMENT {who} under {} — {how}", r.scenario.faults),
+            "",
+            "  ",
+        ));
+        out.push_str(&wrap(&verdicts.join(", "), "  on: ", "      "));
+        out.push_str(&command(
+            "  replay: ",
+            &replay_command(plan, &r.scenario, schedule),
         ));
     }
     let more = r.disagreement_count.saturating_sub(
@@ -193,13 +199,18 @@ pub(super) fn render(
         Clients::InProcess => "clients in the lab's process",
         Clients::Workers { .. } | Clients::Command { .. } => "one worker process per client",
     };
-    let mut out = format!(
-        "locklab chaos — {} random schedules per cell (seed {}), real redis-server, {clients}; 1 tick = {} ms; a cell needs {} judged\n\n",
-        plan.schedules,
-        plan.seed,
-        plan.tick.as_millis(),
-        plan.min_judged,
+    let mut out = wrap(
+        &format!(
+            "locklab chaos — {} random schedules per cell (seed {}), real redis-server, {clients}; 1 tick = {} ms; a cell needs {} judged",
+            plan.schedules,
+            plan.seed,
+            plan.tick.as_millis(),
+            plan.min_judged,
+        ),
+        "",
+        "  ",
     );
+    out.push('\n');
     let columns: Vec<PropertyName> = PropertyName::ALL
         .into_iter()
         .filter(|p| reports.iter().any(|r| r.model.contains_key(p)))
@@ -224,7 +235,7 @@ pub(super) fn render(
     if diverged {
         header.push("diverged".to_owned());
     }
-    let mut table = Table::new(header);
+    let mut table = Table::new(header).key_columns(2);
     for r in reports {
         let protocol = match &plan.lock {
             Some(lock) => format!("{lock} (as {})", row_name(&r.scenario)),
@@ -268,8 +279,8 @@ pub(super) fn render(
         table.row(row);
     }
     out.push_str(&table.render());
-    out.push_str("judged: schedules judged of those played · counts: judged schedules whose history broke the property · ✓ none, as the model says · ✗ a break the model does not have · not reached: the model breaks it, no schedule of the sample did (a warning: more --schedules) · n/a: the property does not apply · -: nothing judged\n");
-    out.push_str("late: schedules the machine played later than their ticks allow even at 4× the tick, not judged (raise --tick-ms if many); slowed: judged on a run at 2× or 4× the tick after a faster one was late\n");
+    out.push_str(&wrap("judged: schedules judged of those played · counts: judged schedules whose history broke the property · ✓ none, as the model says · ✗ a break the model does not have · not reached: the model breaks it, no schedule of the sample did (a warning: more --schedules) · n/a: the property does not apply · -: nothing judged", "", ""));
+    out.push_str(&wrap("late: schedules the machine played later than their ticks allow even at 4× the tick, not judged (raise --tick-ms if many); slowed: judged on a run at 2× or 4× the tick after a faster one was late", "", ""));
     if died {
         out.push_str("died: schedules on which a worker process exited by itself; not judged (its stderr below)\n");
     }
@@ -289,9 +300,9 @@ pub(super) fn render(
             ));
             if let Some(died) = r.died_examples.first() {
                 out.push_str(&indented(&died.death.stderr_tail, "  "));
-                out.push_str(&format!(
-                    "  replay: {}\n",
-                    replay_command(plan, &r.scenario, &died.schedule)
+                out.push_str(&command(
+                    "  replay: ",
+                    &replay_command(plan, &r.scenario, &died.schedule),
                 ));
             }
         } else {
@@ -316,27 +327,37 @@ pub(super) fn render(
                 (Some(m), None) => format!("; the model's shortest: {m} steps"),
                 (None, _) => String::new(),
             };
-            out.push_str(&format!(
-                "\n{who} under {} — {} broken, shrunk from {} to {} steps ({} candidates, {confirmed}{model}):\n",
-                r.scenario.faults, p, s.from_len, s.len, s.shrink_steps
+            out.push('\n');
+            out.push_str(&wrap(
+                &format!(
+                    "{who} under {} — {} broken, shrunk from {} to {} steps ({} candidates, {confirmed}{model}):",
+                    r.scenario.faults, p, s.from_len, s.len, s.shrink_steps
+                ),
+                "",
+                "  ",
             ));
             for step in &s.steps {
-                out.push_str(&format!("  {}\n", step.line()));
+                out.push_str(&wrap(&step.line(), "  ", "        "));
             }
             let replay = s
                 .replay
                 .clone()
                 .unwrap_or_else(|| replay_command(plan, &r.scenario, &s.schedule));
-            out.push_str(&format!("  replay: {replay}\n"));
+            out.push_str(&command("  replay: ", &replay));
         }
         out.push_str(&render_disagreements(plan, r, &who));
         if !r.unreached.is_empty() && r.verdict != CellVerdict::NotJudged {
             let names: Vec<&str> = r.unreached.iter().map(|p| p.name()).collect();
-            out.push_str(&format!(
-                "\nnot reached: {who} under {} — the model breaks {}, but none of {} judged schedules did (raise --schedules)\n",
-                r.scenario.faults,
-                names.join(", "),
-                r.schedules
+            out.push('\n');
+            out.push_str(&wrap(
+                &format!(
+                    "not reached: {who} under {} — the model breaks {}, but none of {} judged schedules did (raise --schedules)",
+                    r.scenario.faults,
+                    names.join(", "),
+                    r.schedules
+                ),
+                "",
+                "  ",
             ));
         }
     }
@@ -350,15 +371,20 @@ pub(super) fn render(
         .iter()
         .filter(|r| !r.unreached.is_empty() && r.verdict != CellVerdict::NotJudged)
         .count();
-    out.push_str(&format!(
-        "\n{}{} cells, {judged} of {played} schedules judged in {:.1}s; {} cells agree with the model, {} disagree, {} not judged, {} with a break not reached\n",
-        if partial { "PARTIAL (interrupted): " } else { "" },
-        reports.len(),
-        secs,
-        tally(CellVerdict::Agree),
-        tally(CellVerdict::Disagree),
-        tally(CellVerdict::NotJudged),
-        unreached
+    out.push('\n');
+    out.push_str(&wrap(
+        &format!(
+            "{}{} cells, {judged} of {played} schedules judged in {:.1}s; {} cells agree with the model, {} disagree, {} not judged, {} with a break not reached",
+            if partial { "PARTIAL (interrupted): " } else { "" },
+            reports.len(),
+            secs,
+            tally(CellVerdict::Agree),
+            tally(CellVerdict::Disagree),
+            tally(CellVerdict::NotJudged),
+            unreached
+        ),
+        "",
+        "  ",
     ));
     out
 }

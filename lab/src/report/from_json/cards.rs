@@ -211,7 +211,7 @@ pub(super) fn chaos_anchor(label: &str, faults: Faults) -> String {
 
 /// A matrix row's name (`naive`, `naive ×2`).
 pub(super) fn row_name(s: &locklab_model::Scenario) -> String {
-    crate::commands::check::row_name(s)
+    crate::output::row_name(s)
 }
 
 pub(super) fn matrix(check: &CheckOutput, cards: &[Card], chaos: Option<&ChaosOutput>) -> Matrix {
