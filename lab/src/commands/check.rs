@@ -68,6 +68,10 @@ pub struct CheckArgs {
     /// `min-replicas-to-write` on the primary (at most the replicas).
     #[arg(long)]
     pub min_replicas_to_write: Option<u64>,
+    /// A renewing lock's renewal period, in ticks: at least 1, below the
+    /// lease. Default: a third of the lease (1 tick of a 3-tick lease).
+    #[arg(long)]
+    pub renew_every: Option<u64>,
     /// Print one JSON object instead of tables.
     #[arg(long)]
     pub json: bool,
@@ -130,6 +134,7 @@ impl CheckArgs {
             drift: None,
             replicas: None,
             min_replicas_to_write: None,
+            renew_every: None,
             json: true,
             no_symmetry: false,
             compare_symmetry: false,
@@ -159,6 +164,9 @@ impl CheckArgs {
         }
         if let Some(n) = self.min_replicas_to_write {
             s = s.min_replicas(n)?;
+        }
+        if let Some(period) = self.renew_every.filter(|_| s.protocol.caps().renews()) {
+            s = s.renewing_every(period)?;
         }
         if s.protocol.family() == Family::Quorum {
             if let Some(nodes) = self.nodes {
@@ -191,9 +199,26 @@ impl CheckArgs {
         Ok(())
     }
 
+    /// Refuses a `--renew-every` that no renewing lock could take at the
+    /// lease asked for, whichever protocols are checked.
+    fn check_renewal_flag(&self) -> anyhow::Result<()> {
+        let (Some(period), Some(renewing)) = (
+            self.renew_every,
+            Protocol::all().iter().copied().find(|p| p.caps().renews()),
+        ) else {
+            return Ok(());
+        };
+        let s = Scenario::new(renewing, Faults::NONE);
+        let ttl = self.ttl.unwrap_or(u64::from(s.ttl));
+        s.sized(u64::from(s.clients), u64::from(s.rounds), ttl)?
+            .renewing_every(period)?;
+        Ok(())
+    }
+
     /// Turns the flags into a plan, or says in one line what is wrong.
     pub fn plan(&self) -> anyhow::Result<CheckPlan> {
         self.check_quorum_flags()?;
+        self.check_renewal_flag()?;
         let protocols = protocols(&self.protocols)?;
         let scenarios = if self.faults.is_empty() {
             matrix::default_scenarios(&protocols)
@@ -465,6 +490,9 @@ pub fn row_name(s: &Scenario) -> String {
             s.min_replicas_to_write
         ));
     }
+    if s.renew_every > 0 {
+        name.push_str(&format!(" (renewing every {} ticks)", s.renew_every));
+    }
     name
 }
 
@@ -665,6 +693,7 @@ mod tests {
             drift: None,
             replicas: None,
             min_replicas_to_write: None,
+            renew_every: None,
             json: false,
             no_symmetry: false,
             compare_symmetry: false,
@@ -683,8 +712,12 @@ mod tests {
         // (none + 4 faults), 2 quorum protocols × (none + 6 faults), token
         // and fenced under a failover with 1 and with 2 replicas, and
         // token-wait under none, pause, crash and (with 1 and 2 replicas) a
-        // failover.
-        assert_eq!(plan.scenarios.len(), 6 * 6 + 4 + 5 * 5 + 2 * 7 + 2 * 2 + 5);
+        // failover, and the 3 renewing locks under none, 5 faults and (with
+        // 1 and 2 replicas) a failover.
+        assert_eq!(
+            plan.scenarios.len(),
+            6 * 6 + 4 + 5 * 5 + 2 * 7 + 2 * 2 + 5 + 3 * 8
+        );
     }
 
     #[test]
@@ -719,6 +752,15 @@ mod tests {
             ..args()
         })
         .starts_with("--rounds 0"));
+        for period in [0, 3] {
+            assert_eq!(
+                err(CheckArgs {
+                    renew_every: Some(period),
+                    ..args()
+                }),
+                format!("--renew-every {period}: give a renewal period of 1 tick up to, not including, the lease (3 ticks)")
+            );
+        }
         assert!(err(CheckArgs {
             ttl: Some(0),
             ..args()
