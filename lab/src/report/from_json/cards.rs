@@ -180,6 +180,7 @@ fn attach_replays(d: &mut Draft, r: &ReproduceOutput) {
                     r.tick_ms,
                     duration(lease_us)
                 ),
+                protocol,
                 h,
                 lease_us,
             )
