@@ -37,7 +37,9 @@ pub enum Outcome {
     /// holds the lock.
     Believed,
     /// Acquire: a re-entry found the client's own hold gone (its lease ran
-    /// out): the client learns it no longer holds the lock.
+    /// out); or write, for a lock that renews: the holder's lease deadline
+    /// has passed. Either way the client learns it no longer holds the
+    /// lock.
     Lost,
     /// Acquire (one master of a quorum): the master did not answer — it is
     /// down, or no reply came within the per-master timeout. Counted as not
@@ -162,7 +164,6 @@ impl Outcome {
             Outcome::Granted { .. }
             | Outcome::Busy
             | Outcome::Believed
-            | Outcome::Lost
             | Outcome::Unreachable
             | Outcome::Expired
             | Outcome::Pending
@@ -172,6 +173,9 @@ impl Outcome {
             | Outcome::Deleted
             | Outcome::NothingToDelete => &[ClientOp::Release],
             Outcome::NotHeld => &[ClientOp::Release, ClientOp::Renew],
+            // A re-entry that found its hold gone; a write a renewing
+            // holder's deadline check refused.
+            Outcome::Lost => &[ClientOp::Acquire, ClientOp::Write],
             Outcome::Renewed | Outcome::Reacquired => &[ClientOp::Renew],
             Outcome::Accepted | Outcome::Refused { .. } => &[ClientOp::Write],
             Outcome::Produced { .. } => &[ClientOp::Produce],

@@ -17,7 +17,7 @@
 
 use std::time::{Duration, Instant};
 
-use locklab_impl::watchdog::{RedisLeaseStore, Renewal};
+use locklab_impl::watchdog::{RedisLeaseStore, Renewal, Traced};
 use locklab_impl::{
     AcquireRequest, Attempt, Conn, Grant, LockError, LockKey, PendingGrant, Protocol,
     ReleaseOutcome, Ttl, Wait, WaitingLock,
@@ -53,6 +53,9 @@ pub struct ImplClient {
     deadline: Option<Instant>,
     /// The token of the key the last renewal extended, or tried to.
     extended: Option<String>,
+    /// A renewal Redis ran whose reply the watchdog has not read (the
+    /// `delay` fault): when it was sent, and what it did.
+    held: Option<(Instant, Traced)>,
 }
 
 fn err(e: LockError) -> OpError {
@@ -90,6 +93,7 @@ impl ImplClient {
             store,
             deadline: None,
             extended: None,
+            held: None,
         })
     }
 
@@ -215,10 +219,9 @@ impl ImplClient {
         Ok(self.took(attempt))
     }
 
-    /// One renewal by the watchdog: extended (or, for a lock that
-    /// re-creates a missing key, created again), or nothing of its own
-    /// there — then the watchdog stops and the holder is told.
-    async fn try_renew(&mut self) -> Result<Outcome, OpError> {
+    /// One renewal by the watchdog, run on Redis: when it was sent, and
+    /// what it did.
+    async fn run_renewal(&mut self) -> Result<(Instant, Traced), OpError> {
         let Some(store) = &self.store else {
             return Err(OpError::definite(format!(
                 "{} does not renew its lease",
@@ -232,8 +235,21 @@ impl ImplClient {
             .ok_or_else(|| OpError::definite("nothing to renew: no grant held"))?;
         let sent = Instant::now();
         let traced = store.renew_traced(token).await.map_err(err)?;
-        self.extended = Some(traced.key_token.unwrap_or_else(|| token.to_string()));
-        Ok(match traced.renewal {
+        self.extended = Some(
+            traced
+                .key_token
+                .clone()
+                .unwrap_or_else(|| token.to_string()),
+        );
+        Ok((sent, traced))
+    }
+
+    /// The watchdog reads what its renewal sent at `sent` did: extended
+    /// (or, for a lock that re-creates a missing key, created again), or
+    /// nothing of its own there — then the watchdog stops and the holder is
+    /// told.
+    fn read_renewal(&mut self, sent: Instant, traced: &Traced) -> Outcome {
+        match traced.renewal {
             Renewal::Extended => {
                 self.deadline = Some(sent + self.ttl.as_duration());
                 if traced.recreated {
@@ -246,7 +262,12 @@ impl ImplClient {
                 self.told_lost();
                 Outcome::NotHeld
             }
-        })
+        }
+    }
+
+    async fn try_renew(&mut self) -> Result<Outcome, OpError> {
+        let (sent, traced) = self.run_renewal().await?;
+        Ok(self.read_renewal(sent, &traced))
     }
 
     /// The holder learns its lock is lost: it gives up its grant.
@@ -315,6 +336,24 @@ impl LabClient for ImplClient {
         self.extended.clone()
     }
 
+    fn send_renewal(&mut self) -> ClientFuture<'_, ()> {
+        Box::pin(async move {
+            let ran = self.run_renewal().await?;
+            self.held = Some(ran);
+            Ok(())
+        })
+    }
+
+    fn deliver_renewal(&mut self) -> ClientFuture<'_, Outcome> {
+        Box::pin(async move {
+            let (sent, traced) = self
+                .held
+                .take()
+                .ok_or_else(|| OpError::definite("no renewal reply held"))?;
+            Ok(self.read_renewal(sent, &traced))
+        })
+    }
+
     fn lose(&mut self, op: ClientOp) -> ClientFuture<'_, Outcome> {
         match op {
             ClientOp::Acquire => Box::pin(self.acquire_lost()),
@@ -370,6 +409,7 @@ impl LabClient for ImplClient {
             self.pending = None;
             self.deadline = None;
             self.extended = None;
+            self.held = None;
             Ok(())
         })
     }

@@ -275,6 +275,29 @@ pub trait LabClient: Send {
         None
     }
 
+    /// Runs one renewal on Redis and holds its reply unread (the `delay`
+    /// fault on a watchdog): the holder goes on working meanwhile.
+    fn send_renewal(&mut self) -> ClientFuture<'_, ()> {
+        let held = Call {
+            op: ClientOp::Renew,
+            reply: Reply::Held,
+        };
+        let e = unsupported(self.protocol(), held);
+        Box::pin(async move { Err(e) })
+    }
+
+    /// The watchdog reads the renewal reply [`LabClient::send_renewal`]
+    /// held.
+    fn deliver_renewal(&mut self) -> ClientFuture<'_, Outcome> {
+        refuse(
+            self,
+            Call {
+                op: ClientOp::Renew,
+                reply: Reply::Held,
+            },
+        )
+    }
+
     /// Sends `op` and drops its reply unread: the lab learns what Redis
     /// answered, the client's state nothing (it counts a timeout).
     fn lose(&mut self, op: ClientOp) -> ClientFuture<'_, Outcome> {

@@ -78,6 +78,10 @@ pub struct CheckArgs {
     /// its menu, a row for each.
     #[arg(long)]
     pub persistence: Option<locklab_model::Persistence>,
+    /// A renewing lock's renewal period, in ticks: at least 1, below the
+    /// lease. Default: a third of the lease (1 tick of a 3-tick lease).
+    #[arg(long)]
+    pub renew_every: Option<u64>,
     /// Print one JSON object instead of tables.
     #[arg(long)]
     pub json: bool,
@@ -141,6 +145,7 @@ impl CheckArgs {
             replicas: None,
             min_replicas_to_write: None,
             persistence: None,
+            renew_every: None,
             json: true,
             no_symmetry: false,
             compare_symmetry: false,
@@ -173,6 +178,9 @@ impl CheckArgs {
         }
         if let Some(p) = self.persistence {
             s = s.persisting(p);
+        }
+        if let Some(period) = self.renew_every.filter(|_| s.protocol.caps().renews()) {
+            s = s.renewing_every(period)?;
         }
         if crate::family::entry(s.protocol).quorum_flags {
             if let Some(nodes) = self.nodes {
@@ -239,9 +247,26 @@ impl CheckArgs {
         Ok(claimed)
     }
 
+    /// Refuses a `--renew-every` that no renewing lock could take at the
+    /// lease asked for, whichever protocols are checked.
+    fn check_renewal_flag(&self) -> anyhow::Result<()> {
+        let (Some(period), Some(renewing)) = (
+            self.renew_every,
+            Protocol::all().iter().copied().find(|p| p.caps().renews()),
+        ) else {
+            return Ok(());
+        };
+        let s = Scenario::new(renewing, Faults::NONE);
+        let ttl = self.ttl.unwrap_or(u64::from(s.ttl));
+        s.sized(u64::from(s.clients), u64::from(s.rounds), ttl)?
+            .renewing_every(period)?;
+        Ok(())
+    }
+
     /// Turns the flags into a plan, or says in one line what is wrong.
     pub fn plan(&self) -> anyhow::Result<CheckPlan> {
         self.check_quorum_flags()?;
+        self.check_renewal_flag()?;
         let protocols = protocols(&self.protocols)?;
         let scenarios = if self.faults.is_empty() {
             matrix::default_scenarios(&protocols)
@@ -775,13 +800,14 @@ mod tests {
             clients: None,
             rounds: None,
             ttl: None,
+            persistence: None,
+            renew_every: None,
             depth: None,
             units: None,
             nodes: None,
             drift: None,
             replicas: None,
             min_replicas_to_write: None,
-            persistence: None,
             json: false,
             no_symmetry: false,
             compare_symmetry: false,
@@ -800,12 +826,12 @@ mod tests {
         // (none + 4 faults), 2 quorum protocols × (none + 6 faults), token
         // and fenced under a failover with 1 and with 2 replicas, and
         // token-wait under none, pause, crash and (with 1 and 2 replicas) a
-        // failover; and token, fenced and token-wait under a restart of a
-        // primary with a replica, once per persistence setting; and the
-        // three under a partition, with 1 and 2 replicas, each without and
-        // with min-replicas-to-write 1; and the 3 renewing locks under
-        // none, 5 faults and (with 1 and 2 replicas) a failover, and a
-        // restart of a primary with a replica per persistence setting.
+        // failover; token, fenced and token-wait under a restart of a
+        // primary with a replica, once per persistence setting, and under a
+        // partition, with 1 and 2 replicas, each without and with
+        // min-replicas-to-write 1; and the 3 renewing locks under none, 5
+        // faults and (with 1 and 2 replicas) a failover, and a restart of a
+        // primary with a replica per persistence setting.
         assert_eq!(
             plan.scenarios.len(),
             6 * 6 + 4 + 5 * 5 + 2 * 7 + 2 * 2 + 5 + 3 * 3 + 3 * 4 + 3 * 8 + 3 * 3
@@ -844,6 +870,15 @@ mod tests {
             ..args()
         })
         .starts_with("--rounds 0"));
+        for period in [0, 3] {
+            assert_eq!(
+                err(CheckArgs {
+                    renew_every: Some(period),
+                    ..args()
+                }),
+                format!("--renew-every {period}: give a renewal period of 1 tick up to, not including, the lease (3 ticks)")
+            );
+        }
         assert!(err(CheckArgs {
             ttl: Some(0),
             ..args()

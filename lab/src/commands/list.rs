@@ -309,7 +309,7 @@ fn fault_meaning(fault: Fault, family: Family) -> Option<(&'static str, &'static
             real_pause,
         ),
         (Fault::Delay, Lease) => (
-            "Redis runs an acquire, but its reply stays in flight; ticks can end the lease before it arrives, and the client then believes it holds a lock that is gone",
+            "Redis runs an acquire (or a watchdog's renewal), but its reply stays in flight; ticks can end the lease before it arrives, and the client then believes it holds a lock that is gone (or the watchdog, a lease it renewed)",
             real_delay,
         ),
         (Fault::Delay, Quorum) => (
@@ -362,7 +362,7 @@ fn fault_meaning(fault: Fault, family: Family) -> Option<(&'static str, &'static
         ),
         (Fault::Stall, Lease) => (
             "a renewing holder's watchdog alone takes no steps while the holder works on; ticks go on and end the lease it did not renew",
-            "reproduce: the lab drives the watchdog's renewals, and gives a starved one none until `wake`",
+            "reproduce and chaos (in process): the lab times the watchdog's renewals, and gives a starved one none until `wake`",
         ),
         (Fault::Partition, Lease) => (
             "the network is cut: the primary with some clients and replicas on one side, the rest and a majority of the Sentinels on the other; the far side may promote a replica while the old primary grants on its side (until `min-replicas-to-write` stops it); the heal demotes it",
@@ -576,7 +576,8 @@ fn answers_to(o: &Outcome) -> &'static [&'static str] {
             "ask-lost",
             "conclude",
         ],
-        Outcome::Believed | Outcome::Lost => &["acquire", "acquire-lost", "acquire-resent"],
+        Outcome::Believed => &["acquire", "acquire-lost", "acquire-resent"],
+        Outcome::Lost => &["acquire", "acquire-lost", "acquire-resent", "write"],
         Outcome::Pending => &["acquire"],
         Outcome::Unreachable => &["ask", "ask-lost"],
         Outcome::Expired => &["conclude"],

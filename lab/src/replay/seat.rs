@@ -225,6 +225,10 @@ impl Seat {
     /// Sends an operation whose reply is not read until [`Seat::deliver`].
     pub async fn send(&mut self, op: ClientOp) -> Result<(), OpError> {
         match self {
+            // A watchdog's renewal: the holder keeps working meanwhile.
+            Seat::Local { lock, .. } if op == ClientOp::Renew => {
+                Self::local(lock)?.send_renewal().await
+            }
             Seat::Local {
                 lock, in_flight, ..
             } => {
@@ -275,6 +279,9 @@ impl Seat {
     /// Reads the reply of the operation sent by [`Seat::send`].
     pub async fn deliver(&mut self, op: ClientOp) -> Result<Outcome, OpError> {
         match self {
+            Seat::Local { lock, .. } if op == ClientOp::Renew => {
+                Self::local(lock)?.deliver_renewal().await
+            }
             Seat::Local {
                 lock, in_flight, ..
             } => {

@@ -407,13 +407,7 @@ fn a_reply_held_in_flight_lands_on_a_later_row() {
         ev("lab", fault(Op::Observed), 300_427, Some(300_427)),
         ev("c2", granted(), 300_500, Some(300_600)),
     ];
-    let d = real_diagram(
-        locklab_spec::Protocol::named("token").expect("token"),
-        "t",
-        "s",
-        &events,
-        300_000,
-    );
+    let d = real_diagram("t", "s", "token".parse().unwrap(), &events, 300_000);
     assert_eq!(d.rows.len(), 4, "three invocations and the late reply");
     let deliver = d
         .rows

@@ -85,13 +85,7 @@ impl<'a> Narrator<'a> {
             Step::Deliver { client }
                 if before.roster.client(client).watchdog.in_flight.is_some() =>
             {
-                let (command, reply, says) = self.renew(before, after, client, Reply::Now, outcome);
-                let _ = command;
-                (
-                    None,
-                    reply,
-                    format!("the delayed renewal reply reaches {client}'s watchdog: {says}"),
-                )
+                (None, None, renewal::delivered(after, client, outcome))
             }
             Step::Op {
                 client,

@@ -21,7 +21,7 @@ use crate::property::PropertyName::*;
 /// The renewing lock's declaration.
 pub static DECLARATION: Declaration = Declaration {
     name: "renew",
-    summary: "token, and a watchdog that renews by token (PEXPIRE if the key is still its own) every third of the lease",
+    summary: "token, and a watchdog that renews by token (compare, then PEXPIRE, in Lua) every third of the lease",
     lesson: "the work may outlast the lease; a paused or starved watchdog still lets it run out, and the holder is told",
     family: Family::Lease,
     caps: Capabilities {

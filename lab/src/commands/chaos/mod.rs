@@ -391,6 +391,17 @@ pub fn run(args: &ChaosArgs) -> anyhow::Result<Status> {
                 ));
                 return false;
             }
+            // A watchdog's renewals are the lab's to time (each is a `renew`
+            // step); the worker protocol has no request for one.
+            if o.scenario.protocol.caps().renews() && !matches!(plan.clients, Clients::InProcess)
+            {
+                skipped.push(format!(
+                    "{} under {}: the lab times its watchdog's renewals, and a worker process has no renewal request (run chaos --in-process)",
+                    row_name(&o.scenario),
+                    o.scenario.faults
+                ));
+                return false;
+            }
             if let Some(why) = support.lacks_for_faults(o.scenario.faults) {
                 skipped.push(format!(
                     "{} under {}: {why}",

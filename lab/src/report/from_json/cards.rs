@@ -174,13 +174,13 @@ fn attach_replays(d: &mut Draft, r: &ReproduceOutput) {
         let mine: Vec<&&ReplayRow> = rows.iter().filter(|x| x.protocol == protocol).collect();
         let diagram = mine.iter().find_map(|x| x.history.as_ref()).map(|h| {
             real_diagram(
-                protocol,
                 &format!("real redis-server, played on {protocol}"),
                 &format!(
                     "the same schedule, step by step · 1 tick = {} ms · lease {} · µs since the start",
                     r.tick_ms,
                     duration(lease_us)
                 ),
+                protocol,
                 h,
                 lease_us,
             )

@@ -4,8 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use locklab_model::{ClientOp, Kind, Outcome, PropertyName, Verdict};
-use locklab_spec::{Family, Protocol};
+use locklab_model::{ClientOp, Kind, Outcome, PropertyName, Protocol, Verdict};
 
 use super::bars::{bars, client_order, lanes, spans, After};
 use crate::history::{timeline, Event, History, Op};
@@ -40,28 +39,27 @@ enum Moment {
     Replied,
 }
 
-/// A recorded history as a diagram on real time, its breaking rows marked
-/// by the history checker; `lease_us` is the lease in real time (for how
-/// much of it is left), judged by the properties of `protocol`.
+/// The safety properties a history of `protocol` is judged by: the
+/// renewal properties only for a lock that renews.
+pub fn safety_of(protocol: Protocol) -> Vec<PropertyName> {
+    PropertyName::ALL
+        .into_iter()
+        .filter(|p| p.kind() == Kind::Always)
+        .filter(|p| !p.about_renewal() || protocol.caps().renews())
+        .collect()
+}
+
+/// A recorded history of `protocol` as a diagram on real time, its
+/// breaking rows marked by the history checker; `lease_us` is the lease in
+/// real time (for how much of it is left).
 pub fn real_diagram(
-    protocol: Protocol,
     title: &str,
     subtitle: &str,
+    protocol: Protocol,
     events: &[Event],
     lease_us: u64,
 ) -> Diagram {
-    // The safety properties of the protocol's family; the renewal ones only
-    // for a lock that renews, as the model judges them.
-    let renews = protocol.caps().renews();
-    let family = match protocol.family() {
-        Family::Quorum => Family::Lease,
-        f => f,
-    };
-    let safety: Vec<PropertyName> = PropertyName::ALL
-        .into_iter()
-        .filter(|p| p.kind() == Kind::Always)
-        .filter(|p| p.family() == family && (renews || !p.about_renewal()))
-        .collect();
+    let safety = safety_of(protocol);
     let findings = crate::history::check(
         &History {
             events: events.to_vec(),

@@ -74,6 +74,25 @@ impl Narrator<'_> {
     }
 }
 
+/// A renewal reply held in flight reaches the watchdog: what Redis did
+/// when the request ran, read now.
+pub(super) fn delivered(after: &World, c: ClientId, outcome: Option<&Outcome>) -> String {
+    let head = format!("the delayed renewal reply reaches {c}'s watchdog");
+    match outcome {
+        Some(Outcome::NotHeld) => format!(
+            "{head}: nothing of {c}'s was there to renew; the watchdog stops and tells {c}, which abandons its round"
+        ),
+        Some(Outcome::Reacquired) => format!(
+            "{head}: the key had been created again — {c} reads it as renewed, never learning it lost the lock"
+        ),
+        _ => {
+            let left = after.roster.client(c).watchdog.deadline;
+            let plural = if left == 1 { "" } else { "s" };
+            format!("{head}: renewed when it ran; {c}'s deadline is what is left of that lease, {left} tick{plural}")
+        }
+    }
+}
+
 /// A holder's deadline check before a write, failed.
 pub(super) fn deadline_passed(c: ClientId) -> String {
     format!(
