@@ -365,8 +365,9 @@ fn grant_number(history: &History, walked: &Walked, at: usize) -> u64 {
             continue;
         }
         let let_go = (x.op == Op::call(ClientOp::Release) && walked.after[i] == 0)
-            || x.op == Op::Crash
-            || x.outcome == Some(Outcome::Lost);
+            || matches!(x.op, Op::Crash | Op::Lost)
+            || x.outcome == Some(Outcome::Lost)
+            || (x.op.is_renewal() && x.outcome == Some(Outcome::NotHeld));
         if let_go {
             if !std::mem::take(&mut continues) {
                 return 0;
@@ -375,7 +376,10 @@ fn grant_number(history: &History, walked: &Walked, at: usize) -> u64 {
         }
         // A grant the client read, or one whose reply it lost (Redis ran
         // it for the client all the same).
-        let its_grant = x.is_grant() && (x.gives_belief() || x.end_us.is_none() || confirmed);
+        // (A renewal that created the key again is one the client acts
+        // under.)
+        let its_grant = x.is_grant()
+            && (x.gives_belief() || x.end_us.is_none() || confirmed || x.op.is_renewal());
         if its_grant {
             return events[..=i].iter().filter(|e| e.is_grant()).count() as u64;
         }

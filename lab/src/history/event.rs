@@ -254,8 +254,12 @@ impl Event {
     /// An acquire Redis granted on a free lock (whether or not the client
     /// has read the reply yet): a new grant, not one more level of a
     /// re-entrant one. For a lock that confirms its grants, the grant is
-    /// the pending one; its confirmation only gives belief.
+    /// the pending one; its confirmation only gives belief. A renewal that
+    /// created the key again is a grant too: a new key on Redis.
     pub fn is_grant(&self) -> bool {
+        if self.op.is_renewal() {
+            return self.outcome == Some(Outcome::Reacquired);
+        }
         self.op.is_acquire()
             && match self.outcome {
                 Some(Outcome::Pending) => true,

@@ -37,10 +37,12 @@ fn extended(e: &Event) -> bool {
         && matches!(e.outcome, Some(Outcome::Renewed | Outcome::Reacquired))
 }
 
-/// The token of a grant, if its client reported one.
+/// The token of a grant (an acquire's, or a renewal's that created the
+/// key again), if its client reported one.
 fn grant_token(e: &Event) -> Option<&str> {
     match &e.outcome {
         Some(Outcome::Granted { token, .. }) => token.as_deref(),
+        Some(Outcome::Reacquired) => e.token.as_deref(),
         _ => None,
     }
 }
