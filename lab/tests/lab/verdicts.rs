@@ -88,12 +88,13 @@ fn chaos_calls_a_grant_redis_never_saw_a_disagreement() {
     let run = chaos_on(&planted("fake"), "2", "4", &[]);
     assert_eq!(run.code, 1, "{}\n{}", run.stdout, run.stderr);
     no_false_green(&run);
+    // The disagreement's line wraps at 120 columns: read it unwrapped.
+    let said = run.stdout.split_whitespace().collect::<Vec<_>>().join(" ");
     assert!(
-        run.stdout.contains(
-            "diverged at step 1 (acquire c"
-        ) && run
-            .stdout
-            .contains("the lock answered granted, but Redis has no lock key where the model says it is there"),
+        said.contains("diverged at step 1 (acquire c")
+            && said.contains(
+                "the lock answered granted, but Redis has no lock key where the model says it is there"
+            ),
         "{}",
         run.stdout
     );
