@@ -22,8 +22,8 @@ use crate::client::Support;
 use crate::history::{self, timeline, Event, Finding};
 use crate::output::Status;
 use crate::output::{print_command_json, progress, table::Table};
-use crate::replay::preflight::{lacks_for_protocol, needed_ops};
-use crate::replay::{self, preflight, Clients, KeySpace, Played, ReplayError, Stage, Standing};
+use crate::replay::preflight::{lacks_for_protocol, needed_ops_of};
+use crate::replay::{self, preflight, Clients, Played, ReplayError, Stage, Standing};
 use crate::worker::LockCommand;
 
 /// Flags of `locklab reproduce`.
@@ -271,30 +271,17 @@ pub fn run(args: &ReproduceArgs) -> anyhow::Result<Status> {
         .context("starting the async runtime")?;
     let connect = ConnectOptions::default();
     let target = Target::open_nodes(&plan.redis, plan.masters, &runtime, &connect)?;
-    let stage = Stage {
-        url: target.url.clone(),
-        nodes: target.nodes.clone(),
-        embedded: target.embedded(),
-        tick: plan.tick,
-        connect,
-        keys: KeySpace::new(),
-        clients: match &plan.lock_cmd {
-            Some(command) => Clients::Command {
-                command: command.clone(),
-            },
-            None => Clients::InProcess,
+    let clients = match &plan.lock_cmd {
+        Some(command) => Clients::Command {
+            command: command.clone(),
         },
-        lock: plan.lock_cmd.as_ref().map(LockCommand::label),
-        sentinels: Default::default(),
+        None => Clients::InProcess,
     };
+    let lock = plan.lock_cmd.as_ref().map(LockCommand::label);
+    let stage = target.stage(plan.tick, connect, clients, lock);
     let support = match (&plan.lock_cmd, &stage.lock) {
         (Some(command), Some(label)) => {
-            let mut ops = Vec::new();
-            for op in plan.check.scenarios.iter().flat_map(|s| needed_ops(*s)) {
-                if !ops.contains(&op) {
-                    ops.push(op);
-                }
-            }
+            let ops = needed_ops_of(&plan.check.scenarios);
             let support = runtime
                 .block_on(preflight(&stage, label, &ops))
                 .map_err(|e| anyhow::anyhow!("adapter {:?}: {e}", command.text()))?;

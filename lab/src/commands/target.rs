@@ -78,6 +78,27 @@ pub struct Target {
 }
 
 impl Target {
+    /// The stage replays play on, on this target's servers.
+    pub fn stage(
+        &self,
+        tick: std::time::Duration,
+        connect: ConnectOptions,
+        clients: crate::replay::Clients,
+        lock: Option<String>,
+    ) -> crate::replay::Stage {
+        crate::replay::Stage {
+            url: self.url.clone(),
+            nodes: self.nodes.clone(),
+            embedded: self.embedded(),
+            tick,
+            connect,
+            keys: crate::replay::KeySpace::new(),
+            clients,
+            lock,
+            sentinels: Default::default(),
+        }
+    }
+
     /// Starts a server of the lab's own, or checks that the user's answers
     /// (within the connect timeout), so that an unusable Redis is one line
     /// and exit 2 before any work starts.

@@ -62,6 +62,18 @@ pub fn needed_ops(scenario: Scenario) -> Vec<Call> {
     ops
 }
 
+/// The operations the clients of any of `scenarios` perform, each once
+/// ([`needed_ops`]).
+pub fn needed_ops_of(scenarios: &[Scenario]) -> Vec<Call> {
+    let mut ops = Vec::new();
+    for op in scenarios.iter().flat_map(|s| needed_ops(*s)) {
+        if !ops.contains(&op) {
+            ops.push(op);
+        }
+    }
+    ops
+}
+
 /// Why the lock `support` describes cannot play `scenario`'s protocol,
 /// if it cannot: the first operation its model needs that the lock
 /// refused.

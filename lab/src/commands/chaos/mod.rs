@@ -23,8 +23,8 @@ use crate::client::Support;
 use crate::output::row_name;
 use crate::output::Status;
 use crate::output::{print_command_json, progress};
-use crate::replay::preflight::{lacks_for_protocol, needed_ops};
-use crate::replay::{preflight, Clients, KeySpace, Stage};
+use crate::replay::preflight::{lacks_for_protocol, needed_ops_of};
+use crate::replay::{preflight, Clients, Stage};
 use crate::worker::LockCommand;
 use render::{render, replay_command, report_one};
 
@@ -298,26 +298,11 @@ pub fn run(args: &ChaosArgs) -> anyhow::Result<Status> {
         .context("starting the async runtime")?;
     let connect = ConnectOptions::default();
     let target = Target::open_nodes(&plan.redis, plan.masters, &runtime, &connect)?;
-    let stage = Stage {
-        url: target.url.clone(),
-        nodes: target.nodes.clone(),
-        embedded: target.embedded(),
-        tick: plan.tick,
-        connect,
-        keys: KeySpace::new(),
-        clients: plan.clients.clone(),
-        lock: plan.lock.clone(),
-        sentinels: Default::default(),
-    };
+    let stage = target.stage(plan.tick, connect, plan.clients.clone(), plan.lock.clone());
 
     let support = match &plan.lock {
         Some(lock) => {
-            let mut ops = Vec::new();
-            for op in plan.check.scenarios.iter().flat_map(|s| needed_ops(*s)) {
-                if !ops.contains(&op) {
-                    ops.push(op);
-                }
-            }
+            let ops = needed_ops_of(&plan.check.scenarios);
             runtime
                 .block_on(preflight(&stage, lock, &ops))
                 .map_err(|e| anyhow::anyhow!("{}: {e}", own_lock_name(&plan)))?
