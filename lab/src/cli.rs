@@ -137,6 +137,14 @@ pub fn main() -> ExitCode {
         Ok(Status::Broken) => ExitCode::from(1),
         Ok(Status::Inconclusive) => ExitCode::from(3),
         Ok(Status::Interrupted(signal)) => ExitCode::from(128 + signal.clamp(1, 127) as u8),
+        Err(err) if crate::session::caught().is_some() => {
+            let signal = crate::session::caught().unwrap_or(2);
+            eprintln!(
+                "locklab: interrupted, then: {}; partial, nothing concluded",
+                one_line(&format!("{err:#}"))
+            );
+            ExitCode::from(128 + signal.clamp(1, 127) as u8)
+        }
         Err(err) => {
             eprintln!("locklab: {}", one_line(&format!("{err:#}")));
             let tail = err

@@ -220,6 +220,13 @@ struct Conductor {
     /// started: a copy that appears elsewhere later (a replica catching up,
     /// a failover) runs out with the original.
     expiries: HashMap<u32, Instant>,
+    /// A renewing holder's own deadline, by client: when the request of the
+    /// grant or renewal it last read was sent, and the ticks played then.
+    /// The holder counts a whole lease from there by its own clock, across
+    /// a restart that took the key with it.
+    deadlines: HashMap<usize, (Instant, u32)>,
+    /// The same for the request each client has out, until it is read.
+    sent: HashMap<usize, (Instant, u32)>,
     /// The step being played (0-based) and what it is.
     at: (usize, Step),
     /// What the client read at this step, if it read a reply.
@@ -337,6 +344,8 @@ async fn play_at(stage: &Stage, n: usize, script: Script) -> Result<Played, Repl
         anchor_ends: HashMap::new(),
         ticks: 0,
         expiries: HashMap::new(),
+        deadlines: HashMap::new(),
+        sent: HashMap::new(),
         at: (0, Step::Tick),
         replied: None,
         divergence: None,
@@ -436,6 +445,7 @@ impl Conductor {
             if s.taken == Taken::Skipped {
                 continue;
             }
+            self.keep_deadlines(s, started, script.scenario.protocol.caps().renews());
             // A worker gone means nothing after this step describes the
             // lock: the run ends here, named for it.
             if self.find_death().await {
@@ -471,6 +481,7 @@ impl Conductor {
                     self.check_on_time(i, s.step, &s.after, &self.anchors.clone());
                 }
             }
+            self.check_deadlines(i, s, script.scenario.ttl);
             self.observe(i, s, &script.observed).await?;
         }
         if self.death.is_none() {
@@ -1100,6 +1111,66 @@ impl Conductor {
         let client = &mut self.clients[c];
         if !client.paused && client.in_flight.is_none() && std::mem::take(&mut client.needs_warm) {
             client.seat.warm().await;
+        }
+    }
+
+    /// Starts a renewing holder's deadline clock when it reads a grant or a
+    /// renewal, from when it sent that request.
+    fn keep_deadlines(&mut self, s: &Scripted, started: Instant, renews: bool) {
+        if !renews {
+            return;
+        }
+        let client = match s.step {
+            Step::Op { client, .. } => {
+                self.sent.insert(client.index(), (started, self.ticks));
+                client
+            }
+            Step::Deliver { client } => client,
+            _ => return,
+        };
+        let read_a_lease = matches!(
+            s.expect,
+            Some(Outcome::Granted { .. } | Outcome::Renewed | Outcome::Reacquired)
+        );
+        if let (true, Some(sent)) = (read_a_lease, self.sent.remove(&client.index())) {
+            self.deadlines.insert(client.index(), sent);
+        }
+    }
+
+    /// A step must be over before a renewing holder's own deadline could
+    /// have passed where the model's has not: its lease counted by its own
+    /// clock, which no restart of Redis resets. Late otherwise, as with a
+    /// key's lease.
+    fn check_deadlines(&mut self, i: usize, s: &Scripted, ttl: u8) {
+        if self.overrun.is_some() || self.deadlines.is_empty() {
+            return;
+        }
+        let done = Instant::now();
+        for (c, &(sent, at_ticks)) in &self.deadlines {
+            if !s.told.holders.contains(&self.clients[*c].name) {
+                continue;
+            }
+            let passed = self.ticks.saturating_sub(at_ticks);
+            if passed >= u32::from(ttl) {
+                continue;
+            }
+            let lease = LeaseClock {
+                node: NodeId::FIRST,
+                key: KeyRole::Lock,
+                ticks_left: ttl - u8::try_from(passed).unwrap_or(ttl),
+                ttl,
+            };
+            let window_ends = self.window_end(sent, &lease);
+            if done >= window_ends {
+                self.overrun = Some(Overrun {
+                    step: i + 1,
+                    played: s.step.to_string(),
+                    by: done - window_ends,
+                    tick: self.tick,
+                    what: Lateness::Deadline { holder: *c + 1 },
+                });
+                return;
+            }
         }
     }
 

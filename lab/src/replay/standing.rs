@@ -103,6 +103,12 @@ pub enum Lateness {
         /// The key, in words (`the lock key`).
         key: &'static str,
     },
+    /// The step ended after a renewing holder's own deadline could have
+    /// passed, where the model's had not.
+    Deadline {
+        /// The holder's number (`c1` is 1).
+        holder: usize,
+    },
 }
 
 fn millis<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
@@ -122,6 +128,11 @@ impl fmt::Display for Overrun {
             Lateness::Look { key } => write!(
                 f,
                 "step {} ({}): the lab looked for {key} {by:.1} ms after its lease had run out (1 tick = {tick} ms)",
+                self.step, self.played
+            ),
+            Lateness::Deadline { holder } => write!(
+                f,
+                "step {} ({}) ended {by:.1} ms after c{holder}'s own deadline could have passed (1 tick = {tick} ms)",
                 self.step, self.played
             ),
         }

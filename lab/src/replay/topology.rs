@@ -153,7 +153,8 @@ impl Topology {
 
     /// One tick for `script`: the stage's, unless the script restarts a
     /// server (or brings one back) while others hold keys whose leases run
-    /// on meanwhile — the model's restart takes no time, a real one as long
+    /// on meanwhile, or while a renewing holder's own deadline does — the
+    /// model's restart takes no time, a real one as long
     /// as starting a server, so the tick is made four times that long
     /// (measured when this replay's servers started), in whole 10 ms.
     pub fn tick_for(&self, tick: Duration, script: &Script) -> Duration {
@@ -166,8 +167,10 @@ impl Topology {
                 }
             )
         });
+        // A renewing holder's own deadline runs on across a restart.
+        let renews = script.scenario.protocol.caps().renews();
         match self.started_in {
-            Some(cost) if restarts && self.nodes.len() > 1 => {
+            Some(cost) if restarts && (self.nodes.len() > 1 || renews) => {
                 let ten = Duration::from_millis(10);
                 let needed = (cost * 4).as_millis().div_ceil(10) as u32;
                 tick.max(ten * needed)

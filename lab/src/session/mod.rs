@@ -22,4 +22,4 @@ pub mod children;
 pub mod scratch;
 pub mod signals;
 
-pub use signals::{begin, note, settle, stop_gracefully};
+pub use signals::{begin, caught, note, settle, stop_gracefully};

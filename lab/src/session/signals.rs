@@ -40,6 +40,8 @@ static STATE: Mutex<State> = Mutex::new(State {
     bar: None,
 });
 static ENDING: AtomicBool = AtomicBool::new(false);
+/// The number of the first signal received, 0 while none came.
+static CAUGHT: AtomicI32 = AtomicI32::new(0);
 
 fn state() -> std::sync::MutexGuard<'static, State> {
     STATE
@@ -91,6 +93,14 @@ pub fn settle() {
     }
 }
 
+/// The signal that interrupted the run, if one did. An error that ends a
+/// run after it was interrupted (a start refused while the run was being
+/// stopped) is the interruption's outcome, not a failure of its own: the
+/// run exits 128 + this number either way.
+pub fn caught() -> Option<i32> {
+    Some(CAUGHT.load(Ordering::SeqCst)).filter(|&n| n != 0)
+}
+
 fn install() -> std::io::Result<()> {
     use tokio::signal::unix::{signal, SignalKind};
     let runtime = tokio::runtime::Builder::new_current_thread()
@@ -112,6 +122,7 @@ fn install() -> std::io::Result<()> {
                     _ = term.recv() => 15,
                 }
             });
+            let _ = CAUGHT.compare_exchange(0, number, Ordering::SeqCst, Ordering::SeqCst);
             let graceful = state().graceful.take();
             if let Some((stop, caught)) = graceful {
                 caught.store(number, Ordering::SeqCst);

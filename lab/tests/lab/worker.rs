@@ -127,25 +127,23 @@ async fn every_protocol_acquires_writes_and_releases_through_a_worker() {
         assert_eq!(LabClient::protocol(&a), *protocol);
 
         let first = acquire(&mut a).await;
-        match (*protocol, &first) {
-            ("naive" | "naive-unchecked", Outcome::Granted { token, fence, .. }) => {
-                assert!(token.is_none() && fence.is_none(), "{protocol}: {first:?}")
-            }
-            ("token" | "rslock" | "redlock-rs", Outcome::Granted { token, fence, .. }) => {
-                assert!(token.is_some() && fence.is_none(), "{protocol}: {first:?}")
-            }
-            (
-                "fenced" | "reentrant" | "reentrant-redisson",
-                Outcome::Granted { token, fence, .. },
-            ) => {
-                assert!(token.is_some() && fence.is_some(), "{protocol}: {first:?}")
-            }
+        // What a grant carries follows from what the protocol declares (a
+        // peer library: a token, no fence).
+        let caps = locklab_impl::Protocol::named(protocol)
+            .map(|p| p.caps())
+            .unwrap_or(locklab_model::Capabilities::TOKEN);
+        let (has_token, has_fence) = (caps.unique_token, caps.fencing);
+        match &first {
+            Outcome::Granted { token, fence, .. } => assert!(
+                token.is_some() == has_token && fence.is_some() == has_fence,
+                "{protocol}: {first:?}"
+            ),
             _ => panic!("{protocol}: the first acquire gave {first:?}"),
         }
         assert!(exists(&direct, &key).await, "{protocol}: the key is set");
 
         let second = acquire(&mut b).await;
-        let expected = if *protocol == "naive-unchecked" {
+        let expected = if !caps.checks_reply {
             Outcome::Believed
         } else {
             Outcome::Busy
@@ -160,9 +158,9 @@ async fn every_protocol_acquires_writes_and_releases_through_a_worker() {
         );
 
         let released = release(&mut a).await;
-        let expected = match *protocol {
-            "naive" | "naive-unchecked" => Outcome::Deleted,
-            _ => Outcome::Released,
+        let expected = match caps.release {
+            locklab_model::declaration::Release::Del => Outcome::Deleted,
+            locklab_model::declaration::Release::CompareAndDelete => Outcome::Released,
         };
         assert_eq!(released, expected, "{protocol}");
         assert!(!exists(&direct, &key).await, "{protocol}: the key is gone");
