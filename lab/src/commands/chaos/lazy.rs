@@ -19,19 +19,24 @@ use crate::commands::check::{self, CheckPlan};
 pub type Checked = (usize, ScenarioOutcome);
 
 /// Starts checking `scenarios` on `workers` threads (at least one); each
-/// outcome arrives on the receiver as soon as it is ready. A scenario whose
-/// check panicked never arrives; once `stop` is set, no new check starts.
+/// outcome arrives on the receiver as soon as it is ready, and `done` is
+/// told how many are. A scenario whose check panicked never arrives; once
+/// `stop` is set, no new check starts.
 pub fn checked(
     plan: &CheckPlan,
     scenarios: &[Scenario],
     workers: usize,
     stop: &Arc<AtomicBool>,
-) -> std::io::Result<Receiver<Checked>> {
+    done: impl Fn(usize) + Send + Sync + 'static,
+) -> std::io::Result<(Receiver<Checked>, Arc<AtomicUsize>)> {
     let (tx, rx) = mpsc::channel();
+    let count = Arc::new(AtomicUsize::new(0));
+    let done = Arc::new(done);
     let plan = Arc::new(plan.clone());
     let scenarios: Arc<[Scenario]> = scenarios.into();
     let next = Arc::new(AtomicUsize::new(0));
     for _ in 0..workers.clamp(1, scenarios.len().max(1)) {
+        let (count, done) = (Arc::clone(&count), Arc::clone(&done));
         let (tx, plan, scenarios, next, stop) = (
             tx.clone(),
             Arc::clone(&plan),
@@ -50,10 +55,11 @@ pub fn checked(
                     return;
                 };
                 let outcome = check::outcome_of(&plan, scenario);
+                done(count.fetch_add(1, Ordering::Relaxed) + 1);
                 if tx.send((i, outcome)).is_err() {
                     return;
                 }
             })?;
     }
-    Ok(rx)
+    Ok((rx, count))
 }

@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context};
 use clap::Args;
+use indicatif::ProgressBar;
 use locklab_impl::ConnectOptions;
 use locklab_model::path::follow;
 use locklab_model::step::parse_schedule;
@@ -364,13 +365,29 @@ pub fn run(args: &ChaosArgs) -> anyhow::Result<Status> {
     // From here on a signal stops the cells after the schedule in hand,
     // for a partial summary.
     let signal = crate::session::stop_gracefully(&stop);
+    let total: usize = scenarios.iter().map(|s| schedules_of(&plan, s)).sum();
+    let bar = progress::bar(total as u64, "schedules");
+    let n = scenarios.len();
+    bar.set_message(format!("· 0 of {n} scenarios model-checked"));
+    let told = bar.clone();
     // The model checks share the cores with the cells' timed schedules:
     // one core is left to those.
     let workers = plan.check.workers.saturating_sub(1).max(1);
-    let outcomes = lazy::checked(&plan.check, &scenarios, workers, &stop)
+    let (outcomes, models_done) =
+        lazy::checked(&plan.check, &scenarios, workers, &stop, move |k| {
+            told.set_message(format!("· {k} of {n} scenarios model-checked"));
+        })
         .context("starting the model checks")?;
-    let (mut reports, scenarios_checked) =
-        run_cells(&plan, &scenarios, outcomes, &stage, runtime.handle(), &stop)?;
+    let mut reports = run_cells(
+        &plan,
+        &scenarios,
+        outcomes,
+        &bar,
+        &stage,
+        runtime.handle(),
+        &stop,
+    )?;
+    let scenarios_checked = models_done.load(Ordering::Relaxed);
     for r in &mut reports {
         let scenario = r.scenario;
         for s in r.shrunk.values_mut() {
@@ -537,22 +554,17 @@ fn cell_plan(plan: &ChaosPlan, o: &ScenarioOutcome) -> CellPlan {
 
 /// Plays each scenario's cell as soon as its model check arrives,
 /// `--parallel` cells at a time; returns the reports in the scenarios'
-/// order (a cell that was never played is `not judged`, with the reason)
-/// and how many model checks arrived.
+/// order (a cell that was never played is `not judged`, with the reason).
 fn run_cells(
     plan: &ChaosPlan,
     scenarios: &[Scenario],
     outcomes: Receiver<lazy::Checked>,
+    bar: &ProgressBar,
     stage: &Stage,
     runtime: &tokio::runtime::Handle,
     stop: &AtomicBool,
-) -> anyhow::Result<(Vec<CellReport>, usize)> {
-    let total: usize = scenarios.iter().map(|s| schedules_of(plan, s)).sum();
-    let bar = progress::bar(total as u64, "schedules");
-    let models = |n: usize| format!("· {n} of {} scenarios model-checked", scenarios.len());
-    bar.set_message(models(0));
+) -> anyhow::Result<Vec<CellReport>> {
     let outcomes = Mutex::new(outcomes);
-    let arrived = AtomicUsize::new(0);
     let next_key = AtomicUsize::new(0);
     let reports: Mutex<Vec<(usize, CellReport)>> = Mutex::new(Vec::new());
     let failure: Mutex<Option<(String, Option<String>)>> = Mutex::new(None);
@@ -573,8 +585,6 @@ fn run_cells(
                     Err(RecvTimeoutError::Timeout) => continue,
                     Err(RecvTimeoutError::Disconnected) => return,
                 };
-                let n = arrived.fetch_add(1, Ordering::Relaxed) + 1;
-                bar.set_message(models(n));
                 let cell = cell_plan(plan, &outcome);
                 let key = || next_key.fetch_add(1, Ordering::Relaxed);
                 let tick = || bar.inc(1);
@@ -619,5 +629,5 @@ fn run_cells(
             }
         }
     }
-    Ok((out, arrived.into_inner()))
+    Ok(out)
 }
