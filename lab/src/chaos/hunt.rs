@@ -462,6 +462,39 @@ pub fn run_cell(
     })
 }
 
+/// The report of a cell that was never played (the run was interrupted
+/// first, or its model check never came): `not judged`, with the reason,
+/// its model verdicts `unknown` — nothing was concluded, and nothing
+/// looks green.
+pub fn unplayed(scenario: Scenario, seed: u64, why: &str) -> CellReport {
+    let checked = checked(scenario);
+    CellReport {
+        scenario,
+        played: 0,
+        schedules: 0,
+        verdict: CellVerdict::NotJudged,
+        not_judged: Some(why.to_owned()),
+        late: 0,
+        late_examples: Vec::new(),
+        slowed: 0,
+        died: 0,
+        died_examples: Vec::new(),
+        diverged: 0,
+        diverged_examples: Vec::new(),
+        violations: checked.iter().map(|&p| (p, 0)).collect(),
+        first_violation: BTreeMap::new(),
+        model: checked.iter().map(|&p| (p, Verdict::Unknown)).collect(),
+        unreached: Vec::new(),
+        agree: false,
+        disagreements: Vec::new(),
+        disagreement_count: 0,
+        shrunk: BTreeMap::new(),
+        partial: true,
+        seed,
+        secs: 0.0,
+    }
+}
+
 /// Why a cell with too few judged schedules is not judged: how many of
 /// how many, and what kept the first of the others from being judged.
 fn unjudged_reason(

@@ -13,4 +13,7 @@ pub mod hunt;
 pub mod minimise;
 pub mod schedule;
 
-pub use hunt::{checked, judge, run_cell, run_one, CellPlan, CellReport, CellVerdict, Judged};
+pub use hunt::{
+    cell_seed, checked, judge, run_cell, run_one, unplayed, CellPlan, CellReport, CellVerdict,
+    Judged,
+};

@@ -13,6 +13,7 @@ use locklab_model::{
 };
 use serde::Serialize;
 
+use super::model_cache;
 use super::names;
 use super::scope::Scopes;
 use crate::output::row_name;
@@ -385,9 +386,27 @@ fn dedup_names(scenarios: &[Scenario]) -> Vec<String> {
     names
 }
 
-/// Checks every scenario of the plan, with a progress bar on stderr.
+/// Checks every scenario of the plan, with a progress bar on stderr; an
+/// outcome the report's stages share ([`model_cache`]) is not checked again.
 pub fn run_plan(plan: &CheckPlan) -> Vec<ScenarioOutcome> {
-    let bar = progress::bar(plan.scenarios.len() as u64, "scenarios");
+    let cache = model_cache::dir();
+    let mut kept: Vec<Option<ScenarioOutcome>> = plan
+        .scenarios
+        .iter()
+        .map(|s| {
+            cache
+                .as_deref()
+                .and_then(|d| model_cache::load(d, s, &plan.options))
+        })
+        .collect();
+    let missing: Vec<Scenario> = plan
+        .scenarios
+        .iter()
+        .zip(&kept)
+        .filter(|(_, k)| k.is_none())
+        .map(|(s, _)| *s)
+        .collect();
+    let bar = progress::bar(missing.len() as u64, "scenarios");
     let states: std::sync::Mutex<HashMap<usize, usize>> = Default::default();
     let report = |event: Progress| match event {
         Progress::States { scenario, unique } => {
@@ -399,25 +418,64 @@ pub fn run_plan(plan: &CheckPlan) -> Vec<ScenarioOutcome> {
         }
         Progress::Finished { .. } => bar.inc(1),
     };
-    let mut outcomes = matrix::run(&plan.scenarios, &plan.options, plan.workers, &report);
+    let mut checked = matrix::run(&missing, &plan.options, plan.workers, &report).into_iter();
     bar.finish_and_clear();
+    let mut outcomes = Vec::with_capacity(kept.len());
+    for k in &mut kept {
+        let outcome = match k.take() {
+            Some(o) => Some(o),
+            None => {
+                let o = checked.next();
+                if let (Some(d), Some(o)) = (cache.as_deref(), &o) {
+                    model_cache::store(d, &plan.options, o);
+                }
+                o
+            }
+        };
+        outcomes.extend(outcome);
+    }
     for o in &mut outcomes {
-        let s = o.scenario;
-        for v in &mut o.verdicts {
-            // The checker says `n/a` for every property its model does not
-            // check; where the property could mean something here, that is
-            // the lab not modelling it, which the matrix must not pass off
-            // as "cannot apply".
-            let could = s.protocol.judges(v.property, s.depth, s.faults);
-            if v.verdict == Verdict::NotApplicable && could && v.kind != Kind::Sometimes {
-                v.verdict = Verdict::NotModelled;
-            }
-            if plan.extra_claims.contains(&v.property) && v.verdict != Verdict::NotApplicable {
-                v.claimed = true;
-            }
-        }
+        settle(plan, o);
     }
     outcomes
+}
+
+/// One scenario's outcome, from the report's shared outcomes or checked
+/// here (no progress bar: the caller has its own), settled as
+/// [`run_plan`] settles it.
+pub fn outcome_of(plan: &CheckPlan, scenario: Scenario) -> ScenarioOutcome {
+    let cache = model_cache::dir();
+    let kept = cache
+        .as_deref()
+        .and_then(|d| model_cache::load(d, &scenario, &plan.options));
+    let mut outcome = kept.unwrap_or_else(|| {
+        let o = locklab_model::check(scenario, &plan.options, &|_| {});
+        if let Some(d) = cache.as_deref() {
+            model_cache::store(d, &plan.options, &o);
+        }
+        o
+    });
+    settle(plan, &mut outcome);
+    outcome
+}
+
+/// The checker's outcome as the lab reports it: `not modelled` where the
+/// property could mean something, and the plan's extra claims marked.
+fn settle(plan: &CheckPlan, o: &mut ScenarioOutcome) {
+    let s = o.scenario;
+    for v in &mut o.verdicts {
+        // The checker says `n/a` for every property its model does not
+        // check; where the property could mean something here, that is
+        // the lab not modelling it, which the matrix must not pass off
+        // as "cannot apply".
+        let could = s.protocol.judges(v.property, s.depth, s.faults);
+        if v.verdict == Verdict::NotApplicable && could && v.kind != Kind::Sometimes {
+            v.verdict = Verdict::NotModelled;
+        }
+        if plan.extra_claims.contains(&v.property) && v.verdict != Verdict::NotApplicable {
+            v.claimed = true;
+        }
+    }
 }
 
 /// What the run found, against the claims.

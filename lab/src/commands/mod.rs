@@ -6,6 +6,7 @@ pub mod chaos;
 pub mod check;
 pub mod explore;
 pub mod list;
+pub mod model_cache;
 pub mod names;
 pub mod report;
 pub mod reproduce;

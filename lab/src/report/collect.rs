@@ -1,6 +1,7 @@
 //! Making the inputs when no `--from` is given: the report runs `check`,
-//! `reproduce`, a short `chaos` and `bench --quick`, each as a `locklab`
-//! child process with `--json`. A child's JSON is exactly what `--from`
+//! `reproduce`, a short `chaos` (on the scenarios `check` checks, whose
+//! model checks it reuses) and `bench --quick`, each as a `locklab` child
+//! process with `--json`. A child's JSON is exactly what `--from`
 //! would read, so the page does not depend on how its inputs were made;
 //! its progress bars draw on the terminal (stderr is passed through), and
 //! it is a guarded child: it dies with the report.
@@ -13,6 +14,7 @@ use std::time::{Duration, Instant};
 use anyhow::{anyhow, bail, Context};
 
 use super::input::Inputs;
+use crate::commands::model_cache;
 use crate::process::{spawn_guarded, spawn_guarded_as, OnInterrupt};
 
 /// The longest one command may run before the report gives up on it.
@@ -36,20 +38,25 @@ pub fn default_runs(chaos_schedules: usize, protocols: &[String]) -> Vec<Vec<Str
             "--json",
             "--schedules",
             &chaos_schedules.to_string(),
+            "--check-sized",
         ]),
         args(&["bench", "--quick", "--json"]),
     ]
 }
 
 /// Runs each command with `binary` and reads its output into `inputs`,
-/// telling the terminal what runs.
+/// telling the terminal what runs. The commands share their model checks
+/// through a directory of the report's own ([`model_cache`]): a scenario
+/// `check` checked is not checked again by `reproduce` or `chaos`.
 pub fn run_all(binary: &Path, runs: &[Vec<String>], inputs: &mut Inputs) -> anyhow::Result<()> {
+    let models = crate::session::scratch::dir("models")
+        .context("making the directory of the report's model checks")?;
     for (i, args) in runs.iter().enumerate() {
         let line = format!("locklab {}", args.join(" "));
         eprintln!("report: [{}/{}] {line}", i + 1, runs.len());
         crate::session::note(format!("[{}/{}] {line}", i + 1, runs.len()));
         let started = Instant::now();
-        let json = run_one(binary, args, &line)?;
+        let json = run_one(binary, args, &line, models.path())?;
         inputs
             .add(&json, &format!("ran by the report: {line}"))
             .map_err(|e| anyhow!("{line} wrote an output the report cannot read: {e}"))?;
@@ -85,9 +92,10 @@ pub fn redis_version() -> Option<String> {
     status.success().then(|| version.to_owned())
 }
 
-fn run_one(binary: &Path, args: &[String], line: &str) -> anyhow::Result<String> {
+fn run_one(binary: &Path, args: &[String], line: &str, models: &Path) -> anyhow::Result<String> {
     let mut cmd = Command::new(binary);
     cmd.args(args)
+        .env(model_cache::ENV, models)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit());

@@ -328,3 +328,83 @@ fn ctrl_c_leaves_no_process_behind() {
 fn sigkill_leaves_no_process_behind() {
     interrupted_run_leaves_nothing(nix::sys::signal::Signal::SIGKILL);
 }
+
+#[test]
+fn a_scenario_not_played_is_not_model_checked() {
+    // On a server of the user's, a cell that restarts a node is skipped:
+    // chaos checks the model of the cells it plays, and only those.
+    let server = crate::support::server();
+    let url = server.url();
+    let run = locklab(&[
+        "chaos",
+        "--json",
+        "--protocol",
+        "token",
+        "--faults",
+        "none",
+        "--faults",
+        "restart",
+        "--faults",
+        "pause",
+        "--schedules",
+        "5",
+        "--redis",
+        &url,
+    ]);
+    assert_eq!(run.code, 0, "stderr: {}", run.stderr);
+    let json = run.json();
+    let faults: Vec<&Value> = json["runs"]
+        .as_array()
+        .expect("runs")
+        .iter()
+        .map(|r| &r["faults"])
+        .collect();
+    // The cells in the order asked for, whichever model check came first.
+    assert_eq!(
+        faults,
+        [&serde_json::json!([]), &serde_json::json!(["pause"])],
+        "{json}"
+    );
+    assert_eq!(json["scenarios_checked"], 2, "{json}");
+    let skipped = json["skipped"].as_array().expect("skipped");
+    assert_eq!(skipped.len(), 1, "{json}");
+    assert!(
+        skipped[0].as_str().is_some_and(|s| s.contains("restart")),
+        "{json}"
+    );
+}
+
+#[test]
+fn check_sized_cells_are_judged_against_the_checks_own_verdicts() {
+    let scope = ["--protocol", "token", "--faults", "pause"];
+    let check = locklab(&[&["check", "--json"][..], &scope[..]].concat());
+    assert_eq!(check.code, 0, "{}", check.stderr);
+    let check = check.json();
+    let rows = check["verdicts"].as_array().expect("verdicts");
+    let run = locklab(
+        &[
+            &["chaos", "--json", "--check-sized", "--schedules", "40"][..],
+            &scope[..],
+        ]
+        .concat(),
+    );
+    assert_eq!(run.code, 0, "stderr: {}", run.stderr);
+    let json = run.json();
+    assert_agrees(&json);
+    let cell = &json["runs"][0];
+    let mut compared = 0;
+    for row in rows {
+        for size in ["clients", "rounds", "ttl"] {
+            assert_eq!(cell[size], row[size], "{size}: {cell}\n{row}");
+        }
+        let p = row["property"].as_str().expect("a property");
+        if let Some(judged) = cell["model"].get(p) {
+            assert_eq!(judged, &row["verdict"], "{p}");
+            compared += 1;
+        }
+    }
+    assert!(compared > 0, "{cell}");
+    // A size of its own is not the check's.
+    let both = locklab(&[&["chaos", "--check-sized", "--rounds", "2"][..], &scope[..]].concat());
+    assert_eq!(both.code, 2, "{}", both.stderr);
+}

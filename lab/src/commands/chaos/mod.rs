@@ -2,23 +2,28 @@
 //! against the model, the first break of each property shrunk to the
 //! smallest schedule that still shows it.
 
+mod lazy;
 mod render;
 
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context};
 use clap::Args;
+use indicatif::ProgressBar;
 use locklab_impl::ConnectOptions;
 use locklab_model::path::follow;
 use locklab_model::step::parse_schedule;
-use locklab_model::{Fault, Step};
+use locklab_model::{Fault, Scenario, ScenarioOutcome, Step};
 use serde::Serialize;
 
 use super::check::{self, CheckArgs};
 use super::target::{self, Target};
-use crate::chaos::{checked, run_cell, run_one, CellPlan, CellReport, CellVerdict};
+use crate::chaos::{
+    cell_seed, checked, run_cell, run_one, unplayed, CellPlan, CellReport, CellVerdict,
+};
 use crate::client::Support;
 use crate::output::row_name;
 use crate::output::Status;
@@ -58,12 +63,17 @@ pub struct ChaosArgs {
     /// The seed; the same seed plays the same schedules.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
-    /// Contending clients.
-    #[arg(long, default_value_t = 3)]
-    pub clients: u64,
-    /// Rounds per client.
-    #[arg(long, default_value_t = 2)]
-    pub rounds: u64,
+    /// Contending clients. Default: 3.
+    #[arg(long)]
+    pub clients: Option<u64>,
+    /// Rounds per client. Default: 2.
+    #[arg(long)]
+    pub rounds: Option<u64>,
+    /// Each protocol's own scenario, as `check` and `reproduce` check it,
+    /// instead of 3 clients of 2 rounds: the cells `locklab report` plays,
+    /// whose model checks its `check` stage has made already.
+    #[arg(long, conflicts_with_all = ["clients", "rounds"])]
+    pub check_sized: bool,
     /// Acquires before the write (2 or more: re-entrant use). Default: the
     /// protocol's own scenario.
     #[arg(long)]
@@ -174,8 +184,8 @@ impl ChaosArgs {
         let mut check = CheckArgs::scenarios(
             protocols,
             self.faults.clone(),
-            Some(self.clients),
-            Some(self.rounds),
+            self.clients.or((!self.check_sized).then_some(3)),
+            self.rounds.or((!self.check_sized).then_some(2)),
         );
         check.depth = self.depth;
         check.nodes = self.nodes;
@@ -283,6 +293,9 @@ struct JsonReport<'a> {
     unreached: usize,
     /// Cells not run, and why.
     skipped: &'a [String],
+    /// Scenarios model-checked for this run (or given by the report that
+    /// runs it): those of the cells played, never those skipped.
+    scenarios_checked: usize,
     /// Interrupted: the figures are partial.
     partial: bool,
     secs: f64,
@@ -329,115 +342,15 @@ pub fn run(args: &ChaosArgs) -> anyhow::Result<Status> {
         return Ok(report_one(&plan, scenario, &judged, &history));
     }
 
-    let outcomes = check::run_plan(&plan.check);
     let mut skipped = Vec::new();
-    let cells: Vec<CellPlan> = outcomes
+    let scenarios: Vec<Scenario> = plan
+        .check
+        .scenarios
         .iter()
-        .filter(|o| {
-            if let Some(why) = crate::replay::unplayed_scenario(&o.scenario) {
-                skipped.push(format!(
-                    "{} under {}: {why}",
-                    row_name(&o.scenario),
-                    o.scenario.faults
-                ));
-                return false;
-            }
-            let restarts = [Fault::Restart, Fault::DelayedRestart, Fault::ClockJump]
-                .iter()
-                .any(|f| o.scenario.faults.budget(*f) > 0);
-            if restarts && !stage.embedded {
-                skipped.push(format!(
-                    "{} under {}: it restarts a Redis node, keeps one down or jumps its clock, which the lab does only to servers it starts (drop --redis)",
-                    row_name(&o.scenario),
-                    o.scenario.faults
-                ));
-                return false;
-            }
-            let replicated = o.scenario.replicas > 0;
-            if replicated && !stage.embedded {
-                skipped.push(format!(
-                    "{} under {}: it holds a replica's replication or fails over, which the lab does only on its own Sentinel set (drop --redis)",
-                    row_name(&o.scenario),
-                    o.scenario.faults
-                ));
-            }
-            if replicated && stage.embedded && plan.sentinel_schedules == 0 {
-                skipped.push(format!(
-                    "{} under {}: --sentinel-schedules 0",
-                    row_name(&o.scenario),
-                    o.scenario.faults
-                ));
-            }
-            if let Some(why) = lacks_for_protocol(&support, o.scenario) {
-                skipped.push(format!(
-                    "{} cannot play {}: {why}",
-                    own_lock_name(&plan),
-                    row_name(&o.scenario)
-                ));
-                return false;
-            }
-            // A watchdog's renewals are the lab's to time (each is a `renew`
-            // step); the worker protocol has no request for one.
-            if o.scenario.protocol.caps().renews() && !matches!(plan.clients, Clients::InProcess)
-            {
-                skipped.push(format!(
-                    "{} under {}: the lab times its watchdog's renewals, and a worker process has no renewal request (run chaos --in-process)",
-                    row_name(&o.scenario),
-                    o.scenario.faults
-                ));
-                return false;
-            }
-            if let Some(why) = support.lacks_for_faults(o.scenario.faults) {
-                skipped.push(format!(
-                    "{} under {}: {why}",
-                    own_lock_name(&plan),
-                    o.scenario.faults
-                ));
-                return false;
-            }
-            if let Some(why) = support.lacks_for_replicas(o.scenario.replicas) {
-                skipped.push(format!(
-                    "{} under {}: {why}",
-                    own_lock_name(&plan),
-                    o.scenario.faults
-                ));
-                return false;
-            }
-            let sentinel = !replicated || (stage.embedded && plan.sentinel_schedules > 0);
-            (stage.embedded || !restarts) && sentinel
-        })
-        .map(|o| CellPlan {
-            scenario: o.scenario,
-            model: checked(o.scenario)
-                .into_iter()
-                .filter_map(|p| o.verdict(p).map(|v| (p, v.verdict)))
-                .collect(),
-            schedules: if o.scenario.replicas > 0 {
-                plan.schedules.min(plan.sentinel_schedules)
-            } else {
-                plan.schedules
-            },
-            seed: plan.seed,
-            max_len: plan.max_len,
-            max_shrink: 200,
-            min_judged: plan.min_judged,
-            shortest: checked(o.scenario)
-                .into_iter()
-                .filter_map(|p| {
-                    let steps = o.verdict(p)?.counterexample.as_ref()?;
-                    Some((p, steps.iter().map(|s| s.step).collect()))
-                })
-                .collect(),
-            own_lock: plan.lock.is_some(),
-        })
-        .map(|cell| CellPlan {
-            // A cell that plays fewer schedules (on the Sentinel set)
-            // needs all of its own.
-            min_judged: cell.min_judged.min(cell.schedules),
-            ..cell
-        })
+        .copied()
+        .filter(|s| plays(&plan, &stage, &support, s, &mut skipped))
         .collect();
-    if cells.is_empty() {
+    if scenarios.is_empty() {
         // Each cell of a protocol is skipped for the same reason: say it once.
         let mut reasons: Vec<&String> = Vec::new();
         for why in &skipped {
@@ -450,9 +363,31 @@ pub fn run(args: &ChaosArgs) -> anyhow::Result<Status> {
     }
     let stop = Arc::new(AtomicBool::new(false));
     // From here on a signal stops the cells after the schedule in hand,
-    // for a partial summary; before (the model phase) it ends the run.
+    // for a partial summary.
     let signal = crate::session::stop_gracefully(&stop);
-    let mut reports = run_cells(&cells, &stage, runtime.handle(), plan.parallel, &stop)?;
+    let total: usize = scenarios.iter().map(|s| schedules_of(&plan, s)).sum();
+    let bar = progress::bar(total as u64, "schedules");
+    let n = scenarios.len();
+    bar.set_message(format!("· 0 of {n} scenarios model-checked"));
+    let told = bar.clone();
+    // The model checks share the cores with the cells' timed schedules:
+    // one core is left to those.
+    let workers = plan.check.workers.saturating_sub(1).max(1);
+    let (outcomes, models_done) =
+        lazy::checked(&plan.check, &scenarios, workers, &stop, move |k| {
+            told.set_message(format!("· {k} of {n} scenarios model-checked"));
+        })
+        .context("starting the model checks")?;
+    let mut reports = run_cells(
+        &plan,
+        &scenarios,
+        outcomes,
+        &bar,
+        &stage,
+        runtime.handle(),
+        &stop,
+    )?;
+    let scenarios_checked = models_done.load(Ordering::Relaxed);
     for r in &mut reports {
         let scenario = r.scenario;
         for s in r.shrunk.values_mut() {
@@ -479,6 +414,7 @@ pub fn run(args: &ChaosArgs) -> anyhow::Result<Status> {
                 not_judged,
                 unreached,
                 skipped: &skipped,
+                scenarios_checked,
                 partial: interrupted != 0,
                 secs,
             },
@@ -509,30 +445,150 @@ fn own_lock_name(plan: &ChaosPlan) -> String {
     }
 }
 
+/// Whether a cell of `scenario` is played; if not, or if only some of its
+/// schedules are, the reason goes to `skipped`. Asked before any model
+/// check, so a scenario that is not played is never checked.
+fn plays(
+    plan: &ChaosPlan,
+    stage: &Stage,
+    support: &Support,
+    s: &Scenario,
+    skipped: &mut Vec<String>,
+) -> bool {
+    if let Some(why) = crate::replay::unplayed_scenario(s) {
+        skipped.push(format!("{} under {}: {why}", row_name(s), s.faults));
+        return false;
+    }
+    let restarts = [Fault::Restart, Fault::DelayedRestart, Fault::ClockJump]
+        .iter()
+        .any(|f| s.faults.budget(*f) > 0);
+    if restarts && !stage.embedded {
+        skipped.push(format!(
+            "{} under {}: it restarts a Redis node, keeps one down or jumps its clock, which the lab does only to servers it starts (drop --redis)",
+            row_name(s),
+            s.faults
+        ));
+        return false;
+    }
+    let replicated = s.replicas > 0;
+    if replicated && !stage.embedded {
+        skipped.push(format!(
+            "{} under {}: it holds a replica's replication or fails over, which the lab does only on its own Sentinel set (drop --redis)",
+            row_name(s),
+            s.faults
+        ));
+    }
+    if replicated && stage.embedded && plan.sentinel_schedules == 0 {
+        skipped.push(format!(
+            "{} under {}: --sentinel-schedules 0",
+            row_name(s),
+            s.faults
+        ));
+    }
+    if let Some(why) = lacks_for_protocol(support, *s) {
+        skipped.push(format!(
+            "{} cannot play {}: {why}",
+            own_lock_name(plan),
+            row_name(s)
+        ));
+        return false;
+    }
+    // A watchdog's renewals are the lab's to time (each is a `renew`
+    // step); the worker protocol has no request for one.
+    if s.protocol.caps().renews() && !matches!(plan.clients, Clients::InProcess) {
+        skipped.push(format!(
+            "{} under {}: the lab times its watchdog's renewals, and a worker process has no renewal request (run chaos --in-process)",
+            row_name(s),
+            s.faults
+        ));
+        return false;
+    }
+    if let Some(why) = support.lacks_for_faults(s.faults) {
+        skipped.push(format!("{} under {}: {why}", own_lock_name(plan), s.faults));
+        return false;
+    }
+    if let Some(why) = support.lacks_for_replicas(s.replicas) {
+        skipped.push(format!("{} under {}: {why}", own_lock_name(plan), s.faults));
+        return false;
+    }
+    let sentinel = !replicated || (stage.embedded && plan.sentinel_schedules > 0);
+    (stage.embedded || !restarts) && sentinel
+}
+
+/// Schedules a cell of `scenario` plays.
+fn schedules_of(plan: &ChaosPlan, scenario: &Scenario) -> usize {
+    if scenario.replicas > 0 {
+        plan.schedules.min(plan.sentinel_schedules)
+    } else {
+        plan.schedules
+    }
+}
+
+/// The cell of a checked scenario: the model's verdicts and shortest
+/// counterexamples are what it is judged against.
+fn cell_plan(plan: &ChaosPlan, o: &ScenarioOutcome) -> CellPlan {
+    let schedules = schedules_of(plan, &o.scenario);
+    CellPlan {
+        scenario: o.scenario,
+        model: checked(o.scenario)
+            .into_iter()
+            .filter_map(|p| o.verdict(p).map(|v| (p, v.verdict)))
+            .collect(),
+        schedules,
+        seed: plan.seed,
+        max_len: plan.max_len,
+        max_shrink: 200,
+        // A cell that plays fewer schedules (on the Sentinel set) needs
+        // all of its own.
+        min_judged: plan.min_judged.min(schedules),
+        shortest: checked(o.scenario)
+            .into_iter()
+            .filter_map(|p| {
+                let steps = o.verdict(p)?.counterexample.as_ref()?;
+                Some((p, steps.iter().map(|s| s.step).collect()))
+            })
+            .collect(),
+        own_lock: plan.lock.is_some(),
+    }
+}
+
+/// Plays each scenario's cell as soon as its model check arrives,
+/// `--parallel` cells at a time; returns the reports in the scenarios'
+/// order (a cell that was never played is `not judged`, with the reason).
 fn run_cells(
-    cells: &[CellPlan],
+    plan: &ChaosPlan,
+    scenarios: &[Scenario],
+    outcomes: Receiver<lazy::Checked>,
+    bar: &ProgressBar,
     stage: &Stage,
     runtime: &tokio::runtime::Handle,
-    parallel: usize,
     stop: &AtomicBool,
 ) -> anyhow::Result<Vec<CellReport>> {
-    let total: usize = cells.iter().map(|c| c.schedules).sum();
-    let bar = progress::bar(total as u64, "schedules");
-    let next_cell = AtomicUsize::new(0);
+    let outcomes = Mutex::new(outcomes);
     let next_key = AtomicUsize::new(0);
     let reports: Mutex<Vec<(usize, CellReport)>> = Mutex::new(Vec::new());
     let failure: Mutex<Option<(String, Option<String>)>> = Mutex::new(None);
     std::thread::scope(|scope| {
-        for _ in 0..parallel.min(cells.len()).max(1) {
+        for _ in 0..plan.parallel.min(scenarios.len()).max(1) {
+            // Ends when every check has arrived (each within its budget)
+            // or the run stops.
             scope.spawn(|| loop {
-                let i = next_cell.fetch_add(1, Ordering::Relaxed);
-                let Some(cell) = cells.get(i) else { return };
                 if stop.load(Ordering::Relaxed) {
                     return;
                 }
+                let next = match outcomes.lock() {
+                    Ok(rx) => rx.recv_timeout(Duration::from_millis(100)),
+                    Err(_) => return,
+                };
+                let (i, outcome) = match next {
+                    Ok(checked) => checked,
+                    Err(RecvTimeoutError::Timeout) => continue,
+                    Err(RecvTimeoutError::Disconnected) => return,
+                };
+                let cell = cell_plan(plan, &outcome);
                 let key = || next_key.fetch_add(1, Ordering::Relaxed);
                 let tick = || bar.inc(1);
-                match run_cell(cell, stage, runtime, &key, &tick, stop) {
+                match run_cell(&cell, stage, runtime, &key, &tick, stop) {
                     Ok(report) => {
                         if let Ok(mut r) = reports.lock() {
                             r.push((i, report));
@@ -556,7 +612,22 @@ fn run_cells(
         let line = format!("chaos stopped, nothing judged: {line}");
         return Err(crate::output::Tailed::new(line, tail.as_deref()).into());
     }
-    let mut reports = reports.into_inner().unwrap_or_default();
-    reports.sort_by_key(|(i, _)| *i);
-    Ok(reports.into_iter().map(|(_, r)| r).collect())
+    let mut played = reports.into_inner().unwrap_or_default();
+    played.sort_by_key(|(i, _)| *i);
+    let mut played = played.into_iter().peekable();
+    let mut out = Vec::with_capacity(scenarios.len());
+    for (i, s) in scenarios.iter().enumerate() {
+        match played.next_if(|(j, _)| *j == i) {
+            Some((_, report)) => out.push(report),
+            None => {
+                let why = if stop.load(Ordering::Relaxed) {
+                    "interrupted before it was played"
+                } else {
+                    "its model check did not finish"
+                };
+                out.push(unplayed(*s, cell_seed(plan.seed, s), why));
+            }
+        }
+    }
+    Ok(out)
 }
