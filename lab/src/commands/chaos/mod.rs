@@ -377,11 +377,13 @@ pub fn run(args: &ChaosArgs) -> anyhow::Result<Status> {
                 return false;
             }
             // A watchdog's renewals are the lab's to time (each is a `renew`
-            // step); the worker protocol has no request for one.
-            if o.scenario.protocol.caps().renews() && !matches!(plan.clients, Clients::InProcess)
+            // step): the lab's own worker takes them as version 2's `renew`
+            // requests; an adapter's library renews on its own timer, which
+            // no script can time step by step (worker-check judges it).
+            if o.scenario.protocol.caps().renews() && matches!(plan.clients, Clients::Command { .. })
             {
                 skipped.push(format!(
-                    "{} under {}: the lab times its watchdog's renewals, and a worker process has no renewal request (run chaos --in-process)",
+                    "{} under {}: an adapter's library renews on its own timer, which a schedule cannot time step by step (locklab worker-check judges its renewals)",
                     row_name(&o.scenario),
                     o.scenario.faults
                 ));
