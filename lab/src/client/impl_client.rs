@@ -336,6 +336,10 @@ impl LabClient for ImplClient {
         self.extended.clone()
     }
 
+    fn knows_lost(&mut self) -> bool {
+        self.deadline_passed()
+    }
+
     fn renews(&self) -> bool {
         self.store.is_some()
     }

@@ -268,6 +268,13 @@ pub trait LabClient: Send {
         refuse(self, ClientOp::Renew)
     }
 
+    /// Whether it knows, before a write, that it lost its lock (a holder
+    /// whose local lease deadline passed): it then does not write. A
+    /// worker answers such a write `lost` instead of a token.
+    fn knows_lost(&mut self) -> bool {
+        false
+    }
+
     /// Whether its lock renews its lease (it has a watchdog).
     fn renews(&self) -> bool {
         false

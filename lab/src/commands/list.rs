@@ -666,6 +666,7 @@ fn operations_table() -> Listing {
                 Request::Write { .. } => vec![
                     control(Control::WriteWith { fence: Some(3) }),
                     control(Control::WriteWith { fence: None }),
+                    Reply::Done(Outcome::Lost).to_line(),
                 ],
                 Request::Reset { .. } => vec![control(Control::Reset)],
                 Request::Ping => vec![control(Control::Pong)],

@@ -45,12 +45,12 @@ pub struct WorkerCheckArgs {
 
 /// Runs `locklab worker-check`.
 pub fn run(args: &WorkerCheckArgs) -> anyhow::Result<Status> {
-    let command = LockCommand::parse(&args.lock_cmd)?;
     let lease_ms = target::in_range("--lease-ms", args.lease_ms, 10..=60_000, "")?;
     let deadline_ms = target::in_range("--deadline-ms", args.deadline_ms, 100..=120_000, "")?;
-    let renew_every_ms = check_period(Some(args.renew_every_ms.unwrap_or(lease_ms / 3)), lease_ms)
-        .map_err(|e| anyhow::anyhow!("--renew-every-ms: {e}"))?
-        .unwrap_or(lease_ms / 3);
+    let renew_every_ms = args.renew_every_ms.unwrap_or(lease_ms / 3);
+    check_period(Some(renew_every_ms), lease_ms)
+        .map_err(|e| anyhow::anyhow!("--renew-every-ms: {e}"))?;
+    let command = LockCommand::parse(&args.lock_cmd)?;
     let redis = args.redis.as_deref().map(target::redis_url).transpose()?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

@@ -1018,10 +1018,14 @@ impl WorkerHandle {
     /// Asks the worker for the fencing token it holds and writes with it,
     /// as [`LabResource`] explains.
     async fn write_with_token(&mut self, data: &str) -> Result<Outcome, OpError> {
-        let fence = self
+        let reply = self
             .op(Request::of(Call::now(ClientOp::Write), data)?)
-            .await?
-            .into_write_with()?;
+            .await?;
+        // Its library knows it lost the lock: no write is made.
+        if reply == Reply::Done(Outcome::Lost) {
+            return Ok(Outcome::Lost);
+        }
+        let fence = reply.into_write_with()?;
         let resource = self.resource.as_ref().ok_or_else(|| {
             OpError::definite(format!(
                 "worker {}: no resource to write to (started without one)",

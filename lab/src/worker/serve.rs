@@ -253,6 +253,7 @@ pub async fn handle(client: &mut dyn LabClient, request: Request) -> Reply {
                 .acquire_within(Duration::from_millis(deadline_ms))
                 .await,
         ),
+        Request::Write { .. } if client.knows_lost() => Reply::Done(locklab_model::Outcome::Lost),
         Request::Write { .. } => Reply::Control(Control::WriteWith {
             fence: client.write_fence(),
         }),

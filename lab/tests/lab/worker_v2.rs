@@ -321,8 +321,14 @@ fn chaos_plays_the_renewing_locks_in_workers() {
         "renew",
         "--protocol",
         "renew-unchecked",
+        "--protocol",
+        "renew-reacquire",
         "--faults",
         "stall",
+        "--faults",
+        "pause",
+        "--faults",
+        "delay",
         "--schedules",
         "8",
         "--sentinel-schedules",
@@ -335,7 +341,8 @@ fn chaos_plays_the_renewing_locks_in_workers() {
     );
     let json = run.json();
     let runs = json["runs"].as_array().expect("runs");
-    assert_eq!(runs.len(), 2, "both cells judged, in workers: {json}");
+    assert_eq!(runs.len(), 9, "every cell judged, in workers: {json}");
+    assert_eq!(json["skipped"], serde_json::json!([]));
     for r in runs {
         assert_eq!(r["agree"], true, "{r}");
     }
