@@ -348,3 +348,35 @@ fn chaos_plays_the_renewing_locks_in_workers() {
     }
     assert_eq!(json["disagreements"], 0);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_version_1_adapter_is_spoken_to_in_version_1() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("v1.py");
+    std::fs::write(
+        &path,
+        r#"import json, os, sys
+start = json.loads(sys.stdin.readline())
+if start.get("version") != 1:
+    print(json.dumps({"err": "version", "definite": True}), flush=True)
+    sys.exit(2)
+print(json.dumps({"ready": "v1", "version": 1, "pid": os.getpid(), "name": start["client"], "renews": True}), flush=True)
+for line in sys.stdin:
+    op = json.loads(line)["op"]
+    print(json.dumps({"ok": "pong"} if op == "ping" else {"err": op, "definite": True}), flush=True)
+"#,
+    )
+    .unwrap();
+    let command =
+        locklab::worker::LockCommand::parse(&format!("python3 {}", path.display())).unwrap();
+    let redis = server();
+    let spec = spec("c1", "", &redis.url(), "locklab:v2:v1", Some(PERIOD));
+    let mut w = WorkerHandle::start(&command, &spec)
+        .await
+        .expect("a v1 adapter starts");
+    assert_eq!(w.version(), 1);
+    assert!(!w.renews_by_itself(), "renews means nothing in version 1");
+    w.ping().await.expect("pong");
+    let e = w.renew().await.unwrap_err();
+    assert!(e.definite && e.message.contains("version 1"), "{e}");
+}
