@@ -362,7 +362,7 @@ fn fault_meaning(fault: Fault, family: Family) -> Option<(&'static str, &'static
         ),
         (Fault::Stall, Lease) => (
             "a renewing holder's watchdog alone takes no steps while the holder works on; ticks go on and end the lease it did not renew",
-            "reproduce and chaos (in process): the lab times the watchdog's renewals, and gives a starved one none until `wake`",
+            "reproduce and chaos (in process, or in the lab's own workers through `renew` requests): the lab times the watchdog's renewals, and gives a starved one none until `wake`",
         ),
         (Fault::Partition, Lease) => (
             "the network is cut: the primary with some clients and replicas on one side, the rest and a majority of the Sentinels on the other; the far side may promote a replica while the old primary grants on its side (until `min-replicas-to-write` stops it); the heal demotes it",
