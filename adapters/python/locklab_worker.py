@@ -1,11 +1,16 @@
-"""The locklab worker protocol, version 1 (docs/worker-protocol.md), for
-Python lock adapters.
+"""The locklab worker protocol, versions 1 and 2 (docs/worker-protocol.md),
+for Python lock adapters.
 
 An adapter gives `serve` a function that opens its lock from the lab's
 start-up message; `serve` does the rest: the version check, `ready`, one
 reply per request line, errors as definite or indefinite, and `said` notes.
 stdout carries only protocol lines: `print` and any library that writes to
 stdout are sent to stderr, which the lab keeps for its error messages.
+
+Version 2 (offered by the lab in `max_version`): an adapter whose library
+renews its lease in a background thread sets `renews` when given a period
+(`renew_every`), and reports each renewal and loss with `event`, from any
+thread: event lines and replies are written whole, one at a time.
 """
 
 import json
@@ -13,7 +18,36 @@ import os
 import sys
 import threading
 
-VERSION = 1
+VERSION = 2
+"""The newest version spoken; every start-up message says 1 in `version`."""
+
+_out = threading.Lock()
+
+
+def _write_line(message):
+    data = (json.dumps(message) + "\n").encode()
+    with _out:
+        while data:  # straight to fd 1: no buffer to flush
+            data = data[os.write(1, data) :]
+
+
+def agreed_version(start):
+    """The version both speak: the newest the lab offers, up to ours."""
+    return min(start.get("max_version") or start.get("version") or 0, VERSION)
+
+
+def renew_every(start):
+    """The renewal period the start-up message asks for, in seconds (None:
+    none asked, or a version-1 lab); a period of 0 or not below the lease is
+    refused."""
+    every = start.get("renew_every_ms")
+    if every is None or agreed_version(start) < 2:
+        return None
+    if every <= 0 or every >= start["lease_ms"]:
+        raise Definite(
+            f"a renewal period of {every} ms: it must be above 0 and below the lease of {start['lease_ms']} ms"
+        )
+    return every / 1000
 
 
 class Definite(Exception):
@@ -26,6 +60,8 @@ class Adapter:
     thread that died), sent with the next reply."""
 
     name = "adapter"
+    renews = False
+    """Set by an adapter whose library renews at `renew_every` (version 2)."""
 
     def __init__(self):
         self.said = []
@@ -34,6 +70,11 @@ class Adapter:
     def note(self, text):
         with self._said_lock:
             self.said.append(text)
+
+    def event(self, message):
+        """An event line (version 2): a renewal or a loss, from any thread."""
+        if self.renews:
+            _write_line(message)
 
     def take_said(self):
         with self._said_lock:
@@ -129,9 +170,7 @@ def serve(open_adapter):
         said = adapter.take_said() if adapter else []
         if said:
             message["said"] = "; ".join(said)
-        data = (json.dumps(message) + "\n").encode()
-        while data:  # straight to fd 1: no buffer to flush
-            data = data[os.write(1, data) :]
+        _write_line(message)
 
     stdin = sys.stdin.buffer
     line = b""
@@ -143,24 +182,26 @@ def serve(open_adapter):
         start = json.loads(line)
         if not isinstance(start, dict) or start.get("op") != "start":
             raise Definite(f"expected the start-up message, got {line[:200]!r}")
-        if start.get("version") != VERSION:
+        if start.get("version") not in (1, 2):
             raise Definite(
                 f"the lab speaks worker protocol version {start.get('version')}, "
-                f"this adapter speaks {VERSION}"
+                f"this adapter speaks 1 to {VERSION}"
             )
+        renew_every(start)
         adapter = open_adapter(start)
     except Exception as error:  # noqa: BLE001 - any failure ends the worker, said once
         reply({"err": describe(error), "definite": True})
         print(f"adapter: {describe(error)}", file=sys.stderr)
         sys.exit(2)
-    reply(
-        {
-            "ready": adapter.name,
-            "version": VERSION,
-            "pid": os.getpid(),
-            "name": start["client"],
-        }
-    )
+    ready = {
+        "ready": adapter.name,
+        "version": agreed_version(start),
+        "pid": os.getpid(),
+        "name": start["client"],
+    }
+    if adapter.renews:
+        ready["renews"] = True
+    reply(ready)
 
     for line in stdin:
         if not line.strip():

@@ -11,6 +11,12 @@ death as `said`, and `release` raises NotAcquired when the lock is no longer
 ours. `acquire-within` is the library's own waiting (BLPOP on a signal list
 that a release pushes to). No fencing token.
 
+Given a renewal period (worker protocol version 2, `renew_every_ms`), the
+thread renews at that period instead of every 2/3 of the lease, and every
+renewal it makes is reported as an event line: `renewed`, `not-held`
+(NotAcquired: the key is not ours; the thread dies, and the library tells
+its caller nothing — no `lost` line is sent), or `err`.
+
 The library prefixes its keys with `lock:`; the lab observes the key it gave,
 so the lock is pointed at that one. Its expire is whole seconds: a lease
 under 1 s is refused at start (give `--tick-ms 334` or more).
@@ -24,6 +30,23 @@ import redis_lock
 import locklab_worker as worker
 
 
+class ReportingLock(redis_lock.Lock):
+    """The library's lock, its renewals reported to the lab as they end."""
+
+    adapter = None
+
+    def extend(self, expire=None):
+        try:
+            super().extend(expire)
+        except redis_lock.NotAcquired:
+            self.adapter.event({"event": "renewal", "ok": "not-held", "token": self.id})
+            raise
+        except Exception as error:  # noqa: BLE001 - reported, then as the library would
+            self.adapter.event({"event": "renewal", "err": worker.describe(error)})
+            raise
+        self.adapter.event({"event": "renewal", "ok": "renewed", "token": self.id})
+
+
 class PythonRedisLock(worker.Adapter):
     name = f"python-redis-lock {version('python-redis-lock')}"
 
@@ -35,6 +58,8 @@ class PythonRedisLock(worker.Adapter):
                 f"{start['lease_ms']} ms: give --tick-ms 334 or more"
             )
         self.expire = start["lease_ms"] // 1000
+        self.renew_every = worker.renew_every(start)
+        self.renews = self.renew_every is not None
         self.client = worker.redis_client(start)
         threading.excepthook = self.thread_died
         self.reset(start["lock_key"])
@@ -47,8 +72,11 @@ class PythonRedisLock(worker.Adapter):
         self.lock = None
 
     def new_lock(self):
-        lock = redis_lock.Lock(self.client, "-", expire=self.expire, auto_renewal=True)
+        lock = ReportingLock(self.client, "-", expire=self.expire, auto_renewal=True)
         lock._name, lock._signal = self.key, f"{self.key}:signal"
+        lock.adapter = self
+        if self.renew_every is not None:
+            lock._lock_renewal_interval = self.renew_every
         return lock
 
     def took(self, lock, acquired):

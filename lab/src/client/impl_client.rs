@@ -336,6 +336,18 @@ impl LabClient for ImplClient {
         self.extended.clone()
     }
 
+    fn knows_lost(&mut self) -> bool {
+        self.deadline_passed()
+    }
+
+    fn renews(&self) -> bool {
+        self.store.is_some()
+    }
+
+    fn has_lease_to_renew(&self) -> bool {
+        self.store.is_some() && self.grants.last().and_then(Grant::token).is_some()
+    }
+
     fn send_renewal(&mut self) -> ClientFuture<'_, ()> {
         Box::pin(async move {
             let ran = self.run_renewal().await?;

@@ -268,6 +268,24 @@ pub trait LabClient: Send {
         refuse(self, ClientOp::Renew)
     }
 
+    /// Whether it knows, before a write, that it lost its lock (a holder
+    /// whose local lease deadline passed): it then does not write. A
+    /// worker answers such a write `lost` instead of a token.
+    fn knows_lost(&mut self) -> bool {
+        false
+    }
+
+    /// Whether its lock renews its lease (it has a watchdog).
+    fn renews(&self) -> bool {
+        false
+    }
+
+    /// Whether it holds a lease its watchdog is to renew now: a worker's
+    /// own renewal timer renews only then.
+    fn has_lease_to_renew(&self) -> bool {
+        false
+    }
+
     /// The token of the key the last renewal extended, or tried to (the
     /// history's renewal event carries it); `None` when the client cannot
     /// tell.

@@ -24,7 +24,7 @@ use crate::output::print_command_json;
 use crate::output::table::Table;
 use crate::output::Status;
 use crate::worker::handshake::{QuorumTiming, SentinelSet};
-use crate::worker::{Control, Reply, Request, Start, PROTOCOL_VERSION};
+use crate::worker::{Control, Reply, Request, Start, BASE_VERSION, PROTOCOL_VERSION};
 
 /// Flags of `locklab list`.
 #[derive(Debug, Args)]
@@ -362,7 +362,7 @@ fn fault_meaning(fault: Fault, family: Family) -> Option<(&'static str, &'static
         ),
         (Fault::Stall, Lease) => (
             "a renewing holder's watchdog alone takes no steps while the holder works on; ticks go on and end the lease it did not renew",
-            "reproduce and chaos (in process): the lab times the watchdog's renewals, and gives a starved one none until `wake`",
+            "reproduce and chaos (in process, or in the lab's own workers through `renew` requests): the lab times the watchdog's renewals, and gives a starved one none until `wake`",
         ),
         (Fault::Partition, Lease) => (
             "the network is cut: the primary with some clients and replicas on one side, the rest and a majority of the Sentinels on the other; the far side may promote a replica while the old primary grants on its side (until `min-replicas-to-write` stops it); the heal demotes it",
@@ -518,6 +518,18 @@ fn request_use(r: &Request) -> (&'static str, &'static str) {
         ),
         Request::Mark => ("a sync protocol", "mark the processed unit done"),
         Request::Ack => ("a sync protocol", "acknowledge the processed unit (`XACK`)"),
+        Request::Renew => (
+            "v2, optional (a lock that renews)",
+            "one renewal of the lease held, now (the lab times it); `token`: the key's token it extended",
+        ),
+        Request::RenewHeld => (
+            "v2, optional (a lock that renews)",
+            "one renewal run on Redis, its reply kept unread while the holder works on (`delay`)",
+        ),
+        Request::RenewRead => (
+            "v2, optional (a lock that renews)",
+            "the watchdog reads the reply `renew-held` kept",
+        ),
     }
 }
 
@@ -550,6 +562,9 @@ fn requests() -> Vec<Request> {
         },
         Request::Mark,
         Request::Ack,
+        Request::Renew,
+        Request::RenewHeld,
+        Request::RenewRead,
     ]
 }
 
@@ -586,8 +601,8 @@ fn answers_to(o: &Outcome) -> &'static [&'static str] {
         | Outcome::StillHeld { .. }
         | Outcome::Deleted
         | Outcome::NothingToDelete => &["release"],
-        Outcome::NotHeld => &["release", "renew"],
-        Outcome::Renewed | Outcome::Reacquired => &["renew"],
+        Outcome::NotHeld => &["release", "renew", "renew-read"],
+        Outcome::Renewed | Outcome::Reacquired => &["renew", "renew-read"],
         Outcome::Accepted | Outcome::Refused { .. } => &[],
         Outcome::Produced { .. } => &["produce"],
         Outcome::Read { .. } => &["read"],
@@ -651,10 +666,12 @@ fn operations_table() -> Listing {
                 Request::Write { .. } => vec![
                     control(Control::WriteWith { fence: Some(3) }),
                     control(Control::WriteWith { fence: None }),
+                    Reply::Done(Outcome::Lost).to_line(),
                 ],
                 Request::Reset { .. } => vec![control(Control::Reset)],
                 Request::Ping => vec![control(Control::Pong)],
                 Request::Quit => vec![control(Control::Bye)],
+                Request::RenewHeld => vec![control(Control::Held)],
                 _ => outcomes
                     .iter()
                     .filter(|o| answers_to(o).contains(&op.as_str()))
@@ -676,7 +693,8 @@ fn operations_table() -> Listing {
 
 fn start_table() -> Listing {
     let example = Start {
-        version: PROTOCOL_VERSION,
+        version: BASE_VERSION,
+        max_version: Some(PROTOCOL_VERSION),
         client: "c1".into(),
         redis: "redis://127.0.0.1:41821/".into(),
         lock_key: "locklab:r8f2:r3:lock".into(),
@@ -698,11 +716,13 @@ fn start_table() -> Listing {
             service: "locklab".into(),
             addrs: vec!["127.0.0.1:26379".into(), "127.0.0.1:26380".into()],
         }),
+        renew_every_ms: Some(25),
     };
     // Destructured field by field: a new field does not compile without
     // its row.
     let Start {
         version,
+        max_version,
         client,
         redis,
         lock_key,
@@ -714,13 +734,19 @@ fn start_table() -> Listing {
         resource_redis,
         quorum,
         sentinel,
+        renew_every_ms,
     } = &example;
     let js = |v: serde_json::Result<String>| v.unwrap_or_default();
     let rows: Vec<[String; 3]> = vec![
         [
             "version".into(),
             js(serde_json::to_string(version)),
-            "the protocol version; a worker that does not speak it answers a definite `err` and exits non-zero".into(),
+            "the base protocol version, always 1; a worker that does not speak it answers a definite `err` and exits non-zero".into(),
+        ],
+        [
+            "max_version".into(),
+            js(serde_json::to_string(max_version)),
+            "the newest version the lab speaks: a worker answers `ready` with the newest it speaks too, up to this (a version-1 worker ignores it and answers 1)".into(),
         ],
         [
             "client".into(),
@@ -776,6 +802,11 @@ fn start_table() -> Listing {
             "sentinel".into(),
             js(serde_json::to_string(sentinel)),
             "optional: on the lab's Sentinel set, the service and the Sentinels, for a client that finds the primary itself and follows a failover (`redis` is then the set's `redis+sentinel://` URL, with no proxy in the way); absent: one Redis".into(),
+        ],
+        [
+            "renew_every_ms".into(),
+            js(serde_json::to_string(renew_every_ms)),
+            "v2, optional: renew every grant held this often, by the library's own watchdog, reporting each renewal and each loss as an event line; above 0 and below `lease_ms`; absent: no renewal asked (the lab times them with `renew`, or the lock does not renew)".into(),
         ],
     ];
     Listing {

@@ -13,6 +13,7 @@ use super::target::{self, Target};
 use crate::output::print_command_json;
 use crate::output::Status;
 use crate::worker::conformance::{self, Plan};
+use crate::worker::handshake::check_period;
 use crate::worker::LockCommand;
 
 /// Flags of `locklab worker-check`.
@@ -30,6 +31,10 @@ pub struct WorkerCheckArgs {
     /// (the others run with a lease no check outlasts).
     #[arg(long, default_value_t = 1000)]
     pub lease_ms: u64,
+    /// The renewal period of the renewal check, in milliseconds: above 0,
+    /// below --lease-ms (default: a third of it).
+    #[arg(long, value_name = "MS")]
+    pub renew_every_ms: Option<u64>,
     /// How long any answer of the adapter may take, in milliseconds.
     #[arg(long, default_value_t = 10_000)]
     pub deadline_ms: u64,
@@ -40,9 +45,12 @@ pub struct WorkerCheckArgs {
 
 /// Runs `locklab worker-check`.
 pub fn run(args: &WorkerCheckArgs) -> anyhow::Result<Status> {
-    let command = LockCommand::parse(&args.lock_cmd)?;
     let lease_ms = target::in_range("--lease-ms", args.lease_ms, 10..=60_000, "")?;
     let deadline_ms = target::in_range("--deadline-ms", args.deadline_ms, 100..=120_000, "")?;
+    let renew_every_ms = args.renew_every_ms.unwrap_or(lease_ms / 3);
+    check_period(Some(renew_every_ms), lease_ms)
+        .map_err(|e| anyhow::anyhow!("--renew-every-ms: {e}"))?;
+    let command = LockCommand::parse(&args.lock_cmd)?;
     let redis = args.redis.as_deref().map(target::redis_url).transpose()?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -54,6 +62,7 @@ pub fn run(args: &WorkerCheckArgs) -> anyhow::Result<Status> {
         redis: target.url.clone(),
         lease: Duration::from_millis(lease_ms),
         deadline: Duration::from_millis(deadline_ms),
+        renew_every: Duration::from_millis(renew_every_ms),
         prefix: format!("locklab:worker-check:{}", std::process::id()),
     };
     let report = runtime.block_on(conformance::run(&plan))?;

@@ -325,6 +325,20 @@ impl Recorder {
         u64::try_from(self.origin.elapsed().as_micros()).unwrap_or(u64::MAX)
     }
 
+    /// µs from the history's start to `at` (0 before it).
+    pub fn us_of(&self, at: Instant) -> u64 {
+        u64::try_from(at.saturating_duration_since(self.origin).as_micros()).unwrap_or(u64::MAX)
+    }
+
+    /// Sets a recorded event's start and end to `at_us`: an event that
+    /// took no time the lab saw (a worker's report).
+    pub fn place(&mut self, index: usize, at_us: u64) {
+        if let Some(e) = self.events.get_mut(index) {
+            e.start_us = at_us;
+            e.end_us = Some(at_us);
+        }
+    }
+
     /// Records an invocation; returns its index so the completion can be
     /// filled in with [`Recorder::complete`].
     pub fn invoke(&mut self, client: &str, op: Op) -> usize {

@@ -11,6 +11,7 @@ pub mod checker;
 pub mod event;
 pub mod finding;
 pub mod renewal;
+pub mod reported;
 pub mod timeline;
 pub mod work;
 

@@ -442,6 +442,7 @@ impl Conductor {
             self.at = (i, s.step);
             self.replied = None;
             self.step(i, s).await?;
+            self.record_reports(i, s.step);
             if s.taken == Taken::Skipped {
                 continue;
             }
@@ -633,6 +634,21 @@ impl Conductor {
         Ok(())
     }
 
+    /// What the workers reported by themselves (version 2's event lines:
+    /// renewals on their own timer, losses), into the history; a bad event
+    /// line is a divergence, named.
+    fn record_reports(&mut self, i: usize, step: Step) {
+        for c in 0..self.clients.len() {
+            let name = self.clients[c].name.clone();
+            for (read, event) in self.clients[c].seat.take_events() {
+                match event {
+                    Ok(event) => self.rec.reported(&name, read, &event),
+                    Err(e) => self.diverge(i, step, format!("{name} sent a bad event line: {e}")),
+                }
+            }
+        }
+    }
+
     /// A fault done to a client: paused, resumed, or crashed.
     async fn suffer(&mut self, i: usize, step: Step, client: ClientId, fault: ClientFault) {
         let c = &mut self.clients[client.index()];
@@ -810,8 +826,11 @@ impl Conductor {
         match self.clients[c].seat.send(op).await {
             Ok(()) => {
                 self.clients[c].in_flight = Some((idx, op));
-                let budget = self.tick * 10;
-                self.clients[c].seat.wait_answered(budget).await;
+                // A renewal's reply is kept by the watchdog itself, already.
+                if op != ClientOp::Renew {
+                    let budget = self.tick * 10;
+                    self.clients[c].seat.wait_answered(budget).await;
+                }
             }
             Err(e) => self.rec.complete(idx, Err(e)),
         }

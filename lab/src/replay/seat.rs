@@ -213,6 +213,20 @@ impl Seat {
         }
     }
 
+    /// The event lines a worker sent since the last call (version 2),
+    /// with when the lab read each; none in process.
+    pub fn take_events(
+        &mut self,
+    ) -> Vec<(
+        std::time::Instant,
+        Result<crate::worker::WorkerEvent, crate::worker::event::EventError>,
+    )> {
+        match self {
+            Seat::Local { .. } => Vec::new(),
+            Seat::Worker { worker, .. } => worker.take_events(),
+        }
+    }
+
     /// What the library told its caller since the last call (a worker's
     /// `said`); `None` in process.
     pub fn take_said(&mut self) -> Option<String> {
@@ -229,6 +243,9 @@ impl Seat {
             Seat::Local { lock, .. } if op == ClientOp::Renew => {
                 Self::local(lock)?.send_renewal().await
             }
+            // In a worker (version 2) too: `renew-held` runs it and the
+            // watchdog keeps the reply, while the worker serves the holder.
+            Seat::Worker { worker, .. } if op == ClientOp::Renew => worker.send_renewal().await,
             Seat::Local {
                 lock, in_flight, ..
             } => {
@@ -282,6 +299,7 @@ impl Seat {
             Seat::Local { lock, .. } if op == ClientOp::Renew => {
                 Self::local(lock)?.deliver_renewal().await
             }
+            Seat::Worker { worker, .. } if op == ClientOp::Renew => worker.deliver_renewal().await,
             Seat::Local {
                 lock, in_flight, ..
             } => {

@@ -13,7 +13,9 @@
 //! definite error: the lab then polls, or skips the retry fault); a
 //! non-JSON line and an unknown op each get an error and the worker goes
 //! on; three requests sent at once are answered in order; no line comes
-//! that nobody asked for; a start-up message of another version is
+//! that nobody asked for; an adapter that says it renews (version 2)
+//! reports renewals of its own grant only ([`renewals`]); a start-up
+//! message of another version is
 //! refused; closing stdin ends the worker; `quit` says bye. Every wait has
 //! the deadline given, and every worker is killed at the end.
 //!
@@ -22,6 +24,8 @@
 //! is one [`Fatal`] line; the rest is a list of [`Check`]s.
 
 use std::time::Duration;
+
+mod renewals;
 
 use locklab_impl::{connect, Conn, ConnectOptions};
 use locklab_model::{Call, ClientOp, Outcome};
@@ -88,6 +92,9 @@ pub struct Plan {
     pub lease: Duration,
     /// How long any answer may take.
     pub deadline: Duration,
+    /// The renewal period of the renewal check (version 2), below
+    /// [`lease`](Self::lease).
+    pub renew_every: Duration,
     /// A prefix for its keys (deleted afterwards).
     pub prefix: String,
 }
@@ -253,6 +260,7 @@ async fn script(s: &mut Script<'_>, a: &mut WorkerHandle, spec_a: &WorkerSpec) {
     }
     let spec_o = s.spec("c1", 5);
     ordering(s, a, &spec_o).await;
+    renewals::renewals(s).await;
     another_version(s).await;
     quit(s, a).await;
 }
@@ -598,7 +606,8 @@ async fn another_version(s: &mut Script<'_>) {
     const NAME: &str = "another protocol version";
     let spec_d = s.spec("c3", 4);
     let mut newer = spec_d.start();
-    newer.version += 1;
+    newer.version = super::PROTOCOL_VERSION + 1;
+    newer.max_version = Some(newer.version);
     match WorkerHandle::start_with(&s.plan.command, &spec_d, &newer).await {
         Ok(w) => s.fail(
             NAME,

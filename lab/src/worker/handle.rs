@@ -14,12 +14,15 @@ use tokio::time::Instant;
 
 use locklab_model::{Call, ClientOp, Outcome};
 
+use super::event::{EventError, WorkerEvent};
 use super::external::LockCommand;
-use super::handshake::{cut, QuorumTiming, Ready, SentinelSet, Start, PROTOCOL_VERSION};
+use super::handshake::{
+    cut, QuorumTiming, Ready, SentinelSet, Start, BASE_VERSION, PROTOCOL_VERSION,
+};
 use super::lines::{Line, Lines};
 use super::resource::LabResource;
 use super::serve::{DEFAULT_CONNECT_TIMEOUT_MS, DEFAULT_RESPONSE_TIMEOUT_MS};
-use super::wire::{said, Control, Reply, Request, MAX_LINE};
+use super::wire::{renewed_token, said, Control, Reply, Request, MAX_LINE};
 use crate::client::{poll_acquire, ClientFuture, Keys, LabClient, OpError};
 use crate::process::{spawn_guarded, GuardedChild, Signal};
 
@@ -41,6 +44,9 @@ const EXIT_WAIT: Duration = Duration::from_secs(1);
 const STDERR_TAIL_LINES: usize = 20;
 /// The longest stderr line kept (longer ones are cut).
 const STDERR_LINE_MAX: usize = 500;
+/// The most event lines a handle keeps unread.
+const EVENTS_MAX: usize = 4096;
+
 /// The most `said` notes a handle keeps.
 const SAID_MAX: usize = 100;
 
@@ -81,6 +87,10 @@ pub struct WorkerSpec {
     pub resource_key: String,
     /// The lease of each grant.
     pub ttl: Duration,
+    /// Version 2: the period at which a lock that renews is to renew by
+    /// itself, reporting its renewals as events (`None`: the lab times the
+    /// renewals with `renew` requests, or none are made).
+    pub renew_every: Option<Duration>,
     /// The response timeout of the worker's connections.
     pub response_timeout: Duration,
     /// The connect timeout of the worker's connections.
@@ -110,6 +120,7 @@ impl WorkerSpec {
             lock_key: lock_key.into(),
             resource_key: resource_key.into(),
             ttl,
+            renew_every: None,
             response_timeout: Duration::from_millis(DEFAULT_RESPONSE_TIMEOUT_MS),
             connect_timeout: Duration::from_millis(DEFAULT_CONNECT_TIMEOUT_MS),
             ready_timeout: DEFAULT_READY_TIMEOUT,
@@ -137,7 +148,8 @@ impl WorkerSpec {
     /// The start-up message the lab sends it.
     pub fn start(&self) -> Start {
         Start {
-            version: PROTOCOL_VERSION,
+            version: BASE_VERSION,
+            max_version: Some(PROTOCOL_VERSION),
             client: self.name.clone(),
             redis: self.redis.clone(),
             lock_key: self.lock_key.clone(),
@@ -149,6 +161,9 @@ impl WorkerSpec {
             resource_redis: self.resource_redis.clone(),
             quorum: self.redlock.as_ref().map(QuorumTiming::of),
             sentinel: SentinelSet::of_url(&self.redis),
+            renew_every_ms: self
+                .renew_every
+                .map(|p| u64::try_from(p.as_millis()).unwrap_or(u64::MAX)),
         }
     }
 
@@ -253,7 +268,7 @@ pub enum WorkerError {
         stderr_tail: String,
     },
     /// It said `ready` for another protocol version (and was killed).
-    #[error("worker {name} (pid {pid}) speaks worker protocol version {version}; this lab speaks {PROTOCOL_VERSION} (docs/worker-protocol.md)")]
+    #[error("worker {name} (pid {pid}) speaks worker protocol version {version}; this lab speaks {BASE_VERSION} to {PROTOCOL_VERSION} (docs/worker-protocol.md)")]
     Version {
         /// The worker's name.
         name: String,
@@ -371,6 +386,14 @@ pub struct WorkerHandle {
     polls: bool,
     /// Its `ready` said it follows a Sentinel failover.
     follows_failover: bool,
+    /// The protocol version its `ready` said.
+    version: u32,
+    /// Its `ready` said its library renews by itself (version 2).
+    renews: bool,
+    /// Event lines it sent (version 2), as the lab read them, oldest first.
+    events: VecDeque<(std::time::Instant, Result<WorkerEvent, EventError>)>,
+    /// The `token` of the last reply to a renewal.
+    extended: Option<String>,
     pid: u32,
     child: GuardedChild,
     /// `None` once closed.
@@ -483,6 +506,10 @@ impl WorkerHandle {
             said: VecDeque::new(),
             polls: false,
             follows_failover: false,
+            version: 0,
+            renews: false,
+            events: VecDeque::new(),
+            extended: None,
             pid,
             child,
             stdin: Some(stdin),
@@ -502,7 +529,10 @@ impl WorkerHandle {
             return Err(e);
         }
         let left = spec.ready_timeout.saturating_sub(started.elapsed());
-        if let Err(e) = handle.wait_ready(left).await {
+        if let Err(e) = handle
+            .wait_ready(left, start.max_version.unwrap_or(start.version))
+            .await
+        {
             let _ = handle.kill();
             return Err(e);
         }
@@ -510,7 +540,7 @@ impl WorkerHandle {
         Ok(handle)
     }
 
-    async fn wait_ready(&mut self, timeout: Duration) -> Result<(), WorkerError> {
+    async fn wait_ready(&mut self, timeout: Duration, offered: u32) -> Result<(), WorkerError> {
         let started = Instant::now();
         match tokio::time::timeout(timeout, self.lines.next()).await {
             Err(_) => {
@@ -536,7 +566,7 @@ impl WorkerHandle {
                 }
                 let ready = serde_json::from_str::<Ready>(&line)
                     .map_err(|e| self.bad_line(&line, &format!("not a ready line ({e})")))?;
-                if ready.version != PROTOCOL_VERSION {
+                if !(BASE_VERSION..=offered).contains(&ready.version) {
                     return Err(WorkerError::Version {
                         name: self.who.clone(),
                         pid: self.pid,
@@ -545,6 +575,8 @@ impl WorkerHandle {
                 }
                 self.protocol = ready.ready;
                 self.follows_failover = ready.follows_failover;
+                self.version = ready.version;
+                self.renews = ready.renews && ready.version >= 2;
                 Ok(())
             }
         }
@@ -677,44 +709,109 @@ impl WorkerHandle {
                 name: self.who.clone(),
             });
         }
-        match tokio::time::timeout(timeout, self.lines.next()).await {
-            Err(_) => Err(WorkerError::NoReply {
-                name: self.who.clone(),
-                pid: self.pid,
-                waited: timeout,
-            }),
-            Ok(None) => {
-                self.pending = 0;
-                Err(self.exited().await)
-            }
-            Ok(Some(line)) => {
-                self.pending -= 1;
-                match line {
-                    Line::TooLong => Err(self.bad_line("(a line over 1 MiB)", "too long")),
-                    Line::Text(text) => {
-                        if let Some(note) = said(&text) {
-                            if self.said.len() == SAID_MAX {
-                                self.said.pop_front();
+        let deadline = tokio::time::Instant::now() + timeout;
+        // Bounded: each pass reads one line, and the deadline ends it.
+        loop {
+            match tokio::time::timeout_at(deadline, self.lines.next()).await {
+                Err(_) => {
+                    return Err(WorkerError::NoReply {
+                        name: self.who.clone(),
+                        pid: self.pid,
+                        waited: timeout,
+                    })
+                }
+                Ok(None) => {
+                    self.pending = 0;
+                    return Err(self.exited().await);
+                }
+                Ok(Some(Line::Text(text))) if self.set_aside(&text) => continue,
+                Ok(Some(line)) => {
+                    self.pending -= 1;
+                    return match line {
+                        Line::TooLong => Err(self.bad_line("(a line over 1 MiB)", "too long")),
+                        Line::Text(text) => {
+                            if let Some(note) = said(&text) {
+                                if self.said.len() == SAID_MAX {
+                                    self.said.pop_front();
+                                }
+                                self.said.push_back(note);
                             }
-                            self.said.push_back(note);
+                            self.extended = renewed_token(&text);
+                            Reply::parse(&text).map_err(|e| self.bad_line(&text, &e.to_string()))
                         }
-                        Reply::parse(&text).map_err(|e| self.bad_line(&text, &e.to_string()))
-                    }
+                    };
                 }
             }
         }
     }
 
+    /// Keeps `line` as an event, if it is one (a worker of version 2): an
+    /// event is never a reply.
+    fn set_aside(&mut self, line: &str) -> bool {
+        if self.version < 2 {
+            return false;
+        }
+        match WorkerEvent::parse(line) {
+            Some(event) => {
+                if self.events.len() == EVENTS_MAX {
+                    self.events.pop_front();
+                }
+                self.events.push_back((std::time::Instant::now(), event));
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// The event lines read so far (version 2), oldest first, with when
+    /// the lab read each; taken.
+    pub fn take_events(&mut self) -> Vec<(std::time::Instant, Result<WorkerEvent, EventError>)> {
+        self.events.drain(..).collect()
+    }
+
+    /// Reads the event lines the worker sends while no request waits for a
+    /// reply, for `wait`: how many events are kept unread then, or the
+    /// first line that is no event (none should come unasked).
+    pub async fn gather_events(&mut self, wait: Duration) -> Result<usize, String> {
+        if self.pending > 0 || self.version < 2 {
+            return Ok(self.events.len());
+        }
+        let deadline = tokio::time::Instant::now() + wait;
+        loop {
+            match tokio::time::timeout_at(deadline, self.lines.next()).await {
+                Ok(Some(Line::Text(text))) if self.set_aside(&text) => continue,
+                Ok(Some(Line::Text(text))) => return Err(text),
+                Ok(Some(Line::TooLong)) => return Err("(a line over 1 MiB)".to_owned()),
+                Ok(None) | Err(_) => return Ok(self.events.len()),
+            }
+        }
+    }
+
+    /// The protocol version its `ready` said.
+    pub fn version(&self) -> u32 {
+        self.version
+    }
+
+    /// Whether its `ready` said its library renews by itself.
+    pub fn renews_by_itself(&self) -> bool {
+        self.renews
+    }
+
     /// A line the worker printed with no request waiting for it, if one
-    /// comes within `wait` (none should: every line is a reply).
+    /// comes within `wait` (none should: every line is a reply, or in
+    /// version 2 an event, which is kept).
     pub async fn unsolicited(&mut self, wait: Duration) -> Option<String> {
         if self.pending > 0 {
             return None;
         }
-        match tokio::time::timeout(wait, self.lines.next()).await {
-            Ok(Some(Line::Text(text))) => Some(text),
-            Ok(Some(Line::TooLong)) => Some("(a line over 1 MiB)".to_owned()),
-            Ok(None) | Err(_) => None,
+        let deadline = tokio::time::Instant::now() + wait;
+        loop {
+            match tokio::time::timeout_at(deadline, self.lines.next()).await {
+                Ok(Some(Line::Text(text))) if self.set_aside(&text) => continue,
+                Ok(Some(Line::Text(text))) => return Some(text),
+                Ok(Some(Line::TooLong)) => return Some("(a line over 1 MiB)".to_owned()),
+                Ok(None) | Err(_) => return None,
+            }
         }
     }
 
@@ -907,13 +1004,28 @@ impl WorkerHandle {
             .map_err(|e| OpError::indefinite(e.to_string()))
     }
 
+    /// A renewal request needs version 2.
+    fn speaks_renewals(&self) -> Result<(), OpError> {
+        if self.version >= 2 {
+            return Ok(());
+        }
+        Err(OpError::definite(format!(
+            "worker {} speaks worker protocol version {}, which has no renewal requests",
+            self.who, self.version
+        )))
+    }
+
     /// Asks the worker for the fencing token it holds and writes with it,
     /// as [`LabResource`] explains.
     async fn write_with_token(&mut self, data: &str) -> Result<Outcome, OpError> {
-        let fence = self
+        let reply = self
             .op(Request::of(Call::now(ClientOp::Write), data)?)
-            .await?
-            .into_write_with()?;
+            .await?;
+        // Its library knows it lost the lock: no write is made.
+        if reply == Reply::Done(Outcome::Lost) {
+            return Ok(Outcome::Lost);
+        }
+        let fence = reply.into_write_with()?;
         let resource = self.resource.as_ref().ok_or_else(|| {
             OpError::definite(format!(
                 "worker {}: no resource to write to (started without one)",
@@ -935,6 +1047,9 @@ impl LabClient for WorkerHandle {
         Box::pin(async move {
             if call == Call::now(ClientOp::Write) {
                 return self.write_with_token(data).await;
+            }
+            if call == Call::now(ClientOp::Renew) {
+                return self.renew().await;
             }
             let request = Request::of(call, data)?;
             self.op(request).await?.into_outcome(call.op)
@@ -977,6 +1092,38 @@ impl LabClient for WorkerHandle {
 
     fn ping(&mut self) -> ClientFuture<'_, ()> {
         Box::pin(async move { self.op(Request::Ping).await?.into_control(Control::Pong) })
+    }
+
+    /// `renew`, the lab timing the renewal (version 2).
+    fn renew(&mut self) -> ClientFuture<'_, Outcome> {
+        Box::pin(async move {
+            self.speaks_renewals()?;
+            self.extended = None;
+            self.op(Request::Renew).await?.into_outcome(ClientOp::Renew)
+        })
+    }
+
+    fn extended(&self) -> Option<String> {
+        self.extended.clone()
+    }
+
+    fn send_renewal(&mut self) -> ClientFuture<'_, ()> {
+        Box::pin(async move {
+            self.speaks_renewals()?;
+            self.op(Request::RenewHeld)
+                .await?
+                .into_control(Control::Held)
+        })
+    }
+
+    fn deliver_renewal(&mut self) -> ClientFuture<'_, Outcome> {
+        Box::pin(async move {
+            self.speaks_renewals()?;
+            self.extended = None;
+            self.op(Request::RenewRead)
+                .await?
+                .into_outcome(ClientOp::Renew)
+        })
     }
 }
 

@@ -12,16 +12,25 @@
 
 use serde::{Deserialize, Serialize};
 
-/// The version of the worker protocol this lab speaks
-/// (docs/worker-protocol.md).
-pub const PROTOCOL_VERSION: u32 = 1;
+/// The newest version of the worker protocol this lab speaks
+/// (docs/worker-protocol.md): 2 adds renewals.
+pub const PROTOCOL_VERSION: u32 = 2;
+
+/// The version every start-up message says in `version`, which every
+/// worker understands: a version-1 adapter refuses any other, so the lab
+/// offers the newer one in [`Start::max_version`] instead, and the worker's
+/// `ready` says which one they speak.
+pub const BASE_VERSION: u32 = 1;
 
 /// The lab's first line to a worker: `{"op":"start","version":1,…}`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "op", rename = "start")]
 pub struct Start {
-    /// The protocol version the lab speaks.
+    /// The base protocol version ([`BASE_VERSION`]).
     pub version: u32,
+    /// The newest version the lab speaks (absent: only `version`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_version: Option<u32>,
     /// The client's name in the run (`c1`, …), for the worker's messages.
     pub client: String,
     /// The Redis URL to lock on: the lab's proxy, when the lab injects
@@ -56,6 +65,10 @@ pub struct Start {
     /// Redis).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sentinel: Option<SentinelSet>,
+    /// Version 2: the period at which a lock that renews its lease renews
+    /// it, in milliseconds, below `lease_ms` (absent: no renewal asked).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub renew_every_ms: Option<u64>,
 }
 
 /// A Sentinel set in a start-up message: what a Sentinel client is
@@ -119,6 +132,47 @@ impl Start {
     pub fn to_line(&self) -> String {
         serde_json::to_string(self).expect("a start-up message always serializes")
     }
+
+    /// The version a worker that speaks up to `newest` answers with: the
+    /// newest both speak.
+    pub fn agreed(&self, newest: u32) -> u32 {
+        self.max_version.unwrap_or(self.version).min(newest)
+    }
+
+    /// The renewal period, checked against the lease.
+    pub fn renew_every(&self) -> Result<Option<std::time::Duration>, PeriodError> {
+        check_period(self.renew_every_ms, self.lease_ms)
+            .map(|p| p.map(std::time::Duration::from_millis))
+    }
+}
+
+/// Why a renewal period cannot be used.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum PeriodError {
+    /// A period of zero would renew without pause.
+    #[error("a renewal period of 0 ms: renewals need a period above zero")]
+    Zero,
+    /// A period not below the lease lets the lease run out before the
+    /// first renewal.
+    #[error("a renewal period of {period_ms} ms is not below the lease of {lease_ms} ms: the lease would run out before the renewal")]
+    NotBelowLease {
+        /// The period.
+        period_ms: u64,
+        /// The lease.
+        lease_ms: u64,
+    },
+}
+
+/// `period_ms` if it is a usable renewal period for `lease_ms`.
+pub fn check_period(period_ms: Option<u64>, lease_ms: u64) -> Result<Option<u64>, PeriodError> {
+    match period_ms {
+        Some(0) => Err(PeriodError::Zero),
+        Some(period_ms) if period_ms >= lease_ms => Err(PeriodError::NotBelowLease {
+            period_ms,
+            lease_ms,
+        }),
+        period => Ok(period),
+    }
 }
 
 /// A worker's answer to [`Start`], once it is connected and ready to take
@@ -143,6 +197,11 @@ pub struct Ready {
     /// lab does not play the failover cells on it.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub follows_failover: bool,
+    /// Version 2: its library renews the lease by itself, at the start-up
+    /// message's `renew_every_ms`, and it reports each renewal and each
+    /// loss as an event line ([`super::event`]).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub renews: bool,
 }
 
 /// Why a start-up line, as a worker reads it, cannot be served.
@@ -157,11 +216,14 @@ pub enum StartError {
         reason: String,
     },
     /// The lab speaks another version.
-    #[error("the lab speaks worker protocol version {lab}, this worker speaks {PROTOCOL_VERSION}")]
+    #[error("the lab speaks worker protocol version {lab}, this worker speaks {BASE_VERSION} to {PROTOCOL_VERSION}")]
     Version {
         /// The version the lab sent.
         lab: u32,
     },
+    /// The renewal period cannot be used.
+    #[error(transparent)]
+    Period(#[from] PeriodError),
 }
 
 impl StartError {
@@ -175,14 +237,16 @@ impl StartError {
             version: u32,
         }
         if let Ok(v) = serde_json::from_str::<Versioned>(line) {
-            if v.op == "start" && v.version != PROTOCOL_VERSION {
+            if v.op == "start" && !(BASE_VERSION..=PROTOCOL_VERSION).contains(&v.version) {
                 return Err(StartError::Version { lab: v.version });
             }
         }
-        serde_json::from_str::<Start>(line).map_err(|e| StartError::NotStart {
+        let start = serde_json::from_str::<Start>(line).map_err(|e| StartError::NotStart {
             line: cut(line, 200),
             reason: e.to_string(),
-        })
+        })?;
+        start.renew_every()?;
+        Ok(start)
     }
 }
 
@@ -205,7 +269,8 @@ mod tests {
 
     fn start() -> Start {
         Start {
-            version: PROTOCOL_VERSION,
+            version: BASE_VERSION,
+            max_version: None,
             client: "c1".into(),
             redis: "redis://127.0.0.1:7000/".into(),
             lock_key: "k".into(),
@@ -217,6 +282,7 @@ mod tests {
             resource_redis: None,
             quorum: None,
             sentinel: None,
+            renew_every_ms: None,
         }
     }
 
@@ -233,10 +299,10 @@ mod tests {
     fn a_worker_refuses_another_version_and_other_lines() {
         let newer = start()
             .to_line()
-            .replace(r#""version":1"#, r#""version":2"#);
+            .replace(r#""version":1"#, r#""version":3"#);
         assert_eq!(
             StartError::check(&newer),
-            Err(StartError::Version { lab: 2 })
+            Err(StartError::Version { lab: 3 })
         );
         let e = StartError::check(r#"{"op":"acquire"}"#).unwrap_err();
         assert!(matches!(e, StartError::NotStart { .. }), "{e}");
@@ -268,9 +334,47 @@ mod tests {
     }
 
     #[test]
+    fn version_2_is_offered_and_a_version_1_worker_still_reads_the_line() {
+        let offer = Start {
+            max_version: Some(PROTOCOL_VERSION),
+            renew_every_ms: Some(25),
+            ..start()
+        };
+        let line = offer.to_line();
+        assert!(line.contains(r#""version":1,"max_version":2"#), "{line}");
+        assert!(line.ends_with(r#""renew_every_ms":25}"#), "{line}");
+        assert_eq!(offer.agreed(1), 1);
+        assert_eq!(offer.agreed(2), 2);
+        assert_eq!(start().agreed(2), 1);
+        assert_eq!(StartError::check(&line), Ok(offer));
+    }
+
+    #[test]
+    fn a_renewal_period_must_be_above_zero_and_below_the_lease() {
+        let with = |ms| Start {
+            renew_every_ms: Some(ms),
+            ..start()
+        };
+        assert_eq!(
+            with(25).renew_every(),
+            Ok(Some(std::time::Duration::from_millis(25)))
+        );
+        assert_eq!(with(0).renew_every(), Err(PeriodError::Zero));
+        assert_eq!(
+            StartError::check(&with(75).to_line()),
+            Err(StartError::Period(PeriodError::NotBelowLease {
+                period_ms: 75,
+                lease_ms: 75
+            }))
+        );
+        assert!(!PeriodError::Zero.to_string().contains('\n'));
+    }
+
+    #[test]
     fn ready_without_a_version_reads_as_version_0() {
         let r: Ready = serde_json::from_str(r#"{"ready":"x"}"#).unwrap();
         assert_eq!(r.version, 0);
         assert!(!r.follows_failover);
+        assert!(!r.renews);
     }
 }

@@ -16,6 +16,8 @@
 //! - [`handshake`]: the start-up message and `ready` ([`Start`], [`Ready`],
 //!   [`PROTOCOL_VERSION`]).
 //! - [`external`]: the command a worker runs ([`LockCommand`]).
+//! - [`event`]: version 2's unsolicited lines: renewals and losses
+//!   ([`WorkerEvent`]).
 //! - [`lines`]: lines read from a pipe on the runtime's reactor.
 //! - [`resource`]: the resource the lab writes for a worker ([`LabResource`]).
 //! - [`conformance`]: the conformance script of `locklab worker-check`.
@@ -24,6 +26,7 @@
 //!   [`locklab_binary`]).
 
 pub mod conformance;
+pub mod event;
 pub mod external;
 pub mod handle;
 pub mod handshake;
@@ -32,9 +35,10 @@ pub mod resource;
 pub mod serve;
 pub mod wire;
 
+pub use event::WorkerEvent;
 pub use external::{LockCommand, LockCommandError};
 pub use handle::{locklab_binary, Exit, WorkerError, WorkerHandle, WorkerSpec, LOCKLAB_BIN_ENV};
-pub use handshake::{Ready, SentinelSet, Start, PROTOCOL_VERSION};
+pub use handshake::{Ready, SentinelSet, Start, BASE_VERSION, PROTOCOL_VERSION};
 pub use resource::LabResource;
 pub use serve::WorkerArgs;
 pub use wire::{Control, Reply, Request};

@@ -9,6 +9,13 @@
 //! anything the client runs in the background (a lease watchdog) keeps
 //! running between requests, and so that a SIGSTOP stops all of it. Its
 //! stdin, a pipe from the lab, is read on that runtime's reactor too.
+//!
+//! In version 2, given `renew_every_ms`, a lock that renews runs its
+//! watchdog on a timer of that period, between requests (one task: a
+//! renewal never interleaves with an operation's Redis calls), and reports
+//! each renewal and each loss as an event line — what an adapter's
+//! background renewal thread does. Without it, the lab times the renewals
+//! itself with `renew` requests, as a replay's script says.
 
 use std::io::{self, BufRead, Read, Write};
 use std::os::fd::AsFd;
@@ -20,6 +27,7 @@ use locklab_impl::ConnectOptions;
 use tokio::net::unix::pipe;
 use tokio::sync::mpsc;
 
+use super::event::WorkerEvent;
 use super::handshake::{cut, QuorumTiming, Ready, Start, StartError, PROTOCOL_VERSION};
 use super::lines::{Line, Lines};
 use super::wire::{Control, Reply, Request, MAX_LINE};
@@ -128,21 +136,41 @@ async fn serve(args: &WorkerArgs) -> anyhow::Result<Status> {
             return Err(e.into());
         }
     };
+    let version = start.agreed(PROTOCOL_VERSION);
+    let period = match start.renew_every()? {
+        Some(period) if version >= 2 && client.renews() => Some(period),
+        _ => None,
+    };
     let ready = Ready {
         ready: client.protocol().to_owned(),
-        version: PROTOCOL_VERSION,
+        version,
         pid: std::process::id(),
         name: start.client.clone(),
         // A Sentinel URL's client resolves the primary again after an
         // error (client::follow).
         follows_failover: true,
+        renews: period.is_some(),
     };
     let mut out = io::stdout().lock();
     writeln!(out, "{}", serde_json::to_string(&ready)?)?;
     out.flush()?;
     drop(out);
 
-    while let Some(line) = lines.next().await {
+    let mut watchdog = period.map(|p| {
+        let mut timer = tokio::time::interval_at(tokio::time::Instant::now() + p, p);
+        // After a pause, one renewal, not a burst of the missed ones.
+        timer.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        timer
+    });
+    loop {
+        let line = tokio::select! {
+            line = lines.next() => line,
+            _ = tick(&mut watchdog) => {
+                renew_by_timer(&mut *client).await?;
+                continue;
+            }
+        };
+        let Some(line) = line else { break };
         let text = match line {
             Line::Text(text) => text,
             Line::TooLong => {
@@ -163,12 +191,53 @@ async fn serve(args: &WorkerArgs) -> anyhow::Result<Status> {
             }
         };
         let quit = request == Request::Quit;
-        reply(&handle(&mut *client, request).await)?;
+        let renewal = matches!(request, Request::Renew | Request::RenewRead);
+        let answer = handle(&mut *client, request).await;
+        match client
+            .extended()
+            .filter(|_| renewal && answer.failure().is_none())
+        {
+            Some(token) => reply_with_token(&answer, &token)?,
+            None => reply(&answer)?,
+        }
         if quit {
             break;
         }
     }
     Ok(Status::Agrees)
+}
+
+/// The watchdog's next tick; never, without one.
+async fn tick(watchdog: &mut Option<tokio::time::Interval>) {
+    match watchdog {
+        Some(timer) => {
+            timer.tick().await;
+        }
+        None => std::future::pending().await,
+    }
+}
+
+/// One renewal by the timer, if a lease is held, reported as its event;
+/// a renewal that found the lock gone is also the library telling its
+/// caller so (`lost`).
+async fn renew_by_timer(client: &mut dyn LabClient) -> io::Result<()> {
+    if !client.has_lease_to_renew() {
+        return Ok(());
+    }
+    let result = client.renew().await;
+    event(&WorkerEvent::renewal(&result, client.extended()))?;
+    if matches!(result, Ok(locklab_model::Outcome::NotHeld)) {
+        event(&WorkerEvent::Lost {
+            said: Some("the watchdog's renewal found the lock no longer ours".into()),
+        })?;
+    }
+    Ok(())
+}
+
+fn event(event: &WorkerEvent) -> io::Result<()> {
+    let mut out = io::stdout().lock();
+    writeln!(out, "{}", event.to_line())?;
+    out.flush()
 }
 
 /// Carries out one request. A write is not made here: the worker answers
@@ -184,6 +253,7 @@ pub async fn handle(client: &mut dyn LabClient, request: Request) -> Reply {
                 .acquire_within(Duration::from_millis(deadline_ms))
                 .await,
         ),
+        Request::Write { .. } if client.knows_lost() => Reply::Done(locklab_model::Outcome::Lost),
         Request::Write { .. } => Reply::Control(Control::WriteWith {
             fence: client.write_fence(),
         }),
@@ -199,11 +269,24 @@ pub async fn handle(client: &mut dyn LabClient, request: Request) -> Reply {
         }
         Request::Ping => control(client.ping().await, Control::Pong),
         Request::Quit => Reply::Control(Control::Bye),
+        Request::RenewHeld => control(client.send_renewal().await, Control::Held),
+        Request::RenewRead => Reply::of(client.deliver_renewal().await),
         operation => match operation.call() {
             Some((call, data)) => Reply::of(client.perform(call, data).await),
             None => OpError::definite("not an operation").into(),
         },
     }
+}
+
+/// A renewal's reply, with the token of the key it extended.
+fn reply_with_token(reply: &Reply, token: &str) -> io::Result<()> {
+    let mut line = serde_json::to_value(reply).map_err(io::Error::other)?;
+    if let Some(fields) = line.as_object_mut() {
+        fields.insert("token".into(), token.into());
+    }
+    let mut out = io::stdout().lock();
+    writeln!(out, "{line}")?;
+    out.flush()
 }
 
 fn reply(reply: &Reply) -> io::Result<()> {

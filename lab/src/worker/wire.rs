@@ -32,6 +32,12 @@
 //! ← {"op":"ping"}                       → {"ok":"pong"}
 //! ← {"op":"quit"}                       → {"ok":"bye"}, and the worker exits 0
 //! any failure                           → {"err":"one line","definite":true}
+//! version 2:
+//! ← {"op":"renew"}                      → {"ok":"renewed","token":"9f…"}  {"ok":"not-held"}
+//!                                         {"ok":"reacquired","token":"…"}
+//! ← {"op":"renew-held"}                 → {"ok":"held"} (the watchdog keeps the reply)
+//! ← {"op":"renew-read"}                 → as renew
+//!                                       → unasked, between answers: event lines (super::event)
 //! ```
 //!
 //! `token`, `fence` and `count` are left out when the lock has none. A write
@@ -107,6 +113,14 @@ pub enum Request {
     Conclude,
     /// `WAIT` for the grant the last acquire left pending.
     Confirm,
+    /// Version 2: one renewal of the lease held, now, timed by the lab
+    /// (a worker whose library renews on its own timer need not have it).
+    Renew,
+    /// Version 2: one renewal run on Redis, its reply kept unread by the
+    /// worker's watchdog while the holder goes on working.
+    RenewHeld,
+    /// Version 2: the watchdog reads the reply `renew-held` kept.
+    RenewRead,
     /// Start over with these keys.
     Reset {
         /// The new lock key.
@@ -146,11 +160,7 @@ impl Request {
                 ClientOp::Ack => Request::Ack,
                 ClientOp::Conclude => Request::Conclude,
                 ClientOp::Confirm => Request::Confirm,
-                ClientOp::Renew => {
-                    return Err(OpError::definite(
-                        "the worker protocol has no `renew` request: a worker's library renews by itself".to_owned(),
-                    ))
-                }
+                ClientOp::Renew => Request::Renew,
                 ClientOp::Acquire | ClientOp::Ask { .. } => unreachable!("matched above"),
             },
             _ => {
@@ -200,7 +210,10 @@ impl Request {
             ),
             Request::Conclude => (Call::now(ClientOp::Conclude), ""),
             Request::Confirm => (Call::now(ClientOp::Confirm), ""),
+            Request::Renew => (Call::now(ClientOp::Renew), ""),
             Request::AcquireWithin { .. }
+            | Request::RenewHeld
+            | Request::RenewRead
             | Request::Reset { .. }
             | Request::Ping
             | Request::Quit => return None,
@@ -232,6 +245,8 @@ pub enum Control {
     Pong,
     /// Quit: the worker exits.
     Bye,
+    /// `renew-held`: the renewal ran; its reply waits in the watchdog.
+    Held,
 }
 
 /// One reply line.
@@ -312,6 +327,7 @@ impl Reply {
                     Control::Reset => "reset",
                     Control::Pong => "ping",
                     Control::Bye => "quit",
+                    Control::Held => "renew-held",
                 };
                 Err(other.unexpected(request))
             }
@@ -352,6 +368,21 @@ impl Reply {
             )),
         }
     }
+}
+
+/// The `token` of a reply line to `renew`: the key's token the renewal
+/// extended, or tried to.
+pub fn renewed_token(line: &str) -> Option<String> {
+    #[derive(Deserialize)]
+    struct Token {
+        token: Option<String>,
+    }
+    if !line.contains("\"token\"") {
+        return None;
+    }
+    serde_json::from_str::<Token>(line)
+        .ok()
+        .and_then(|t| t.token)
 }
 
 /// The `said` of a reply line: what the library told its caller.

@@ -82,7 +82,7 @@ fn every_adapter_passes_the_conformance_script() {
         let run = locklab(&["worker-check", "--lock-cmd", &cmd]);
         check(&run, name);
         assert!(
-            run.stdout.contains("all 18 checks passed"),
+            run.stdout.contains("all 19 checks passed"),
             "{name}: {}",
             run.stdout
         );

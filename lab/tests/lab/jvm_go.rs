@@ -66,7 +66,7 @@ fn each_adapter_passes_the_conformance_script() {
         let run = locklab(&["worker-check", "--lock-cmd", &cmd]);
         succeeded(&run, &cmd);
         assert!(
-            run.stdout.contains("all 18 checks passed"),
+            run.stdout.contains("all 19 checks passed"),
             "{cmd}: {}",
             run.stdout
         );

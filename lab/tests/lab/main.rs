@@ -29,3 +29,4 @@ mod watchdog;
 mod widths;
 mod worker;
 mod worker_check;
+mod worker_v2;

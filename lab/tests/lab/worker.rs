@@ -248,7 +248,7 @@ async fn the_line_protocol_answers_bad_lines_and_ends_with_stdin() {
     let lines: Vec<&str> = stdout.lines().collect();
     assert_eq!(lines.len(), 4, "{stdout}");
     assert!(
-        lines[0].starts_with(r#"{"ready":"token","version":1,"pid":"#),
+        lines[0].starts_with(r#"{"ready":"token","version":2,"pid":"#),
         "{stdout}"
     );
     assert!(lines[1].starts_with(r#"{"err":"bad request"#), "{stdout}");
@@ -264,7 +264,7 @@ async fn a_worker_refuses_a_start_up_message_of_another_version() {
     let server = server();
     let spec = WorkerSpec::new("c1", "token", server.url(), "k", "r", LONG_TTL);
     let mut newer = spec.start();
-    newer.version += 1;
+    newer.version = locklab::worker::PROTOCOL_VERSION + 1;
     let command = locklab::worker::LockCommand::locklab(binary(), "token");
     let err = WorkerHandle::start_with(&command, &spec, &newer)
         .await
@@ -272,7 +272,7 @@ async fn a_worker_refuses_a_start_up_message_of_another_version() {
     assert!(matches!(err, WorkerError::Refused { .. }), "{err:?}");
     let msg = err.to_string();
     assert!(
-        msg.contains("version 2") && msg.contains("speaks 1") && !msg.contains('\n'),
+        msg.contains("version 3") && msg.contains("speaks 1 to 2") && !msg.contains('\n'),
         "{msg}"
     );
 }

@@ -78,8 +78,8 @@ fn each_bad_adapter_is_one_line_exit_2_and_leaves_nothing_behind() {
             "ping: worker c1 · mute.py",
         ),
         (
-            adapter(d, "newer.py", "import json, os, sys\nstart = json.loads(sys.stdin.readline())\nprint(json.dumps({'ready': 'v2', 'version': 2, 'pid': os.getpid(), 'name': 'c1'}), flush=True)\nsys.stdin.read()\n"),
-            "speaks worker protocol version 2; this lab speaks 1",
+            adapter(d, "newer.py", "import json, os, sys\nstart = json.loads(sys.stdin.readline())\nprint(json.dumps({'ready': 'v3', 'version': 3, 'pid': os.getpid(), 'name': 'c1'}), flush=True)\nsys.stdin.read()\n"),
+            "speaks worker protocol version 3; this lab speaks 1 to 2",
         ),
         (
             adapter(d, "flood.py", "import sys\nsys.stdin.readline()\nwhile True:\n    sys.stdout.write('x' * 100 + '\\n')\n"),

@@ -494,10 +494,12 @@ fn plays(
         return false;
     }
     // A watchdog's renewals are the lab's to time (each is a `renew`
-    // step); the worker protocol has no request for one.
-    if s.protocol.caps().renews() && !matches!(plan.clients, Clients::InProcess) {
+    // step): the lab's own worker takes them as version 2's `renew`
+    // requests; an adapter's library renews on its own timer, which no
+    // script can time step by step (worker-check judges it).
+    if s.protocol.caps().renews() && matches!(plan.clients, Clients::Command { .. }) {
         skipped.push(format!(
-            "{} under {}: the lab times its watchdog's renewals, and a worker process has no renewal request (run chaos --in-process)",
+            "{} under {}: an adapter's library renews on its own timer, which a schedule cannot time step by step (locklab worker-check judges its renewals)",
             row_name(s),
             s.faults
         ));
