@@ -206,6 +206,11 @@ pub struct Event {
     /// the [module docs](self)).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub token: Option<String>,
+    /// For a renewal: a worker reported it, made by its library's own
+    /// timer — what the renewal found is the watchdog's to know, and the
+    /// caller learns it only from a `lost` line.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub by_timer: bool,
     /// For an observation: whether the key had a lease (the lock key: was
     /// there).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -235,6 +240,7 @@ impl Event {
             said: None,
             fence: None,
             token: None,
+            by_timer: false,
             present: None,
             key: None,
             inspected: None,
@@ -395,6 +401,14 @@ impl Recorder {
     pub fn extends(&mut self, index: usize, token: Option<String>) {
         if let Some(e) = self.events.get_mut(index) {
             e.token = token;
+        }
+    }
+
+    /// Marks a recorded renewal as one a worker's library made on its own
+    /// timer (see [`Event::by_timer`]).
+    pub fn by_timer(&mut self, index: usize) {
+        if let Some(e) = self.events.get_mut(index) {
+            e.by_timer = true;
         }
     }
 

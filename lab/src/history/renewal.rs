@@ -12,8 +12,11 @@
 //!   client granted the lock, the lab saw the key gone or restarted Redis,
 //!   or a renewal found the key gone and created it again (`reacquired`);
 //!   it is *told* by a `lost` event, a renewal that found nothing of its
-//!   own (`not-held`), or an operation that says so (a write or acquire
-//!   answered `lost`, a release answered `not-held`). A write, or a release
+//!   own (`not-held`) made by the lab's watchdog (whose holder hears its
+//!   outcome) — not one a worker reports its library made on its own
+//!   timer, which tells the caller nothing unless a `lost` line follows —
+//!   or an operation that says so (a write or acquire answered `lost`, a
+//!   release answered `not-held`). A write, or a release
 //!   that removed a key, by a holder lost and untold breaks it.
 //!
 //! Invocation order is execution order here, as for the other safety
@@ -120,7 +123,8 @@ struct Hold {
 fn tells(e: &Event) -> bool {
     let said = |o: &Outcome| match e.op {
         Op::Call(call) => match call.op {
-            ClientOp::Renew | ClientOp::Release => *o == Outcome::NotHeld,
+            ClientOp::Renew => *o == Outcome::NotHeld && !e.by_timer,
+            ClientOp::Release => *o == Outcome::NotHeld,
             ClientOp::Write | ClientOp::Acquire => *o == Outcome::Lost,
             _ => false,
         },

@@ -34,6 +34,7 @@ impl Recorder {
                 self.complete(i, result);
                 self.extends(i, token.clone());
                 self.place(i, at);
+                self.by_timer(i);
             }
             WorkerEvent::Lost { said } => {
                 let e = self.instant(client, Op::Lost);
@@ -94,5 +95,24 @@ mod tests {
         assert_eq!(history.events[2].op, Op::Lost);
         let told = check(&history, &[PropertyName::LossTold]);
         assert_eq!(told[0].verdict, Verdict::Holds, "{told:?}");
+    }
+
+    #[test]
+    fn a_reported_renewal_that_found_nothing_tells_the_caller_nothing() {
+        // python-redis-lock's renewal thread finds the key gone and tells
+        // its caller nothing: the write that follows breaks loss-told.
+        let mut rec = Recorder::new();
+        granted(&mut rec, "c1", "t1");
+        rec.instant("lab", Op::Restart);
+        let renewal = WorkerEvent::Renewal {
+            ok: Some(Renewed::NotHeld),
+            token: Some("t1".into()),
+            err: None,
+        };
+        rec.reported("c1", Instant::now(), &renewal);
+        let w = rec.invoke("c1", Op::call(ClientOp::Write));
+        rec.complete(w, Ok(Outcome::Accepted));
+        let told = check(&rec.finish(), &[PropertyName::LossTold]);
+        assert_eq!(told[0].verdict, Verdict::Violated, "{told:?}");
     }
 }
