@@ -36,119 +36,20 @@
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-use locklab_impl::{Conn, ConnectOptions, LockError, Ttl};
+use locklab_impl::{Conn, Ttl};
 use locklab_model::{
     Call, ClientFault, ClientId, ClientOp, KeyRole, LeaseClock, NodeFault, NodeId, Outcome, Reply,
     Script, Scripted, Step, Taken,
 };
 
-use super::keys::{role_key, KeySpace, ReplayKeys};
+use super::error::ReplayError;
+use super::keys::{role_key, ReplayKeys};
 use super::seat::{Clients, Seat, SeatSpec};
+use super::stage::Stage;
 use super::standing::{Death, Divergence, Lateness, Overrun, Standing};
-use super::topology::{tick_for, SentinelPool, Topology};
+use super::topology::{tick_for, Topology};
 use crate::client::{connect_any, OpError};
 use crate::history::{History, Op, Recorder};
-
-/// Where and how replays play.
-#[derive(Clone, Debug)]
-pub struct Stage {
-    /// The Redis server of the protected resource, and the first lock node.
-    pub url: String,
-    /// The lock nodes of a scenario with several (the first is `url`);
-    /// empty: `url` alone.
-    pub nodes: Vec<String>,
-    /// Whether the lab started that server (and may start more): a schedule
-    /// that restarts Redis then gets a server of its own for the lock, so
-    /// the restart touches nothing else; the resource stays on `url`, as
-    /// another system would.
-    pub embedded: bool,
-    /// One model tick, in real time.
-    pub tick: Duration,
-    /// Timeouts of the clients' connections.
-    pub connect: ConnectOptions,
-    /// The run's key prefix.
-    pub keys: KeySpace,
-    /// Where the clients run.
-    pub clients: Clients,
-    /// Play this lock instead of the scenario's protocol (a peer such as
-    /// `rslock`, judged against the model of the protocol it claims to
-    /// follow); `None`: the scenario's own.
-    pub lock: Option<String>,
-    /// The lab's Sentinel sets, for the replays whose scenario has
-    /// replicas (started on demand, shared by the stage's replays).
-    pub sentinels: SentinelPool,
-}
-
-impl Stage {
-    /// The lock nodes' URLs.
-    pub fn node_urls(&self) -> Vec<String> {
-        if self.nodes.is_empty() {
-            vec![self.url.clone()]
-        } else {
-            self.nodes.clone()
-        }
-    }
-}
-
-/// A replay that could not be played: the environment, never a verdict.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum ReplayError {
-    /// Redis was unusable.
-    #[error("redis: {0}")]
-    Redis(#[from] LockError),
-    /// Redis refused a client's command for a reason of its own (out of
-    /// memory, scripting disabled, a read-only replica, NOAUTH, …).
-    #[error("Redis refused {client}'s {op}: {message}")]
-    Refused {
-        /// The client.
-        client: String,
-        /// The operation.
-        op: Call,
-        /// What Redis said.
-        message: String,
-    },
-    /// The lab could not set the replay up.
-    #[error("replay set-up: {0}")]
-    Setup(String),
-    /// The schedule restarts Redis, and the server is not the lab's.
-    #[error(
-        "the schedule restarts a Redis node, keeps one down or jumps its clock, which the lab does only to servers it started (drop --redis)"
-    )]
-    CannotRestart,
-    /// A server the lab needed could not be started or restarted.
-    #[error("redis-server: {0}")]
-    Server(#[from] crate::server::ServerError),
-    /// The scenario has replicas, which the lab plays only on its own
-    /// Sentinel set (replication held, failovers forced).
-    #[error(
-        "the scenario has replicas: its replication and failovers are played only on the lab's own Sentinel set (drop --redis)"
-    )]
-    NeedsOwnSentinel,
-    /// The lab's Sentinel set failed, or did not agree in time.
-    #[error("{0}")]
-    Sentinel(#[from] crate::sentinel::SentinelError),
-}
-
-impl ReplayError {
-    /// Whether the error is the environment's (the server, the machine),
-    /// so that nothing measured on it can stand as a verdict.
-    pub fn is_environment(&self) -> bool {
-        !matches!(
-            self,
-            ReplayError::CannotRestart | ReplayError::NeedsOwnSentinel
-        )
-    }
-
-    /// The last lines of the logs involved (the Sentinels'), to print
-    /// below the error's line.
-    pub fn log_tail(&self) -> Option<&str> {
-        match self {
-            ReplayError::Sentinel(e) => e.log_tail(),
-            _ => None,
-        }
-    }
-}
 
 /// One replay, played.
 #[derive(Clone, Debug)]

@@ -6,16 +6,22 @@
 //! played with the fixes too, so the difference shows on real Redis.
 
 pub mod conductor;
+pub mod error;
 pub mod keys;
 pub mod preflight;
 pub mod seat;
+pub mod sentinel_pool;
+pub mod stage;
 pub mod standing;
 pub mod topology;
 pub mod unplayed;
 
-pub use conductor::{play, Played, ReplayError, Stage, SLOWEST};
+pub use conductor::{play, Played, SLOWEST};
+pub use error::ReplayError;
 pub use keys::KeySpace;
 pub use preflight::preflight;
 pub use seat::Clients;
+pub use sentinel_pool::SentinelPool;
+pub use stage::Stage;
 pub use standing::{Death, Divergence, Overrun, Standing};
 pub use unplayed::{unplayed_scenario, unplayed_steps};

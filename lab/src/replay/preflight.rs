@@ -16,8 +16,8 @@ use locklab_impl::{LockKey, ResourceKey, Ttl};
 use locklab_model::path::walker;
 use locklab_model::{Call, ClientOp, Scenario};
 
-use super::conductor::Stage;
 use super::seat::{Seat, SeatSpec};
+use super::stage::Stage;
 use super::topology::socket_addr;
 use crate::client::{error_line, Support};
 

@@ -21,7 +21,8 @@ use std::time::Duration;
 use locklab_impl::{connect, Conn};
 use locklab_model::{KeyRole, NodeFault, NodeId, Script, Step};
 
-use super::conductor::{ReplayError, Stage};
+use super::error::ReplayError;
+use super::stage::Stage;
 use super::KeySpace;
 use crate::client::connect_any;
 use crate::sentinel::RedisTarget;
@@ -30,7 +31,7 @@ use crate::server::{ClockOffset, RedisServer, ServerConfig};
 #[path = "topology_sentinel.rs"]
 pub mod sentinel;
 
-pub use sentinel::{tick_for, SentinelPool};
+pub use sentinel::tick_for;
 
 /// One Redis node of a replay.
 pub struct Node {
