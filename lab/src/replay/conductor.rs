@@ -897,15 +897,14 @@ impl Conductor {
             // The machine fell so far behind that the lease ran out on
             // Redis before the lab could look: late, not a divergence.
             if self.overrun.is_none() {
-                self.overrun = Some(Overrun {
-                    step: i + 1,
-                    played: s.step.to_string(),
+                self.overrun = Some(self.overrun_at(
+                    i,
+                    s.step,
                     by,
-                    tick: self.tick,
-                    what: Lateness::Look {
+                    Lateness::Look {
                         key: role_name(role),
                     },
-                });
+                ));
             }
             return Ok(());
         }
@@ -1082,15 +1081,21 @@ impl Conductor {
             };
             let window_ends = self.window_end(sent, &lease);
             if done >= window_ends {
-                self.overrun = Some(Overrun {
-                    step: i + 1,
-                    played: s.step.to_string(),
-                    by: done - window_ends,
-                    tick: self.tick,
-                    what: Lateness::Deadline { holder: *c + 1 },
-                });
+                let what = Lateness::Deadline { holder: *c + 1 };
+                self.overrun = Some(self.overrun_at(i, s.step, done - window_ends, what));
                 return;
             }
+        }
+    }
+
+    /// Step `i` ended `by` past its window, for the reason `what`.
+    fn overrun_at(&self, i: usize, step: Step, by: Duration, what: Lateness) -> Overrun {
+        Overrun {
+            step: i + 1,
+            played: step.to_string(),
+            by,
+            tick: self.tick,
+            what,
         }
     }
 
@@ -1117,13 +1122,7 @@ impl Conductor {
             };
             let window_ends = self.window_end(*granted, lease);
             if done >= window_ends {
-                self.overrun = Some(Overrun {
-                    step: i + 1,
-                    played: step.to_string(),
-                    by: done - window_ends,
-                    tick: self.tick,
-                    what: Lateness::Step,
-                });
+                self.overrun = Some(self.overrun_at(i, step, done - window_ends, Lateness::Step));
                 return;
             }
         }
